@@ -1,0 +1,22 @@
+# libtp/: the thread pool library (libtp.so, libtp.a), its one public
+# header and its pkg-config file.
+
+lib_LTLIBRARIES += libtp/libtp.la
+libtp_libtp_la_SOURCES = \
+	libtp/threadpool.h \
+	libtp/tp_impl.h \
+	libtp/pool.c \
+	libtp/percpu.c \
+	libtp/job.c \
+	libtp/thread.c \
+	libtp/sched.c
+libtp_libtp_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+libtp_libtp_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBTP_LT_VERSION) \
+	-Wl,--version-script=$(srcdir)/libtp/libtp.sym
+libtp_libtp_la_LIBADD = $(PTHREAD_LIBS)
+EXTRA_libtp_libtp_la_DEPENDENCIES = libtp/libtp.sym
+EXTRA_DIST += libtp/libtp.sym libtp/libtp.pc.in
+
+libtpincludedir = $(includedir)/libtp
+libtpinclude_HEADERS = libtp/threadpool.h
+pkgconfig_DATA += libtp/libtp.pc

@@ -1,0 +1,187 @@
+/*
+ * threadpool.h -- NetBSD's threadpool(9) for user space (libtp).
+ *
+ * The API keeps the names and the semantics of NetBSD's kern_threadpool.c
+ * (revision 1.11, by Taylor R. Campbell and Jason R. Thorpe), so code written
+ * against threadpool(9) ports by changing types only:
+ *
+ *	kmutex_t		-> pthread_mutex_t
+ *	pri_t			-> tp_pri_t
+ *	struct cpu_info *	-> unsigned int (a CPU number, as sched_getcpu())
+ *
+ * A thread pool is a set of worker threads, idle or running jobs, and an
+ * overseer thread that runs no jobs but is handed the jobs that find no idle
+ * worker; it creates a worker for them on demand.  Idle workers exit after
+ * the idle timeout.  For each priority there is one shared unbound pool and
+ * one shared set of per-CPU pools (one pool per CPU of the process's
+ * affinity mask, its threads pinned to that CPU), both reference counted.
+ *
+ * A job (struct threadpool_job) is embedded in its owner's object and is
+ * protected by the owner's mutex, the job lock.  Scheduling never allocates
+ * and never sleeps beyond the pool's lock.  A job runs on at most one thread
+ * at a time; its function must end the run with threadpool_job_done(), job
+ * lock held.  See libtp(3) and docs/libtp.md.
+ *
+ * Errors are errno values, returned (0 on success), never logged.  Broken
+ * contracts (a job function returning without threadpool_job_done(), a job
+ * destroyed while scheduled, a job cancelling itself synchronously) abort
+ * the process with a message naming the job.
+ */
+#ifndef TP_THREADPOOL_H
+#define TP_THREADPOOL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Priorities.  A tp_pri_t is one of:
+ *
+ *	TP_PRI_NONE		the default: SCHED_OTHER at the nice value the
+ *				process had when the pool was created.
+ *	TP_PRI_USER_MIN..	time-sharing (SCHED_OTHER), mapped to nice:
+ *	  TP_PRI_USER_MAX	nice = 19 - pri, so 0 is nice 19 (lowest) and 39
+ *				is nice -20.  A nice below the process's limit
+ *				(RLIMIT_NICE, CAP_SYS_NICE) fails with EPERM.
+ *	TP_PRI_RT_MIN..		real-time, SCHED_FIFO priority pri - 39 (1..99);
+ *	  TP_PRI_RT_MAX		EPERM unless the process may use real-time
+ *				scheduling (RLIMIT_RTPRIO, CAP_SYS_NICE).
+ *
+ * Anything else is EINVAL.  Higher numbers are more urgent, as in NetBSD.
+ * Each setting is applied to every thread of the pool, observable in
+ * /proc/self/task/TID/stat (fields priority, nice and policy).
+ */
+typedef int tp_pri_t;
+
+#define	TP_PRI_NONE		(-1)
+#define	TP_PRI_USER_MIN		0
+#define	TP_PRI_USER_MAX		39
+#define	TP_PRI_RT_MIN		40
+#define	TP_PRI_RT_MAX		138
+#define	TP_PRI_COUNT		139
+
+/* Is pri a valid priority?  (Valid is not the same as permitted.) */
+bool	threadpool_pri_is_valid(tp_pri_t pri);
+
+/* Room for a job's name, NUL included; threads show its first 15 bytes. */
+#define	TP_JOB_NAME_MAX		32
+
+struct threadpool;
+struct threadpool_percpu;
+struct threadpool_thread;
+struct threadpool_job;
+
+typedef void threadpool_job_fn_t(struct threadpool_job *);
+
+/*
+ * A job.  Embed it in your object; libtp never allocates or frees it.  The
+ * fields are private to libtp; they are here only so that the job can be
+ * embedded.  Markings: j = the job lock, p = the pool's lock of job_pool,
+ * a = atomic, c = constant between job_init and job_destroy.
+ */
+struct threadpool_job {
+	pthread_mutex_t			*job_lock;	/* c: the owner's lock */
+	struct threadpool_thread	*job_thread;	/* j: NULL, job_pool's overseer
+							 *    (queued) or the worker */
+	struct threadpool		*job_pool;	/* j: the pool it was last
+							 *    scheduled on */
+	TAILQ_ENTRY(threadpool_job)	job_entry;	/* j+p: on job_pool's queue */
+	unsigned int			job_refcnt;	/* a: holds by workers and the
+							 *    overseer */
+	pthread_cond_t			job_cv;		/* j: run ended / refs gone */
+	threadpool_job_fn_t		*job_fn;	/* c */
+	char				job_name[TP_JOB_NAME_MAX]; /* c */
+};
+
+/* Unbound pools: one shared pool per priority.  May sleep (creates threads). */
+int	threadpool_get(struct threadpool **ret_pool, tp_pri_t pri);
+/* Drop a reference; the last one stops and joins every thread of the pool.
+ * The pool must have no job queued or running.  May sleep. */
+void	threadpool_put(struct threadpool *pool, tp_pri_t pri);
+
+/* Per-CPU pools: one shared set per priority, one pool per CPU of the
+ * process's affinity mask when the set was created.  May sleep. */
+int	threadpool_percpu_get(struct threadpool_percpu **ret_pool_percpu, tp_pri_t pri);
+void	threadpool_percpu_put(struct threadpool_percpu *pool_percpu, tp_pri_t pri);
+/* The pool of the CPU the caller runs on (sched_getcpu()); if that CPU is not
+ * in the set (the affinity changed since), the set's first CPU's pool. */
+struct threadpool *threadpool_percpu_ref(struct threadpool_percpu *pool_percpu);
+/* The pool of CPU cpu, or NULL when cpu is not in the set. */
+struct threadpool *threadpool_percpu_ref_remote(struct threadpool_percpu *pool_percpu,
+	    unsigned int cpu);
+/* How many CPUs the set has, and the i-th of them (0 <= i < ncpu). */
+unsigned int threadpool_percpu_ncpu(const struct threadpool_percpu *pool_percpu);
+unsigned int threadpool_percpu_cpu(const struct threadpool_percpu *pool_percpu,
+	    unsigned int i);
+
+/* Jobs.  lock is borrowed and must outlive the job. */
+void	threadpool_job_init(struct threadpool_job *job, threadpool_job_fn_t *fn,
+	    pthread_mutex_t *lock, const char *fmt, ...)
+	    __attribute__((__format__(__printf__, 4, 5)));
+/* Wait until no worker or overseer references the job, then poison it.
+ * The job must not be scheduled or running (abort otherwise).  May sleep. */
+void	threadpool_job_destroy(struct threadpool_job *job);
+/* Called by the job's function, job lock held, to end the run.  After it the
+ * job may be scheduled again, even before the function returns. */
+void	threadpool_job_done(struct threadpool_job *job);
+/* Job lock held.  Never allocates, never sleeps beyond the pool's lock.  A job
+ * already scheduled or running is left as it is. */
+void	threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job);
+/* Job lock held.  true: the job will not run (it was queued and is now not,
+ * or it was not scheduled).  false: it is running now.  The job remembers
+ * its pool, so pool may be any pool (the seed's XXXJRT caveat is gone). */
+bool	threadpool_cancel_job_async(struct threadpool *pool, struct threadpool_job *job);
+/* Job lock held.  Returns once the job is not running, waiting on the job
+ * lock if needed.  A job may not cancel itself this way (abort).  May sleep. */
+void	threadpool_cancel_job(struct threadpool *pool, struct threadpool_job *job);
+
+/*
+ * Beyond the seed.
+ */
+
+/* A pool's counters, read in one go under its lock. */
+struct threadpool_stats {
+	unsigned int	tps_threads;		/* workers alive (overseer not counted) */
+	unsigned int	tps_idle;		/* workers waiting for a job */
+	unsigned int	tps_queued;		/* jobs waiting for a worker */
+	unsigned int	tps_max_threads;	/* the cap, 0 = unlimited */
+	uint64_t	tps_jobs_run;		/* job runs started */
+	uint64_t	tps_threads_created;	/* workers created */
+	uint64_t	tps_threads_exited;	/* workers that exited */
+	uint64_t	tps_create_failures;	/* worker creations that failed */
+	int		tps_cpu;		/* -1 for an unbound pool */
+	tp_pri_t	tps_pri;
+};
+void	threadpool_stats(struct threadpool *pool, struct threadpool_stats *ret_stats);
+
+/* Cap the number of workers of a pool (0: unlimited, the default).  Jobs
+ * beyond the cap wait in the queue; none is lost.  Lowering the cap below
+ * the current count lets the surplus finish and exit. */
+void	threadpool_set_max_threads(struct threadpool *pool, unsigned int max);
+
+/* Idle timeout, in microseconds: how long a worker waits for a job before it
+ * exits.  EINVAL below 1000 (1 ms).  The default is 30 s, or the environment
+ * variable TPOOL_IDLE_TIMEOUT_MS when set to a valid number of milliseconds,
+ * read when the first pool is created; set_default applies to pools created
+ * after it.  Setting a pool's timeout wakes its idle workers to apply it. */
+int	threadpool_set_idle_timeout(struct threadpool *pool, uint64_t usec);
+int	threadpool_set_default_idle_timeout(uint64_t usec);
+
+/*
+ * Test hook: make the next n creations of worker threads fail with EAGAIN,
+ * as pthread_create does when out of resources.  The overseer backs off
+ * (1 ms doubling up to 1 s), counts each failure in tps_create_failures and
+ * retries; no job is lost.  For tests and fault injection only.
+ */
+void	tp_test_fail_thread_create(unsigned int n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TP_THREADPOOL_H */

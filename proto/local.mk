@@ -1,0 +1,20 @@
+# proto/: the wire format (tpool.proto, compiled by protoc-c at build time)
+# and the framing codec.  libtpproto is linked into tpoold, tpctl's client
+# library, the tests and the benchmarks.
+
+noinst_LTLIBRARIES += proto/libtpproto.la
+proto_libtpproto_la_SOURCES = proto/frame.c proto/frame.h
+nodist_proto_libtpproto_la_SOURCES = proto/tpool.pb-c.c proto/tpool.pb-c.h
+proto_libtpproto_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+proto_libtpproto_la_LIBADD = $(PROTOBUF_C_LIBS)
+
+BUILT_SOURCES += proto/tpool.pb-c.c proto/tpool.pb-c.h
+CLEANFILES += proto/tpool.pb-c.c proto/tpool.pb-c.h
+EXTRA_DIST += proto/tpool.proto
+
+# protoc-c writes both files at once; the .h rule depends on the .c one.
+proto/tpool.pb-c.c: $(srcdir)/proto/tpool.proto
+	$(AM_V_GEN)$(MKDIR_P) proto && \
+	$(PROTOC_C) --proto_path=$(srcdir)/proto --c_out=proto $(srcdir)/proto/tpool.proto
+proto/tpool.pb-c.h: proto/tpool.pb-c.c
+	@test -f $@ || { rm -f $<; $(MAKE) $(AM_MAKEFLAGS) $<; }
