@@ -20,3 +20,9 @@ EXTRA_DIST += libtp/libtp.sym libtp/libtp.pc.in
 libtpincludedir = $(includedir)/libtp
 libtpinclude_HEADERS = libtp/threadpool.h
 pkgconfig_DATA += libtp/libtp.pc
+
+# The example of docs/examples, built so that it stays true.
+noinst_PROGRAMS += docs/examples/libtp-demo
+docs_examples_libtp_demo_SOURCES = docs/examples/libtp-demo.c
+docs_examples_libtp_demo_LDADD = libtp/libtp.la
+docs_examples_libtp_demo_LDFLAGS = $(AM_LDFLAGS) -no-install

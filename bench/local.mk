@@ -1,1 +1,0 @@
-# bench/: filled in by its owner

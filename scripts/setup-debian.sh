@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that tpool builds, tests and benchmarks
+# with, when they are missing.  Run as root (or with sudo); does nothing when
+# everything is there already.
+set -euo pipefail
+
+# The build; the daemon and protocol; sd_notify, socket activation and unit
+# checks; the tests; the benchmark peers (GLib, libuv); libFuzzer; ps.
+pkgs=(
+	build-essential autoconf automake libtool pkg-config
+	libevent-dev libprotobuf-c-dev protobuf-c-compiler
+	libsystemd-dev systemd
+	check valgrind
+	libglib2.0-dev libuv1-dev
+	clang
+	procps
+)
+want=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want+=("$p")
+done
+if ((${#want[@]})); then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "setup: missing Debian packages: ${want[*]}" >&2
+		echo "setup: run as root, or: sudo apt-get install ${want[*]}" >&2
+		exit 1
+	fi
+	echo "setup: installing ${want[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+fi
