@@ -26,3 +26,5 @@ noinst_PROGRAMS += docs/examples/libtp-demo
 docs_examples_libtp_demo_SOURCES = docs/examples/libtp-demo.c
 docs_examples_libtp_demo_LDADD = libtp/libtp.la
 docs_examples_libtp_demo_LDFLAGS = $(AM_LDFLAGS) -no-install
+
+dist_man_MANS += docs/man/libtp.3
