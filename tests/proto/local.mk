@@ -1,0 +1,18 @@
+# tests/proto: Check runners for the framing codec with protobuf-c
+# (test_frame) and for the client library against a fake server over a
+# socketpair (test_client).  Neither needs the daemon.
+
+check_PROGRAMS += tests/proto/test_frame
+tests_proto_test_frame_SOURCES = tests/proto/test_frame.c
+tests_proto_test_frame_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_proto_test_frame_LDFLAGS = $(AM_LDFLAGS) -no-install
+tests_proto_test_frame_LDADD = proto/libtpproto.la $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
+TESTS += tests/proto/test_frame
+
+check_PROGRAMS += tests/proto/test_client
+tests_proto_test_client_SOURCES = tests/proto/test_client.c
+tests_proto_test_client_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_proto_test_client_LDFLAGS = $(AM_LDFLAGS) -no-install
+tests_proto_test_client_LDADD = client/libtpclient.la proto/libtpproto.la \
+	$(PROTOBUF_C_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+TESTS += tests/proto/test_client
