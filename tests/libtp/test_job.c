@@ -30,9 +30,6 @@
 
 #include "util.h"
 
-/* How long to watch for a run that must not happen. */
-#define	QUIET_MS	150
-
 static uint64_t
 jobs_run(struct threadpool *pool)
 {
@@ -52,7 +49,7 @@ START_TEST(test_schedule_runs_job_once)
 	run0 = jobs_run(pool);
 	tpt_job_schedule(&tj, pool);
 	ck_assert(tpt_job_wait_finished(&tj, 1, TPT_DEADLINE_MS));
-	tpt_sleep_ms(QUIET_MS);
+	tpt_sleep_ms(TPT_QUIET_MS);
 	ck_assert_uint_eq(tpt_job_started(&tj), 1);
 	ck_assert_uint_eq(tpt_job_finished(&tj), 1);
 	ck_assert_uint_eq(jobs_run(pool) - run0, 1);
@@ -73,7 +70,7 @@ START_TEST(test_job_runs_again_when_scheduled_after_done)
 		ck_assert_msg(tpt_job_wait_finished(&tj, i, TPT_DEADLINE_MS),
 		    "run %u did not happen", i);
 	}
-	tpt_sleep_ms(QUIET_MS);
+	tpt_sleep_ms(TPT_QUIET_MS);
 	ck_assert_uint_eq(tpt_job_started(&tj), 20);
 	tpt_job_fini(&tj);
 	threadpool_put(pool, TP_PRI_NONE);
@@ -101,7 +98,7 @@ START_TEST(test_schedule_queued_job_does_nothing)
 
 	tpt_ck_release(pool, &blocker, &gate);
 	ck_assert(tpt_job_wait_finished(&tj, 1, TPT_DEADLINE_MS));
-	tpt_sleep_ms(QUIET_MS);
+	tpt_sleep_ms(TPT_QUIET_MS);
 	ck_assert_uint_eq(tpt_job_started(&tj), 1);
 
 	tpt_job_fini(&tj);
@@ -131,7 +128,7 @@ START_TEST(test_schedule_running_job_does_nothing)
 
 	tpt_gate_open(&gate);
 	ck_assert(tpt_job_wait_finished(&tj, 1, TPT_DEADLINE_MS));
-	tpt_sleep_ms(QUIET_MS);
+	tpt_sleep_ms(TPT_QUIET_MS);
 	ck_assert_uint_eq(tpt_job_started(&tj), 1);
 	ck_assert_uint_eq(tj.tj_max_active, 1);
 
@@ -287,7 +284,7 @@ START_TEST(test_cancel_async_queued_returns_true_and_never_runs)
 
 	tpt_ck_release(pool, &blocker, &gate);
 	ck_assert(tpt_wait_stats(pool, tpt_stats_idle_eq, 1, TPT_DEADLINE_MS));
-	tpt_sleep_ms(QUIET_MS);
+	tpt_sleep_ms(TPT_QUIET_MS);
 	ck_assert_uint_eq(tpt_job_started(&tj), 0);
 
 	/* Cancelled, it is idle again: a new schedule runs it. */
@@ -379,7 +376,7 @@ START_TEST(test_cancel_of_queued_job_returns_at_once_and_it_never_runs)
 
 	tpt_ck_release(pool, &blocker, &gate);
 	ck_assert(tpt_wait_stats(pool, tpt_stats_idle_eq, 1, TPT_DEADLINE_MS));
-	tpt_sleep_ms(QUIET_MS);
+	tpt_sleep_ms(TPT_QUIET_MS);
 	ck_assert_uint_eq(tpt_job_started(&tj), 0);
 
 	tpt_job_fini(&tj);
@@ -412,75 +409,14 @@ START_TEST(test_cancel_of_idle_job_is_true)
 }
 END_TEST
 
-struct delayed_open {
-	struct tpt_gate	*do_gate;
-	unsigned int	do_ms;
-};
-
-static void *
-delayed_open_thread(void *arg)
-{
-	struct delayed_open *d = arg;
-
-	tpt_sleep_ms(d->do_ms);
-	tpt_gate_open(d->do_gate);
-	return NULL;
-}
-
 START_TEST(test_cancel_through_other_unbound_pool_is_right)
 {
 	/* Nice 0 either way, so no privilege is needed for the second pool. */
 	const tp_pri_t other_pri = TP_PRI_USER_MIN + 19;
 	struct threadpool *pool = tpt_ck_get_pool(TP_PRI_NONE);
 	struct threadpool *other = tpt_ck_get_pool(other_pri);
-	struct threadpool_stats st;
-	struct tpt_job blocker, tj, tj2;
-	struct tpt_gate gate, gate2;
-	struct delayed_open dopen;
-	pthread_t opener;
-	unsigned int finished;
 
-	ck_assert_ptr_ne(pool, other);
-	tpt_gate_init(&gate);
-	tpt_gate_init(&gate2);
-	tpt_job_init(&blocker, "blocker");
-	tpt_job_init(&tj, "queued-elsewhere");
-	tpt_job_init(&tj2, "running-elsewhere");
-
-	/* Queued on pool, cancelled through other: true, and it never runs. */
-	tpt_ck_occupy(pool, &blocker, &gate);
-	tpt_job_schedule(&tj, pool);
-	ck_assert_msg(tpt_job_cancel_async(&tj, other),
-	    "cancel through another pool said a queued job was running");
-	threadpool_stats(pool, &st);
-	ck_assert_uint_eq(st.tps_queued, 0);
-	threadpool_stats(other, &st);
-	ck_assert_uint_eq(st.tps_queued, 0);
-	tpt_ck_release(pool, &blocker, &gate);
-	ck_assert(tpt_wait_stats(pool, tpt_stats_idle_eq, 1, TPT_DEADLINE_MS));
-	tpt_sleep_ms(QUIET_MS);
-	ck_assert_uint_eq(tpt_job_started(&tj), 0);
-
-	/* Running on pool: false through other, and cancel_job through other waits. */
-	tj2.tj_gate = &gate2;
-	tpt_job_schedule(&tj2, pool);
-	ck_assert(tpt_job_wait_started(&tj2, 1, TPT_DEADLINE_MS));
-	ck_assert(!tpt_job_cancel_async(&tj2, other));
-	dopen.do_gate = &gate2;
-	dopen.do_ms = 100;
-	ck_assert_int_eq(pthread_create(&opener, NULL, delayed_open_thread, &dopen), 0);
-	(void)pthread_mutex_lock(&tj2.tj_lock);
-	threadpool_cancel_job(other, &tj2.tj_job);
-	finished = tj2.tj_finished;
-	(void)pthread_mutex_unlock(&tj2.tj_lock);
-	(void)pthread_join(opener, NULL);
-	ck_assert_msg(finished == 1, "cancel_job through another pool returned while it ran");
-
-	tpt_job_fini(&tj2);
-	tpt_job_fini(&tj);
-	tpt_job_fini(&blocker);
-	tpt_gate_destroy(&gate2);
-	tpt_gate_destroy(&gate);
+	tpt_ck_cancel_through_other(pool, other);
 	threadpool_put(other, other_pri);
 	threadpool_put(pool, TP_PRI_NONE);
 }
@@ -577,32 +513,22 @@ child_linger(void)
 	return 3;
 }
 
+/* Schedule a job running fn, named name; the job must make the child abort. */
+struct bad_job {
+	threadpool_job_fn_t	*bj_fn;
+	const char		*bj_name;
+};
+
 static int
-child_returns_without_done(void *arg)
+child_runs_bad_job(void *arg)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static struct threadpool_job job;
+	const struct bad_job *bj = arg;
 
-	(void)arg;
 	if (threadpool_get(&child_pool, TP_PRI_NONE) != 0)
 		return 2;
-	threadpool_job_init(&job, forgetful_run, &lock, "forgetful-job");
-	(void)pthread_mutex_lock(&lock);
-	threadpool_schedule_job(child_pool, &job);
-	(void)pthread_mutex_unlock(&lock);
-	return child_linger();
-}
-
-static int
-child_cancels_itself(void *arg)
-{
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static struct threadpool_job job;
-
-	(void)arg;
-	if (threadpool_get(&child_pool, TP_PRI_NONE) != 0)
-		return 2;
-	threadpool_job_init(&job, self_canceller_run, &lock, "self-canceller");
+	threadpool_job_init(&job, bj->bj_fn, &lock, "%s", bj->bj_name);
 	(void)pthread_mutex_lock(&lock);
 	threadpool_schedule_job(child_pool, &job);
 	(void)pthread_mutex_unlock(&lock);
@@ -651,12 +577,12 @@ child_destroys_running_job(void *arg)
 }
 
 static void
-check_aborts_naming(int (*fn)(void *), const char *name)
+check_aborts_naming(int (*fn)(void *), void *arg, const char *name)
 {
 	char out[8192];
 	int status, error;
 
-	error = tpt_fork_run(fn, NULL, 20, out, sizeof(out), &status);
+	error = tpt_fork_run(fn, arg, 20, out, sizeof(out), &status);
 	ck_assert_int_eq(error, 0);
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
 	    "child did not abort (%s %d); its output:\n%s",
@@ -669,28 +595,32 @@ check_aborts_naming(int (*fn)(void *), const char *name)
 START_TEST(test_job_returning_without_done_aborts)
 {
 
-	check_aborts_naming(child_returns_without_done, "forgetful-job");
+	struct bad_job bj = { .bj_fn = forgetful_run, .bj_name = "forgetful-job" };
+
+	check_aborts_naming(child_runs_bad_job, &bj, bj.bj_name);
 }
 END_TEST
 
 START_TEST(test_job_cancelling_itself_synchronously_aborts)
 {
 
-	check_aborts_naming(child_cancels_itself, "self-canceller");
+	struct bad_job bj = { .bj_fn = self_canceller_run, .bj_name = "self-canceller" };
+
+	check_aborts_naming(child_runs_bad_job, &bj, bj.bj_name);
 }
 END_TEST
 
 START_TEST(test_job_destroy_of_queued_job_aborts)
 {
 
-	check_aborts_naming(child_destroys_queued_job, "queued-destroyed");
+	check_aborts_naming(child_destroys_queued_job, NULL, "queued-destroyed");
 }
 END_TEST
 
 START_TEST(test_job_destroy_of_running_job_aborts)
 {
 
-	check_aborts_naming(child_destroys_running_job, "running-destroyed");
+	check_aborts_naming(child_destroys_running_job, NULL, "running-destroyed");
 }
 END_TEST
 

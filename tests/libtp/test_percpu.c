@@ -26,8 +26,6 @@
 
 #include "util.h"
 
-#define	QUIET_MS	150
-
 static struct threadpool_percpu *
 get_percpu(tp_pri_t pri)
 {
@@ -318,12 +316,8 @@ child_one_cpu(void *arg)
 
 START_TEST(test_percpu_set_follows_process_affinity_mask)
 {
-	char out[4096];
-	int status;
 
-	ck_assert_int_eq(tpt_fork_run(child_one_cpu, NULL, 30, out, sizeof(out), &status), 0);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "child status %#x, output:\n%s", status, out);
+	tpt_ck_child_succeeds(child_one_cpu, NULL, 30);
 }
 END_TEST
 
@@ -425,9 +419,6 @@ START_TEST(test_cancel_through_other_cpu_pool_is_right)
 {
 	struct threadpool_percpu *pp = get_percpu(TP_PRI_NONE);
 	struct threadpool *pool, *other, *unbound = NULL;
-	struct tpt_job blocker, tj, tj2;
-	struct tpt_gate gate, gate2;
-	struct threadpool_stats st;
 
 	pool = threadpool_percpu_ref_remote(pp, threadpool_percpu_cpu(pp, 0));
 	if (threadpool_percpu_ncpu(pp) >= 2) {
@@ -437,40 +428,7 @@ START_TEST(test_cancel_through_other_cpu_pool_is_right)
 		unbound = tpt_ck_get_pool(TP_PRI_NONE);
 		other = unbound;
 	}
-	ck_assert_ptr_ne(pool, other);
-
-	tpt_gate_init(&gate);
-	tpt_gate_init(&gate2);
-	tpt_job_init(&blocker, "blocker");
-	tpt_job_init(&tj, "queued-on-cpu0");
-	tpt_job_init(&tj2, "running-on-cpu0");
-
-	tpt_ck_occupy(pool, &blocker, &gate);
-	tpt_job_schedule(&tj, pool);
-	threadpool_stats(pool, &st);
-	ck_assert_uint_eq(st.tps_queued, 1);
-	ck_assert_msg(tpt_job_cancel_async(&tj, other),
-	    "cancel through another CPU's pool said a queued job was running");
-	threadpool_stats(pool, &st);
-	ck_assert_uint_eq(st.tps_queued, 0);
-	tpt_ck_release(pool, &blocker, &gate);
-	ck_assert(tpt_wait_stats(pool, tpt_stats_idle_eq, 1, TPT_DEADLINE_MS));
-	tpt_sleep_ms(QUIET_MS);
-	ck_assert_uint_eq(tpt_job_started(&tj), 0);
-
-	tj2.tj_gate = &gate2;
-	tpt_job_schedule(&tj2, pool);
-	ck_assert(tpt_job_wait_started(&tj2, 1, TPT_DEADLINE_MS));
-	ck_assert(!tpt_job_cancel_async(&tj2, other));
-	tpt_gate_open(&gate2);
-	tpt_job_cancel(&tj2, other);
-	ck_assert_uint_eq(tpt_job_finished(&tj2), 1);
-
-	tpt_job_fini(&tj2);
-	tpt_job_fini(&tj);
-	tpt_job_fini(&blocker);
-	tpt_gate_destroy(&gate2);
-	tpt_gate_destroy(&gate);
+	tpt_ck_cancel_through_other(pool, other);
 	if (unbound != NULL)
 		threadpool_put(unbound, TP_PRI_NONE);
 	threadpool_percpu_put(pp, TP_PRI_NONE);

@@ -412,12 +412,8 @@ static void
 check_env_run(const char *value, const char *mode)
 {
 	struct env_run er = { .er_value = value, .er_mode = mode };
-	char out[4096];
-	int status;
 
-	ck_assert_int_eq(tpt_fork_run(env_exec, &er, 30, out, sizeof(out), &status), 0);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "TPOOL_IDLE_TIMEOUT_MS=%s: child status %#x, output:\n%s", value, status, out);
+	tpt_ck_child_succeeds(env_exec, &er, 30);
 }
 
 START_TEST(test_env_idle_timeout_is_read_at_first_pool)

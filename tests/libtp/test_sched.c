@@ -183,13 +183,8 @@ child_none_inherits_nice(void *arg)
 
 START_TEST(test_none_priority_keeps_process_nice)
 {
-	char out[4096];
-	int status;
 
-	ck_assert_int_eq(tpt_fork_run(child_none_inherits_nice, NULL, 30, out, sizeof(out),
-	    &status), 0);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "child status %#x, output:\n%s", status, out);
+	tpt_ck_child_succeeds(child_none_inherits_nice, NULL, 30);
 }
 END_TEST
 
@@ -327,13 +322,8 @@ child_unprivileged(void *arg)
 
 START_TEST(test_privileged_priorities_give_eperm_when_unprivileged)
 {
-	char out[4096];
-	int status;
 
-	ck_assert_int_eq(tpt_fork_run(child_unprivileged, NULL, 30, out, sizeof(out),
-	    &status), 0);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "child status %#x, output:\n%s", status, out);
+	tpt_ck_child_succeeds(child_unprivileged, NULL, 30);
 }
 END_TEST
 

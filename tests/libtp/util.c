@@ -599,6 +599,88 @@ tpt_ck_get_pool(tp_pri_t pri)
 }
 
 void
+tpt_ck_child_succeeds(int (*fn)(void *), void *arg, unsigned int timeout_s)
+{
+	char out[4096];
+	int status;
+
+	ck_assert_int_eq(tpt_fork_run(fn, arg, timeout_s, out, sizeof(out), &status), 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child %s %d, output:\n%s", WIFEXITED(status) ? "exit" : "signal",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), out);
+}
+
+struct delayed_open {
+	struct tpt_gate	*do_gate;
+	unsigned int	do_ms;
+};
+
+static void *
+delayed_open_thread(void *arg)
+{
+	struct delayed_open *d = arg;
+
+	tpt_sleep_ms(d->do_ms);
+	tpt_gate_open(d->do_gate);
+	return NULL;
+}
+
+void
+tpt_ck_cancel_through_other(struct threadpool *pool, struct threadpool *other)
+{
+	struct threadpool_stats st;
+	struct tpt_job blocker, tj, tj2;
+	struct tpt_gate gate, gate2;
+	struct delayed_open dopen;
+	pthread_t opener;
+	unsigned int finished;
+
+	ck_assert_ptr_ne(pool, other);
+	tpt_gate_init(&gate);
+	tpt_gate_init(&gate2);
+	tpt_job_init(&blocker, "blocker");
+	tpt_job_init(&tj, "queued-elsewhere");
+	tpt_job_init(&tj2, "running-elsewhere");
+
+	/* Queued on pool, cancelled through other: true, and it never runs. */
+	tpt_ck_occupy(pool, &blocker, &gate);
+	tpt_job_schedule(&tj, pool);
+	threadpool_stats(pool, &st);
+	ck_assert_uint_eq(st.tps_queued, 1);
+	ck_assert_msg(tpt_job_cancel_async(&tj, other),
+	    "cancel through another pool said a queued job was running");
+	threadpool_stats(pool, &st);
+	ck_assert_uint_eq(st.tps_queued, 0);
+	threadpool_stats(other, &st);
+	ck_assert_uint_eq(st.tps_queued, 0);
+	tpt_ck_release(pool, &blocker, &gate);
+	ck_assert(tpt_wait_stats(pool, tpt_stats_idle_eq, 1, TPT_DEADLINE_MS));
+	tpt_sleep_ms(TPT_QUIET_MS);
+	ck_assert_uint_eq(tpt_job_started(&tj), 0);
+
+	/* Running on pool: false through other, and cancel_job through other waits. */
+	tj2.tj_gate = &gate2;
+	tpt_job_schedule(&tj2, pool);
+	ck_assert(tpt_job_wait_started(&tj2, 1, TPT_DEADLINE_MS));
+	ck_assert(!tpt_job_cancel_async(&tj2, other));
+	dopen.do_gate = &gate2;
+	dopen.do_ms = 100;
+	ck_assert_int_eq(pthread_create(&opener, NULL, delayed_open_thread, &dopen), 0);
+	(void)pthread_mutex_lock(&tj2.tj_lock);
+	threadpool_cancel_job(other, &tj2.tj_job);
+	finished = tj2.tj_finished;
+	(void)pthread_mutex_unlock(&tj2.tj_lock);
+	(void)pthread_join(opener, NULL);
+	ck_assert_msg(finished == 1, "cancel_job through another pool returned while it ran");
+
+	tpt_job_fini(&tj2);
+	tpt_job_fini(&tj);
+	tpt_job_fini(&blocker);
+	tpt_gate_destroy(&gate2);
+	tpt_gate_destroy(&gate);
+}
+
+void
 tpt_ck_occupy(struct threadpool *pool, struct tpt_job *blocker, struct tpt_gate *gate)
 {
 

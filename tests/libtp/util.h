@@ -34,6 +34,7 @@
  * wrong still fails when the deadline passes.
  */
 #define	TPT_DEADLINE_MS		10000	/* waiting for something that must happen */
+#define	TPT_QUIET_MS		150	/* watching for a run that must not happen */
 
 uint64_t	tpt_now_ns(void);
 uint64_t	tpt_ms_since(uint64_t start_ns);
@@ -156,6 +157,14 @@ int	tpt_fork_run(int (*fn)(void *), void *arg, unsigned int timeout_s,
  * tpt_ck_release: open gate, wait for blocker to end, lift the cap.
  */
 struct threadpool *tpt_ck_get_pool(tp_pri_t pri);
+/* Run fn(arg) in a forked child (tpt_fork_run); it must exit 0. */
+void	tpt_ck_child_succeeds(int (*fn)(void *), void *arg, unsigned int timeout_s);
+/*
+ * Cancelling through other, a pool the job was not scheduled on: a job
+ * queued on pool gives true and never runs; a job running on pool gives
+ * false, and cancel_job through other waits until it ends.
+ */
+void	tpt_ck_cancel_through_other(struct threadpool *pool, struct threadpool *other);
 void	tpt_ck_occupy(struct threadpool *pool, struct tpt_job *blocker,
 	    struct tpt_gate *gate);
 void	tpt_ck_release(struct threadpool *pool, struct tpt_job *blocker,
