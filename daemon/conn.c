@@ -1,0 +1,532 @@
+/*
+ * conn.c -- one client connection: its credentials, reading frames, queuing
+ * and writing replies and events, its limits, closing it.
+ *
+ * Reading: one read(2) of up to CONN_READ_CHUNK bytes per wakeup, into a
+ * buffer shared by all connections; every complete frame in it is handled
+ * right there (tpd_dispatch), and only the bytes of a last, partial frame
+ * are copied into the connection's own buffer (c_in), which grows to that
+ * frame's size and no further.  A frame's header is judged as soon as its 4
+ * bytes are in: a length over --max-frame is answered ERROR_FRAME_TOO_LARGE
+ * and the connection closed, without buffering the body.
+ *
+ * Writing: replies and events are encoded straight into the connection's
+ * output buffer (c_out); the connection goes on a flush list, and at the
+ * end of each loop callback tpd_conn_flush_all() writes each listed
+ * connection once: many replies of one read cost one send(2).  Output
+ * that cannot be written waits for EV_WRITE.  When more than CONN_OUT_HIGH
+ * bytes wait, the connection is not read (the client must read before it
+ * may ask for more); past --max-output (events pile up even then) it is
+ * closed.  Its jobs go on (jobs.c).
+ *
+ * Closing frees nothing at once: a closed connection is marked dead,
+ * unlinked from everything, and freed at the end of the callback, so code
+ * further up the stack may still look at it.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "frame.h"
+#include "tpoold.h"
+
+#define	CONN_READ_CHUNK		(64u << 10)
+#define	CONN_OUT_HIGH		(1u << 20)	/* stop reading above this */
+#define	CONN_OUT_LOW		(256u << 10)	/* resume below this */
+#define	CONN_OUT_KEEP		(64u << 10)	/* keep an empty buffer this big */
+
+static TAILQ_HEAD(, tpd_conn) conn_list = TAILQ_HEAD_INITIALIZER(conn_list);
+static TAILQ_HEAD(, tpd_conn) conn_flushq = TAILQ_HEAD_INITIALIZER(conn_flushq);
+static TAILQ_HEAD(, tpd_conn) conn_dead = TAILQ_HEAD_INITIALIZER(conn_dead);
+static unsigned int conn_n;
+static uint64_t conn_next_id = 1;
+static uint8_t conn_scratch[CONN_READ_CHUNK];
+static bool conn_draining;
+static void (*conn_drain_done)(void);
+
+static void conn_read_cb(evutil_socket_t, short, void *);
+static void conn_flush_later(struct tpd_conn *);
+static void conn_write_cb(evutil_socket_t, short, void *);
+static void conn_write(struct tpd_conn *);
+
+unsigned int
+tpd_conn_count(void)
+{
+	return conn_n;
+}
+
+static void
+conn_close(struct tpd_conn *conn, const char *why)
+{
+	if (conn->c_dead)
+		return;
+	conn->c_dead = true;
+	tpd_debug("connection %llu (uid %u pid %d%s%s) closed: %s",
+	    (unsigned long long)conn->c_id, (unsigned int)conn->c_uid, (int)conn->c_pid,
+	    conn->c_name[0] != '\0' ? " " : "", conn->c_name, why);
+	tpd_jobs_conn_gone(conn);
+	event_free(conn->c_rev);
+	event_free(conn->c_wev);
+	conn->c_rev = conn->c_wev = NULL;
+	(void)close(conn->c_fd);
+	conn->c_fd = -1;
+	free(conn->c_in);
+	free(conn->c_out);
+	conn->c_in = conn->c_out = NULL;
+	conn->c_in_len = conn->c_in_cap = 0;
+	conn->c_out_off = conn->c_out_len = conn->c_out_cap = 0;
+	if (conn->c_flushq) {
+		TAILQ_REMOVE(&conn_flushq, conn, c_flushent);
+		conn->c_flushq = false;
+	}
+	TAILQ_REMOVE(&conn_list, conn, c_entry);
+	TAILQ_INSERT_TAIL(&conn_dead, conn, c_entry);
+	conn_n--;
+	tpd_user_rele(conn->c_user);
+	conn->c_user = NULL;
+}
+
+/*
+ * Give up on a connection from inside a send or a handler: drop its output
+ * and close it at the next flush, not now, so that nobody up the stack (a
+ * loop over a job's watchers) sees its links vanish.
+ */
+static void
+conn_fail(struct tpd_conn *conn)
+{
+	if (conn->c_dead || conn->c_broken)
+		return;
+	conn->c_broken = true;
+	conn->c_closing = true;
+	conn->c_out_off = conn->c_out_len = 0;
+	if (!conn->c_read_paused) {
+		conn->c_read_paused = true;
+		(void)event_del(conn->c_rev);
+	}
+	conn_flush_later(conn);
+}
+
+/* Refuse a connection over --max-connections: one Error frame, then close. */
+static void
+conn_refuse(int fd, Tpool__ErrorCode code, const char *message)
+{
+	Tpool__ServerMessage sm = TPOOL__SERVER_MESSAGE__INIT;
+	Tpool__Response resp = TPOOL__RESPONSE__INIT;
+	Tpool__Error err = TPOOL__ERROR__INIT;
+	uint8_t buf[256];
+	size_t len;
+
+	err.has_code = true;
+	err.code = code;
+	err.message = (char *)message;
+	resp.body_case = TPOOL__RESPONSE__BODY_ERROR;
+	resp.error = &err;
+	sm.msg_case = TPOOL__SERVER_MESSAGE__MSG_RESPONSE;
+	sm.response = &resp;
+	len = protobuf_c_message_get_packed_size(&sm.base);
+	if (len + TP_FRAME_HDR_LEN <= sizeof(buf)) {
+		tp_frame_put_header(buf, (uint32_t)len);
+		(void)protobuf_c_message_pack(&sm.base, buf + TP_FRAME_HDR_LEN);
+		/* A fresh socket's buffer has room; if not, the client loses the why. */
+		(void)send(fd, buf, len + TP_FRAME_HDR_LEN, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	(void)close(fd);
+}
+
+void
+tpd_conn_accept(int fd)
+{
+	struct tpd_conn *conn;
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
+
+	if (conn_n >= tpd_opt.o_max_connections) {
+		tpd_info("refusing a connection: %u connections open (--max-connections)",
+		    conn_n);
+		conn_refuse(fd, TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS,
+		    "too many connections");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) != 0) {
+		tpd_warn("SO_PEERCRED: %s; dropping the connection", strerror(errno));
+		(void)close(fd);
+		return;
+	}
+	if ((conn = calloc(1, sizeof(*conn))) == NULL)
+		goto nomem;
+	conn->c_fd = fd;
+	conn->c_uid = cred.uid;
+	conn->c_gid = cred.gid;
+	conn->c_pid = cred.pid;
+	TAILQ_INIT(&conn->c_jobs);
+	LIST_INIT(&conn->c_watches);
+	if ((conn->c_user = tpd_user_hold(cred.uid)) == NULL)
+		goto nomem;
+	conn->c_rev = event_new(tpd_base, fd, EV_READ | EV_PERSIST, conn_read_cb, conn);
+	conn->c_wev = event_new(tpd_base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, conn);
+	if (conn->c_rev == NULL || conn->c_wev == NULL || event_add(conn->c_rev, NULL) != 0)
+		goto nomem;
+	conn->c_id = conn_next_id++;
+	TAILQ_INSERT_TAIL(&conn_list, conn, c_entry);
+	conn_n++;
+	tpd_debug("connection %llu: uid %u gid %u pid %d", (unsigned long long)conn->c_id,
+	    (unsigned int)cred.uid, (unsigned int)cred.gid, (int)cred.pid);
+	return;
+
+nomem:
+	tpd_err("out of memory accepting a connection");
+	if (conn != NULL) {
+		if (conn->c_rev != NULL)
+			event_free(conn->c_rev);
+		if (conn->c_wev != NULL)
+			event_free(conn->c_wev);
+		if (conn->c_user != NULL)
+			tpd_user_rele(conn->c_user);
+		free(conn);
+	}
+	conn_refuse(fd, TPOOL__ERROR_CODE__ERROR_INTERNAL, "out of memory");
+}
+
+static void
+conn_flush_later(struct tpd_conn *conn)
+{
+	if (!conn->c_flushq) {
+		TAILQ_INSERT_TAIL(&conn_flushq, conn, c_flushent);
+		conn->c_flushq = true;
+	}
+}
+
+/* Make room for len more output bytes; false (and the connection closed)
+ * when that would pass --max-output or memory runs out. */
+static bool
+conn_out_reserve(struct tpd_conn *conn, size_t len)
+{
+	size_t pending = conn->c_out_len - conn->c_out_off, cap;
+	uint8_t *p;
+
+	if (pending + len > tpd_opt.o_max_output) {
+		tpd_info("connection %llu (uid %u) is not reading: %zu bytes waiting; "
+		    "closing it", (unsigned long long)conn->c_id, (unsigned int)conn->c_uid,
+		    pending);
+		conn_fail(conn);
+		return false;
+	}
+	if (conn->c_out_len + len <= conn->c_out_cap)
+		return true;
+	if (conn->c_out_off > 0) {
+		memmove(conn->c_out, conn->c_out + conn->c_out_off, pending);
+		conn->c_out_off = 0;
+		conn->c_out_len = pending;
+		if (pending + len <= conn->c_out_cap)
+			return true;
+	}
+	cap = conn->c_out_cap < 4096 ? 4096 : conn->c_out_cap;
+	while (cap < pending + len)
+		cap *= 2;
+	if ((p = realloc(conn->c_out, cap)) == NULL) {
+		tpd_err("out of memory queuing %zu bytes for connection %llu", len,
+		    (unsigned long long)conn->c_id);
+		conn_fail(conn);
+		return false;
+	}
+	conn->c_out = p;
+	conn->c_out_cap = cap;
+	return true;
+}
+
+static void
+conn_out_queued(struct tpd_conn *conn)
+{
+	conn_flush_later(conn);
+	if (!conn->c_read_paused &&
+	    conn->c_out_len - conn->c_out_off > CONN_OUT_HIGH) {
+		conn->c_read_paused = true;
+		(void)event_del(conn->c_rev);
+	}
+}
+
+void
+tpd_conn_send(struct tpd_conn *conn, const Tpool__ServerMessage *msg)
+{
+	size_t len;
+	uint8_t *p;
+
+	if (conn->c_dead || conn->c_broken)
+		return;
+	len = protobuf_c_message_get_packed_size(&msg->base);
+	if (len > UINT32_MAX) {
+		tpd_err("message of %zu bytes cannot be framed", len);
+		return;
+	}
+	if (!conn_out_reserve(conn, TP_FRAME_HDR_LEN + len))
+		return;
+	p = conn->c_out + conn->c_out_len;
+	tp_frame_put_header(p, (uint32_t)len);
+	(void)protobuf_c_message_pack(&msg->base, p + TP_FRAME_HDR_LEN);
+	conn->c_out_len += TP_FRAME_HDR_LEN + len;
+	conn_out_queued(conn);
+}
+
+void
+tpd_conn_send_frame(struct tpd_conn *conn, const uint8_t *frame, size_t len)
+{
+	if (conn->c_dead || conn->c_broken || !conn_out_reserve(conn, len))
+		return;
+	memcpy(conn->c_out + conn->c_out_len, frame, len);
+	conn->c_out_len += len;
+	conn_out_queued(conn);
+}
+
+void
+tpd_conn_close_after_flush(struct tpd_conn *conn)
+{
+	if (conn->c_dead || conn->c_closing)
+		return;
+	conn->c_closing = true;
+	if (!conn->c_read_paused) {
+		conn->c_read_paused = true;
+		(void)event_del(conn->c_rev);
+	}
+	conn_flush_later(conn);
+}
+
+static void
+conn_write(struct tpd_conn *conn)
+{
+	size_t pending;
+	ssize_t n;
+
+	while ((pending = conn->c_out_len - conn->c_out_off) > 0) {
+		n = send(conn->c_fd, conn->c_out + conn->c_out_off, pending,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			conn->c_out_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!conn->c_wev_on) {
+				conn->c_wev_on = true;
+				(void)event_add(conn->c_wev, NULL);
+			}
+			break;
+		}
+		conn_close(conn, n < 0 ? strerror(errno) : "write returned 0");
+		return;
+	}
+	if (pending == 0) {
+		conn->c_out_off = conn->c_out_len = 0;
+		if (conn->c_out_cap > CONN_OUT_KEEP) {
+			free(conn->c_out);
+			conn->c_out = NULL;
+			conn->c_out_cap = 0;
+		}
+		if (conn->c_wev_on) {
+			conn->c_wev_on = false;
+			(void)event_del(conn->c_wev);
+		}
+		if (conn->c_closing) {
+			conn_close(conn, conn->c_broken ? "dropped (not reading, or no memory)" :
+			    "closed by the daemon");
+			return;
+		}
+	}
+	if (conn->c_read_paused && !conn->c_closing && !conn_draining &&
+	    conn->c_out_len - conn->c_out_off < CONN_OUT_LOW) {
+		conn->c_read_paused = false;
+		(void)event_add(conn->c_rev, NULL);
+	}
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tpd_conn *conn = arg;
+
+	conn_write(conn);
+	tpd_conn_flush_all();
+}
+
+void
+tpd_conn_flush_all(void)
+{
+	struct tpd_conn *conn;
+
+	while ((conn = TAILQ_FIRST(&conn_flushq)) != NULL) {
+		TAILQ_REMOVE(&conn_flushq, conn, c_flushent);
+		conn->c_flushq = false;
+		conn_write(conn);
+	}
+	while ((conn = TAILQ_FIRST(&conn_dead)) != NULL) {
+		TAILQ_REMOVE(&conn_dead, conn, c_entry);
+		free(conn);
+	}
+	if (conn_draining && conn_n == 0 && conn_drain_done != NULL) {
+		void (*done)(void) = conn_drain_done;
+
+		conn_drain_done = NULL;
+		done();
+	}
+}
+
+/*
+ * Handle every complete frame of data[0..len); returns how many bytes were
+ * used.  Stops early when the connection is to be closed.
+ */
+static size_t
+conn_frames(struct tpd_conn *conn, const uint8_t *data, size_t len)
+{
+	const uint8_t *body = NULL;
+	size_t off = 0, body_len = 0, frame_len = 0;
+
+	while (!conn->c_closing && !conn->c_dead) {
+		switch (tp_frame_parse(data + off, len - off, tpd_opt.o_max_frame, &body,
+		    &body_len, &frame_len)) {
+		case TP_FRAME_NEED_MORE:
+			return off;
+		case TP_FRAME_TOO_LARGE:
+			tpd_reply_error(conn, 0, TPOOL__ERROR_CODE__ERROR_FRAME_TOO_LARGE,
+			    "frame of %zu bytes is over the limit of %u bytes", body_len,
+			    tpd_opt.o_max_frame);
+			tpd_conn_close_after_flush(conn);
+			return len;
+		case TP_FRAME_OK:
+			tpd_dispatch(conn, body, body_len);
+			off += frame_len;
+			break;
+		}
+	}
+	return len;
+}
+
+/* Keep the first bytes of a partial frame in c_in (at most one frame). */
+static bool
+conn_in_append(struct tpd_conn *conn, const uint8_t *data, size_t len)
+{
+	size_t need = conn->c_in_len + len, cap;
+	uint8_t *p;
+
+	if (need > conn->c_in_cap) {
+		cap = conn->c_in_cap < 256 ? 256 : conn->c_in_cap;
+		while (cap < need)
+			cap *= 2;
+		if ((p = realloc(conn->c_in, cap)) == NULL) {
+			tpd_err("out of memory reading from connection %llu",
+			    (unsigned long long)conn->c_id);
+			conn_fail(conn);
+			return false;
+		}
+		conn->c_in = p;
+		conn->c_in_cap = cap;
+	}
+	memcpy(conn->c_in + conn->c_in_len, data, len);
+	conn->c_in_len += len;
+	return true;
+}
+
+static void
+conn_read(struct tpd_conn *conn)
+{
+	const uint8_t *data = conn_scratch;
+	size_t len, take, total;
+	uint32_t body_len;
+	ssize_t n;
+
+	n = read(conn->c_fd, conn_scratch, sizeof(conn_scratch));
+	if (n == 0) {
+		conn_close(conn, conn->c_in_len > 0 ? "end of file in the middle of a frame" :
+		    "end of file");
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_close(conn, strerror(errno));
+		return;
+	}
+	len = (size_t)n;
+
+	/* First complete the partial frame kept from the last read. */
+	if (conn->c_in_len > 0) {
+		if (conn->c_in_len < TP_FRAME_HDR_LEN) {
+			take = TP_FRAME_HDR_LEN - conn->c_in_len;
+			if (take > len)
+				take = len;
+			if (!conn_in_append(conn, data, take))
+				return;
+			data += take;
+			len -= take;
+			if (conn->c_in_len < TP_FRAME_HDR_LEN)
+				return;
+			body_len = tp_frame_get_header(conn->c_in);
+			if (body_len > tpd_opt.o_max_frame) {
+				(void)conn_frames(conn, conn->c_in, conn->c_in_len);
+				conn->c_in_len = 0;
+				return;
+			}
+		}
+		total = TP_FRAME_HDR_LEN + (size_t)tp_frame_get_header(conn->c_in);
+		take = total - conn->c_in_len;
+		if (take > len)
+			take = len;
+		if (!conn_in_append(conn, data, take))
+			return;
+		data += take;
+		len -= take;
+		if (conn->c_in_len < total)
+			return;
+		(void)conn_frames(conn, conn->c_in, conn->c_in_len);
+		if (conn->c_dead)
+			return;
+		conn->c_in_len = 0;
+		if (conn->c_in_cap > CONN_READ_CHUNK) {
+			free(conn->c_in);
+			conn->c_in = NULL;
+			conn->c_in_cap = 0;
+		}
+	}
+
+	take = conn_frames(conn, data, len);
+	if (!conn->c_dead && !conn->c_closing && take < len)
+		(void)conn_in_append(conn, data + take, len - take);
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tpd_conn *conn = arg;
+
+	conn_read(conn);
+	tpd_conn_flush_all();
+}
+
+void
+tpd_conn_drain_all(void (*done)(void))
+{
+	struct tpd_conn *conn;
+
+	conn_draining = true;
+	conn_drain_done = done;
+	TAILQ_FOREACH(conn, &conn_list, c_entry)
+		tpd_conn_close_after_flush(conn);
+	tpd_conn_flush_all();
+}
+
+void
+tpd_conn_free_all(void)
+{
+	struct tpd_conn *conn;
+
+	while ((conn = TAILQ_FIRST(&conn_list)) != NULL)
+		conn_close(conn, "the daemon is exiting");
+	conn_drain_done = NULL;
+	tpd_conn_flush_all();
+}

@@ -1,0 +1,189 @@
+/*
+ * dispatch.c -- from a frame's body to a request handler, and the helpers
+ * handlers answer with.
+ *
+ * A body is unpacked as a Request with an arena allocator: protobuf-c's
+ * allocations for one request come from one loop-owned block (big ones
+ * from malloc, remembered), all released at once after the handler
+ * returns; the unpacked request belongs to this file and handlers borrow
+ * it.  Bytes that do not unpack are answered ERROR_BAD_REQUEST and the
+ * connection is closed (we cannot know where the next frame starts in the
+ * peer's mind); a request without a body, or of a kind we do not know, is
+ * answered ERROR_BAD_REQUEST and the connection goes on.
+ *
+ * To add a request kind: the .proto, a req-*.c handler declared in
+ * tpoold.h, one row in dispatch_table, tpctl, tests, tpoold(8).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tpoold.h"
+
+/* ----------------------------------------------------------------- arena */
+
+#define	ARENA_SIZE	(64u << 10)
+#define	ARENA_ALIGN	16u
+
+struct arena_big {
+	struct arena_big	*ab_next;
+	max_align_t		ab_data[];
+};
+
+static _Alignas(max_align_t) uint8_t arena_block[ARENA_SIZE];
+static size_t arena_used;
+static struct arena_big *arena_bigs;
+
+static void *
+arena_alloc(void *data, size_t size)
+{
+	struct arena_big *big;
+	size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	void *p;
+
+	if (need <= ARENA_SIZE - arena_used) {
+		p = arena_block + arena_used;
+		arena_used += need;
+		return p;
+	}
+	if ((big = malloc(sizeof(*big) + size)) == NULL)
+		return NULL;
+	big->ab_next = arena_bigs;
+	arena_bigs = big;
+	return big->ab_data;
+}
+
+static void
+arena_free(void *data, void *p)
+{
+	/* Everything goes at once in arena_reset(). */
+}
+
+static void
+arena_reset(void)
+{
+	struct arena_big *big;
+
+	while ((big = arena_bigs) != NULL) {
+		arena_bigs = big->ab_next;
+		free(big);
+	}
+	arena_used = 0;
+}
+
+static ProtobufCAllocator arena_allocator = {
+	.alloc = arena_alloc,
+	.free = arena_free,
+	.allocator_data = NULL,
+};
+
+/* -------------------------------------------------------------- replies */
+
+static const char *const dispatch_error_names[] = {
+	[TPOOL__ERROR_CODE__ERROR_UNSPECIFIED] = "ERROR_UNSPECIFIED",
+	[TPOOL__ERROR_CODE__ERROR_BAD_REQUEST] = "ERROR_BAD_REQUEST",
+	[TPOOL__ERROR_CODE__ERROR_VERSION] = "ERROR_VERSION",
+	[TPOOL__ERROR_CODE__ERROR_FRAME_TOO_LARGE] = "ERROR_FRAME_TOO_LARGE",
+	[TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN] = "ERROR_UNKNOWN_PLUGIN",
+	[TPOOL__ERROR_CODE__ERROR_INVALID_CPU] = "ERROR_INVALID_CPU",
+	[TPOOL__ERROR_CODE__ERROR_INVALID_PRIORITY] = "ERROR_INVALID_PRIORITY",
+	[TPOOL__ERROR_CODE__ERROR_PERMISSION] = "ERROR_PERMISSION",
+	[TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB] = "ERROR_NO_SUCH_JOB",
+	[TPOOL__ERROR_CODE__ERROR_NOT_YOURS] = "ERROR_NOT_YOURS",
+	[TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS] = "ERROR_TOO_MANY_JOBS",
+	[TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS] = "ERROR_TOO_MANY_CONNECTIONS",
+	[TPOOL__ERROR_CODE__ERROR_INPUT_TOO_LARGE] = "ERROR_INPUT_TOO_LARGE",
+	[TPOOL__ERROR_CODE__ERROR_SHUTTING_DOWN] = "ERROR_SHUTTING_DOWN",
+	[TPOOL__ERROR_CODE__ERROR_INTERNAL] = "ERROR_INTERNAL",
+};
+
+const char *
+tpd_error_name(Tpool__ErrorCode code)
+{
+	if ((size_t)code < sizeof(dispatch_error_names) / sizeof(dispatch_error_names[0]) &&
+	    dispatch_error_names[code] != NULL)
+		return dispatch_error_names[code];
+	return "ERROR_?";
+}
+
+void
+tpd_reply(struct tpd_conn *conn, uint64_t request_id, Tpool__Response *resp)
+{
+	Tpool__ServerMessage sm = TPOOL__SERVER_MESSAGE__INIT;
+
+	resp->has_request_id = true;
+	resp->request_id = request_id;
+	sm.msg_case = TPOOL__SERVER_MESSAGE__MSG_RESPONSE;
+	sm.response = resp;
+	tpd_conn_send(conn, &sm);
+}
+
+void
+tpd_reply_error(struct tpd_conn *conn, uint64_t request_id, Tpool__ErrorCode code,
+    const char *fmt, ...)
+{
+	Tpool__Response resp = TPOOL__RESPONSE__INIT;
+	Tpool__Error err = TPOOL__ERROR__INIT;
+	char message[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	err.has_code = true;
+	err.code = code;
+	err.message = message;
+	resp.body_case = TPOOL__RESPONSE__BODY_ERROR;
+	resp.error = &err;
+	tpd_debug("connection %llu request %llu: %s: %s", (unsigned long long)conn->c_id,
+	    (unsigned long long)request_id, tpd_error_name(code), message);
+	tpd_reply(conn, request_id, &resp);
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+struct dispatch_row {
+	const char	*dr_name;
+	tpd_req_fn	*dr_fn;
+};
+
+static const struct dispatch_row dispatch_table[] = {
+	[TPOOL__REQUEST__BODY_HELLO] = { "hello", tpd_req_hello },
+	[TPOOL__REQUEST__BODY_SUBMIT] = { "submit", tpd_req_submit },
+	[TPOOL__REQUEST__BODY_CANCEL] = { "cancel", tpd_req_cancel },
+	[TPOOL__REQUEST__BODY_STATUS] = { "status", tpd_req_status },
+	[TPOOL__REQUEST__BODY_LIST_PLUGINS] = { "list_plugins", tpd_req_list_plugins },
+	[TPOOL__REQUEST__BODY_STATS] = { "stats", tpd_req_stats },
+	[TPOOL__REQUEST__BODY_WATCH] = { "watch", tpd_req_watch },
+};
+#define	DISPATCH_NROWS	(sizeof(dispatch_table) / sizeof(dispatch_table[0]))
+
+void
+tpd_dispatch(struct tpd_conn *conn, const uint8_t *body, size_t len)
+{
+	const struct dispatch_row *row = NULL;
+	Tpool__Request *req;
+
+	req = (Tpool__Request *)protobuf_c_message_unpack(&tpool__request__descriptor,
+	    &arena_allocator, len, body);
+	if (req == NULL) {
+		arena_reset();
+		tpd_reply_error(conn, 0, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
+		    "a frame of %zu bytes is not a Request message", len);
+		tpd_conn_close_after_flush(conn);
+		return;
+	}
+	if ((size_t)req->body_case < DISPATCH_NROWS)
+		row = &dispatch_table[req->body_case];
+	if (row == NULL || row->dr_fn == NULL) {
+		tpd_reply_error(conn, req->request_id, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
+		    req->body_case == TPOOL__REQUEST__BODY__NOT_SET ?
+		    "request without a body" : "unknown request kind %d",
+		    (int)req->body_case);
+	} else {
+		row->dr_fn(conn, req);
+	}
+	arena_reset();
+}

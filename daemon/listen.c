@@ -1,0 +1,259 @@
+/*
+ * listen.c -- the listening socket: the one systemd passes (socket
+ * activation, LISTEN_FDS), checked to be a listening Unix stream socket and
+ * made non-blocking; else one bound at --socket with --socket-mode and
+ * --socket-group.  A stale socket file (nobody listening behind it) is
+ * removed; a live one is left alone and startup fails; anything that is not
+ * a socket is never removed.
+ *
+ * Accepting: up to ACCEPT_BATCH connections per wakeup, handed to
+ * tpd_conn_accept().  When the process is out of file descriptors, accept
+ * pauses for ACCEPT_PAUSE_MS rather than spin (as OpenSMTPD does).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "tpoold.h"
+
+#define	ACCEPT_BATCH		64
+#define	ACCEPT_PAUSE_MS		100
+
+static int listen_fd = -1;
+static bool listen_activated;	/* from systemd: never unlink it */
+static bool listen_bound;	/* we created the file at tpd_opt.o_socket */
+static struct event *listen_ev;
+static struct event *listen_pause_ev;
+
+bool
+tpd_listen_activated(void)
+{
+	return listen_activated;
+}
+
+/* A socket from systemd, if there is one: 1 taken, 0 none, -errno. */
+static int
+listen_from_systemd(void)
+{
+	int n, fd, r;
+
+	n = sd_listen_fds(1);
+	if (n < 0) {
+		tpd_err("sd_listen_fds: %s", strerror(-n));
+		return n;
+	}
+	if (n == 0)
+		return 0;
+	if (n > 1)
+		tpd_warn("systemd passed %d sockets; using the first", n);
+	fd = SD_LISTEN_FDS_START;
+	r = sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0);
+	if (r <= 0) {
+		tpd_err("the socket systemd passed is not a listening Unix stream socket%s%s",
+		    r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+		return r < 0 ? r : -ENOTSOCK;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+		r = errno;
+		tpd_err("socket from systemd: fcntl: %s", strerror(r));
+		return -r;
+	}
+	listen_fd = fd;
+	listen_activated = true;
+	return 1;
+}
+
+/* Is something listening at path?  Then it is not ours to remove. */
+static bool
+listen_is_live(const struct sockaddr_un *sun)
+{
+	int fd;
+	bool live;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;	/* cannot tell: be safe */
+	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 ||
+	    (errno != ECONNREFUSED && errno != ENOENT);
+	(void)close(fd);
+	return live;
+}
+
+static int
+listen_bind(void)
+{
+	const char *path = tpd_opt.o_socket;
+	struct sockaddr_un sun;
+	struct stat st;
+	struct group *gr;
+	char *dircopy;
+	mode_t omask;
+	int fd, error;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		tpd_err("socket path too long (%zu bytes, at most %zu): %s", strlen(path),
+		    sizeof(sun.sun_path) - 1, path);
+		return ENAMETOOLONG;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+
+	/* The folder of the socket (e.g. /run/tpool) when run by hand. */
+	if ((dircopy = strdup(path)) == NULL)
+		return ENOMEM;
+	if (mkdir(dirname(dircopy), 0755) == 0)
+		tpd_info("created %s", dircopy);
+	free(dircopy);
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			tpd_err("%s exists and is not a socket; not touching it", path);
+			return EEXIST;
+		}
+		if (listen_is_live(&sun)) {
+			tpd_err("%s: another daemon is listening there", path);
+			return EADDRINUSE;
+		}
+		tpd_notice("removing stale socket %s", path);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			error = errno;
+			tpd_err("unlink %s: %s", path, strerror(error));
+			return error;
+		}
+	}
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		error = errno;
+		tpd_err("socket: %s", strerror(error));
+		return error;
+	}
+	/* Created private, opened up to --socket-mode once its group is set. */
+	omask = umask(0177);
+	error = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ? errno : 0;
+	(void)umask(omask);
+	if (error != 0) {
+		tpd_err("bind %s: %s", path, strerror(error));
+		(void)close(fd);
+		return error;
+	}
+	listen_bound = true;
+	listen_fd = fd;
+	if (tpd_opt.o_socket_group != NULL) {
+		if ((gr = getgrnam(tpd_opt.o_socket_group)) == NULL) {
+			tpd_err("socket group '%s': no such group", tpd_opt.o_socket_group);
+			return ENOENT;
+		}
+		if (chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+			error = errno;
+			tpd_err("chown %s to group %s: %s", path, tpd_opt.o_socket_group,
+			    strerror(error));
+			return error;
+		}
+	}
+	if (chmod(path, tpd_opt.o_socket_mode) != 0) {
+		error = errno;
+		tpd_err("chmod %s: %s", path, strerror(error));
+		return error;
+	}
+	if (listen(fd, SOMAXCONN) != 0) {
+		error = errno;
+		tpd_err("listen %s: %s", path, strerror(error));
+		return error;
+	}
+	return 0;
+}
+
+static void
+listen_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (listen_ev != NULL)
+		(void)event_add(listen_ev, NULL);
+}
+
+static void
+listen_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { 0, ACCEPT_PAUSE_MS * 1000 };
+	int i, cfd, error;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd >= 0) {
+			tpd_conn_accept(cfd);
+			continue;
+		}
+		error = errno;
+		if (error == EAGAIN || error == EWOULDBLOCK)
+			break;
+		if (error == EINTR || error == ECONNABORTED)
+			continue;
+		if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
+		    error == ENOMEM) {
+			tpd_warn("accept: %s; pausing accept for %d ms", strerror(error),
+			    ACCEPT_PAUSE_MS);
+			(void)event_del(listen_ev);
+			(void)evtimer_add(listen_pause_ev, &tv);
+			break;
+		}
+		tpd_err("accept: %s", strerror(error));
+		break;
+	}
+	tpd_conn_flush_all();
+}
+
+int
+tpd_listen_start(void)
+{
+	int r;
+
+	r = listen_from_systemd();
+	if (r < 0)
+		return -r;
+	if (r == 0 && (r = listen_bind()) != 0)
+		return r;
+	listen_ev = event_new(tpd_base, listen_fd, EV_READ | EV_PERSIST, listen_accept_cb, NULL);
+	listen_pause_ev = evtimer_new(tpd_base, listen_resume_cb, NULL);
+	if (listen_ev == NULL || listen_pause_ev == NULL || event_add(listen_ev, NULL) != 0) {
+		tpd_err("cannot watch the listening socket");
+		return ENOMEM;
+	}
+	return 0;
+}
+
+void
+tpd_listen_stop(void)
+{
+	if (listen_ev != NULL) {
+		event_free(listen_ev);
+		listen_ev = NULL;
+	}
+	if (listen_pause_ev != NULL) {
+		event_free(listen_pause_ev);
+		listen_pause_ev = NULL;
+	}
+	if (listen_fd >= 0) {
+		(void)close(listen_fd);
+		listen_fd = -1;
+	}
+	/* A socket systemd made stays: it will start us again on it. */
+	if (listen_bound) {
+		(void)unlink(tpd_opt.o_socket);
+		listen_bound = false;
+	}
+}

@@ -1,0 +1,64 @@
+/*
+ * log.c -- the daemon's log: lines on stderr, each prefixed with its syslog
+ * priority as "<N>", the form journald (and systemd's stderr capture)
+ * classifies.  No timestamps: journald adds them.  One write(2) per line,
+ * so lines from worker threads do not interleave.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tpoold.h"
+
+#define	LOG_LINE_MAX	1024
+
+static int log_verbose;
+
+void
+tpd_log_set_verbose(int verbose)
+{
+	log_verbose = verbose;
+}
+
+bool
+tpd_log_debug_enabled(void)
+{
+	return log_verbose > 0;
+}
+
+void
+tpd_logv(int prio, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	int n, m;
+	size_t len, i;
+
+	if (prio == LOG_DEBUG && log_verbose <= 0)
+		return;
+	n = snprintf(line, sizeof(line), "<%d>", prio & LOG_PRIMASK);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	len = (size_t)n + (size_t)m;
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	/* Names from clients end up here: keep each log entry one line. */
+	for (i = (size_t)n; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
+	line[len++] = '\n';
+	/* Nothing sensible to do when stderr fails. */
+	(void)!write(STDERR_FILENO, line, len);
+}
+
+void
+tpd_log(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tpd_logv(prio, fmt, ap);
+	va_end(ap);
+}

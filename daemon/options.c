@@ -1,0 +1,454 @@
+/*
+ * options.c -- tpoold's settings: defaults, the config file and the command
+ * line, in that order of strength (the command line wins).
+ *
+ * The config file (-c FILE) has one "key = value" per line, # starts a
+ * comment, blank lines are fine; the keys are the long options' names
+ * without "--" (socket, plugin-dir, max-jobs, ...; "verbose = yes").  One
+ * table (opt_table) describes every setting, so a new one is one row here,
+ * one field in struct tpd_options, and a line in tpoold(8).
+ *
+ * Sizes take K, M or G (binary) suffixes; durations take ms, s, m or h
+ * (bare numbers are seconds).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "tpoold.h"
+
+#ifndef TPOOLD_PLUGIN_DIR
+#define	TPOOLD_PLUGIN_DIR	"/usr/local/lib/tpool/plugins"
+#endif
+
+enum opt_kind {
+	OPT_STRING,	/* char *, strdup'ed */
+	OPT_COUNT,	/* uint32_t */
+	OPT_SIZE,	/* size_t, or uint32_t for max-frame (OPT_SIZE32) */
+	OPT_SIZE32,
+	OPT_DURATION,	/* uint64_t nanoseconds */
+	OPT_MODE,	/* mode_t, octal */
+	OPT_BOOL,	/* int */
+};
+
+struct opt_row {
+	const char	*or_name;	/* long option and config key */
+	int		or_short;	/* short option, or a value >= 256 */
+	enum opt_kind	or_kind;
+	size_t		or_offset;	/* in struct tpd_options */
+	uint64_t	or_min;		/* numbers: bounds */
+	uint64_t	or_max;
+	const char	*or_arg;	/* for --help */
+	const char	*or_help;
+};
+
+#define	OFF(f)	offsetof(struct tpd_options, f)
+#define	NS_S	1000000000ull
+
+static const struct opt_row opt_table[] = {
+	{ "socket", 's', OPT_STRING, OFF(o_socket), 0, 0, "PATH",
+	  "listen on PATH (default " TPD_DEFAULT_SOCKET ")" },
+	{ "plugin-dir", 'p', OPT_STRING, OFF(o_plugin_dir), 0, 0, "DIR",
+	  "load plugins from DIR (default " TPOOLD_PLUGIN_DIR ")" },
+	{ "verbose", 'v', OPT_BOOL, OFF(o_verbose), 0, 1, NULL,
+	  "log debug messages too" },
+	{ "max-frame", 256, OPT_SIZE32, OFF(o_max_frame), 64, 256u << 20, "BYTES",
+	  "largest request frame (default 1M)" },
+	{ "max-jobs", 257, OPT_COUNT, OFF(o_max_jobs), 1, 16u << 20, "N",
+	  "jobs queued or running, all clients (default 262144)" },
+	{ "max-jobs-per-client", 258, OPT_COUNT, OFF(o_max_jobs_per_client), 1, 16u << 20, "N",
+	  "jobs queued or running of one user (default 131072)" },
+	{ "max-connections", 259, OPT_COUNT, OFF(o_max_connections), 1, 1u << 20, "N",
+	  "client connections at once (default 1024)" },
+	{ "max-input", 260, OPT_SIZE, OFF(o_max_input), 0, 256u << 20, "BYTES",
+	  "largest job input (default 1M)" },
+	{ "max-result", 261, OPT_SIZE, OFF(o_max_result), 0, 256u << 20, "BYTES",
+	  "largest job result; a bigger one fails the job (default 1M)" },
+	{ "max-output", 262, OPT_SIZE, OFF(o_max_output), 64u << 10, 4ull << 30, "BYTES",
+	  "output queued to a client that does not read before it is dropped (default 64M)" },
+	{ "max-threads", 263, OPT_COUNT, OFF(o_max_threads), 0, 1u << 20, "N",
+	  "worker threads per pool, 0 = unlimited (default 0)" },
+	{ "idle-timeout", 264, OPT_DURATION, OFF(o_idle_timeout_ns), 1000000, 86400 * NS_S, "TIME",
+	  "idle workers exit after TIME (default 30s)" },
+	{ "shutdown-grace", 265, OPT_DURATION, OFF(o_shutdown_grace_ns), 0, 86400 * NS_S, "TIME",
+	  "on SIGTERM, how long running jobs may take to stop (default 10s)" },
+	{ "finished-keep", 266, OPT_COUNT, OFF(o_finished_keep), 0, 16u << 20, "N",
+	  "finished jobs kept for status queries (default 10000)" },
+	{ "finished-ttl", 267, OPT_DURATION, OFF(o_finished_ttl_ns), 0, 30 * 86400 * NS_S, "TIME",
+	  "how long a finished job stays queryable (default 10m)" },
+	{ "socket-mode", 268, OPT_MODE, OFF(o_socket_mode), 0, 0777, "MODE",
+	  "permissions of a socket tpoold creates (default 0666)" },
+	{ "socket-group", 269, OPT_STRING, OFF(o_socket_group), 0, 0, "GROUP",
+	  "group of a socket tpoold creates" },
+};
+#define	OPT_NROWS	(sizeof(opt_table) / sizeof(opt_table[0]))
+
+#define	OPT_CONFIG	'c'
+#define	OPT_HELP	'h'
+#define	OPT_VERSION	'V'
+
+static void
+opt_defaults(struct tpd_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->o_max_frame = TP_FRAME_MAX_DEFAULT;
+	opt->o_max_jobs = 262144;
+	opt->o_max_jobs_per_client = 131072;
+	opt->o_max_connections = 1024;
+	opt->o_max_input = 1u << 20;
+	opt->o_max_result = 1u << 20;
+	opt->o_max_output = 64u << 20;
+	opt->o_max_threads = 0;
+	opt->o_idle_timeout_ns = 0;
+	opt->o_shutdown_grace_ns = 10 * NS_S;
+	opt->o_finished_keep = 10000;
+	opt->o_finished_ttl_ns = 600 * NS_S;
+	opt->o_socket_mode = 0666;
+}
+
+/* Parse an unsigned number with an optional suffix from a table. */
+static int
+opt_parse_number(const char *s, const char *const *suffixes, const uint64_t *mults,
+    uint64_t bare_mult, uint64_t *ret)
+{
+	unsigned long long v;
+	uint64_t mult = bare_mult;
+	char *end;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		return EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return ERANGE;
+	if (*end != '\0') {
+		for (i = 0; suffixes[i] != NULL; i++)
+			if (strcmp(end, suffixes[i]) == 0)
+				break;
+		if (suffixes[i] == NULL)
+			return EINVAL;
+		mult = mults[i];
+	}
+	if (mult != 0 && v > UINT64_MAX / mult)
+		return ERANGE;
+	*ret = (uint64_t)v * mult;
+	return 0;
+}
+
+/* Set one setting from its text; on error, say why in why[]. */
+static int
+opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
+    char *why, size_t whylen)
+{
+	static const char *const size_sfx[] = { "K", "k", "M", "m", "G", "g", NULL };
+	static const uint64_t size_mult[] = { 1u << 10, 1u << 10, 1u << 20, 1u << 20,
+		1u << 30, 1u << 30 };
+	static const char *const dur_sfx[] = { "ms", "s", "m", "h", NULL };
+	static const uint64_t dur_mult[] = { 1000000, NS_S, 60 * NS_S, 3600 * NS_S };
+	void *field = (char *)opt + row->or_offset;
+	unsigned long mode;
+	uint64_t v = 0;
+	char *end, *copy;
+	int error = 0;
+
+	switch (row->or_kind) {
+	case OPT_STRING:
+		if (*value == '\0') {
+			(void)snprintf(why, whylen, "--%s: empty value", row->or_name);
+			return EINVAL;
+		}
+		if ((copy = strdup(value)) == NULL) {
+			(void)snprintf(why, whylen, "out of memory");
+			return ENOMEM;
+		}
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
+	case OPT_BOOL:
+		if (strcmp(value, "1") == 0 || strcmp(value, "yes") == 0 ||
+		    strcmp(value, "true") == 0 || strcmp(value, "on") == 0)
+			*(int *)field = 1;
+		else if (strcmp(value, "0") == 0 || strcmp(value, "no") == 0 ||
+		    strcmp(value, "false") == 0 || strcmp(value, "off") == 0)
+			*(int *)field = 0;
+		else {
+			(void)snprintf(why, whylen, "--%s: not a boolean: '%s'",
+			    row->or_name, value);
+			return EINVAL;
+		}
+		return 0;
+	case OPT_MODE:
+		errno = 0;
+		mode = strtoul(value, &end, 8);
+		if (*value == '\0' || *end != '\0' || errno != 0 || mode > row->or_max) {
+			(void)snprintf(why, whylen, "--%s: not an octal mode: '%s'",
+			    row->or_name, value);
+			return EINVAL;
+		}
+		*(mode_t *)field = (mode_t)mode;
+		return 0;
+	case OPT_COUNT:
+		error = opt_parse_number(value, (const char *const[]){ NULL }, NULL, 1, &v);
+		break;
+	case OPT_SIZE:
+	case OPT_SIZE32:
+		error = opt_parse_number(value, size_sfx, size_mult, 1, &v);
+		break;
+	case OPT_DURATION:
+		error = opt_parse_number(value, dur_sfx, dur_mult, NS_S, &v);
+		break;
+	}
+	if (error != 0 || v < row->or_min || v > row->or_max) {
+		(void)snprintf(why, whylen, "--%s: '%s' is not a valid %s "
+		    "(from %llu to %llu%s)", row->or_name, value,
+		    row->or_arg, (unsigned long long)(row->or_kind == OPT_DURATION ?
+		    row->or_min / 1000000 : row->or_min),
+		    (unsigned long long)(row->or_kind == OPT_DURATION ?
+		    row->or_max / 1000000 : row->or_max),
+		    row->or_kind == OPT_DURATION ? " ms" : "");
+		return EINVAL;
+	}
+	switch (row->or_kind) {
+	case OPT_COUNT:
+	case OPT_SIZE32:
+		*(uint32_t *)field = (uint32_t)v;
+		break;
+	case OPT_SIZE:
+		*(size_t *)field = (size_t)v;
+		break;
+	case OPT_DURATION:
+		*(uint64_t *)field = v;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct opt_row *
+opt_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < OPT_NROWS; i++)
+		if (strcmp(opt_table[i].or_name, name) == 0)
+			return &opt_table[i];
+	return NULL;
+}
+
+static char *
+opt_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Apply the config file; errors are reported on stderr. */
+static int
+opt_load_file(struct tpd_options *opt, const char *path)
+{
+	const struct opt_row *row;
+	char line[4096], why[256], *key, *value, *eq, *hash;
+	unsigned int lineno = 0;
+	FILE *f;
+	int error = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		error = errno;
+		(void)fprintf(stderr, "tpoold: %s: %s\n", path, strerror(error));
+		return error;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			(void)fprintf(stderr, "tpoold: %s:%u: line too long\n", path, lineno);
+			error = EINVAL;
+			break;
+		}
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		key = opt_trim(line);
+		if (*key == '\0')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL) {
+			(void)fprintf(stderr, "tpoold: %s:%u: expected 'key = value'\n",
+			    path, lineno);
+			error = EINVAL;
+			break;
+		}
+		*eq = '\0';
+		key = opt_trim(key);
+		value = opt_trim(eq + 1);
+		if ((row = opt_find(key)) == NULL) {
+			(void)fprintf(stderr, "tpoold: %s:%u: unknown key '%s'\n",
+			    path, lineno, key);
+			error = EINVAL;
+			break;
+		}
+		if ((error = opt_set(opt, row, value, why, sizeof(why))) != 0) {
+			(void)fprintf(stderr, "tpoold: %s:%u: %s\n", path, lineno, why);
+			break;
+		}
+	}
+	if (error == 0 && ferror(f)) {
+		error = EIO;
+		(void)fprintf(stderr, "tpoold: %s: read error\n", path);
+	}
+	(void)fclose(f);
+	return error;
+}
+
+static void
+opt_usage(FILE *out)
+{
+	char left[64];
+	size_t i;
+
+	(void)fprintf(out,
+	    "Usage: tpoold [OPTION]...\n"
+	    "Run plugin jobs on libtp thread pools for clients of a Unix socket.\n"
+	    "Stays in the foreground and logs to stderr.\n\n");
+	for (i = 0; i < OPT_NROWS; i++) {
+		const struct opt_row *row = &opt_table[i];
+
+		if (row->or_short < 256)
+			(void)snprintf(left, sizeof(left), "-%c, --%s%s%s", row->or_short,
+			    row->or_name, row->or_arg ? " " : "", row->or_arg ? row->or_arg : "");
+		else
+			(void)snprintf(left, sizeof(left), "    --%s%s%s", row->or_name,
+			    row->or_arg ? " " : "", row->or_arg ? row->or_arg : "");
+		(void)fprintf(out, "  %-34s %s\n", left, row->or_help);
+	}
+	(void)fprintf(out,
+	    "  %-34s %s\n  %-34s %s\n  %-34s %s\n\n"
+	    "Sizes take K, M, G suffixes; times take ms, s, m, h (bare: seconds).\n"
+	    "The config file holds 'key = value' lines with the long option names as\n"
+	    "keys; the command line wins over it.  See tpoold(8).\n",
+	    "-c, --config FILE", "read settings from FILE",
+	    "-h, --help", "show this help and exit",
+	    "-V, --version", "show the version and exit");
+}
+
+int
+tpd_options_load(struct tpd_options *opt, int argc, char **argv)
+{
+	struct option longopts[OPT_NROWS + 4];
+	char shortopts[3 * OPT_NROWS + 8], why[256];
+	struct { const struct opt_row *row; const char *value; } *given;
+	size_t i, ngiven = 0, s = 0;
+	const char *config = NULL;
+	int c, error;
+
+	opt_defaults(opt);
+	given = calloc((size_t)argc + 1, sizeof(*given));
+	if (given == NULL) {
+		(void)fprintf(stderr, "tpoold: out of memory\n");
+		return 1;
+	}
+
+	/* Build getopt's tables from opt_table. */
+	for (i = 0; i < OPT_NROWS; i++) {
+		longopts[i].name = opt_table[i].or_name;
+		longopts[i].has_arg = opt_table[i].or_kind == OPT_BOOL ?
+		    no_argument : required_argument;
+		longopts[i].flag = NULL;
+		longopts[i].val = opt_table[i].or_short;
+		if (opt_table[i].or_short < 256) {
+			shortopts[s++] = (char)opt_table[i].or_short;
+			if (opt_table[i].or_kind != OPT_BOOL)
+				shortopts[s++] = ':';
+		}
+	}
+	longopts[i++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+	longopts[i++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	longopts[i++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+	longopts[i] = (struct option){ NULL, 0, NULL, 0 };
+	memcpy(shortopts + s, "c:hV", 5);
+
+	/* First pass: remember what the command line says. */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG:
+			config = optarg;
+			continue;
+		case OPT_HELP:
+			opt_usage(stdout);
+			free(given);
+			return -1;
+		case OPT_VERSION:
+			(void)printf("tpoold (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			free(given);
+			return -1;
+		case '?':
+			(void)fprintf(stderr, "Try 'tpoold --help' for more information.\n");
+			free(given);
+			return 2;
+		default:
+			break;
+		}
+		for (i = 0; i < OPT_NROWS; i++)
+			if (opt_table[i].or_short == c)
+				break;
+		given[ngiven].row = &opt_table[i];
+		given[ngiven].value = opt_table[i].or_kind == OPT_BOOL ? "1" : optarg;
+		ngiven++;
+	}
+	if (optind < argc) {
+		(void)fprintf(stderr, "tpoold: unexpected argument '%s'\n"
+		    "Try 'tpoold --help' for more information.\n", argv[optind]);
+		free(given);
+		return 2;
+	}
+
+	/* Then the config file, then the command line over it. */
+	if (config != NULL) {
+		if ((opt->o_config = strdup(config)) == NULL ||
+		    opt_load_file(opt, config) != 0) {
+			free(given);
+			return 2;
+		}
+	}
+	for (i = 0; i < ngiven; i++) {
+		error = opt_set(opt, given[i].row, given[i].value, why, sizeof(why));
+		if (error != 0) {
+			(void)fprintf(stderr, "tpoold: %s\n", why);
+			free(given);
+			return 2;
+		}
+	}
+	free(given);
+
+	if ((opt->o_socket == NULL && (opt->o_socket = strdup(TPD_DEFAULT_SOCKET)) == NULL) ||
+	    (opt->o_plugin_dir == NULL &&
+	    (opt->o_plugin_dir = strdup(TPOOLD_PLUGIN_DIR)) == NULL)) {
+		(void)fprintf(stderr, "tpoold: out of memory\n");
+		return 1;
+	}
+	if (opt->o_max_jobs_per_client > opt->o_max_jobs)
+		opt->o_max_jobs_per_client = opt->o_max_jobs;
+	return 0;
+}
+
+void
+tpd_options_free(struct tpd_options *opt)
+{
+	free(opt->o_socket);
+	free(opt->o_plugin_dir);
+	free(opt->o_config);
+	free(opt->o_socket_group);
+	memset(opt, 0, sizeof(*opt));
+}

@@ -1,0 +1,321 @@
+/*
+ * plugin.c -- the plugin registry: loading plugins from the plugin
+ * directory, finding them by name, unloading them when nothing uses them.
+ *
+ * Only files directly in --plugin-dir whose names end in ".so" (not
+ * starting with '.') are considered, regular files or links to them;
+ * clients name plugins, never paths.  Each is dlopen'ed RTLD_NOW |
+ * RTLD_LOCAL (every symbol resolved now, none leaking into the next), its
+ * descriptor looked up as TP_PLUGIN_SYMBOL, checked (ABI version, a valid
+ * name, a run function, no other loaded plugin of that name), and its
+ * tpp_init called.  Any failure is logged, naming the file and the reason,
+ * and the file skipped.
+ *
+ * References: the registry holds one on each active plugin; each job holds
+ * one from submit until it is forgotten.  A rescan (SIGHUP) loads new
+ * files, and retires the plugins whose file is gone or changed (another
+ * inode or mtime): they take no new jobs, and are unloaded (tpp_fini,
+ * dlclose) when their last job lets go.  So a plugin is never unloaded
+ * under a running job.  Replace a plugin by renaming a new file over it
+ * (install(1) does); writing into a loaded .so in place is undefined.
+ *
+ * All of it is the loop's (l).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tpoold.h"
+
+TAILQ_HEAD(plugin_list, tpd_plugin);
+
+static struct plugin_list plugins_active = TAILQ_HEAD_INITIALIZER(plugins_active);
+static struct plugin_list plugins_retired = TAILQ_HEAD_INITIALIZER(plugins_retired);
+static unsigned int plugins_nactive;
+
+static void
+plugin_unload(struct tpd_plugin *p)
+{
+	if (p->p_desc != NULL && p->p_desc->tpp_fini != NULL)
+		p->p_desc->tpp_fini(p->p_data);
+	if (p->p_handle != NULL)
+		(void)dlclose(p->p_handle);
+	free(p->p_file);
+	free(p);
+}
+
+void
+tpd_plugin_hold(struct tpd_plugin *plugin)
+{
+	plugin->p_refs++;
+}
+
+void
+tpd_plugin_rele(struct tpd_plugin *plugin)
+{
+	if (--plugin->p_refs > 0)
+		return;
+	tpd_debug("unloading plugin %s (%s)", plugin->p_desc->tpp_name, plugin->p_file);
+	TAILQ_REMOVE(&plugins_retired, plugin, p_entry);
+	plugin_unload(plugin);
+}
+
+static void
+plugin_retire(struct tpd_plugin *p, const char *why)
+{
+	tpd_notice("plugin %s: %s; no new jobs for it", p->p_desc->tpp_name, why);
+	TAILQ_REMOVE(&plugins_active, p, p_entry);
+	plugins_nactive--;
+	p->p_active = false;
+	TAILQ_INSERT_TAIL(&plugins_retired, p, p_entry);
+	tpd_plugin_rele(p);
+}
+
+struct tpd_plugin *
+tpd_plugin_lookup(const char *name)
+{
+	struct tpd_plugin *p;
+
+	TAILQ_FOREACH(p, &plugins_active, p_entry)
+		if (strcmp(p->p_desc->tpp_name, name) == 0)
+			return p;
+	return NULL;
+}
+
+static bool
+plugin_name_ok(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if (i >= TP_PLUGIN_NAME_MAX)
+			return false;
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-' ||
+		    name[i] == '.'))
+			return false;
+	}
+	return i > 0;
+}
+
+static bool
+plugin_file_ok(const char *file)
+{
+	size_t len = strlen(file);
+
+	return file[0] != '.' && len > 3 && strcmp(file + len - 3, ".so") == 0;
+}
+
+static int64_t
+plugin_mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* Load dir/file; log and return false on any problem. */
+static bool
+plugin_load(const char *dir, const char *file, const struct stat *st)
+{
+	const struct tp_plugin *desc;
+	struct tpd_plugin *p;
+	char path[4096];
+	void *handle, *data = NULL;
+	const char *err;
+	int error;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path)) {
+		tpd_warn("plugin %s: path too long; skipped", file);
+		return false;
+	}
+	if ((handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		err = dlerror();
+		tpd_warn("plugin %s: cannot load: %s; skipped", file, err != NULL ? err : "?");
+		return false;
+	}
+	(void)dlerror();
+	desc = dlsym(handle, TP_PLUGIN_SYMBOL);
+	if (desc == NULL) {
+		tpd_warn("plugin %s: no symbol %s (not a tpool plugin?); skipped", file,
+		    TP_PLUGIN_SYMBOL);
+		goto fail;
+	}
+	if (desc->tpp_abi_version != TP_PLUGIN_ABI_VERSION) {
+		tpd_warn("plugin %s: ABI version %u, this tpoold speaks %u; skipped", file,
+		    desc->tpp_abi_version, TP_PLUGIN_ABI_VERSION);
+		goto fail;
+	}
+	if (desc->tpp_name == NULL || !plugin_name_ok(desc->tpp_name)) {
+		tpd_warn("plugin %s: missing or invalid name (1 to %d of A-Z a-z 0-9 _ . -); "
+		    "skipped", file, TP_PLUGIN_NAME_MAX);
+		goto fail;
+	}
+	if (desc->tpp_run == NULL) {
+		tpd_warn("plugin %s: no run function; skipped", file);
+		goto fail;
+	}
+	if (tpd_plugin_lookup(desc->tpp_name) != NULL) {
+		tpd_warn("plugin %s: a plugin named '%s' is already loaded (from %s); skipped",
+		    file, desc->tpp_name, tpd_plugin_lookup(desc->tpp_name)->p_file);
+		goto fail;
+	}
+	if (desc->tpp_init != NULL && (error = desc->tpp_init(&data)) != 0) {
+		tpd_warn("plugin %s: init failed: %s; skipped", file, strerror(error));
+		goto fail;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL || (p->p_file = strdup(file)) == NULL) {
+		tpd_err("plugin %s: out of memory; skipped", file);
+		if (desc->tpp_fini != NULL)
+			desc->tpp_fini(data);
+		free(p);
+		goto fail;
+	}
+	p->p_desc = desc;
+	p->p_data = data;
+	p->p_handle = handle;
+	p->p_dev = st->st_dev;
+	p->p_ino = st->st_ino;
+	p->p_mtime_ns = plugin_mtime_ns(st);
+	p->p_refs = 1;
+	p->p_active = true;
+	p->p_seen = true;
+	TAILQ_INSERT_TAIL(&plugins_active, p, p_entry);
+	plugins_nactive++;
+	tpd_info("plugin %s loaded from %s: %s", desc->tpp_name, file,
+	    desc->tpp_description != NULL ? desc->tpp_description : "");
+	return true;
+
+fail:
+	(void)dlclose(handle);
+	return false;
+}
+
+static struct tpd_plugin *
+plugin_by_file(const char *file)
+{
+	struct tpd_plugin *p;
+
+	TAILQ_FOREACH(p, &plugins_active, p_entry)
+		if (strcmp(p->p_file, file) == 0)
+			return p;
+	return NULL;
+}
+
+void
+tpd_plugins_scan(void)
+{
+	const char *dir = tpd_opt.o_plugin_dir;
+	struct tpd_plugin *p, *next;
+	struct dirent *de;
+	struct stat st;
+	char **files = NULL, **nf;
+	size_t nfiles = 0, cap = 0, i;
+	unsigned int loaded = 0;
+	DIR *d;
+	int dfd;
+
+	if ((d = opendir(dir)) == NULL) {
+		tpd_err("plugin directory %s: %s", dir, strerror(errno));
+		return;
+	}
+	dfd = dirfd(d);
+	TAILQ_FOREACH(p, &plugins_active, p_entry)
+		p->p_seen = false;
+
+	/* First see which loaded plugins are unchanged, and what is new. */
+	while ((de = readdir(d)) != NULL) {
+		if (!plugin_file_ok(de->d_name))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, 0) != 0) {
+			tpd_warn("plugin %s: %s; skipped", de->d_name, strerror(errno));
+			continue;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			tpd_warn("plugin %s: not a regular file; skipped", de->d_name);
+			continue;
+		}
+		p = plugin_by_file(de->d_name);
+		if (p != NULL && p->p_dev == st.st_dev && p->p_ino == st.st_ino &&
+		    p->p_mtime_ns == plugin_mtime_ns(&st)) {
+			p->p_seen = true;
+			continue;
+		}
+		if (nfiles == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((nf = realloc(files, cap * sizeof(*files))) == NULL)
+				break;
+			files = nf;
+		}
+		if ((files[nfiles] = strdup(de->d_name)) == NULL)
+			break;
+		nfiles++;
+	}
+	(void)closedir(d);
+
+	/* Gone or changed: take no new jobs; unloaded after the last one. */
+	TAILQ_FOREACH_SAFE(p, &plugins_active, p_entry, next)
+		if (!p->p_seen)
+			plugin_retire(p, "its file is gone or was replaced");
+
+	/* Load in name order, so that which of two duplicates wins is stable. */
+	for (i = 1; i < nfiles; i++) {
+		char *f = files[i];
+		size_t j = i;
+
+		while (j > 0 && strcmp(files[j - 1], f) > 0) {
+			files[j] = files[j - 1];
+			j--;
+		}
+		files[j] = f;
+	}
+	for (i = 0; i < nfiles; i++) {
+		/* stat again by path: the directory stream is closed */
+		char path[4096];
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, files[i]) < sizeof(path) &&
+		    stat(path, &st) == 0 && plugin_load(dir, files[i], &st))
+			loaded++;
+		free(files[i]);
+	}
+	free(files);
+	tpd_info("plugin directory %s: %u loaded now, %u plugins active", dir, loaded,
+	    plugins_nactive);
+}
+
+void
+tpd_plugins_foreach(void (*fn)(struct tpd_plugin *, void *), void *arg)
+{
+	struct tpd_plugin *p;
+
+	TAILQ_FOREACH(p, &plugins_active, p_entry)
+		fn(p, arg);
+}
+
+unsigned int
+tpd_plugins_count(void)
+{
+	return plugins_nactive;
+}
+
+void
+tpd_plugins_unload_all(void)
+{
+	struct tpd_plugin *p;
+
+	while ((p = TAILQ_FIRST(&plugins_active)) != NULL) {
+		TAILQ_REMOVE(&plugins_active, p, p_entry);
+		plugins_nactive--;
+		p->p_active = false;
+		TAILQ_INSERT_TAIL(&plugins_retired, p, p_entry);
+		tpd_plugin_rele(p);
+	}
+	/* Those still held belong to abandoned jobs: left to the exit. */
+}

@@ -1,0 +1,195 @@
+/*
+ * pools.c -- the libtp pools the daemon runs jobs on.
+ *
+ * For each priority (TP_PRI_NONE and libtp's valid range) the daemon takes
+ * at most one reference to the shared unbound pool and one to the shared
+ * per-CPU set, the first time a job asks for it, and drops them at exit;
+ * a priority nobody uses costs nothing.  --max-threads caps each pool it
+ * takes.  A per-CPU job for "any" CPU goes to the CPUs of the set in turn
+ * (round robin): cheap, and it spreads a burst evenly.
+ *
+ * All of this is the loop's (l).  threadpool_get and threadpool_percpu_get
+ * may sleep (they create the pool's overseer threads) the first time only.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tpoold.h"
+
+#define	POOL_SLOTS	(TP_PRI_COUNT + 1)	/* index: pri + 1 */
+
+static struct threadpool *pool_unbound[POOL_SLOTS];		/* l */
+static struct threadpool_percpu *pool_percpu[POOL_SLOTS];	/* l */
+static unsigned int pool_percpu_next[POOL_SLOTS];		/* l: round robin */
+
+static int
+pool_slot(int pri)
+{
+	return pri + 1;
+}
+
+static int
+pool_get_unbound(int pri, struct threadpool **ret_pool)
+{
+	struct threadpool *pool;
+	int error, slot = pool_slot(pri);
+
+	if (pool_unbound[slot] == NULL) {
+		if ((error = threadpool_get(&pool, pri)) != 0) {
+			tpd_info("unbound pool at priority %d: %s", pri, strerror(error));
+			return error;
+		}
+		if (tpd_opt.o_max_threads != 0)
+			threadpool_set_max_threads(pool, tpd_opt.o_max_threads);
+		pool_unbound[slot] = pool;
+		tpd_debug("took the unbound pool at priority %d", pri);
+	}
+	*ret_pool = pool_unbound[slot];
+	return 0;
+}
+
+static int
+pool_get_percpu(int pri, int *cpu, struct threadpool **ret_pool)
+{
+	struct threadpool_percpu *pcpu;
+	struct threadpool *pool;
+	unsigned int i, n;
+	int error, slot = pool_slot(pri);
+
+	if (pool_percpu[slot] == NULL) {
+		if ((error = threadpool_percpu_get(&pcpu, pri)) != 0) {
+			tpd_info("per-CPU pools at priority %d: %s", pri, strerror(error));
+			return error;
+		}
+		n = threadpool_percpu_ncpu(pcpu);
+		if (tpd_opt.o_max_threads != 0)
+			for (i = 0; i < n; i++)
+				threadpool_set_max_threads(threadpool_percpu_ref_remote(pcpu,
+				    threadpool_percpu_cpu(pcpu, i)), tpd_opt.o_max_threads);
+		pool_percpu[slot] = pcpu;
+		tpd_debug("took the per-CPU pools at priority %d (%u CPUs)", pri, n);
+	}
+	pcpu = pool_percpu[slot];
+	if (*cpu == -1) {
+		n = threadpool_percpu_ncpu(pcpu);
+		i = pool_percpu_next[slot]++ % n;
+		*cpu = (int)threadpool_percpu_cpu(pcpu, i);
+	}
+	if (*cpu < 0 || (pool = threadpool_percpu_ref_remote(pcpu, (unsigned int)*cpu)) == NULL)
+		return ENOENT;
+	*ret_pool = pool;
+	return 0;
+}
+
+int
+tpd_pool_get(Tpool__PoolKind kind, int pri, int *cpu, struct threadpool **ret_pool)
+{
+	if (!threadpool_pri_is_valid(pri))
+		return EINVAL;
+	if (kind == TPOOL__POOL_KIND__POOL_UNBOUND)
+		return pool_get_unbound(pri, ret_pool);
+	return pool_get_percpu(pri, cpu, ret_pool);
+}
+
+static Tpool__PoolStats *
+pool_stats_one(struct threadpool *pool, Tpool__PoolKind kind)
+{
+	struct threadpool_stats st;
+	Tpool__PoolStats *ps;
+
+	if ((ps = malloc(sizeof(*ps))) == NULL)
+		return NULL;
+	threadpool_stats(pool, &st);
+	tpool__pool_stats__init(ps);
+	ps->has_pool = true;
+	ps->pool = kind;
+	ps->has_priority = true;
+	ps->priority = st.tps_pri;
+	ps->has_cpu = true;
+	ps->cpu = st.tps_cpu;
+	ps->has_threads = true;
+	ps->threads = st.tps_threads;
+	ps->has_idle = true;
+	ps->idle = st.tps_idle;
+	ps->has_queued = true;
+	ps->queued = st.tps_queued;
+	ps->has_jobs_run = true;
+	ps->jobs_run = st.tps_jobs_run;
+	ps->has_threads_created = true;
+	ps->threads_created = st.tps_threads_created;
+	ps->has_threads_exited = true;
+	ps->threads_exited = st.tps_threads_exited;
+	ps->has_create_failures = true;
+	ps->create_failures = st.tps_create_failures;
+	return ps;
+}
+
+int
+tpd_pool_stats(Tpool__PoolStats ***ret_stats, size_t *ret_n)
+{
+	Tpool__PoolStats **v = NULL, **nv, *ps;
+	struct threadpool_percpu *pcpu;
+	size_t n = 0, cap = 0;
+	unsigned int i, ncpu;
+	int slot;
+
+	for (slot = 0; slot < POOL_SLOTS; slot++) {
+		ncpu = pool_percpu[slot] != NULL ? threadpool_percpu_ncpu(pool_percpu[slot]) : 0;
+		if (n + 1 + ncpu > cap) {
+			cap = (n + 1 + ncpu) * 2;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto nomem;
+			v = nv;
+		}
+		if (pool_unbound[slot] != NULL) {
+			if ((ps = pool_stats_one(pool_unbound[slot],
+			    TPOOL__POOL_KIND__POOL_UNBOUND)) == NULL)
+				goto nomem;
+			v[n++] = ps;
+		}
+		pcpu = pool_percpu[slot];
+		for (i = 0; i < ncpu; i++) {
+			if ((ps = pool_stats_one(threadpool_percpu_ref_remote(pcpu,
+			    threadpool_percpu_cpu(pcpu, i)), TPOOL__POOL_KIND__POOL_PERCPU)) == NULL)
+				goto nomem;
+			v[n++] = ps;
+		}
+	}
+	*ret_stats = v;
+	*ret_n = n;
+	return 0;
+
+nomem:
+	tpd_pool_stats_free(v, n);
+	return ENOMEM;
+}
+
+void
+tpd_pool_stats_free(Tpool__PoolStats **stats, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(stats[i]);
+	free(stats);
+}
+
+void
+tpd_pools_put_all(void)
+{
+	int slot;
+
+	for (slot = 0; slot < POOL_SLOTS; slot++) {
+		if (pool_unbound[slot] != NULL) {
+			threadpool_put(pool_unbound[slot], slot - 1);
+			pool_unbound[slot] = NULL;
+		}
+		if (pool_percpu[slot] != NULL) {
+			threadpool_percpu_put(pool_percpu[slot], slot - 1);
+			pool_percpu[slot] = NULL;
+		}
+	}
+}

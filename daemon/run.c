@@ -1,0 +1,355 @@
+/*
+ * run.c -- the worker side of a job, and the way back to the loop.
+ *
+ * tpd_job_run() is the libtp job function: it runs on one of libtp's
+ * worker threads, calls the plugin's tpp_run with a context whose function
+ * pointers lead back here, and records the outcome in the job under the
+ * job lock before threadpool_job_done().  It touches nothing of the loop's
+ * but its job and the completion queue.
+ *
+ * The completion queue tells the loop that a job started, reported
+ * progress or finished.  No allocation per note: each job carries its own
+ * queue link and a set of note bits; a job already on the queue just gets
+ * more bits (so fast progress reports coalesce into the latest one).  The
+ * poster wakes the loop (one eventfd write) only when the queue goes from
+ * empty to non-empty; the loop reads the eventfd first, then takes the
+ * whole queue at once, so a post is never missed, and delivers the batch:
+ * STARTED, then PROGRESS, then FINISHED of each job, in the order the jobs
+ * were queued.
+ *
+ *	worker thread                         loop thread
+ *	─────────────                         ───────────
+ *	lock job; RUNNING; unlock
+ *	cq_post(STARTED) ──────(eventfd)────▶ cq_drain: events to clients
+ *	plugin run(ctx) ─ progress ─▶ cq_post(PROGRESS)
+ *	lock job; result; job_done; unlock
+ *	cq_post(FINISHED) ─────────────────▶ cq_drain: finalize (jobs.c)
+ */
+#include "config.h"
+
+#include <sys/eventfd.h>
+
+#include <errno.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "tpoold.h"
+
+#define	RUN_MSG_MAX	4096
+
+struct cq_item {
+	struct tpd_job	*ci_job;
+	unsigned int	ci_bits;
+};
+
+/*
+ * The completion queue.  Markings: q = cq_lock, l = the loop only,
+ * c = constant after tpd_cq_init().
+ */
+static struct {
+	pthread_mutex_t		cq_lock;
+	STAILQ_HEAD(, tpd_job)	cq_jobs;	/* q: jobs with notes */
+	int			cq_fd;		/* c: eventfd */
+	struct event		*cq_ev;		/* l */
+	struct cq_item		*cq_batch;	/* l: the notes being delivered */
+	size_t			cq_batch_cap;	/* l */
+} cq = {
+	.cq_lock = PTHREAD_MUTEX_INITIALIZER,
+	.cq_jobs = STAILQ_HEAD_INITIALIZER(cq.cq_jobs),
+	.cq_fd = -1,
+};
+
+void
+tpd_cq_post(struct tpd_job *job, unsigned int bits)
+{
+	uint64_t one = 1;
+	bool wake = false;
+
+	(void)pthread_mutex_lock(&cq.cq_lock);
+	job->j_cqbits |= bits;
+	if (!job->j_cqueued) {
+		job->j_cqueued = true;
+		wake = STAILQ_EMPTY(&cq.cq_jobs);
+		STAILQ_INSERT_TAIL(&cq.cq_jobs, job, j_cqent);
+	}
+	(void)pthread_mutex_unlock(&cq.cq_lock);
+	if (wake)
+		(void)!write(cq.cq_fd, &one, sizeof(one));
+}
+
+static void
+cq_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cq_item *batch;
+	struct tpd_job *job;
+	uint64_t count;
+	size_t n = 0, cap, i;
+
+	/* Reset the wakeup before looking, so that no post is missed. */
+	(void)!read(cq.cq_fd, &count, sizeof(count));
+
+	(void)pthread_mutex_lock(&cq.cq_lock);
+	while ((job = STAILQ_FIRST(&cq.cq_jobs)) != NULL) {
+		if (n == cq.cq_batch_cap) {
+			cap = cq.cq_batch_cap == 0 ? 256 : cq.cq_batch_cap * 2;
+			batch = realloc(cq.cq_batch, cap * sizeof(*batch));
+			if (batch == NULL) {
+				/* Deliver what we have; come back for the rest. */
+				event_active(cq.cq_ev, EV_READ, 0);
+				break;
+			}
+			cq.cq_batch = batch;
+			cq.cq_batch_cap = cap;
+		}
+		STAILQ_REMOVE_HEAD(&cq.cq_jobs, j_cqent);
+		job->j_cqueued = false;
+		cq.cq_batch[n].ci_job = job;
+		cq.cq_batch[n].ci_bits = job->j_cqbits;
+		job->j_cqbits = 0;
+		n++;
+	}
+	(void)pthread_mutex_unlock(&cq.cq_lock);
+
+	/* A job is in a batch at most once, and freed only after FINISHED. */
+	for (i = 0; i < n; i++)
+		tpd_job_notes(cq.cq_batch[i].ci_job, cq.cq_batch[i].ci_bits);
+	if (cq.cq_batch_cap > 65536 && n < cq.cq_batch_cap / 4) {
+		free(cq.cq_batch);
+		cq.cq_batch = NULL;
+		cq.cq_batch_cap = 0;
+	}
+	tpd_conn_flush_all();
+}
+
+int
+tpd_cq_init(void)
+{
+	int error;
+
+	if ((cq.cq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		error = errno;
+		tpd_err("eventfd: %s", strerror(error));
+		return error;
+	}
+	cq.cq_ev = event_new(tpd_base, cq.cq_fd, EV_READ | EV_PERSIST, cq_drain_cb, NULL);
+	if (cq.cq_ev == NULL || event_add(cq.cq_ev, NULL) != 0) {
+		tpd_err("cannot watch the completion queue");
+		return ENOMEM;
+	}
+	return 0;
+}
+
+void
+tpd_cq_destroy(void)
+{
+	if (cq.cq_ev != NULL)
+		event_free(cq.cq_ev);
+	cq.cq_ev = NULL;
+	if (cq.cq_fd >= 0)
+		(void)close(cq.cq_fd);
+	cq.cq_fd = -1;
+	free(cq.cq_batch);
+	cq.cq_batch = NULL;
+	cq.cq_batch_cap = 0;
+}
+
+/* ------------------------------------------------------ the plugin context */
+
+/* A run's context: the plugin sees rc_ctx, the rest is ours.  On the
+ * worker's stack; only the worker thread touches it. */
+struct run_ctx {
+	struct tp_plugin_ctx	rc_ctx;
+	struct tpd_job		*rc_job;
+	uint8_t			*rc_result;	/* owned, until moved to the job */
+	size_t			rc_result_len;
+	size_t			rc_refused_len;	/* a result over the limit, or 0 */
+	char			*rc_message;	/* owned: tp_plugin_fail's */
+	bool			rc_nomem;
+};
+
+#define	RUN_CTX(ctx)	((struct run_ctx *)((char *)(ctx) - offsetof(struct run_ctx, rc_ctx)))
+
+static int
+run_set_result(struct tp_plugin_ctx *ctx, const void *buf, size_t len)
+{
+	struct run_ctx *rc = RUN_CTX(ctx);
+	uint8_t *copy = NULL;
+
+	if (len > tpd_opt.o_max_result) {
+		rc->rc_refused_len = len;
+		return EFBIG;
+	}
+	if (len > 0) {
+		if ((copy = malloc(len)) == NULL) {
+			rc->rc_nomem = true;
+			return ENOMEM;
+		}
+		memcpy(copy, buf, len);
+	}
+	free(rc->rc_result);
+	rc->rc_result = copy;
+	rc->rc_result_len = len;
+	rc->rc_refused_len = 0;
+	return 0;
+}
+
+static void
+run_failv(struct tp_plugin_ctx *ctx, const char *fmt, va_list ap)
+{
+	struct run_ctx *rc = RUN_CTX(ctx);
+	char buf[RUN_MSG_MAX];
+	char *copy;
+
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	if ((copy = strdup(buf)) == NULL) {
+		rc->rc_nomem = true;
+		return;
+	}
+	free(rc->rc_message);
+	rc->rc_message = copy;
+}
+
+static void
+run_progress(struct tp_plugin_ctx *ctx, unsigned int percent, const char *message)
+{
+	struct tpd_job *job = RUN_CTX(ctx)->rc_job;
+
+	if (percent > 100)
+		percent = 100;
+	(void)pthread_mutex_lock(&job->j_lock);
+	job->j_progress = percent;
+	if (message != NULL)
+		(void)snprintf(job->j_progress_msg, sizeof(job->j_progress_msg), "%s", message);
+	else
+		job->j_progress_msg[0] = '\0';
+	(void)pthread_mutex_unlock(&job->j_lock);
+	tpd_cq_post(job, TPD_NOTE_PROGRESS);
+}
+
+static bool
+run_cancel_requested(struct tp_plugin_ctx *ctx)
+{
+	return atomic_load_explicit(&RUN_CTX(ctx)->rc_job->j_cancel, memory_order_relaxed);
+}
+
+static uint64_t
+run_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static char *
+run_message(const char *fmt, ...) __attribute__((__format__(__printf__, 1, 2)));
+
+static char *
+run_message(const char *fmt, ...)
+{
+	char buf[RUN_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return strdup(buf);	/* NULL on no memory: the job ends without a why */
+}
+
+void
+tpd_job_run(struct threadpool_job *tpjob)
+{
+	struct tpd_job *job = (struct tpd_job *)((char *)tpjob - offsetof(struct tpd_job, j_tpjob));
+	const struct tpd_plugin *plugin = job->j_plugin;
+	Tpool__JobState state;
+	struct run_ctx rc;
+	uint64_t start, end, cpu0, cpu1;
+	char *message = NULL, errbuf[128];
+	int r, cpu;
+
+	cpu = sched_getcpu();
+	start = tpd_now_ns();
+	(void)pthread_mutex_lock(&job->j_lock);
+	if (atomic_load(&job->j_cancel)) {
+		/* Cancelled after a worker took it, before the plugin began. */
+		job->j_state = TPOOL__JOB_STATE__JOB_CANCELLED;
+		job->j_end_ns = start;
+		job->j_message = run_message("cancelled before the plugin started");
+		threadpool_job_done(tpjob);
+		(void)pthread_mutex_unlock(&job->j_lock);
+		tpd_cq_post(job, TPD_NOTE_FINISHED);
+		return;
+	}
+	job->j_state = TPOOL__JOB_STATE__JOB_RUNNING;
+	job->j_start_ns = start;
+	job->j_ran_on_cpu = cpu;
+	(void)pthread_mutex_unlock(&job->j_lock);
+	tpd_cq_post(job, TPD_NOTE_STARTED);
+
+	memset(&rc, 0, sizeof(rc));
+	rc.rc_ctx.ctx_size = sizeof(rc.rc_ctx);
+	rc.rc_ctx.ctx_input = job->j_input;
+	rc.rc_ctx.ctx_input_len = job->j_input_len;
+	rc.rc_ctx.ctx_job_id = job->j_id;
+	rc.rc_ctx.ctx_job_name = job->j_name;
+	rc.rc_ctx.ctx_plugin_data = plugin->p_data;
+	rc.rc_ctx.ctx_set_result = run_set_result;
+	rc.rc_ctx.ctx_failv = run_failv;
+	rc.rc_ctx.ctx_progress = run_progress;
+	rc.rc_ctx.ctx_cancel_requested = run_cancel_requested;
+	rc.rc_job = job;
+
+	cpu0 = run_thread_cpu_ns();
+	r = plugin->p_desc->tpp_run(&rc.rc_ctx);
+	cpu1 = run_thread_cpu_ns();
+	end = tpd_now_ns();
+
+	if (rc.rc_refused_len != 0) {
+		state = TPOOL__JOB_STATE__JOB_FAILED;
+		message = run_message("result of %zu bytes is over the limit of %zu bytes",
+		    rc.rc_refused_len, tpd_opt.o_max_result);
+	} else if (r == ECANCELED) {
+		state = TPOOL__JOB_STATE__JOB_CANCELLED;
+		message = rc.rc_message != NULL ? rc.rc_message :
+		    run_message("stopped by the plugin after a cancel request");
+		rc.rc_message = NULL;
+	} else if (r != 0 || rc.rc_message != NULL) {
+		state = TPOOL__JOB_STATE__JOB_FAILED;
+		if (rc.rc_message != NULL) {
+			message = rc.rc_message;
+			rc.rc_message = NULL;
+		} else
+			message = run_message("the plugin failed: %s",
+			    strerror_r(r, errbuf, sizeof(errbuf)));
+	} else if (rc.rc_nomem) {
+		state = TPOOL__JOB_STATE__JOB_FAILED;
+		message = run_message("out of memory in the daemon");
+	} else {
+		state = TPOOL__JOB_STATE__JOB_SUCCEEDED;
+	}
+
+	(void)pthread_mutex_lock(&job->j_lock);
+	job->j_state = state;
+	job->j_end_ns = end;
+	job->j_cpu_ns = cpu1 - cpu0;
+	job->j_message = message;
+	if (state == TPOOL__JOB_STATE__JOB_SUCCEEDED) {
+		job->j_result = rc.rc_result;
+		job->j_result_len = rc.rc_result_len;
+		rc.rc_result = NULL;
+	}
+	threadpool_job_done(tpjob);
+	(void)pthread_mutex_unlock(&job->j_lock);
+	free(rc.rc_result);
+	free(rc.rc_message);
+	/* The last touch: after this the loop may free the job. */
+	tpd_cq_post(job, TPD_NOTE_FINISHED);
+}
