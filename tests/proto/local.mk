@@ -16,3 +16,16 @@ tests_proto_test_client_LDFLAGS = $(AM_LDFLAGS) -no-install
 tests_proto_test_client_LDADD = client/libtpclient.la proto/libtpproto.la \
 	$(PROTOBUF_C_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 TESTS += tests/proto/test_client
+
+# tpctl against a fake daemon: formats, exit codes.  It runs the built
+# client/tpctl, named here.
+check_PROGRAMS += tests/proto/test_tpctl
+tests_proto_test_tpctl_SOURCES = tests/proto/test_tpctl.c
+tests_proto_test_tpctl_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DTPCTL_PATH='"$(abs_top_builddir)/client/tpctl$(EXEEXT)"'
+tests_proto_test_tpctl_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_proto_test_tpctl_LDFLAGS = $(AM_LDFLAGS) -no-install
+tests_proto_test_tpctl_LDADD = proto/libtpproto.la $(PROTOBUF_C_LIBS) \
+	$(CHECK_LIBS) $(PTHREAD_LIBS)
+EXTRA_tests_proto_test_tpctl_DEPENDENCIES = client/tpctl$(EXEEXT)
+TESTS += tests/proto/test_tpctl

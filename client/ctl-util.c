@@ -1,0 +1,722 @@
+/*
+ * ctl-util.c -- helpers shared by tpctl's commands: connecting and turning
+ * library errors into messages and exit codes, parsing ids, printing jobs
+ * for people and as JSON, the progress bar while waiting on a job.
+ *
+ * Output rules (tpctl(1)): results go to stdout, diagnostics and the
+ * progress bar to stderr.  A result is printed as it is when it is text
+ * (valid UTF-8 without control characters other than tab and newline),
+ * else as hex; --raw writes its bytes untouched.  JSON carries a result as
+ * "result_base64" always and as "result" too when it is valid UTF-8.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+/* tpoold's --max-result goes up to 256 MiB; its JobInfo around it is small. */
+#define	CTL_MAX_FRAME	((256u + 1u) << 20)
+
+const char ctl_exit_help[] =
+    "Exit status:\n"
+    "  0  success (a job waited for succeeded)\n"
+    "  1  the job failed\n"
+    "  2  usage error\n"
+    "  3  cannot connect to the daemon, connection lost, or protocol error\n"
+    "  4  the job was cancelled\n"
+    "  5  the daemon answered an error (unknown plugin or job, not yours, ...)\n";
+
+/* --------------------------------------------------------------- messages */
+
+void
+ctl_warnx(const struct ctl_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)fflush(stdout);
+	if (ctx->cc_cmd != NULL)
+		(void)fprintf(stderr, "tpctl %s: ", ctx->cc_cmd);
+	else
+		(void)fputs("tpctl: ", stderr);
+	va_start(ap, fmt);
+	(void)vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	(void)fputc('\n', stderr);
+}
+
+int
+ctl_usage_error(const struct ctl_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx->cc_cmd != NULL)
+		(void)fprintf(stderr, "tpctl %s: ", ctx->cc_cmd);
+	else
+		(void)fputs("tpctl: ", stderr);
+	va_start(ap, fmt);
+	(void)vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	(void)fprintf(stderr, "\nTry 'tpctl %s%s--help'.\n",
+	    ctx->cc_cmd != NULL ? ctx->cc_cmd : "", ctx->cc_cmd != NULL ? " " : "");
+	return CTL_EXIT_USAGE;
+}
+
+int
+ctl_cmd_help(const struct ctl_cmd *cmd)
+{
+	(void)printf("Usage: tpctl [-s PATH] [--json] %s %s\n\n%s\n\n%s\n"
+	    "Common options:\n"
+	    "      --json         print JSON for scripts\n"
+	    "  -h, --help         show this help\n\n%s",
+	    cmd->cmd_name, cmd->cmd_args, cmd->cmd_summary, cmd->cmd_help,
+	    ctl_exit_help);
+	return CTL_EXIT_OK;
+}
+
+bool
+ctl_common_opt(struct ctl_ctx *ctx, const struct ctl_cmd *cmd, int opt,
+    int *ret_exit)
+{
+	switch (opt) {
+	case CTL_OPT_JSON:
+		ctx->cc_json = true;
+		return true;
+	case CTL_OPT_RAW:
+		ctx->cc_raw = true;
+		return true;
+	case CTL_OPT_HELP:
+		*ret_exit = ctl_cmd_help(cmd);
+		return true;
+	case '?':
+		/* getopt_long said what was wrong. */
+		(void)fprintf(stderr, "Try 'tpctl %s --help'.\n",
+		    cmd->cmd_name);
+		*ret_exit = CTL_EXIT_USAGE;
+		return true;
+	default:
+		return false;
+	}
+}
+
+int
+ctl_fail(const struct ctl_ctx *ctx, int error, const char *what)
+{
+	Tpool__ErrorCode code;
+	const char *msg;
+
+	if (error == TPC_EDAEMON && ctx->cc_conn != NULL) {
+		code = tpc_last_error(ctx->cc_conn, &msg);
+		ctl_warnx(ctx, "%s%s (%s)", msg,
+		    *msg == '\0' ? "the daemon refused" : "",
+		    tpc_error_name(code));
+		return CTL_EXIT_DAEMON;
+	}
+	if (error == ECONNRESET || error == EPIPE)
+		ctl_warnx(ctx, "%s: the daemon closed the connection", what);
+	else
+		ctl_warnx(ctx, "%s: %s", what, tpc_strerror(error));
+	return CTL_EXIT_CONN;
+}
+
+int
+ctl_connect(struct ctl_ctx *ctx)
+{
+	Tpool__HelloReply *hr;
+	const char *path;
+	int error, ex;
+
+	path = ctx->cc_socket != NULL ? ctx->cc_socket : tpc_default_path();
+	if ((error = tpc_open(path, &ctx->cc_conn)) != 0) {
+		ctl_warnx(ctx, "cannot connect to %s: %s", path,
+		    tpc_strerror(error));
+		return CTL_EXIT_CONN;
+	}
+	/* Results may be as large as any daemon's --max-result allows. */
+	(void)tpc_set_max_frame(ctx->cc_conn, CTL_MAX_FRAME);
+	if ((error = tpc_hello(ctx->cc_conn, "tpctl", &hr)) != 0) {
+		if (error == TPC_EDAEMON) {
+			(void)ctl_fail(ctx, error, "hello");
+			ex = CTL_EXIT_CONN;	/* refused at the door */
+		} else {
+			ex = ctl_fail(ctx, error, path);
+		}
+		tpc_free(ctx->cc_conn);
+		ctx->cc_conn = NULL;
+		return ex;
+	}
+	ctx->cc_max_frame = hr->has_max_frame ? hr->max_frame : 0;
+	tpool__hello_reply__free_unpacked(hr, NULL);
+	return CTL_EXIT_OK;
+}
+
+/* --------------------------------------------------------------- parsing */
+
+bool
+ctl_parse_job_id(const char *s, uint64_t *ret_id)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0)
+		return false;
+	*ret_id = (uint64_t)v;
+	return true;
+}
+
+bool
+ctl_parse_int(const char *s, long min, long max, int *ret_v)
+{
+	long v;
+	char *end;
+
+	if (*s == '\0')
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*ret_v = (int)v;
+	return true;
+}
+
+/* ----------------------------------------------------------------- names */
+
+const char *
+ctl_state_name(Tpool__JobState s)
+{
+	switch (s) {
+	case TPOOL__JOB_STATE__JOB_QUEUED:	return "queued";
+	case TPOOL__JOB_STATE__JOB_RUNNING:	return "running";
+	case TPOOL__JOB_STATE__JOB_SUCCEEDED:	return "succeeded";
+	case TPOOL__JOB_STATE__JOB_FAILED:	return "failed";
+	case TPOOL__JOB_STATE__JOB_CANCELLED:	return "cancelled";
+	default:				return "unknown";
+	}
+}
+
+const char *
+ctl_pool_name(Tpool__PoolKind k)
+{
+	switch (k) {
+	case TPOOL__POOL_KIND__POOL_UNBOUND:	return "unbound";
+	case TPOOL__POOL_KIND__POOL_PERCPU:	return "percpu";
+	default:				return "unknown";
+	}
+}
+
+const char *
+ctl_cancel_result_name(Tpool__CancelResult r)
+{
+	switch (r) {
+	case TPOOL__CANCEL_RESULT__CANCEL_BEFORE_RUN:	return "before-run";
+	case TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE:	return "too-late";
+	case TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED:
+		return "already-finished";
+	default:					return "unknown";
+	}
+}
+
+int
+ctl_state_exit(Tpool__JobState s)
+{
+	switch (s) {
+	case TPOOL__JOB_STATE__JOB_FAILED:	return CTL_EXIT_JOB_FAILED;
+	case TPOOL__JOB_STATE__JOB_CANCELLED:	return CTL_EXIT_CANCELLED;
+	default:				return CTL_EXIT_OK;
+	}
+}
+
+/* ---------------------------------------------------------- bytes, text */
+
+/*
+ * Length of the valid UTF-8 sequence at p (at most n bytes), 0 if there is
+ * none: no overlong forms, no surrogates, nothing past U+10FFFF.
+ */
+static size_t
+utf8_seq(const uint8_t *p, size_t n)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+static bool
+utf8_valid(const uint8_t *p, size_t n)
+{
+	size_t i, l;
+
+	for (i = 0; i < n; i += l) {
+		if ((l = utf8_seq(p + i, n - i)) == 0)
+			return false;
+	}
+	return true;
+}
+
+bool
+ctl_is_text(const uint8_t *p, size_t n)
+{
+	size_t i, l;
+
+	for (i = 0; i < n; i += l) {
+		if ((l = utf8_seq(p + i, n - i)) == 0)
+			return false;
+		if (l == 1 && ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' &&
+		    p[i] != '\r') || p[i] == 0x7f))
+			return false;
+	}
+	return true;
+}
+
+void
+ctl_print_result(const struct ctl_ctx *ctx, FILE *f,
+    const ProtobufCBinaryData *r)
+{
+	size_t i;
+
+	if (ctx->cc_raw) {
+		if (r->len > 0)
+			(void)fwrite(r->data, 1, r->len, f);
+		return;
+	}
+	if (ctl_is_text(r->data, r->len)) {
+		if (r->len > 0)
+			(void)fwrite(r->data, 1, r->len, f);
+		if (r->len == 0 || r->data[r->len - 1] != '\n')
+			(void)fputc('\n', f);
+		return;
+	}
+	for (i = 0; i < r->len; i++)
+		(void)fprintf(f, "%02x", r->data[i]);
+	(void)fputc('\n', f);
+}
+
+void
+ctl_print_ns(FILE *f, uint64_t ns)
+{
+	if (ns < 1000)
+		(void)fprintf(f, "%llu ns", (unsigned long long)ns);
+	else if (ns < UINT64_C(1000000))
+		(void)fprintf(f, "%.1f us", (double)ns / 1e3);
+	else if (ns < UINT64_C(1000000000))
+		(void)fprintf(f, "%.1f ms", (double)ns / 1e6);
+	else
+		(void)fprintf(f, "%.2f s", (double)ns / 1e9);
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+/* Write p[0..n) inside a JSON string; invalid UTF-8 becomes U+FFFD. */
+static void
+json_chars(FILE *f, const uint8_t *p, size_t n)
+{
+	size_t i, l;
+
+	for (i = 0; i < n; i += l) {
+		l = utf8_seq(p + i, n - i);
+		if (l == 0) {
+			(void)fputs("\\ufffd", f);
+			l = 1;
+			continue;
+		}
+		if (l > 1) {
+			(void)fwrite(p + i, 1, l, f);
+			continue;
+		}
+		switch (p[i]) {
+		case '"':	(void)fputs("\\\"", f); break;
+		case '\\':	(void)fputs("\\\\", f); break;
+		case '\b':	(void)fputs("\\b", f); break;
+		case '\f':	(void)fputs("\\f", f); break;
+		case '\n':	(void)fputs("\\n", f); break;
+		case '\r':	(void)fputs("\\r", f); break;
+		case '\t':	(void)fputs("\\t", f); break;
+		default:
+			if (p[i] < 0x20 || p[i] == 0x7f)
+				(void)fprintf(f, "\\u%04x", p[i]);
+			else
+				(void)fputc(p[i], f);
+		}
+	}
+}
+
+void
+ctl_json_string(FILE *f, const char *s)
+{
+	if (s == NULL) {
+		(void)fputs("null", f);
+		return;
+	}
+	(void)fputc('"', f);
+	json_chars(f, (const uint8_t *)s, strlen(s));
+	(void)fputc('"', f);
+}
+
+void
+ctl_json_bytes(FILE *f, const uint8_t *p, size_t n)
+{
+	(void)fputc('"', f);
+	json_chars(f, p, n);
+	(void)fputc('"', f);
+}
+
+void
+ctl_json_base64(FILE *f, const uint8_t *p, size_t n)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t v;
+	size_t i;
+
+	(void)fputc('"', f);
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		(void)fputc(b64[v >> 18 & 63], f);
+		(void)fputc(b64[v >> 12 & 63], f);
+		(void)fputc(b64[v >> 6 & 63], f);
+		(void)fputc(b64[v & 63], f);
+	}
+	if (n - i == 1) {
+		v = (uint32_t)p[i] << 16;
+		(void)fputc(b64[v >> 18 & 63], f);
+		(void)fputc(b64[v >> 12 & 63], f);
+		(void)fputs("==", f);
+	} else if (n - i == 2) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+		(void)fputc(b64[v >> 18 & 63], f);
+		(void)fputc(b64[v >> 12 & 63], f);
+		(void)fputc(b64[v >> 6 & 63], f);
+		(void)fputc('=', f);
+	}
+	(void)fputc('"', f);
+}
+
+void
+ctl_json_job(FILE *f, const Tpool__JobInfo *j)
+{
+	(void)fprintf(f, "{\"job_id\":%llu", (unsigned long long)j->job_id);
+	(void)fputs(",\"state\":", f);
+	ctl_json_string(f, ctl_state_name(j->state));
+	if (j->plugin != NULL) {
+		(void)fputs(",\"plugin\":", f);
+		ctl_json_string(f, j->plugin);
+	}
+	if (j->name != NULL) {
+		(void)fputs(",\"name\":", f);
+		ctl_json_string(f, j->name);
+	}
+	if (j->has_pool) {
+		(void)fputs(",\"pool\":", f);
+		ctl_json_string(f, ctl_pool_name(j->pool));
+	}
+	if (j->has_priority)
+		(void)fprintf(f, ",\"priority\":%d", (int)j->priority);
+	if (j->has_cpu)
+		(void)fprintf(f, ",\"cpu\":%d", (int)j->cpu);
+	if (j->has_uid)
+		(void)fprintf(f, ",\"uid\":%u", (unsigned)j->uid);
+	if (j->has_progress)
+		(void)fprintf(f, ",\"progress\":%u", (unsigned)j->progress);
+	if (j->has_cancel_requested)
+		(void)fprintf(f, ",\"cancel_requested\":%s",
+		    j->cancel_requested ? "true" : "false");
+	if (j->has_result) {
+		if (utf8_valid(j->result.data, j->result.len)) {
+			(void)fputs(",\"result\":", f);
+			ctl_json_bytes(f, j->result.data, j->result.len);
+		}
+		(void)fputs(",\"result_base64\":", f);
+		ctl_json_base64(f, j->result.data, j->result.len);
+	}
+	if (j->message != NULL) {
+		(void)fputs(",\"message\":", f);
+		ctl_json_string(f, j->message);
+	}
+	if (j->has_queue_ns)
+		(void)fprintf(f, ",\"queue_ns\":%llu",
+		    (unsigned long long)j->queue_ns);
+	if (j->has_run_ns)
+		(void)fprintf(f, ",\"run_ns\":%llu",
+		    (unsigned long long)j->run_ns);
+	if (j->has_cpu_ns)
+		(void)fprintf(f, ",\"cpu_ns\":%llu",
+		    (unsigned long long)j->cpu_ns);
+	if (j->has_ran_on_cpu)
+		(void)fprintf(f, ",\"ran_on_cpu\":%d", (int)j->ran_on_cpu);
+	(void)fputc('}', f);
+}
+
+/* ------------------------------------------------------------------ text */
+
+void
+ctl_text_job(const struct ctl_ctx *ctx, FILE *f, const Tpool__JobInfo *j)
+{
+	(void)fprintf(f, "job:          %llu\n", (unsigned long long)j->job_id);
+	(void)fprintf(f, "state:        %s%s\n", ctl_state_name(j->state),
+	    j->has_cancel_requested && j->cancel_requested &&
+	    (j->state == TPOOL__JOB_STATE__JOB_QUEUED ||
+	    j->state == TPOOL__JOB_STATE__JOB_RUNNING) ?
+	    " (cancel requested)" : "");
+	if (j->plugin != NULL)
+		(void)fprintf(f, "plugin:       %s\n", j->plugin);
+	if (j->name != NULL)
+		(void)fprintf(f, "name:         %s\n", j->name);
+	if (j->has_pool) {
+		if (j->pool == TPOOL__POOL_KIND__POOL_PERCPU && j->has_cpu &&
+		    j->cpu >= 0)
+			(void)fprintf(f, "pool:         percpu, CPU %d\n",
+			    (int)j->cpu);
+		else
+			(void)fprintf(f, "pool:         %s\n",
+			    ctl_pool_name(j->pool));
+	}
+	if (j->has_priority) {
+		if (j->priority == -1)
+			(void)fputs("priority:     none\n", f);
+		else
+			(void)fprintf(f, "priority:     %d\n", (int)j->priority);
+	}
+	if (j->has_uid)
+		(void)fprintf(f, "uid:          %u\n", (unsigned)j->uid);
+	if (j->has_progress &&
+	    j->state == TPOOL__JOB_STATE__JOB_RUNNING)
+		(void)fprintf(f, "progress:     %u%%\n", (unsigned)j->progress);
+	if (j->has_ran_on_cpu && j->ran_on_cpu >= 0)
+		(void)fprintf(f, "ran on CPU:   %d\n", (int)j->ran_on_cpu);
+	if (j->has_queue_ns) {
+		(void)fputs("queued for:   ", f);
+		ctl_print_ns(f, j->queue_ns);
+		(void)fputc('\n', f);
+	}
+	if (j->has_run_ns) {
+		(void)fputs("ran for:      ", f);
+		ctl_print_ns(f, j->run_ns);
+		(void)fputc('\n', f);
+	}
+	if (j->has_cpu_ns) {
+		(void)fputs("CPU time:     ", f);
+		ctl_print_ns(f, j->cpu_ns);
+		(void)fputc('\n', f);
+	}
+	if (j->message != NULL)
+		(void)fprintf(f, "message:      %s\n", j->message);
+	if (j->has_result) {
+		(void)fprintf(f, "result:       %s", ctx->cc_raw ? "" :
+		    ctl_is_text(j->result.data, j->result.len) ? "" : "(hex) ");
+		ctl_print_result(ctx, f, &j->result);
+		if (ctx->cc_raw)
+			(void)fputc('\n', f);
+	}
+}
+
+int
+ctl_report_final(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
+{
+	int ex;
+
+	ex = ctl_state_exit(j->state);
+	if (ctx->cc_json) {
+		ctl_json_job(stdout, j);
+		(void)fputc('\n', stdout);
+		return ex;
+	}
+	switch (j->state) {
+	case TPOOL__JOB_STATE__JOB_SUCCEEDED:
+		if (j->has_result)
+			ctl_print_result(ctx, stdout, &j->result);
+		break;
+	case TPOOL__JOB_STATE__JOB_FAILED:
+		ctl_warnx(ctx, "job %llu failed: %s",
+		    (unsigned long long)j->job_id,
+		    j->message != NULL ? j->message : "(no message)");
+		break;
+	case TPOOL__JOB_STATE__JOB_CANCELLED:
+		if (j->message != NULL && *j->message != '\0')
+			ctl_warnx(ctx, "job %llu cancelled: %s",
+			    (unsigned long long)j->job_id, j->message);
+		else
+			ctl_warnx(ctx, "job %llu cancelled",
+			    (unsigned long long)j->job_id);
+		break;
+	default:
+		ctl_warnx(ctx, "job %llu is %s", (unsigned long long)j->job_id,
+		    ctl_state_name(j->state));
+		break;
+	}
+	return ex;
+}
+
+/* ----------------------------------------------------------- waiting */
+
+#define	BAR_WIDTH	30
+
+struct waiter {
+	struct ctl_ctx	*w_ctx;
+	bool		w_bar;		/* stderr is a terminal */
+	bool		w_drawn;	/* a bar is on screen */
+	bool		w_json;		/* print events as JSON lines */
+};
+
+static void
+bar_draw(struct waiter *w, unsigned pct, const char *msg)
+{
+	char bar[BAR_WIDTH + 1];
+	unsigned i, fill;
+
+	if (pct > 100)
+		pct = 100;
+	fill = pct * BAR_WIDTH / 100;
+	for (i = 0; i < BAR_WIDTH; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[BAR_WIDTH] = '\0';
+	/* \033[K clears what a longer message left behind. */
+	(void)fprintf(stderr, "\r[%s] %3u%%%s%.40s\033[K", bar, pct,
+	    msg != NULL && *msg != '\0' ? "  " : "", msg != NULL ? msg : "");
+	(void)fflush(stderr);
+	w->w_drawn = true;
+}
+
+static void
+bar_clear(struct waiter *w)
+{
+	if (!w->w_drawn)
+		return;
+	(void)fputs("\r\033[K", stderr);
+	(void)fflush(stderr);
+	w->w_drawn = false;
+}
+
+static void
+wait_event(const Tpool__Event *ev, void *arg)
+{
+	struct waiter *w = arg;
+
+	if (w->w_json) {
+		if (ev->kind_case == TPOOL__EVENT__KIND_STARTED) {
+			(void)printf("{\"event\":\"started\",\"job_id\":%llu",
+			    (unsigned long long)ev->job_id);
+			if (ev->started->has_cpu)
+				(void)printf(",\"cpu\":%d", (int)ev->started->cpu);
+			if (ev->started->has_queue_ns)
+				(void)printf(",\"queue_ns\":%llu",
+				    (unsigned long long)ev->started->queue_ns);
+			(void)puts("}");
+		} else if (ev->kind_case == TPOOL__EVENT__KIND_PROGRESS) {
+			(void)printf("{\"event\":\"progress\",\"job_id\":%llu,"
+			    "\"percent\":%u", (unsigned long long)ev->job_id,
+			    (unsigned)ev->progress->percent);
+			if (ev->progress->message != NULL) {
+				(void)fputs(",\"message\":", stdout);
+				ctl_json_string(stdout, ev->progress->message);
+			}
+			(void)puts("}");
+		}
+		(void)fflush(stdout);
+	}
+	if (w->w_bar && ev->kind_case == TPOOL__EVENT__KIND_PROGRESS)
+		bar_draw(w, ev->progress->percent, ev->progress->message);
+}
+
+int
+ctl_wait_job(struct ctl_ctx *ctx, uint64_t job_id, bool json_events,
+    Tpool__JobInfo **ret_final)
+{
+	struct waiter w;
+	int error;
+
+	w.w_ctx = ctx;
+	w.w_bar = isatty(STDERR_FILENO) == 1;
+	w.w_drawn = false;
+	w.w_json = json_events && ctx->cc_json;
+	error = tpc_wait_job(ctx->cc_conn, job_id, ret_final, wait_event, &w);
+	bar_clear(&w);
+	if (error != 0)
+		return ctl_fail(ctx, error, "waiting for the job");
+	return CTL_EXIT_OK;
+}
+
+/* ------------------------------------------------------------- files */
+
+int
+ctl_read_file(const char *path, size_t max, uint8_t **ret_buf, size_t *ret_len)
+{
+	uint8_t *buf, *n;
+	size_t len, cap;
+	ssize_t r;
+	int fd, error;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno;
+	buf = NULL;
+	len = cap = 0;
+	error = 0;
+	for (;;) {
+		if (len == cap) {
+			cap = cap == 0 ? 65536 : cap * 2;
+			if ((n = realloc(buf, cap)) == NULL) {
+				error = ENOMEM;
+				break;
+			}
+			buf = n;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			error = errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > max) {
+			error = EFBIG;
+			break;
+		}
+	}
+	if (fd != STDIN_FILENO)
+		(void)close(fd);
+	if (error != 0) {
+		free(buf);
+		return error;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}

@@ -1,0 +1,99 @@
+/*
+ * ctl-watch.c -- tpctl watch: follow a job (ours or, for root, anyone's)
+ * until it ends, and report its end as submit --wait does.
+ *
+ *	tpctl watch [--raw] JOBID
+ *
+ * On a terminal a progress bar shows the job's progress; with --json every
+ * event is one JSON line ({"event":"started"|"progress"|"finished",...}),
+ * the last one carrying the final job.  The exit status is the job's: 0
+ * succeeded, 1 failed, 4 cancelled.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "ctl.h"
+
+static const struct option watch_opts[] = {
+	{ "json",	no_argument,	NULL, CTL_OPT_JSON },
+	{ "raw",	no_argument,	NULL, CTL_OPT_RAW },
+	{ "help",	no_argument,	NULL, CTL_OPT_HELP },
+	{ NULL,		0,		NULL, 0 },
+};
+
+static bool
+state_is_final(Tpool__JobState s)
+{
+	return s == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
+	    s == TPOOL__JOB_STATE__JOB_FAILED ||
+	    s == TPOOL__JOB_STATE__JOB_CANCELLED;
+}
+
+static int
+watch_report(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
+{
+	if (ctx->cc_json) {
+		(void)fputs("{\"event\":\"finished\",\"job\":", stdout);
+		ctl_json_job(stdout, j);
+		(void)puts("}");
+		return ctl_state_exit(j->state);
+	}
+	return ctl_report_final(ctx, j);
+}
+
+static int
+watch_exec(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	Tpool__WatchReply *wr;
+	Tpool__JobInfo *ji;
+	uint64_t job;
+	int opt, ex = -1, error;
+
+	while ((opt = getopt_long(argc, argv, "h", watch_opts, NULL)) != -1) {
+		if (ctl_common_opt(ctx, &ctl_cmd_watch, opt, &ex)) {
+			if (ex >= 0)
+				return ex;
+			continue;
+		}
+		return ctl_usage_error(ctx, "unknown option");
+	}
+	if (argc - optind != 1)
+		return ctl_usage_error(ctx, "one JOBID, please");
+	if (!ctl_parse_job_id(argv[optind], &job))
+		return ctl_usage_error(ctx, "'%s' is not a job id",
+		    argv[optind]);
+	if ((ex = ctl_connect(ctx)) != CTL_EXIT_OK)
+		return ex;
+	if ((error = tpc_watch(ctx->cc_conn, job, &wr)) != 0)
+		return ctl_fail(ctx, error, "watch");
+	/*
+	 * The daemon answers Watch and sends events from one thread, so a
+	 * job it calls unfinished here still has its JobFinished to come.
+	 */
+	if (wr->job != NULL && state_is_final(wr->job->state)) {
+		ex = watch_report(ctx, wr->job);
+		tpool__watch_reply__free_unpacked(wr, NULL);
+		return ex;
+	}
+	tpool__watch_reply__free_unpacked(wr, NULL);
+	if ((ex = ctl_wait_job(ctx, job, true, &ji)) != CTL_EXIT_OK)
+		return ex;
+	ex = watch_report(ctx, ji);
+	tpool__job_info__free_unpacked(ji, NULL);
+	return ex;
+}
+
+const struct ctl_cmd ctl_cmd_watch = {
+	.cmd_name = "watch",
+	.cmd_args = "[--raw] JOBID",
+	.cmd_summary = "follow a job until it ends; report its end",
+	.cmd_help =
+	    "Options:\n"
+	    "      --raw    print the result's bytes untouched\n"
+	    "A progress bar on a terminal.  With --json one line per event:\n"
+	    "{\"event\":\"started\"|\"progress\"|\"finished\",...}.\n"
+	    "The exit status is the job's: 0 succeeded, 1 failed, 4 cancelled.\n",
+	.cmd_exec = watch_exec,
+};

@@ -1,0 +1,143 @@
+/*
+ * ctl.h -- what tpctl's commands share: the command table entry, the global
+ * options, exit codes, and the helpers of ctl-util.c (connecting, reporting
+ * errors, printing jobs as text or JSON, the progress bar).
+ *
+ * A command is one file, ctl-NAME.c, exporting one const struct ctl_cmd;
+ * adding one touches that file, the table in tpctl.c, client/local.mk and
+ * docs/man/tpctl.1.
+ */
+#ifndef TP_CTL_H
+#define TP_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tpclient.h"
+
+/* Exit status, as tpctl(1) documents. */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,	/* done; the job (if waited for) succeeded */
+	CTL_EXIT_JOB_FAILED = 1,	/* the job failed */
+	CTL_EXIT_USAGE = 2,	/* bad command line */
+	CTL_EXIT_CONN = 3,	/* cannot connect, connection lost, protocol */
+	CTL_EXIT_CANCELLED = 4,	/* the job was cancelled */
+	CTL_EXIT_DAEMON = 5,	/* the daemon answered an error */
+};
+
+/* Global options, filled by tpctl.c before a command runs. */
+struct ctl_ctx {
+	const char	*cc_socket;	/* NULL: TPOOL_SOCKET, then default */
+	bool		cc_json;	/* --json */
+	bool		cc_raw;		/* --raw: results as raw bytes */
+	const char	*cc_cmd;	/* the command's name, for messages */
+	struct tpc	*cc_conn;	/* once connected */
+	uint32_t	cc_max_frame;	/* the daemon's limit, after Hello */
+};
+
+struct ctl_cmd {
+	const char	*cmd_name;
+	const char	*cmd_args;	/* synopsis after the name */
+	const char	*cmd_summary;	/* one line for tpctl --help */
+	const char	*cmd_help;	/* the options, for COMMAND --help */
+	/* argv[0] is the command name; returns an enum ctl_exit. */
+	int		(*cmd_exec)(struct ctl_ctx *, int argc, char **argv);
+};
+
+extern const struct ctl_cmd ctl_cmd_submit;
+extern const struct ctl_cmd ctl_cmd_cancel;
+extern const struct ctl_cmd ctl_cmd_status;
+extern const struct ctl_cmd ctl_cmd_watch;
+extern const struct ctl_cmd ctl_cmd_plugins;
+extern const struct ctl_cmd ctl_cmd_stats;
+
+/* Options every command takes, for getopt_long tables. */
+#define	CTL_OPT_JSON	0x100
+#define	CTL_OPT_RAW	0x101
+#define	CTL_OPT_HELP	'h'
+
+/* ---------------------------------------------------------- ctl-util.c */
+
+/* "tpctl CMD: " + message on stderr. */
+void	ctl_warnx(const struct ctl_ctx *, const char *fmt, ...)
+	    __attribute__((__format__(__printf__, 2, 3)));
+
+/* A usage error: message, a pointer to --help; returns CTL_EXIT_USAGE. */
+int	ctl_usage_error(const struct ctl_ctx *, const char *fmt, ...)
+	    __attribute__((__format__(__printf__, 2, 3)));
+
+/* Print a command's --help to stdout; returns CTL_EXIT_OK. */
+int	ctl_cmd_help(const struct ctl_cmd *);
+
+/* The lines on exit status, shared by every --help. */
+extern const char ctl_exit_help[];
+
+/*
+ * Handle an option every command has (--json, --raw, --help); true when
+ * opt was one of them.  *ret_exit is set when the command should stop.
+ */
+bool	ctl_common_opt(struct ctl_ctx *, const struct ctl_cmd *, int opt,
+	    int *ret_exit);
+
+/* Connect (Hello included); on failure report it and return CTL_EXIT_*. */
+int	ctl_connect(struct ctl_ctx *);
+
+/* Report a failed library call; returns the exit status it means. */
+int	ctl_fail(const struct ctl_ctx *, int error, const char *what);
+
+/* Parse a job id (decimal, > 0); false if it is not one. */
+bool	ctl_parse_job_id(const char *s, uint64_t *ret_id);
+
+/* Parse a decimal int in [min, max]; false if it is not one. */
+bool	ctl_parse_int(const char *s, long min, long max, int *ret_v);
+
+/* Short names: "queued", "running", "succeeded", ... */
+const char *ctl_state_name(Tpool__JobState);
+const char *ctl_pool_name(Tpool__PoolKind);
+const char *ctl_cancel_result_name(Tpool__CancelResult);
+
+/* Bytes are printable text: valid UTF-8, no controls but \t \n \r. */
+bool	ctl_is_text(const uint8_t *p, size_t n);
+
+/* Print a result: text as is, else hex; raw with --raw.  Ends a line. */
+void	ctl_print_result(const struct ctl_ctx *, FILE *,
+	    const ProtobufCBinaryData *);
+
+/* Print a nanosecond count for people: "812 ns", "2.5 ms", "3.25 s". */
+void	ctl_print_ns(FILE *, uint64_t ns);
+
+/* JSON: a string value (NULL: null), escaped; bytes as a string value. */
+void	ctl_json_string(FILE *, const char *s);
+void	ctl_json_bytes(FILE *, const uint8_t *p, size_t n);
+void	ctl_json_base64(FILE *, const uint8_t *p, size_t n);
+
+/* A job as one JSON object (no newline). */
+void	ctl_json_job(FILE *, const Tpool__JobInfo *);
+
+/* A job for people, "key: value" lines. */
+void	ctl_text_job(const struct ctl_ctx *, FILE *, const Tpool__JobInfo *);
+
+/*
+ * Report a job's final state (result, failure, cancellation) the way
+ * submit --wait and watch do; returns the exit status it means.
+ */
+int	ctl_report_final(const struct ctl_ctx *, const Tpool__JobInfo *);
+
+/* The exit status a job's state means (0 for a job not finished). */
+int	ctl_state_exit(Tpool__JobState);
+
+/*
+ * Wait for a job's end, drawing a progress bar on stderr when it is a
+ * terminal and, with --json, printing every event as a JSON line (when
+ * json_events).  *ret_final: free with tpool__job_info__free_unpacked.
+ */
+int	ctl_wait_job(struct ctl_ctx *, uint64_t job_id, bool json_events,
+	    Tpool__JobInfo **ret_final);
+
+/* Read a whole file ("-": stdin) of at most max bytes; malloc'd. */
+int	ctl_read_file(const char *path, size_t max, uint8_t **ret_buf,
+	    size_t *ret_len);
+
+#endif /* TP_CTL_H */
