@@ -51,8 +51,9 @@ struct fakeq {
 	pthread_t	fq_thread;
 	fake_handler_fn	*fq_fn;
 	bool		fq_refuse;	/* answer Hello with a connection error */
-	pthread_mutex_t	fq_lock;	/* fq_last */
+	pthread_mutex_t	fq_lock;	/* fq_last, fq_refuse */
 	Tpool__Request	*fq_last;	/* the last non-Hello request, owned */
+	Tpool__Request	*fq_taken;	/* the test's, from fq_last() */
 	int		fq_nconn;
 };
 
@@ -252,10 +253,14 @@ fq_serve(struct fakeq *fq, int fd)
 	Tpool__Response r = TPOOL__RESPONSE__INIT;
 	Tpool__HelloReply h = TPOOL__HELLO_REPLY__INIT;
 	Tpool__Request *req;
+	bool refuse;
 
 	while ((req = fq_read(fd)) != NULL) {
 		if (req->body_case == TPOOL__REQUEST__BODY_HELLO) {
-			if (fq->fq_refuse) {
+			(void)pthread_mutex_lock(&fq->fq_lock);
+			refuse = fq->fq_refuse;
+			(void)pthread_mutex_unlock(&fq->fq_lock);
+			if (refuse) {
 				fq_error(fd, 0,
 				    TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS,
 				    "too many connections");
@@ -336,16 +341,33 @@ fq_stop(struct fakeq *fq)
 	(void)unsetenv("TPOOL_SOCKET");
 }
 
-/* The last request the fake saw (borrowed; valid until the next run). */
+/*
+ * Take the last request the fake saw (NULL if none since the last take):
+ * it is the test's from now on, kept in fq_taken and freed by fq_free().
+ */
 static const Tpool__Request *
 fq_last(struct fakeq *fq)
 {
-	const Tpool__Request *r;
+	Tpool__Request *r;
 
 	(void)pthread_mutex_lock(&fq->fq_lock);
 	r = fq->fq_last;
+	fq->fq_last = NULL;
 	(void)pthread_mutex_unlock(&fq->fq_lock);
+	if (r != NULL) {
+		if (fq->fq_taken != NULL)
+			tpool__request__free_unpacked(fq->fq_taken, NULL);
+		fq->fq_taken = r;
+	}
 	return r;
+}
+
+static void
+fq_set_refuse(struct fakeq *fq, bool refuse)
+{
+	(void)pthread_mutex_lock(&fq->fq_lock);
+	fq->fq_refuse = refuse;
+	(void)pthread_mutex_unlock(&fq->fq_lock);
 }
 
 /* Free what fq_stop() left for the checks after it. */
@@ -354,7 +376,9 @@ fq_free(struct fakeq *fq)
 {
 	if (fq->fq_last != NULL)
 		tpool__request__free_unpacked(fq->fq_last, NULL);
-	fq->fq_last = NULL;
+	if (fq->fq_taken != NULL)
+		tpool__request__free_unpacked(fq->fq_taken, NULL);
+	fq->fq_last = fq->fq_taken = NULL;
 	(void)pthread_mutex_destroy(&fq->fq_lock);
 }
 
@@ -520,6 +544,7 @@ h_submit(struct fakeq *fq, int fd, const Tpool__Request *req)
 
 START_TEST(test_submit_prints_job_id_and_sends_fields)
 {
+	const Tpool__Request *req;
 	struct fakeq fq;
 	struct run rn;
 	const Tpool__Submit *s;
@@ -532,8 +557,9 @@ START_TEST(test_submit_prints_job_id_and_sends_fields)
 	ck_assert_str_eq(rn.rn_err, "");
 	run_free(&rn);
 	fq_stop(&fq);
-	ck_assert_ptr_nonnull(fq_last(&fq));
-	s = fq_last(&fq)->submit;
+	req = fq_last(&fq);
+	ck_assert_ptr_nonnull(req);
+	s = req->submit;
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s->plugin, "echo");
 	ck_assert_str_eq(s->name, "my job");
@@ -953,6 +979,7 @@ h_info(struct fakeq *fq, int fd, const Tpool__Request *req)
 
 START_TEST(test_status_plugins_stats)
 {
+	const Tpool__Request *req;
 	struct fakeq fq;
 	struct run rn;
 
@@ -984,8 +1011,9 @@ START_TEST(test_status_plugins_stats)
 	ck_assert_contains(rn.rn_out, "queued for:   1.5 us\n");
 	ck_assert_contains(rn.rn_out, "ran for:      2.5 ms\n");
 	run_free(&rn);
-	ck_assert(fq_last(&fq)->status->has_job_id);
-	ck_assert(fq_last(&fq)->status->job_id == 6);
+	req = fq_last(&fq);
+	ck_assert(req->status->has_job_id);
+	ck_assert(req->status->job_id == 6);
 
 	run_tpctl(&rn, "plugins");
 	ck_assert_int_eq(rn.rn_status, 0);
@@ -1032,7 +1060,7 @@ START_TEST(test_socket_option_and_connection_errors)
 	ck_assert_int_eq(rn.rn_status, 0);
 	run_free(&rn);
 	/* Refused at the door (a connection-level error): exit 3. */
-	fq.fq_refuse = true;
+	fq_set_refuse(&fq, true);
 	run_tpctl(&rn, "--socket", sock, "stats");
 	ck_assert_int_eq(rn.rn_status, 3);
 	ck_assert_contains(rn.rn_err, "ERROR_TOO_MANY_CONNECTIONS");
