@@ -14,8 +14,8 @@
  *	                                                              |
  *	 take(predicate) <-- [queue: msg, msg, msg ...] <--unpack-----+
  *
- * The socket stays in the mode the caller gave it; every send/recv uses
- * MSG_DONTWAIT and waits only in poll(2), which is where the timeout lives.
+ * The socket stays in the mode the caller gave it; sends and the reads
+ * during a write use MSG_DONTWAIT, and waits with a timeout are in poll(2).
  * A frame header is judged (tp_frame_parse) before the buffer grows for its
  * body, so an over-limit length never costs memory.  Nothing here logs.
  */
@@ -319,9 +319,13 @@ conn_rbuf_room(struct tpc *c)
 	return 0;
 }
 
-/* Read what the socket has (without waiting) and parse it. */
+/*
+ * Read what the socket has and parse it; with block, wait in recv(2) for
+ * something (when the socket is in blocking mode).  EAGAIN when nothing
+ * was there to read.
+ */
 static int
-conn_read_some(struct tpc *c)
+conn_read_some(struct tpc *c, bool block)
 {
 	ssize_t n;
 	int error;
@@ -330,11 +334,13 @@ conn_read_some(struct tpc *c)
 		return error;
 	do {
 		n = recv(c->tpc_fd, c->tpc_rbuf + c->tpc_rlen,
-		    c->tpc_rcap - c->tpc_rlen, MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
+		    c->tpc_rcap - c->tpc_rlen, block ? 0 : MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR && !block);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
+			return EAGAIN;
+		if (errno == EINTR)
+			return 0;	/* the caller looks again */
 		/* ECONNRESET and friends: nothing more will come. */
 		c->tpc_eof = true;
 		return 0;
@@ -378,16 +384,32 @@ conn_write_some(struct tpc *c)
 }
 
 /*
- * One step of I/O: wait (until deadline) for the socket to be readable, or
- * writable while frames wait to go; then write and read what can be.
- * Returns ETIMEDOUT when nothing happened in time.
+ * One step of I/O: write what the socket takes; then, with nothing left to
+ * write and no deadline, wait for input in recv(2) itself (one system call
+ * instead of poll + recv: this is most of a round trip's cost); else wait
+ * in poll(2) (until deadline) for the socket to be readable, or writable
+ * while frames wait to go, and read and write what can be.  Returns 0 when
+ * something happened (the caller looks again), ETIMEDOUT when nothing did
+ * in time.
  */
 static int
 conn_pump(struct tpc *c, int64_t deadline)
 {
 	struct pollfd pfd;
-	int n;
+	size_t unsent;
+	int n, error;
 
+	if (c->tpc_woff < c->tpc_wlen && c->tpc_werr == 0) {
+		unsent = c->tpc_wlen - c->tpc_woff;
+		conn_write_some(c);
+		if (c->tpc_werr != 0 || c->tpc_wlen - c->tpc_woff < unsent)
+			return 0;
+	}
+	if (deadline < 0 && !c->tpc_eof && c->tpc_woff == c->tpc_wlen) {
+		/* EAGAIN: the socket is non-blocking; poll below. */
+		if ((error = conn_read_some(c, true)) != EAGAIN)
+			return error;
+	}
 	pfd.fd = c->tpc_fd;
 	pfd.events = 0;
 	pfd.revents = 0;
@@ -405,8 +427,10 @@ conn_pump(struct tpc *c, int64_t deadline)
 	if ((pfd.events & POLLOUT) &&
 	    (pfd.revents & (POLLOUT | POLLERR | POLLHUP)))
 		conn_write_some(c);
-	if (pfd.revents & (POLLIN | POLLERR | POLLHUP))
-		return conn_read_some(c);
+	if (pfd.revents & (POLLIN | POLLERR | POLLHUP)) {
+		error = conn_read_some(c, false);
+		return error == EAGAIN ? 0 : error;
+	}
 	if (pfd.revents & POLLNVAL)
 		return EBADF;
 	return 0;
