@@ -8,15 +8,15 @@ plugindir = $(pkglibdir)/plugins
 nobase_include_HEADERS += plugins/tpool/plugin.h
 
 plugin_LTLIBRARIES = plugins/echo.la plugins/sleep.la plugins/fail.la plugins/sha256.la
-PLUGIN_LDFLAGS = -module -avoid-version -shared -no-undefined
+PLUGIN_LINKFLAGS = -module -avoid-version -shared -no-undefined
 plugins_echo_la_SOURCES = plugins/echo.c plugins/tpool/plugin.h
-plugins_echo_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+plugins_echo_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LINKFLAGS)
 plugins_sleep_la_SOURCES = plugins/sleep.c plugins/tpool/plugin.h
-plugins_sleep_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+plugins_sleep_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LINKFLAGS)
 plugins_fail_la_SOURCES = plugins/fail.c plugins/tpool/plugin.h
-plugins_fail_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+plugins_fail_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LINKFLAGS)
 plugins_sha256_la_SOURCES = plugins/sha256.c plugins/tpool/plugin.h
-plugins_sha256_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LDFLAGS)
+plugins_sha256_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LINKFLAGS)
 
 # tpool-plugin.pc: `pkg-config --cflags tpool-plugin` and
 # `pkg-config --variable=plugindir tpool-plugin` for plugin authors.

@@ -1,0 +1,654 @@
+/*
+ * harness.c -- starting and stopping the real tpoold for the integration
+ * tests, and the small tools they share.  See harness.h.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "harness.h"
+
+#ifndef TD_BUILDDIR
+#error "TD_BUILDDIR must name the build tree"
+#endif
+
+#define	TD_MAX_DAEMONS	8
+#define	TD_MAX_ARGS	64
+
+/* Daemons started by this process, for the exit handler. */
+static struct td_daemon *td_live[TD_MAX_DAEMONS];
+static bool td_atexit_done;
+
+unsigned int
+td_deadline_ms(void)
+{
+	const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+	unsigned int mult = 1;
+
+	if (m != NULL && atoi(m) > 1)
+		mult = (unsigned int)atoi(m);
+	if (getenv("TPOOL_TEST_WRAPPER") != NULL && mult < 4)
+		mult = 4;
+	return 15000 * mult;
+}
+
+uint64_t
+td_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+td_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		continue;
+}
+
+const char *
+td_tpoold_path(void)
+{
+	static char path[PATH_MAX];
+
+	/* The real binary, not libtool's wrapper script (valgrind it). */
+	(void)snprintf(path, sizeof(path), "%s/daemon/.libs/tpoold", TD_BUILDDIR);
+	if (access(path, X_OK) != 0)
+		(void)snprintf(path, sizeof(path), "%s/daemon/tpoold", TD_BUILDDIR);
+	return path;
+}
+
+const char *
+td_tpctl_path(void)
+{
+	static char path[PATH_MAX];
+
+	(void)snprintf(path, sizeof(path), "%s/client/tpctl", TD_BUILDDIR);
+	return path;
+}
+
+static int
+td_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)remove(path);
+	return 0;
+}
+
+static void
+td_forget(struct td_daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < TD_MAX_DAEMONS; i++)
+		if (td_live[i] == d)
+			td_live[i] = NULL;
+}
+
+static void
+td_atexit(void)
+{
+	size_t i;
+
+	for (i = 0; i < TD_MAX_DAEMONS; i++)
+		if (td_live[i] != NULL)
+			td_cleanup(td_live[i]);
+}
+
+void
+td_init(struct td_daemon *d)
+{
+	struct sockaddr_un sun;
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	d->td_notify_fd = -1;
+	(void)snprintf(d->td_dir, sizeof(d->td_dir), "/tmp/tpd-test-XXXXXX");
+	ck_assert_msg(mkdtemp(d->td_dir) != NULL, "mkdtemp: %s", strerror(errno));
+	/* Others (nobody, for the not-yours tests) must reach the socket. */
+	ck_assert_int_eq(chmod(d->td_dir, 0755), 0);
+	(void)snprintf(d->td_sock, sizeof(d->td_sock), "%s/tpoold.sock", d->td_dir);
+	(void)snprintf(d->td_plugins, sizeof(d->td_plugins), "%s/plugins", d->td_dir);
+	(void)snprintf(d->td_log, sizeof(d->td_log), "%s/tpoold.log", d->td_dir);
+	(void)snprintf(d->td_notify, sizeof(d->td_notify), "%s/notify", d->td_dir);
+	ck_assert_int_eq(mkdir(d->td_plugins, 0755), 0);
+
+	d->td_notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(d->td_notify_fd, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	(void)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->td_notify);
+	ck_assert_msg(bind(d->td_notify_fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
+	    "bind %s: %s", d->td_notify, strerror(errno));
+
+	if (!td_atexit_done) {
+		(void)atexit(td_atexit);
+		td_atexit_done = true;
+	}
+	for (i = 0; i < TD_MAX_DAEMONS; i++) {
+		if (td_live[i] == NULL) {
+			td_live[i] = d;
+			break;
+		}
+	}
+}
+
+void
+td_add_plugin(struct td_daemon *d, const char *name, const char *dest)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+
+	(void)snprintf(src, sizeof(src), "%s/plugins/.libs/%s.so", TD_BUILDDIR, name);
+	if (access(src, R_OK) != 0)
+		(void)snprintf(src, sizeof(src), "%s/tests/daemon/.libs/%s.so", TD_BUILDDIR, name);
+	ck_assert_msg(access(src, R_OK) == 0, "no plugin %s in the build", name);
+	(void)snprintf(dst, sizeof(dst), "%s/%s.so", d->td_plugins, dest != NULL ? dest : name);
+	ck_assert_msg(symlink(src, dst) == 0, "symlink %s: %s", dst, strerror(errno));
+}
+
+void
+td_add_example_plugins(struct td_daemon *d)
+{
+	td_add_plugin(d, "echo", NULL);
+	td_add_plugin(d, "sleep", NULL);
+	td_add_plugin(d, "fail", NULL);
+	td_add_plugin(d, "sha256", NULL);
+}
+
+/* Split TPOOL_TEST_WRAPPER at spaces into argv (pointers into a copy). */
+static size_t
+td_wrapper(const char **argv, size_t max)
+{
+	static char *copy;
+	const char *w = getenv("TPOOL_TEST_WRAPPER");
+	char *tok, *save;
+	size_t n = 0;
+
+	if (w == NULL || *w == '\0')
+		return 0;
+	free(copy);
+	copy = strdup(w);
+	ck_assert_ptr_nonnull(copy);
+	for (tok = strtok_r(copy, " \t", &save); tok != NULL && n < max;
+	    tok = strtok_r(NULL, " \t", &save))
+		argv[n++] = tok;
+	return n;
+}
+
+pid_t
+td_spawn(struct td_daemon *d, const char *const *prefix, const char *const *args,
+    bool with_socket_args)
+{
+	const char *argv[TD_MAX_ARGS];
+	char ldpath[PATH_MAX * 2];
+	const char *old;
+	size_t n = 0;
+	pid_t parent = getpid(), pid;
+	int fd;
+
+	for (; prefix != NULL && *prefix != NULL; prefix++)
+		argv[n++] = *prefix;
+	n += td_wrapper(argv + n, 16);
+	argv[n++] = td_tpoold_path();
+	if (with_socket_args) {
+		argv[n++] = "-s";
+		argv[n++] = d->td_sock;
+		argv[n++] = "-p";
+		argv[n++] = d->td_plugins;
+		argv[n++] = "-v";
+	}
+	for (; args != NULL && *args != NULL && n < TD_MAX_ARGS - 1; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid > 0)
+		return pid;
+
+	/* Child: die with the test; stderr and stdout to the log. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	fd = open(d->td_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+	}
+	old = getenv("LD_LIBRARY_PATH");
+	(void)snprintf(ldpath, sizeof(ldpath), "%s/libtp/.libs%s%s", TD_BUILDDIR,
+	    old != NULL ? ":" : "", old != NULL ? old : "");
+	(void)setenv("LD_LIBRARY_PATH", ldpath, 1);
+	(void)setenv("NOTIFY_SOCKET", d->td_notify, 1);
+	(void)unsetenv("LISTEN_FDS");
+	(void)unsetenv("LISTEN_PID");
+	(void)unsetenv("LISTEN_FDNAMES");
+	execvp(argv[0], (char *const *)argv);
+	(void)fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+bool
+td_wait_notify(struct td_daemon *d, const char *needle, unsigned int timeout_ms)
+{
+	uint64_t end = td_now_ms() + timeout_ms;
+	struct pollfd pfd = { d->td_notify_fd, POLLIN, 0 };
+	char buf[4096];
+	ssize_t n;
+	int status;
+
+	for (;;) {
+		n = recv(d->td_notify_fd, buf, sizeof(buf) - 1, 0);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (strstr(buf, needle) != NULL)
+				return true;
+			continue;
+		}
+		if (td_now_ms() >= end)
+			return false;
+		/* A daemon that died will never say it. */
+		if (d->td_pid > 0 && waitpid(d->td_pid, &status, WNOHANG) == d->td_pid) {
+			d->td_status = status;
+			d->td_pid = 0;
+			return false;
+		}
+		(void)poll(&pfd, 1, 50);
+	}
+}
+
+static void
+td_dump_log(const struct td_daemon *d)
+{
+	char *log = td_log_read(d);
+
+	(void)fprintf(stderr, "---- tpoold log (%s) ----\n%s---- end of log ----\n",
+	    d->td_log, log);
+	free(log);
+}
+
+void
+td_start(struct td_daemon *d, const char *const *prefix, const char *const *args)
+{
+	d->td_pid = td_spawn(d, prefix, args, true);
+	if (!td_wait_notify(d, "READY=1", td_deadline_ms())) {
+		td_dump_log(d);
+		ck_abort_msg("tpoold did not say READY=1");
+	}
+}
+
+void
+td_up(struct td_daemon *d, const char *const *args)
+{
+	td_init(d);
+	td_add_example_plugins(d);
+	td_start(d, NULL, args);
+}
+
+int
+td_wait_exit(pid_t pid, unsigned int timeout_ms)
+{
+	uint64_t end = td_now_ms() + timeout_ms;
+	int status;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (td_now_ms() >= end)
+			return -1;
+		td_sleep_ms(10);
+	}
+}
+
+void
+td_stop(struct td_daemon *d)
+{
+	int status;
+
+	ck_assert_msg(d->td_pid > 0, "tpoold is not running (it died?)");
+	ck_assert_int_eq(kill(d->td_pid, SIGTERM), 0);
+	status = td_wait_exit(d->td_pid, td_deadline_ms());
+	if (status == -1) {
+		(void)kill(d->td_pid, SIGKILL);
+		(void)td_wait_exit(d->td_pid, 5000);
+		d->td_pid = 0;
+		td_dump_log(d);
+		ck_abort_msg("tpoold did not exit after SIGTERM");
+	}
+	d->td_pid = 0;
+	d->td_status = status;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		td_dump_log(d);
+		if (WIFSIGNALED(status))
+			ck_abort_msg("tpoold died of signal %d", WTERMSIG(status));
+		ck_abort_msg("tpoold exited %d", WEXITSTATUS(status));
+	}
+}
+
+void
+td_cleanup(struct td_daemon *d)
+{
+	if (d->td_pid > 0) {
+		(void)kill(d->td_pid, SIGKILL);
+		(void)td_wait_exit(d->td_pid, 5000);
+		d->td_pid = 0;
+	}
+	if (d->td_notify_fd >= 0) {
+		(void)close(d->td_notify_fd);
+		d->td_notify_fd = -1;
+	}
+	if (d->td_dir[0] != '\0' && getenv("TPOOL_TEST_KEEP") == NULL)
+		(void)nftw(d->td_dir, td_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	d->td_dir[0] = '\0';
+	td_forget(d);
+}
+
+void
+td_down(struct td_daemon *d)
+{
+	td_stop(d);
+	td_cleanup(d);
+}
+
+char *
+td_log_read(const struct td_daemon *d)
+{
+	FILE *f = fopen(d->td_log, "re");
+	char *buf = NULL;
+	size_t len = 0, n;
+	char chunk[4096];
+
+	if (f != NULL) {
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+			buf = realloc(buf, len + n + 1);
+			ck_assert_ptr_nonnull(buf);
+			memcpy(buf + len, chunk, n);
+			len += n;
+		}
+		(void)fclose(f);
+	}
+	if (buf == NULL) {
+		buf = malloc(1);
+		ck_assert_ptr_nonnull(buf);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+bool
+td_log_contains(const struct td_daemon *d, const char *needle)
+{
+	char *log = td_log_read(d);
+	bool found = strstr(log, needle) != NULL;
+
+	free(log);
+	return found;
+}
+
+bool
+td_log_wait(const struct td_daemon *d, const char *needle, unsigned int timeout_ms)
+{
+	uint64_t end = td_now_ms() + timeout_ms;
+
+	while (!td_log_contains(d, needle)) {
+		if (td_now_ms() >= end)
+			return false;
+		td_sleep_ms(20);
+	}
+	return true;
+}
+
+struct tpc *
+td_connect(const struct td_daemon *d)
+{
+	struct tpc *c = NULL;
+	int error;
+
+	error = tpc_connect(d->td_sock, &c);
+	ck_assert_msg(error == 0, "connect %s: %s", d->td_sock, tpc_strerror(error));
+	ck_assert_int_eq(tpc_set_timeout(c, (int)td_deadline_ms()), 0);
+	return c;
+}
+
+Tpool__JobInfo *
+td_run_job(struct tpc *c, const char *plugin, const char *input, Tpool__PoolKind pool,
+    int priority, int cpu)
+{
+	Tpool__JobInfo *fin = NULL;
+	uint64_t id;
+	int error;
+
+	error = tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, NULL, pool,
+	    priority, cpu, &id);
+	ck_assert_msg(error == 0, "submit %s: %s (%s)", plugin, tpc_strerror(error),
+	    tpc_error_name(tpc_last_error(c, NULL)));
+	error = tpc_wait_job(c, id, &fin, NULL, NULL);
+	ck_assert_msg(error == 0, "wait for job %llu: %s", (unsigned long long)id,
+	    tpc_strerror(error));
+	ck_assert_uint_eq(fin->job_id, id);
+	return fin;
+}
+
+Tpool__Event *
+td_wait_event(struct tpc *c, uint64_t job_id, Tpool__Event__KindCase kind)
+{
+	Tpool__Event *ev;
+	int error;
+
+	for (;;) {
+		error = tpc_next_event(c, &ev);
+		ck_assert_msg(error == 0, "waiting for an event of job %llu: %s",
+		    (unsigned long long)job_id, tpc_strerror(error));
+		if (ev->job_id == job_id && ev->kind_case == kind)
+			return ev;
+		tpool__event__free_unpacked(ev, NULL);
+	}
+}
+
+Tpool__JobInfo *
+td_wait_final(struct tpc *c, uint64_t job_id)
+{
+	uint64_t end = td_now_ms() + td_deadline_ms();
+	Tpool__StatusReply *sr;
+	Tpool__JobInfo *info;
+	int error;
+
+	for (;;) {
+		error = tpc_status(c, job_id, &sr);
+		ck_assert_msg(error == 0, "status %llu: %s", (unsigned long long)job_id,
+		    tpc_strerror(error));
+		ck_assert_uint_eq(sr->n_jobs, 1);
+		if (sr->jobs[0]->state == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
+		    sr->jobs[0]->state == TPOOL__JOB_STATE__JOB_FAILED ||
+		    sr->jobs[0]->state == TPOOL__JOB_STATE__JOB_CANCELLED) {
+			/* Detach the job from the reply. */
+			info = sr->jobs[0];
+			sr->n_jobs = 0;
+			tpool__status_reply__free_unpacked(sr, NULL);
+			return info;
+		}
+		tpool__status_reply__free_unpacked(sr, NULL);
+		ck_assert_msg(td_now_ms() < end, "job %llu did not end", (unsigned long long)job_id);
+		td_sleep_ms(10);
+	}
+}
+
+int
+td_raw_connect(const struct td_daemon *d)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	(void)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->td_sock);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0, "connect: %s",
+	    strerror(errno));
+	return fd;
+}
+
+void
+td_raw_write(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		ck_assert_msg(n > 0, "send: %s", strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+td_raw_send(int fd, const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = malloc(TP_FRAME_HDR_LEN + len);
+
+	ck_assert_ptr_nonnull(buf);
+	tp_frame_put_header(buf, (uint32_t)len);
+	(void)protobuf_c_message_pack(msg, buf + TP_FRAME_HDR_LEN);
+	td_raw_write(fd, buf, TP_FRAME_HDR_LEN + len);
+	free(buf);
+}
+
+/* Read exactly len bytes; false at end of file or timeout. */
+static bool
+td_raw_read_full(int fd, uint8_t *buf, size_t len, uint64_t end, bool *ret_eof)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	uint64_t now;
+	ssize_t n;
+
+	while (len > 0) {
+		now = td_now_ms();
+		if (now >= end)
+			return false;
+		if (poll(&pfd, 1, (int)(end - now)) <= 0)
+			continue;
+		n = recv(fd, buf, len, 0);
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+			*ret_eof = true;
+			return false;
+		}
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		}
+	}
+	return true;
+}
+
+Tpool__ServerMessage *
+td_raw_read(int fd, unsigned int timeout_ms, bool *ret_eof)
+{
+	uint64_t end = td_now_ms() + timeout_ms;
+	Tpool__ServerMessage *sm;
+	uint8_t hdr[TP_FRAME_HDR_LEN], *body;
+	uint32_t len;
+	bool eof = false;
+
+	if (ret_eof != NULL)
+		*ret_eof = false;
+	if (!td_raw_read_full(fd, hdr, sizeof(hdr), end, &eof)) {
+		if (ret_eof != NULL)
+			*ret_eof = eof;
+		return NULL;
+	}
+	len = tp_frame_get_header(hdr);
+	ck_assert_uint_le(len, 64u << 20);
+	body = malloc(len + 1);
+	ck_assert_ptr_nonnull(body);
+	if (!td_raw_read_full(fd, body, len, end, &eof)) {
+		free(body);
+		if (ret_eof != NULL)
+			*ret_eof = eof;
+		return NULL;
+	}
+	sm = tpool__server_message__unpack(NULL, len, body);
+	free(body);
+	ck_assert_msg(sm != NULL, "the daemon sent a frame that is not a ServerMessage");
+	return sm;
+}
+
+bool
+td_raw_wait_eof(int fd, unsigned int timeout_ms)
+{
+	uint64_t end = td_now_ms() + timeout_ms;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	uint8_t buf[4096];
+	uint64_t now;
+	ssize_t n;
+
+	for (;;) {
+		now = td_now_ms();
+		if (now >= end)
+			return false;
+		if (poll(&pfd, 1, (int)(end - now)) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			return true;
+	}
+}
+
+void
+td_raw_expect_error(int fd, Tpool__ErrorCode code)
+{
+	Tpool__ServerMessage *sm;
+	bool eof;
+
+	sm = td_raw_read(fd, td_deadline_ms(), &eof);
+	ck_assert_msg(sm != NULL, "no reply (%s)", eof ? "end of file" : "timeout");
+	ck_assert_int_eq(sm->msg_case, TPOOL__SERVER_MESSAGE__MSG_RESPONSE);
+	ck_assert_int_eq(sm->response->body_case, TPOOL__RESPONSE__BODY_ERROR);
+	ck_assert_msg(sm->response->error->code == code, "error %s, expected %s (%s)",
+	    tpc_error_name(sm->response->error->code), tpc_error_name(code),
+	    sm->response->error->message != NULL ? sm->response->error->message : "");
+	ck_assert_ptr_nonnull(sm->response->error->message);
+	ck_assert_uint_gt(strlen(sm->response->error->message), 0);
+	tpool__server_message__free_unpacked(sm, NULL);
+}
+
+int
+td_main(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	/* A client that the daemon drops must not kill the test. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,117 @@
+/*
+ * harness.h -- what the daemon's integration tests share: starting the real
+ * tpoold built in this tree on a socket in a fresh temporary folder, with
+ * the real example plugins (linked from the build's plugins/.libs), waiting
+ * for its READY=1 on a notify socket the test binds, stopping it with
+ * SIGTERM and checking that it exits 0; talking to it through the client
+ * library or with raw frames; reading its log.
+ *
+ * Under valgrind: TPOOL_TEST_WRAPPER="valgrind --leak-check=full
+ * --error-exitcode=99" (split at spaces) is put before the daemon's command
+ * line, so a leak or an error makes td_stop() fail the test.  Deadlines
+ * scale with CK_TIMEOUT_MULTIPLIER.
+ *
+ * A daemon a test leaves running (the test failed) is killed: it gets
+ * SIGKILL when the test's process dies (PR_SET_PDEATHSIG), and the folder
+ * is removed at exit.
+ */
+#ifndef TP_TESTS_DAEMON_HARNESS_H
+#define TP_TESTS_DAEMON_HARNESS_H
+
+#include <sys/types.h>
+
+#include <check.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tpclient.h"
+#include "tpool.pb-c.h"
+
+/* How long a test waits for something that must happen, in ms (scaled). */
+unsigned int td_deadline_ms(void);
+/* Check's case timeout for the daemon's tests, in seconds. */
+#define	TD_CASE_TIMEOUT	60
+
+struct td_daemon {
+	pid_t		td_pid;			/* 0 when not running */
+	char		td_dir[64];		/* mkdtemp'ed, 0755 */
+	char		td_sock[96];		/* td_dir/tpoold.sock */
+	char		td_plugins[96];		/* td_dir/plugins */
+	char		td_log[96];		/* the daemon's stderr */
+	char		td_notify[96];		/* td_dir/notify (NOTIFY_SOCKET) */
+	int		td_notify_fd;
+	int		td_status;		/* waitpid status once stopped */
+};
+
+/* Make the folder, its plugin folder (empty) and the notify socket. */
+void	td_init(struct td_daemon *d);
+/* Link one plugin of the build into the plugin folder: "echo",
+ * "sha256", ... (plugins/.libs) or a test plugin "probe", "bad-abi", ...
+ * (tests/daemon/.libs).  dest may be NULL (same name). */
+void	td_add_plugin(struct td_daemon *d, const char *name, const char *dest);
+/* Link the four example plugins. */
+void	td_add_example_plugins(struct td_daemon *d);
+/*
+ * Start tpoold -s SOCK -p PLUGINS -v plus args (NULL-terminated, may be
+ * NULL), with prefix (NULL-terminated, may be NULL) before it (and before
+ * the wrapper), and wait for READY=1.  Fails the test if it does not come.
+ */
+void	td_start(struct td_daemon *d, const char *const *prefix, const char *const *args);
+/* td_init + example plugins + td_start(NULL, args). */
+void	td_up(struct td_daemon *d, const char *const *args);
+/* Run the daemon with args without waiting for anything; its pid. */
+pid_t	td_spawn(struct td_daemon *d, const char *const *prefix, const char *const *args,
+	    bool with_socket_args);
+/* Wait for pid to exit (up to td_deadline_ms()); its status or -1. */
+int	td_wait_exit(pid_t pid, unsigned int timeout_ms);
+/* SIGTERM, wait, and assert it exited 0 (the log is printed if not). */
+void	td_stop(struct td_daemon *d);
+/* Remove the folder; kill the daemon if it is still running. */
+void	td_cleanup(struct td_daemon *d);
+/* td_stop + td_cleanup. */
+void	td_down(struct td_daemon *d);
+
+/* Read the notify socket until a datagram contains needle. */
+bool	td_wait_notify(struct td_daemon *d, const char *needle, unsigned int timeout_ms);
+/* The daemon's log so far (malloc'ed, NUL-terminated). */
+char	*td_log_read(const struct td_daemon *d);
+bool	td_log_contains(const struct td_daemon *d, const char *needle);
+/* Wait until the log contains needle. */
+bool	td_log_wait(const struct td_daemon *d, const char *needle, unsigned int timeout_ms);
+
+/* A client-library connection (fails the test if it cannot connect). */
+struct tpc *td_connect(const struct td_daemon *d);
+
+/* Submit and wait for the job's end; the final JobInfo (free it). */
+Tpool__JobInfo *td_run_job(struct tpc *c, const char *plugin, const char *input,
+	    Tpool__PoolKind pool, int priority, int cpu);
+/* Wait for a job's Event of kind (skipping its other events). */
+Tpool__Event *td_wait_event(struct tpc *c, uint64_t job_id, Tpool__Event__KindCase kind);
+/* Poll status until job_id has a final state; its JobInfo (free it). */
+Tpool__JobInfo *td_wait_final(struct tpc *c, uint64_t job_id);
+
+/* Raw socket: connect, send bytes, send a framed message, read a frame. */
+int	td_raw_connect(const struct td_daemon *d);
+void	td_raw_write(int fd, const void *buf, size_t len);
+void	td_raw_send(int fd, const ProtobufCMessage *msg);
+/* The next ServerMessage, or NULL at end of file / timeout (*ret_eof says). */
+Tpool__ServerMessage *td_raw_read(int fd, unsigned int timeout_ms, bool *ret_eof);
+/* Read until the peer closes: true if it did within timeout_ms. */
+bool	td_raw_wait_eof(int fd, unsigned int timeout_ms);
+/* Read a Response and check it is an Error with code; frees it. */
+void	td_raw_expect_error(int fd, Tpool__ErrorCode code);
+
+/* Milliseconds. */
+void	td_sleep_ms(unsigned int ms);
+uint64_t td_now_ms(void);
+
+/* Build-tree paths. */
+const char *td_tpoold_path(void);
+const char *td_tpctl_path(void);
+
+/* The runner's main: run suite s with Check, honouring CK_FORK. */
+int	td_main(Suite *s);
+
+#endif /* TP_TESTS_DAEMON_HARNESS_H */

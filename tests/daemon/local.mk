@@ -1,0 +1,64 @@
+# tests/daemon: integration tests that start the real tpoold (built here)
+# on a socket in a temporary folder with the real example plugins, under a
+# hard timeout per case, and drive it through the client library, raw
+# frames and tpctl.  Run the daemon under valgrind with
+#   make check TESTS='...' TPOOL_TEST_WRAPPER="valgrind --leak-check=full --error-exitcode=99"
+# (see harness.h).  Test plugins (probe, the bad ones) are built as modules
+# here and linked into each test's plugin folder.
+
+check_LTLIBRARIES += tests/daemon/libtdharness.la
+tests_daemon_libtdharness_la_SOURCES = tests/daemon/harness.c tests/daemon/harness.h
+tests_daemon_libtdharness_la_CPPFLAGS = $(AM_CPPFLAGS) -DTD_BUILDDIR='"$(abs_top_builddir)"'
+tests_daemon_libtdharness_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
+
+# Test plugins: modules that are never installed (-rpath makes libtool
+# build a shared object).
+TD_PLUGIN_LINKFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -no-undefined -rpath /nowhere
+check_LTLIBRARIES += tests/daemon/probe.la tests/daemon/bad-abi.la \
+	tests/daemon/no-symbol.la tests/daemon/dup-echo.la tests/daemon/init-fail.la \
+	tests/daemon/bad-name.la tests/daemon/no-run.la tests/daemon/counted.la
+tests_daemon_probe_la_SOURCES = tests/daemon/probe.c
+tests_daemon_probe_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
+tests_daemon_bad_abi_la_SOURCES = tests/daemon/badplugins.c
+tests_daemon_bad_abi_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=1
+tests_daemon_bad_abi_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
+tests_daemon_no_symbol_la_SOURCES = tests/daemon/badplugins.c
+tests_daemon_no_symbol_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=2
+tests_daemon_no_symbol_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
+tests_daemon_dup_echo_la_SOURCES = tests/daemon/badplugins.c
+tests_daemon_dup_echo_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=3
+tests_daemon_dup_echo_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
+tests_daemon_init_fail_la_SOURCES = tests/daemon/badplugins.c
+tests_daemon_init_fail_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=4
+tests_daemon_init_fail_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
+tests_daemon_bad_name_la_SOURCES = tests/daemon/badplugins.c
+tests_daemon_bad_name_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=5
+tests_daemon_bad_name_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
+tests_daemon_no_run_la_SOURCES = tests/daemon/badplugins.c
+tests_daemon_no_run_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=6
+tests_daemon_no_run_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
+tests_daemon_counted_la_SOURCES = tests/daemon/badplugins.c
+tests_daemon_counted_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=7
+tests_daemon_counted_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
+
+TD_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
+TD_TEST_LDADD = tests/daemon/libtdharness.la client/libtpclient.la proto/libtpproto.la \
+	$(CHECK_LIBS) $(PROTOBUF_C_LIBS) $(PTHREAD_LIBS)
+TD_TEST_LINKFLAGS = $(AM_LDFLAGS) -no-install
+
+TD_TESTS = \
+	tests/daemon/test_jobs
+check_PROGRAMS += $(TD_TESTS)
+TESTS += $(TD_TESTS)
+
+# The daemon, the plugins and the test plugins must be built first.
+TD_TEST_DEPS = daemon/tpoold $(plugin_LTLIBRARIES) tests/daemon/probe.la \
+	tests/daemon/bad-abi.la tests/daemon/no-symbol.la tests/daemon/dup-echo.la \
+	tests/daemon/init-fail.la tests/daemon/bad-name.la tests/daemon/no-run.la \
+	tests/daemon/counted.la
+
+tests_daemon_test_jobs_SOURCES = tests/daemon/test_jobs.c
+tests_daemon_test_jobs_CFLAGS = $(TD_TEST_CFLAGS)
+tests_daemon_test_jobs_LDADD = $(TD_TEST_LDADD)
+tests_daemon_test_jobs_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_jobs_DEPENDENCIES = $(TD_TEST_DEPS)
