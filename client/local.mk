@@ -21,3 +21,6 @@ client_tpctl_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 client_tpctl_LDADD = client/libtpclient.la
 
 dist_man_MANS += docs/man/tpctl.1
+
+# The wire format, for people writing other clients.
+dist_doc_DATA += docs/protocol.md

@@ -27,21 +27,23 @@
  *	TPC_EDAEMON	the daemon answered the request with an Error; its code
  *			and message are in tpc_last_error().
  *	ETIMEDOUT	the call took longer than tpc_set_timeout() allows.  The
- *			connection stays usable: bytes not yet sent stay queued,
- *			and the late response, when it comes, is dropped.
+ *			connection stays usable: bytes not yet sent stay queued;
+ *			the late response to a blocking request is dropped when
+ *			it comes, a pipelined one's stays for a later wait.
  *	ECONNRESET	the daemon closed the connection (EPIPE: a write found it
  *			closed).
- *	EPROTO		the daemon sent something that is not a ServerMessage,
- *			or a response of the wrong kind.
+ *	EPROTO		the daemon sent a frame that is not a ServerMessage
+ *			(fatal), or answered with a response of the wrong kind
+ *			(that response is dropped; the connection goes on).
  *	EMSGSIZE	a frame from the daemon over tpc_set_max_frame() (refused
- *			from its header, before any of it is buffered), or a
- *			request bigger than the daemon's limit (not sent).
+ *			from its header, before any of it is buffered: fatal), or
+ *			a request bigger than the daemon's limit (not sent).
  *	EPROTONOSUPPORT	the daemon speaks another protocol version.
  *	ENOMEM, and the errors of socket(2)/connect(2) (ENOENT, ECONNREFUSED,
- *	EACCES, ...).
- * After EPROTO, EMSGSIZE from a read, ECONNRESET or EPIPE the connection is
- * dead: every later call fails the same way, and the caller should
- * tpc_free() it.  The library never logs and never exits; it never raises
+ *	EACCES, ENAMETOOLONG for a path too long for a Unix socket, ...).
+ * After a fatal error, ECONNRESET or EPIPE, messages already queued can still
+ * be read; then every call fails the same way, and the caller should
+ * tpc_free() the connection.  The library never logs and never exits; it never raises
  * SIGPIPE (MSG_NOSIGNAL).
  *
  * Memory: every message pointer returned through a ret_ parameter belongs
