@@ -47,7 +47,8 @@ TD_TEST_LDADD = tests/daemon/libtdharness.la client/libtpclient.la proto/libtppr
 TD_TEST_LINKFLAGS = $(AM_LDFLAGS) -no-install
 
 TD_TESTS = \
-	tests/daemon/test_jobs
+	tests/daemon/test_jobs \
+	tests/daemon/test_wire
 check_PROGRAMS += $(TD_TESTS)
 TESTS += $(TD_TESTS)
 
@@ -62,3 +63,9 @@ tests_daemon_test_jobs_CFLAGS = $(TD_TEST_CFLAGS)
 tests_daemon_test_jobs_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_jobs_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_jobs_DEPENDENCIES = $(TD_TEST_DEPS)
+
+tests_daemon_test_wire_SOURCES = tests/daemon/test_wire.c
+tests_daemon_test_wire_CFLAGS = $(TD_TEST_CFLAGS)
+tests_daemon_test_wire_LDADD = $(TD_TEST_LDADD)
+tests_daemon_test_wire_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_wire_DEPENDENCIES = $(TD_TEST_DEPS)
