@@ -112,6 +112,11 @@ int	proc_pin_self(int cpu);
 long	proc_rss_kib(pid_t pid);
 /* User + system CPU time of every thread of pid (dead ones too), ns. */
 int	proc_cpu_ns(pid_t pid, uint64_t *ret_ns);
+/*
+ * How many times the threads of pid now living went to sleep (their
+ * voluntary context switches): each is a wakeup someone had to pay for.
+ */
+int	proc_sleeps(pid_t pid, uint64_t *ret_n);
 
 /* --------------------------------------------------------------- floor.c */
 
@@ -141,6 +146,7 @@ struct rt_result {
 	double		r_min_us;
 	double		r_client_cpu_us;	/* per round trip, all client threads */
 	double		r_server_cpu_us;	/* per round trip, the server process */
+	double		r_server_sleeps;	/* per round trip, its threads' */
 	bool		r_truncated;	/* time limit hit before -n */
 	char		r_error[160];	/* when !r_valid */
 };
@@ -175,6 +181,7 @@ struct pipe_result {
 	uint64_t	p_max_outstanding;
 	double		p_client_cpu_us;	/* per job */
 	double		p_server_cpu_us;	/* per job */
+	double		p_server_sleeps;	/* per job */
 	bool		p_truncated;
 	char		p_error[160];
 };

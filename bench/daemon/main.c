@@ -443,37 +443,45 @@ print_table(const struct results *r)
 			    "-n round trips\n", rw->rw_clients);
 	}
 	if (r->rs_nrows > 0) {
-		rw = &r->rs_rows[0];
-		(void)printf("  client CPU per round trip, tpoold / echo:");
+		(void)printf("\nper round trip: the client threads' CPU time, and how "
+		    "often the server's threads went\nto sleep (voluntary context "
+		    "switches: each one a wakeup to pay for)\n");
+		(void)printf("%-8s %-7s  %12s %12s  %14s %14s\n", "clients", "pinned",
+		    "client tpoold", "client echo", "tpoold sleeps", "echo sleeps");
 		for (i = 0; i < r->rs_nrows; i++) {
 			rw = &r->rs_rows[i];
-			if (rw->rw_tpoold.r_valid && rw->rw_echo.r_valid)
-				(void)printf(" %u%s: %.1f / %.1f us%s", rw->rw_clients,
-				    rw->rw_cpu >= 0 ? "p" : "",
-				    rw->rw_tpoold.r_client_cpu_us,
-				    rw->rw_echo.r_client_cpu_us,
-				    i + 1 < r->rs_nrows ? ";" : "");
+			if (!rw->rw_tpoold.r_valid || !rw->rw_echo.r_valid)
+				continue;
+			if (rw->rw_cpu >= 0)
+				(void)snprintf(pin, sizeof(pin), "CPU %d", rw->rw_cpu);
+			else
+				(void)snprintf(pin, sizeof(pin), "no");
+			(void)printf("%-8u %-7s  %9.1f us %9.1f us  %14.2f %14.2f\n",
+			    rw->rw_clients, pin, rw->rw_tpoold.r_client_cpu_us,
+			    rw->rw_echo.r_client_cpu_us, rw->rw_tpoold.r_server_sleeps,
+			    rw->rw_echo.r_server_sleeps);
 		}
-		(void)printf("\n");
 	}
 
 	if (r->rs_have_pipe) {
 		(void)printf("\npipelined submits, one client, %llu null jobs, at most "
 		    "%llu outstanding\n", (unsigned long long)bench_config.bc_pipeline,
 		    (unsigned long long)bench_config.bc_window);
-		(void)printf("  %-30s %10s %8s %14s %14s %12s\n", "client", "jobs/s",
-		    "seconds", "daemon CPU/job", "client CPU/job", "outstanding");
+		(void)printf("  %-28s %9s %8s %14s %14s %12s %11s\n", "client",
+		    "jobs/s", "seconds", "daemon CPU/job", "client CPU/job",
+		    "sleeps/job", "outstanding");
 		for (i = 0; i < 2; i++) {
 			p = &r->rs_pipe[i];
-			(void)printf("  %-30s", i == 0 ? "client library (protobuf-c)" :
+			(void)printf("  %-28s", i == 0 ? "client library (protobuf-c)" :
 			    "lean (scans the replies)");
 			if (!p->p_valid) {
 				(void)printf(" failed: %s\n", p->p_error);
 				continue;
 			}
-			(void)printf(" %10.0f %8.3f %11.2f us %11.2f us %12llu%s\n",
+			(void)printf(" %9.0f %8.3f %11.2f us %11.2f us %12.3f %11llu%s\n",
 			    p->p_jobs_per_s, p->p_secs, p->p_server_cpu_us,
-			    p->p_client_cpu_us, (unsigned long long)p->p_max_outstanding,
+			    p->p_client_cpu_us, p->p_server_sleeps,
+			    (unsigned long long)p->p_max_outstanding,
 			    p->p_truncated ? "  (stopped by --row-limit)" : "");
 		}
 	}
@@ -554,10 +562,11 @@ json_rt(const char *key, const struct rt_result *res)
 		(void)printf(", \"round_trips\": %llu, \"seconds\": %.4f, "
 		    "\"per_second\": %.1f, \"median_us\": %.2f, \"p99_us\": %.2f, "
 		    "\"min_us\": %.2f, \"client_cpu_us\": %.3f, "
-		    "\"server_cpu_us\": %.3f, \"truncated\": %s",
+		    "\"server_cpu_us\": %.3f, \"server_sleeps\": %.3f, "
+		    "\"truncated\": %s",
 		    (unsigned long long)res->r_ops, res->r_secs, res->r_ops_per_s,
 		    res->r_median_us, res->r_p99_us, res->r_min_us,
-		    res->r_client_cpu_us, res->r_server_cpu_us,
+		    res->r_client_cpu_us, res->r_server_cpu_us, res->r_server_sleeps,
 		    res->r_truncated ? "true" : "false");
 	else {
 		(void)printf(", \"error\": ");
@@ -614,11 +623,12 @@ print_json(const struct results *r)
 			(void)printf(", \"jobs\": %llu, \"seconds\": %.4f, "
 			    "\"jobs_per_s\": %.1f, \"window\": %llu, "
 			    "\"max_outstanding\": %llu, \"server_cpu_us\": %.3f, "
-			    "\"client_cpu_us\": %.3f, \"truncated\": %s",
+			    "\"client_cpu_us\": %.3f, \"server_sleeps\": %.3f, "
+			    "\"truncated\": %s",
 			    (unsigned long long)p->p_jobs, p->p_secs,
 			    p->p_jobs_per_s, (unsigned long long)p->p_window,
 			    (unsigned long long)p->p_max_outstanding,
-			    p->p_server_cpu_us, p->p_client_cpu_us,
+			    p->p_server_cpu_us, p->p_client_cpu_us, p->p_server_sleeps,
 			    p->p_truncated ? "true" : "false");
 		else {
 			(void)printf(", \"error\": ");
@@ -683,7 +693,7 @@ usage(FILE *f)
 "temporary folder and kills them when done, whatever happens.\n"
 "\n"
 "  -n N                round trips per measurement, over all its clients\n"
-"                      (default 20000)\n"
+"                      (default 50000)\n"
 "  -c COUNTS           client counts, comma-separated (default 1,8,64);\n"
 "                      each client is a thread with its own connection\n"
 "  --pipeline N        pipelined null jobs from one client; 0 skips\n"
@@ -776,7 +786,7 @@ parse_options(int argc, char **argv)
 	uint64_t v;
 	int ch;
 
-	bench_config.bc_nops = 20000;
+	bench_config.bc_nops = 50000;
 	bench_config.bc_counts[0] = 1;
 	bench_config.bc_counts[1] = 8;
 	bench_config.bc_counts[2] = 64;
@@ -893,8 +903,7 @@ parse_options(int argc, char **argv)
 	return 0;
 
 bad:
-	(void)fprintf(stderr, "bench_tpoold: bad value for option '%s'\n",
-	    argv[optind - 1]);
+	(void)fprintf(stderr, "bench_tpoold: bad option value '%s'\n", optarg);
 	usage(stderr);
 	return 2;
 }

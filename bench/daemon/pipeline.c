@@ -338,6 +338,10 @@ pipe_lean(int fd, uint64_t n, uint64_t window, uint64_t deadline,
 			goto out;
 		}
 		if (r == 0) {
+			if (bench_now_ns() > deadline) {
+				*ret_truncated = true;
+				break;
+			}
 			error = ETIMEDOUT;
 			goto out;
 		}
@@ -398,8 +402,9 @@ pipe_run(const char *path, pid_t pid, uint64_t n, uint64_t window, bool lean,
 {
 	struct pipe_state ps;
 	struct tpc *c;
-	uint64_t t0, t1, cpu0, cpu1, scpu0 = 0, scpu1 = 0, deadline;
-	bool have_scpu, truncated = false;
+	uint64_t t0, t1, cpu0, cpu1, scpu0 = 0, scpu1 = 0, sl0 = 0, sl1 = 0;
+	uint64_t deadline;
+	bool have_scpu, have_sl, truncated = false;
 	int error;
 
 	memset(res, 0, sizeof(*res));
@@ -413,6 +418,7 @@ pipe_run(const char *path, pid_t pid, uint64_t n, uint64_t window, bool lean,
 	}
 	(void)tpc_set_timeout(c, BENCH_CALL_TIMEOUT_MS);
 	have_scpu = proc_cpu_ns(pid, &scpu0) == 0;
+	have_sl = proc_sleeps(pid, &sl0) == 0;
 	cpu0 = bench_thread_cpu_ns();
 	t0 = bench_now_ns();
 	deadline = t0 + (uint64_t)bench_config.bc_row_limit_s * 1000000000u;
@@ -424,6 +430,8 @@ pipe_run(const char *path, pid_t pid, uint64_t n, uint64_t window, bool lean,
 	cpu1 = bench_thread_cpu_ns();
 	if (have_scpu && proc_cpu_ns(pid, &scpu1) != 0)
 		have_scpu = false;
+	if (have_sl && (proc_sleeps(pid, &sl1) != 0 || sl1 < sl0))
+		have_sl = false;
 	tpc_free(c);
 
 	res->p_jobs = ps.ps_done;
@@ -440,4 +448,6 @@ pipe_run(const char *path, pid_t pid, uint64_t n, uint64_t window, bool lean,
 	res->p_client_cpu_us = (double)(cpu1 - cpu0) / 1e3 / (double)ps.ps_done;
 	res->p_server_cpu_us = have_scpu ?
 	    (double)(scpu1 - scpu0) / 1e3 / (double)ps.ps_done : -1;
+	res->p_server_sleeps = have_sl ?
+	    (double)(sl1 - sl0) / (double)ps.ps_done : -1;
 }

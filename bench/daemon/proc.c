@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -505,5 +506,37 @@ proc_cpu_ns(pid_t pid, uint64_t *ret_ns)
 	if ((tick = sysconf(_SC_CLK_TCK)) <= 0)
 		return EIO;
 	*ret_ns = (uint64_t)(utime + stime) * (1000000000u / (uint64_t)tick);
+	return 0;
+}
+
+int
+proc_sleeps(pid_t pid, uint64_t *ret_n)
+{
+	char path[96], line[256];
+	struct dirent *de;
+	uint64_t n = 0;
+	DIR *d;
+	FILE *f;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return errno;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%ld/task/%.16s/status",
+		    (long)pid, de->d_name);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;	/* a thread that just exited */
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0) {
+				n += strtoull(line + 24, NULL, 10);
+				break;
+			}
+		}
+		(void)fclose(f);
+	}
+	(void)closedir(d);
+	*ret_n = n;
 	return 0;
 }

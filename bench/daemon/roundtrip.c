@@ -273,9 +273,9 @@ rt_run(enum rt_kind kind, const char *path, pid_t pid, unsigned int nclients,
 	struct rt_shared sh;
 	struct rt_thread *threads;
 	struct samples all = { NULL, 0, 0 };
-	uint64_t end, scpu0 = 0, scpu1 = 0, ccpu = 0;
+	uint64_t end, scpu0 = 0, scpu1 = 0, ccpu = 0, sl0 = 0, sl1 = 0;
 	unsigned int i, started;
-	bool have_scpu;
+	bool have_scpu, have_sl;
 	int error;
 
 	memset(res, 0, sizeof(*res));
@@ -318,12 +318,15 @@ rt_run(enum rt_kind kind, const char *path, pid_t pid, unsigned int nclients,
 	/* Main arrives for itself and for each thread that did not start. */
 	rt_gate_arrive(&sh.rs_gate, nclients - started + 1);
 	have_scpu = pid > 0 && proc_cpu_ns(pid, &scpu0) == 0;
+	have_sl = pid > 0 && proc_sleeps(pid, &sl0) == 0;
 	sh.rs_start_ns = bench_now_ns();
 	rt_gate_arrive(&sh.rs_gate, nclients - started + 1);
 	for (i = 0; i < started; i++)
 		(void)pthread_join(threads[i].rt_thread, NULL);
 	if (have_scpu && proc_cpu_ns(pid, &scpu1) != 0)
 		have_scpu = false;
+	if (have_sl && (proc_sleeps(pid, &sl1) != 0 || sl1 < sl0))
+		have_sl = false;
 	(void)pthread_cond_destroy(&sh.rs_gate.g_cv);
 	(void)pthread_mutex_destroy(&sh.rs_gate.g_lock);
 
@@ -356,6 +359,8 @@ rt_run(enum rt_kind kind, const char *path, pid_t pid, unsigned int nclients,
 		res->r_client_cpu_us = (double)ccpu / 1e3 / (double)all.s_n;
 		res->r_server_cpu_us = have_scpu ?
 		    (double)(scpu1 - scpu0) / 1e3 / (double)all.s_n : -1;
+		res->r_server_sleeps = have_sl ?
+		    (double)(sl1 - sl0) / (double)all.s_n : -1;
 	} else if (res->r_error[0] == '\0') {
 		(void)snprintf(res->r_error, sizeof(res->r_error),
 		    "no round trip completed");
