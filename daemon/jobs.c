@@ -21,8 +21,9 @@
  * Ownership: the loop owns every job object (and its input, name, result
  * and message); libtp borrows the embedded struct threadpool_job while it
  * is scheduled; a worker borrows the job while it runs it.  A job holds a
- * reference to its plugin (so the plugin is not unloaded under it) and to
- * its user record (the per-uid count and list).
+ * reference to its plugin until it is finalized (so the plugin is not
+ * unloaded under it; it keeps a copy of the plugin's name for status) and
+ * to its user record (the per-uid count and list) until it is freed.
  *
  * The table is a hash of job ids (sequential, so id & mask spreads them
  * perfectly), doubled when it gets full.
@@ -159,10 +160,11 @@ tpd_job_create(struct tpd_conn *conn, struct tpd_plugin *plugin, const uint8_t *
     struct threadpool *pool, struct tpd_job **ret_job)
 {
 	struct tpd_job *job;
-	size_t namelen = strlen(name);
+	const char *pname = plugin->p_desc->tpp_name;
+	size_t namelen = strlen(name), pnamelen = strlen(pname);
 	int error;
 
-	job = malloc(sizeof(*job) + input_len + namelen + 1);
+	job = malloc(sizeof(*job) + input_len + namelen + 1 + pnamelen + 1);
 	if (job == NULL)
 		return ENOMEM;
 	if ((error = pthread_mutex_init(&job->j_lock, NULL)) != 0) {
@@ -183,6 +185,8 @@ tpd_job_create(struct tpd_conn *conn, struct tpd_plugin *plugin, const uint8_t *
 		memcpy(job + 1, input, input_len);
 	job->j_name = (char *)(job + 1) + input_len;
 	memcpy(job->j_name, name, namelen + 1);
+	job->j_plugin_name = job->j_name + namelen + 1;
+	memcpy((char *)job->j_plugin_name, pname, pnamelen + 1);
 
 	job->j_state = TPOOL__JOB_STATE__JOB_QUEUED;
 	job->j_start_ns = job->j_end_ns = job->j_cpu_ns = 0;
@@ -239,7 +243,8 @@ job_free(struct tpd_job *job)
 	/* Waits (briefly) for the worker that ran it to let go of it. */
 	threadpool_job_destroy(&job->j_tpjob);
 	(void)pthread_mutex_destroy(&job->j_lock);
-	tpd_plugin_rele(job->j_plugin);
+	if (job->j_plugin != NULL)
+		tpd_plugin_rele(job->j_plugin);
 	free(job->j_result);
 	free(job->j_message);
 	free(job);
@@ -256,7 +261,7 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	tpool__job_info__init(info);
 	info->has_job_id = true;
 	info->job_id = job->j_id;
-	info->plugin = (char *)job->j_plugin->p_desc->tpp_name;
+	info->plugin = (char *)job->j_plugin_name;
 	info->name = job->j_name;
 	info->has_pool = true;
 	info->pool = job->j_pool_kind;
@@ -475,6 +480,11 @@ job_finalize(struct tpd_job *job)
 	if (job->j_conn != NULL) {
 		TAILQ_REMOVE(&job->j_conn->c_jobs, job, j_connent);
 		job->j_conn = NULL;
+	}
+	/* Its plugin may go now (an abandoned job's worker still runs it). */
+	if (!job->j_abandoned) {
+		tpd_plugin_rele(job->j_plugin);
+		job->j_plugin = NULL;
 	}
 	if (tpd_opt.o_finished_keep < jobs_nfinished)
 		event_active(jobs_reap_ev, EV_TIMEOUT, 0);

@@ -12,12 +12,15 @@
  * and the file skipped.
  *
  * References: the registry holds one on each active plugin; each job holds
- * one from submit until it is forgotten.  A rescan (SIGHUP) loads new
- * files, and retires the plugins whose file is gone or changed (another
- * inode or mtime): they take no new jobs, and are unloaded (tpp_fini,
- * dlclose) when their last job lets go.  So a plugin is never unloaded
- * under a running job.  Replace a plugin by renaming a new file over it
- * (install(1) does); writing into a loaded .so in place is undefined.
+ * one from submit until it has its final state.  A rescan (SIGHUP) loads
+ * new files, and retires the plugins whose file is gone or changed
+ * (another inode or mtime): they take no new jobs, and are unloaded
+ * (tpp_fini, dlclose) when their last job ends.  So a plugin is never
+ * unloaded under a running job.  Replace a plugin by renaming a new file
+ * over it (install(1) does); writing into a loaded .so in place is
+ * undefined.  XXX The dynamic linker hands back the object already loaded
+ * from a path, so a file replaced while jobs of its old version still run
+ * is loaded by the first SIGHUP after they end (the log says so).
  *
  * All of it is the loop's (l).
  */
@@ -140,6 +143,14 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 		err = dlerror();
 		tpd_warn("plugin %s: cannot load: %s; skipped", file, err != NULL ? err : "?");
 		return false;
+	}
+	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
+		if (p->p_handle == handle) {
+			tpd_warn("plugin %s: its old version still runs jobs; the new file "
+			    "will be loaded by a SIGHUP after they end", file);
+			(void)dlclose(handle);
+			return false;
+		}
 	}
 	(void)dlerror();
 	desc = dlsym(handle, TP_PLUGIN_SYMBOL);

@@ -243,7 +243,9 @@ struct tpd_job {
 
 	uint64_t		j_id;		/* c */
 	uid_t			j_uid;		/* c: owner */
-	struct tpd_plugin	*j_plugin;	/* c: held until freed */
+	struct tpd_plugin	*j_plugin;	/* l: held until finalized, then NULL
+						 *    (its worker reads it before) */
+	const char		*j_plugin_name;	/* c: in this allocation */
 	struct threadpool	*j_pool;	/* c: where it was scheduled */
 	Tpool__PoolKind		j_pool_kind;	/* c */
 	int			j_pri;		/* c */
@@ -282,7 +284,7 @@ struct tpd_job {
 	bool			j_abandoned;	/* l: still running at exit */
 	bool			j_scheduled;	/* l: handed to libtp */
 
-	/* input bytes, then the name, follow */
+	/* input bytes, the name, the plugin's name follow */
 };
 
 /*

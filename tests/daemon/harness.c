@@ -260,8 +260,11 @@ td_wait_notify(struct td_daemon *d, const char *needle, unsigned int timeout_ms)
 		n = recv(d->td_notify_fd, buf, sizeof(buf) - 1, 0);
 		if (n > 0) {
 			buf[n] = '\0';
-			if (strstr(buf, needle) != NULL)
+			if (strstr(buf, needle) != NULL) {
+				(void)snprintf(d->td_notified, sizeof(d->td_notified), "%.*s",
+				    (int)sizeof(d->td_notified) - 1, buf);
 				return true;
+			}
 			continue;
 		}
 		if (td_now_ms() >= end)

@@ -43,6 +43,7 @@ struct td_daemon {
 	char		td_notify[96];		/* td_dir/notify (NOTIFY_SOCKET) */
 	int		td_notify_fd;
 	int		td_status;		/* waitpid status once stopped */
+	char		td_notified[1024];	/* the datagram td_wait_notify matched */
 };
 
 /* Make the folder, its plugin folder (empty) and the notify socket. */

@@ -41,6 +41,7 @@ tests_daemon_counted_la_SOURCES = tests/daemon/badplugins.c
 tests_daemon_counted_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=7
 tests_daemon_counted_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
 
+TD_TEST_CPPFLAGS = $(AM_CPPFLAGS) -DTD_BUILDDIR='"$(abs_top_builddir)"'
 TD_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
 TD_TEST_LDADD = tests/daemon/libtdharness.la client/libtpclient.la proto/libtpproto.la \
 	$(CHECK_LIBS) $(PROTOBUF_C_LIBS) $(PTHREAD_LIBS)
@@ -48,7 +49,8 @@ TD_TEST_LINKFLAGS = $(AM_LDFLAGS) -no-install
 
 TD_TESTS = \
 	tests/daemon/test_jobs \
-	tests/daemon/test_wire
+	tests/daemon/test_wire \
+	tests/daemon/test_lifecycle
 check_PROGRAMS += $(TD_TESTS)
 TESTS += $(TD_TESTS)
 
@@ -59,13 +61,22 @@ TD_TEST_DEPS = daemon/tpoold $(plugin_LTLIBRARIES) tests/daemon/probe.la \
 	tests/daemon/counted.la
 
 tests_daemon_test_jobs_SOURCES = tests/daemon/test_jobs.c
+tests_daemon_test_jobs_CPPFLAGS = $(TD_TEST_CPPFLAGS)
 tests_daemon_test_jobs_CFLAGS = $(TD_TEST_CFLAGS)
 tests_daemon_test_jobs_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_jobs_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_jobs_DEPENDENCIES = $(TD_TEST_DEPS)
 
 tests_daemon_test_wire_SOURCES = tests/daemon/test_wire.c
+tests_daemon_test_wire_CPPFLAGS = $(TD_TEST_CPPFLAGS)
 tests_daemon_test_wire_CFLAGS = $(TD_TEST_CFLAGS)
 tests_daemon_test_wire_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_wire_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_wire_DEPENDENCIES = $(TD_TEST_DEPS)
+
+tests_daemon_test_lifecycle_SOURCES = tests/daemon/test_lifecycle.c
+tests_daemon_test_lifecycle_CPPFLAGS = $(TD_TEST_CPPFLAGS)
+tests_daemon_test_lifecycle_CFLAGS = $(TD_TEST_CFLAGS)
+tests_daemon_test_lifecycle_LDADD = $(TD_TEST_LDADD)
+tests_daemon_test_lifecycle_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_lifecycle_DEPENDENCIES = $(TD_TEST_DEPS)

@@ -895,7 +895,7 @@ START_TEST(test_many_connections_with_jobs_in_flight)
 	td_up(&D, NULL);
 	for (i = 0; i < NCONN; i++) {
 		c[i] = td_connect(&D);
-		id[i] = submit(c[i], i % 2 ? "sleep" : "sha256", i % 2 ? "700" : "repeat:20000:xyz");
+		id[i] = submit(c[i], i % 2 ? "sleep" : "sha256", i % 2 ? "4000" : "repeat:20000:xyz");
 	}
 	admin = td_connect(&D);
 	ck_assert_int_eq(tpc_stats(admin, &st), 0);

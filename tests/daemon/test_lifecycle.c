@@ -1,0 +1,686 @@
+/*
+ * test_lifecycle.c -- tpoold's life around the jobs: what it tells systemd,
+ * SIGTERM with jobs queued and running (each gets its final state), the
+ * grace period, SIGHUP with new, removed and replaced plugins, plugins the
+ * loader must refuse, socket activation through systemd-socket-activate,
+ * stale and live sockets, the config file and the command line.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define	UNBOUND	TPOOL__POOL_KIND__POOL_UNBOUND
+#define	ARGS(...)	((const char *const[]){ __VA_ARGS__, NULL })
+
+static struct td_daemon D;
+
+static uint64_t
+submit(struct tpc *c, const char *plugin, const char *input)
+{
+	uint64_t id = 0;
+	int error;
+
+	error = tpc_submit(c, plugin, input, strlen(input), NULL, UNBOUND, -1, -1, &id);
+	ck_assert_msg(error == 0, "submit %s: %s", plugin, tpc_strerror(error));
+	return id;
+}
+
+static bool
+has_plugin(struct tpc *c, const char *name)
+{
+	Tpool__PluginList *pl;
+	bool found = false;
+	size_t i;
+
+	ck_assert_int_eq(tpc_list_plugins(c, &pl), 0);
+	for (i = 0; i < pl->n_plugins; i++)
+		if (strcmp(pl->plugins[i]->name, name) == 0)
+			found = true;
+	tpool__plugin_list__free_unpacked(pl, NULL);
+	return found;
+}
+
+static size_t
+count_plugins(struct tpc *c)
+{
+	Tpool__PluginList *pl;
+	size_t n;
+
+	ck_assert_int_eq(tpc_list_plugins(c, &pl), 0);
+	n = pl->n_plugins;
+	tpool__plugin_list__free_unpacked(pl, NULL);
+	return n;
+}
+
+/* Wait for the daemon (not via td_stop) and check it exited 0. */
+static void
+expect_exit_0(void)
+{
+	int status = td_wait_exit(D.td_pid, td_deadline_ms());
+
+	ck_assert_msg(status != -1, "tpoold did not exit");
+	D.td_pid = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char *log = td_log_read(&D);
+
+		(void)fprintf(stderr, "%s", log);
+		free(log);
+		ck_abort_msg("tpoold: status %#x", status);
+	}
+}
+
+/* -------------------------------------------------------------- systemd */
+
+START_TEST(test_notifications)
+{
+	td_up(&D, NULL);
+	/* READY=1 came with a STATUS= line. */
+	ck_assert_ptr_nonnull(strstr(D.td_notified, "STATUS="));
+	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+	ck_assert(td_wait_notify(&D, "RELOADING=1", td_deadline_ms()));
+	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+	td_stop(&D);
+	ck_assert(td_wait_notify(&D, "STOPPING=1", 1000));
+	td_cleanup(&D);
+}
+END_TEST
+
+START_TEST(test_socket_activation)
+{
+	const char *prefix[] = { "systemd-socket-activate", "-l", NULL, "-E", "LD_LIBRARY_PATH",
+	    "-E", "NOTIFY_SOCKET", "-E", "PATH", NULL };
+	Tpool__JobInfo *j;
+	struct stat st;
+	struct tpc *c;
+
+	if (access("/usr/bin/systemd-socket-activate", X_OK) != 0 &&
+	    access("/bin/systemd-socket-activate", X_OK) != 0) {
+		(void)fprintf(stderr, "skipped: no systemd-socket-activate\n");
+		return;
+	}
+	td_init(&D);
+	td_add_example_plugins(&D);
+	prefix[2] = D.td_sock;
+	/* No -s: the socket must come from LISTEN_FDS. */
+	D.td_pid = td_spawn(&D, prefix, ARGS("-p", D.td_plugins, "-v", "-s",
+	    "/nonexistent/not-this.sock"), false);
+	/* systemd-socket-activate starts tpoold on the first connection. */
+	while (access(D.td_sock, F_OK) != 0) {
+		ck_assert_msg(td_wait_exit(D.td_pid, 10) == -1, "systemd-socket-activate died");
+	}
+	c = td_connect(&D);
+	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+	ck_assert(td_log_contains(&D, "(from systemd)"));
+	j = td_run_job(c, "sha256", "abc", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_stop(&D);
+	/* systemd's socket is systemd's: not removed. */
+	ck_assert_int_eq(lstat(D.td_sock, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	td_cleanup(&D);
+}
+END_TEST
+
+/* ------------------------------------------------------------- SIGTERM */
+
+START_TEST(test_sigterm_reports_every_job)
+{
+	Tpool__Event *ev;
+	struct tpc *c;
+	uint64_t id[4];
+	unsigned int finished = 0, i;
+	int error;
+
+	/* One worker: one job runs, three wait. */
+	td_up(&D, ARGS("--max-threads", "1"));
+	c = td_connect(&D);
+	id[0] = submit(c, "sleep", "20000");
+	ev = td_wait_event(c, id[0], TPOOL__EVENT__KIND_STARTED);
+	tpool__event__free_unpacked(ev, NULL);
+	for (i = 1; i < 4; i++)
+		id[i] = submit(c, "sleep", "100");
+	ck_assert_int_eq(kill(D.td_pid, SIGTERM), 0);
+
+	/* Every job ends, reported, before the connection closes. */
+	while ((error = tpc_next_event(c, &ev)) == 0) {
+		if (ev->kind_case == TPOOL__EVENT__KIND_FINISHED) {
+			Tpool__JobInfo *j = ev->finished->job;
+
+			ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_CANCELLED);
+			if (j->job_id == id[0]) {
+				ck_assert_ptr_nonnull(strstr(j->message, "cancelled after"));
+			} else {
+				ck_assert_ptr_nonnull(strstr(j->message, "shutting down"));
+				ck_assert_int_eq(j->ran_on_cpu, -1);
+			}
+			finished++;
+		}
+		tpool__event__free_unpacked(ev, NULL);
+	}
+	ck_assert_int_eq(error, ECONNRESET);
+	ck_assert_uint_eq(finished, 4);
+	tpc_free(c);
+	expect_exit_0();
+	ck_assert(td_log_contains(&D, "4 cancelled"));
+	td_cleanup(&D);
+}
+END_TEST
+
+START_TEST(test_sigterm_waits_for_running_jobs)
+{
+	Tpool__JobInfo *j = NULL;
+	Tpool__Event *ev;
+	struct tpc *c, *late = NULL;
+	uint64_t id, other;
+	int error;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "probe", NULL);
+	td_start(&D, NULL, ARGS("--shutdown-grace", "20s"));
+	c = td_connect(&D);
+	/* hold ignores cancel requests: the daemon must wait for it. */
+	id = submit(c, "probe", "hold:1500");
+	ev = td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
+	tpool__event__free_unpacked(ev, NULL);
+	ck_assert_int_eq(kill(D.td_pid, SIGTERM), 0);
+	ck_assert(td_wait_notify(&D, "STOPPING=1", td_deadline_ms()));
+	/* While it stops: no new jobs, no new connections. */
+	error = tpc_submit(c, "echo", "x", 1, NULL, UNBOUND, -1, -1, &other);
+	ck_assert_int_eq(error, TPC_EDAEMON);
+	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_SHUTTING_DOWN);
+	ck_assert_int_ne(tpc_connect(D.td_sock, &late), 0);
+	/* The running job still ends, and is reported. */
+	ck_assert_int_eq(tpc_wait_job(c, id, &j, NULL, NULL), 0);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	ck_assert(j->cancel_requested);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	expect_exit_0();
+	td_cleanup(&D);
+}
+END_TEST
+
+START_TEST(test_sigterm_grace_period_over)
+{
+	Tpool__JobInfo *j = NULL;
+	Tpool__Event *ev;
+	struct tpc *c;
+	uint64_t id, t0;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "probe", NULL);
+	td_start(&D, NULL, ARGS("--shutdown-grace", "300ms"));
+	c = td_connect(&D);
+	id = submit(c, "probe", "hold:8000");
+	ev = td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
+	tpool__event__free_unpacked(ev, NULL);
+	t0 = td_now_ms();
+	ck_assert_int_eq(kill(D.td_pid, SIGTERM), 0);
+	ck_assert_int_eq(tpc_wait_job(c, id, &j, NULL, NULL), 0);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_FAILED);
+	ck_assert_ptr_nonnull(strstr(j->message, "grace period"));
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	expect_exit_0();
+	/* It did not wait for the job's 8 s. */
+	ck_assert_uint_lt(td_now_ms() - t0, 7000);
+	td_cleanup(&D);
+}
+END_TEST
+
+START_TEST(test_sigterm_idle)
+{
+	td_up(&D, NULL);
+	td_stop(&D);
+	/* The socket it made is gone. */
+	ck_assert_int_ne(access(D.td_sock, F_OK), 0);
+	td_cleanup(&D);
+}
+END_TEST
+
+/* -------------------------------------------------------------- SIGHUP */
+
+START_TEST(test_sighup_loads_new_plugin)
+{
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	uint64_t id;
+
+	td_up(&D, NULL);
+	c = td_connect(&D);
+	ck_assert_int_eq(tpc_submit(c, "probe", "sched", 5, NULL, UNBOUND, -1, -1, &id),
+	    TPC_EDAEMON);
+	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
+	td_add_plugin(&D, "probe", NULL);
+	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+	ck_assert(has_plugin(c, "probe"));
+	ck_assert_uint_eq(count_plugins(c), 5);
+	j = td_run_job(c, "probe", "sched", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	/* A rescan with nothing new changes nothing. */
+	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+	ck_assert_uint_eq(count_plugins(c), 5);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+START_TEST(test_sighup_removed_plugin_outlives_its_job)
+{
+	Tpool__JobInfo *j = NULL;
+	Tpool__Event *ev;
+	struct tpc *c;
+	char path[160];
+	uint64_t id, other;
+
+	/* --finished-keep 0: a finished job lets go of its plugin at once. */
+	td_up(&D, ARGS("--finished-keep", "0"));
+	c = td_connect(&D);
+	id = submit(c, "sleep", "1500");
+	ev = td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
+	tpool__event__free_unpacked(ev, NULL);
+	(void)snprintf(path, sizeof(path), "%s/sleep.so", D.td_plugins);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+	ck_assert(!has_plugin(c, "sleep"));
+	ck_assert_int_eq(tpc_submit(c, "sleep", "1", 1, NULL, UNBOUND, -1, -1, &other),
+	    TPC_EDAEMON);
+	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
+	/* Its running job is not pulled from under it ... */
+	ck_assert(!td_log_contains(&D, "unloading plugin sleep"));
+	ck_assert_int_eq(tpc_wait_job(c, id, &j, NULL, NULL), 0);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	/* ... and it is unloaded after. */
+	ck_assert(td_log_wait(&D, "unloading plugin sleep", td_deadline_ms()));
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+static void
+copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, out;
+
+	in = open(from, O_RDONLY);
+	ck_assert_int_ge(in, 0);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	ck_assert_int_ge(out, 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	ck_assert_int_eq(n, 0);
+	(void)close(in);
+	(void)close(out);
+}
+
+START_TEST(test_sighup_replaced_plugin)
+{
+	char fini_log[160], path[160], tmp[160], buf[256];
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	ssize_t n;
+	int fd;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "counted", NULL);
+	(void)snprintf(fini_log, sizeof(fini_log), "%s/fini.log", D.td_dir);
+	ck_assert_int_eq(setenv("TPOOL_TEST_FINI_LOG", fini_log, 1), 0);
+	td_start(&D, NULL, NULL);
+	c = td_connect(&D);
+	j = td_run_job(c, "counted", "", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);	/* init's data reached run */
+	tpool__job_info__free_unpacked(j, NULL);
+
+	/* Rename a new file over it, as install(1) does: the old one is retired. */
+	(void)snprintf(path, sizeof(path), "%s/counted.so", D.td_plugins);
+	(void)snprintf(tmp, sizeof(tmp), "%s/.counted.so.new", D.td_plugins);
+	copy_file(TD_BUILDDIR "/tests/daemon/.libs/counted.so", tmp);
+	ck_assert_int_eq(rename(tmp, path), 0);
+	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+	ck_assert(has_plugin(c, "counted"));
+	j = td_run_job(c, "counted", "", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_stop(&D);
+
+	/* The old copy went (no job held it) before the new one came. */
+	fd = open(fini_log, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	(void)close(fd);
+	ck_assert_str_eq(buf, "init\nfini\ninit\nfini\n");
+	td_cleanup(&D);
+}
+END_TEST
+
+START_TEST(test_bad_plugins_are_skipped)
+{
+	static const char *const bad[] = { "bad-abi", "no-symbol", "dup-echo", "init-fail",
+	    "bad-name", "no-run" };
+	char path[160], *log;
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	size_t i;
+	int fd;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	/* "zz-" so that the real echo.so is loaded first and the impostor second. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(path, sizeof(path), "zz-%s", bad[i]);
+		td_add_plugin(&D, bad[i], path);
+	}
+	(void)snprintf(path, sizeof(path), "%s/garbage.so", D.td_plugins);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "not an ELF file\n", 16), 16);
+	(void)close(fd);
+	(void)snprintf(path, sizeof(path), "%s/dir.so", D.td_plugins);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	(void)snprintf(path, sizeof(path), "%s/README.txt", D.td_plugins);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	(void)close(fd);
+	td_start(&D, NULL, NULL);
+
+	c = td_connect(&D);
+	ck_assert_uint_eq(count_plugins(c), 4);
+	j = td_run_job(c, "echo", "real", UNBOUND, -1, -1);
+	ck_assert_uint_eq(j->result.len, 4);
+	ck_assert(memcmp(j->result.data, "real", 4) == 0);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+
+	log = td_log_read(&D);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(path, sizeof(path), "plugin zz-%s.so: ", bad[i]);
+		ck_assert_msg(strstr(log, path) != NULL, "no log line for %s", bad[i]);
+	}
+	ck_assert_ptr_nonnull(strstr(log, "plugin garbage.so: cannot load"));
+	ck_assert_ptr_nonnull(strstr(log, "plugin dir.so: not a regular file"));
+	ck_assert_ptr_nonnull(strstr(log, "ABI version"));
+	ck_assert_ptr_nonnull(strstr(log, "already loaded"));
+	ck_assert_ptr_nonnull(strstr(log, "init failed"));
+	ck_assert_ptr_null(strstr(log, "README"));
+	free(log);
+	td_down(&D);
+}
+END_TEST
+
+START_TEST(test_missing_plugin_dir)
+{
+	struct tpc *c;
+
+	td_init(&D);
+	ck_assert_int_eq(rmdir(D.td_plugins), 0);
+	td_start(&D, NULL, NULL);
+	ck_assert(td_log_contains(&D, "plugin directory"));
+	c = td_connect(&D);
+	ck_assert_uint_eq(count_plugins(c), 0);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* -------------------------------------------------------------- sockets */
+
+START_TEST(test_stale_socket_is_replaced)
+{
+	struct sockaddr_un sun;
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	int fd;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	/* A socket file nobody listens on, as a crashed daemon leaves. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	(void)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", D.td_sock);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	(void)close(fd);
+	td_start(&D, NULL, NULL);
+	ck_assert(td_log_contains(&D, "removing stale socket"));
+	c = td_connect(&D);
+	j = td_run_job(c, "echo", "fresh", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+START_TEST(test_live_socket_is_not_stolen)
+{
+	struct td_daemon second;
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	pid_t pid;
+	int status;
+
+	td_up(&D, NULL);
+	td_init(&second);
+	/* Same socket path as the first daemon. */
+	(void)snprintf(second.td_sock, sizeof(second.td_sock), "%s", D.td_sock);
+	pid = td_spawn(&second, NULL, NULL, true);
+	status = td_wait_exit(pid, td_deadline_ms());
+	ck_assert(status != -1 && WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 1);
+	ck_assert(td_log_contains(&second, "another daemon is listening"));
+	c = td_connect(&D);
+	j = td_run_job(c, "echo", "mine", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_cleanup(&second);
+	td_down(&D);
+}
+END_TEST
+
+START_TEST(test_non_socket_file_is_not_touched)
+{
+	struct stat st;
+	pid_t pid;
+	int fd, status;
+
+	td_init(&D);
+	fd = open(D.td_sock, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "precious", 8), 8);
+	(void)close(fd);
+	pid = td_spawn(&D, NULL, NULL, true);
+	status = td_wait_exit(pid, td_deadline_ms());
+	ck_assert(status != -1 && WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 1);
+	ck_assert(td_log_contains(&D, "is not a socket"));
+	ck_assert_int_eq(stat(D.td_sock, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(st.st_size, 8);
+	td_cleanup(&D);
+}
+END_TEST
+
+START_TEST(test_socket_mode_and_group)
+{
+	struct group *gr = getgrnam("nogroup");
+	struct stat st;
+
+	if (gr == NULL || geteuid() != 0) {
+		(void)fprintf(stderr, "skipped: needs root and a group 'nogroup'\n");
+		return;
+	}
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_start(&D, NULL, ARGS("--socket-mode", "0640", "--socket-group", "nogroup"));
+	ck_assert_int_eq(stat(D.td_sock, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0640);
+	ck_assert_int_eq(st.st_gid, gr->gr_gid);
+	td_down(&D);
+}
+END_TEST
+
+/* ---------------------------------------------------- options and config */
+
+static void
+write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	(void)close(fd);
+}
+
+START_TEST(test_config_file)
+{
+	char cfg[160];
+	struct tpc *c;
+	uint64_t a, b, x;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	(void)snprintf(cfg, sizeof(cfg), "%s/tpoold.conf", D.td_dir);
+	write_file(cfg, "# tpoold settings\n\nmax-jobs-per-client = 1   # one at a time\n"
+	    "finished-keep=5\n  shutdown-grace = 2s\n");
+	td_start(&D, NULL, ARGS("-c", cfg));
+	c = td_connect(&D);
+	a = submit(c, "sleep", "3000");
+	ck_assert_int_eq(tpc_submit(c, "echo", "x", 1, NULL, UNBOUND, -1, -1, &x), TPC_EDAEMON);
+	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
+	tpc_free(c);
+	td_stop(&D);
+	(void)a;
+
+	/* The command line wins over the file. */
+	td_start(&D, NULL, ARGS("-c", cfg, "--max-jobs-per-client", "2"));
+	c = td_connect(&D);
+	a = submit(c, "sleep", "3000");
+	b = submit(c, "sleep", "3000");
+	ck_assert_int_eq(tpc_submit(c, "echo", "x", 1, NULL, UNBOUND, -1, -1, &x), TPC_EDAEMON);
+	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
+	(void)a;
+	(void)b;
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+static int
+run_status(const char *const *args, bool with_socket_args)
+{
+	pid_t pid = td_spawn(&D, NULL, args, with_socket_args);
+	int status = td_wait_exit(pid, td_deadline_ms());
+
+	ck_assert(status != -1 && WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+START_TEST(test_bad_config_and_options)
+{
+	char cfg[160];
+
+	td_init(&D);
+	(void)snprintf(cfg, sizeof(cfg), "%s/bad.conf", D.td_dir);
+	write_file(cfg, "max-jobs = 10\nno-such-key = 1\n");
+	ck_assert_int_eq(run_status(ARGS("-c", cfg), true), 2);
+	ck_assert(td_log_contains(&D, "bad.conf:2: unknown key 'no-such-key'"));
+	write_file(cfg, "max-jobs = lots\n");
+	ck_assert_int_eq(run_status(ARGS("-c", cfg), true), 2);
+	write_file(cfg, "max-jobs\n");
+	ck_assert_int_eq(run_status(ARGS("-c", cfg), true), 2);
+	ck_assert_int_eq(run_status(ARGS("-c", "/nonexistent/tpoold.conf"), true), 2);
+	ck_assert_int_eq(run_status(ARGS("--no-such-option"), true), 2);
+	ck_assert_int_eq(run_status(ARGS("extra-argument"), true), 2);
+	ck_assert_int_eq(run_status(ARGS("--max-frame", "10"), true), 2);
+	ck_assert_int_eq(run_status(ARGS("--max-frame", "1G"), true), 2);
+	ck_assert_int_eq(run_status(ARGS("--shutdown-grace", "5 parsecs"), true), 2);
+	ck_assert_int_eq(run_status(ARGS("--socket-mode", "999"), true), 2);
+	ck_assert_int_eq(run_status(ARGS("--help"), false), 0);
+	ck_assert(td_log_contains(&D, "Usage: tpoold"));
+	ck_assert(td_log_contains(&D, "--max-jobs-per-client"));
+	ck_assert_int_eq(run_status(ARGS("-V"), false), 0);
+	ck_assert(td_log_contains(&D, "tpoold (tpool) " PACKAGE_VERSION));
+	td_cleanup(&D);
+}
+END_TEST
+
+static Suite *
+lifecycle_suite(void)
+{
+	Suite *s = suite_create("daemon-lifecycle");
+	TCase *tc;
+
+	tc = tcase_create("systemd");
+	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
+	tcase_add_test(tc, test_notifications);
+	tcase_add_test(tc, test_socket_activation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sigterm");
+	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
+	tcase_add_test(tc, test_sigterm_reports_every_job);
+	tcase_add_test(tc, test_sigterm_waits_for_running_jobs);
+	tcase_add_test(tc, test_sigterm_grace_period_over);
+	tcase_add_test(tc, test_sigterm_idle);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("plugins");
+	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
+	tcase_add_test(tc, test_sighup_loads_new_plugin);
+	tcase_add_test(tc, test_sighup_removed_plugin_outlives_its_job);
+	tcase_add_test(tc, test_sighup_replaced_plugin);
+	tcase_add_test(tc, test_bad_plugins_are_skipped);
+	tcase_add_test(tc, test_missing_plugin_dir);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sockets");
+	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
+	tcase_add_test(tc, test_stale_socket_is_replaced);
+	tcase_add_test(tc, test_live_socket_is_not_stolen);
+	tcase_add_test(tc, test_non_socket_file_is_not_touched);
+	tcase_add_test(tc, test_socket_mode_and_group);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("options");
+	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
+	tcase_add_test(tc, test_config_file);
+	tcase_add_test(tc, test_bad_config_and_options);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return td_main(lifecycle_suite());
+}
