@@ -81,26 +81,37 @@ START_TEST(test_schedule_queued_job_does_nothing)
 {
 	struct threadpool *pool = tpt_ck_get_pool(TP_PRI_NONE);
 	struct threadpool_stats st;
-	struct tpt_job blocker, tj;
+	struct tpt_job blocker, tj, next;
 	struct tpt_gate gate;
 
 	tpt_gate_init(&gate);
 	tpt_job_init(&blocker, "blocker");
 	tpt_job_init(&tj, "queued-twice");
+	tpt_job_init(&next, "queued-next");
 	tpt_ck_occupy(pool, &blocker, &gate);
 
 	tpt_job_schedule(&tj, pool);
+	tpt_job_schedule(&next, pool);
 	tpt_job_schedule(&tj, pool);
 	tpt_job_schedule(&tj, pool);
 	threadpool_stats(pool, &st);
-	ck_assert_uint_eq(st.tps_queued, 1);
+	ck_assert_uint_eq(st.tps_queued, 2);
 	ck_assert_uint_eq(tpt_job_started(&tj), 0);
 
-	tpt_ck_release(pool, &blocker, &gate);
+	/* Keep the cap: the one worker runs them in queue order. */
+	tpt_gate_open(&gate);
+	ck_assert(tpt_job_wait_finished(&blocker, 1, TPT_DEADLINE_MS));
 	ck_assert(tpt_job_wait_finished(&tj, 1, TPT_DEADLINE_MS));
+	ck_assert(tpt_job_wait_finished(&next, 1, TPT_DEADLINE_MS));
 	tpt_sleep_ms(TPT_QUIET_MS);
 	ck_assert_uint_eq(tpt_job_started(&tj), 1);
+	ck_assert_uint_eq(tpt_job_started(&next), 1);
+	/* Scheduling it again did not move it behind the other. */
+	ck_assert_msg(tj.tj_order < next.tj_order,
+	    "the job scheduled again while queued ran after the job queued behind it");
+	threadpool_set_max_threads(pool, 0);
 
+	tpt_job_fini(&next);
 	tpt_job_fini(&tj);
 	tpt_job_fini(&blocker);
 	tpt_gate_destroy(&gate);

@@ -297,6 +297,46 @@ START_TEST(test_idle_worker_exits_after_timeout_and_next_job_gets_a_new_one)
 }
 END_TEST
 
+/*
+ * The seed handed a job to the worker idle the longest, so under a light
+ * steady load every worker got a job now and then and none ever timed
+ * out.  Handing it to the most recently idle one lets the others go.
+ */
+START_TEST(test_light_steady_load_lets_surplus_workers_time_out)
+{
+	struct threadpool *pool = tpt_ck_get_pool(TP_PRI_NONE);
+	struct threadpool_stats st0, st;
+	struct tpt_job jobs[4], tj;
+	struct tpt_gate gate;
+	unsigned int runs = 0;
+	uint64_t t0;
+
+	ck_assert_int_eq(threadpool_set_idle_timeout(pool, DEFAULT_IDLE_US), 0);
+	tpt_gate_init(&gate);
+	make_workers(pool, jobs, 4, &gate, NULL);
+	tpt_gate_destroy(&gate);
+	st0 = stats_of(pool);
+	ck_assert_int_eq(threadpool_set_idle_timeout(pool, 250 * 1000), 0);
+
+	/* One short job every 20 ms: one worker is plenty. */
+	tpt_job_init(&tj, "light-load");
+	t0 = tpt_now_ns();
+	while (tpt_ms_since(t0) < 1500) {
+		tpt_job_schedule(&tj, pool);
+		ck_assert(tpt_job_wait_finished(&tj, ++runs, TPT_DEADLINE_MS));
+		tpt_sleep_ms(20);
+	}
+	st = stats_of(pool);
+	tpt_note("light load: %u runs, %u workers left of 4, %ju exited", runs,
+	    st.tps_threads, (uintmax_t)(st.tps_threads_exited - st0.tps_threads_exited));
+	ck_assert_msg(st.tps_threads <= 2, "%u workers kept alive by one job every 20 ms",
+	    st.tps_threads);
+	ck_assert_uint_ge(st.tps_threads_exited - st0.tps_threads_exited, 2);
+	tpt_job_fini(&tj);
+	threadpool_put(pool, TP_PRI_NONE);
+}
+END_TEST
+
 START_TEST(test_setting_idle_timeout_wakes_idle_workers)
 {
 	struct threadpool *pool = tpt_ck_get_pool(TP_PRI_NONE);
@@ -691,6 +731,7 @@ pool_suite(void)
 	tc = tcase_create("threads");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_idle_worker_exits_after_timeout_and_next_job_gets_a_new_one);
+	tcase_add_test(tc, test_light_steady_load_lets_surplus_workers_time_out);
 	tcase_add_test(tc, test_setting_idle_timeout_wakes_idle_workers);
 	tcase_add_test(tc, test_idle_timeout_below_1ms_is_rejected);
 	tcase_add_test(tc, test_default_idle_timeout_applies_to_new_pools);

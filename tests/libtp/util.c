@@ -69,12 +69,55 @@ tpt_wait_for(bool (*pred)(void *), void *arg, unsigned int timeout_ms)
 
 /* /proc/self/task */
 
+/*
+ * ThreadSanitizer starts a thread of its own when the process creates its
+ * first thread.  So that it is never counted as one of libtp's, create
+ * and join a thread before the first count, once per process (a forked
+ * child starts over).
+ */
+static bool tasks_settled;
+
+static void
+tasks_unsettle(void)
+{
+
+	tasks_settled = false;
+}
+
+static void *
+tasks_nothing(void *arg)
+{
+
+	return arg;
+}
+
+static void
+tasks_settle(void)
+{
+	static bool registered;
+	pthread_t t;
+
+	if (tasks_settled)
+		return;
+	if (!registered) {
+		(void)pthread_atfork(NULL, NULL, tasks_unsettle);
+		registered = true;
+	}
+	if (pthread_create(&t, NULL, tasks_nothing, NULL) == 0)
+		(void)pthread_join(t, NULL);
+	tasks_settled = true;
+	/* The joined thread may linger in /proc a moment. */
+	tpt_sleep_ms(5);
+}
+
 unsigned int
 tpt_list_tasks(pid_t *tids, unsigned int max)
 {
 	DIR *dir;
 	struct dirent *de;
 	unsigned int n = 0;
+
+	tasks_settle();
 
 	dir = opendir("/proc/self/task");
 	if (dir == NULL)
@@ -307,6 +350,8 @@ tpt_gate_wait(struct tpt_gate *gate)
 
 /* The counting job */
 
+static atomic_uint job_runs_started;	/* every tpt_job's runs, for tj_order */
+
 static void
 meter_enter(atomic_uint *cur, atomic_uint *max)
 {
@@ -345,6 +390,7 @@ tpt_job_run(struct threadpool_job *job)
 	(void)sched_getaffinity(0, sizeof(aff), &aff);
 
 	(void)pthread_mutex_lock(&tj->tj_lock);
+	tj->tj_order = atomic_fetch_add(&job_runs_started, 1) + 1;
 	tj->tj_started++;
 	tj->tj_tid = tid;
 	tj->tj_cpu = cpu;

@@ -101,6 +101,8 @@ struct tpt_job {
 	atomic_uint		*tj_meter_max;	/* c: its high-water mark */
 	unsigned int		tj_started;	/* l: runs started */
 	unsigned int		tj_finished;	/* l: runs ended */
+	unsigned int		tj_order;	/* l: when the last run started, counted
+						 *    over all tpt_jobs of the process */
 	pid_t			tj_tid;		/* l: thread of the last run */
 	int			tj_cpu;		/* l: sched_getcpu() in the last run */
 	int			tj_policy;	/* l: sched_getscheduler(0) there */
