@@ -145,6 +145,7 @@ struct rt_result {
 	double		r_p99_us;
 	double		r_min_us;
 	double		r_client_cpu_us;	/* per round trip, all client threads */
+	double		r_client_sleeps;	/* per round trip, all client threads */
 	double		r_server_cpu_us;	/* per round trip, the server process */
 	double		r_server_sleeps;	/* per round trip, its threads' */
 	bool		r_truncated;	/* time limit hit before -n */

@@ -443,11 +443,15 @@ print_table(const struct results *r)
 			    "-n round trips\n", rw->rw_clients);
 	}
 	if (r->rs_nrows > 0) {
-		(void)printf("\nper round trip: the client threads' CPU time, and how "
-		    "often the server's threads went\nto sleep (voluntary context "
-		    "switches: each one a wakeup to pay for)\n");
-		(void)printf("%-8s %-7s  %12s %12s  %14s %14s\n", "clients", "pinned",
-		    "client tpoold", "client echo", "tpoold sleeps", "echo sleeps");
+		(void)printf("\nper round trip: CPU time of the client threads, and "
+		    "how often the client threads\nand the server's threads went to "
+		    "sleep (voluntary context switches: each one a\nwakeup to pay "
+		    "for)\n");
+		(void)printf("%-8s %-7s  %-21s  %-29s  %s\n", "", "",
+		    "--- client CPU ----", "-------- client sleeps -------",
+		    "------- server sleeps -------");
+		(void)printf("%-8s %-7s  %10s %10s  %14s %14s  %14s %14s\n", "clients",
+		    "pinned", "tpoold", "echo", "tpoold", "echo", "tpoold", "echo");
 		for (i = 0; i < r->rs_nrows; i++) {
 			rw = &r->rs_rows[i];
 			if (!rw->rw_tpoold.r_valid || !rw->rw_echo.r_valid)
@@ -456,10 +460,11 @@ print_table(const struct results *r)
 				(void)snprintf(pin, sizeof(pin), "CPU %d", rw->rw_cpu);
 			else
 				(void)snprintf(pin, sizeof(pin), "no");
-			(void)printf("%-8u %-7s  %9.1f us %9.1f us  %14.2f %14.2f\n",
-			    rw->rw_clients, pin, rw->rw_tpoold.r_client_cpu_us,
-			    rw->rw_echo.r_client_cpu_us, rw->rw_tpoold.r_server_sleeps,
-			    rw->rw_echo.r_server_sleeps);
+			(void)printf("%-8u %-7s  %7.1f us %7.1f us  %14.2f %14.2f  "
+			    "%14.2f %14.2f\n", rw->rw_clients, pin,
+			    rw->rw_tpoold.r_client_cpu_us, rw->rw_echo.r_client_cpu_us,
+			    rw->rw_tpoold.r_client_sleeps, rw->rw_echo.r_client_sleeps,
+			    rw->rw_tpoold.r_server_sleeps, rw->rw_echo.r_server_sleeps);
 		}
 	}
 
@@ -563,10 +568,11 @@ json_rt(const char *key, const struct rt_result *res)
 		    "\"per_second\": %.1f, \"median_us\": %.2f, \"p99_us\": %.2f, "
 		    "\"min_us\": %.2f, \"client_cpu_us\": %.3f, "
 		    "\"server_cpu_us\": %.3f, \"server_sleeps\": %.3f, "
-		    "\"truncated\": %s",
+		    "\"client_sleeps\": %.3f, \"truncated\": %s",
 		    (unsigned long long)res->r_ops, res->r_secs, res->r_ops_per_s,
 		    res->r_median_us, res->r_p99_us, res->r_min_us,
 		    res->r_client_cpu_us, res->r_server_cpu_us, res->r_server_sleeps,
+		    res->r_client_sleeps,
 		    res->r_truncated ? "true" : "false");
 	else {
 		(void)printf(", \"error\": ");

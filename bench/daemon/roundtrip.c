@@ -17,6 +17,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -66,6 +68,7 @@ struct rt_thread {
 	struct samples		rt_lat;
 	uint64_t		rt_end_ns;	/* after its last round trip */
 	uint64_t		rt_cpu_ns;	/* CPU time of its timed part */
+	uint64_t		rt_sleeps;	/* voluntary switches, timed part */
 	int			rt_error;
 	char			rt_msg[160];
 };
@@ -162,6 +165,17 @@ rt_null_job(struct tpc *c, char *msg, size_t msglen)
 	return 0;
 }
 
+/* How often this thread has gone to sleep (waiting in poll, recv...). */
+static uint64_t
+rt_thread_sleeps(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru) != 0)
+		return 0;
+	return (uint64_t)ru.ru_nvcsw;
+}
+
 /* One round trip of the thread's kind; a failure is described in rt_msg. */
 static int
 rt_one(struct rt_thread *t, struct tpc *c, int fd, const uint8_t *frame,
@@ -184,7 +198,7 @@ rt_thread_main(void *arg)
 	struct rt_shared *sh = t->rt_sh;
 	struct tpc *c = NULL;
 	uint8_t *frame = NULL, *rbuf = NULL;
-	uint64_t t0, t1, cpu0;
+	uint64_t t0, t1, cpu0, sleeps0;
 	unsigned int i;
 	int fd = -1, error = 0;
 
@@ -234,6 +248,7 @@ ready:
 	rt_gate_arrive(&sh->rs_gate, 1);
 	rt_gate_arrive(&sh->rs_gate, 1);
 	cpu0 = bench_thread_cpu_ns();
+	sleeps0 = rt_thread_sleeps();
 	t->rt_end_ns = bench_now_ns();
 	while (error == 0 && !atomic_load_explicit(&sh->rs_stop,
 	    memory_order_relaxed)) {
@@ -254,6 +269,7 @@ ready:
 			(void)snprintf(t->rt_msg, sizeof(t->rt_msg), "no memory");
 	}
 	t->rt_cpu_ns = bench_thread_cpu_ns() - cpu0;
+	t->rt_sleeps = rt_thread_sleeps() - sleeps0;
 	if (error != 0) {
 		t->rt_error = error;
 		atomic_store(&sh->rs_stop, true);
@@ -273,7 +289,7 @@ rt_run(enum rt_kind kind, const char *path, pid_t pid, unsigned int nclients,
 	struct rt_shared sh;
 	struct rt_thread *threads;
 	struct samples all = { NULL, 0, 0 };
-	uint64_t end, scpu0 = 0, scpu1 = 0, ccpu = 0, sl0 = 0, sl1 = 0;
+	uint64_t end, scpu0 = 0, scpu1 = 0, ccpu = 0, csl = 0, sl0 = 0, sl1 = 0;
 	unsigned int i, started;
 	bool have_scpu, have_sl;
 	int error;
@@ -339,6 +355,7 @@ rt_run(enum rt_kind kind, const char *path, pid_t pid, unsigned int nclients,
 		if (threads[i].rt_end_ns > end)
 			end = threads[i].rt_end_ns;
 		ccpu += threads[i].rt_cpu_ns;
+		csl += threads[i].rt_sleeps;
 		if (samples_merge(&all, &threads[i].rt_lat) != 0 &&
 		    res->r_error[0] == '\0')
 			(void)snprintf(res->r_error, sizeof(res->r_error), "no memory");
@@ -357,6 +374,7 @@ rt_run(enum rt_kind kind, const char *path, pid_t pid, unsigned int nclients,
 		res->r_p99_us = (double)samples_pct(&all, 99) / 1e3;
 		res->r_min_us = (double)all.s_v[0] / 1e3;
 		res->r_client_cpu_us = (double)ccpu / 1e3 / (double)all.s_n;
+		res->r_client_sleeps = (double)csl / (double)all.s_n;
 		res->r_server_cpu_us = have_scpu ?
 		    (double)(scpu1 - scpu0) / 1e3 / (double)all.s_n : -1;
 		res->r_server_sleeps = have_sl ?
