@@ -174,12 +174,20 @@ td_add_example_plugins(struct td_daemon *d)
 	td_add_plugin(d, "sha256", NULL);
 }
 
+static bool td_threads_at_exit;
+
+void
+td_expect_running_threads_at_exit(void)
+{
+	td_threads_at_exit = true;
+}
+
 /* Split TPOOL_TEST_WRAPPER at spaces into argv (pointers into a copy). */
 static size_t
 td_wrapper(const char **argv, size_t max)
 {
 	static char *copy;
-	const char *w = getenv("TPOOL_TEST_WRAPPER");
+	const char *w = getenv("TPOOL_TEST_WRAPPER"), *base;
 	char *tok, *save;
 	size_t n = 0;
 
@@ -188,9 +196,14 @@ td_wrapper(const char **argv, size_t max)
 	free(copy);
 	copy = strdup(w);
 	ck_assert_ptr_nonnull(copy);
-	for (tok = strtok_r(copy, " \t", &save); tok != NULL && n < max;
+	for (tok = strtok_r(copy, " \t", &save); tok != NULL && n < max - 1;
 	    tok = strtok_r(NULL, " \t", &save))
 		argv[n++] = tok;
+	base = n > 0 ? strrchr(argv[0], '/') : NULL;
+	base = base != NULL ? base + 1 : (n > 0 ? argv[0] : "");
+	if (td_threads_at_exit && strcmp(base, "valgrind") == 0)
+		argv[n++] = "--errors-for-leak-kinds=definite";
+	td_threads_at_exit = false;
 	return n;
 }
 

@@ -52,7 +52,8 @@ TD_TESTS = \
 	tests/daemon/test_wire \
 	tests/daemon/test_lifecycle
 check_PROGRAMS += $(TD_TESTS)
-TESTS += $(TD_TESTS)
+TESTS += $(TD_TESTS) tests/daemon/units.sh
+EXTRA_DIST += tests/daemon/units.sh
 
 # The daemon, the plugins and the test plugins must be built first.
 TD_TEST_DEPS = daemon/tpoold $(plugin_LTLIBRARIES) tests/daemon/probe.la \

@@ -227,6 +227,7 @@ START_TEST(test_sigterm_grace_period_over)
 	td_init(&D);
 	td_add_example_plugins(&D);
 	td_add_plugin(&D, "probe", NULL);
+	td_expect_running_threads_at_exit();
 	td_start(&D, NULL, ARGS("--shutdown-grace", "300ms"));
 	c = td_connect(&D);
 	id = submit(c, "probe", "hold:8000");

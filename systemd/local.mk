@@ -1,0 +1,13 @@
+# systemd/: tpoold.service (from tpoold.service.in, with this build's
+# paths) and tpoold.socket, installed into $(systemdsystemunitdir).
+# tests/daemon checks them with systemd-analyze verify.
+
+systemdsystemunit_DATA = systemd/tpoold.service systemd/tpoold.socket
+CLEANFILES += systemd/tpoold.service
+EXTRA_DIST += systemd/tpoold.service.in systemd/tpoold.socket
+
+systemd/tpoold.service: $(srcdir)/systemd/tpoold.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && sed \
+		-e 's|@sbindir[@]|$(sbindir)|g' \
+		-e 's|@plugindir[@]|$(plugindir)|g' \
+		$(srcdir)/systemd/tpoold.service.in > $@.tmp && mv $@.tmp $@

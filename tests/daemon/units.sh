@@ -1,0 +1,40 @@
+#!/bin/sh
+# units.sh -- check tpoold.service and tpoold.socket with systemd-analyze:
+# `verify` must pass (the service pointed at the daemon built here, since
+# the installed path does not exist yet), and `security --offline` must
+# rate the service's exposure at most 2.0 (its figure is printed to the
+# test's log).  Skipped (77) only when systemd-analyze is absent.
+set -eu
+
+command -v systemd-analyze >/dev/null 2>&1 || { echo "no systemd-analyze: skipped"; exit 77; }
+srcdir=${srcdir:-.}
+service=systemd/tpoold.service
+test -f "$service" || { echo "FAIL: $service was not built"; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+sed "s|^ExecStart=[^ ]*|ExecStart=$(pwd)/daemon/tpoold|" "$service" >"$tmp/tpoold.service"
+cp "$srcdir/systemd/tpoold.socket" "$tmp/tpoold.socket"
+
+# What the units promise.
+grep -q '^Type=notify$' "$tmp/tpoold.service"
+grep -q '^ListenStream=/run/tpool/tpoold.sock$' "$tmp/tpoold.socket"
+grep -q "^ExecStart=$(pwd)/daemon/tpoold --plugin-dir=/" "$tmp/tpoold.service"
+if grep -q '@[a-z]*@' "$tmp/tpoold.service"; then
+	echo "FAIL: unsubstituted @variable@ in tpoold.service"
+	exit 1
+fi
+
+echo "systemd-analyze verify:"
+systemd-analyze verify --man=no "$tmp/tpoold.service" "$tmp/tpoold.socket"
+
+if out=$(systemd-analyze security --offline=yes --no-pager "$tmp/tpoold.service" 2>&1); then
+	echo "$out" | grep -v '✓' || true
+	level=$(echo "$out" | sed -n 's/.*Overall exposure level for tpoold.service: \([0-9.]*\).*/\1/p')
+	echo "systemd-analyze security: exposure $level"
+	test -n "$level"
+	awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }' || { echo "FAIL: exposure $level > 2.0"; exit 1; }
+else
+	echo "systemd-analyze security --offline does not work here: $out"
+fi
+echo "ok"
