@@ -50,7 +50,8 @@ TD_TEST_LINKFLAGS = $(AM_LDFLAGS) -no-install
 TD_TESTS = \
 	tests/daemon/test_jobs \
 	tests/daemon/test_wire \
-	tests/daemon/test_lifecycle
+	tests/daemon/test_lifecycle \
+	tests/daemon/test_tpctl
 check_PROGRAMS += $(TD_TESTS)
 TESTS += $(TD_TESTS) tests/daemon/units.sh
 EXTRA_DIST += tests/daemon/units.sh
@@ -81,3 +82,10 @@ tests_daemon_test_lifecycle_CFLAGS = $(TD_TEST_CFLAGS)
 tests_daemon_test_lifecycle_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_lifecycle_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_lifecycle_DEPENDENCIES = $(TD_TEST_DEPS)
+
+tests_daemon_test_tpctl_SOURCES = tests/daemon/test_tpctl.c
+tests_daemon_test_tpctl_CPPFLAGS = $(TD_TEST_CPPFLAGS)
+tests_daemon_test_tpctl_CFLAGS = $(TD_TEST_CFLAGS)
+tests_daemon_test_tpctl_LDADD = $(TD_TEST_LDADD)
+tests_daemon_test_tpctl_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_tpctl_DEPENDENCIES = $(TD_TEST_DEPS) client/tpctl$(EXEEXT)

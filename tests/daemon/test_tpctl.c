@@ -1,0 +1,601 @@
+/*
+ * test_tpctl.c -- the tpctl binary against the real tpoold: what it prints
+ * (text and --json, which must parse), and its exit status for a job that
+ * succeeded, failed or was cancelled, a usage error, a daemon error and no
+ * daemon at all.
+ *
+ * The JSON is checked with a small strict parser here (RFC 8259 values),
+ * which also pulls out the top-level fields the tests look at.
+ */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define	ARGS(...)	((const char *const[]){ __VA_ARGS__, NULL })
+
+static struct td_daemon D;
+
+/* ---------------------------------------------------------- a JSON parser */
+
+struct json {
+	const char	*js_p;
+	const char	*js_end;
+	int		js_depth;
+};
+
+static bool json_value(struct json *, const char **, const char **);
+
+static void
+json_ws(struct json *js)
+{
+	while (js->js_p < js->js_end && (*js->js_p == ' ' || *js->js_p == '\t' ||
+	    *js->js_p == '\n' || *js->js_p == '\r'))
+		js->js_p++;
+}
+
+static bool
+json_lit(struct json *js, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(js->js_end - js->js_p) < n || memcmp(js->js_p, lit, n) != 0)
+		return false;
+	js->js_p += n;
+	return true;
+}
+
+static bool
+json_string(struct json *js)
+{
+	int i;
+
+	if (js->js_p >= js->js_end || *js->js_p != '"')
+		return false;
+	for (js->js_p++; js->js_p < js->js_end; js->js_p++) {
+		unsigned char ch = (unsigned char)*js->js_p;
+
+		if (ch == '"') {
+			js->js_p++;
+			return true;
+		}
+		if (ch < 0x20)
+			return false;
+		if (ch != '\\')
+			continue;
+		if (++js->js_p >= js->js_end)
+			return false;
+		switch (*js->js_p) {
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+			break;
+		case 'u':
+			for (i = 0; i < 4; i++)
+				if (++js->js_p >= js->js_end || !strchr("0123456789abcdefABCDEF",
+				    *js->js_p))
+					return false;
+			break;
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
+static bool
+json_number(struct json *js)
+{
+	const char *start = js->js_p;
+
+	if (js->js_p < js->js_end && *js->js_p == '-')
+		js->js_p++;
+	if (js->js_p >= js->js_end || *js->js_p < '0' || *js->js_p > '9')
+		return false;
+	if (*js->js_p == '0')
+		js->js_p++;
+	else
+		while (js->js_p < js->js_end && *js->js_p >= '0' && *js->js_p <= '9')
+			js->js_p++;
+	if (js->js_p < js->js_end && *js->js_p == '.') {
+		js->js_p++;
+		if (js->js_p >= js->js_end || *js->js_p < '0' || *js->js_p > '9')
+			return false;
+		while (js->js_p < js->js_end && *js->js_p >= '0' && *js->js_p <= '9')
+			js->js_p++;
+	}
+	if (js->js_p < js->js_end && (*js->js_p == 'e' || *js->js_p == 'E')) {
+		js->js_p++;
+		if (js->js_p < js->js_end && (*js->js_p == '+' || *js->js_p == '-'))
+			js->js_p++;
+		if (js->js_p >= js->js_end || *js->js_p < '0' || *js->js_p > '9')
+			return false;
+		while (js->js_p < js->js_end && *js->js_p >= '0' && *js->js_p <= '9')
+			js->js_p++;
+	}
+	return js->js_p > start;
+}
+
+/*
+ * An object; when want is not NULL, *ret_b and *ret_e get the bounds of the
+ * value of member want (top level of this object only).
+ */
+static bool
+json_object(struct json *js, const char *want, const char **ret_b, const char **ret_e)
+{
+	const char *kb, *ke, *vb, *ve;
+
+	js->js_p++;	/* { */
+	json_ws(js);
+	if (js->js_p < js->js_end && *js->js_p == '}') {
+		js->js_p++;
+		return true;
+	}
+	for (;;) {
+		json_ws(js);
+		kb = js->js_p;
+		if (!json_string(js))
+			return false;
+		ke = js->js_p;
+		json_ws(js);
+		if (js->js_p >= js->js_end || *js->js_p++ != ':')
+			return false;
+		if (!json_value(js, &vb, &ve))
+			return false;
+		if (want != NULL && (size_t)(ke - kb) == strlen(want) + 2 &&
+		    memcmp(kb + 1, want, strlen(want)) == 0) {
+			*ret_b = vb;
+			*ret_e = ve;
+		}
+		json_ws(js);
+		if (js->js_p >= js->js_end)
+			return false;
+		if (*js->js_p == ',') {
+			js->js_p++;
+			continue;
+		}
+		if (*js->js_p == '}') {
+			js->js_p++;
+			return true;
+		}
+		return false;
+	}
+}
+
+static bool
+json_array(struct json *js)
+{
+	const char *vb, *ve;
+
+	js->js_p++;	/* [ */
+	json_ws(js);
+	if (js->js_p < js->js_end && *js->js_p == ']') {
+		js->js_p++;
+		return true;
+	}
+	for (;;) {
+		if (!json_value(js, &vb, &ve))
+			return false;
+		json_ws(js);
+		if (js->js_p >= js->js_end)
+			return false;
+		if (*js->js_p == ',') {
+			js->js_p++;
+			continue;
+		}
+		if (*js->js_p == ']') {
+			js->js_p++;
+			return true;
+		}
+		return false;
+	}
+}
+
+static bool
+json_value(struct json *js, const char **ret_b, const char **ret_e)
+{
+	bool ok;
+
+	json_ws(js);
+	*ret_b = js->js_p;
+	if (js->js_p >= js->js_end || ++js->js_depth > 64)
+		return false;
+	switch (*js->js_p) {
+	case '{':
+		ok = json_object(js, NULL, NULL, NULL);
+		break;
+	case '[':
+		ok = json_array(js);
+		break;
+	case '"':
+		ok = json_string(js);
+		break;
+	case 't':
+		ok = json_lit(js, "true");
+		break;
+	case 'f':
+		ok = json_lit(js, "false");
+		break;
+	case 'n':
+		ok = json_lit(js, "null");
+		break;
+	default:
+		ok = json_number(js);
+		break;
+	}
+	js->js_depth--;
+	*ret_e = js->js_p;
+	return ok;
+}
+
+/*
+ * text must be exactly one JSON object (and a newline).  Returns the
+ * member's value as text (malloc'ed; strings keep their quotes) or NULL if
+ * it has no such member; fails the test if the JSON is not valid.
+ */
+static char *
+json_get(const char *text, const char *member)
+{
+	struct json js = { text, text + strlen(text), 0 };
+	const char *b = NULL, *e = NULL;
+	char *v;
+
+	json_ws(&js);
+	ck_assert_msg(js.js_p < js.js_end && *js.js_p == '{', "not a JSON object: %s", text);
+	ck_assert_msg(json_object(&js, member, &b, &e), "invalid JSON: %s", text);
+	json_ws(&js);
+	ck_assert_msg(js.js_p == js.js_end, "junk after the JSON object: %s", text);
+	if (b == NULL)
+		return NULL;
+	v = strndup(b, (size_t)(e - b));
+	ck_assert_ptr_nonnull(v);
+	return v;
+}
+
+static void
+json_expect(const char *text, const char *member, const char *value)
+{
+	char *v = json_get(text, member);
+
+	ck_assert_msg(v != NULL, "no member %s in %s", member, text);
+	ck_assert_msg(strcmp(v, value) == 0, "%s is %s, expected %s", member, v, value);
+	free(v);
+}
+
+START_TEST(test_json_parser_is_strict)
+{
+	char *v;
+
+	v = json_get("{\"a\":[1,2.5e3,{\"b\":null}],\"s\":\"x\\u00e9\\n\",\"t\":true}\n", "s");
+	ck_assert_str_eq(v, "\"x\\u00e9\\n\"");
+	free(v);
+	ck_assert_ptr_null(json_get("{}", "a"));
+}
+END_TEST
+
+/* ------------------------------------------------------------ run tpctl */
+
+struct run {
+	int	r_status;	/* exit status, or -1 for a signal / timeout */
+	char	*r_out;
+	char	*r_err;
+};
+
+static void
+run_free(struct run *r)
+{
+	free(r->r_out);
+	free(r->r_err);
+}
+
+static void
+drain(int fd, char **buf, size_t *len)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	n = read(fd, chunk, sizeof(chunk));
+	if (n <= 0)
+		return;
+	*buf = realloc(*buf, *len + (size_t)n + 1);
+	ck_assert_ptr_nonnull(*buf);
+	memcpy(*buf + *len, chunk, (size_t)n);
+	*len += (size_t)n;
+	(*buf)[*len] = '\0';
+}
+
+/* Start tpctl with args (-s SOCKET first when with_socket); its pid. */
+static pid_t
+tpctl_spawn(const char *const *args, bool with_socket, int *ret_out, int *ret_err)
+{
+	const char *argv[32];
+	int out[2], err[2];
+	size_t n = 0;
+	pid_t pid;
+
+	argv[n++] = td_tpctl_path();
+	if (with_socket) {
+		argv[n++] = "-s";
+		argv[n++] = D.td_sock;
+	}
+	for (; *args != NULL && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(pipe(err), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		(void)dup2(out[1], STDOUT_FILENO);
+		(void)dup2(err[1], STDERR_FILENO);
+		(void)close(out[0]);
+		(void)close(err[0]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	(void)close(out[1]);
+	(void)close(err[1]);
+	*ret_out = out[0];
+	*ret_err = err[0];
+	return pid;
+}
+
+static struct run
+tpctl_wait(pid_t pid, int outfd, int errfd)
+{
+	struct pollfd pfd[2] = { { outfd, POLLIN, 0 }, { errfd, POLLIN, 0 } };
+	uint64_t end = td_now_ms() + td_deadline_ms();
+	struct run r = { -1, NULL, NULL };
+	size_t olen = 0, elen = 0;
+	int status, open = 2;
+
+	while (open > 0 && td_now_ms() < end) {
+		if (poll(pfd, 2, 100) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			size_t before = i == 0 ? olen : elen;
+
+			drain(pfd[i].fd, i == 0 ? &r.r_out : &r.r_err, i == 0 ? &olen : &elen);
+			if ((i == 0 ? olen : elen) == before) {
+				(void)close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open--;
+			}
+		}
+	}
+	if (open > 0)
+		(void)kill(pid, SIGKILL);
+	status = td_wait_exit(pid, 5000);
+	if (status != -1 && WIFEXITED(status))
+		r.r_status = WEXITSTATUS(status);
+	for (int i = 0; i < 2; i++)
+		if (pfd[i].fd >= 0)
+			(void)close(pfd[i].fd);
+	if (r.r_out == NULL)
+		r.r_out = strdup("");
+	if (r.r_err == NULL)
+		r.r_err = strdup("");
+	return r;
+}
+
+static struct run
+tpctl(const char *const *args)
+{
+	int out, err;
+	pid_t pid = tpctl_spawn(args, true, &out, &err);
+
+	return tpctl_wait(pid, out, err);
+}
+
+static void
+start(void)
+{
+	ck_assert_msg(access(td_tpctl_path(), X_OK) == 0, "no tpctl at %s", td_tpctl_path());
+	td_up(&D, NULL);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+START_TEST(test_submit_wait_prints_result)
+{
+	struct run r;
+
+	start();
+	r = tpctl(ARGS("submit", "--wait", "sha256", "abc"));
+	ck_assert_msg(r.r_status == 0, "exit %d: %s", r.r_status, r.r_err);
+	ck_assert_str_eq(r.r_out,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n");
+	run_free(&r);
+
+	r = tpctl(ARGS("submit", "-w", "echo", "--", "-dash"));
+	ck_assert_int_eq(r.r_status, 0);
+	ck_assert_str_eq(r.r_out, "-dash\n");
+	run_free(&r);
+
+	/* --json: the final job, as an object that parses. */
+	r = tpctl(ARGS("--json", "submit", "--wait", "--name", "jj", "echo", "hi"));
+	ck_assert_int_eq(r.r_status, 0);
+	json_expect(r.r_out, "state", "\"succeeded\"");
+	json_expect(r.r_out, "plugin", "\"echo\"");
+	json_expect(r.r_out, "name", "\"jj\"");
+	json_expect(r.r_out, "result", "\"hi\"");
+	run_free(&r);
+	td_down(&D);
+}
+END_TEST
+
+START_TEST(test_exit_status_of_failed_and_cancelled_jobs)
+{
+	struct run r, w;
+	char *idtext;
+	int out, err;
+	pid_t pid;
+
+	start();
+	r = tpctl(ARGS("submit", "--wait", "fail", "no luck"));
+	ck_assert_int_eq(r.r_status, 1);
+	ck_assert_ptr_nonnull(strstr(r.r_err, "no luck"));
+	run_free(&r);
+
+	/* Without --wait: the id; then watch it and cancel it from elsewhere. */
+	r = tpctl(ARGS("--json", "submit", "sleep", "20000"));
+	ck_assert_int_eq(r.r_status, 0);
+	idtext = json_get(r.r_out, "job_id");
+	ck_assert_ptr_nonnull(idtext);
+	run_free(&r);
+	pid = tpctl_spawn(ARGS("watch", idtext), true, &out, &err);
+	td_sleep_ms(200);
+	r = tpctl(ARGS("--json", "cancel", "--wait", idtext));
+	ck_assert_msg(r.r_status == 0, "cancel: exit %d: %s", r.r_status, r.r_err);
+	json_expect(r.r_out, "result", "\"too-late\"");
+	run_free(&r);
+	w = tpctl_wait(pid, out, err);
+	ck_assert_msg(w.r_status == 4, "watch of a cancelled job: exit %d (%s)", w.r_status,
+	    w.r_err);
+	run_free(&w);
+
+	/* Cancelling it again: already finished, still success. */
+	r = tpctl(ARGS("--json", "cancel", idtext));
+	ck_assert_int_eq(r.r_status, 0);
+	json_expect(r.r_out, "result", "\"already-finished\"");
+	run_free(&r);
+
+	/* status JOBID --json parses and says cancelled. */
+	r = tpctl(ARGS("--json", "status", idtext));
+	ck_assert_int_eq(r.r_status, 0);
+	json_expect(r.r_out, "state", "\"cancelled\"");
+	run_free(&r);
+	free(idtext);
+	td_down(&D);
+}
+END_TEST
+
+START_TEST(test_exit_status_of_errors)
+{
+	int out, err;
+	struct run r;
+	pid_t pid;
+
+	start();
+	/* The daemon's errors: 5. */
+	r = tpctl(ARGS("submit", "--wait", "no-such-plugin", "x"));
+	ck_assert_int_eq(r.r_status, 5);
+	ck_assert_uint_gt(strlen(r.r_err), 0);
+	run_free(&r);
+	r = tpctl(ARGS("cancel", "999999"));
+	ck_assert_int_eq(r.r_status, 5);
+	run_free(&r);
+	r = tpctl(ARGS("submit", "--cpu", "4000", "echo", "x"));
+	ck_assert_int_eq(r.r_status, 5);
+	run_free(&r);
+	/* Usage: 2. */
+	r = tpctl(ARGS("submit"));
+	ck_assert_int_eq(r.r_status, 2);
+	run_free(&r);
+	r = tpctl(ARGS("no-such-command"));
+	ck_assert_int_eq(r.r_status, 2);
+	run_free(&r);
+	r = tpctl(ARGS("cancel", "not-a-number"));
+	ck_assert_int_eq(r.r_status, 2);
+	run_free(&r);
+	/* No daemon there: 3. */
+	pid = tpctl_spawn(ARGS("-s", "/nonexistent/tpoold.sock", "plugins"), false, &out, &err);
+	r = tpctl_wait(pid, out, err);
+	ck_assert_int_eq(r.r_status, 3);
+	run_free(&r);
+	td_down(&D);
+}
+END_TEST
+
+START_TEST(test_plugins_stats_status_list)
+{
+	struct run r;
+	char *v;
+
+	start();
+	r = tpctl(ARGS("plugins"));
+	ck_assert_int_eq(r.r_status, 0);
+	ck_assert_ptr_nonnull(strstr(r.r_out, "echo"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "sha256"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "sleep"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "fail"));
+	run_free(&r);
+	r = tpctl(ARGS("--json", "plugins"));
+	ck_assert_int_eq(r.r_status, 0);
+	v = json_get(r.r_out, "plugins");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(strstr(v, "\"sha256\""));
+	free(v);
+	run_free(&r);
+
+	r = tpctl(ARGS("submit", "--wait", "echo", "one"));
+	ck_assert_int_eq(r.r_status, 0);
+	run_free(&r);
+	r = tpctl(ARGS("--json", "stats"));
+	ck_assert_int_eq(r.r_status, 0);
+	json_expect(r.r_out, "jobs_accepted", "1");
+	json_expect(r.r_out, "jobs_succeeded", "1");
+	json_expect(r.r_out, "plugins", "4");
+	run_free(&r);
+	r = tpctl(ARGS("--json", "status"));
+	ck_assert_int_eq(r.r_status, 0);
+	v = json_get(r.r_out, "jobs");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(strstr(v, "\"echo\""));
+	free(v);
+	run_free(&r);
+	td_down(&D);
+}
+END_TEST
+
+START_TEST(test_socket_from_environment)
+{
+	int out, err;
+	struct run r;
+	pid_t pid;
+
+	start();
+	ck_assert_int_eq(setenv("TPOOL_SOCKET", D.td_sock, 1), 0);
+	pid = tpctl_spawn(ARGS("submit", "--wait", "echo", "env"), false, &out, &err);
+	r = tpctl_wait(pid, out, err);
+	ck_assert_int_eq(r.r_status, 0);
+	ck_assert_str_eq(r.r_out, "env\n");
+	run_free(&r);
+	ck_assert_int_eq(unsetenv("TPOOL_SOCKET"), 0);
+	td_down(&D);
+}
+END_TEST
+
+static Suite *
+tpctl_suite(void)
+{
+	Suite *s = suite_create("daemon-tpctl");
+	TCase *tc;
+
+	tc = tcase_create("tpctl");
+	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
+	tcase_add_test(tc, test_json_parser_is_strict);
+	tcase_add_test(tc, test_submit_wait_prints_result);
+	tcase_add_test(tc, test_exit_status_of_failed_and_cancelled_jobs);
+	tcase_add_test(tc, test_exit_status_of_errors);
+	tcase_add_test(tc, test_plugins_stats_status_list);
+	tcase_add_test(tc, test_socket_from_environment);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return td_main(tpctl_suite());
+}
