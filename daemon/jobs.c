@@ -508,8 +508,12 @@ tpd_job_notes(struct tpd_job *job, unsigned int bits)
 
 /* --------------------------------------------------------------- cancel */
 
-Tpool__CancelResult
-tpd_job_cancel(struct tpd_job *job, const char *why)
+/*
+ * The seed's cancel, under the job lock.  running_too: also ask a running
+ * job to stop (else a job a worker has is left alone).
+ */
+static Tpool__CancelResult
+job_cancel(struct tpd_job *job, const char *why, bool running_too)
 {
 	char *msg;
 
@@ -524,20 +528,32 @@ tpd_job_cancel(struct tpd_job *job, const char *why)
 		free(msg);
 		return TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED;
 	}
-	atomic_store(&job->j_cancel, true);
 	if (!threadpool_cancel_job_async(job->j_pool, &job->j_tpjob)) {
-		/* A worker has it: the plugin sees the request. */
+		/*
+		 * A worker has it: the plugin sees the request (and a worker
+		 * that has not started the plugin yet, waiting for this lock,
+		 * will not start it).
+		 */
+		if (running_too)
+			atomic_store(&job->j_cancel, true);
 		(void)pthread_mutex_unlock(&job->j_lock);
 		free(msg);
 		return TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE;
 	}
 	/* Off the queue: it will never run. */
+	atomic_store(&job->j_cancel, true);
 	job->j_state = TPOOL__JOB_STATE__JOB_CANCELLED;
 	job->j_end_ns = tpd_now_ns();
 	job->j_message = msg;
 	(void)pthread_mutex_unlock(&job->j_lock);
 	job_finalize(job);
 	return TPOOL__CANCEL_RESULT__CANCEL_BEFORE_RUN;
+}
+
+Tpool__CancelResult
+tpd_job_cancel(struct tpd_job *job, const char *why)
+{
+	return job_cancel(job, why, true);
 }
 
 /* ---------------------------------------------------------------- watch */
@@ -611,10 +627,18 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 void
 tpd_jobs_stop_all(void)
 {
+	static const char why[] = "cancelled: the daemon is shutting down";
 	struct tpd_job *job, *next;
 
+	/*
+	 * Queued jobs first: a running job told to stop would free its
+	 * worker for the next queued job while we are still going through
+	 * the queue.
+	 */
 	TAILQ_FOREACH_SAFE(job, &jobs_inflight, j_listent, next)
-		(void)tpd_job_cancel(job, "cancelled: the daemon is shutting down");
+		(void)job_cancel(job, why, false);
+	TAILQ_FOREACH_SAFE(job, &jobs_inflight, j_listent, next)
+		(void)job_cancel(job, why, true);
 }
 
 void
