@@ -155,17 +155,18 @@ END_TEST
  * is still in the function) while other threads schedule it from outside.
  * It must never be between start and done on two threads at once.
  */
+/* Markings: l = ss_lock (the job lock), c = constant, a = atomic. */
 struct selfsched {
 	pthread_mutex_t		ss_lock;
-	pthread_cond_t		ss_cv;
+	pthread_cond_t		ss_cv;		/* l: a run ended */
 	struct threadpool_job	ss_job;
 	struct threadpool	*ss_pool;	/* c */
 	unsigned int		ss_target;	/* c */
 	unsigned int		ss_runs;	/* l */
 	bool			ss_stop;	/* l */
 	pid_t			ss_tids[2];	/* l: two distinct threads seen */
-	atomic_uint		ss_active;
-	atomic_uint		ss_max_active;
+	atomic_uint		ss_active;	/* a: runs between start and done */
+	atomic_uint		ss_max_active;	/* a: the most at once */
 };
 
 static void
@@ -438,11 +439,11 @@ END_TEST
  * the job's function has returned, which may be well after job_done.
  */
 struct lingerer {
-	pthread_mutex_t		lg_lock;
-	pthread_cond_t		lg_cv;
+	pthread_mutex_t		lg_lock;	/* the job lock (l) */
+	pthread_cond_t		lg_cv;		/* l: lg_done set */
 	struct threadpool_job	lg_job;
-	bool			lg_done;	/* l */
-	atomic_bool		lg_returned;
+	bool			lg_done;	/* l: threadpool_job_done called */
+	atomic_bool		lg_returned;	/* the function is about to return */
 };
 
 static void
