@@ -24,4 +24,5 @@ daemon_tpoold_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SY
 daemon_tpoold_LDADD = libtp/libtp.la proto/libtpproto.la \
 	$(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS) -ldl
 
-#dist_man_MANS += docs/man/tpoold.8
+dist_man_MANS += docs/man/tpoold.8
+dist_doc_DATA += docs/architecture.md

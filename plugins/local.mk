@@ -5,7 +5,8 @@
 
 plugindir = $(pkglibdir)/plugins
 
-nobase_include_HEADERS += plugins/tpool/plugin.h
+tpoolincludedir = $(includedir)/tpool
+tpoolinclude_HEADERS = plugins/tpool/plugin.h
 
 plugin_LTLIBRARIES = plugins/echo.la plugins/sleep.la plugins/fail.la plugins/sha256.la
 PLUGIN_LINKFLAGS = -module -avoid-version -shared -no-undefined
@@ -32,10 +33,14 @@ plugins/tpool-plugin.pc: $(srcdir)/plugins/tpool-plugin.pc.in Makefile
 		$(srcdir)/plugins/tpool-plugin.pc.in > $@.tmp && mv $@.tmp $@
 
 # libtool installs a .la beside each module; tpoold loads only *.so.
-install-exec-hook: install-plugins-hook
+# ($(plugindir) is not an exec dir, so the modules go in with install-data.)
+install-data-hook: install-plugins-hook
 install-plugins-hook:
 	for p in echo sleep fail sha256; do rm -f "$(DESTDIR)$(plugindir)/$$p.la"; done
 uninstall-hook: uninstall-plugins-hook
 uninstall-plugins-hook:
 	for p in echo sleep fail sha256; do rm -f "$(DESTDIR)$(plugindir)/$$p.la" "$(DESTDIR)$(plugindir)/$$p.so"; done
 .PHONY: install-plugins-hook uninstall-plugins-hook
+
+dist_man_MANS += docs/man/tpool-plugin.7
+dist_doc_DATA += docs/plugins.md
