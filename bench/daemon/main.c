@@ -9,9 +9,12 @@
  *     (submit-and-wait) on tpoold;
  *  2. pipelined submits on that tpoold: the client library, then the lean
  *     client (pipeline.c);
- *  3. both servers again, each pinned to one CPU (--cpu) with the client
- *     thread on the same CPU: 1-client round trips, so that no cross-CPU
- *     wakeup (an idle vCPU halts: 20-50 us to wake it) is in the figure;
+ *  3. both servers again, each pinned (whole process) to one CPU (--cpu):
+ *     1-client round trips with the client thread on that same CPU, so
+ *     that no cross-CPU wakeup (an idle vCPU halts: 20-50 us to wake it)
+ *     is in the figure; then with the client on another CPU, so that every
+ *     round trip crosses CPUs both ways (unpinned, the scheduler picks one
+ *     or the other, run by run);
  *  4. tpoold's memory per queued job (memory.c), on a daemon of its own.
  * Each server is stopped with SIGTERM when its part is done; tpoold must
  * exit 0.  Whatever happens, every child is killed at the end (proc.c).
@@ -54,14 +57,15 @@ struct bench_config bench_config;
 /* One row of the round-trip table: both servers at one client count. */
 struct row {
 	unsigned int	rw_clients;
-	int		rw_cpu;		/* pinned there, or -1 */
+	int		rw_cpu;		/* client threads pinned there, or -1 */
+	int		rw_server_cpu;	/* servers pinned there, or -1 */
 	struct rt_result rw_tpoold;
 	struct rt_result rw_echo;
 };
 
 /* Everything measured. */
 struct results {
-	struct row	rs_rows[BENCH_MAX_COUNTS + 1];
+	struct row	rs_rows[BENCH_MAX_COUNTS + 2];
 	unsigned int	rs_nrows;
 	struct pipe_result rs_pipe[2];	/* library, lean */
 	bool		rs_have_pipe;
@@ -129,21 +133,43 @@ machine_read(int argc, char **argv)
 		bench_loadavg[0] = bench_loadavg[1] = bench_loadavg[2] = -1;
 }
 
-/* The CPU for the pinned runs: --cpu, else the last one we may use. */
+/*
+ * The CPU of the servers in the pinned runs: --cpu, else the last one we
+ * may use; *ret_other is another CPU we may use (for the client apart from
+ * the servers), or -1 when there is none.
+ */
 static int
-pick_cpu(void)
+pick_cpus(int *ret_other)
 {
 	cpu_set_t set;
-	int cpu;
+	int cpu, main_cpu = -1;
 
+	*ret_other = -1;
+	if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+	}
 	if (bench_config.bc_cpu >= 0)
-		return bench_config.bc_cpu;
-	if (sched_getaffinity(0, sizeof(set), &set) != 0)
-		return 0;
-	for (cpu = CPU_SETSIZE - 1; cpu > 0; cpu--)
-		if (CPU_ISSET(cpu, &set))
-			return cpu;
-	return 0;
+		main_cpu = bench_config.bc_cpu;
+	for (cpu = CPU_SETSIZE - 1; cpu >= 0; cpu--) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		if (main_cpu < 0)
+			main_cpu = cpu;
+		else if (cpu != main_cpu && *ret_other < 0)
+			*ret_other = cpu;
+	}
+	return main_cpu < 0 ? 0 : main_cpu;
+}
+
+/* "no", "1/1" (server CPU / client CPU): the pinning of a row. */
+static void
+row_pinning(const struct row *rw, char *buf, size_t len)
+{
+	if (rw->rw_cpu < 0 && rw->rw_server_cpu < 0)
+		(void)snprintf(buf, len, "no");
+	else
+		(void)snprintf(buf, len, "%d/%d", rw->rw_server_cpu, rw->rw_cpu);
 }
 
 /* ------------------------------------------------------------ the runs */
@@ -152,10 +178,13 @@ static void
 run_row(struct row *rw, const char *echo_sock, pid_t echo_pid,
     const char *tp_sock, pid_t tp_pid, size_t frame_len)
 {
-	char pin[32];
+	char pin[64];
 
-	if (rw->rw_cpu >= 0)
+	if (rw->rw_cpu >= 0 && rw->rw_cpu == rw->rw_server_cpu)
 		(void)snprintf(pin, sizeof(pin), ", all on CPU %d", rw->rw_cpu);
+	else if (rw->rw_cpu >= 0)
+		(void)snprintf(pin, sizeof(pin), ", servers on CPU %d, client "
+		    "on CPU %d", rw->rw_server_cpu, rw->rw_cpu);
 	else
 		pin[0] = '\0';
 	bench_note("%u client%s%s: echo floor", rw->rw_clients,
@@ -214,7 +243,7 @@ run_all(struct results *r)
 	char echo_sock[128], tp_sock[128], tp_log[128];
 	pid_t echo_pid, tp_pid;
 	unsigned int i;
-	int cpu;
+	int cpu, other;
 
 	r->rs_frame_len = rt_submit_frame_len();
 	r->rs_daemon_exit[0] = r->rs_daemon_exit[1] = -1;
@@ -230,6 +259,7 @@ run_all(struct results *r)
 	for (i = 0; i < bench_config.bc_ncounts; i++) {
 		r->rs_rows[r->rs_nrows].rw_clients = bench_config.bc_counts[i];
 		r->rs_rows[r->rs_nrows].rw_cpu = -1;
+		r->rs_rows[r->rs_nrows].rw_server_cpu = -1;
 		run_row(&r->rs_rows[r->rs_nrows], echo_sock, echo_pid, tp_sock,
 		    tp_pid, r->rs_frame_len);
 		r->rs_nrows++;
@@ -252,7 +282,7 @@ run_all(struct results *r)
 	servers_stop(echo_pid, tp_pid, tp_log, &r->rs_daemon_exit[0]);
 
 	if (bench_config.bc_pin) {
-		cpu = pick_cpu();
+		cpu = pick_cpus(&other);
 		bench_note("starting both servers again, pinned to CPU %d", cpu);
 		if (servers_start("pinned", cpu, echo_sock, tp_sock, tp_log,
 		    sizeof(echo_sock), &echo_pid, &tp_pid) != 0) {
@@ -262,9 +292,19 @@ run_all(struct results *r)
 		} else {
 			r->rs_rows[r->rs_nrows].rw_clients = 1;
 			r->rs_rows[r->rs_nrows].rw_cpu = cpu;
+			r->rs_rows[r->rs_nrows].rw_server_cpu = cpu;
 			run_row(&r->rs_rows[r->rs_nrows], echo_sock, echo_pid,
 			    tp_sock, tp_pid, r->rs_frame_len);
 			r->rs_nrows++;
+			if (other >= 0) {
+				/* Every round trip crosses CPUs, both ways. */
+				r->rs_rows[r->rs_nrows].rw_clients = 1;
+				r->rs_rows[r->rs_nrows].rw_cpu = other;
+				r->rs_rows[r->rs_nrows].rw_server_cpu = cpu;
+				run_row(&r->rs_rows[r->rs_nrows], echo_sock,
+				    echo_pid, tp_sock, tp_pid, r->rs_frame_len);
+				r->rs_nrows++;
+			}
 			servers_stop(echo_pid, tp_pid, tp_log, &r->rs_daemon_exit[1]);
 		}
 	}
@@ -293,15 +333,25 @@ struct target {
 	enum verdict	t_verdict;
 };
 
+enum pinning { PIN_NONE, PIN_SAME, PIN_APART };
+
 static const struct row *
-find_row(const struct results *r, unsigned int clients, bool pinned)
+find_row(const struct results *r, unsigned int clients, enum pinning pin)
 {
+	const struct row *rw;
 	unsigned int i;
 
-	for (i = 0; i < r->rs_nrows; i++)
-		if (r->rs_rows[i].rw_clients == clients &&
-		    (r->rs_rows[i].rw_cpu >= 0) == pinned)
-			return &r->rs_rows[i];
+	for (i = 0; i < r->rs_nrows; i++) {
+		rw = &r->rs_rows[i];
+		if (rw->rw_clients != clients)
+			continue;
+		if ((pin == PIN_NONE && rw->rw_cpu < 0) ||
+		    (pin == PIN_SAME && rw->rw_cpu >= 0 &&
+		    rw->rw_cpu == rw->rw_server_cpu) ||
+		    (pin == PIN_APART && rw->rw_cpu >= 0 &&
+		    rw->rw_cpu != rw->rw_server_cpu))
+			return rw;
+	}
 	return NULL;
 }
 
@@ -326,21 +376,28 @@ targets_compute(const struct results *r, struct target *t)
 	unsigned int n = 0;
 	bool ok;
 
-	rw = find_row(r, 1, true);
-	t[n] = (struct target){ "1-client median round trip / echo, pinned",
+	rw = find_row(r, 1, PIN_SAME);
+	t[n] = (struct target){ "1-client median round trip / echo, one CPU",
 	    "rt_ratio_pinned", 0, TARGET_RT_RATIO, true, "x", V_NONE };
 	ok = rw != NULL && rw->rw_tpoold.r_valid && rw->rw_echo.r_valid;
 	target_set(&t[n++], ok, ok ? rw->rw_tpoold.r_median_us /
 	    rw->rw_echo.r_median_us : 0);
 
-	rw = find_row(r, 1, false);
+	rw = find_row(r, 1, PIN_APART);
+	t[n] = (struct target){ "1-client median round trip / echo, two CPUs",
+	    "rt_ratio_apart", 0, TARGET_RT_RATIO, true, "x", V_NONE };
+	ok = rw != NULL && rw->rw_tpoold.r_valid && rw->rw_echo.r_valid;
+	target_set(&t[n++], ok, ok ? rw->rw_tpoold.r_median_us /
+	    rw->rw_echo.r_median_us : 0);
+
+	rw = find_row(r, 1, PIN_NONE);
 	t[n] = (struct target){ "1-client median round trip / echo, unpinned",
 	    "rt_ratio_unpinned", 0, TARGET_RT_RATIO, true, "x", V_NONE };
 	ok = rw != NULL && rw->rw_tpoold.r_valid && rw->rw_echo.r_valid;
 	target_set(&t[n++], ok, ok ? rw->rw_tpoold.r_median_us /
 	    rw->rw_echo.r_median_us : 0);
 
-	rw = find_row(r, TARGET_TPUT_CLIENTS, false);
+	rw = find_row(r, TARGET_TPUT_CLIENTS, PIN_NONE);
 	t[n] = (struct target){ "8-client jobs/s / echo round trips/s",
 	    "tput_share_8", 0, TARGET_TPUT_SHARE * 100, false, "%", V_NONE };
 	ok = rw != NULL && rw->rw_tpoold.r_valid && rw->rw_echo.r_valid;
@@ -407,8 +464,9 @@ print_table(const struct results *r)
 	char pin[16];
 	unsigned int i, n;
 
-	(void)printf("\nround trips (us; server CPU = the server process's CPU "
-	    "time per round trip)\n");
+	(void)printf("\nround trips (us; CPU/job, CPU/rt: the server process's "
+	    "CPU time per round trip;\npinned: the servers' CPU / the client's "
+	    "CPU)\n");
 	(void)printf("%-8s %-7s  %-37s  %-37s  %s\n", "", "",
 	    "----- tpoold: submit + wait null job",
 	    "--------- echo floor: one frame -----", "-- tpoold/echo --");
@@ -417,10 +475,7 @@ print_table(const struct results *r)
 	    "median", "p99", "rt/s", "CPU/rt", "median", "tput");
 	for (i = 0; i < r->rs_nrows; i++) {
 		rw = &r->rs_rows[i];
-		if (rw->rw_cpu >= 0)
-			(void)snprintf(pin, sizeof(pin), "CPU %d", rw->rw_cpu);
-		else
-			(void)snprintf(pin, sizeof(pin), "no");
+		row_pinning(rw, pin, sizeof(pin));
 		(void)printf("%-8u %-7s", rw->rw_clients, pin);
 		print_side(&rw->rw_tpoold);
 		print_side(&rw->rw_echo);
@@ -456,10 +511,7 @@ print_table(const struct results *r)
 			rw = &r->rs_rows[i];
 			if (!rw->rw_tpoold.r_valid || !rw->rw_echo.r_valid)
 				continue;
-			if (rw->rw_cpu >= 0)
-				(void)snprintf(pin, sizeof(pin), "CPU %d", rw->rw_cpu);
-			else
-				(void)snprintf(pin, sizeof(pin), "no");
+			row_pinning(rw, pin, sizeof(pin));
 			(void)printf("%-8u %-7s  %7.1f us %7.1f us  %14.2f %14.2f  "
 			    "%14.2f %14.2f\n", rw->rw_clients, pin,
 			    rw->rw_tpoold.r_client_cpu_us, rw->rw_echo.r_client_cpu_us,
@@ -613,8 +665,9 @@ print_json(const struct results *r)
 	(void)printf("  \"roundtrip\": [");
 	for (i = 0; i < r->rs_nrows; i++) {
 		rw = &r->rs_rows[i];
-		(void)printf("%s\n    {\"clients\": %u, \"pinned_cpu\": %d, ",
-		    i > 0 ? "," : "", rw->rw_clients, rw->rw_cpu);
+		(void)printf("%s\n    {\"clients\": %u, \"client_cpu\": %d, "
+		    "\"server_cpu\": %d, ", i > 0 ? "," : "", rw->rw_clients,
+		    rw->rw_cpu, rw->rw_server_cpu);
 		json_rt("tpoold", &rw->rw_tpoold);
 		(void)printf(", ");
 		json_rt("echo", &rw->rw_echo);
@@ -707,9 +760,10 @@ usage(FILE *f)
 "  --window N          most pipelined jobs outstanding (default 10000)\n"
 "  --queued N          jobs queued for the memory measurement; 0 skips\n"
 "                      (default 100000)\n"
-"  --cpu N             CPU for the pinned 1-client run (default: the last\n"
-"                      CPU this process may use)\n"
-"  --no-pin            skip the pinned 1-client run\n"
+"  --cpu N             CPU of the servers in the pinned 1-client runs\n"
+"                      (default: the last CPU this process may use); the\n"
+"                      client runs on it, then on another CPU\n"
+"  --no-pin            skip the pinned 1-client runs\n"
 "  --percpu            null jobs on the per-CPU pool (CPU \"any\"), not the\n"
 "                      unbound one\n"
 "  --daemon PATH       tpoold to run (default: the build tree's,\n"
