@@ -880,6 +880,58 @@ START_TEST(test_stats)
 }
 END_TEST
 
+static Tpool__PoolStats *
+unbound_stats(Tpool__StatsReply *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_pools; i++)
+		if (st->pools[i]->pool == UNBOUND && st->pools[i]->priority == -1)
+			return st->pools[i];
+	return NULL;
+}
+
+START_TEST(test_thread_cap_and_idle_timeout)
+{
+	Tpool__StatsReply *st;
+	Tpool__PoolStats *ps;
+	Tpool__JobInfo *j = NULL;
+	struct tpc *c;
+	uint64_t id[6], end;
+	size_t i;
+	bool idle = false;
+
+	td_up(&D, ARGS("--max-threads", "2", "--idle-timeout", "100ms"));
+	c = td_connect(&D);
+	for (i = 0; i < 6; i++)
+		id[i] = submit(c, "sleep", "300");
+	ck_assert_int_eq(tpc_stats(c, &st), 0);
+	ps = unbound_stats(st);
+	ck_assert_ptr_nonnull(ps);
+	ck_assert_uint_le(ps->threads, 2);
+	ck_assert_uint_ge(ps->queued, 3);	/* six jobs, two workers */
+	tpool__stats_reply__free_unpacked(st, NULL);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(tpc_wait_job(c, id[i], &j, NULL, NULL), 0);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		tpool__job_info__free_unpacked(j, NULL);
+	}
+	/* Idle workers go after --idle-timeout. */
+	end = td_now_ms() + td_deadline_ms();
+	while (!idle && td_now_ms() < end) {
+		ck_assert_int_eq(tpc_stats(c, &st), 0);
+		ps = unbound_stats(st);
+		ck_assert_uint_le(ps->threads_created, 2 + ps->threads_exited);
+		idle = ps->threads == 0 && ps->threads_exited >= 1;
+		tpool__stats_reply__free_unpacked(st, NULL);
+		td_sleep_ms(50);
+	}
+	ck_assert_msg(idle, "the workers did not exit after the idle timeout");
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- load */
 
 #define	NCONN	128
@@ -1086,6 +1138,7 @@ jobs_suite(void)
 	tcase_add_test(tc, test_status_one_and_all);
 	tcase_add_test(tc, test_finished_jobs_are_forgotten);
 	tcase_add_test(tc, test_stats);
+	tcase_add_test(tc, test_thread_cap_and_idle_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
