@@ -19,12 +19,12 @@
 #define	SLEEP_SLICE_MS	10ull
 
 static uint64_t
-sleep_now_ms(void)
+sleep_now_ns(void)
 {
 	struct timespec ts;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Parse the input as a decimal number of milliseconds. */
@@ -52,7 +52,7 @@ static int
 sleep_run(struct tp_plugin_ctx *ctx)
 {
 	struct timespec slice;
-	uint64_t ms, start, elapsed, left;
+	uint64_t ms, start, elapsed, left, total;
 	unsigned int percent, last_percent;
 	char msg[TP_PLUGIN_PROGRESS_MSG_MAX], result[64];
 	int n;
@@ -63,30 +63,31 @@ sleep_run(struct tp_plugin_ctx *ctx)
 		return EINVAL;
 	}
 
-	start = sleep_now_ms();
+	start = sleep_now_ns();
+	total = ms * 1000000;
 	last_percent = 0;
 	tp_plugin_progress(ctx, 0, "sleeping");
 	for (;;) {
-		elapsed = sleep_now_ms() - start;
-		if (elapsed >= ms)
+		elapsed = sleep_now_ns() - start;	/* ns */
+		if (elapsed >= total)
 			break;
 		if (tp_plugin_cancel_requested(ctx)) {
 			tp_plugin_fail(ctx, "cancelled after %llu of %llu ms",
-			    (unsigned long long)elapsed, (unsigned long long)ms);
+			    (unsigned long long)(elapsed / 1000000), (unsigned long long)ms);
 			return ECANCELED;
 		}
-		percent = (unsigned int)(elapsed * 100 / ms);
+		percent = (unsigned int)(elapsed / 1000000 * 100 / ms);
 		if (percent != last_percent) {
 			(void)snprintf(msg, sizeof(msg), "%llu of %llu ms",
-			    (unsigned long long)elapsed, (unsigned long long)ms);
+			    (unsigned long long)(elapsed / 1000000), (unsigned long long)ms);
 			tp_plugin_progress(ctx, percent, msg);
 			last_percent = percent;
 		}
-		left = ms - elapsed;
-		if (left > SLEEP_SLICE_MS)
-			left = SLEEP_SLICE_MS;
+		left = total - elapsed;
+		if (left > SLEEP_SLICE_MS * 1000000)
+			left = SLEEP_SLICE_MS * 1000000;
 		slice.tv_sec = 0;
-		slice.tv_nsec = (long)(left * 1000000);
+		slice.tv_nsec = (long)left;
 		(void)nanosleep(&slice, NULL);
 	}
 	tp_plugin_progress(ctx, 100, "done");
