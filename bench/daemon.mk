@@ -23,3 +23,4 @@ bench_daemon_bench_tpoold_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 bench_daemon_bench_tpoold_LDFLAGS = $(AM_LDFLAGS) -no-install
 bench_daemon_bench_tpoold_LDADD = client/libtpclient.la proto/libtpproto.la \
 	$(PROTOBUF_C_LIBS) $(PTHREAD_LIBS)
+EXTRA_DIST += docs/benchmarks-tpoold.md
