@@ -27,7 +27,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tp_impl.h"
 
@@ -163,6 +165,20 @@ cond_init_monotonic(pthread_cond_t *cv)
 	return error;
 }
 
+/* CPUs the process may run on (at least 1). */
+static unsigned int
+pool_process_ncpu(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(getpid(), sizeof(set), &set) == 0 &&
+	    (n = CPU_COUNT(&set)) > 0)
+		return (unsigned int)n;
+	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned int)n : 1;
+}
+
 /*
  * Set up *pool and start its overseer, which applies the priority and
  * reports whether it could.  May sleep.  Returns 0, or an errno value with
@@ -187,6 +203,7 @@ pool_create(struct threadpool *pool, int cpu, tp_pri_t pri)
 	TAILQ_INIT(&pool->tp_exited);
 	pool->tp_refcnt = 1;		/* the overseer's */
 	pool->tp_cpu = cpu;
+	pool->tp_ncpu = cpu >= 0 ? 1 : pool_process_ncpu();
 	pool->tp_pri = pri;
 	pool->tp_none_nice = sched_process_nice();
 	pool->tp_idle_usec = pool_default_idle_usec();

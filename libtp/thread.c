@@ -4,9 +4,12 @@
  * The overseer runs no jobs.  It is woken when a job is queued and nobody is
  * idle.  If no worker is busy it creates one at once; while workers are busy
  * (and will take queued jobs themselves when they finish) it adds a worker
- * each time the queue has made no progress for TP_STALL_USEC, so blocking
- * jobs each get a thread within a fraction of a millisecond while a burst of
- * short jobs does not create a thread per job.  It also hands queued jobs to
+ * each time the queue has made no progress for a while (overseer_stall_usec:
+ * 200 us while fewer workers are busy than the pool has CPUs, a scheduler
+ * time slice per CPU's worth of busy workers beyond that, since then a busy
+ * worker may just be waiting for a CPU), so blocking jobs each get a thread
+ * within a fraction of a millisecond while a burst of short jobs does not
+ * create a thread per job.  It also hands queued jobs to
  * idle workers, reaps workers that exited, and backs off when a thread
  * cannot be created (counted in tps_create_failures), until the pool dies.
  *
@@ -27,6 +30,7 @@
 #include "tp_impl.h"
 
 #define	TP_STALL_USEC		200
+#define	TP_STALL_BUSY_USEC	4000	/* about one CFS time slice */
 #define	TP_BACKOFF_MIN_USEC	1000
 #define	TP_BACKOFF_MAX_USEC	(1000 * 1000)
 
@@ -53,16 +57,27 @@ fail_create_injected(void)
 	return false;
 }
 
+/* *ts = *from + usec. */
 static void
-deadline_after(struct timespec *ts, uint64_t usec)
+deadline_add(struct timespec *ts, const struct timespec *from, uint64_t usec)
 {
-	(void)clock_gettime(CLOCK_MONOTONIC, ts);
+	*ts = *from;
 	ts->tv_sec += (time_t)(usec / 1000000);
 	ts->tv_nsec += (long)(usec % 1000000) * 1000;
 	if (ts->tv_nsec >= 1000000000L) {
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+/* *ts = now + usec, on the monotonic clock the pools' condvars use. */
+static void
+deadline_after(struct timespec *ts, uint64_t usec)
+{
+	struct timespec now;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline_add(ts, &now, usec);
 }
 
 void
@@ -184,7 +199,7 @@ worker_main(void *arg)
 	struct threadpool_thread *const thread = arg;
 	struct threadpool *const pool = thread->tpt_pool;
 	struct threadpool_job *job;
-	struct timespec deadline;
+	struct timespec deadline, idle_since;
 	bool timed_out;
 
 	thread->tpt_tid = (pid_t)syscall(SYS_gettid);
@@ -195,11 +210,15 @@ worker_main(void *arg)
 	(void)pthread_mutex_lock(&pool->tp_lock);
 	thread_enter_locked(thread);
 	for (;;) {
-		/* Wait for a job, the pool's death, or the idle timeout. */
-		deadline_after(&deadline, pool->tp_idle_usec);
+		/*
+		 * Wait for a job, the pool's death, or the idle timeout
+		 * (recomputed on every wakeup: it may have been changed).
+		 */
+		(void)clock_gettime(CLOCK_MONOTONIC, &idle_since);
 		timed_out = false;
 		while (thread->tpt_job == NULL && !timed_out &&
 		    !(pool->tp_flags & TP_DYING) && !pool_over_cap_locked(pool)) {
+			deadline_add(&deadline, &idle_since, pool->tp_idle_usec);
 			if (pthread_cond_timedwait(&thread->tpt_cv, &pool->tp_lock,
 			    &deadline) == ETIMEDOUT)
 				timed_out = true;
@@ -320,6 +339,21 @@ overseer_create_worker_locked(struct threadpool *pool)
 	return error;
 }
 
+/*
+ * How long the queue may make no progress, with all workers busy, before
+ * the overseer adds a worker.  Pool lock held.
+ */
+static uint64_t
+overseer_stall_usec_locked(const struct threadpool *pool)
+{
+	unsigned int busy = pool->tp_nthreads - pool->tp_nidle;
+
+	if (busy < pool->tp_ncpu)
+		return TP_STALL_USEC;
+	/* Busy workers may be runnable but preempted, not blocked. */
+	return TP_STALL_BUSY_USEC * (busy / pool->tp_ncpu);
+}
+
 void *
 overseer_main(void *arg)
 {
@@ -405,7 +439,8 @@ overseer_main(void *arg)
 			/* Busy workers are making progress: check again soon. */
 			stalled_once = true;
 			seen_run = pool->tp_jobs_run;
-			deadline_after(&deadline, TP_STALL_USEC);
+			deadline_after(&deadline,
+			    overseer_stall_usec_locked(pool));
 			(void)pthread_cond_timedwait(&overseer->tpt_cv,
 			    &pool->tp_lock, &deadline);
 			continue;

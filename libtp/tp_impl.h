@@ -77,6 +77,7 @@ struct threadpool {
 #define	TP_OVERSEER_STARTED	0x04u	/* overseer applied its settings */
 	int				tp_start_error;	/* p: overseer's start-up result */
 	int				tp_cpu;		/* c: -1 when unbound */
+	unsigned int			tp_ncpu;	/* c: CPUs its threads may use */
 	tp_pri_t			tp_pri;		/* c */
 	int				tp_none_nice;	/* c: TP_PRI_NONE's nice value */
 	uint64_t			tp_idle_usec;	/* p: idle timeout */
