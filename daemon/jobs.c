@@ -197,8 +197,8 @@ tpd_job_create(struct tpd_conn *conn, struct tpd_plugin *plugin, const uint8_t *
 	job->j_result_len = 0;
 	job->j_message = NULL;
 	atomic_init(&job->j_cancel, false);
-	job->j_cqbits = 0;
-	job->j_cqueued = false;
+	job->j_cqnext = NULL;
+	atomic_init(&job->j_cqbits, 0);
 	job->j_conn = conn;
 	job->j_user = conn->c_user;
 	job->j_user->u_refs++;
@@ -217,7 +217,8 @@ tpd_job_create(struct tpd_conn *conn, struct tpd_plugin *plugin, const uint8_t *
 	TAILQ_INSERT_TAIL(&job->j_user->u_jobs, job, j_userent);
 	TAILQ_INSERT_TAIL(&conn->c_jobs, job, j_connent);
 	job->j_user->u_inflight++;
-	tpd_counters.tc_inflight++;
+	if (tpd_counters.tc_inflight++ == 0)
+		tpd_cq_lazy_timer(true);
 	tpd_counters.tc_accepted++;
 	*ret_job = job;
 	return 0;
@@ -488,8 +489,10 @@ job_finalize(struct tpd_job *job)
 	}
 	if (tpd_opt.o_finished_keep < jobs_nfinished)
 		event_active(jobs_reap_ev, EV_TIMEOUT, 0);
-	if (tpd_counters.tc_inflight == 0)
+	if (tpd_counters.tc_inflight == 0) {
+		tpd_cq_lazy_timer(false);
 		tpd_main_jobs_idle();
+	}
 }
 
 void

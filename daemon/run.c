@@ -8,22 +8,30 @@
  * but its job and the completion queue.
  *
  * The completion queue tells the loop that a job started, reported
- * progress or finished.  No allocation per note: each job carries its own
- * queue link and a set of note bits; a job already on the queue just gets
- * more bits (so fast progress reports coalesce into the latest one).  The
- * poster wakes the loop (one eventfd write) only when the queue goes from
- * empty to non-empty; the loop reads the eventfd first, then takes the
- * whole queue at once, so a post is never missed, and delivers the batch:
- * STARTED, then PROGRESS, then FINISHED of each job, in the order the jobs
- * were queued.
+ * progress or finished.  No allocation and no lock per note: each job
+ * carries its own link and an atomic set of note bits.  A post ORs its bit
+ * in; the post that turns the bits from none to some pushes the job on a
+ * lock-free stack (compare-and-swap on its head), so a job is on it at
+ * most once and fast progress reports coalesce into the latest one.  The
+ * loop takes the whole stack at once (one atomic exchange), and for each
+ * job swaps its bits for none, then delivers STARTED, PROGRESS, FINISHED,
+ * oldest job first.
+ *
+ * Wakeups: only FINISHED wakes the loop (one eventfd write, and only when
+ * no wakeup is pending already); STARTED and PROGRESS wait for the next
+ * wakeup, or for a lazy timer that runs every TPD_CQ_LAZY_MS while jobs
+ * are in flight.  So a short job costs the loop one wakeup, not three, and
+ * a long job's start and progress still reach clients within a few
+ * milliseconds.
  *
  *	worker thread                         loop thread
  *	─────────────                         ───────────
  *	lock job; RUNNING; unlock
- *	cq_post(STARTED) ──────(eventfd)────▶ cq_drain: events to clients
- *	plugin run(ctx) ─ progress ─▶ cq_post(PROGRESS)
+ *	cq_post(STARTED)   (no wakeup)
+ *	plugin run(ctx) ─ progress ─▶ cq_post(PROGRESS)  (no wakeup)
+ *	                                      lazy timer: events to clients
  *	lock job; result; job_done; unlock
- *	cq_post(FINISHED) ─────────────────▶ cq_drain: finalize (jobs.c)
+ *	cq_post(FINISHED) ────(eventfd)─────▶ cq_drain: events, finalize (jobs.c)
  */
 #include "config.h"
 
@@ -50,82 +58,125 @@ struct cq_item {
 };
 
 /*
- * The completion queue.  Markings: q = cq_lock, l = the loop only,
+ * The completion queue.  Markings: a = atomic, l = the loop only,
  * c = constant after tpd_cq_init().
  */
 static struct {
-	pthread_mutex_t		cq_lock;
-	STAILQ_HEAD(, tpd_job)	cq_jobs;	/* q: jobs with notes */
+	_Atomic(struct tpd_job *) cq_head;	/* a: the stack of jobs with notes */
+	atomic_bool		cq_wake_pending; /* a: the eventfd was written and the
+						 *    loop has not drained since */
 	int			cq_fd;		/* c: eventfd */
 	struct event		*cq_ev;		/* l */
+	struct event		*cq_lazy_ev;	/* l: the lazy timer */
+	bool			cq_lazy_on;	/* l */
 	struct cq_item		*cq_batch;	/* l: the notes being delivered */
 	size_t			cq_batch_cap;	/* l */
 } cq = {
-	.cq_lock = PTHREAD_MUTEX_INITIALIZER,
-	.cq_jobs = STAILQ_HEAD_INITIALIZER(cq.cq_jobs),
 	.cq_fd = -1,
 };
 
 void
 tpd_cq_post(struct tpd_job *job, unsigned int bits)
 {
+	struct tpd_job *head;
 	uint64_t one = 1;
-	bool wake = false;
 
-	(void)pthread_mutex_lock(&cq.cq_lock);
-	job->j_cqbits |= bits;
-	if (!job->j_cqueued) {
-		job->j_cqueued = true;
-		wake = STAILQ_EMPTY(&cq.cq_jobs);
-		STAILQ_INSERT_TAIL(&cq.cq_jobs, job, j_cqent);
+	/*
+	 * Already queued: the loop will see the new bit when it takes the
+	 * job's bits.  After this the poster may not touch the job: a
+	 * FINISHED job may be freed by the loop from here on.
+	 */
+	if (atomic_fetch_or(&job->j_cqbits, bits) == 0) {
+		head = atomic_load_explicit(&cq.cq_head, memory_order_relaxed);
+		do {
+			job->j_cqnext = head;
+		} while (!atomic_compare_exchange_weak_explicit(&cq.cq_head, &head, job,
+		    memory_order_release, memory_order_relaxed));
 	}
-	(void)pthread_mutex_unlock(&cq.cq_lock);
-	if (wake)
+	/* Pushed (or already there) before the check: the loop's drain,
+	 * which clears the flag before it takes the stack, will see it. */
+	if ((bits & TPD_NOTE_FINISHED) && !atomic_exchange(&cq.cq_wake_pending, true))
 		(void)!write(cq.cq_fd, &one, sizeof(one));
 }
 
 static void
-cq_drain_cb(evutil_socket_t fd, short what, void *arg)
+cq_drain(void)
 {
 	struct cq_item *batch;
 	struct tpd_job *job;
-	uint64_t count;
 	size_t n = 0, cap, i;
 
-	/* Reset the wakeup before looking, so that no post is missed. */
-	(void)!read(cq.cq_fd, &count, sizeof(count));
-
-	(void)pthread_mutex_lock(&cq.cq_lock);
-	while ((job = STAILQ_FIRST(&cq.cq_jobs)) != NULL) {
+	atomic_store(&cq.cq_wake_pending, false);
+	job = atomic_exchange_explicit(&cq.cq_head, NULL, memory_order_acquire);
+	/* Newest first on the stack: collect, then deliver from the end. */
+	for (; job != NULL; job = job->j_cqnext) {
 		if (n == cq.cq_batch_cap) {
 			cap = cq.cq_batch_cap == 0 ? 256 : cq.cq_batch_cap * 2;
 			batch = realloc(cq.cq_batch, cap * sizeof(*batch));
 			if (batch == NULL) {
-				/* Deliver what we have; come back for the rest. */
-				event_active(cq.cq_ev, EV_READ, 0);
+				/*
+				 * Cannot even remember them: deliver what we
+				 * have, put the rest back and come again.
+				 */
+				tpd_err("out of memory delivering job notes");
 				break;
 			}
 			cq.cq_batch = batch;
 			cq.cq_batch_cap = cap;
 		}
-		STAILQ_REMOVE_HEAD(&cq.cq_jobs, j_cqent);
-		job->j_cqueued = false;
-		cq.cq_batch[n].ci_job = job;
-		cq.cq_batch[n].ci_bits = job->j_cqbits;
-		job->j_cqbits = 0;
-		n++;
+		cq.cq_batch[n++].ci_job = job;
 	}
-	(void)pthread_mutex_unlock(&cq.cq_lock);
+	if (job != NULL) {
+		struct tpd_job *last = job, *head;
 
-	/* A job is in a batch at most once, and freed only after FINISHED. */
+		while (last->j_cqnext != NULL)
+			last = last->j_cqnext;
+		head = atomic_load(&cq.cq_head);
+		do {
+			last->j_cqnext = head;
+		} while (!atomic_compare_exchange_weak(&cq.cq_head, &head, job));
+		event_active(cq.cq_ev, EV_READ, 0);
+	}
+	/*
+	 * Take each job's bits only now that its link was read: a post after
+	 * this pushes it again (on the new stack) and may rewrite the link.
+	 */
 	for (i = 0; i < n; i++)
+		cq.cq_batch[i].ci_bits = atomic_exchange(&cq.cq_batch[i].ci_job->j_cqbits, 0);
+	/* A job is in a batch at most once, and freed only after FINISHED. */
+	for (i = n; i-- > 0;)
 		tpd_job_notes(cq.cq_batch[i].ci_job, cq.cq_batch[i].ci_bits);
 	if (cq.cq_batch_cap > 65536 && n < cq.cq_batch_cap / 4) {
 		free(cq.cq_batch);
 		cq.cq_batch = NULL;
 		cq.cq_batch_cap = 0;
 	}
+}
+
+static void
+cq_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t count;
+
+	/* Reset the wakeup; cq_drain clears the flag before it looks. */
+	if (what & EV_READ)
+		(void)!read(cq.cq_fd, &count, sizeof(count));
+	cq_drain();
 	tpd_conn_flush_all();
+}
+
+void
+tpd_cq_lazy_timer(bool on)
+{
+	struct timeval tv = { 0, TPD_CQ_LAZY_MS * 1000 };
+
+	if (on == cq.cq_lazy_on || cq.cq_lazy_ev == NULL)
+		return;
+	cq.cq_lazy_on = on;
+	if (on)
+		(void)event_add(cq.cq_lazy_ev, &tv);
+	else
+		(void)event_del(cq.cq_lazy_ev);
 }
 
 int
@@ -139,7 +190,8 @@ tpd_cq_init(void)
 		return error;
 	}
 	cq.cq_ev = event_new(tpd_base, cq.cq_fd, EV_READ | EV_PERSIST, cq_drain_cb, NULL);
-	if (cq.cq_ev == NULL || event_add(cq.cq_ev, NULL) != 0) {
+	cq.cq_lazy_ev = event_new(tpd_base, -1, EV_PERSIST, cq_drain_cb, NULL);
+	if (cq.cq_ev == NULL || cq.cq_lazy_ev == NULL || event_add(cq.cq_ev, NULL) != 0) {
 		tpd_err("cannot watch the completion queue");
 		return ENOMEM;
 	}
@@ -151,7 +203,10 @@ tpd_cq_destroy(void)
 {
 	if (cq.cq_ev != NULL)
 		event_free(cq.cq_ev);
-	cq.cq_ev = NULL;
+	if (cq.cq_lazy_ev != NULL)
+		event_free(cq.cq_lazy_ev);
+	cq.cq_ev = cq.cq_lazy_ev = NULL;
+	cq.cq_lazy_on = false;
 	if (cq.cq_fd >= 0)
 		(void)close(cq.cq_fd);
 	cq.cq_fd = -1;

@@ -8,12 +8,13 @@
  * threads run jobs (run.c) and touch only their job, under the job's lock,
  * and the completion queue, under its lock.  See docs/architecture.md.
  *
- * Lock order: a job's lock, then the completion queue's lock.  Field
- * markings used below:
+ * Locks: only each job's own lock (j_lock); the completion queue is
+ * lock-free.  Field markings used below:
  *	c  constant after the object is set up (before anyone else sees it)
  *	l  the loop thread only
  *	j  the job's lock (j_lock)
- *	q  the completion queue's lock (run.c)
+ *	q  the completion queue (run.c): written by the poster before it
+ *	   publishes the job, read by the loop after it takes the queue
  *	a  atomic
  */
 #ifndef TPOOLD_H
@@ -268,9 +269,9 @@ struct tpd_job {
 
 	atomic_bool		j_cancel;	/* a: cancel requested */
 
-	STAILQ_ENTRY(tpd_job)	j_cqent;	/* q: on the completion queue */
-	unsigned int		j_cqbits;	/* q: TPD_NOTE_* not yet seen */
-	bool			j_cqueued;	/* q: on the completion queue */
+	struct tpd_job		*j_cqnext;	/* q: next on the completion queue */
+	atomic_uint		j_cqbits;	/* a: TPD_NOTE_* not yet seen; not 0
+						 *    while on the completion queue */
 
 	LIST_ENTRY(tpd_job)	j_hashent;	/* l: job table */
 	TAILQ_ENTRY(tpd_job)	j_userent;	/* l: its user's jobs */
@@ -375,11 +376,19 @@ bool	tpd_jobs_any_abandoned(void);
 
 /* --------------------------------------------------------------- run.c */
 
-/* The completion queue (eventfd + list), drained by the loop in batches. */
+/* The completion queue (lock-free list + eventfd), drained by the loop in
+ * batches. */
 int	tpd_cq_init(void);
 void	tpd_cq_destroy(void);
-/* From any thread: tell the loop about job (bits ORed in). */
+/*
+ * From any thread: tell the loop about job (bits ORed in).  FINISHED wakes
+ * the loop; STARTED and PROGRESS wait for the next wakeup or for the
+ * loop's lazy timer (TPD_CQ_LAZY_MS), so a short job costs one wakeup.
+ */
 void	tpd_cq_post(struct tpd_job *job, unsigned int bits);
+/* Jobs are in flight: run the lazy timer (or stop it). */
+void	tpd_cq_lazy_timer(bool on);
+#define	TPD_CQ_LAZY_MS		5
 
 /* The libtp job function: runs the plugin on a worker thread. */
 void	tpd_job_run(struct threadpool_job *tpjob);
