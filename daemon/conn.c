@@ -42,9 +42,11 @@
 #define	CONN_OUT_HIGH		(1u << 20)	/* stop reading above this */
 #define	CONN_OUT_LOW		(256u << 10)	/* resume below this */
 #define	CONN_OUT_KEEP		(64u << 10)	/* keep an empty buffer this big */
+#define	CONN_HOLD_MAX		(64u << 10)	/* never hold more output than this */
 
 static TAILQ_HEAD(, tpd_conn) conn_list = TAILQ_HEAD_INITIALIZER(conn_list);
 static TAILQ_HEAD(, tpd_conn) conn_flushq = TAILQ_HEAD_INITIALIZER(conn_flushq);
+static TAILQ_HEAD(, tpd_conn) conn_heldq = TAILQ_HEAD_INITIALIZER(conn_heldq);
 static TAILQ_HEAD(, tpd_conn) conn_dead = TAILQ_HEAD_INITIALIZER(conn_dead);
 static unsigned int conn_n;
 static uint64_t conn_next_id = 1;
@@ -86,6 +88,10 @@ conn_close(struct tpd_conn *conn, const char *why)
 	if (conn->c_flushq) {
 		TAILQ_REMOVE(&conn_flushq, conn, c_flushent);
 		conn->c_flushq = false;
+	}
+	if (conn->c_heldq) {
+		TAILQ_REMOVE(&conn_heldq, conn, c_flushent);
+		conn->c_heldq = false;
 	}
 	TAILQ_REMOVE(&conn_list, conn, c_entry);
 	TAILQ_INSERT_TAIL(&conn_dead, conn, c_entry);
@@ -198,9 +204,30 @@ nomem:
 static void
 conn_flush_later(struct tpd_conn *conn)
 {
+	if (conn->c_heldq) {
+		TAILQ_REMOVE(&conn_heldq, conn, c_flushent);
+		conn->c_heldq = false;
+	}
 	if (!conn->c_flushq) {
 		TAILQ_INSERT_TAIL(&conn_flushq, conn, c_flushent);
 		conn->c_flushq = true;
+	}
+}
+
+void
+tpd_conn_hold(struct tpd_conn *conn)
+{
+	conn->c_hold = true;
+}
+
+void
+tpd_conn_release_held(void)
+{
+	struct tpd_conn *conn;
+
+	while ((conn = TAILQ_FIRST(&conn_heldq)) != NULL) {
+		conn->c_hold = false;
+		conn_flush_later(conn);
 	}
 }
 
@@ -245,6 +272,8 @@ conn_out_reserve(struct tpd_conn *conn, size_t len)
 static void
 conn_out_queued(struct tpd_conn *conn)
 {
+	/* Anything queued after a SubmitReply ends its wait. */
+	conn->c_hold = false;
 	conn_flush_later(conn);
 	if (!conn->c_read_paused &&
 	    conn->c_out_len - conn->c_out_off > CONN_OUT_HIGH) {
@@ -291,6 +320,7 @@ tpd_conn_close_after_flush(struct tpd_conn *conn)
 	if (conn->c_dead || conn->c_closing)
 		return;
 	conn->c_closing = true;
+	conn->c_hold = false;
 	if (!conn->c_read_paused) {
 		conn->c_read_paused = true;
 		(void)event_del(conn->c_rev);
@@ -364,6 +394,13 @@ tpd_conn_flush_all(void)
 	while ((conn = TAILQ_FIRST(&conn_flushq)) != NULL) {
 		TAILQ_REMOVE(&conn_flushq, conn, c_flushent);
 		conn->c_flushq = false;
+		if (conn->c_hold && !conn->c_closing &&
+		    conn->c_out_len - conn->c_out_off < CONN_HOLD_MAX) {
+			TAILQ_INSERT_TAIL(&conn_heldq, conn, c_flushent);
+			conn->c_heldq = true;
+			continue;
+		}
+		conn->c_hold = false;
 		conn_write(conn);
 	}
 	while ((conn = TAILQ_FIRST(&conn_dead)) != NULL) {
@@ -505,6 +542,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct tpd_conn *conn = arg;
 
 	conn_read(conn);
+	tpd_cq_spin_for_ends();
 	tpd_conn_flush_all();
 }
 
@@ -515,6 +553,7 @@ tpd_conn_drain_all(void (*done)(void))
 
 	conn_draining = true;
 	conn_drain_done = done;
+	tpd_conn_release_held();
 	TAILQ_FOREACH(conn, &conn_list, c_entry)
 		tpd_conn_close_after_flush(conn);
 	tpd_conn_flush_all();

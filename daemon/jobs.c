@@ -57,6 +57,8 @@ static struct job_list jobs_abandoned = TAILQ_HEAD_INITIALIZER(jobs_abandoned);
 static size_t jobs_nfinished;			/* l */
 static struct event *jobs_reap_ev;		/* l */
 static LIST_HEAD(, tpd_user) jobs_users = LIST_HEAD_INITIALIZER(jobs_users);
+static unsigned int jobs_fresh;			/* l: scheduled since asked */
+static uint64_t jobs_recent_ns = 1000000;	/* l: average submit-to-end */
 static uint8_t *jobs_frame;			/* l: an event encoded once */
 static size_t jobs_frame_cap;
 
@@ -231,6 +233,17 @@ tpd_job_schedule(struct tpd_job *job)
 	threadpool_schedule_job(job->j_pool, &job->j_tpjob);
 	(void)pthread_mutex_unlock(&job->j_lock);
 	job->j_scheduled = true;
+	jobs_fresh++;
+}
+
+unsigned int
+tpd_jobs_take_fresh(uint64_t *ret_recent_ns)
+{
+	unsigned int n = jobs_fresh;
+
+	jobs_fresh = 0;
+	*ret_recent_ns = jobs_recent_ns;
+	return n;
 }
 
 /* Forget a finalized job: out of the table and its lists, and free it. */
@@ -435,6 +448,12 @@ job_finalize(struct tpd_job *job)
 	job->j_final = true;
 	job->j_final_ns = tpd_now_ns();
 	tpd_job_info(job, &info, true);
+	if (info.has_run_ns) {
+		/* An average of the last few jobs' submit-to-end times. */
+		uint64_t lat = job->j_final_ns - job->j_submit_ns;
+
+		jobs_recent_ns = jobs_recent_ns - jobs_recent_ns / 8 + lat / 8;
+	}
 
 	switch (info.state) {
 	case TPOOL__JOB_STATE__JOB_SUCCEEDED:

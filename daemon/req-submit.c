@@ -126,5 +126,6 @@ tpd_req_submit(struct tpd_conn *conn, const Tpool__Request *req)
 	resp.body_case = TPOOL__RESPONSE__BODY_SUBMIT;
 	resp.submit = &sr;
 	tpd_reply(conn, id, &resp);
+	tpd_conn_hold(conn);
 	tpd_job_schedule(job);
 }

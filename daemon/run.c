@@ -162,7 +162,30 @@ cq_drain_cb(evutil_socket_t fd, short what, void *arg)
 	if (what & EV_READ)
 		(void)!read(cq.cq_fd, &count, sizeof(count));
 	cq_drain();
+	/* The lazy timer also bounds how long a SubmitReply waits. */
+	if (what & EV_TIMEOUT)
+		tpd_conn_release_held();
 	tpd_conn_flush_all();
+}
+
+#define	CQ_SPIN_MAX_NS	40000	/* never wait longer than this for ends */
+
+void
+tpd_cq_spin_for_ends(void)
+{
+	uint64_t recent, end;
+
+	if (tpd_jobs_take_fresh(&recent) == 0 || recent > CQ_SPIN_MAX_NS / 2)
+		return;
+	end = tpd_now_ns() + 2 * recent;
+	do {
+		if (atomic_load(&cq.cq_wake_pending)) {
+			cq_drain_cb(cq.cq_fd, EV_READ, NULL);
+			return;
+		}
+		/* On one CPU this lets the worker run; on more it is cheap. */
+		(void)sched_yield();
+	} while (tpd_now_ns() < end);
 }
 
 void

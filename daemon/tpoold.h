@@ -145,7 +145,7 @@ bool	tpd_listen_activated(void);
  */
 struct tpd_conn {
 	TAILQ_ENTRY(tpd_conn)	c_entry;	/* on the list of connections */
-	TAILQ_ENTRY(tpd_conn)	c_flushent;	/* on the flush list */
+	TAILQ_ENTRY(tpd_conn)	c_flushent;	/* on the flush or the held list */
 	int			c_fd;
 	struct event		*c_rev;		/* readable */
 	struct event		*c_wev;		/* writable (only while output waits) */
@@ -166,6 +166,9 @@ struct tpd_conn {
 	size_t			c_out_cap;
 
 	bool			c_flushq;	/* on the flush list */
+	bool			c_heldq;	/* on the held list */
+	bool			c_hold;		/* only SubmitReplies queued since the
+						 *    last write: wait for their jobs */
 	bool			c_closing;	/* close once output is written */
 	bool			c_broken;	/* output dropped; close at flush */
 	bool			c_dead;		/* closed; freed at the end of the callback */
@@ -186,6 +189,14 @@ void	tpd_conn_accept(int fd);
 void	tpd_conn_send(struct tpd_conn *conn, const Tpool__ServerMessage *msg);
 /* Queue an already encoded frame (header included); as tpd_conn_send(). */
 void	tpd_conn_send_frame(struct tpd_conn *conn, const uint8_t *frame, size_t len);
+/*
+ * A SubmitReply was just queued to conn: rather than write it alone, let
+ * it wait (up to the lazy timer, TPD_CQ_LAZY_MS) for anything else to
+ * conn, such as its job's end, so the client wakes once for both.
+ */
+void	tpd_conn_hold(struct tpd_conn *conn);
+/* Write the held replies now (the lazy timer, shutdown). */
+void	tpd_conn_release_held(void);
 /* Send what is queued, then close (after a fatal error reply). */
 void	tpd_conn_close_after_flush(struct tpd_conn *conn);
 /* Write every connection's queued output now; free connections closed
@@ -359,6 +370,10 @@ int	tpd_job_watch(struct tpd_job *job, struct tpd_conn *conn, bool cancel_wait,
 /* Is conn already getting job's events (submitter or watcher)? */
 bool	tpd_job_has_listener(const struct tpd_job *job, const struct tpd_conn *conn);
 
+/* Jobs scheduled since the last call, and the recent submit-to-end
+ * time (an average), for tpd_cq_spin_for_ends(). */
+unsigned int tpd_jobs_take_fresh(uint64_t *ret_recent_ns);
+
 /* The completion queue delivers a job's notes here (loop). */
 void	tpd_job_notes(struct tpd_job *job, unsigned int bits);
 
@@ -388,6 +403,13 @@ void	tpd_cq_destroy(void);
 void	tpd_cq_post(struct tpd_job *job, unsigned int bits);
 /* Jobs are in flight: run the lazy timer (or stop it). */
 void	tpd_cq_lazy_timer(bool on);
+/*
+ * Called at the end of a read callback that scheduled jobs: when recent
+ * jobs ended within a few tens of microseconds, wait that long for their
+ * ends (yielding the CPU) so that each reply leaves with its job's events
+ * in one write and the loop skips a sleep and a wakeup.
+ */
+void	tpd_cq_spin_for_ends(void);
 #define	TPD_CQ_LAZY_MS		5
 
 /* The libtp job function: runs the plugin on a worker thread. */
