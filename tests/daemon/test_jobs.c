@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -415,6 +416,25 @@ START_TEST(test_invalid_cpu_and_priority)
 }
 END_TEST
 
+/* May this process raise a thread's priority (nice < 0, real time)? */
+static void
+may_raise(bool *ret_nice, bool *ret_rt)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	int status;
+	pid_t pid;
+
+	*ret_nice = *ret_rt = false;
+	if ((pid = fork()) == 0)
+		_exit(setpriority(PRIO_PROCESS, 0, -20) == 0 ? 0 : 1);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		*ret_nice = WEXITSTATUS(status) == 0;
+	if ((pid = fork()) == 0)
+		_exit(sched_setscheduler(0, SCHED_FIFO, &sp) == 0 ? 0 : 1);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		*ret_rt = WEXITSTATUS(status) == 0;
+}
+
 START_TEST(test_priorities_set_nice_and_policy)
 {
 	static const struct { int pri, nice, policy, rtprio; } v[] = {
@@ -426,15 +446,24 @@ START_TEST(test_priorities_set_nice_and_policy)
 		{ 138, 0, SCHED_FIFO, 99 },
 	};
 	int cpu, nice, policy, rtprio, ran;
+	bool raise_nice, raise_rt;
 	struct tpc *c;
 	size_t i;
 
+	/* The daemon runs as we do: what we may not do, it is refused too. */
+	may_raise(&raise_nice, &raise_rt);
 	start_with_probe(NULL, NULL);
 	c = td_connect(&D);
 	probe_sched(c, UNBOUND, -1, -1, &cpu, &nice, &policy, &rtprio, &ran);
 	ck_assert_int_eq(nice, 0);
 	ck_assert_int_eq(policy, SCHED_OTHER);
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if ((v[i].policy == SCHED_FIFO && !raise_rt) ||
+		    (v[i].policy == SCHED_OTHER && v[i].nice < 0 && !raise_nice)) {
+			ck_assert_int_eq(submit_error(c, "echo", "x", UNBOUND, v[i].pri, -1),
+			    TPOOL__ERROR_CODE__ERROR_PERMISSION);
+			continue;
+		}
 		probe_sched(c, UNBOUND, v[i].pri, -1, &cpu, &nice, &policy, &rtprio, &ran);
 		ck_assert_msg(policy == v[i].policy, "pri %d: policy %d", v[i].pri, policy);
 		if (v[i].policy == SCHED_OTHER)
