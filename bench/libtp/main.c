@@ -60,11 +60,20 @@ struct lat_result {
 	double		lr_cpu_us;	/* process CPU time per sample */
 };
 
-/* Throughput over -R runs, jobs/s; 0 = not run. */
+/* One throughput run. */
+struct thr_sample {
+	double		ts_rate;	/* jobs/s */
+	double		ts_cpu_ns;	/* process CPU time per job */
+	double		ts_csw;		/* context switches per 1000 jobs */
+};
+
+/* Throughput over -R runs; 0 = not run. */
 struct thr_result {
-	double		tr_median;
+	double		tr_median;	/* jobs/s */
 	double		tr_min;
 	double		tr_max;
+	double		tr_cpu_ns;	/* median CPU ns per job */
+	double		tr_csw;		/* median context switches per 1000 jobs */
 };
 
 /* One row of the table. */
@@ -211,18 +220,34 @@ producer_main(void *arg)
 	return NULL;
 }
 
-/* Run njobs from np producers on a ready pool; returns jobs/s. */
-static double
+/* CPU time of the whole process (every thread), and its context switches. */
+static uint64_t
+cpu_time_ns(uint64_t *ret_csw)
+{
+	struct rusage ru;
+
+	(void)getrusage(RUSAGE_SELF, &ru);
+	if (ret_csw != NULL)
+		*ret_csw = (uint64_t)ru.ru_nvcsw + (uint64_t)ru.ru_nivcsw;
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) *
+	    1000000000u + ((uint64_t)ru.ru_utime.tv_usec +
+	    (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
+
+/* Run njobs from np producers on a ready pool. */
+static struct thr_sample
 throughput_once(struct bench_run *run, struct bench_slot *slots,
     unsigned int nslots, unsigned int np, uint64_t njobs)
 {
 	struct bench_producer *bps;
-	uint64_t t_start = UINT64_MAX, t_end = 0;
+	struct thr_sample ts;
+	uint64_t t_start = UINT64_MAX, t_end = 0, cpu0, csw0, csw1;
 	unsigned int i, per;
 	int error;
 
 	if ((bps = calloc(np, sizeof(*bps))) == NULL)
 		bench_fatalx(ENOMEM, "producers");
+	cpu0 = cpu_time_ns(&csw0);
 	(void)pthread_barrier_init(&run->br_barrier, NULL, np);
 	per = nslots / np;
 	for (i = 0; i < np; i++) {
@@ -242,9 +267,12 @@ throughput_once(struct bench_run *run, struct bench_slot *slots,
 		if (bps[i].bp_t_end > t_end)
 			t_end = bps[i].bp_t_end;
 	}
+	ts.ts_cpu_ns = (double)(cpu_time_ns(&csw1) - cpu0) / (double)njobs;
+	ts.ts_csw = (double)(csw1 - csw0) * 1000.0 / (double)njobs;
+	ts.ts_rate = (double)njobs * 1e9 / (double)(t_end - t_start);
 	(void)pthread_barrier_destroy(&run->br_barrier);
 	free(bps);
-	return (double)njobs * 1e9 / (double)(t_end - t_start);
+	return ts;
 }
 
 static int
@@ -259,14 +287,14 @@ dbl_cmp(const void *a, const void *b)
  * One throughput figure: a fresh pool, a warm-up run (threads created,
  * slots touched), then one timed run of -n jobs from np producers.
  */
-static double
+static struct thr_sample
 throughput(const struct bench_impl *impl, unsigned int np)
 {
 	struct bench_run run = { .br_impl = impl };
 	struct bench_slot *slots;
+	struct thr_sample result;
 	unsigned int nslots;
 	uint64_t warm;
-	double result;
 	int error;
 
 	nslots = bench_config.bc_ring;
@@ -289,31 +317,35 @@ throughput(const struct bench_impl *impl, unsigned int np)
 	return result;
 }
 
-/* Median, min and max of n figures (sorts them). */
+/* Medians, min and max rate of n samples (sorts the figures). */
 static void
-summarize(double *v, unsigned int n, struct thr_result *ret)
+summarize(struct thr_sample *v, unsigned int n, struct thr_result *ret)
 {
+	double *x;
+	unsigned int i;
 
-	qsort(v, n, sizeof(*v), dbl_cmp);
-	ret->tr_median = v[n / 2];
-	ret->tr_min = v[0];
-	ret->tr_max = v[n - 1];
+	if ((x = calloc(n, sizeof(*x))) == NULL)
+		bench_fatalx(ENOMEM, "summarize");
+	for (i = 0; i < n; i++)
+		x[i] = v[i].ts_rate;
+	qsort(x, n, sizeof(*x), dbl_cmp);
+	ret->tr_median = x[n / 2];
+	ret->tr_min = x[0];
+	ret->tr_max = x[n - 1];
+	for (i = 0; i < n; i++)
+		x[i] = v[i].ts_cpu_ns;
+	qsort(x, n, sizeof(*x), dbl_cmp);
+	ret->tr_cpu_ns = x[n / 2];
+	for (i = 0; i < n; i++)
+		x[i] = v[i].ts_csw;
+	qsort(x, n, sizeof(*x), dbl_cmp);
+	ret->tr_csw = x[n / 2];
+	free(x);
 }
 
 /*
  * Latency.
  */
-
-static uint64_t
-cpu_time_ns(void)
-{
-	struct rusage ru;
-
-	(void)getrusage(RUSAGE_SELF, &ru);
-	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) *
-	    1000000000u + ((uint64_t)ru.ru_utime.tv_usec +
-	    (uint64_t)ru.ru_stime.tv_usec) * 1000u;
-}
 
 /* A CPU of the mask other than --cpu, or --cpu when there is none. */
 static unsigned int
@@ -379,7 +411,7 @@ latency(const struct bench_impl *impl, enum placement place, unsigned int gap_us
 	cpu0 = 0;
 	for (i = 0; i < warm + samples; i++) {
 		if (i == warm)
-			cpu0 = cpu_time_ns();
+			cpu0 = cpu_time_ns(NULL);
 		bench_sleep_ns((uint64_t)gap_us * 1000);
 		t0 = bench_now_ns();
 		slot->bs_sched++;
@@ -391,7 +423,7 @@ latency(const struct bench_impl *impl, enum placement place, unsigned int gap_us
 		if (i >= warm)
 			lat[i - warm] = slot->bs_t_start - t0;
 	}
-	lr.lr_cpu_us = (double)(cpu_time_ns() - cpu0) / 1e3 / samples;
+	lr.lr_cpu_us = (double)(cpu_time_ns(NULL) - cpu0) / 1e3 / samples;
 
 	if (impl->bi_drain != NULL)
 		impl->bi_drain(run.br_pool, &bp);
@@ -678,20 +710,25 @@ print_text(void)
 		    "consumer on cpu %u)\n", "floor, x-cpu", nplist * 10 - 1,
 		    "", floor_cross.lr_median_us, floor_cross.lr_p99_us,
 		    bench_config.bc_cpu, other_cpu());
-	if (repeat > 1) {
-		(void)printf("\nthroughput spread over %u runs, min..max Mjobs/s:\n",
-		    repeat);
-		for (i = 0; i < NIMPLS; i++) {
-			const struct row *r = &rows[i];
+	(void)printf("\nthroughput: min..max Mjobs/s over %u run%s; process CPU ns per "
+	    "job and context\nswitches per 1000 jobs (medians)\n", repeat,
+	    repeat > 1 ? "s" : "");
+	(void)printf("%-13s", "pool");
+	for (k = 0; k < nplist; k++)
+		(void)printf(" | %2u p: %-12s %5s %5s", plist[k], "Mjobs/s", "ns",
+		    "csw");
+	(void)printf("\n");
+	for (i = 0; i < NIMPLS; i++) {
+		const struct row *r = &rows[i];
 
-			if (!r->r_selected)
-				continue;
-			(void)printf("%-13s", r->r_impl->bi_name);
-			for (k = 0; k < nplist; k++)
-				(void)printf("  %5.2f..%-5.2f", r->r_thr[k].tr_min / 1e6,
-				    r->r_thr[k].tr_max / 1e6);
-			(void)printf("\n");
-		}
+		if (!r->r_selected)
+			continue;
+		(void)printf("%-13s", r->r_impl->bi_name);
+		for (k = 0; k < nplist; k++)
+			(void)printf(" | %6.2f..%-11.2f %5.0f %5.1f",
+			    r->r_thr[k].tr_min / 1e6, r->r_thr[k].tr_max / 1e6,
+			    r->r_thr[k].tr_cpu_ns, r->r_thr[k].tr_csw);
+		(void)printf("\n");
 	}
 	(void)printf("\n");
 	for (i = 0; i < NIMPLS; i++)
@@ -718,8 +755,9 @@ print_text(void)
 		(void)snprintf(gap_short, sizeof(gap_short), "%u us", short_gap_us);
 		(void)snprintf(gap_idle, sizeof(gap_idle), "%u us",
 		    bench_config.bc_gap_us);
-		(void)printf("\nSpin before sleeping (naive pool, idle workers spin "
-		    "that long before cond_wait):\n");
+		(void)printf("\nSpin before sleeping (naive-spin: signal after unlock, "
+		    "as libtp; idle workers\nspin that long before cond_wait; "
+		    "the gap is the producer's sleep between jobs):\n");
 		(void)printf("%8s %9s | %-17s | %-17s | %-17s | %s\n", "", "",
 		    "unpinned, us", "unpinned, us", "pinned, us", "CPU us/job");
 		(void)printf("%8s %9s | gap %-13s | gap %-13s | gap %-13s |\n",
@@ -759,6 +797,22 @@ csv_lat(const char *name, const char *mode, unsigned int gap,
 }
 
 static void
+csv_thr(const char *name, unsigned int np, const struct thr_result *tr)
+{
+
+	(void)printf("%s,throughput_jobs_per_s,%u,,,%.0f\n", name, np,
+	    tr->tr_median);
+	(void)printf("%s,throughput_min_jobs_per_s,%u,,,%.0f\n", name, np,
+	    tr->tr_min);
+	(void)printf("%s,throughput_max_jobs_per_s,%u,,,%.0f\n", name, np,
+	    tr->tr_max);
+	(void)printf("%s,throughput_cpu_ns_per_job,%u,,,%.1f\n", name, np,
+	    tr->tr_cpu_ns);
+	(void)printf("%s,throughput_csw_per_1000_jobs,%u,,,%.2f\n", name, np,
+	    tr->tr_csw);
+}
+
+static void
 print_csv(void)
 {
 	unsigned int i, k;
@@ -774,12 +828,7 @@ print_csv(void)
 			continue;
 		for (k = 0; k < nplist; k++)
 			if (r->r_thr[k].tr_median > 0)
-				(void)printf("%s,throughput_jobs_per_s,%u,,,%.0f\n"
-				    "%s,throughput_min_jobs_per_s,%u,,,%.0f\n"
-				    "%s,throughput_max_jobs_per_s,%u,,,%.0f\n",
-				    r->r_impl->bi_name, plist[k], r->r_thr[k].tr_median,
-				    r->r_impl->bi_name, plist[k], r->r_thr[k].tr_min,
-				    r->r_impl->bi_name, plist[k], r->r_thr[k].tr_max);
+				csv_thr(r->r_impl->bi_name, plist[k], &r->r_thr[k]);
 		csv_lat(r->r_impl->bi_name, "unpinned", bench_config.bc_gap_us,
 		    &r->r_lat);
 		csv_lat(r->r_impl->bi_name, "pinned", bench_config.bc_gap_us,
@@ -796,8 +845,7 @@ print_csv(void)
 
 			(void)snprintf(name, sizeof(name), "naive-spin%u",
 			    spin_rows[i].sr_spin_us);
-			(void)printf("%s,throughput_jobs_per_s,1,,,%.0f\n", name,
-			    spin_rows[i].sr_thr.tr_median);
+			csv_thr(name, 1, &spin_rows[i].sr_thr);
 			csv_lat(name, "unpinned", short_gap_us, &spin_rows[i].sr_short);
 			csv_lat(name, "unpinned", bench_config.bc_gap_us,
 			    &spin_rows[i].sr_idle);
@@ -860,9 +908,11 @@ print_json(void)
 		first = false;
 		for (k = 0; k < nplist; k++)
 			(void)printf("%s\"%u\": {\"median\": %.0f, \"min\": %.0f, "
-			    "\"max\": %.0f}", k ? ", " : "", plist[k],
+			    "\"max\": %.0f, \"cpu_ns_per_job\": %.1f, "
+			    "\"csw_per_1000_jobs\": %.2f}", k ? ", " : "", plist[k],
 			    r->r_thr[k].tr_median, r->r_thr[k].tr_min,
-			    r->r_thr[k].tr_max);
+			    r->r_thr[k].tr_max, r->r_thr[k].tr_cpu_ns,
+			    r->r_thr[k].tr_csw);
 		(void)printf("}, ");
 		json_lat("latency", &r->r_lat);
 		(void)printf(", ");
@@ -1030,7 +1080,7 @@ main(int argc, char **argv)
 	const char *only = NULL;
 	bool cpu_set = false, cap_set = false;
 	unsigned int i, k, r;
-	double *thr_runs, spin_thr[1000];
+	struct thr_sample *thr_runs, spin_thr[1000];
 	size_t off = 0;
 	char buf[16];
 	int ch;
