@@ -89,3 +89,11 @@ tests_daemon_test_tpctl_CFLAGS = $(TD_TEST_CFLAGS)
 tests_daemon_test_tpctl_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_tpctl_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_tpctl_DEPENDENCIES = $(TD_TEST_DEPS) client/tpctl$(EXEEXT)
+
+# The daemon's tests with tpoold under valgrind (a leak or an error makes
+# the daemon exit 99, which fails the test that stops it).
+TD_VALGRIND = valgrind --leak-check=full --error-exitcode=99 -q
+check-daemon-valgrind:
+	TPOOL_TEST_WRAPPER="$(TD_VALGRIND)" CK_TIMEOUT_MULTIPLIER=4 \
+		$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(TD_TESTS)"
+.PHONY: check-daemon-valgrind
