@@ -470,6 +470,27 @@ conn_in_append(struct tpd_conn *conn, const uint8_t *data, size_t len)
 	return true;
 }
 
+/*
+ * Move bytes from *data into c_in until it holds want bytes: 1 once it
+ * does, 0 when *data ran out first, -1 when the connection failed.
+ */
+static int
+conn_in_fill(struct tpd_conn *conn, const uint8_t **data, size_t *len, size_t want)
+{
+	size_t take;
+
+	if (conn->c_in_len >= want)
+		return 1;
+	take = want - conn->c_in_len;
+	if (take > *len)
+		take = *len;
+	if (!conn_in_append(conn, *data, take))
+		return -1;
+	*data += take;
+	*len -= take;
+	return conn->c_in_len >= want ? 1 : 0;
+}
+
 static void
 conn_read(struct tpd_conn *conn)
 {
@@ -493,32 +514,17 @@ conn_read(struct tpd_conn *conn)
 
 	/* First complete the partial frame kept from the last read. */
 	if (conn->c_in_len > 0) {
-		if (conn->c_in_len < TP_FRAME_HDR_LEN) {
-			take = TP_FRAME_HDR_LEN - conn->c_in_len;
-			if (take > len)
-				take = len;
-			if (!conn_in_append(conn, data, take))
-				return;
-			data += take;
-			len -= take;
-			if (conn->c_in_len < TP_FRAME_HDR_LEN)
-				return;
-			body_len = tp_frame_get_header(conn->c_in);
-			if (body_len > tpd_opt.o_max_frame) {
-				(void)conn_frames(conn, conn->c_in, conn->c_in_len);
-				conn->c_in_len = 0;
-				return;
-			}
-		}
-		total = TP_FRAME_HDR_LEN + (size_t)tp_frame_get_header(conn->c_in);
-		take = total - conn->c_in_len;
-		if (take > len)
-			take = len;
-		if (!conn_in_append(conn, data, take))
+		if (conn_in_fill(conn, &data, &len, TP_FRAME_HDR_LEN) <= 0)
 			return;
-		data += take;
-		len -= take;
-		if (conn->c_in_len < total)
+		body_len = tp_frame_get_header(conn->c_in);
+		if (body_len > tpd_opt.o_max_frame) {
+			/* Refused from its header: conn_frames answers and closes. */
+			(void)conn_frames(conn, conn->c_in, conn->c_in_len);
+			conn->c_in_len = 0;
+			return;
+		}
+		total = TP_FRAME_HDR_LEN + (size_t)body_len;
+		if (conn_in_fill(conn, &data, &len, total) <= 0)
 			return;
 		(void)conn_frames(conn, conn->c_in, conn->c_in_len);
 		if (conn->c_dead)
