@@ -58,11 +58,8 @@ step "TSan build"
 build tsan --enable-tsan
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" check tsan
 
-if [[ -n $(cd build-ci/plain && make -s print-daemon-tests 2>/dev/null) ]]; then
-	step "daemon tests, tpoold under valgrind"
-	check plain TESTS="$(cd build-ci/plain && make -s print-daemon-tests)" \
-	    TPOOL_TEST_WRAPPER="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=no"
-fi
+step "daemon tests, tpoold under valgrind"
+(cd build-ci/plain && make -j"$jobs" check-daemon-valgrind) || fail "daemon tests under valgrind"
 
 step "make distcheck"
 (cd build-ci/plain && make -s -j"$jobs" distcheck >/dev/null) || fail "make distcheck"
