@@ -150,7 +150,6 @@ conn_refuse(int fd, Tpool__ErrorCode code, const char *message)
 void
 tpd_conn_accept(int fd)
 {
-	struct tpd_conn *conn;
 	struct ucred cred;
 	socklen_t credlen = sizeof(cred);
 
@@ -166,15 +165,23 @@ tpd_conn_accept(int fd)
 		(void)close(fd);
 		return;
 	}
+	(void)tpd_conn_attach(fd, cred.uid, cred.gid, cred.pid, NULL);
+}
+
+int
+tpd_conn_attach(int fd, uid_t uid, gid_t gid, pid_t pid, struct tpd_conn **ret_conn)
+{
+	struct tpd_conn *conn;
+
 	if ((conn = calloc(1, sizeof(*conn))) == NULL)
 		goto nomem;
 	conn->c_fd = fd;
-	conn->c_uid = cred.uid;
-	conn->c_gid = cred.gid;
-	conn->c_pid = cred.pid;
+	conn->c_uid = uid;
+	conn->c_gid = gid;
+	conn->c_pid = pid;
 	TAILQ_INIT(&conn->c_jobs);
 	LIST_INIT(&conn->c_watches);
-	if ((conn->c_user = tpd_user_hold(cred.uid)) == NULL)
+	if ((conn->c_user = tpd_user_hold(uid)) == NULL)
 		goto nomem;
 	conn->c_rev = event_new(tpd_base, fd, EV_READ | EV_PERSIST, conn_read_cb, conn);
 	conn->c_wev = event_new(tpd_base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, conn);
@@ -184,8 +191,10 @@ tpd_conn_accept(int fd)
 	TAILQ_INSERT_TAIL(&conn_list, conn, c_entry);
 	conn_n++;
 	tpd_debug("connection %llu: uid %u gid %u pid %d", (unsigned long long)conn->c_id,
-	    (unsigned int)cred.uid, (unsigned int)cred.gid, (int)cred.pid);
-	return;
+	    (unsigned int)uid, (unsigned int)gid, (int)pid);
+	if (ret_conn != NULL)
+		*ret_conn = conn;
+	return 0;
 
 nomem:
 	tpd_err("out of memory accepting a connection");
@@ -199,6 +208,7 @@ nomem:
 		free(conn);
 	}
 	conn_refuse(fd, TPOOL__ERROR_CODE__ERROR_INTERNAL, "out of memory");
+	return ENOMEM;
 }
 
 static void
@@ -574,4 +584,5 @@ tpd_conn_free_all(void)
 		conn_close(conn, "the daemon is exiting");
 	conn_drain_done = NULL;
 	tpd_conn_flush_all();
+	conn_draining = false;
 }

@@ -8,14 +8,18 @@
  * returns; the unpacked request belongs to this file and handlers borrow
  * it.  Bytes that do not unpack are answered ERROR_BAD_REQUEST and the
  * connection is closed (we cannot know where the next frame starts in the
- * peer's mind); a request without a body, or of a kind we do not know, is
- * answered ERROR_BAD_REQUEST and the connection goes on.
+ * peer's mind).  Then validate.c checks the request alone (a body of a
+ * kind we know, the fields each kind needs, the limits on sizes and
+ * numbers): a request that fails is answered with its error and the
+ * connection goes on (a Hello of another version is the exception: that
+ * peer is dropped).  Only then does the kind's handler run.
  *
  * To add a request kind: the .proto, a req-*.c handler declared in
  * tpoold.h, one row in dispatch_table, tpctl, tests, tpoold(8).
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,30 +164,71 @@ static const struct dispatch_row dispatch_table[] = {
 };
 #define	DISPATCH_NROWS	(sizeof(dispatch_table) / sizeof(dispatch_table[0]))
 
-void
-tpd_dispatch(struct tpd_conn *conn, const uint8_t *body, size_t len)
+/*
+ * Unpack body with the arena; NULL when it is not a Request (the arena is
+ * then empty again).  The caller calls arena_reset() when done with it.
+ */
+static Tpool__Request *
+dispatch_unpack(const uint8_t *body, size_t len)
 {
-	const struct dispatch_row *row = NULL;
 	Tpool__Request *req;
 
 	req = (Tpool__Request *)protobuf_c_message_unpack(&tpool__request__descriptor,
 	    &arena_allocator, len, body);
-	if (req == NULL) {
+	if (req == NULL)
 		arena_reset();
+	return req;
+}
+
+int
+tpd_request_check(const uint8_t *body, size_t len, Tpool__ErrorCode *ret_code,
+    char *why, size_t whylen)
+{
+	Tpool__Request *req;
+	Tpool__ErrorCode code;
+	bool ok;
+
+	if ((req = dispatch_unpack(body, len)) == NULL) {
+		*ret_code = TPOOL__ERROR_CODE__ERROR_BAD_REQUEST;
+		if (why != NULL && whylen > 0)
+			(void)snprintf(why, whylen, "a frame of %zu bytes is not a Request "
+			    "message", len);
+		return EBADMSG;
+	}
+	ok = tpd_request_validate(req, &code, why, whylen);
+	arena_reset();
+	if (ok)
+		return 0;
+	*ret_code = code;
+	return EINVAL;
+}
+
+void
+tpd_dispatch(struct tpd_conn *conn, const uint8_t *body, size_t len)
+{
+	Tpool__Request *req;
+	Tpool__ErrorCode code;
+	char why[256];
+
+	if ((req = dispatch_unpack(body, len)) == NULL) {
 		tpd_reply_error(conn, 0, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
 		    "a frame of %zu bytes is not a Request message", len);
 		tpd_conn_close_after_flush(conn);
 		return;
 	}
-	if ((size_t)req->body_case < DISPATCH_NROWS)
-		row = &dispatch_table[req->body_case];
-	if (row == NULL || row->dr_fn == NULL) {
-		tpd_reply_error(conn, req->request_id, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
-		    req->body_case == TPOOL__REQUEST__BODY__NOT_SET ?
-		    "request without a body" : "unknown request kind %d",
-		    (int)req->body_case);
+	if (!tpd_request_validate(req, &code, why, sizeof(why))) {
+		tpd_reply_error(conn, req->request_id, code, "%s", why);
+		/* A peer of another version is told so and dropped, as tmux does. */
+		if (code == TPOOL__ERROR_CODE__ERROR_VERSION)
+			tpd_conn_close_after_flush(conn);
+	} else if ((size_t)req->body_case < DISPATCH_NROWS &&
+	    dispatch_table[req->body_case].dr_fn != NULL) {
+		dispatch_table[req->body_case].dr_fn(conn, req);
 	} else {
-		row->dr_fn(conn, req);
+		/* Validated kinds all have a row: this is a bug of ours. */
+		tpd_err("request kind %d has no handler", (int)req->body_case);
+		tpd_reply_error(conn, req->request_id, TPOOL__ERROR_CODE__ERROR_INTERNAL,
+		    "request kind %d is not served", (int)req->body_case);
 	}
 	arena_reset();
 }

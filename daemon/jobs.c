@@ -510,7 +510,7 @@ job_finalize(struct tpd_job *job)
 		event_active(jobs_reap_ev, EV_TIMEOUT, 0);
 	if (tpd_counters.tc_inflight == 0) {
 		tpd_cq_lazy_timer(false);
-		tpd_main_jobs_idle();
+		tpd_daemon_jobs_idle();
 	}
 }
 

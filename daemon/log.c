@@ -1,7 +1,8 @@
 /*
  * log.c -- the daemon's log: lines on stderr, each prefixed with its syslog
  * priority as "<N>", the form journald (and systemd's stderr capture)
- * classifies.  No timestamps: journald adds them.  One write(2) per line,
+ * classifies.  Verbosity: 1 adds debug lines, -1 keeps only errors (for
+ * fuzz targets and in-process tests).  No timestamps: journald adds them.  One write(2) per line,
  * so lines from worker threads do not interleave.
  */
 #include "config.h"
@@ -36,6 +37,9 @@ tpd_logv(int prio, const char *fmt, va_list ap)
 	size_t len, i;
 
 	if (prio == LOG_DEBUG && log_verbose <= 0)
+		return;
+	/* Quiet (tests, fuzz targets): errors only. */
+	if (log_verbose < 0 && (prio & LOG_PRIMASK) > LOG_ERR)
 		return;
 	n = snprintf(line, sizeof(line), "<%d>", prio & LOG_PRIMASK);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

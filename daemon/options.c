@@ -93,8 +93,8 @@ static const struct opt_row opt_table[] = {
 #define	OPT_HELP	'h'
 #define	OPT_VERSION	'V'
 
-static void
-opt_defaults(struct tpd_options *opt)
+void
+tpd_options_defaults(struct tpd_options *opt)
 {
 	memset(opt, 0, sizeof(*opt));
 	opt->o_max_frame = TP_FRAME_MAX_DEFAULT;
@@ -352,7 +352,7 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 	const char *config = NULL;
 	int c, error;
 
-	opt_defaults(opt);
+	tpd_options_defaults(opt);
 	given = calloc((size_t)argc + 1, sizeof(*given));
 	if (given == NULL) {
 		(void)fprintf(stderr, "tpoold: out of memory\n");

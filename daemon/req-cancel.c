@@ -28,11 +28,6 @@ tpd_req_cancel(struct tpd_conn *conn, const Tpool__Request *req)
 	struct tpd_job *job;
 	char why[64];
 
-	if (!c->has_job_id) {
-		tpd_reply_error(conn, req->request_id, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
-		    "cancel without a job id");
-		return;
-	}
 	if ((job = tpd_job_lookup(c->job_id)) == NULL) {
 		tpd_reply_error(conn, req->request_id, TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB,
 		    "no job %llu", (unsigned long long)c->job_id);

@@ -1,7 +1,7 @@
 /*
  * req-hello.c -- Hello: the protocol version handshake.  A peer that speaks
  * another version (or none) is answered ERROR_VERSION and dropped, as tmux
- * does; the reply tells the peer our version, our frame limit and the uid
+ * does (validate.c and dispatch.c); the reply tells the peer our version, our frame limit and the uid
  * we saw for it.  Hello is optional: a client that knows it speaks version
  * 1 may go straight to its requests.
  */
@@ -18,14 +18,7 @@ tpd_req_hello(struct tpd_conn *conn, const Tpool__Request *req)
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__HelloReply hr = TPOOL__HELLO_REPLY__INIT;
 
-	if (!h->has_version || h->version != TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT) {
-		tpd_reply_error(conn, req->request_id, TPOOL__ERROR_CODE__ERROR_VERSION,
-		    "protocol version %u is not supported; this daemon speaks %d",
-		    h->has_version ? h->version : 0,
-		    TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT);
-		tpd_conn_close_after_flush(conn);
-		return;
-	}
+	/* The version was checked by validate.c (another one is dropped). */
 	if (h->client_name != NULL)
 		(void)snprintf(conn->c_name, sizeof(conn->c_name), "%s", h->client_name);
 	hr.has_version = true;

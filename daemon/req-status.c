@@ -110,11 +110,6 @@ tpd_req_watch(struct tpd_conn *conn, const Tpool__Request *req)
 	Tpool__JobInfo info;
 	struct tpd_job *job;
 
-	if (!w->has_job_id) {
-		tpd_reply_error(conn, req->request_id, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
-		    "watch without a job id");
-		return;
-	}
 	if ((job = tpd_job_lookup(w->job_id)) == NULL) {
 		tpd_reply_error(conn, req->request_id, TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB,
 		    "no job %llu", (unsigned long long)w->job_id);

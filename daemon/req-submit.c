@@ -1,8 +1,10 @@
 /*
- * req-submit.c -- Submit: check everything a client can get wrong, in the
- * order a person would want to hear about it (unknown plugin before a bad
- * priority before a full queue), take the pool, create the job, answer its
- * id, and hand it to libtp.  The answer is queued before the job can have
+ * req-submit.c -- Submit: the request's own fields were checked by
+ * validate.c (plugin name given, input size, job name, pool kind,
+ * priority, CPU); here what needs the daemon's state, in the order a
+ * person would want to hear about it (shutting down, unknown plugin, a
+ * full queue, a priority or CPU the daemon cannot have), then take the
+ * pool, create the job, answer its id, and hand it to libtp.  The answer is queued before the job can have
  * any event, so a client always sees its SubmitReply first.
  */
 #include "config.h"
@@ -11,9 +13,6 @@
 #include <string.h>
 
 #include "tpoold.h"
-
-/* Longest job name accepted (threads show the first 15 bytes). */
-#define	SUBMIT_NAME_MAX	255
 
 void
 tpd_req_submit(struct tpd_conn *conn, const Tpool__Request *req)
@@ -34,49 +33,16 @@ tpd_req_submit(struct tpd_conn *conn, const Tpool__Request *req)
 		    "the daemon is shutting down");
 		return;
 	}
-	if (s->plugin == NULL || s->plugin[0] == '\0') {
-		tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
-		    "submit without a plugin name");
-		return;
-	}
+	/* validate.c checked the fields: name, sizes, pool kind, priority, CPU. */
 	if ((plugin = tpd_plugin_lookup(s->plugin)) == NULL) {
 		tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN,
 		    "no plugin named '%.64s'", s->plugin);
 		return;
 	}
 	input_len = s->has_input ? s->input.len : 0;
-	if (input_len > tpd_opt.o_max_input) {
-		tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_INPUT_TOO_LARGE,
-		    "input of %zu bytes is over the limit of %zu bytes", input_len,
-		    tpd_opt.o_max_input);
-		return;
-	}
 	name = s->name != NULL && s->name[0] != '\0' ? s->name : plugin->p_desc->tpp_name;
-	if (strlen(name) > SUBMIT_NAME_MAX) {
-		tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
-		    "job name longer than %d bytes", SUBMIT_NAME_MAX);
-		return;
-	}
-	if (s->pool != TPOOL__POOL_KIND__POOL_UNBOUND &&
-	    s->pool != TPOOL__POOL_KIND__POOL_PERCPU) {
-		tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
-		    "unknown pool kind %d", (int)s->pool);
-		return;
-	}
 	pri = s->priority;
-	if (!threadpool_pri_is_valid(pri)) {
-		tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_INVALID_PRIORITY,
-		    "priority %d is not valid (-1, or %d to %d)", pri, TP_PRI_USER_MIN,
-		    TP_PRI_RT_MAX);
-		return;
-	}
-	/* The CPU matters only for per-CPU pools (clients may send -1 anyway). */
 	cpu = s->pool == TPOOL__POOL_KIND__POOL_PERCPU ? s->cpu : -1;
-	if (cpu < -1) {
-		tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_INVALID_CPU,
-		    "CPU %d is not valid (-1 for any)", cpu);
-		return;
-	}
 	if (tpd_counters.tc_inflight >= tpd_opt.o_max_jobs) {
 		tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS,
 		    "the daemon has %u jobs queued or running (its limit)",

@@ -84,15 +84,18 @@ struct tpd_options {
  * reported on stderr).
  */
 int	tpd_options_load(struct tpd_options *opt, int argc, char **argv);
+/* Only the defaults (tests and fuzz targets; strings stay NULL). */
+void	tpd_options_defaults(struct tpd_options *opt);
 void	tpd_options_free(struct tpd_options *opt);
 
-/* The daemon's options, read-only after startup (set in main.c). */
+/* The daemon's options, read-only after startup (daemon.c holds them). */
 extern struct tpd_options tpd_opt;
 
 /* ---------------------------------------------------------------- log.c */
 
 /* Log a line to stderr with its syslog priority as a "<N>" prefix, which
- * journald reads.  LOG_DEBUG only with -v.  Thread-safe (one write(2)). */
+ * journald reads.  LOG_DEBUG only with -v (verbose 1); verbose -1 keeps
+ * only LOG_ERR and worse.  Thread-safe (one write(2)). */
 void	tpd_log(int prio, const char *fmt, ...) __attribute__((__format__(__printf__, 2, 3)));
 void	tpd_logv(int prio, const char *fmt, va_list ap) __attribute__((__format__(__printf__, 2, 0)));
 void	tpd_log_set_verbose(int verbose);
@@ -107,7 +110,13 @@ bool	tpd_log_debug_enabled(void);
 		tpd_log(LOG_DEBUG, __VA_ARGS__);			\
 } while (0)
 
-/* -------------------------------------------------------------- main.c */
+/* ------------------------------------------------------------ daemon.c */
+
+/*
+ * The daemon's life without main(): main.c drives it, and so may tests and
+ * fuzz targets.  tpd_opt must be filled first (tpd_options_load(), or
+ * tpd_options_defaults() and the fields a test wants).
+ */
 
 /* The loop's event base (l). */
 extern struct event_base *tpd_base;
@@ -117,11 +126,69 @@ extern uint64_t tpd_start_ns;
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t tpd_now_ns(void);
 
-/* Is the daemon stopping (SIGTERM seen)?  (l) */
+/*
+ * Create the event base, the job table, the completion queue, load the
+ * plugins of tpd_opt.o_plugin_dir, and, when listen, take or bind the
+ * socket.  0 or errno (logged); after a failure call tpd_daemon_teardown().
+ */
+int	tpd_daemon_setup(bool listen);
+/*
+ * Begin the shutdown (SIGTERM): stop accepting, cancel every queued job,
+ * ask running ones to stop, wait up to --shutdown-grace for them, report
+ * those still running as failed, write the last replies, then end the
+ * loop.  Called again while waiting: stop waiting now.  why is for the log.
+ */
+void	tpd_daemon_stop(const char *why);
+/* SIGHUP: rescan the plugin directory. */
+void	tpd_daemon_reload(void);
+/* Has the shutdown finished (the loop may end)? */
+bool	tpd_daemon_done(void);
+/* Is the daemon stopping (tpd_daemon_stop was called)?  (l) */
 bool	tpd_stopping(void);
+/* sd_notify state (e.g. "READY=1\n") with a STATUS= line. */
+void	tpd_daemon_notify_status(const char *state);
+/*
+ * Free everything.  Jobs abandoned still running keep what their threads
+ * use (their jobs, pools, plugins, the completion queue, the event base):
+ * the process must exit after this then.  Otherwise the daemon may be set
+ * up again.
+ */
+void	tpd_daemon_teardown(void);
 
 /* jobs.c calls this when the last job in flight ends while stopping. */
-void	tpd_main_jobs_idle(void);
+void	tpd_daemon_jobs_idle(void);
+
+/*
+ * For tests and fuzzing.  These entry points run the daemon's real code
+ * in-process, without main() or a listening socket:
+ *
+ *   tpd_options_defaults(&tpd_opt)	the defaults, before any setup;
+ *					then set o_plugin_dir (strdup'ed) and
+ *					any limit, and tpd_log_set_verbose(-1)
+ *					to keep the log quiet
+ *   tpd_daemon_setup(false)		the loop, job table, plugins; no socket
+ *   tpd_request_check(body, len, ...)	decode and validate one Request body
+ *					as the dispatcher does (no state, no
+ *					I/O; needs only tpd_opt)
+ *   tpd_conn_attach(fd, uid, gid, pid)	serve a connected socket (one end of
+ *					a socketpair) as a client with those
+ *					credentials
+ *   tpd_daemon_feed(data, len, ...)	a whole connection's byte stream
+ *					through the real read path, framing
+ *					and dispatch: a socketpair, the bytes
+ *					written (then end of file), replies
+ *					read and dropped, until the daemon
+ *					closed it and its jobs ended
+ *   tpd_daemon_run_until_idle(ms)	run the loop until no connection is
+ *					open and no job is in flight
+ *   tpd_daemon_stop(why)		as SIGTERM; then run_until_idle
+ *   tpd_daemon_teardown()		free everything; tpd_options_free()
+ *
+ * Each returns 0 or an errno; ETIMEDOUT when the time ran out.
+ */
+int	tpd_daemon_feed(const uint8_t *data, size_t len, uid_t uid, gid_t gid, pid_t pid,
+	    unsigned int timeout_ms);
+int	tpd_daemon_run_until_idle(unsigned int timeout_ms);
 
 /* ------------------------------------------------------------ listen.c */
 
@@ -182,6 +249,12 @@ struct tpd_conn {
 /* Accept a connected socket from the listener (consumed). */
 void	tpd_conn_accept(int fd);
 /*
+ * Serve fd (consumed, even on failure) as a client with these credentials
+ * (tpd_conn_accept passes SO_PEERCRED's).  *ret_conn (may be NULL) is
+ * valid until the connection closes.  0 or ENOMEM.
+ */
+int	tpd_conn_attach(int fd, uid_t uid, gid_t gid, pid_t pid, struct tpd_conn **ret_conn);
+/*
  * Queue one ServerMessage to conn (encoded now, written at the end of the
  * current callback).  A dead connection ignores it; a connection whose
  * output passes --max-output is closed.
@@ -213,8 +286,18 @@ void	tpd_conn_free_all(void);
 
 /* ---------------------------------------------------------- dispatch.c */
 
-/* Handle one frame's body from conn: unpack, route to a req_*.c handler. */
+/* Handle one frame's body from conn: unpack, validate, route to a req-*.c
+ * handler. */
 void	tpd_dispatch(struct tpd_conn *conn, const uint8_t *body, size_t len);
+/*
+ * Decode and validate one Request body exactly as tpd_dispatch does before
+ * it calls a handler: 0 when a handler would be called; EBADMSG when the
+ * bytes are not a Request (the connection would be closed); EINVAL when
+ * validation fails.  On failure *ret_code is the error code the client
+ * would get and why[] (may be NULL) its message.  Pure: reads tpd_opt only.
+ */
+int	tpd_request_check(const uint8_t *body, size_t len, Tpool__ErrorCode *ret_code,
+	    char *why, size_t whylen);
 
 /* Send conn the Response resp (its request_id is set here). */
 void	tpd_reply(struct tpd_conn *conn, uint64_t request_id, Tpool__Response *resp);
@@ -234,6 +317,19 @@ tpd_req_fn tpd_req_status;
 tpd_req_fn tpd_req_watch;
 tpd_req_fn tpd_req_list_plugins;
 tpd_req_fn tpd_req_stats;
+
+/* ---------------------------------------------------------- validate.c */
+
+/* Longest job name accepted (threads show the first 15 bytes). */
+#define	TPD_JOB_NAME_MAX	255
+
+/*
+ * The checks of a request that need nothing but the request and tpd_opt:
+ * true when it may go to its handler; else false with *ret_code and
+ * why[] (may be NULL) set.  No I/O, no allocation.
+ */
+bool	tpd_request_validate(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
+	    char *why, size_t whylen);
 
 /* -------------------------------------------------------------- jobs.c */
 

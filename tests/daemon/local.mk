@@ -90,6 +90,18 @@ tests_daemon_test_tpctl_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_tpctl_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_tpctl_DEPENDENCIES = $(TD_TEST_DEPS) client/tpctl$(EXEEXT)
 
+# The entry points for tests and fuzzing (daemon/tpoold.h), in-process
+# through libtpoold.  Under check-daemon-valgrind the runner itself runs
+# under valgrind.
+check_PROGRAMS += tests/daemon/test_inproc
+TESTS += tests/daemon/test_inproc
+tests_daemon_test_inproc_SOURCES = tests/daemon/test_inproc.c
+tests_daemon_test_inproc_CPPFLAGS = $(TD_TEST_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_daemon_test_inproc_CFLAGS = $(TD_TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_daemon_test_inproc_LDADD = $(TPOOLD_LIBADD) $(CHECK_LIBS)
+tests_daemon_test_inproc_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_inproc_DEPENDENCIES = $(plugin_LTLIBRARIES)
+
 # The daemon's tests with tpoold under valgrind (a leak or an error makes
 # the daemon exit 99, which fails the test that stops it).
 TD_VALGRIND = valgrind --leak-check=full --error-exitcode=99 -q

@@ -1,0 +1,355 @@
+/*
+ * daemon.c -- the daemon's life without main(): set up the loop and
+ * everything it owns, stop (SIGTERM's path), and tear down, so that
+ * main.c, tests and fuzz targets drive the same code.
+ *
+ *	tpd_daemon_setup(listen)	event base, job table, completion
+ *					queue, plugins; the socket if listen
+ *	tpd_daemon_stop(why)		stop accepting, cancel queued jobs
+ *					(each reported cancelled), ask running
+ *					ones to stop, wait up to
+ *					--shutdown-grace, report any still
+ *					running as failed (abandoned), write
+ *					what is queued to clients, leave the
+ *					loop.  Again: end the grace period now.
+ *	tpd_daemon_teardown()		free everything (but what abandoned
+ *					jobs' threads still use)
+ *
+ * Nothing is left for the exit to clean up unless a job was abandoned
+ * still running (its thread still uses it): then its job, pool, plugin
+ * (never dlclose'd under it), the completion queue and the event base are
+ * left as they are, and the process exits with that thread still in the
+ * plugin.  That is safe because the thread touches only its job, its
+ * plugin and the completion queue, none of which is freed, and exit(3)
+ * runs no destructor of ours that they use.
+ *
+ * Everything here is the loop's (l).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "tpoold.h"
+
+#define	DRAIN_DEADLINE_MS	2000	/* writing the last replies at exit */
+
+struct tpd_options tpd_opt;
+struct event_base *tpd_base;
+uint64_t tpd_start_ns;
+
+static bool daemon_stopping;
+static bool daemon_draining;
+static bool daemon_done;		/* the loop may end: everything written */
+static struct event *daemon_grace_ev;
+static struct event *daemon_drain_ev;
+static struct event *daemon_idle_ev;
+
+uint64_t
+tpd_now_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+bool
+tpd_stopping(void)
+{
+	return daemon_stopping;
+}
+
+bool
+tpd_daemon_done(void)
+{
+	return daemon_done;
+}
+
+void
+tpd_daemon_notify_status(const char *state)
+{
+	char buf[256];
+
+	(void)snprintf(buf, sizeof(buf), "%sSTATUS=%u plugins, %u jobs in flight, "
+	    "%u connections", state, tpd_plugins_count(), tpd_counters.tc_inflight,
+	    tpd_conn_count());
+	(void)sd_notify(0, buf);
+}
+
+static void
+daemon_drained(void)
+{
+	daemon_done = true;
+	(void)event_base_loopbreak(tpd_base);
+}
+
+static void
+daemon_drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	tpd_notice("clients did not read their last replies in time; closing");
+	daemon_done = true;
+	(void)event_base_loopbreak(tpd_base);
+}
+
+/* Every job has its final state: send the last replies, then leave. */
+static void
+daemon_begin_drain(void)
+{
+	struct timeval tv = { DRAIN_DEADLINE_MS / 1000, (DRAIN_DEADLINE_MS % 1000) * 1000 };
+
+	if (daemon_draining)
+		return;
+	daemon_draining = true;
+	if (daemon_grace_ev != NULL)
+		(void)event_del(daemon_grace_ev);
+	daemon_drain_ev = evtimer_new(tpd_base, daemon_drain_deadline_cb, NULL);
+	if (daemon_drain_ev != NULL)
+		(void)evtimer_add(daemon_drain_ev, &tv);
+	tpd_conn_drain_all(daemon_drained);
+}
+
+static void
+daemon_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	daemon_begin_drain();
+	tpd_conn_flush_all();
+}
+
+void
+tpd_daemon_jobs_idle(void)
+{
+	/* Called deep inside job code: drain from a callback of its own. */
+	if (daemon_stopping && !daemon_draining)
+		event_active(daemon_idle_ev, EV_TIMEOUT, 0);
+}
+
+static void
+daemon_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	tpd_notice("shutdown grace period over with %u jobs still running",
+	    tpd_counters.tc_inflight);
+	tpd_jobs_abandon_running();
+	daemon_begin_drain();
+	tpd_conn_flush_all();
+}
+
+void
+tpd_daemon_stop(const char *why)
+{
+	struct timeval tv;
+	uint64_t grace = tpd_opt.o_shutdown_grace_ns;
+
+	if (daemon_stopping) {
+		if (!daemon_draining) {
+			tpd_notice("%s again: not waiting for running jobs", why);
+			daemon_grace_cb(-1, 0, NULL);
+		}
+		return;
+	}
+	daemon_stopping = true;
+	tpd_notice("%s: stopping (%u jobs in flight)", why, tpd_counters.tc_inflight);
+	(void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	tpd_listen_stop();
+	tpd_jobs_stop_all();
+	if (tpd_counters.tc_inflight == 0) {
+		daemon_begin_drain();
+		return;
+	}
+	tv.tv_sec = (time_t)(grace / 1000000000u);
+	tv.tv_usec = (suseconds_t)(grace % 1000000000u / 1000);
+	daemon_grace_ev = evtimer_new(tpd_base, daemon_grace_cb, NULL);
+	if (daemon_grace_ev == NULL || evtimer_add(daemon_grace_ev, &tv) != 0) {
+		tpd_err("cannot arm the shutdown timer; not waiting for running jobs");
+		daemon_grace_cb(-1, 0, NULL);
+	}
+}
+
+void
+tpd_daemon_reload(void)
+{
+	if (daemon_stopping)
+		return;
+	tpd_notice("SIGHUP: rescanning the plugin directory");
+	(void)sd_notify(0, "RELOADING=1");
+	tpd_plugins_scan();
+	tpd_daemon_notify_status("READY=1\n");
+}
+
+int
+tpd_daemon_setup(bool listen)
+{
+	int error;
+
+	tpd_start_ns = tpd_now_ns();
+	daemon_stopping = daemon_draining = daemon_done = false;
+	memset(&tpd_counters, 0, sizeof(tpd_counters));
+	if (tpd_opt.o_idle_timeout_ns != 0 &&
+	    (error = threadpool_set_default_idle_timeout(tpd_opt.o_idle_timeout_ns / 1000)) != 0) {
+		tpd_err("idle timeout: %s", strerror(error));
+		return error;
+	}
+	if ((tpd_base = event_base_new()) == NULL) {
+		tpd_err("cannot create the event loop");
+		return ENOMEM;
+	}
+	if ((daemon_idle_ev = evtimer_new(tpd_base, daemon_idle_cb, NULL)) == NULL)
+		return ENOMEM;
+	if ((error = tpd_jobs_init()) != 0 || (error = tpd_cq_init()) != 0)
+		return error;
+	tpd_plugins_scan();
+	if (listen && (error = tpd_listen_start()) != 0)
+		return error;
+	return 0;
+}
+
+int
+tpd_daemon_run_until_idle(unsigned int timeout_ms)
+{
+	uint64_t end = tpd_now_ns() + (uint64_t)timeout_ms * 1000000u;
+
+	for (;;) {
+		tpd_conn_flush_all();
+		if (daemon_done || (tpd_conn_count() == 0 && tpd_counters.tc_inflight == 0))
+			return 0;
+		if (tpd_now_ns() >= end)
+			return ETIMEDOUT;
+		/* At most the lazy tick's wait: timers keep the loop busy. */
+		if (event_base_loop(tpd_base, EVLOOP_ONCE) < 0)
+			return EIO;
+	}
+}
+
+/* ------------------------------------------------- feeding one connection */
+
+/* The peer's end of a fed connection: bytes still to write, and the sink. */
+struct feed {
+	int		f_fd;
+	const uint8_t	*f_data;
+	size_t		f_len;
+	struct event	*f_rev;
+	struct event	*f_wev;
+	bool		f_eof;		/* the daemon closed its end */
+};
+
+static void
+feed_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed *f = arg;
+	ssize_t n;
+
+	while (f->f_len > 0) {
+		n = send(fd, f->f_data, f->f_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			f->f_data += n;
+			f->f_len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		f->f_len = 0;	/* the daemon closed it: the rest is lost */
+	}
+	(void)event_del(f->f_wev);
+	(void)shutdown(fd, SHUT_WR);
+}
+
+static void
+feed_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed *f = arg;
+	uint8_t sink[16384];
+	ssize_t n;
+
+	while ((n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+		continue;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		f->f_eof = true;
+		(void)event_del(f->f_rev);
+	}
+}
+
+int
+tpd_daemon_feed(const uint8_t *data, size_t len, uid_t uid, gid_t gid, pid_t pid,
+    unsigned int timeout_ms)
+{
+	uint64_t end = tpd_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	struct feed f = { -1, data, len, NULL, NULL, false };
+	int sv[2], error = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+		return errno;
+	f.f_fd = sv[1];
+	f.f_rev = event_new(tpd_base, sv[1], EV_READ | EV_PERSIST, feed_read_cb, &f);
+	f.f_wev = event_new(tpd_base, sv[1], EV_WRITE | EV_PERSIST, feed_write_cb, &f);
+	if (f.f_rev == NULL || f.f_wev == NULL || event_add(f.f_rev, NULL) != 0 ||
+	    event_add(f.f_wev, NULL) != 0) {
+		error = ENOMEM;
+		(void)close(sv[0]);
+		goto out;
+	}
+	/* sv[0] is the daemon's now, whatever happens. */
+	if ((error = tpd_conn_attach(sv[0], uid, gid, pid, NULL)) != 0)
+		goto out;
+	/* Until the daemon has read everything and closed, and jobs ended. */
+	while (!(f.f_eof && tpd_counters.tc_inflight == 0) && !daemon_done) {
+		tpd_conn_flush_all();
+		if (tpd_now_ns() >= end) {
+			error = ETIMEDOUT;
+			break;
+		}
+		if (event_base_loop(tpd_base, EVLOOP_ONCE) < 0) {
+			error = EIO;
+			break;
+		}
+	}
+out:
+	if (f.f_rev != NULL)
+		event_free(f.f_rev);
+	if (f.f_wev != NULL)
+		event_free(f.f_wev);
+	(void)close(sv[1]);
+	/* Let the daemon see the end of file if it had not. */
+	if (error == ETIMEDOUT || error == 0)
+		(void)tpd_daemon_run_until_idle(0);
+	return error;
+}
+
+void
+tpd_daemon_teardown(void)
+{
+	bool abandoned;
+
+	tpd_listen_stop();
+	tpd_conn_free_all();
+	tpd_jobs_free_all();
+	abandoned = tpd_jobs_any_abandoned();
+	if (!abandoned) {
+		tpd_pools_put_all();
+		tpd_cq_destroy();
+	}
+	tpd_plugins_unload_all();
+	if (daemon_grace_ev != NULL)
+		event_free(daemon_grace_ev);
+	if (daemon_drain_ev != NULL)
+		event_free(daemon_drain_ev);
+	if (daemon_idle_ev != NULL)
+		event_free(daemon_idle_ev);
+	daemon_grace_ev = daemon_drain_ev = daemon_idle_ev = NULL;
+	if (tpd_base != NULL && !abandoned) {
+		event_base_free(tpd_base);
+		tpd_base = NULL;
+	}
+	daemon_stopping = daemon_draining = daemon_done = false;
+}
