@@ -1,0 +1,36 @@
+# tests/fuzz: libFuzzer targets (built only with --enable-fuzzing, which
+# needs CC=clang), the generator of their seed corpus, the committed corpus
+# and the reproducers of what they found.  scripts/fuzz.sh builds this
+# configuration and runs each target for a bounded time.
+#
+#	fuzz_frame	the frame decoder (proto/frame.h) at any split points
+#	fuzz_request	a Request body: unpacked, validated, handled as the
+#			daemon does
+#	fuzz_conn	a connection's byte stream into the daemon's dispatch,
+#			with its job table and the example plugins
+#
+# gen_corpus is built in every configuration: `make check` compares its
+# output with the committed corpus (so the corpus stays valid messages of
+# the current .proto), and in a fuzzing build replays every corpus file and
+# every reproducer through its target.
+
+check_PROGRAMS += tests/fuzz/gen_corpus
+tests_fuzz_gen_corpus_SOURCES = tests/fuzz/gen_corpus.c
+tests_fuzz_gen_corpus_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_fuzz_gen_corpus_LDFLAGS = $(AM_LDFLAGS) -no-install
+tests_fuzz_gen_corpus_LDADD = proto/libtpproto.la $(PROTOBUF_C_LIBS)
+
+TESTS += tests/fuzz/corpus.test
+EXTRA_DIST += tests/fuzz/corpus.test tests/fuzz/replay.test tests/fuzz/tpool.dict \
+	tests/fuzz/corpus tests/fuzz/regressions scripts/fuzz.sh
+CLEANFILES += tests/fuzz/fuzz_frame.replay.out tests/fuzz/fuzz_request.replay.out \
+	tests/fuzz/fuzz_conn.replay.out
+
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_frame
+tests_fuzz_fuzz_frame_SOURCES = tests/fuzz/fuzz_frame.c
+tests_fuzz_fuzz_frame_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS) -no-install
+tests_fuzz_fuzz_frame_LDADD = proto/libtpproto.la $(PROTOBUF_C_LIBS)
+
+TESTS += tests/fuzz/replay.test
+endif
