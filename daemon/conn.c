@@ -19,6 +19,15 @@
  * may ask for more); past --max-output (events pile up even then) it is
  * closed.  Its jobs go on (jobs.c).
  *
+ * Slow peers: a frame must arrive whole within --read-timeout of its first
+ * byte (default 30 s), or the connection is answered ERROR_BAD_REQUEST and
+ * closed; so a peer that sends a byte a second (slowloris) cannot hold a
+ * connection and its buffer for ever.  Between frames a connection may
+ * stay idle as long as it likes.  The timer is armed when a partial frame
+ * begins and, when it fires, looks at the partial frame of that moment:
+ * none, or a younger one, and it goes back to sleep; nothing is done per
+ * frame that completes.
+ *
  * Closing frees nothing at once: a closed connection is marked dead,
  * unlinked from everything, and freed at the end of the callback, so code
  * further up the stack may still look at it.
@@ -31,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -78,8 +88,14 @@ conn_close(struct tpd_conn *conn, const char *why)
 	event_free(conn->c_rev);
 	event_free(conn->c_wev);
 	conn->c_rev = conn->c_wev = NULL;
+	if (conn->c_rto_ev != NULL) {
+		event_free(conn->c_rto_ev);
+		conn->c_rto_ev = NULL;
+		conn->c_rto_on = false;
+	}
 	(void)close(conn->c_fd);
 	conn->c_fd = -1;
+	tpd_listen_fd_freed();
 	free(conn->c_in);
 	free(conn->c_out);
 	conn->c_in = conn->c_out = NULL;
@@ -502,6 +518,63 @@ conn_in_fill(struct tpd_conn *conn, const uint8_t **data, size_t *len, size_t wa
 }
 
 static void
+conn_rto_arm(struct tpd_conn *conn, uint64_t after_ns)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(after_ns / 1000000000u);
+	tv.tv_usec = (suseconds_t)(after_ns % 1000000000u / 1000);
+	if (evtimer_add(conn->c_rto_ev, &tv) == 0)
+		conn->c_rto_on = true;
+}
+
+static void
+conn_rto_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tpd_conn *conn = arg;
+	uint64_t age, limit = tpd_opt.o_read_timeout_ns;
+
+	conn->c_rto_on = false;
+	if (conn->c_dead || conn->c_closing || conn->c_in_len == 0)
+		return;
+	age = tpd_now_ns() - conn->c_in_since_ns;
+	if (age < limit) {
+		/* A newer partial frame than the one the timer was set for. */
+		conn_rto_arm(conn, limit - age);
+		return;
+	}
+	tpd_info("connection %llu (uid %u): a frame did not arrive whole within %llu ms "
+	    "(%zu bytes of it came); closing", (unsigned long long)conn->c_id,
+	    (unsigned int)conn->c_uid, (unsigned long long)(limit / 1000000), conn->c_in_len);
+	tpd_reply_error(conn, 0, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
+	    "a request frame did not arrive whole within %llu ms",
+	    (unsigned long long)(limit / 1000000));
+	/* Try to tell it, but a slow peer gets no time to read it. */
+	conn_write(conn);
+	conn_close(conn, "read timeout");
+	tpd_conn_flush_all();
+}
+
+/* A partial frame was just kept in c_in: note when it began. */
+static void
+conn_partial_began(struct tpd_conn *conn)
+{
+	uint64_t limit = tpd_opt.o_read_timeout_ns;
+
+	conn->c_in_since_ns = tpd_now_ns();
+	if (limit == 0 || conn->c_rto_on)
+		return;
+	if (conn->c_rto_ev == NULL &&
+	    (conn->c_rto_ev = evtimer_new(tpd_base, conn_rto_cb, conn)) == NULL) {
+		tpd_err("out of memory arming the read timeout of connection %llu",
+		    (unsigned long long)conn->c_id);
+		conn_fail(conn);
+		return;
+	}
+	conn_rto_arm(conn, limit);
+}
+
+static void
 conn_read(struct tpd_conn *conn)
 {
 	const uint8_t *data = conn_scratch;
@@ -548,8 +621,9 @@ conn_read(struct tpd_conn *conn)
 	}
 
 	take = conn_frames(conn, data, len);
-	if (!conn->c_dead && !conn->c_closing && take < len)
-		(void)conn_in_append(conn, data + take, len - take);
+	if (!conn->c_dead && !conn->c_closing && take < len &&
+	    conn_in_append(conn, data + take, len - take))
+		conn_partial_began(conn);
 }
 
 static void

@@ -17,11 +17,12 @@
  *
  * Nothing is left for the exit to clean up unless a job was abandoned
  * still running (its thread still uses it): then its job, pool, plugin
- * (never dlclose'd under it), the completion queue and the event base are
- * left as they are, and the process exits with that thread still in the
- * plugin.  That is safe because the thread touches only its job, its
- * plugin and the completion queue, none of which is freed, and exit(3)
- * runs no destructor of ours that they use.
+ * (never dlclose'd under it), tpd_opt, the completion queue and the event
+ * base are left as they are, and the process must leave with _exit(2)
+ * (main.c does), the thread still in the plugin.  That is safe because the
+ * thread touches only its job, its plugin, tpd_opt and the completion
+ * queue, none of which is freed, and _exit runs no destructor (the
+ * plugin's own would run under its running code).
  *
  * Everything here is the loop's (l).
  */

@@ -7,8 +7,15 @@
  * a socket is never removed.
  *
  * Accepting: up to ACCEPT_BATCH connections per wakeup, handed to
- * tpd_conn_accept().  When the process is out of file descriptors, accept
- * pauses for ACCEPT_PAUSE_MS rather than spin (as OpenSMTPD does).
+ * tpd_conn_accept().  When the process is out of file descriptors (EMFILE,
+ * ENFILE) or memory, accept(2) fails and leaves the connection queued, so
+ * the listening socket stays readable: rather than spin on it, the
+ * listener's event is taken off the loop (as OpenSMTPD does) until a
+ * connection closes (tpd_listen_fd_freed) or a timer fires, starting at
+ * ACCEPT_PAUSE_MIN_MS and doubling up to ACCEPT_PAUSE_MAX_MS while
+ * accept keeps failing.  Waiting clients stay in the kernel's backlog and
+ * are served once descriptors are free.  One warning when a pause
+ * begins, one notice when accepting works again.
  */
 #include "config.h"
 
@@ -30,13 +37,18 @@
 #include "tpoold.h"
 
 #define	ACCEPT_BATCH		64
-#define	ACCEPT_PAUSE_MS		100
+#define	ACCEPT_PAUSE_MIN_MS	100
+#define	ACCEPT_PAUSE_MAX_MS	1000
 
 static int listen_fd = -1;
 static bool listen_activated;	/* from systemd: never unlink it */
 static bool listen_bound;	/* we created the file at tpd_opt.o_socket */
 static struct event *listen_ev;
 static struct event *listen_pause_ev;
+static bool listen_paused;		/* the listener's event is off the loop */
+static unsigned int listen_pause_ms;	/* the next pause's length */
+static uint64_t listen_trouble_ns;	/* accept failing since then, or 0 */
+static unsigned int listen_retries;	/* pauses since listen_trouble_ns */
 
 bool
 tpd_listen_activated(void)
@@ -180,21 +192,74 @@ listen_bind(void)
 }
 
 static void
+listen_resume(void)
+{
+	if (!listen_paused || listen_ev == NULL)
+		return;
+	listen_paused = false;
+	(void)evtimer_del(listen_pause_ev);
+	(void)event_add(listen_ev, NULL);
+}
+
+static void
 listen_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (listen_ev != NULL)
-		(void)event_add(listen_ev, NULL);
+	listen_resume();
+}
+
+void
+tpd_listen_fd_freed(void)
+{
+	/* A descriptor is free now: try at once rather than at the timer. */
+	listen_resume();
+}
+
+bool
+tpd_listen_paused(void)
+{
+	return listen_paused;
+}
+
+/* accept failed with error, and will again: take the listener off the loop. */
+static void
+listen_pause(int error)
+{
+	struct timeval tv;
+
+	if (listen_trouble_ns == 0) {
+		listen_trouble_ns = tpd_now_ns();
+		listen_retries = 0;
+		listen_pause_ms = ACCEPT_PAUSE_MIN_MS;
+		tpd_warn("accept: %s; not accepting until a connection closes "
+		    "(retrying every %d to %d ms)", strerror(error), ACCEPT_PAUSE_MIN_MS,
+		    ACCEPT_PAUSE_MAX_MS);
+	} else {
+		tpd_debug("accept: %s again; pausing %u ms", strerror(error), listen_pause_ms);
+	}
+	listen_retries++;
+	tv.tv_sec = listen_pause_ms / 1000;
+	tv.tv_usec = (suseconds_t)(listen_pause_ms % 1000) * 1000;
+	listen_pause_ms = listen_pause_ms * 2 > ACCEPT_PAUSE_MAX_MS ? ACCEPT_PAUSE_MAX_MS :
+	    listen_pause_ms * 2;
+	listen_paused = true;
+	(void)event_del(listen_ev);
+	(void)evtimer_add(listen_pause_ev, &tv);
 }
 
 static void
 listen_accept_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct timeval tv = { 0, ACCEPT_PAUSE_MS * 1000 };
 	int i, cfd, error;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd >= 0) {
+			if (listen_trouble_ns != 0) {
+				tpd_notice("accepting again after %llu ms (%u pauses)",
+				    (unsigned long long)((tpd_now_ns() - listen_trouble_ns) /
+				    1000000), listen_retries);
+				listen_trouble_ns = 0;
+			}
 			tpd_conn_accept(cfd);
 			continue;
 		}
@@ -203,15 +268,10 @@ listen_accept_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		if (error == EINTR || error == ECONNABORTED)
 			continue;
-		if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
-		    error == ENOMEM) {
-			tpd_warn("accept: %s; pausing accept for %d ms", strerror(error),
-			    ACCEPT_PAUSE_MS);
-			(void)event_del(listen_ev);
-			(void)evtimer_add(listen_pause_ev, &tv);
-			break;
-		}
-		tpd_err("accept: %s", strerror(error));
+		if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM)
+			tpd_err("accept: %s", strerror(error));
+		/* Whatever it is, the connection is still queued: do not spin. */
+		listen_pause(error);
 		break;
 	}
 	tpd_conn_flush_all();
@@ -247,6 +307,8 @@ tpd_listen_stop(void)
 		event_free(listen_pause_ev);
 		listen_pause_ev = NULL;
 	}
+	listen_paused = false;
+	listen_trouble_ns = 0;
 	if (listen_fd >= 0) {
 		(void)close(listen_fd);
 		listen_fd = -1;

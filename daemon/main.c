@@ -16,6 +16,12 @@
  *			clients, exit 0.  A second signal ends the grace period
  *			at once.
  *
+ * Exit: when a job was abandoned (still running in its plugin after the
+ * grace period), the process leaves with _exit(0): no atexit handler and
+ * no destructor runs (the plugin is never dlclose'd, and its destructors
+ * must not run under its own running code), and nothing the job's thread
+ * may touch is freed.
+ *
  * Test hook: TPOOL_FAULT_THREAD_CREATE=N makes libtp's next N thread
  * creations fail (tp_test_fail_thread_create), as if the system were out
  * of threads; tpoold(8) documents it.  It is read once, at start.
@@ -27,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
@@ -145,6 +152,16 @@ main(int argc, char **argv)
 	    (unsigned long long)tpd_counters.tc_cancelled);
 	main_signals_free();
 	tpd_daemon_teardown();
+	if (tpd_jobs_any_abandoned()) {
+		/*
+		 * A plugin still runs a job on a thread of ours: leave now,
+		 * with no exit handlers and no destructors (the plugin's own
+		 * among them, which must not run under its running code), and
+		 * with everything that thread may touch still in place.
+		 */
+		tpd_notice("exiting with abandoned jobs still running in their plugins");
+		_exit(0);
+	}
 	tpd_options_free(&tpd_opt);
 	return 0;
 }

@@ -86,6 +86,9 @@ static const struct opt_row opt_table[] = {
 	  "permissions of a socket tpoold creates (default 0666)" },
 	{ "socket-group", 269, OPT_STRING, OFF(o_socket_group), 0, 0, "GROUP",
 	  "group of a socket tpoold creates" },
+	{ "read-timeout", 270, OPT_DURATION, OFF(o_read_timeout_ns), 0, 86400 * NS_S, "TIME",
+	  "a request frame must arrive whole within TIME of its first byte, 0 = no "
+	  "limit (default 30s)" },
 };
 #define	OPT_NROWS	(sizeof(opt_table) / sizeof(opt_table[0]))
 
@@ -110,6 +113,7 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_finished_keep = 10000;
 	opt->o_finished_ttl_ns = 600 * NS_S;
 	opt->o_socket_mode = 0666;
+	opt->o_read_timeout_ns = 30 * NS_S;
 }
 
 /* Parse an unsigned number with an optional suffix from a table. */

@@ -3,13 +3,26 @@
  * directory, finding them by name, unloading them when nothing uses them.
  *
  * Only files directly in --plugin-dir whose names end in ".so" (not
- * starting with '.') are considered, regular files or links to them;
- * clients name plugins, never paths.  Each is dlopen'ed RTLD_NOW |
- * RTLD_LOCAL (every symbol resolved now, none leaking into the next), its
- * descriptor looked up as TP_PLUGIN_SYMBOL, checked (ABI version, a valid
- * name, a run function, no other loaded plugin of that name), and its
- * tpp_init called.  Any failure is logged, naming the file and the reason,
- * and the file skipped.
+ * starting with '.') are considered; clients name plugins, never paths.
+ *
+ * Trust: a plugin runs inside the daemon, so only someone who could
+ * already act as the daemon may decide what loads.  The directory must be
+ * owned by root or the daemon's effective uid and writable by neither its
+ * group nor others, and so must every folder above it (one that is
+ * group/other-writable is accepted only when sticky, like /tmp: nobody
+ * else can rename our entry in it); otherwise nothing is loaded from it
+ * (logged at err).  Each file must be a regular file itself (a symbolic
+ * link is refused, wherever it points: the directory is the whole truth
+ * of what runs), owned by root or the daemon's euid, and writable by
+ * neither group nor others.  Anything else is refused with a log line
+ * naming the file and the reason.  Since nobody else can change the
+ * directory, the file checked is the file dlopen(3) opens.
+ *
+ * Each accepted file is dlopen'ed RTLD_NOW | RTLD_LOCAL (every symbol
+ * resolved now, none leaking into the next), its descriptor looked up as
+ * TP_PLUGIN_SYMBOL, checked (ABI version, a valid name, a run function, no
+ * other loaded plugin of that name), and its tpp_init called.  Any failure
+ * is logged, naming the file and the reason, and the file skipped.
  *
  * References: the registry holds one on each active plugin; each job holds
  * one from submit until it has its final state.  A rescan (SIGHUP) loads
@@ -94,8 +107,8 @@ tpd_plugin_lookup(const char *name)
 	return NULL;
 }
 
-static bool
-plugin_name_ok(const char *name)
+bool
+tpd_plugin_name_ok(const char *name)
 {
 	size_t i;
 
@@ -116,6 +129,105 @@ plugin_file_ok(const char *file)
 	size_t len = strlen(file);
 
 	return file[0] != '.' && len > 3 && strcmp(file + len - 3, ".so") == 0;
+}
+
+/* Owned by root or by us? */
+static bool
+plugin_owner_ok(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/*
+ * Is the directory dir (fstat'ed as *st), and every folder above it, one
+ * that only root or the daemon's user can change?  On no, why[] says.
+ */
+static bool
+plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen)
+{
+	struct stat up;
+	char *real, *slash;
+	bool ok = true;
+
+	if (!plugin_owner_ok(st->st_uid)) {
+		(void)snprintf(why, whylen, "owned by uid %u, not root or the daemon's uid %u",
+		    (unsigned int)st->st_uid, (unsigned int)geteuid());
+		return false;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		(void)snprintf(why, whylen, "writable by %s (mode %04o)",
+		    (st->st_mode & S_IWOTH) ? "others" : "its group",
+		    (unsigned int)(st->st_mode & 07777));
+		return false;
+	}
+	if ((real = realpath(dir, NULL)) == NULL) {
+		(void)snprintf(why, whylen, "realpath: %s", strerror(errno));
+		return false;
+	}
+	/* The folders above: a sticky one may be open to all (e.g. /tmp). */
+	while (ok && (slash = strrchr(real, '/')) != NULL) {
+		if (slash == real)
+			slash[1] = '\0';	/* "/" itself */
+		else
+			*slash = '\0';
+		if (stat(real, &up) != 0) {
+			(void)snprintf(why, whylen, "%s: %s", real, strerror(errno));
+			ok = false;
+		} else if (!plugin_owner_ok(up.st_uid)) {
+			(void)snprintf(why, whylen, "%s is owned by uid %u, not root or the "
+			    "daemon's uid %u", real, (unsigned int)up.st_uid,
+			    (unsigned int)geteuid());
+			ok = false;
+		} else if ((up.st_mode & (S_IWGRP | S_IWOTH)) && !(up.st_mode & S_ISVTX)) {
+			(void)snprintf(why, whylen, "%s is writable by %s (mode %04o)", real,
+			    (up.st_mode & S_IWOTH) ? "others" : "its group",
+			    (unsigned int)(up.st_mode & 07777));
+			ok = false;
+		}
+		if (slash == real)
+			break;
+	}
+	free(real);
+	return ok;
+}
+
+/*
+ * lstat file in the directory dfd into *st and say whether it may be
+ * loaded: a regular file (not a link), owned by root or us, writable by
+ * neither group nor others.  On no, why[] says.
+ */
+static bool
+plugin_file_safe(int dfd, const char *file, struct stat *st, char *why, size_t whylen)
+{
+	if (fstatat(dfd, file, st, AT_SYMLINK_NOFOLLOW) != 0) {
+		(void)snprintf(why, whylen, "%s", strerror(errno));
+		return false;
+	}
+	if (S_ISLNK(st->st_mode)) {
+		(void)snprintf(why, whylen, "a symbolic link (a plugin must be a file in the "
+		    "plugin directory itself)");
+		return false;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		(void)snprintf(why, whylen, "not a regular file");
+		return false;
+	}
+	if (!plugin_owner_ok(st->st_uid)) {
+		(void)snprintf(why, whylen, "owned by uid %u, not root or the daemon's uid %u",
+		    (unsigned int)st->st_uid, (unsigned int)geteuid());
+		return false;
+	}
+	if (st->st_mode & S_IWOTH) {
+		(void)snprintf(why, whylen, "writable by others (mode %04o)",
+		    (unsigned int)(st->st_mode & 07777));
+		return false;
+	}
+	if (st->st_mode & S_IWGRP) {
+		(void)snprintf(why, whylen, "writable by its group (mode %04o)",
+		    (unsigned int)(st->st_mode & 07777));
+		return false;
+	}
+	return true;
 }
 
 static int64_t
@@ -164,7 +276,7 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 		    desc->tpp_abi_version, TP_PLUGIN_ABI_VERSION);
 		goto fail;
 	}
-	if (desc->tpp_name == NULL || !plugin_name_ok(desc->tpp_name)) {
+	if (desc->tpp_name == NULL || !tpd_plugin_name_ok(desc->tpp_name)) {
 		tpd_warn("plugin %s: missing or invalid name (1 to %d of A-Z a-z 0-9 _ . -); "
 		    "skipped", file, TP_PLUGIN_NAME_MAX);
 		goto fail;
@@ -227,7 +339,7 @@ tpd_plugins_scan(void)
 	struct tpd_plugin *p, *next;
 	struct dirent *de;
 	struct stat st;
-	char **files = NULL, **nf;
+	char **files = NULL, **nf, why[512];
 	size_t nfiles = 0, cap = 0, i;
 	unsigned int loaded = 0;
 	DIR *d;
@@ -238,6 +350,16 @@ tpd_plugins_scan(void)
 		return;
 	}
 	dfd = dirfd(d);
+	if (fstat(dfd, &st) != 0) {
+		tpd_err("plugin directory %s: %s", dir, strerror(errno));
+		(void)closedir(d);
+		return;
+	}
+	if (!plugin_dir_safe(dir, &st, why, sizeof(why))) {
+		tpd_err("plugin directory %s: %s; loading nothing from it", dir, why);
+		(void)closedir(d);
+		return;
+	}
 	TAILQ_FOREACH(p, &plugins_active, p_entry)
 		p->p_seen = false;
 
@@ -245,12 +367,8 @@ tpd_plugins_scan(void)
 	while ((de = readdir(d)) != NULL) {
 		if (!plugin_file_ok(de->d_name))
 			continue;
-		if (fstatat(dfd, de->d_name, &st, 0) != 0) {
-			tpd_warn("plugin %s: %s; skipped", de->d_name, strerror(errno));
-			continue;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			tpd_warn("plugin %s: not a regular file; skipped", de->d_name);
+		if (!plugin_file_safe(dfd, de->d_name, &st, why, sizeof(why))) {
+			tpd_warn("plugin %s: %s; skipped", de->d_name, why);
 			continue;
 		}
 		p = plugin_by_file(de->d_name);
@@ -269,12 +387,11 @@ tpd_plugins_scan(void)
 			break;
 		nfiles++;
 	}
-	(void)closedir(d);
 
-	/* Gone or changed: take no new jobs; unloaded after the last one. */
+	/* Gone, changed or no longer safe: no new jobs; unloaded after the last. */
 	TAILQ_FOREACH_SAFE(p, &plugins_active, p_entry, next)
 		if (!p->p_seen)
-			plugin_retire(p, "its file is gone or was replaced");
+			plugin_retire(p, "its file is gone, was replaced or is refused now");
 
 	/* Load in name order, so that which of two duplicates wins is stable. */
 	for (i = 1; i < nfiles; i++) {
@@ -288,15 +405,14 @@ tpd_plugins_scan(void)
 		files[j] = f;
 	}
 	for (i = 0; i < nfiles; i++) {
-		/* stat again by path: the directory stream is closed */
-		char path[4096];
-
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, files[i]) < sizeof(path) &&
-		    stat(path, &st) == 0 && plugin_load(dir, files[i], &st))
+		/* Checked again: the first pass may be a moment ago. */
+		if (plugin_file_safe(dfd, files[i], &st, why, sizeof(why)) &&
+		    plugin_load(dir, files[i], &st))
 			loaded++;
 		free(files[i]);
 	}
 	free(files);
+	(void)closedir(d);
 	tpd_info("plugin directory %s: %u loaded now, %u plugins active", dir, loaded,
 	    plugins_nactive);
 }

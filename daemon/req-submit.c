@@ -35,8 +35,14 @@ tpd_req_submit(struct tpd_conn *conn, const Tpool__Request *req)
 	}
 	/* validate.c checked the fields: name, sizes, pool kind, priority, CPU. */
 	if ((plugin = tpd_plugin_lookup(s->plugin)) == NULL) {
-		tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN,
-		    "no plugin named '%.64s'", s->plugin);
+		/* Echo the name only when it could be one (no '/', nothing odd). */
+		if (tpd_plugin_name_ok(s->plugin))
+			tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN,
+			    "no plugin named '%s'", s->plugin);
+		else
+			tpd_reply_error(conn, id, TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN,
+			    "no plugin of that name (names are 1 to %d of A-Z a-z 0-9 _ . -)",
+			    TP_PLUGIN_NAME_MAX);
 		return;
 	}
 	input_len = s->has_input ? s->input.len : 0;

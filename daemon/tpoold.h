@@ -73,6 +73,7 @@ struct tpd_options {
 	uint64_t	o_idle_timeout_ns;	/* 0: libtp's default */
 	uint64_t	o_shutdown_grace_ns;
 	uint64_t	o_finished_ttl_ns;
+	uint64_t	o_read_timeout_ns;	/* a partial frame's life, 0 = none */
 	mode_t		o_socket_mode;
 	char		*o_socket_group;	/* NULL: the daemon's group */
 };
@@ -202,6 +203,10 @@ int	tpd_listen_start(void);
 void	tpd_listen_stop(void);
 /* Was the socket passed by systemd? */
 bool	tpd_listen_activated(void);
+/* A connection closed (a descriptor is free): resume a paused accept. */
+void	tpd_listen_fd_freed(void);
+/* Is accepting paused (out of descriptors)? */
+bool	tpd_listen_paused(void);
 
 /* -------------------------------------------------------------- conn.c */
 
@@ -226,6 +231,9 @@ struct tpd_conn {
 	uint8_t			*c_in;		/* partial frame */
 	size_t			c_in_len;
 	size_t			c_in_cap;
+	uint64_t		c_in_since_ns;	/* when the partial frame began */
+	struct event		*c_rto_ev;	/* --read-timeout (made on first use) */
+	bool			c_rto_on;	/* c_rto_ev is pending */
 
 	uint8_t			*c_out;		/* frames to write: [off, len) */
 	size_t			c_out_off;
@@ -549,6 +557,8 @@ struct tpd_plugin {
  * those whose file is gone or changed.  Errors are logged. */
 void	tpd_plugins_scan(void);
 struct tpd_plugin *tpd_plugin_lookup(const char *name);
+/* Is name a valid plugin name (1 to TP_PLUGIN_NAME_MAX of A-Z a-z 0-9 _ . -)? */
+bool	tpd_plugin_name_ok(const char *name);
 void	tpd_plugin_hold(struct tpd_plugin *plugin);
 void	tpd_plugin_rele(struct tpd_plugin *plugin);
 /* Visit each active plugin in name order of loading. */

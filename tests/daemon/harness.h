@@ -1,7 +1,7 @@
 /*
  * harness.h -- what the daemon's integration tests share: starting the real
  * tpoold built in this tree on a socket in a fresh temporary folder, with
- * the real example plugins (linked from the build's plugins/.libs), waiting
+ * the real example plugins (copied from the build's plugins/.libs), waiting
  * for its READY=1 on a notify socket the test binds, stopping it with
  * SIGTERM and checking that it exits 0; talking to it through the client
  * library or with raw frames; reading its log.
@@ -48,10 +48,15 @@ struct td_daemon {
 
 /* Make the folder, its plugin folder (empty) and the notify socket. */
 void	td_init(struct td_daemon *d);
-/* Link one plugin of the build into the plugin folder: "echo",
+/* Copy one plugin of the build into the plugin folder (mode 0755; the
+ * daemon refuses links and group/other-writable files): "echo",
  * "sha256", ... (plugins/.libs) or a test plugin "probe", "bad-abi", ...
  * (tests/daemon/.libs).  dest may be NULL (same name). */
 void	td_add_plugin(struct td_daemon *d, const char *name, const char *dest);
+/* The build's file of plugin name (as td_add_plugin finds it). */
+void	td_plugin_source(const char *name, char *buf, size_t len);
+/* Copy src to dst (created or truncated) and give it mode. */
+void	td_copy_file(const char *src, const char *dst, mode_t mode);
 /* Link the four example plugins. */
 void	td_add_example_plugins(struct td_daemon *d);
 /*

@@ -11,6 +11,11 @@
  *	ecanceled	return ECANCELED without being asked
  *	errno		return EIO without a message
  *	setfail		set a result, then fail: the failure wins
+ *
+ * Its destructor checks that it is not unloaded (dlclose, or the exit's
+ * destructors) while a run is still executing: if it is, it says so on
+ * stderr and ends the process with status 86, which fails the test that
+ * stops the daemon.
  */
 #include "config.h"
 
@@ -19,6 +24,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +60,34 @@ probe_is(const struct tp_plugin_ctx *ctx, const char *cmd, unsigned long *ret_ar
 	return true;
 }
 
+static atomic_int probe_running;
+
+static void __attribute__((__destructor__))
+probe_unload_check(void)
+{
+	static const char msg[] = "probe: unloaded while a run is still executing\n";
+
+	if (atomic_load(&probe_running) > 0) {
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		_exit(86);
+	}
+}
+
+static int probe_run_cmd(struct tp_plugin_ctx *);
+
 static int
 probe_run(struct tp_plugin_ctx *ctx)
+{
+	int r;
+
+	atomic_fetch_add(&probe_running, 1);
+	r = probe_run_cmd(ctx);
+	atomic_fetch_sub(&probe_running, 1);
+	return r;
+}
+
+static int
+probe_run_cmd(struct tp_plugin_ctx *ctx)
 {
 	struct sched_param sp;
 	struct timespec ts;

@@ -335,6 +335,7 @@ copy_file(const char *from, const char *to)
 	while ((n = read(in, buf, sizeof(buf))) > 0)
 		ck_assert_int_eq(write(out, buf, (size_t)n), n);
 	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(fchmod(out, 0755), 0);	/* whatever the umask */
 	(void)close(in);
 	(void)close(out);
 }
