@@ -17,7 +17,9 @@
  * that cannot be written waits for EV_WRITE.  When more than CONN_OUT_HIGH
  * bytes wait, the connection is not read (the client must read before it
  * may ask for more); past --max-output (events pile up even then) it is
- * closed.  Its jobs go on (jobs.c).
+ * dropped: its unread output is thrown away and it is closed, and nothing
+ * else changes (its jobs go on and end as usual, reported to nobody but
+ * their watchers; status still finds them; jobs.c).
  *
  * Slow peers: a frame must arrive whole within --read-timeout of its first
  * byte (default 30 s), or the connection is answered ERROR_BAD_REQUEST and
@@ -257,15 +259,21 @@ tpd_conn_release_held(void)
 	}
 }
 
-/* Make room for len more output bytes; false (and the connection closed)
- * when that would pass --max-output or memory runs out. */
+/*
+ * Make room for len more output bytes; false (and the connection closed)
+ * when that would pass --max-output or memory runs out.  A message always
+ * fits in an empty queue, whatever its size (each is bounded by its own
+ * limit: --max-result, the status list's 1 MiB), so a client that reads
+ * gets every reply; one that does not is dropped once what it left
+ * unread and the next message pass --max-output.
+ */
 static bool
 conn_out_reserve(struct tpd_conn *conn, size_t len)
 {
 	size_t pending = conn->c_out_len - conn->c_out_off, cap;
 	uint8_t *p;
 
-	if (pending + len > tpd_opt.o_max_output) {
+	if (pending > 0 && pending + len > tpd_opt.o_max_output) {
 		tpd_info("connection %llu (uid %u) is not reading: %zu bytes waiting; "
 		    "closing it", (unsigned long long)conn->c_id, (unsigned int)conn->c_uid,
 		    pending);

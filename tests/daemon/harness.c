@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -274,6 +275,12 @@ td_spawn(struct td_daemon *d, const char *const *prefix, const char *const *args
 		(void)dup2(fd, STDOUT_FILENO);
 		(void)dup2(fd, STDERR_FILENO);
 	}
+	if (d->td_nofile != 0) {
+		struct rlimit rl = { d->td_nofile, d->td_nofile };
+
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			_exit(126);
+	}
 	old = getenv("LD_LIBRARY_PATH");
 	(void)snprintf(ldpath, sizeof(ldpath), "%s/libtp/.libs%s%s", TD_BUILDDIR,
 	    old != NULL ? ":" : "", old != NULL ? old : "");
@@ -389,6 +396,65 @@ td_stop(struct td_daemon *d)
 			ck_abort_msg("tpoold died of signal %d", WTERMSIG(status));
 		ck_abort_msg("tpoold exited %d", WEXITSTATUS(status));
 	}
+	(void)td_check_error_replies(d);
+}
+
+bool
+td_message_leaks(const struct td_daemon *d, const char *msg, const char **ret_why)
+{
+	static const char *const system_dirs[] = { "/tmp/", "/run/", "/usr/", "/lib",
+	    "/etc/", "/var/", "/home/", "/proc/", "/dev/", "/opt/" };
+	size_t i;
+
+	if (d->td_dir[0] != '\0' && strstr(msg, d->td_dir) != NULL) {
+		*ret_why = "the daemon's folder";
+		return true;
+	}
+	if (strstr(msg, TD_BUILDDIR) != NULL) {
+		*ret_why = "the build tree";
+		return true;
+	}
+	for (i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++) {
+		if (strstr(msg, system_dirs[i]) != NULL) {
+			*ret_why = system_dirs[i];
+			return true;
+		}
+	}
+	if (strstr(msg, "0x") != NULL || strstr(msg, "0X") != NULL) {
+		*ret_why = "an address (0x)";
+		return true;
+	}
+	if (strstr(msg, ".so") != NULL) {
+		*ret_why = "a plugin's file";
+		return true;
+	}
+	return false;
+}
+
+unsigned int
+td_check_error_replies(const struct td_daemon *d)
+{
+	char *log = td_log_read(d), *line, *save, *msg;
+	const char *why;
+	unsigned int n = 0;
+
+	for (line = strtok_r(log, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		/* tpd_reply_error's debug line: "... request N: ERROR_X: message" */
+		if (strstr(line, "connection ") == NULL || strstr(line, " request ") == NULL ||
+		    (msg = strstr(line, ": ERROR_")) == NULL)
+			continue;
+		msg = strstr(msg + 2, ": ");
+		if (msg == NULL)
+			continue;
+		msg += 2;
+		n++;
+		if (td_message_leaks(d, msg, &why)) {
+			free(log);
+			ck_abort_msg("an error sent to a client names %s: %s", why, msg);
+		}
+	}
+	free(log);
+	return n;
 }
 
 void

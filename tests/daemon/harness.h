@@ -44,6 +44,7 @@ struct td_daemon {
 	int		td_notify_fd;
 	int		td_status;		/* waitpid status once stopped */
 	char		td_notified[1024];	/* the datagram td_wait_notify matched */
+	unsigned int	td_nofile;		/* RLIMIT_NOFILE for the daemon, 0: as ours */
 };
 
 /* Make the folder, its plugin folder (empty) and the notify socket. */
@@ -78,8 +79,18 @@ pid_t	td_spawn(struct td_daemon *d, const char *const *prefix, const char *const
 	    bool with_socket_args);
 /* Wait for pid to exit (up to td_deadline_ms()); its status or -1. */
 int	td_wait_exit(pid_t pid, unsigned int timeout_ms);
-/* SIGTERM, wait, and assert it exited 0 (the log is printed if not). */
+/* SIGTERM, wait, and assert it exited 0 (the log is printed if not); then
+ * td_check_error_replies(). */
 void	td_stop(struct td_daemon *d);
+/*
+ * Every Error the daemon sent a client is in its log (-v: "connection N
+ * request N: ERROR_X: message"): assert that none names an internal path
+ * or address (the test folder, the build tree, an absolute path of the
+ * system's, "0x").  Returns how many it checked.
+ */
+unsigned int td_check_error_replies(const struct td_daemon *d);
+/* Does an error message name a path or address?  (why: what it found) */
+bool	td_message_leaks(const struct td_daemon *d, const char *msg, const char **ret_why);
 /* Remove the folder; kill the daemon if it is still running. */
 void	td_cleanup(struct td_daemon *d);
 /* td_stop + td_cleanup. */

@@ -51,7 +51,9 @@ TD_TESTS = \
 	tests/daemon/test_jobs \
 	tests/daemon/test_wire \
 	tests/daemon/test_lifecycle \
-	tests/daemon/test_tpctl
+	tests/daemon/test_tpctl \
+	tests/daemon/test_faults \
+	tests/daemon/test_security
 check_PROGRAMS += $(TD_TESTS)
 TESTS += $(TD_TESTS) tests/daemon/units.sh
 EXTRA_DIST += tests/daemon/units.sh
@@ -89,6 +91,20 @@ tests_daemon_test_tpctl_CFLAGS = $(TD_TEST_CFLAGS)
 tests_daemon_test_tpctl_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_tpctl_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_tpctl_DEPENDENCIES = $(TD_TEST_DEPS) client/tpctl$(EXEEXT)
+
+tests_daemon_test_faults_SOURCES = tests/daemon/test_faults.c
+tests_daemon_test_faults_CPPFLAGS = $(TD_TEST_CPPFLAGS)
+tests_daemon_test_faults_CFLAGS = $(TD_TEST_CFLAGS)
+tests_daemon_test_faults_LDADD = $(TD_TEST_LDADD)
+tests_daemon_test_faults_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_faults_DEPENDENCIES = $(TD_TEST_DEPS)
+
+tests_daemon_test_security_SOURCES = tests/daemon/test_security.c
+tests_daemon_test_security_CPPFLAGS = $(TD_TEST_CPPFLAGS)
+tests_daemon_test_security_CFLAGS = $(TD_TEST_CFLAGS)
+tests_daemon_test_security_LDADD = $(TD_TEST_LDADD)
+tests_daemon_test_security_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_security_DEPENDENCIES = $(TD_TEST_DEPS)
 
 # The entry points for tests and fuzzing (daemon/tpoold.h), in-process
 # through libtpoold.  Under check-daemon-valgrind the runner itself runs

@@ -3,7 +3,8 @@
 # `verify` must pass (the service pointed at the daemon built here, since
 # the installed path does not exist yet), and `security --offline` must
 # rate the service's exposure at most 2.0 (its figure is printed to the
-# test's log).  Skipped (77) only when systemd-analyze is absent.
+# test's log).  Skipped (77) only when systemd-analyze is absent or its
+# security verb lacks --offline (systemd < 250).
 set -eu
 
 command -v systemd-analyze >/dev/null 2>&1 || { echo "no systemd-analyze: skipped"; exit 77; }
@@ -28,13 +29,20 @@ fi
 echo "systemd-analyze verify:"
 systemd-analyze verify --man=no "$tmp/tpoold.service" "$tmp/tpoold.socket"
 
-if out=$(systemd-analyze security --offline=yes --no-pager "$tmp/tpoold.service" 2>&1); then
-	echo "$out" | grep -v '✓' || true
-	level=$(echo "$out" | sed -n 's/.*Overall exposure level for tpoold.service: \([0-9.]*\).*/\1/p')
-	echo "systemd-analyze security: exposure $level"
-	test -n "$level"
-	awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }' || { echo "FAIL: exposure $level > 2.0"; exit 1; }
-else
-	echo "systemd-analyze security --offline does not work here: $out"
+# --offline appeared in systemd 250; without it the score cannot be taken
+# from a unit file here, and only then is this part skipped.
+if ! systemd-analyze security --help 2>&1 | grep -q -- '--offline'; then
+	echo "systemd-analyze security has no --offline: the exposure check is skipped"
+	exit 77
 fi
+out=$(systemd-analyze security --offline=yes --no-pager "$tmp/tpoold.service" 2>&1) || {
+	echo "FAIL: systemd-analyze security --offline failed:"
+	echo "$out"
+	exit 1
+}
+echo "$out" | grep -v '✓' || true
+level=$(echo "$out" | sed -n 's/.*Overall exposure level for tpoold.service: \([0-9.]*\).*/\1/p')
+echo "systemd-analyze security: exposure $level"
+test -n "$level" || { echo "FAIL: no exposure level in the output"; exit 1; }
+awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }' || { echo "FAIL: exposure $level > 2.0"; exit 1; }
 echo "ok"
