@@ -32,5 +32,22 @@ tests_fuzz_fuzz_frame_SOURCES = tests/fuzz/fuzz_frame.c
 tests_fuzz_fuzz_frame_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS) -no-install
 tests_fuzz_fuzz_frame_LDADD = proto/libtpproto.la $(PROTOBUF_C_LIBS)
 
+noinst_PROGRAMS += tests/fuzz/fuzz_request
+tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c
+tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_fuzz_fuzz_request_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS) -no-install
+tests_fuzz_fuzz_request_LDADD = $(TPOOLD_LIBADD)
+
+# fuzz_conn loads the example plugins from this build (plugins/.libs).
+noinst_PROGRAMS += tests/fuzz/fuzz_conn
+tests_fuzz_fuzz_conn_SOURCES = tests/fuzz/fuzz_conn.c
+tests_fuzz_fuzz_conn_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon \
+	-DFUZZ_BUILDDIR='"$(abs_top_builddir)"'
+tests_fuzz_fuzz_conn_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_fuzz_fuzz_conn_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS) -no-install
+tests_fuzz_fuzz_conn_LDADD = $(TPOOLD_LIBADD)
+EXTRA_tests_fuzz_fuzz_conn_DEPENDENCIES = $(plugin_LTLIBRARIES)
+
 TESTS += tests/fuzz/replay.test
 endif

@@ -1,0 +1,165 @@
+/*
+ * fuzz_request.c -- libFuzzer target for request decoding and validation
+ * as the daemon does it: an input is one Request body (no frame header),
+ * given to tpd_request_check() (daemon/dispatch.c: the dispatcher's own
+ * unpacking with its arena, then validate.c's checks of each request
+ * kind), and judged against what the protocol (proto/tpool.proto) and
+ * tpoold(8) promise, read here independently:
+ *
+ *   - the bytes are refused as "not a Request" (EBADMSG, ERROR_BAD_REQUEST)
+ *     exactly when protobuf-c's own unpack refuses them;
+ *   - a request passes only if it is one of the kinds the daemon serves
+ *     and has what that kind needs: a Hello of the current version; a
+ *     Submit naming a plugin (1 to TP_PLUGIN_NAME_MAX bytes), with input
+ *     within --max-input, a name within TPD_JOB_NAME_MAX, a known pool
+ *     kind, a valid libtp priority, a CPU of -1 or more for a per-CPU pool;
+ *     a Cancel or Watch with a job id;
+ *   - a refused request gets an error code that names one of the things
+ *     wrong with it (whatever the order of the checks), and a message that
+ *     is plain printable ASCII, not empty, NUL-terminated in its buffer, and
+ *     the same whether or not a message is asked for and however short the
+ *     buffer.
+ *
+ * Only tpd_opt is used (the defaults, with --max-input lowered to 256 bytes
+ * so the fuzzer reaches that limit with small inputs); nothing survives
+ * from one input to the next.  A broken promise traps.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tpoold.h"
+
+int	LLVMFuzzerInitialize(int *argc, char ***argv);
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define	REQ_MAX_INPUT	256u
+
+#define	CHECK(cond)	do { if (!(cond)) __builtin_trap(); } while (0)
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	tpd_log_set_verbose(-1);
+	tpd_options_defaults(&tpd_opt);
+	tpd_opt.o_max_input = REQ_MAX_INPUT;
+	return 0;
+}
+
+/* Bit i: the request is wrong in a way answered with error code i. */
+static uint32_t
+req_wrongs(const Tpool__Request *req)
+{
+	const Tpool__Submit *s;
+	uint32_t w = 0;
+
+#define	WRONG(code)	(w |= 1u << TPOOL__ERROR_CODE__##code)
+	switch (req->body_case) {
+	case TPOOL__REQUEST__BODY_HELLO:
+		if (!req->hello->has_version ||
+		    req->hello->version != TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT)
+			WRONG(ERROR_VERSION);
+		break;
+	case TPOOL__REQUEST__BODY_SUBMIT:
+		s = req->submit;
+		if (s->plugin == NULL || s->plugin[0] == '\0')
+			WRONG(ERROR_BAD_REQUEST);
+		else if (strlen(s->plugin) > TP_PLUGIN_NAME_MAX)
+			WRONG(ERROR_UNKNOWN_PLUGIN);
+		if (s->has_input && s->input.len > REQ_MAX_INPUT)
+			WRONG(ERROR_INPUT_TOO_LARGE);
+		if (s->name != NULL && strlen(s->name) > TPD_JOB_NAME_MAX)
+			WRONG(ERROR_BAD_REQUEST);
+		if (s->pool != TPOOL__POOL_KIND__POOL_UNBOUND &&
+		    s->pool != TPOOL__POOL_KIND__POOL_PERCPU)
+			WRONG(ERROR_BAD_REQUEST);
+		if (s->priority != TP_PRI_NONE &&
+		    (s->priority < TP_PRI_USER_MIN || s->priority > TP_PRI_RT_MAX))
+			WRONG(ERROR_INVALID_PRIORITY);
+		if (s->pool == TPOOL__POOL_KIND__POOL_PERCPU && s->cpu < -1)
+			WRONG(ERROR_INVALID_CPU);
+		break;
+	case TPOOL__REQUEST__BODY_CANCEL:
+		if (!req->cancel->has_job_id)
+			WRONG(ERROR_BAD_REQUEST);
+		break;
+	case TPOOL__REQUEST__BODY_WATCH:
+		if (!req->watch->has_job_id)
+			WRONG(ERROR_BAD_REQUEST);
+		break;
+	case TPOOL__REQUEST__BODY_STATUS:
+	case TPOOL__REQUEST__BODY_LIST_PLUGINS:
+	case TPOOL__REQUEST__BODY_STATS:
+		break;
+	default:
+		/* No body, or one this version does not know. */
+		WRONG(ERROR_BAD_REQUEST);
+		break;
+	}
+#undef WRONG
+	return w;
+}
+
+/* A message for people: printable ASCII, not empty, ends within buf. */
+static void
+req_check_message(const char *buf, size_t cap)
+{
+	size_t i;
+
+	CHECK(buf[0] != '\0');
+	for (i = 0; i < cap && buf[i] != '\0'; i++)
+		CHECK(buf[i] >= 0x20 && buf[i] <= 0x7e);
+	CHECK(i < cap);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	Tpool__ErrorCode code = TPOOL__ERROR_CODE__ERROR_UNSPECIFIED, code2;
+	Tpool__Request *req;
+	char why[256], tiny[8];
+	uint32_t wrongs;
+	int rc, rc2;
+
+	memset(why, 0x55, sizeof(why));
+	rc = tpd_request_check(data, size, &code, why, sizeof(why));
+	CHECK(rc == 0 || rc == EBADMSG || rc == EINVAL);
+
+	/* protobuf-c's unpack with its own allocator is the reference. */
+	req = tpool__request__unpack(NULL, size, data);
+	if (req == NULL) {
+		CHECK(rc == EBADMSG);
+		CHECK(code == TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
+		req_check_message(why, sizeof(why));
+		return 0;
+	}
+	CHECK(rc != EBADMSG);
+	wrongs = req_wrongs(req);
+	if (rc == 0) {
+		CHECK(wrongs == 0);
+	} else {
+		CHECK(wrongs != 0);
+		CHECK((unsigned int)code < 32 && (wrongs & (1u << code)) != 0);
+		req_check_message(why, sizeof(why));
+	}
+	tpool__request__free_unpacked(req, NULL);
+
+	/* No message asked for, or a short buffer: the same verdict. */
+	code2 = TPOOL__ERROR_CODE__ERROR_UNSPECIFIED;
+	rc2 = tpd_request_check(data, size, &code2, NULL, 0);
+	CHECK(rc2 == rc);
+	CHECK(rc == 0 || code2 == code);
+	memset(tiny, 0x55, sizeof(tiny));
+	code2 = TPOOL__ERROR_CODE__ERROR_UNSPECIFIED;
+	rc2 = tpd_request_check(data, size, &code2, tiny, sizeof(tiny));
+	CHECK(rc2 == rc);
+	if (rc != 0) {
+		CHECK(code2 == code);
+		req_check_message(tiny, sizeof(tiny));
+		CHECK(strncmp(tiny, why, sizeof(tiny) - 1) == 0);
+	}
+	return 0;
+}
