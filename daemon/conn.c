@@ -28,7 +28,8 @@
  * stay idle as long as it likes.  The timer is armed when a partial frame
  * begins and, when it fires, looks at the partial frame of that moment:
  * none, or a younger one, and it goes back to sleep; nothing is done per
- * frame that completes.
+ * frame that completes.  Time the daemon itself does not read the
+ * connection (its output backlog, above) does not count against it.
  *
  * Closing frees nothing at once: a closed connection is marked dead,
  * unlinked from everything, and freed at the end of the callback, so code
@@ -545,6 +546,12 @@ conn_rto_cb(evutil_socket_t fd, short what, void *arg)
 	conn->c_rto_on = false;
 	if (conn->c_dead || conn->c_closing || conn->c_in_len == 0)
 		return;
+	if (conn->c_read_paused) {
+		/* We stopped reading it (its output waits): not its delay. */
+		conn->c_in_since_ns = tpd_now_ns();
+		conn_rto_arm(conn, limit);
+		return;
+	}
 	age = tpd_now_ns() - conn->c_in_since_ns;
 	if (age < limit) {
 		/* A newer partial frame than the one the timer was set for. */
