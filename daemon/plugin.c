@@ -8,13 +8,15 @@
  * Trust: a plugin runs inside the daemon, so only someone who could
  * already act as the daemon may decide what loads.  The directory must be
  * owned by root or the daemon's effective uid and writable by neither its
- * group nor others, and so must every folder above it (one that is
+ * group (unless that group is the owner's own: its primary group, with no
+ * other member, as Debian's OpenSSH allows) nor others, and so must every
+ * folder above it (one that is
  * group/other-writable is accepted only when sticky, like /tmp: nobody
  * else can rename our entry in it); otherwise nothing is loaded from it
  * (logged at err).  Each file must be a regular file itself (a symbolic
  * link is refused, wherever it points: the directory is the whole truth
  * of what runs), owned by root or the daemon's euid, and writable by
- * neither group nor others.  Anything else is refused with a log line
+ * neither group (the owner's own group excepted, as above) nor others.  Anything else is refused with a log line
  * naming the file and the reason.  Since nobody else can change the
  * directory, the file checked is the file dlopen(3) opens.
  *
@@ -45,6 +47,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +143,42 @@ plugin_owner_ok(uid_t uid)
 }
 
 /*
+ * May the group of a file owned by st_uid write to it?  Only when that
+ * group is the owner's own ("user private group": the owner's primary
+ * group, with no member but the owner), as Debian's OpenSSH allows: then
+ * nobody else is in it.
+ */
+static bool
+plugin_group_private(const struct stat *st)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char pwbuf[4096], grbuf[16384];
+	char **m;
+
+	if (getpwuid_r(st->st_uid, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 || pwp == NULL ||
+	    pw.pw_gid != st->st_gid)
+		return false;
+	if (getgrgid_r(st->st_gid, &gr, grbuf, sizeof(grbuf), &grp) != 0 || grp == NULL)
+		return false;
+	for (m = gr.gr_mem; *m != NULL; m++)
+		if (strcmp(*m, pw.pw_name) != 0)
+			return false;
+	return true;
+}
+
+/* Writable by others, or by a group that is not its owner's own? */
+static const char *
+plugin_writable_by(const struct stat *st)
+{
+	if (st->st_mode & S_IWOTH)
+		return "others";
+	if ((st->st_mode & S_IWGRP) && !plugin_group_private(st))
+		return "its group";
+	return NULL;
+}
+
+/*
  * Is the directory dir (fstat'ed as *st), and every folder above it, one
  * that only root or the daemon's user can change?  On no, why[] says.
  */
@@ -146,6 +186,7 @@ static bool
 plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen)
 {
 	struct stat up;
+	const char *by;
 	char *real, *slash;
 	bool ok = true;
 
@@ -154,9 +195,8 @@ plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen
 		    (unsigned int)st->st_uid, (unsigned int)geteuid());
 		return false;
 	}
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		(void)snprintf(why, whylen, "writable by %s (mode %04o)",
-		    (st->st_mode & S_IWOTH) ? "others" : "its group",
+	if ((by = plugin_writable_by(st)) != NULL) {
+		(void)snprintf(why, whylen, "writable by %s (mode %04o)", by,
 		    (unsigned int)(st->st_mode & 07777));
 		return false;
 	}
@@ -178,10 +218,10 @@ plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen
 			    "daemon's uid %u", real, (unsigned int)up.st_uid,
 			    (unsigned int)geteuid());
 			ok = false;
-		} else if ((up.st_mode & (S_IWGRP | S_IWOTH)) && !(up.st_mode & S_ISVTX)) {
+		} else if ((by = plugin_writable_by(&up)) != NULL &&
+		    !(up.st_mode & S_ISVTX)) {
 			(void)snprintf(why, whylen, "%s is writable by %s (mode %04o)", real,
-			    (up.st_mode & S_IWOTH) ? "others" : "its group",
-			    (unsigned int)(up.st_mode & 07777));
+			    by, (unsigned int)(up.st_mode & 07777));
 			ok = false;
 		}
 		if (slash == real)
@@ -199,6 +239,8 @@ plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen
 static bool
 plugin_file_safe(int dfd, const char *file, struct stat *st, char *why, size_t whylen)
 {
+	const char *by;
+
 	if (fstatat(dfd, file, st, AT_SYMLINK_NOFOLLOW) != 0) {
 		(void)snprintf(why, whylen, "%s", strerror(errno));
 		return false;
@@ -217,13 +259,8 @@ plugin_file_safe(int dfd, const char *file, struct stat *st, char *why, size_t w
 		    (unsigned int)st->st_uid, (unsigned int)geteuid());
 		return false;
 	}
-	if (st->st_mode & S_IWOTH) {
-		(void)snprintf(why, whylen, "writable by others (mode %04o)",
-		    (unsigned int)(st->st_mode & 07777));
-		return false;
-	}
-	if (st->st_mode & S_IWGRP) {
-		(void)snprintf(why, whylen, "writable by its group (mode %04o)",
+	if ((by = plugin_writable_by(st)) != NULL) {
+		(void)snprintf(why, whylen, "writable by %s (mode %04o)", by,
 		    (unsigned int)(st->st_mode & 07777));
 		return false;
 	}

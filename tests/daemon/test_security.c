@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,62 @@ expect_log(const char *needle)
 
 /* ------------------------------------------------------------- plugins */
 
+/*
+ * A group of ours that is not our own private group: one of our
+ * supplementary groups, or, as root, nogroup.  (The daemon lets the
+ * owner's own group write.)
+ */
+static gid_t
+other_gid(void)
+{
+	gid_t groups[64];
+	int n, i;
+
+	if (geteuid() == 0)
+		return NOBODY;
+	n = getgroups(64, groups);
+	for (i = 0; i < n; i++)
+		if (groups[i] != getegid())
+			return groups[i];
+	ck_abort_msg("needs root, or a supplementary group to give a file to");
+	return 0;
+}
+
+/* The owner's own group may write: group-writable and still loaded. */
+START_TEST(test_plugin_writable_by_owners_private_group)
+{
+	char path[PATH_MAX];
+	struct passwd *pw = getpwuid(geteuid());
+	struct group *gr;
+	struct tpc *c;
+	bool found;
+	char **m;
+
+	ck_assert_ptr_nonnull(pw);
+	gr = getgrgid(pw->pw_gid);
+	ck_assert_ptr_nonnull(gr);
+	for (m = gr->gr_mem; *m != NULL; m++) {
+		if (strcmp(*m, pw->pw_name) != 0) {
+			(void)fprintf(stderr, "skipped: our primary group has other members\n");
+			return;
+		}
+	}
+	td_init(&D);
+	td_add_plugin(&D, "echo", NULL);
+	(void)snprintf(path, sizeof(path), "%s/echo.so", D.td_plugins);
+	ck_assert_int_eq(chown(path, geteuid(), pw->pw_gid), 0);
+	ck_assert_int_eq(chmod(path, 0775), 0);
+	ck_assert_int_eq(chown(D.td_plugins, geteuid(), pw->pw_gid), 0);
+	ck_assert_int_eq(chmod(D.td_plugins, 0775), 0);
+	td_start(&D, NULL, NULL);
+	c = td_connect(&D);
+	ck_assert_uint_eq(count_plugins(c, "echo", &found), 1);
+	ck_assert(found);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_plugin_files_refused_with_reason)
 {
 	char path[PATH_MAX], src[PATH_MAX];
@@ -108,6 +165,8 @@ START_TEST(test_plugin_files_refused_with_reason)
 	td_add_plugin(&D, "echo", "group-writable");
 	(void)snprintf(path, sizeof(path), "%s/group-writable.so", D.td_plugins);
 	ck_assert_int_eq(chmod(path, 0775), 0);
+	/* A group that is not the owner's own (that one may write). */
+	ck_assert_int_eq(chown(path, (uid_t)-1, other_gid()), 0);
 	td_add_plugin(&D, "sleep", "other-writable");
 	(void)snprintf(path, sizeof(path), "%s/other-writable.so", D.td_plugins);
 	ck_assert_int_eq(chmod(path, 0757), 0);
@@ -197,6 +256,7 @@ START_TEST(test_plugin_dir_must_be_safe)
 	td_add_example_plugins(&D);
 
 	ck_assert_int_eq(chmod(D.td_plugins, 0775), 0);
+	ck_assert_int_eq(chown(D.td_plugins, (uid_t)-1, other_gid()), 0);
 	(void)snprintf(msg, sizeof(msg), "plugin directory %s: writable by its group "
 	    "(mode 0775)", D.td_plugins);
 	expect_dir_refused(msg);
@@ -671,6 +731,7 @@ security_suite(void)
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_plugin_files_refused_with_reason);
 	tcase_add_test(tc, test_plugin_made_unsafe_is_retired);
+	tcase_add_test(tc, test_plugin_writable_by_owners_private_group);
 	tcase_add_test(tc, test_plugin_dir_must_be_safe);
 	suite_add_tcase(s, tc);
 
