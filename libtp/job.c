@@ -2,17 +2,28 @@
  * job.c -- jobs: initialisation and destruction, reference counting,
  * scheduling, cancellation and the end of a run.
  *
- * A job's state is job_thread, under the job lock:
+ * A job's state is job_thread:
  *
  *	NULL			not scheduled (never, done, or cancelled)
  *	&pool->tp_overseer	queued on pool->tp_jobs (pool == job_pool)
  *	a worker		handed to that worker, or running on it
  *
- * Only threadpool_job_done() (from the job's own function) moves a job from
- * a worker back to NULL; only cancellation or a claim by a worker (both
- * under the job lock and the pool lock) takes a job off a queue.
+ * Transitions, and the locks they hold:
  *
- * job_refcnt counts the overseer's and workers' holds, so that
+ *	NULL -> queued, NULL -> worker	schedule	job lock + pool lock
+ *	queued -> worker		claim		pool lock (thread.c)
+ *	queued -> NULL			cancel		job lock + pool lock
+ *	worker -> NULL			job_done	job lock
+ *
+ * So under the job lock alone, NULL and non-NULL are stable, and "queued"
+ * may turn into "worker" at any time: cancel takes the pool lock and looks
+ * again before it unlinks a job.  Queue membership only ever changes under
+ * the pool lock, with job_thread rechecked there, so no job can be unlinked
+ * twice (the race NetBSD fixed in revision 1.23).  job_thread is read and
+ * written with relaxed atomics because the claim writes it without the job
+ * lock.
+ *
+ * job_refcnt counts the workers' holds for a run, so that
  * threadpool_job_destroy() can wait until no thread looks at the job.
  */
 #include "config.h"
@@ -21,6 +32,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #include "tp_impl.h"
 
@@ -42,9 +54,10 @@ threadpool_job_init(struct threadpool_job *job, threadpool_job_fn_t *fn,
 	va_end(ap);
 
 	job->job_lock = lock;
-	job->job_thread = NULL;
+	job_set_thread(job, NULL);
 	job->job_pool = NULL;
 	job->job_refcnt = 0;
+	job->job_destroying = false;
 	job->job_fn = fn;
 	error = pthread_cond_init(&job->job_cv, NULL);
 	TP_ASSERT(error == 0, "job '%s': pthread_cond_init: %s", job->job_name,
@@ -54,14 +67,28 @@ threadpool_job_init(struct threadpool_job *job, threadpool_job_fn_t *fn,
 TP_EXPORT void
 threadpool_job_destroy(struct threadpool_job *job)
 {
-	TP_ASSERT(job->job_thread == NULL,
+	struct timespec deadline;
+
+	TP_ASSERT(job_thread(job) == NULL,
 	    "job '%s' destroyed while scheduled or running", job->job_name);
 
-	/* Wait for the last worker or overseer to let go of it. */
+	/*
+	 * Wait for the last worker to let go of it.  job_rele() broadcasts
+	 * when it sees job_destroying; the short timed wait covers a release
+	 * that decided just before we set it.
+	 */
 	(void)pthread_mutex_lock(job->job_lock);
-	while (__atomic_load_n(&job->job_refcnt, __ATOMIC_ACQUIRE) > 0)
-		(void)pthread_cond_wait(&job->job_cv, job->job_lock);
-	TP_ASSERT(job->job_thread == NULL,
+	while (__atomic_load_n(&job->job_refcnt, __ATOMIC_ACQUIRE) > 0) {
+		__atomic_store_n(&job->job_destroying, true, __ATOMIC_SEQ_CST);
+		(void)clock_gettime(CLOCK_REALTIME, &deadline);
+		if ((deadline.tv_nsec += 1000000) >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&job->job_cv, job->job_lock,
+		    &deadline);
+	}
+	TP_ASSERT(job_thread(job) == NULL,
 	    "job '%s' scheduled again while being destroyed", job->job_name);
 	(void)pthread_mutex_unlock(job->job_lock);
 
@@ -89,32 +116,31 @@ job_hold(struct threadpool_job *job)
 }
 
 /*
- * Drop a reference.  The last one is dropped under the job lock, so that
- * threadpool_job_destroy() cannot return (and the owner free the job and
- * its lock) before we are done touching them.  Neither the job lock nor a
- * pool lock may be held.  May sleep (on the job lock).
+ * Drop a reference.  The decrement is the last thing we do to the job:
+ * once the count is 0 threadpool_job_destroy() may return and the owner
+ * free the job.  Only when a destroyer is waiting is the last reference
+ * dropped under the job lock, to wake it.  Neither the job lock nor a pool
+ * lock may be held.  May sleep (on the job lock).
  */
 void
 job_rele(struct threadpool_job *job)
 {
-	unsigned int refcnt = __atomic_load_n(&job->job_refcnt, __ATOMIC_RELAXED);
+	unsigned int refcnt;
 
-	do {
-		TP_ASSERT(refcnt > 0, "job '%s' reference count underflow",
-		    job->job_name);
-		if (refcnt == 1) {
-			(void)pthread_mutex_lock(job->job_lock);
-			refcnt = __atomic_sub_fetch(&job->job_refcnt, 1,
-			    __ATOMIC_RELEASE);
-			TP_ASSERT(refcnt != UINT_MAX, "job '%s' reference count "
-			    "underflow", job->job_name);
-			if (refcnt == 0)
-				(void)pthread_cond_broadcast(&job->job_cv);
-			(void)pthread_mutex_unlock(job->job_lock);
-			return;
-		}
-	} while (!__atomic_compare_exchange_n(&job->job_refcnt, &refcnt,
-	    refcnt - 1, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	if (__builtin_expect(__atomic_load_n(&job->job_destroying,
+	    __ATOMIC_SEQ_CST), 0)) {
+		(void)pthread_mutex_lock(job->job_lock);
+		refcnt = __atomic_sub_fetch(&job->job_refcnt, 1, __ATOMIC_RELEASE);
+		TP_ASSERT(refcnt != UINT_MAX, "job '%s' reference count "
+		    "underflow", job->job_name);
+		if (refcnt == 0)
+			(void)pthread_cond_broadcast(&job->job_cv);
+		(void)pthread_mutex_unlock(job->job_lock);
+		return;
+	}
+	refcnt = __atomic_sub_fetch(&job->job_refcnt, 1, __ATOMIC_RELEASE);
+	/* The job may be gone now: refcnt is all we may look at. */
+	TP_ASSERT(refcnt != UINT_MAX, "job reference count underflow");
 }
 
 TP_EXPORT void
@@ -122,11 +148,11 @@ threadpool_job_done(struct threadpool_job *job)
 {
 	struct threadpool_thread *self = tp_curthread;
 
-	TP_ASSERT(self != NULL && job->job_thread == self,
+	TP_ASSERT(self != NULL && job_thread(job) == self,
 	    "threadpool_job_done of job '%s' outside its own run", job->job_name);
 
 	(void)pthread_cond_broadcast(&job->job_cv);
-	job->job_thread = NULL;
+	job_set_thread(job, NULL);
 	self->tpt_done = true;
 }
 
@@ -140,7 +166,7 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 	 * behind our back: job_done clears job_thread under the job lock,
 	 * which we hold.
 	 */
-	if (__builtin_expect(job->job_thread != NULL, 0))
+	if (__builtin_expect(job_thread(job) != NULL, 0))
 		return;
 
 	(void)pthread_mutex_lock(&pool->tp_lock);
@@ -154,7 +180,7 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 		TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
 		pool->tp_nidle--;
 		thread->tpt_job = job;
-		job->job_thread = thread;
+		job_set_thread(job, thread);
 		(void)pthread_mutex_unlock(&pool->tp_lock);
 		/* It cannot exit now that it has a job; wake it unlocked. */
 		(void)pthread_cond_signal(&thread->tpt_cv);
@@ -162,7 +188,7 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 	}
 
 	/* Nobody idle: queue it for the overseer (or a finishing worker). */
-	job->job_thread = &pool->tp_overseer;
+	job_set_thread(job, &pool->tp_overseer);
 	TAILQ_INSERT_TAIL(&pool->tp_jobs, job, job_entry);
 	pool->tp_nqueued++;
 	if (pool->tp_flags & TP_OVERSEER_WAITING) {
@@ -176,34 +202,42 @@ TP_EXPORT bool
 threadpool_cancel_job_async(struct threadpool *pool, struct threadpool_job *job)
 {
 	struct threadpool *jpool = job->job_pool;
+	bool cancelled = false;
 
 	(void)pool;	/* The job knows its pool: any pool gives the right answer. */
 
-	if (job->job_thread == NULL)
+	if (job_thread(job) == NULL)
 		return true;	/* not scheduled: guaranteed not running */
-	if (job->job_thread == &jpool->tp_overseer) {
-		/* Queued: take it off so it never runs. */
-		(void)pthread_mutex_lock(&jpool->tp_lock);
+	if (job_thread(job) != &jpool->tp_overseer)
+		return false;	/* too late: a worker has it */
+
+	/* Queued, unless a worker claims it meanwhile: look under the lock. */
+	(void)pthread_mutex_lock(&jpool->tp_lock);
+	if (job_thread(job) == &jpool->tp_overseer) {
 		TAILQ_REMOVE(&jpool->tp_jobs, job, job_entry);
 		jpool->tp_nqueued--;
-		job->job_thread = NULL;
-		(void)pthread_mutex_unlock(&jpool->tp_lock);
-		return true;
+		job_set_thread(job, NULL);
+		cancelled = true;
 	}
-	return false;		/* too late: a worker has it */
+	(void)pthread_mutex_unlock(&jpool->tp_lock);
+	return cancelled;
 }
 
+/*
+ * Cancel, and while the job runs, wait for its threadpool_job_done.  The
+ * job may have been scheduled again by then (by its own function, say): if
+ * it is queued that run is cancelled too, if it runs we wait again.  So a
+ * waiter never sleeps on a job that is merely queued, which nobody would
+ * wake it from (the seed's loop could: a run rescheduled, then cancelled by
+ * another thread, left it waiting forever).
+ */
 TP_EXPORT void
 threadpool_cancel_job(struct threadpool *pool, struct threadpool_job *job)
 {
-	if (threadpool_cancel_job_async(pool, job))
-		return;
-
-	TP_ASSERT(job->job_thread != tp_curthread,
-	    "job '%s' cancels itself with threadpool_cancel_job: it would wait "
-	    "for itself forever", job->job_name);
-
-	/* Running: wait for threadpool_job_done. */
-	while (job->job_thread != NULL)
+	while (!threadpool_cancel_job_async(pool, job)) {
+		TP_ASSERT(job_thread(job) != tp_curthread,
+		    "job '%s' cancels itself with threadpool_cancel_job: it "
+		    "would wait for itself forever", job->job_name);
 		(void)pthread_cond_wait(&job->job_cv, job->job_lock);
+	}
 }

@@ -187,12 +187,18 @@ pool_process_ncpu(void)
 int
 pool_create(struct threadpool *pool, int cpu, tp_pri_t pri)
 {
+	pthread_mutexattr_t mattr;
 	int error;
 
 	TP_ASSERT(threadpool_pri_is_valid(pri), "invalid priority %d", pri);
 
 	memset(pool, 0, sizeof(*pool));
-	if ((error = pthread_mutex_init(&pool->tp_lock, NULL)) != 0)
+	/* Adaptive, as NetBSD's: spin briefly on a held lock before sleeping. */
+	(void)pthread_mutexattr_init(&mattr);
+	(void)pthread_mutexattr_settype(&mattr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	error = pthread_mutex_init(&pool->tp_lock, &mattr);
+	(void)pthread_mutexattr_destroy(&mattr);
+	if (error != 0)
 		return error;
 	if ((error = cond_init_monotonic(&pool->tp_drain_cv)) != 0)
 		goto fail0;
@@ -285,33 +291,6 @@ pool_rele_locked(struct threadpool *pool)
 	TP_ASSERT(pool->tp_refcnt > 0, "pool reference count underflow");
 	if (--pool->tp_refcnt == 0)
 		(void)pthread_cond_broadcast(&pool->tp_drain_cv);
-}
-
-/*
- * Pool lock held; job is on pool's queue and the caller holds a reference
- * to it (job_hold).  Take the job's lock too, without breaking the lock
- * order: trylock first, else drop the pool lock and take both in order.
- * Returns true with both locks held if the job is still queued on this
- * pool; false with only the pool lock held if it was cancelled or handed
- * out meanwhile.  This is the fix of NetBSD 1.23: a queued job is unlinked
- * only under both locks, after its ownership has been rechecked, so a
- * concurrent cancel cannot unlink it twice.  May sleep (on the job lock).
- */
-bool
-pool_claim_queued_job(struct threadpool *pool, struct threadpool_job *job)
-{
-	if (pthread_mutex_trylock(job->job_lock) == 0) {
-		TP_ASSERT(job->job_thread == &pool->tp_overseer,
-		    "queued job '%s' not owned by the overseer", job->job_name);
-		return true;
-	}
-	(void)pthread_mutex_unlock(&pool->tp_lock);
-	(void)pthread_mutex_lock(job->job_lock);
-	(void)pthread_mutex_lock(&pool->tp_lock);
-	if (job->job_thread == &pool->tp_overseer)
-		return true;
-	(void)pthread_mutex_unlock(job->job_lock);
-	return false;
 }
 
 /* ------------------------------------------------ shared unbound pools */

@@ -16,7 +16,9 @@
  * A worker waits for a job on its own condition variable, runs it under the
  * job's name, then takes the next queued job itself; when there is none it
  * goes to the head of the idle list and waits up to the idle timeout, after
- * which it exits and the overseer joins it.
+ * which it exits and the overseer joins it.  It takes back its own name
+ * after 1 ms idle (not at once: a worker handed a job of the same name right
+ * away then makes no system call for its name).
  */
 #include "config.h"
 
@@ -31,6 +33,7 @@
 
 #define	TP_STALL_USEC		200
 #define	TP_STALL_BUSY_USEC	4000	/* about one CFS time slice */
+#define	TP_RENAME_IDLE_USEC	1000	/* idle this long before the name goes back */
 #define	TP_BACKOFF_MIN_USEC	1000
 #define	TP_BACKOFF_MAX_USEC	(1000 * 1000)
 
@@ -135,43 +138,29 @@ thread_enter_locked(struct threadpool_thread *thread)
 /* ------------------------------------------------------------- workers */
 
 /*
- * Pool lock held: claim the oldest queued job.  Returns 0 with the job's
- * lock held too, a reference taken for the run and the job still queued;
- * ENOENT if the queue is empty, EAGAIN if the job was cancelled or taken
- * meanwhile, EBUSY if its reference count is saturated.  May drop and
- * retake the pool lock.
+ * Pool lock held: take the oldest queued job off the queue and hand it to
+ * thread, with a reference for the run.  Returns 0, ENOENT if the queue is
+ * empty, or EBUSY if the job's reference count is saturated (it stays
+ * queued; the overseer retries).  The job lock is not needed: a queued job
+ * changes hands only under the pool lock (see job.c).
  */
 static int
 pool_claim_first_job_locked(struct threadpool *pool,
-    struct threadpool_job **ret_job)
+    struct threadpool_thread *thread)
 {
 	struct threadpool_job *job = TAILQ_FIRST(&pool->tp_jobs);
 
 	if (job == NULL)
 		return ENOENT;
+	TP_ASSERT(job_thread(job) == &pool->tp_overseer,
+	    "queued job '%s' not owned by the overseer", job->job_name);
 	if (job_hold(job) != 0)
 		return EBUSY;
-	if (!pool_claim_queued_job(pool, job)) {
-		/* Never rele under a lock: it may take the job lock. */
-		(void)pthread_mutex_unlock(&pool->tp_lock);
-		job_rele(job);
-		(void)pthread_mutex_lock(&pool->tp_lock);
-		return EAGAIN;
-	}
-	*ret_job = job;
-	return 0;
-}
-
-/* Both locks held, job claimed: hand it to thread, drop the job lock. */
-static void
-pool_assign_claimed_job_locked(struct threadpool *pool,
-    struct threadpool_job *job, struct threadpool_thread *thread)
-{
 	TAILQ_REMOVE(&pool->tp_jobs, job, job_entry);
 	pool->tp_nqueued--;
-	job->job_thread = thread;
+	job_set_thread(job, thread);
 	thread->tpt_job = job;
-	(void)pthread_mutex_unlock(job->job_lock);
+	return 0;
 }
 
 static bool
@@ -200,7 +189,8 @@ worker_main(void *arg)
 	struct threadpool *const pool = thread->tpt_pool;
 	struct threadpool_job *job;
 	struct timespec deadline, idle_since;
-	bool timed_out;
+	uint64_t wait_usec;
+	bool timed_out, renamed;
 
 	thread->tpt_tid = (pid_t)syscall(SYS_gettid);
 	tp_curthread = thread;
@@ -218,10 +208,27 @@ worker_main(void *arg)
 		timed_out = false;
 		while (thread->tpt_job == NULL && !timed_out &&
 		    !(pool->tp_flags & TP_DYING) && !pool_over_cap_locked(pool)) {
-			deadline_add(&deadline, &idle_since, pool->tp_idle_usec);
+			/*
+			 * Still named after the last job: give it back its own
+			 * name once idle for TP_RENAME_IDLE_USEC, so a worker
+			 * that is handed the next job at once renames nothing.
+			 */
+			renamed = strcmp(thread->tpt_name,
+			    thread->tpt_base_name) != 0;
+			wait_usec = pool->tp_idle_usec;
+			if (renamed && wait_usec > TP_RENAME_IDLE_USEC)
+				wait_usec = TP_RENAME_IDLE_USEC;
+			deadline_add(&deadline, &idle_since, wait_usec);
 			if (pthread_cond_timedwait(&thread->tpt_cv, &pool->tp_lock,
-			    &deadline) == ETIMEDOUT)
+			    &deadline) != ETIMEDOUT)
+				continue;
+			if (!renamed) {
 				timed_out = true;
+				continue;
+			}
+			(void)pthread_mutex_unlock(&pool->tp_lock);
+			thread_set_name(thread, thread->tpt_base_name);
+			(void)pthread_mutex_lock(&pool->tp_lock);
 		}
 		if ((job = thread->tpt_job) == NULL) {
 			TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
@@ -238,21 +245,13 @@ worker_main(void *arg)
 			thread->tpt_job = job = NULL;
 			if (pool_over_cap_locked(pool))
 				goto out;
-			if (pool_claim_first_job_locked(pool, &job) == 0)
-				pool_assign_claimed_job_locked(pool, job, thread);
-			else
-				job = NULL;
+			job = pool_claim_first_job_locked(pool, thread) == 0 ?
+			    thread->tpt_job : NULL;
 		} while (job != NULL);
 
 		/* Idle.  Most recently idle first: the others can time out. */
 		TAILQ_INSERT_HEAD(&pool->tp_idle_threads, thread, tpt_entry);
 		pool->tp_nidle++;
-		if (strcmp(thread->tpt_name, thread->tpt_base_name) != 0) {
-			/* A job may be handed to us meanwhile: the loop sees it. */
-			(void)pthread_mutex_unlock(&pool->tp_lock);
-			thread_set_name(thread, thread->tpt_base_name);
-			(void)pthread_mutex_lock(&pool->tp_lock);
-		}
 		/* The overseer may be waiting for an idle worker. */
 		if (!TAILQ_EMPTY(&pool->tp_jobs))
 			(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
@@ -394,44 +393,30 @@ overseer_main(void *arg)
 			continue;
 		}
 
-		if (!TAILQ_EMPTY(&pool->tp_idle_threads)) {
+		if ((thread = TAILQ_FIRST(&pool->tp_idle_threads)) != NULL) {
 			/* Someone is idle: hand over the oldest job. */
-			struct threadpool_job *job;
-
-			error = pool_claim_first_job_locked(pool, &job);
-			if (error == EBUSY) {
+			if (pool_claim_first_job_locked(pool, thread) == EBUSY) {
 				deadline_after(&deadline, TP_BACKOFF_MIN_USEC);
 				(void)pthread_cond_timedwait(&overseer->tpt_cv,
 				    &pool->tp_lock, &deadline);
 				continue;
 			}
-			if (error != 0)
-				continue;
-			/* The lock may have been dropped: look again. */
-			thread = TAILQ_FIRST(&pool->tp_idle_threads);
-			if (thread != NULL) {
-				TAILQ_REMOVE(&pool->tp_idle_threads, thread,
-				    tpt_entry);
-				pool->tp_nidle--;
-				pool_assign_claimed_job_locked(pool, job, thread);
-				(void)pthread_cond_signal(&thread->tpt_cv);
-				continue;
-			}
-			/* Lost the idle worker: the job stays queued. */
-			(void)pthread_mutex_unlock(job->job_lock);
-			(void)pthread_mutex_unlock(&pool->tp_lock);
-			job_rele(job);
-			(void)pthread_mutex_lock(&pool->tp_lock);
+			TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
+			pool->tp_nidle--;
+			(void)pthread_cond_signal(&thread->tpt_cv);
 			continue;
 		}
 
 		/* Jobs queued, nobody idle. */
 		if (pool->tp_max_threads != 0 &&
 		    pool->tp_nthreads >= pool->tp_max_threads) {
-			/* At the cap: busy workers will take the jobs. */
-			pool->tp_flags |= TP_OVERSEER_WAITING;
+			/*
+			 * At the cap: busy workers will take the jobs.  Not
+			 * TP_OVERSEER_WAITING, so that queueing a job does not
+			 * wake us; a worker that exits or goes idle with jobs
+			 * queued, or a new cap, does.
+			 */
 			(void)pthread_cond_wait(&overseer->tpt_cv, &pool->tp_lock);
-			pool->tp_flags &= ~TP_OVERSEER_WAITING;
 			continue;
 		}
 		if (pool->tp_nthreads > 0 &&

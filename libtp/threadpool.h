@@ -82,17 +82,19 @@ typedef void threadpool_job_fn_t(struct threadpool_job *);
  * A job.  Embed it in your object; libtp never allocates or frees it.  The
  * fields are private to libtp; they are here only so that the job can be
  * embedded.  Markings: j = the job lock, p = the pool's lock of job_pool,
- * a = atomic, c = constant between job_init and job_destroy.
+ * a = atomic, c = constant between job_init and job_destroy.  Read them only
+ * for debugging.
  */
 struct threadpool_job {
 	pthread_mutex_t			*job_lock;	/* c: the owner's lock */
-	struct threadpool_thread	*job_thread;	/* j: NULL, job_pool's overseer
-							 *    (queued) or the worker */
+	struct threadpool_thread	*job_thread;	/* j,p,a: NULL, job_pool's
+							 *    overseer (queued) or the
+							 *    worker; see libtp/job.c */
 	struct threadpool		*job_pool;	/* j: the pool it was last
 							 *    scheduled on */
-	TAILQ_ENTRY(threadpool_job)	job_entry;	/* j+p: on job_pool's queue */
-	unsigned int			job_refcnt;	/* a: holds by workers and the
-							 *    overseer */
+	TAILQ_ENTRY(threadpool_job)	job_entry;	/* p: on job_pool's queue */
+	unsigned int			job_refcnt;	/* a: workers' holds for a run */
+	bool				job_destroying;	/* a: job_destroy waits */
 	pthread_cond_t			job_cv;		/* j: run ended / refs gone */
 	threadpool_job_fn_t		*job_fn;	/* c */
 	char				job_name[TP_JOB_NAME_MAX]; /* c */

@@ -9,8 +9,8 @@
  *	job lock		the owner's mutex, job->job_lock
  *	pool->tp_lock		one per pool
  *
- * A thread holding a pool lock may take a job lock only with trylock; to
- * wait for one it drops the pool lock first (see pool_claim_queued_job()).
+ * A thread holding a pool lock never takes a job lock: a worker or the
+ * overseer claims a queued job under the pool lock alone (see job.c).
  *
  * Field markings:
  *	p	pool->tp_lock of the pool the object belongs to
@@ -97,7 +97,19 @@ void	pool_destroy(struct threadpool *pool);
 void	pool_hold_locked(struct threadpool *pool);
 void	pool_rele_locked(struct threadpool *pool);
 uint64_t pool_default_idle_usec(void);
-bool	pool_claim_queued_job(struct threadpool *pool, struct threadpool_job *job);
+
+/* job_thread, read and written with relaxed atomics (see job.c). */
+static inline struct threadpool_thread *
+job_thread(const struct threadpool_job *job)
+{
+	return __atomic_load_n(&job->job_thread, __ATOMIC_RELAXED);
+}
+
+static inline void
+job_set_thread(struct threadpool_job *job, struct threadpool_thread *thread)
+{
+	__atomic_store_n(&job->job_thread, thread, __ATOMIC_RELAXED);
+}
 
 /* job.c */
 int	job_hold(struct threadpool_job *job);
