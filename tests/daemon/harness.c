@@ -650,6 +650,39 @@ td_raw_send(int fd, const ProtobufCMessage *msg)
 	free(buf);
 }
 
+unsigned int
+td_raw_flood(int fd, const ProtobufCMessage *msg, unsigned int max)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg), off;
+	uint8_t *frame = malloc(TP_FRAME_HDR_LEN + len);
+	struct pollfd pfd;
+	unsigned int sent = 0;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(frame);
+	tp_frame_put_header(frame, (uint32_t)len);
+	(void)protobuf_c_message_pack(msg, frame + TP_FRAME_HDR_LEN);
+	while (sent < max) {
+		for (off = 0; off < TP_FRAME_HDR_LEN + len;) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, 2000) <= 0 || (pfd.revents & (POLLERR | POLLHUP)))
+				goto out;
+			n = send(fd, frame + off, TP_FRAME_HDR_LEN + len - off,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n <= 0)
+				goto out;
+			off += (size_t)n;
+		}
+		sent++;
+	}
+out:
+	free(frame);
+	return sent;
+}
+
 /* Read exactly len bytes; false at end of file or timeout. */
 static bool
 td_raw_read_full(int fd, uint8_t *buf, size_t len, uint64_t end, bool *ret_eof)

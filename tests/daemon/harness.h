@@ -121,6 +121,12 @@ void	td_raw_write(int fd, const void *buf, size_t len);
 void	td_raw_send(int fd, const ProtobufCMessage *msg);
 /* The next ServerMessage, or NULL at end of file / timeout (*ret_eof says). */
 Tpool__ServerMessage *td_raw_read(int fd, unsigned int timeout_ms, bool *ret_eof);
+/*
+ * Send msg, framed, again and again without reading anything, until the
+ * daemon takes no more for 2 s or drops us, or max copies were sent; how
+ * many were sent whole.
+ */
+unsigned int td_raw_flood(int fd, const ProtobufCMessage *msg, unsigned int max);
 /* Read until the peer closes: true if it did within timeout_ms. */
 bool	td_raw_wait_eof(int fd, unsigned int timeout_ms);
 /* Read a Response and check it is an Error with code; frees it. */

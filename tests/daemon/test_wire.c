@@ -347,14 +347,8 @@ START_TEST(test_client_that_does_not_read)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
 	Tpool__Submit s = TPOOL__SUBMIT__INIT;
-	struct pollfd pfd;
-	uint8_t *frame;
 	char input[8192];
-	size_t len, off;
-	unsigned int sent = 0;
-	ssize_t n;
 	int fd;
-	bool dropped = false;
 
 	td_up(&D, ARGS("--max-output", "64K"));
 	memset(input, 'r', sizeof(input));
@@ -365,35 +359,10 @@ START_TEST(test_client_that_does_not_read)
 	req.has_request_id = true;
 	req.body_case = TPOOL__REQUEST__BODY_SUBMIT;
 	req.submit = &s;
-	len = tpool__request__get_packed_size(&req);
-	frame = malloc(TP_FRAME_HDR_LEN + len);
-	ck_assert_ptr_nonnull(frame);
-	tp_frame_put_header(frame, (uint32_t)len);
-	(void)tpool__request__pack(&req, frame + TP_FRAME_HDR_LEN);
 
 	/* Results pile up (8 KiB each) while we only write. */
 	fd = td_raw_connect(&D);
-	while (sent < 4000 && !dropped) {
-		for (off = 0; off < TP_FRAME_HDR_LEN + len;) {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			if (poll(&pfd, 1, 2000) <= 0 || (pfd.revents & (POLLERR | POLLHUP))) {
-				dropped = true;
-				break;
-			}
-			n = send(fd, frame + off, TP_FRAME_HDR_LEN + len - off,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			if (n <= 0) {
-				dropped = true;
-				break;
-			}
-			off += (size_t)n;
-		}
-		sent++;
-	}
-	free(frame);
+	(void)td_raw_flood(fd, &req.base, 4000);
 	ck_assert(td_log_wait(&D, "is not reading", td_deadline_ms()));
 	ck_assert(td_raw_wait_eof(fd, td_deadline_ms()));
 	(void)close(fd);
