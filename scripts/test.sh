@@ -5,8 +5,12 @@
 #   1. plain build, warnings as errors, make check
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build, make check
 #   3. ThreadSanitizer build, make check
-#   4. the daemon's tests again with tpoold under valgrind memcheck
-#   5. make distcheck
+#   4. valgrind memcheck: libtp's, the protocol's and the client's test
+#      programs under valgrind, then the daemon's tests with tpoold (and the
+#      in-process daemon test) under valgrind
+#   5. the libFuzzer targets, each for FUZZ_SECONDS (default 40) over the
+#      committed corpus (scripts/fuzz.sh; clang, ASan+UBSan)
+#   6. make distcheck
 #
 # Builds go to build-ci/ (removed first).  Ends with one line
 # "tests: N passed, N failed" counting every test program of every step.
@@ -58,14 +62,36 @@ step "TSan build"
 build tsan --enable-tsan
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" check tsan
 
+step "libtp, protocol and client tests under valgrind"
+vg="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99"
+(cd build-ci/plain && make -j"$jobs" check \
+    TESTS="$(cd build-ci/plain && make -s print-valgrind-tests)" \
+    LOG_COMPILER="$vg" CK_TIMEOUT_MULTIPLIER=10) || fail "tests under valgrind"
+
 step "daemon tests, tpoold under valgrind"
 (cd build-ci/plain && make -j"$jobs" check-daemon-valgrind) || fail "daemon tests under valgrind"
+
+step "libFuzzer targets, ${FUZZ_SECONDS:-40} s each"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-40}" || fail "fuzzing"
 
 step "make distcheck"
 (cd build-ci/plain && make -s -j"$jobs" distcheck >/dev/null) || fail "make distcheck"
 
 step "done"
-pass=$(find build-ci -name '*.trs' -exec grep -h '^:test-result: PASS' {} + | wc -l)
-failed=$(find build-ci -name '*.trs' -exec grep -h -E '^:test-result: (FAIL|ERROR|XPASS)' {} + | wc -l)
+# Count Check's cases where a test program is a Check runner ("Checks: N,
+# Failures: F, Errors: E" in its log), else the program as one test.
+pass=0 failed=0
+while IFS= read -r trs; do
+	log=${trs%.trs}.log
+	line=$(grep -h -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" 2>/dev/null | tail -n 1 || true)
+	if [[ -n $line ]]; then
+		read -r n f e < <(sed -E 's/^[0-9]+%: Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2 \3/' <<<"$line")
+		pass=$((pass + n - f - e)); failed=$((failed + f + e))
+	elif grep -q '^:test-result: PASS' "$trs"; then
+		pass=$((pass + 1))
+	elif grep -q -E '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
+		failed=$((failed + 1))
+	fi
+done < <(find build-ci -name '*.trs')
 echo "tests: $pass passed, $failed failed"
 [[ $failed -eq 0 ]]
