@@ -88,7 +88,9 @@ for t in $targets; do
 	rc=0
 	# -max_total_time bounds the fuzzing; the outer timeout catches a
 	# target that hangs in its teardown, outside libFuzzer's watch.
-	timeout -k 10 $((secs + 120)) "$prog" \
+	# TMPDIR: fuzz_conn's plugin folder, left behind if it crashes.
+	mkdir -p "$work/tmp"
+	TMPDIR=$work/tmp timeout -k 10 $((secs + 120)) "$prog" \
 		-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 \
 		-print_final_stats=1 -dict="$top/tests/fuzz/tpool.dict" \
 		-artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1 || rc=$?
@@ -102,21 +104,35 @@ for t in $targets; do
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
 	corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
 
-	result=clean
-	if ((rc != 0)); then
-		result="FAILED (exit $rc)"
-	fi
 	# Anything a sanitizer or libFuzzer reports fails the run, even if
 	# the exit status somehow did not say so.
-	if grep -q -E '^==[0-9]+==ERROR: |runtime error: |^SUMMARY: (Address|Leak|Undefined)|ERROR: libFuzzer|^==[0-9]+== ERROR: libFuzzer' "$log"; then
-		result="FAILED (sanitizer report)"
+	result=clean
+	report='^==[0-9]+== ?ERROR: |runtime error: |^SUMMARY: |: broken: '
+	if grep -q -E 'ERROR: LeakSanitizer' "$log"; then
+		result="FAILED (leak)"
+	elif grep -q -E 'ERROR: libFuzzer: timeout' "$log"; then
+		result="FAILED (timeout)"
+	elif grep -q -E 'ERROR: libFuzzer: out-of-memory' "$log"; then
+		result="FAILED (out of memory)"
+	elif grep -q -E 'ERROR: AddressSanitizer' "$log"; then
+		result="FAILED (AddressSanitizer)"
+	elif grep -q -E 'runtime error: ' "$log"; then
+		result="FAILED (UndefinedBehaviorSanitizer)"
+	elif grep -q -E ': broken: ' "$log"; then
+		result="FAILED (invariant broken)"
+	elif grep -q -E "$report" "$log"; then
+		result="FAILED (crash)"
+	elif ((rc != 0)); then
+		result="FAILED (exit $rc)"
 	fi
 	printf '%-13s %12s %9s %7s %7s %7s  %s (%ds)\n' "$t" "${execs:-?}" "${rate:-?}" \
 		"${cov:-?}" "${ft:-?}" "${corp:-?}" "$result" "$took"
 	if [[ $result != clean ]]; then
 		status=1
-		echo "--- $t: end of build-fuzz/tests/fuzz/$t.fuzz.log" >&2
-		grep -v -E '^#[0-9]+' "$log" | tail -n 60 >&2
+		echo "--- $t: the report ($log)" >&2
+		# From the first line of the report on (libFuzzer's progress,
+		# dictionary and input dump left out).
+		sed -n -E "/$report/,\$p" "$log" | grep -v -E '^#[0-9]+|^0x|^\\' | head -n 60 >&2
 		found=$(find "$artifacts" -type f -newer "$work/$t.stamp" 2>/dev/null | head -n 5)
 		if [[ -n $found ]]; then
 			echo "--- $t: reproducers (copy into tests/fuzz/regressions/$t/):" >&2

@@ -15,7 +15,11 @@
  * written chunk by chunk (the daemon reads each chunk on its own: the
  * fuzzer picks the split points), the daemon is stopped as SIGTERM does and
  * run until it has drained and closed every connection, and everything is
- * torn down: nothing survives to the next input.  The flags:
+ * torn down, so nothing of one input survives to the next but the plugins'
+ * mappings (each is dlopen'ed once for the run, see LLVMFuzzerInitialize)
+ * and, XXX until the daemon resets it at setup, its job id counter (ids go
+ * on from one input to the next, so a Cancel or Watch of "job 1" finds it
+ * only in the first input that submits one).  The flags:
  *
  *	0x01	half-close (shutdown SHUT_WR) each connection after its stream,
  *		and let the daemon see that (up to CONN_QUIET_MS)
@@ -35,7 +39,9 @@
  *   - on a connection the daemon read to the end, every request frame the
  *     daemon took got exactly one Response with its request_id (up to the
  *     first frame after which the protocol says it closes: bytes that are
- *     not a Request, a length over the limit, a Hello of another version);
+ *     not a Request, a length over the limit, a Hello of another version),
+ *     and nothing else got one; a client that half-closed its end but reads
+ *     on is owed the same, but for a Cancel that waits for its job's end;
  *   - a job's events come after its SubmitReply (or WatchReply), at most
  *     one JobFinished per job and connection, with a final state; a
  *     connection that stayed open to the end got exactly one JobFinished
@@ -117,7 +123,7 @@ struct client {
 	size_t		cl_resp_cap;
 };
 
-/* What the clients saw of one job (by id; ids count from 1 per input). */
+/* What the clients saw of one job, by id. */
 struct seen_job {
 	uint64_t	sj_id;
 	unsigned int	sj_started;		/* JobStarted events, all clients */
@@ -130,7 +136,7 @@ struct seen_job {
 	unsigned int	sj_finished[2];		/* JobFinished events */
 };
 
-static char conn_plugin_dir[64];
+static char conn_plugin_dir[PATH_MAX];
 static bool conn_trace;			/* FUZZ_CONN_TRACE set: say what happened */
 static void *conn_plugin_handles[3];
 static struct client conn_clients[2];
@@ -186,24 +192,28 @@ conn_rm_plugin_dir(void)
 }
 
 /*
- * Copy the plugins into a private folder (the daemon loads only files
- * nobody else may write), and dlopen each once for the whole run: the
- * daemon's dlopen and dlclose for each input then only count references,
- * so the plugins' coverage counters are registered with libFuzzer once and
- * stay mapped.
+ * Copy the plugins into a private folder under $TMPDIR (the daemon loads
+ * only files nobody else may write; a crash leaves the folder behind, so
+ * scripts/fuzz.sh points TMPDIR at a folder it removes), and dlopen each
+ * once for the whole run: the daemon's dlopen and dlclose for each input
+ * then only count references, so the plugins' coverage counters are
+ * registered with libFuzzer once and stay mapped.
  */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char *const names[] = { "echo", "fail", "sha256" };
 	char src[PATH_MAX], dst[PATH_MAX];
-	const char *builddir = getenv("TPOOL_FUZZ_BUILDDIR");
+	const char *builddir = getenv("TPOOL_FUZZ_BUILDDIR"), *tmp;
 	size_t i;
 
 	if (builddir == NULL)
 		builddir = FUZZ_BUILDDIR;
 	(void)signal(SIGPIPE, SIG_IGN);
-	(void)snprintf(conn_plugin_dir, sizeof(conn_plugin_dir), "/tmp/tpool-fuzz-conn.XXXXXX");
+	if ((tmp = getenv("TMPDIR")) == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	(void)snprintf(conn_plugin_dir, sizeof(conn_plugin_dir), "%s/tpool-fuzz-conn.XXXXXX",
+	    tmp);
 	if (mkdtemp(conn_plugin_dir) == NULL) {
 		(void)fprintf(stderr, "fuzz_conn: mkdtemp: %s\n", strerror(errno));
 		exit(1);
