@@ -175,8 +175,14 @@ sha256_run(struct tp_plugin_ctx *ctx)
 
 	sha256_init(&s);
 	if (sha256_parse_repeat(ctx->ctx_input, ctx->ctx_input_len, &n, &text, &textlen)) {
-		/* Look at cancel and progress every ~1 MiB of hashing. */
-		step = textlen == 0 ? n : (1u << 20) / textlen + 1;
+		/*
+		 * Look at cancel and progress every ~1 MiB of hashing.  An
+		 * empty TEXT hashes nothing however often: no loop at all (a
+		 * loop of n empty updates would never look at cancel).
+		 */
+		if (textlen == 0)
+			n = 0;
+		step = (1u << 20) / (textlen == 0 ? 1 : textlen) + 1;
 		for (i = 0; i < n; i++) {
 			sha256_update(&s, text, textlen);
 			if ((i + 1) % step != 0)

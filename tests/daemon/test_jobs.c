@@ -123,6 +123,13 @@ START_TEST(test_sha256_known_vectors)
 	ck_assert(memcmp(j->result.data, k->result.data, 64) == 0);
 	tpool__job_info__free_unpacked(j, NULL);
 	tpool__job_info__free_unpacked(k, NULL);
+	/*
+	 * An empty TEXT repeated ever so often hashes nothing, at once (it
+	 * used to loop without ever looking at cancel: found by fuzz_conn).
+	 */
+	j = td_run_job(c, "sha256", "repeat:1000000000000:", UNBOUND, -1, -1);
+	expect_result(j, v[0].out);
+	tpool__job_info__free_unpacked(j, NULL);
 	/* Malformed repeat forms are hashed as they are. */
 	j = td_run_job(c, "sha256", "repeat:x:abc", UNBOUND, -1, -1);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);

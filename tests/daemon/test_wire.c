@@ -139,6 +139,45 @@ START_TEST(test_request_without_body)
 }
 END_TEST
 
+/*
+ * A client that half-closes (shutdown(SHUT_WR)) right after a submit still
+ * gets its SubmitReply, even while the daemon holds it for the job's end
+ * (found by fuzz_conn: tests/fuzz/regressions/fuzz_conn/
+ * half-close-loses-held-submit-reply), and then the end of the stream.
+ */
+START_TEST(test_half_close_still_gets_submit_reply)
+{
+	Tpool__Request req = TPOOL__REQUEST__INIT;
+	Tpool__Submit sub = TPOOL__SUBMIT__INIT;
+	Tpool__ServerMessage *sm;
+	bool eof = false, got_reply = false;
+	int fd;
+
+	td_up(&D, NULL);
+	fd = td_raw_connect(&D);
+	sub.plugin = (char *)"echo";
+	req.has_request_id = true;
+	req.request_id = 7;
+	req.body_case = TPOOL__REQUEST__BODY_SUBMIT;
+	req.submit = &sub;
+	td_raw_send(fd, &req.base);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	while ((sm = td_raw_read(fd, td_deadline_ms(), &eof)) != NULL) {
+		if (sm->msg_case == TPOOL__SERVER_MESSAGE__MSG_RESPONSE) {
+			ck_assert_uint_eq(sm->response->request_id, 7);
+			ck_assert_int_eq(sm->response->body_case,
+			    TPOOL__RESPONSE__BODY_SUBMIT);
+			got_reply = true;
+		}
+		tpool__server_message__free_unpacked(sm, NULL);
+	}
+	ck_assert_msg(got_reply, "no SubmitReply after a half-close");
+	ck_assert_msg(eof, "the daemon did not close after the reply");
+	(void)close(fd);
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_huge_length)
 {
 	static const uint8_t huge[4] = { 0xff, 0xff, 0xff, 0xff };
@@ -382,6 +421,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_hello);
 	tcase_add_test(tc, test_zero_length_frame);
 	tcase_add_test(tc, test_request_without_body);
+	tcase_add_test(tc, test_half_close_still_gets_submit_reply);
 	tcase_add_test(tc, test_huge_length);
 	tcase_add_test(tc, test_cut_off_frame_then_close);
 	tcase_add_test(tc, test_garbage_bytes);
