@@ -52,9 +52,9 @@ if [[ ! -f $build/Makefile ]]; then
 	(cd "$build" && CC=clang "$top/configure" -q --enable-fuzzing)
 fi
 echo "fuzz: building"
-# all: the targets (noinst) and the plugins fuzz_conn loads; gen_corpus is
-# a check program.
-if ! (cd "$build" && make -s -j"$jobs" all tests/fuzz/gen_corpus >"$build/fuzz-build.log" 2>&1); then
+# fuzz-build (tests/fuzz/local.mk): the targets, gen_corpus, and the
+# plugins fuzz_conn loads.
+if ! (cd "$build" && make -s -j"$jobs" fuzz-build >"$build/fuzz-build.log" 2>&1); then
 	tail -n 40 "$build/fuzz-build.log" >&2
 	echo "fuzz: build failed (build-fuzz/fuzz-build.log)" >&2
 	exit 1

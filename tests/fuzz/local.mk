@@ -50,4 +50,13 @@ tests_fuzz_fuzz_conn_LDADD = $(TPOOLD_LIBADD)
 EXTRA_tests_fuzz_fuzz_conn_DEPENDENCIES = $(plugin_LTLIBRARIES)
 
 TESTS += tests/fuzz/replay.test
+
+# What scripts/fuzz.sh needs, and nothing else of the tree: the generated
+# sources first (a named target does not build BUILT_SOURCES by itself).
+TP_FUZZ_BINARIES = tests/fuzz/fuzz_frame$(EXEEXT) tests/fuzz/fuzz_request$(EXEEXT) \
+	tests/fuzz/fuzz_conn$(EXEEXT) tests/fuzz/gen_corpus$(EXEEXT)
+fuzz-build:
+	$(MAKE) $(AM_MAKEFLAGS) $(BUILT_SOURCES)
+	$(MAKE) $(AM_MAKEFLAGS) $(TP_FUZZ_BINARIES) $(plugin_LTLIBRARIES)
+.PHONY: fuzz-build
 endif
