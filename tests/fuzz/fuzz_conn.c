@@ -46,6 +46,9 @@
  *     one JobFinished per job and connection, with a final state; a
  *     connection that stayed open to the end got exactly one JobFinished
  *     for each job it submitted and each it watched before it ended;
+ *   - a client that is not root is shown only its own jobs (every JobInfo
+ *     it gets, in Status, Watch and Cancel replies and JobFinished events,
+ *     has its uid); a job's owner is its submitter, whoever looks;
  *   - a job whose cancel was answered CANCEL_BEFORE_RUN never started (no
  *     JobStarted anywhere, JobFinished says cancelled and never ran);
  *   - the daemon reads what it is sent, stops, drains and closes within
@@ -131,6 +134,8 @@ struct seen_job {
 	bool		sj_before_run;		/* a cancel said CANCEL_BEFORE_RUN */
 	bool		sj_ran;			/* a JobFinished says it ran */
 	bool		sj_final_cancelled;	/* ... says cancelled */
+	bool		sj_has_owner;
+	uid_t		sj_owner;		/* the uid every JobInfo of it says */
 	bool		sj_known[2];		/* SubmitReply or WatchReply seen */
 	bool		sj_must_finish[2];	/* submitted, or watched while not final */
 	unsigned int	sj_finished[2];		/* JobFinished events */
@@ -291,10 +296,34 @@ conn_check_string(const char *s)
 		    "a message to a client names the plugin folder");
 }
 
+/*
+ * A JobInfo sent to client k: a client that is not root sees only its own
+ * jobs, and a job has one owner whoever looks; its strings name no
+ * internal path.
+ */
+static void
+conn_on_info(size_t k, const Tpool__JobInfo *info)
+{
+	struct seen_job *sj;
+
+	CHECK(info != NULL && info->has_job_id && info->has_uid);
+	if (conn_clients[k].cl_uid != 0)
+		CHECK_WHY(info->uid == conn_clients[k].cl_uid,
+		    "a client that is not root was shown another user's job");
+	sj = conn_job(info->job_id);
+	if (sj->sj_has_owner)
+		CHECK_WHY(sj->sj_owner == info->uid, "a job changed owners");
+	sj->sj_has_owner = true;
+	sj->sj_owner = info->uid;
+	conn_check_string(info->name);
+	conn_check_string(info->message);
+}
+
 static void
 conn_on_response(struct client *cl, size_t k, const Tpool__Response *r)
 {
 	struct seen_job *sj;
+	size_t i;
 
 	CHECK(r->has_request_id);
 	if (cl->cl_nresp == cl->cl_resp_cap) {
@@ -315,11 +344,16 @@ conn_on_response(struct client *cl, size_t k, const Tpool__Response *r)
 		sj = conn_job(r->submit->job_id);
 		/* Ids are unique for the daemon's life. */
 		CHECK_WHY(++sj->sj_submitted == 1, "two jobs with one id");
+		/* Its owner is its submitter. */
+		if (sj->sj_has_owner)
+			CHECK_WHY(sj->sj_owner == cl->cl_uid, "a job changed owners");
+		sj->sj_has_owner = true;
+		sj->sj_owner = cl->cl_uid;
 		sj->sj_known[k] = true;
 		sj->sj_must_finish[k] = true;
 		break;
 	case TPOOL__RESPONSE__BODY_WATCH:
-		CHECK(r->watch->job != NULL && r->watch->job->has_job_id);
+		conn_on_info(k, r->watch->job);
 		sj = conn_job(r->watch->job->job_id);
 		sj->sj_known[k] = true;
 		if (!conn_state_final(r->watch->job->state))
@@ -327,7 +361,8 @@ conn_on_response(struct client *cl, size_t k, const Tpool__Response *r)
 		break;
 	case TPOOL__RESPONSE__BODY_CANCEL:
 		CHECK(r->cancel->has_result);
-		if (r->cancel->job != NULL && r->cancel->job->has_job_id) {
+		if (r->cancel->job != NULL) {
+			conn_on_info(k, r->cancel->job);
 			sj = conn_job(r->cancel->job->job_id);
 			if (r->cancel->result == TPOOL__CANCEL_RESULT__CANCEL_BEFORE_RUN) {
 				sj->sj_before_run = true;
@@ -335,8 +370,11 @@ conn_on_response(struct client *cl, size_t k, const Tpool__Response *r)
 			}
 		}
 		break;
-	case TPOOL__RESPONSE__BODY_HELLO:
 	case TPOOL__RESPONSE__BODY_STATUS:
+		for (i = 0; i < r->status->n_jobs; i++)
+			conn_on_info(k, r->status->jobs[i]);
+		break;
+	case TPOOL__RESPONSE__BODY_HELLO:
 	case TPOOL__RESPONSE__BODY_PLUGINS:
 	case TPOOL__RESPONSE__BODY_STATS:
 		break;
@@ -364,7 +402,8 @@ conn_on_event(size_t k, const Tpool__Event *ev)
 		break;
 	case TPOOL__EVENT__KIND_FINISHED:
 		info = ev->finished->job;
-		CHECK(info != NULL && info->has_job_id && info->job_id == ev->job_id);
+		conn_on_info(k, info);
+		CHECK(info->job_id == ev->job_id);
 		CHECK(info->has_state && conn_state_final(info->state));
 		conn_check_string(info->message);
 		sj->sj_finished[k]++;

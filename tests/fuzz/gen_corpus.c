@@ -17,6 +17,9 @@
  *	fuzz_request	one Request body, unframed (single-request cases only)
  *	fuzz_frame	[mode][max: 4][nsplit][splits][stream]  (fuzz_frame.c)
  *	fuzz_conn	[flags][nsplit][splits][stream]          (fuzz_conn.c)
+ *
+ * The two-client cases give their chunks as splits, so in fuzz_frame they
+ * are just a stream split there.
  */
 #include "config.h"
 
@@ -274,6 +277,30 @@ gen_emit(const char *name, struct gen_stream *gs, const uint8_t *splits, size_t 
 		gen_write("fuzz_request", name, NULL, 0, gs->gs_last, gs->gs_last_len);
 }
 
+/*
+ * Two clients (fuzz_conn's flag 0x08): a's stream is the first chunk, b's
+ * the second.  flags adds who they are (0x04: a is uid 1000; 0x10: b is
+ * root).
+ */
+static void
+gen_emit_two(const char *name, const struct gen_stream *a, const struct gen_stream *b,
+    uint8_t flags)
+{
+	static struct gen_stream both;
+	uint8_t splits[2];
+
+	if (a->gs_len > 255 || b->gs_len > 255 || a->gs_len == 0 || b->gs_len == 0) {
+		fprintf(stderr, "gen_corpus: %s: a chunk must be 1 to 255 bytes\n", name);
+		exit(1);
+	}
+	gen_reset(&both);
+	gen_raw(&both, a->gs_buf, a->gs_len);
+	gen_raw(&both, b->gs_buf, b->gs_len);
+	splits[0] = (uint8_t)a->gs_len;
+	splits[1] = (uint8_t)b->gs_len;
+	gen_emit(name, &both, splits, 2, (uint8_t)(0x08 | flags));
+}
+
 static void
 gen_mkdir(const char *target)
 {
@@ -435,6 +462,24 @@ main(int argc, char **argv)
 	gen_hello(&gs, 2, "wrong");
 	gen_stats(&gs);
 	gen_emit("bad-version-then-more", &gs, NULL, 0, 0);
+
+	/* Two clients: another user's jobs are not yours, unless you are root. */
+	{
+		static struct gen_stream a, b;
+
+		gen_reset(&a);
+		gen_submit(&a, "sha256", "repeat:100000:abcdefgh", NULL,
+		    TPOOL__POOL_KIND__POOL_UNBOUND, -2, -2);
+		gen_submit(&a, "echo", "mine", NULL, TPOOL__POOL_KIND__POOL_PERCPU, -1, -1);
+		gen_reset(&b);
+		gen_status(&b, 0);
+		gen_status(&b, 1);
+		gen_watch(&b, 1);
+		gen_cancel(&b, 1, true);
+		gen_cancel(&b, 2, false);
+		gen_emit_two("two-users", &a, &b, 0x04);
+		gen_emit_two("two-users-root-watches", &a, &b, 0x04 | 0x10 | 0x20);
+	}
 
 	/* Frames the daemon refuses or cannot read. */
 	gen_reset(&gs);
