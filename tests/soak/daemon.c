@@ -377,7 +377,7 @@ soak_daemon_usage(struct soak_usage *ret_u)
 {
 	char path[64], line[256];
 	struct dirent *de;
-	struct soak_usage u = { -1, 0, -1 };
+	struct soak_usage u = { -1, 0, -1, -1 };
 	FILE *f;
 	DIR *d;
 
@@ -404,6 +404,63 @@ soak_daemon_usage(struct soak_usage *ret_u)
 		return EPROTO;
 	*ret_u = u;
 	return 0;
+}
+
+/* Parse the last "Total (incl. mmap):" section's "in use bytes" after offset. */
+static long long
+daemon_log_heap(long offset)
+{
+	FILE *f = fopen(daemon_log_path, "re");
+	char line[256];
+	long long v = -1, in_use;
+	bool total = false;
+
+	if (f == NULL)
+		return -1;
+	if (fseek(f, offset, SEEK_SET) == 0) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strncmp(line, "Total (incl. mmap):", 19) == 0)
+				total = true;
+			else if (total && sscanf(line, "in use bytes = %lld", &in_use) == 1) {
+				v = in_use;
+				total = false;
+			}
+		}
+	}
+	(void)fclose(f);
+	return v;
+}
+
+long long
+soak_daemon_heap_in_use(void)
+{
+	char pidarg[32];
+	struct stat st;
+	long offset;
+	pid_t pid;
+	int status, fd;
+
+	if (daemon_pid <= 0 || stat(daemon_log_path, &st) != 0)
+		return -1;
+	offset = (long)st.st_size;
+	(void)snprintf(pidarg, sizeof(pidarg), "%d", (int)daemon_pid);
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+			(void)dup2(fd, STDIN_FILENO);
+			(void)dup2(fd, STDOUT_FILENO);
+			(void)dup2(fd, STDERR_FILENO);
+		}
+		/* glibc's malloc_stats() writes to tpoold's stderr: its log. */
+		execlp("gdb", "gdb", "-nx", "-batch", "-p", pidarg, "-ex",
+		    "call (void)malloc_stats()", (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -1;
+	return daemon_log_heap(offset);
 }
 
 void

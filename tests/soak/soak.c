@@ -17,7 +17,10 @@
  *			RSS within max(2 MiB, 10%) above the baseline (more
  *			room under a sanitizer, whose allocator keeps freed
  *			memory: see soak_rss_limit), the same descriptors
- *			and threads
+ *			and threads; with --malloc-stats, malloc's bytes in
+ *			use within max(1 MiB, 5%) of the baseline, and then
+ *			RSS above its limit only says how much freed memory
+ *			malloc keeps (a leak shows in the bytes in use)
  *	final		every client puts long jobs in flight, some watch,
  *			some leave; SIGTERM; every job whose client is still
  *			connected (as submitter or watcher) gets its final
@@ -93,7 +96,7 @@ int soak_term;
 
 static uint64_t soak_t0;
 static bool soak_daemon_crashed;
-static char soak_alarm_msg[160];
+static char soak_alarm_msg[256];
 static size_t soak_alarm_len;
 
 /* ------------------------------------------------------------------ util */
@@ -197,6 +200,17 @@ soak_on_signal(int sig)
 	(void)raise(sig);
 }
 
+/* What the alarm prints (again once the folder is known). */
+static void
+soak_alarm_message(unsigned int bound_s)
+{
+	(void)snprintf(soak_alarm_msg, sizeof(soak_alarm_msg),
+	    "VIOLATION timeout: the soak did not end within %u s (a hung daemon or client); "
+	    "seed %" PRIu64 "%s%s\n", bound_s, soak_cfg.sc_seed,
+	    soak_daemon_dir()[0] != '\0' ? ", kept " : "", soak_daemon_dir());
+	soak_alarm_len = strlen(soak_alarm_msg);
+}
+
 static void
 soak_signals(unsigned int bound_s)
 {
@@ -211,10 +225,7 @@ soak_signals(unsigned int bound_s)
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGHUP, &sa, NULL);
-	(void)snprintf(soak_alarm_msg, sizeof(soak_alarm_msg),
-	    "VIOLATION timeout: the soak did not end within %u s (a hung daemon or client); "
-	    "seed %" PRIu64 ", folder %s\n", bound_s, soak_cfg.sc_seed, soak_daemon_dir());
-	soak_alarm_len = strlen(soak_alarm_msg);
+	soak_alarm_message(bound_s);
 	(void)alarm(bound_s);
 }
 
@@ -226,7 +237,8 @@ soak_usage(FILE *f)
 	(void)fprintf(f,
 	    "usage: soak [--short | --duration SECONDS] [--clients N] [--seed N]\n"
 	    "            [--warmup S] [--daemon PATH] [--plugins DIR] [--max-threads N]\n"
-	    "            [--replace-plugin] [--allow KIND] [--self-test] [--keep] [-v]\n"
+	    "            [--replace-plugin] [--allow KIND] [--malloc-stats] [--self-test]\n"
+	    "            [--keep] [-v]\n"
 	    "\n"
 	    "Soak test of tpoold: starts the daemon on a private socket, loads it with\n"
 	    "many clients (all pool kinds and priorities, cancels, watches, status,\n"
@@ -247,6 +259,9 @@ soak_usage(FILE *f)
 	    "                     the old one while its jobs run: soakrec must stay usable\n"
 	    "  --allow KIND       report violations of KIND (e.g. event-after-final) but\n"
 	    "                     do not fail for them: for a known daemon bug being fixed\n"
+	    "  --malloc-stats     also measure the bytes tpoold's malloc has in use (glibc's\n"
+	    "                     malloc_stats() called in it by gdb): when they came back,\n"
+	    "                     VmRSS above its limit is malloc's cache, not a leak\n"
 	    "  --self-test        before the proof, add to the run ledger the runs a broken\n"
 	    "                     daemon would cause; pass only if the proof finds each\n"
 	    "  --keep             keep the temporary folder (log, run ledger)\n"
@@ -290,6 +305,7 @@ soak_options(int argc, char **argv)
 		{ "allow", required_argument, NULL, 'a' },
 		{ "replace-plugin", no_argument, NULL, 'R' },
 		{ "self-test", no_argument, NULL, 'T' },
+		{ "malloc-stats", no_argument, NULL, 'M' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -356,6 +372,9 @@ soak_options(int argc, char **argv)
 			break;
 		case 'T':
 			soak_cfg.sc_self_test = true;
+			break;
+		case 'M':
+			soak_cfg.sc_malloc_stats = true;
 			break;
 		case 'k':
 			soak_cfg.sc_keep = true;
@@ -633,8 +652,20 @@ soak_rss_limit(long before_kb)
 	return before_kb + slack;
 }
 
+/* How far above the baseline malloc's bytes in use may end up. */
+static long long
+soak_heap_limit(long long before)
+{
+	long long slack = before / 20;
+
+	/* Tables that grew to the load's peak (the job hash) stay grown. */
+	if (slack < 1024 * 1024)
+		slack = 1024 * 1024;
+	return before + slack;
+}
+
 static bool
-soak_measure(struct soak_usage *u, const char *when)
+soak_measure(struct soak_usage *u, const char *when, bool heap)
 {
 	int error;
 
@@ -642,8 +673,11 @@ soak_measure(struct soak_usage *u, const char *when)
 		soak_violation("usage", "%s: reading /proc of tpoold: %s", when, strerror(error));
 		return false;
 	}
-	soak_log("%s: VmRSS %ld kB, %ld fds, %ld threads", when, u->su_rss_kb, u->su_fds,
-	    u->su_threads);
+	if (heap && soak_cfg.sc_malloc_stats &&
+	    (u->su_heap = soak_daemon_heap_in_use()) < 0)
+		soak_info("%s: no malloc_stats() from tpoold (gdb? ptrace? a sanitizer?)", when);
+	soak_log("%s: VmRSS %ld kB, %ld fds, %ld threads, malloc in use %lld bytes", when,
+	    u->su_rss_kb, u->su_fds, u->su_threads, u->su_heap);
 	return true;
 }
 
@@ -654,15 +688,30 @@ soak_measure_after(const struct soak_usage *before, struct soak_usage *after)
 	uint64_t end = soak_now_ns() + 10000000000ull * soak_cfg.sc_slow;
 	long limit = soak_rss_limit(before->su_rss_kb);
 
+	bool heap_back;
+
 	for (;;) {
-		if (!soak_measure(after, "after the load"))
+		if (!soak_measure(after, "after the load", false))
 			return;
 		if ((after->su_rss_kb <= limit && after->su_fds == before->su_fds &&
 		    after->su_threads == before->su_threads) || soak_now_ns() >= end)
 			break;
 		soak_sleep_ms(500);
 	}
-	if (after->su_rss_kb > limit)
+	if (before->su_heap >= 0 && !soak_measure(after, "after the load", true))
+		return;
+	heap_back = before->su_heap >= 0 && after->su_heap >= 0 &&
+	    after->su_heap <= soak_heap_limit(before->su_heap);
+	if (before->su_heap >= 0 && after->su_heap >= 0 && !heap_back)
+		soak_violation("memory", "tpoold's malloc has %lld bytes in use after the load, "
+		    "%lld before (limit %lld)", after->su_heap, before->su_heap,
+		    soak_heap_limit(before->su_heap));
+	if (after->su_rss_kb > limit && heap_back)
+		soak_info("tpoold's VmRSS %ld kB after the load, %ld kB before (limit %ld kB), "
+		    "but malloc's bytes in use came back (%lld, %lld before): freed memory "
+		    "malloc keeps, not a leak", after->su_rss_kb, before->su_rss_kb, limit,
+		    after->su_heap, before->su_heap);
+	else if (after->su_rss_kb > limit)
 		soak_violation("memory", "tpoold's VmRSS %ld kB after the load, %ld kB before "
 		    "(limit %ld kB)", after->su_rss_kb, before->su_rss_kb, limit);
 	if (after->su_fds != before->su_fds)
@@ -744,12 +793,15 @@ soak_summary(const struct soak_usage *before, const struct soak_usage *after, do
 		    "before, %ld after; threads %ld before, %ld after\n", before->su_rss_kb,
 		    after->su_rss_kb, soak_rss_limit(before->su_rss_kb), before->su_fds,
 		    after->su_fds, before->su_threads, after->su_threads);
+	if (before->su_heap >= 0 && after->su_heap >= 0)
+		printf("  malloc    %lld bytes in use before, %lld after (limit %lld)\n",
+		    before->su_heap, after->su_heap, soak_heap_limit(before->su_heap));
 }
 
 int
 main(int argc, char **argv)
 {
-	struct soak_usage before = { 0, 0, 0 }, after = { 0, 0, 0 };
+	struct soak_usage before = { 0, 0, 0, -1 }, after = { 0, 0, 0, -1 };
 	const char *injected[8];
 	size_t ninjected = 0, i;
 	unsigned int bound_s, nviol;
@@ -771,6 +823,7 @@ main(int argc, char **argv)
 		soak_daemon_cleanup(true);
 		return 99;
 	}
+	soak_alarm_message(bound_s);
 	soak_info("tpoold %d on %s", (int)soak_daemon_pid(), soak_cfg.sc_sock);
 
 	soak_store(&soak_phase, SOAK_PHASE_PROBE);
@@ -787,7 +840,7 @@ main(int argc, char **argv)
 	soak_run_clients(soak_cfg.sc_warmup_s, false);
 	if (!soak_daemon_crashed) {
 		soak_quiesce("after the warm-up", true);
-		(void)soak_measure(&before, "baseline");
+		(void)soak_measure(&before, "baseline", true);
 		soak_info("load: %u clients for %u s", soak_cfg.sc_clients,
 		    soak_cfg.sc_duration_s);
 		soak_store(&soak_phase, SOAK_PHASE_LOAD);

@@ -64,6 +64,7 @@ struct soak_config {
 	unsigned int	sc_call_ms;		/* a client call's timeout */
 	bool		sc_replace;		/* replace soakrec.so at the SIGHUP */
 	bool		sc_self_test;		/* inject faults into the proof */
+	bool		sc_malloc_stats;	/* also measure malloc's bytes in use */
 	bool		sc_keep;		/* keep the folder */
 	bool		sc_verbose;
 	char		sc_sock[128];		/* the daemon's socket */
@@ -224,6 +225,7 @@ struct soak_usage {
 	long		su_rss_kb;		/* VmRSS */
 	long		su_fds;			/* entries of /proc/PID/fd */
 	long		su_threads;		/* Threads */
+	long long	su_heap;		/* malloc's bytes in use, -1 unknown */
 };
 
 /* Make the folder, copy soakrec.so, start tpoold, wait for READY=1. */
@@ -234,6 +236,12 @@ const char *soak_daemon_log(void);
 const char *soak_daemon_run_ledger(void);
 /* Copy soakrec2.so in (and a new soakrec.so over the old with --replace-plugin), send SIGHUP. */
 int	soak_daemon_hup(void);
+/*
+ * The bytes tpoold's malloc has in use (glibc's malloc_stats(), called in
+ * it by gdb, read back from its log), or -1 when that cannot be had (no
+ * gdb, no ptrace, a sanitizer's allocator).  For --malloc-stats.
+ */
+long long soak_daemon_heap_in_use(void);
 /* Has it ended (on its own)?  Then its wait status. */
 bool	soak_daemon_died(int *ret_status);
 /* SIGTERM, then wait up to timeout_ms; the wait status or -1. */
