@@ -84,18 +84,18 @@ static pthread_mutex_t ledger_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct soak_job *ledger_chunks[LEDGER_MAX_CHUNKS];	/* l */
 static uint32_t ledger_njobs;					/* l */
 static struct {
-	uint64_t	id;
-	uint32_t	token;
+	uint64_t	lr_id;
+	uint32_t	lr_token;
 } ledger_ring[LEDGER_RING];					/* l */
 static uint64_t ledger_ring_n;					/* l: ever put */
 static uint64_t ledger_counters[SOAK_C_COUNT];			/* l */
 static char *ledger_violation_msgs[LEDGER_KEEP_VIOLATIONS];	/* l */
 static unsigned int ledger_nviolations;				/* l */
 static struct {
-	const char	*kind;		/* a string constant of the caller's */
-	unsigned int	n;
-	bool		allowed;	/* --allow: reported, not failing */
-	char		*first;		/* the first one's message */
+	const char	*lk_kind;	/* a string constant of the caller's */
+	unsigned int	lk_n;
+	bool		lk_allowed;	/* --allow: reported, not failing */
+	char		*lk_first;	/* the first one's message */
 } ledger_kinds[32];						/* l */
 
 static const char *const soak_src_names[SOAK_SRC_COUNT] = {
@@ -158,14 +158,14 @@ ledger_violation_locked(const char *kind, const char *fmt, va_list ap)
 	n = snprintf(buf, sizeof(buf), "%s: ", kind);
 	(void)vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	for (i = 0; i < sizeof(ledger_kinds) / sizeof(ledger_kinds[0]); i++) {
-		if (ledger_kinds[i].kind == NULL || strcmp(ledger_kinds[i].kind, kind) == 0) {
-			ledger_kinds[i].kind = kind;
-			if (ledger_kinds[i].n++ == 0)
-				ledger_kinds[i].first = strdup(buf);
+		if (ledger_kinds[i].lk_kind == NULL || strcmp(ledger_kinds[i].lk_kind, kind) == 0) {
+			ledger_kinds[i].lk_kind = kind;
+			if (ledger_kinds[i].lk_n++ == 0)
+				ledger_kinds[i].lk_first = strdup(buf);
 			break;
 		}
 	}
-	if (i < sizeof(ledger_kinds) / sizeof(ledger_kinds[0]) && ledger_kinds[i].allowed)
+	if (i < sizeof(ledger_kinds) / sizeof(ledger_kinds[0]) && ledger_kinds[i].lk_allowed)
 		return;
 	ledger_nviolations++;
 	if (ledger_nviolations <= LEDGER_KEEP_VIOLATIONS)
@@ -179,9 +179,9 @@ soak_violation_allow(const char *kind)
 
 	(void)pthread_mutex_lock(&ledger_lock);
 	for (i = 0; i < sizeof(ledger_kinds) / sizeof(ledger_kinds[0]); i++) {
-		if (ledger_kinds[i].kind == NULL || strcmp(ledger_kinds[i].kind, kind) == 0) {
-			ledger_kinds[i].kind = kind;
-			ledger_kinds[i].allowed = true;
+		if (ledger_kinds[i].lk_kind == NULL || strcmp(ledger_kinds[i].lk_kind, kind) == 0) {
+			ledger_kinds[i].lk_kind = kind;
+			ledger_kinds[i].lk_allowed = true;
 			break;
 		}
 	}
@@ -223,8 +223,8 @@ soak_violation_count(const char *kind)
 
 	(void)pthread_mutex_lock(&ledger_lock);
 	for (i = 0; i < sizeof(ledger_kinds) / sizeof(ledger_kinds[0]); i++)
-		if (ledger_kinds[i].kind != NULL && strcmp(ledger_kinds[i].kind, kind) == 0)
-			n = ledger_kinds[i].n;
+		if (ledger_kinds[i].lk_kind != NULL && strcmp(ledger_kinds[i].lk_kind, kind) == 0)
+			n = ledger_kinds[i].lk_n;
 	(void)pthread_mutex_unlock(&ledger_lock);
 	return n;
 }
@@ -247,12 +247,12 @@ soak_violations_print(void)
 
 	(void)pthread_mutex_lock(&ledger_lock);
 	for (i = 0; i < sizeof(ledger_kinds) / sizeof(ledger_kinds[0]) &&
-	    ledger_kinds[i].kind != NULL; i++)
-		if (ledger_kinds[i].n != 0)
+	    ledger_kinds[i].lk_kind != NULL; i++)
+		if (ledger_kinds[i].lk_n != 0)
 			(void)fprintf(stderr, "%s of kind %s: %u (the first: %s)\n",
-			    ledger_kinds[i].allowed ? "ALLOWED violations (--allow)" :
-			    "violations", ledger_kinds[i].kind, ledger_kinds[i].n,
-			    ledger_kinds[i].first != NULL ? ledger_kinds[i].first : "?");
+			    ledger_kinds[i].lk_allowed ? "ALLOWED violations (--allow)" :
+			    "violations", ledger_kinds[i].lk_kind, ledger_kinds[i].lk_n,
+			    ledger_kinds[i].lk_first != NULL ? ledger_kinds[i].lk_first : "?");
 	for (i = 0; i < ledger_nviolations && i < LEDGER_KEEP_VIOLATIONS; i++)
 		(void)fprintf(stderr, "VIOLATION %s\n", ledger_violation_msgs[i] != NULL ?
 		    ledger_violation_msgs[i] : "(no memory for its message)");
@@ -353,8 +353,8 @@ soak_job_accepted(uint32_t token, uint64_t id)
 	j->sj_status = SJ_ACCEPTED;
 	j->sj_id = id;
 	ledger_counters[SOAK_C_ACCEPTED]++;
-	ledger_ring[ledger_ring_n % LEDGER_RING].id = id;
-	ledger_ring[ledger_ring_n % LEDGER_RING].token = token;
+	ledger_ring[ledger_ring_n % LEDGER_RING].lr_id = id;
+	ledger_ring[ledger_ring_n % LEDGER_RING].lr_token = token;
 	ledger_ring_n++;
 	(void)pthread_mutex_unlock(&ledger_lock);
 }
@@ -458,8 +458,8 @@ soak_ring_pick(uint64_t *rng, uint64_t *ret_id, uint32_t *ret_token)
 		n = 64;
 	i = soak_rand_below(rng, (unsigned int)n);
 	i = (unsigned int)((ledger_ring_n - 1 - i) % LEDGER_RING);
-	*ret_id = ledger_ring[i].id;
-	*ret_token = ledger_ring[i].token;
+	*ret_id = ledger_ring[i].lr_id;
+	*ret_token = ledger_ring[i].lr_token;
 	(void)pthread_mutex_unlock(&ledger_lock);
 	return true;
 }
