@@ -292,6 +292,18 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	state = job->j_state;
 	start = job->j_start_ns;
 	end = job->j_end_ns;
+	/*
+	 * The worker sets a final j_state before the loop has taken in its
+	 * end (j_final): until then the job is shown running, so that nobody
+	 * sees a final state and then events of the same job (a watch
+	 * answered in between would: found by the soak test).
+	 */
+	if (!job->j_final && (state == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
+	    state == TPOOL__JOB_STATE__JOB_FAILED ||
+	    state == TPOOL__JOB_STATE__JOB_CANCELLED)) {
+		state = TPOOL__JOB_STATE__JOB_RUNNING;
+		end = 0;
+	}
 	info->has_progress = true;
 	info->progress = job->j_progress;
 	info->has_ran_on_cpu = true;
@@ -545,10 +557,14 @@ job_cancel(struct tpd_job *job, const char *why, bool running_too)
 	(void)pthread_mutex_lock(&job->j_lock);
 	if (job->j_state != TPOOL__JOB_STATE__JOB_QUEUED &&
 	    job->j_state != TPOOL__JOB_STATE__JOB_RUNNING) {
-		/* Its worker ended it; the loop has yet to hear. */
+		/*
+		 * Its worker ended it and the loop has yet to hear: to
+		 * everyone else the job still runs (tpd_job_info), so it was
+		 * too late; its end is on its way (and answers a wait).
+		 */
 		(void)pthread_mutex_unlock(&job->j_lock);
 		free(msg);
-		return TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED;
+		return TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE;
 	}
 	if (!threadpool_cancel_job_async(job->j_pool, &job->j_tpjob)) {
 		/*
