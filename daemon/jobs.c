@@ -105,6 +105,8 @@ tpd_jobs_init(void)
 	struct timeval tv = { JOBS_REAP_PERIOD_MS / 1000, (JOBS_REAP_PERIOD_MS % 1000) * 1000 };
 	size_t i;
 
+	/* A new daemon life (in-process tests set up more than one). */
+	jobs_next_id = 1;
 	if ((jobs_hash = malloc(JOBS_HASH_MIN * sizeof(*jobs_hash))) == NULL)
 		return ENOMEM;
 	for (i = 0; i < JOBS_HASH_MIN; i++)
