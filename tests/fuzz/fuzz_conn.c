@@ -16,10 +16,9 @@
  * fuzzer picks the split points), the daemon is stopped as SIGTERM does and
  * run until it has drained and closed every connection, and everything is
  * torn down, so nothing of one input survives to the next but the plugins'
- * mappings (each is dlopen'ed once for the run, see LLVMFuzzerInitialize)
- * and, XXX until the daemon resets it at setup, its job id counter (ids go
- * on from one input to the next, so a Cancel or Watch of "job 1" finds it
- * only in the first input that submits one).  The flags:
+ * mappings (each is dlopen'ed once for the run, see LLVMFuzzerInitialize);
+ * job ids start at 1 in every set-up, so "job 1" is the input's first
+ * submit.  The flags:
  *
  *	0x01	half-close (shutdown SHUT_WR) each connection after its stream,
  *		and let the daemon see that (up to CONN_QUIET_MS)
