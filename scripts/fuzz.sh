@@ -7,15 +7,17 @@
 #
 # Builds the fuzzing configuration in build-fuzz/ (CC=clang, --enable-fuzzing:
 # everything with ASan+UBSan and libFuzzer's coverage), then runs each target
-# over a copy of its committed corpus (tests/fuzz/corpus/TARGET; nothing new
-# is written into the source tree) with the dictionary tests/fuzz/tpool.dict,
-# leak detection on, a 10 s limit per input and 2 GiB of RSS.  Prints, per
-# target, the executions run, the coverage reached (libFuzzer's cov: edges
-# and ft: features) and the corpus size; exits non-zero if any target found
-# a crash, a leak, a timeout, an out-of-memory or any sanitizer report. What
-# a target found is kept under build-fuzz/tests/fuzz/artifacts/TARGET/, with
-# its log beside it; copy a reproducer into tests/fuzz/regressions/TARGET/ so
-# that `make check` in a fuzzing build replays it.
+# over a copy of its committed corpus and reproducers (tests/fuzz/corpus/TARGET
+# and tests/fuzz/regressions/TARGET; nothing new is written into the source
+# tree) with the dictionary tests/fuzz/tpool.dict, leak detection on, a 10 s
+# limit per input and 2 GiB of RSS.  Prints, per target, the executions run,
+# the coverage reached (libFuzzer's cov: edges and ft: features) and the
+# corpus size; exits non-zero if any target found a crash, a leak, a
+# timeout, an out-of-memory, a broken invariant or any sanitizer report.
+# What a target found is kept under build-fuzz/tests/fuzz/artifacts/TARGET/,
+# its log beside it (build-fuzz/tests/fuzz/TARGET.fuzz.log); copy a
+# reproducer into tests/fuzz/regressions/TARGET/ so that it is replayed by
+# every later run and by `make check` in a fuzzing build.
 #
 # FUZZ_TARGETS="fuzz_frame fuzz_conn" picks targets; FUZZ_JOBS sets make -j;
 # FUZZ_BUILD names another build folder (an absolute path).
@@ -83,6 +85,11 @@ for t in $targets; do
 	log=$build/tests/fuzz/$t.fuzz.log
 	mkdir -p "$corpus" "$artifacts"
 	cp "$top/tests/fuzz/corpus/$t/"* "$corpus/"
+	# The reproducers too: libFuzzer runs every seed first, so a bug that
+	# came back fails at once.
+	if [[ -d $top/tests/fuzz/regressions/$t ]]; then
+		cp "$top/tests/fuzz/regressions/$t/"* "$corpus/"
+	fi
 	touch "$work/$t.stamp"
 	start=$(date +%s)
 	rc=0
