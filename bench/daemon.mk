@@ -3,7 +3,7 @@
 # the build tree's plugins (or those named by --daemon/--plugins) and its
 # own echo server, and prints tpoold's round trips, pipelined throughput and
 # memory per queued job beside the echo floor.  How to run it and the
-# results: docs/benchmarks-tpoold.md.
+# results: docs/benchmarks.md, section tpoold.
 
 noinst_PROGRAMS += bench/daemon/bench_tpoold
 bench_daemon_bench_tpoold_SOURCES = \
@@ -23,4 +23,3 @@ bench_daemon_bench_tpoold_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 bench_daemon_bench_tpoold_LDFLAGS = $(AM_LDFLAGS) -no-install
 bench_daemon_bench_tpoold_LDADD = client/libtpclient.la proto/libtpproto.la \
 	$(PROTOBUF_C_LIBS) $(PTHREAD_LIBS)
-EXTRA_DIST += docs/benchmarks-tpoold.md
