@@ -16,9 +16,9 @@
  * A worker waits for a job on its own condition variable, runs it under the
  * job's name, then takes the next queued job itself; when there is none it
  * goes to the head of the idle list and waits up to the idle timeout, after
- * which it exits and the overseer joins it.  It takes back its own name
- * after 1 ms idle (not at once: a worker handed a job of the same name right
- * away then makes no system call for its name).
+ * which it exits and the overseer joins it.  It runs a job under the job's
+ * name (set only when it changes: a worker taking queued jobs of one name
+ * renames itself once) and takes back its own name when it goes idle.
  */
 #include "config.h"
 
@@ -33,7 +33,6 @@
 
 #define	TP_STALL_USEC		200
 #define	TP_STALL_BUSY_USEC	4000	/* about one CFS time slice */
-#define	TP_RENAME_IDLE_USEC	1000	/* idle this long before the name goes back */
 #define	TP_BACKOFF_MIN_USEC	1000
 #define	TP_BACKOFF_MAX_USEC	(1000 * 1000)
 
@@ -189,8 +188,7 @@ worker_main(void *arg)
 	struct threadpool *const pool = thread->tpt_pool;
 	struct threadpool_job *job;
 	struct timespec deadline, idle_since;
-	uint64_t wait_usec;
-	bool timed_out, renamed;
+	bool timed_out;
 
 	thread->tpt_tid = (pid_t)syscall(SYS_gettid);
 	tp_curthread = thread;
@@ -208,27 +206,10 @@ worker_main(void *arg)
 		timed_out = false;
 		while (thread->tpt_job == NULL && !timed_out &&
 		    !(pool->tp_flags & TP_DYING) && !pool_over_cap_locked(pool)) {
-			/*
-			 * Still named after the last job: give it back its own
-			 * name once idle for TP_RENAME_IDLE_USEC, so a worker
-			 * that is handed the next job at once renames nothing.
-			 */
-			renamed = strcmp(thread->tpt_name,
-			    thread->tpt_base_name) != 0;
-			wait_usec = pool->tp_idle_usec;
-			if (renamed && wait_usec > TP_RENAME_IDLE_USEC)
-				wait_usec = TP_RENAME_IDLE_USEC;
-			deadline_add(&deadline, &idle_since, wait_usec);
+			deadline_add(&deadline, &idle_since, pool->tp_idle_usec);
 			if (pthread_cond_timedwait(&thread->tpt_cv, &pool->tp_lock,
-			    &deadline) != ETIMEDOUT)
-				continue;
-			if (!renamed) {
+			    &deadline) == ETIMEDOUT)
 				timed_out = true;
-				continue;
-			}
-			(void)pthread_mutex_unlock(&pool->tp_lock);
-			thread_set_name(thread, thread->tpt_base_name);
-			(void)pthread_mutex_lock(&pool->tp_lock);
 		}
 		if ((job = thread->tpt_job) == NULL) {
 			TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
@@ -252,6 +233,17 @@ worker_main(void *arg)
 		/* Idle.  Most recently idle first: the others can time out. */
 		TAILQ_INSERT_HEAD(&pool->tp_idle_threads, thread, tpt_entry);
 		pool->tp_nidle++;
+		if (strcmp(thread->tpt_name, thread->tpt_base_name) != 0) {
+			/*
+			 * Take back our own name now, not lazily: a short timer
+			 * for it made the next wakeup ~5 us slower on VMs
+			 * (bench_libtp).  A job handed to us meanwhile is seen
+			 * by the wait loop.
+			 */
+			(void)pthread_mutex_unlock(&pool->tp_lock);
+			thread_set_name(thread, thread->tpt_base_name);
+			(void)pthread_mutex_lock(&pool->tp_lock);
+		}
 		/* The overseer may be waiting for an idle worker. */
 		if (!TAILQ_EMPTY(&pool->tp_jobs))
 			(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
