@@ -599,15 +599,14 @@ conn_read(struct tpd_conn *conn)
 
 	n = read(conn->c_fd, conn_scratch, sizeof(conn_scratch));
 	if (n == 0) {
-		if (conn->c_in_len > 0) {
-			conn_close(conn, "end of file in the middle of a frame");
-			return;
-		}
 		/*
 		 * The peer is done sending (it may have only half-closed):
 		 * it still gets every reply owed, held ones included, and
-		 * then the connection is closed.
+		 * then the connection is closed.  A partial frame is dropped.
 		 */
+		if (conn->c_in_len > 0)
+			tpd_debug("connection %llu: end of file in the middle of a "
+			    "frame", (unsigned long long)conn->c_id);
 		tpd_conn_close_after_flush(conn);
 		return;
 	}

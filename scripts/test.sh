@@ -64,8 +64,9 @@ TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" check tsan
 
 step "libtp, protocol and client tests under valgrind"
 vg="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99"
-(cd build-ci/plain && make -j"$jobs" check \
-    TESTS="$(cd build-ci/plain && make -s print-valgrind-tests)" \
+vg_tests=$(make -s -C build-ci/plain --no-print-directory print-valgrind-tests)
+[[ -n $vg_tests ]] || fail "no test programs for valgrind"
+(cd build-ci/plain && make -j"$jobs" check TESTS="$vg_tests" \
     LOG_COMPILER="$vg" CK_TIMEOUT_MULTIPLIER=10) || fail "tests under valgrind"
 
 step "daemon tests, tpoold under valgrind"
