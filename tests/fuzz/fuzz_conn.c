@@ -40,7 +40,8 @@
  *     first frame after which the protocol says it closes: bytes that are
  *     not a Request, a length over the limit, a Hello of another version),
  *     and nothing else got one; a client that half-closed its end but reads
- *     on is owed the same, but for a Cancel that waits for its job's end;
+ *     on, or that the daemon closed after such a frame, is owed the same but
+ *     for a Cancel that waits for its job's end;
  *   - a job's events come after its SubmitReply (or WatchReply), at most
  *     one JobFinished per job and connection, with a final state; a
  *     connection that stayed open to the end got exactly one JobFinished
@@ -652,9 +653,11 @@ conn_cmp_want(const void *a, const void *b)
 /*
  * Every request the daemon took got exactly one Response, and no Response
  * came for anything else.  A client that closed its end early may have
- * missed any; one that half-closed it (it still reads) must still get
- * every answer but those of a Cancel waiting for a job's end.  Returns
- * whether the daemon closed the connection for one of the requests.
+ * missed any; one that half-closed it (it still reads), or that the daemon
+ * closed after a frame that closes, must still get every answer but those
+ * of a Cancel waiting for a job's end (the connection is gone before the
+ * job ends).  Returns whether the daemon closed the connection for one of
+ * the requests.
  */
 static bool
 conn_check_responses(size_t k)
@@ -679,10 +682,17 @@ conn_check_responses(size_t k)
 		}
 		CHECK_WHY(i < n && (j == cl->cl_nresp || want[i].w_id < got[j]),
 		    "a Response to no request (or a second one to a request)");
-		/* A request not answered: only a client that closed may miss any. */
+		/*
+		 * A request not answered: a client that closed may miss any;
+		 * one that half-closed, or that the daemon closed for a bad
+		 * frame, only a Cancel still waiting for its job's end.
+		 */
 		if (cl->cl_fd >= 0 && cl->cl_gone)
 			CHECK_WHY(want[i].w_may_wait, "a client that half-closed its end "
 			    "(and reads on) got no Response to a request");
+		else if (cl->cl_fd >= 0 && closing)
+			CHECK_WHY(want[i].w_may_wait, "a client closed for a bad frame "
+			    "got no Response to a request before it");
 		else if (cl->cl_fd >= 0)
 			CHECK_WHY(0, "a request without a Response");
 		i++;
