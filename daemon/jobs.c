@@ -31,6 +31,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -652,6 +653,8 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 	struct tpd_job *job;
 	uint64_t now = tpd_now_ns();
 
+	static uint64_t freed_since_trim;
+
 	while ((job = TAILQ_FIRST(&jobs_finished)) != NULL) {
 		if (jobs_nfinished <= tpd_opt.o_finished_keep &&
 		    now - job->j_final_ns < tpd_opt.o_finished_ttl_ns)
@@ -659,6 +662,16 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&jobs_finished, job, j_listent);
 		jobs_nfinished--;
 		job_free(job);
+		freed_since_trim++;
+	}
+	/*
+	 * Idle after a burst: give the freed memory back to the system
+	 * (malloc keeps it otherwise, in every worker's arena), so that a
+	 * long-running daemon's footprint follows its load.
+	 */
+	if (tpd_counters.tc_inflight == 0 && freed_since_trim >= 1024) {
+		(void)malloc_trim(0);
+		freed_since_trim = 0;
 	}
 }
 

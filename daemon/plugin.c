@@ -69,8 +69,6 @@ plugin_unload(struct tpd_plugin *p)
 		p->p_desc->tpp_fini(p->p_data);
 	if (p->p_handle != NULL)
 		(void)dlclose(p->p_handle);
-	if (p->p_fd >= 0)
-		(void)close(p->p_fd);
 	free(p->p_file);
 	free(p);
 }
@@ -284,34 +282,32 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 	char path[4096];
 	void *handle, *data = NULL;
 	const char *err;
-	struct stat fst;
-	int error, fd;
+	unsigned int alias;
+	int error, len;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path)) {
+	/*
+	 * dlopen of a path that names a loaded object hands back that object,
+	 * so while an old version of this file is retired but still loaded
+	 * (its jobs run), the new file is opened through another spelling of
+	 * the same path, dir/./file (one more ./ per such version).
+	 */
+	alias = 0;
+	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
+		if (strcmp(p->p_file, file) == 0)
+			alias++;
+	}
+	len = snprintf(path, sizeof(path), "%s/", dir);
+	while (alias-- > 0 && len >= 0 && (size_t)len < sizeof(path))
+		len += snprintf(path + len, sizeof(path) - (size_t)len, "./");
+	if (len < 0 || (size_t)len >= sizeof(path) ||
+	    (size_t)snprintf(path + len, sizeof(path) - (size_t)len, "%s", file) >=
+	    sizeof(path) - (size_t)len) {
 		tpd_warn("plugin %s: path too long; skipped", file);
 		return false;
 	}
-	/*
-	 * dlopen the very file that was checked, through its descriptor:
-	 * /proc/self/fd/N names no other loaded object (the descriptor stays
-	 * open while the plugin is loaded), so a new file renamed over an old
-	 * one whose jobs still run is a new object, where dlopen of the same
-	 * path would hand back the old one.
-	 */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &fst) != 0 || fst.st_dev != st->st_dev ||
-	    fst.st_ino != st->st_ino) {
-		tpd_warn("plugin %s: %s; skipped", file, fd < 0 ? strerror(errno) :
-		    "changed while it was checked");
-		if (fd >= 0)
-			(void)close(fd);
-		return false;
-	}
-	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if ((handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		err = dlerror();
 		tpd_warn("plugin %s: cannot load: %s; skipped", file, err != NULL ? err : "?");
-		(void)close(fd);
 		return false;
 	}
 	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
@@ -319,7 +315,6 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 			tpd_warn("plugin %s: its old version still runs jobs; the new file "
 			    "will be loaded by a SIGHUP after they end", file);
 			(void)dlclose(handle);
-			(void)close(fd);
 			return false;
 		}
 	}
@@ -363,7 +358,6 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 	p->p_desc = desc;
 	p->p_data = data;
 	p->p_handle = handle;
-	p->p_fd = fd;
 	p->p_dev = st->st_dev;
 	p->p_ino = st->st_ino;
 	p->p_mtime_ns = plugin_mtime_ns(st);
@@ -378,7 +372,6 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 
 fail:
 	(void)dlclose(handle);
-	(void)close(fd);
 	return false;
 }
 

@@ -544,9 +544,6 @@ struct tpd_plugin {
 	const struct tp_plugin	*p_desc;	/* c */
 	void			*p_data;	/* c: what tpp_init returned */
 	void			*p_handle;	/* c: dlopen's */
-	int			p_fd;		/* c: the file, open while loaded; dlopen'ed
-						 *    as /proc/self/fd/N, a name no other
-						 *    loaded plugin has */
 	char			*p_file;	/* c: file name in the directory */
 	dev_t			p_dev;		/* c: file identity, for rescans */
 	ino_t			p_ino;

@@ -396,27 +396,9 @@ soak_daemon_usage(struct soak_usage *ret_u)
 	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)daemon_pid);
 	if ((d = opendir(path)) == NULL)
 		return errno;
-	/*
-	 * Each loaded plugin keeps its file open (tpoold dlopens it through
-	 * /proc/self/fd/N): those follow the plugin set, which the soak
-	 * changes (SIGHUP, --replace-plugin), so they are not counted.
-	 */
-	while ((de = readdir(d)) != NULL) {
-		char fdpath[PATH_MAX + 64], target[PATH_MAX];
-		ssize_t n;
-
-		if (de->d_name[0] == '.')
-			continue;
-		(void)snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
-		n = readlink(fdpath, target, sizeof(target) - 1);
-		if (n > 0) {
-			target[n] = '\0';
-			if (strstr(target, "/plugins/") != NULL &&
-			    strstr(target, ".so") != NULL)
-				continue;
-		}
-		u.su_fds++;
-	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			u.su_fds++;
 	(void)closedir(d);
 	if (u.su_rss_kb < 0 || u.su_threads < 0)
 		return EPROTO;
