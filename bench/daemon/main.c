@@ -22,7 +22,7 @@
  * The figures are wall-clock (CLOCK_MONOTONIC); CPU time per round trip
  * comes from /proc/PID/stat for the servers (10 ms ticks: meaningful over
  * a run, not per job) and CLOCK_THREAD_CPUTIME_ID for the clients.
- * How to read them: docs/benchmarks-tpoold.md.
+ * How to read them: docs/benchmarks.md (## tpoold).
  */
 #include "config.h"
 
@@ -777,7 +777,7 @@ usage(FILE *f)
 "  -v                  say what is started, with --json too\n"
 "  -h, --help          this help\n"
 "\n"
-"How to read the results: docs/benchmarks-tpoold.md.\n",
+"How to read the results: docs/benchmarks.md (## tpoold).\n",
 	    TP_BENCH_BUILDDIR, TP_BENCH_BUILDDIR);
 }
 
