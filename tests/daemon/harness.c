@@ -294,6 +294,8 @@ td_spawn(struct td_daemon *d, const char *const *prefix, const char *const *args
 	_exit(127);
 }
 
+static void td_dump_log(const struct td_daemon *d);
+
 bool
 td_wait_notify(struct td_daemon *d, const char *needle, unsigned int timeout_ms)
 {
@@ -320,6 +322,10 @@ td_wait_notify(struct td_daemon *d, const char *needle, unsigned int timeout_ms)
 		if (d->td_pid > 0 && waitpid(d->td_pid, &status, WNOHANG) == d->td_pid) {
 			d->td_status = status;
 			d->td_pid = 0;
+			(void)fprintf(stderr, "tpoold ended while we waited for '%s': %s %d\n",
+			    needle, WIFSIGNALED(status) ? "signal" : "exit status",
+			    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			td_dump_log(d);
 			return false;
 		}
 		(void)poll(&pfd, 1, 50);
