@@ -24,7 +24,7 @@ struct threadpool_percpu {
 	unsigned int			tpp_maxcpu;	/* c: size of tpp_bycpu */
 	struct threadpool		**tpp_bycpu;	/* c: CPU number -> pool or NULL */
 	struct threadpool		*tpp_pools;	/* c: tpp_ncpu pools */
-	LIST_ENTRY(threadpool_percpu)	tpp_link;	/* r */
+	LIST_ENTRY(threadpool_percpu)	tpp_link;	/* r: percpu_lock */
 	uint64_t			tpp_refcnt;	/* r */
 };
 

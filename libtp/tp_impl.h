@@ -4,8 +4,9 @@
  *
  * Locks, in the order they are taken:
  *
- *	threadpools_lock	(pool.c, percpu.c) the registry of shared pools;
- *				never held while taking any other lock below
+ *	registry locks		threadpools_lock (pool.c, unbound pools) and
+ *				percpu_lock (percpu.c, per-CPU sets); never
+ *				held while taking any other lock below
  *	job lock		the owner's mutex, job->job_lock
  *	pool->tp_lock		one per pool
  *
@@ -15,7 +16,7 @@
  * Field markings:
  *	p	pool->tp_lock of the pool the object belongs to
  *	j	the job's lock
- *	r	threadpools_lock
+ *	r	the registry lock of the file (threadpools_lock or percpu_lock)
  *	a	atomic
  *	c	constant after creation
  *	t	private to the thread itself (no lock)
