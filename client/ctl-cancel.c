@@ -61,7 +61,7 @@ cancel_print(const struct ctl_ctx *ctx, uint64_t job,
 	}
 	if (j != NULL && (wait ||
 	    r->result == TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED))
-		(void)printf("final state: %s\n", ctl_state_name(j->state));
+		(void)printf("final state: %s\n", tp_state_name(j->state));
 }
 
 static int

@@ -37,7 +37,7 @@ stats_json(const Tpool__StatsReply *s)
 	for (i = 0; i < s->n_pools; i++) {
 		p = s->pools[i];
 		(void)printf("%s{\"pool\":", i > 0 ? "," : "");
-		ctl_json_string(stdout, ctl_pool_name(p->pool));
+		ctl_json_string(stdout, tp_pool_name(p->pool));
 		(void)printf(",\"priority\":%d,\"cpu\":%d,\"threads\":%u,"
 		    "\"idle\":%u,\"queued\":%u,\"jobs_run\":%llu,"
 		    "\"threads_created\":%llu,\"threads_exited\":%llu,"
@@ -87,7 +87,7 @@ stats_text(const Tpool__StatsReply *s)
 		else
 			(void)snprintf(cpu, sizeof(cpu), "-");
 		(void)printf("%-8s %4s %4s %7u %5u %6u %10llu %8llu %7llu "
-		    "%5llu\n", ctl_pool_name(p->pool), pri, cpu,
+		    "%5llu\n", tp_pool_name(p->pool), pri, cpu,
 		    (unsigned)p->threads, (unsigned)p->idle,
 		    (unsigned)p->queued, (unsigned long long)p->jobs_run,
 		    (unsigned long long)p->threads_created,

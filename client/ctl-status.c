@@ -40,9 +40,9 @@ status_table(const Tpool__StatusReply *r)
 			    (int)j->cpu);
 		else
 			(void)snprintf(where, sizeof(where), "%s",
-			    ctl_pool_name(j->pool));
+			    tp_pool_name(j->pool));
 		(void)printf("%-8llu %-10s %-12s %-16s %-10s ",
-		    (unsigned long long)j->job_id, ctl_state_name(j->state),
+		    (unsigned long long)j->job_id, tp_state_name(j->state),
 		    j->plugin != NULL ? j->plugin : "-",
 		    j->name != NULL ? j->name : "-", where);
 		if (j->has_priority && j->priority != -1)

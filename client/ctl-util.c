@@ -114,7 +114,7 @@ ctl_fail(const struct ctl_ctx *ctx, int error, const char *what)
 		code = tpc_last_error(ctx->cc_conn, &msg);
 		ctl_warnx(ctx, "%s%s (%s)", msg,
 		    *msg == '\0' ? "the daemon refused" : "",
-		    tpc_error_name(code));
+		    tp_error_name(code));
 		return CTL_EXIT_DAEMON;
 	}
 	if (error == ECONNRESET || error == EPIPE)
@@ -190,29 +190,6 @@ ctl_parse_int(const char *s, long min, long max, int *ret_v)
 }
 
 /* ----------------------------------------------------------------- names */
-
-const char *
-ctl_state_name(Tpool__JobState s)
-{
-	switch (s) {
-	case TPOOL__JOB_STATE__JOB_QUEUED:	return "queued";
-	case TPOOL__JOB_STATE__JOB_RUNNING:	return "running";
-	case TPOOL__JOB_STATE__JOB_SUCCEEDED:	return "succeeded";
-	case TPOOL__JOB_STATE__JOB_FAILED:	return "failed";
-	case TPOOL__JOB_STATE__JOB_CANCELLED:	return "cancelled";
-	default:				return "unknown";
-	}
-}
-
-const char *
-ctl_pool_name(Tpool__PoolKind k)
-{
-	switch (k) {
-	case TPOOL__POOL_KIND__POOL_UNBOUND:	return "unbound";
-	case TPOOL__POOL_KIND__POOL_PERCPU:	return "percpu";
-	default:				return "unknown";
-	}
-}
 
 const char *
 ctl_cancel_result_name(Tpool__CancelResult r)
@@ -430,7 +407,7 @@ ctl_json_job(FILE *f, const Tpool__JobInfo *j)
 {
 	(void)fprintf(f, "{\"job_id\":%llu", (unsigned long long)j->job_id);
 	(void)fputs(",\"state\":", f);
-	ctl_json_string(f, ctl_state_name(j->state));
+	ctl_json_string(f, tp_state_name(j->state));
 	if (j->plugin != NULL) {
 		(void)fputs(",\"plugin\":", f);
 		ctl_json_string(f, j->plugin);
@@ -441,7 +418,7 @@ ctl_json_job(FILE *f, const Tpool__JobInfo *j)
 	}
 	if (j->has_pool) {
 		(void)fputs(",\"pool\":", f);
-		ctl_json_string(f, ctl_pool_name(j->pool));
+		ctl_json_string(f, tp_pool_name(j->pool));
 	}
 	if (j->has_priority)
 		(void)fprintf(f, ",\"priority\":%d", (int)j->priority);
@@ -486,7 +463,7 @@ void
 ctl_text_job(const struct ctl_ctx *ctx, FILE *f, const Tpool__JobInfo *j)
 {
 	(void)fprintf(f, "job:          %llu\n", (unsigned long long)j->job_id);
-	(void)fprintf(f, "state:        %s%s\n", ctl_state_name(j->state),
+	(void)fprintf(f, "state:        %s%s\n", tp_state_name(j->state),
 	    j->has_cancel_requested && j->cancel_requested &&
 	    (j->state == TPOOL__JOB_STATE__JOB_QUEUED ||
 	    j->state == TPOOL__JOB_STATE__JOB_RUNNING) ?
@@ -502,7 +479,7 @@ ctl_text_job(const struct ctl_ctx *ctx, FILE *f, const Tpool__JobInfo *j)
 			    (int)j->cpu);
 		else
 			(void)fprintf(f, "pool:         %s\n",
-			    ctl_pool_name(j->pool));
+			    tp_pool_name(j->pool));
 	}
 	if (j->has_priority) {
 		if (j->priority == -1)
@@ -574,7 +551,7 @@ ctl_report_final(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
 		break;
 	default:
 		ctl_warnx(ctx, "job %llu is %s", (unsigned long long)j->job_id,
-		    ctl_state_name(j->state));
+		    tp_state_name(j->state));
 		break;
 	}
 	return ex;

@@ -23,14 +23,6 @@ static const struct option watch_opts[] = {
 	{ NULL,		0,		NULL, 0 },
 };
 
-static bool
-state_is_final(Tpool__JobState s)
-{
-	return s == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
-	    s == TPOOL__JOB_STATE__JOB_FAILED ||
-	    s == TPOOL__JOB_STATE__JOB_CANCELLED;
-}
-
 static int
 watch_report(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
 {
@@ -72,7 +64,7 @@ watch_exec(struct ctl_ctx *ctx, int argc, char **argv)
 	 * The daemon answers Watch and sends events from one thread, so a
 	 * job it calls unfinished here still has its JobFinished to come.
 	 */
-	if (wr->job != NULL && state_is_final(wr->job->state)) {
+	if (wr->job != NULL && tp_state_is_final(wr->job->state)) {
 		ex = watch_report(ctx, wr->job);
 		tpool__watch_reply__free_unpacked(wr, NULL);
 		return ex;

@@ -93,9 +93,6 @@ bool	ctl_parse_job_id(const char *s, uint64_t *ret_id);
 /* Parse a decimal int in [min, max]; false if it is not one. */
 bool	ctl_parse_int(const char *s, long min, long max, int *ret_v);
 
-/* Short names: "queued", "running", "succeeded", ... */
-const char *ctl_state_name(Tpool__JobState);
-const char *ctl_pool_name(Tpool__PoolKind);
 const char *ctl_cancel_result_name(Tpool__CancelResult);
 
 /* Bytes are printable text: valid UTF-8, no controls but \t \n \r. */

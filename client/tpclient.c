@@ -792,16 +792,6 @@ tpc_last_error(const struct tpc *c, const char **ret_message)
 }
 
 const char *
-tpc_error_name(Tpool__ErrorCode code)
-{
-	const ProtobufCEnumValue *v;
-
-	v = protobuf_c_enum_descriptor_get_value(&tpool__error_code__descriptor,
-	    (int)code);
-	return v != NULL ? v->name : "ERROR_UNKNOWN_CODE";
-}
-
-const char *
 tpc_strerror(int error)
 {
 	if (error == TPC_EDAEMON)

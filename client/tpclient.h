@@ -64,6 +64,7 @@
 #include <stdint.h>
 
 #include "tpool.pb-c.h"
+#include "names.h"
 
 /* The system socket, used when no path is given and TPOOL_SOCKET is unset. */
 #define	TPC_DEFAULT_SOCKET	"/run/tpool/tpoold.sock"
@@ -141,9 +142,6 @@ int	tpc_set_max_frame(struct tpc *c, uint32_t max);
  * until the next call on c; never NULL).
  */
 Tpool__ErrorCode tpc_last_error(const struct tpc *c, const char **ret_message);
-
-/* The name of an error code, e.g. "ERROR_UNKNOWN_PLUGIN" (static). */
-const char *tpc_error_name(Tpool__ErrorCode code);
 
 /* strerror(3), and "daemon answered an error" for TPC_EDAEMON (static). */
 const char *tpc_strerror(int error);

@@ -85,33 +85,6 @@ static ProtobufCAllocator arena_allocator = {
 
 /* -------------------------------------------------------------- replies */
 
-static const char *const dispatch_error_names[] = {
-	[TPOOL__ERROR_CODE__ERROR_UNSPECIFIED] = "ERROR_UNSPECIFIED",
-	[TPOOL__ERROR_CODE__ERROR_BAD_REQUEST] = "ERROR_BAD_REQUEST",
-	[TPOOL__ERROR_CODE__ERROR_VERSION] = "ERROR_VERSION",
-	[TPOOL__ERROR_CODE__ERROR_FRAME_TOO_LARGE] = "ERROR_FRAME_TOO_LARGE",
-	[TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN] = "ERROR_UNKNOWN_PLUGIN",
-	[TPOOL__ERROR_CODE__ERROR_INVALID_CPU] = "ERROR_INVALID_CPU",
-	[TPOOL__ERROR_CODE__ERROR_INVALID_PRIORITY] = "ERROR_INVALID_PRIORITY",
-	[TPOOL__ERROR_CODE__ERROR_PERMISSION] = "ERROR_PERMISSION",
-	[TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB] = "ERROR_NO_SUCH_JOB",
-	[TPOOL__ERROR_CODE__ERROR_NOT_YOURS] = "ERROR_NOT_YOURS",
-	[TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS] = "ERROR_TOO_MANY_JOBS",
-	[TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS] = "ERROR_TOO_MANY_CONNECTIONS",
-	[TPOOL__ERROR_CODE__ERROR_INPUT_TOO_LARGE] = "ERROR_INPUT_TOO_LARGE",
-	[TPOOL__ERROR_CODE__ERROR_SHUTTING_DOWN] = "ERROR_SHUTTING_DOWN",
-	[TPOOL__ERROR_CODE__ERROR_INTERNAL] = "ERROR_INTERNAL",
-};
-
-const char *
-tpd_error_name(Tpool__ErrorCode code)
-{
-	if ((size_t)code < sizeof(dispatch_error_names) / sizeof(dispatch_error_names[0]) &&
-	    dispatch_error_names[code] != NULL)
-		return dispatch_error_names[code];
-	return "ERROR_?";
-}
-
 void
 tpd_reply(struct tpd_conn *conn, uint64_t request_id, Tpool__Response *resp)
 {
@@ -142,7 +115,7 @@ tpd_reply_error(struct tpd_conn *conn, uint64_t request_id, Tpool__ErrorCode cod
 	resp.body_case = TPOOL__RESPONSE__BODY_ERROR;
 	resp.error = &err;
 	tpd_debug("connection %llu request %llu: %s: %s", (unsigned long long)conn->c_id,
-	    (unsigned long long)request_id, tpd_error_name(code), message);
+	    (unsigned long long)request_id, tp_error_name(code), message);
 	tpd_reply(conn, request_id, &resp);
 }
 

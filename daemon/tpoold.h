@@ -33,6 +33,7 @@
 #include <threadpool.h>
 
 #include "tpool.pb-c.h"
+#include "names.h"
 #include <tpool/plugin.h>
 
 #ifndef TAILQ_FOREACH_SAFE
@@ -313,8 +314,6 @@ void	tpd_reply(struct tpd_conn *conn, uint64_t request_id, Tpool__Response *resp
 void	tpd_reply_error(struct tpd_conn *conn, uint64_t request_id,
 	    Tpool__ErrorCode code, const char *fmt, ...)
 	    __attribute__((__format__(__printf__, 4, 5)));
-/* The name of an error code, for logs. */
-const char *tpd_error_name(Tpool__ErrorCode code);
 
 /* One handler per request kind (req-*.c); the request is borrowed. */
 typedef void tpd_req_fn(struct tpd_conn *conn, const Tpool__Request *req);

@@ -74,7 +74,7 @@ mem_submit(struct tpc *c, uint64_t n, char *msg, size_t msglen)
 					(void)snprintf(msg, msglen, "tpoold refused "
 					    "queued job %llu: %s: %s",
 					    (unsigned long long)replies + 1,
-					    tpc_error_name(m->response->error->code),
+					    tp_error_name(m->response->error->code),
 					    m->response->error->message != NULL ?
 					    m->response->error->message : "");
 					tpool__server_message__free_unpacked(m, NULL);
@@ -147,7 +147,7 @@ mem_run(uint64_t n, struct mem_result *res)
 		(void)snprintf(res->m_error, sizeof(res->m_error), "the sleep job "
 		    "that holds the worker: %s%s%s", tpc_strerror(error),
 		    error == TPC_EDAEMON ? ": " : "",
-		    error == TPC_EDAEMON ? tpc_error_name(tpc_last_error(c, NULL)) : "");
+		    error == TPC_EDAEMON ? tp_error_name(tpc_last_error(c, NULL)) : "");
 		goto stop;
 	}
 

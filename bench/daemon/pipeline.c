@@ -60,7 +60,7 @@ pipe_classify_unpacked(const Tpool__ServerMessage *m, struct pipe_state *ps)
 			return PM_REPLY;
 		if (m->response->body_case == TPOOL__RESPONSE__BODY_ERROR) {
 			(void)snprintf(ps->ps_error, sizeof(ps->ps_error),
-			    "tpoold: %s: %s", tpc_error_name(
+			    "tpoold: %s: %s", tp_error_name(
 			    m->response->error->code),
 			    m->response->error->message != NULL ?
 			    m->response->error->message : "");

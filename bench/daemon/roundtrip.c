@@ -147,7 +147,7 @@ rt_null_job(struct tpc *c, char *msg, size_t msglen)
 	if (error == TPC_EDAEMON) {
 		(void)tpc_last_error(c, &dmsg);
 		(void)snprintf(msg, msglen, "tpoold: %s: %s",
-		    tpc_error_name(tpc_last_error(c, NULL)), dmsg);
+		    tp_error_name(tpc_last_error(c, NULL)), dmsg);
 		return error;
 	}
 	if (error != 0) {

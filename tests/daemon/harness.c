@@ -559,7 +559,7 @@ td_run_job(struct tpc *c, const char *plugin, const char *input, Tpool__PoolKind
 	error = tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, NULL, pool,
 	    priority, cpu, &id);
 	ck_assert_msg(error == 0, "submit %s: %s (%s)", plugin, tpc_strerror(error),
-	    tpc_error_name(tpc_last_error(c, NULL)));
+	    tp_error_name(tpc_last_error(c, NULL)));
 	error = tpc_wait_job(c, id, &fin, NULL, NULL);
 	ck_assert_msg(error == 0, "wait for job %llu: %s", (unsigned long long)id,
 	    tpc_strerror(error));
@@ -780,7 +780,7 @@ td_raw_expect_error(int fd, Tpool__ErrorCode code)
 	ck_assert_int_eq(sm->msg_case, TPOOL__SERVER_MESSAGE__MSG_RESPONSE);
 	ck_assert_int_eq(sm->response->body_case, TPOOL__RESPONSE__BODY_ERROR);
 	ck_assert_msg(sm->response->error->code == code, "error %s, expected %s (%s)",
-	    tpc_error_name(sm->response->error->code), tpc_error_name(code),
+	    tp_error_name(sm->response->error->code), tp_error_name(code),
 	    sm->response->error->message != NULL ? sm->response->error->message : "");
 	ck_assert_ptr_nonnull(sm->response->error->message);
 	ck_assert_uint_gt(strlen(sm->response->error->message), 0);

@@ -522,7 +522,7 @@ raw_error(int fd, const ProtobufCMessage *req, Tpool__ErrorCode code)
 	ck_assert_int_eq(sm->msg_case, TPOOL__SERVER_MESSAGE__MSG_RESPONSE);
 	ck_assert_int_eq(sm->response->body_case, TPOOL__RESPONSE__BODY_ERROR);
 	ck_assert_msg(sm->response->error->code == code, "got %s, expected %s: %s",
-	    tpc_error_name(sm->response->error->code), tpc_error_name(code),
+	    tp_error_name(sm->response->error->code), tp_error_name(code),
 	    sm->response->error->message);
 	keep_error(code, sm->response->error->message);
 	tpool__server_message__free_unpacked(sm, NULL);
@@ -557,7 +557,7 @@ submit_error(struct tpc *c, const char *plugin, const char *input, const char *n
 	ck_assert_int_eq(tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, name,
 	    pool, pri, cpu, &id), TPC_EDAEMON);
 	ck_assert_msg(tpc_last_error(c, &msg) == code, "got %s, expected %s: %s",
-	    tpc_error_name(tpc_last_error(c, NULL)), tpc_error_name(code), msg);
+	    tp_error_name(tpc_last_error(c, NULL)), tp_error_name(code), msg);
 	keep_error(code, msg);
 }
 
@@ -702,7 +702,7 @@ START_TEST(test_errors_name_no_path_or_address)
 
 	/* None of them names a path, a file, or an address. */
 	for (i = 0; i < err_n; i++) {
-		(void)fprintf(stderr, "%-28s %s\n", tpc_error_name(err_codes[i]), err_msgs[i]);
+		(void)fprintf(stderr, "%-28s %s\n", tp_error_name(err_codes[i]), err_msgs[i]);
 		ck_assert_msg(strchr(err_msgs[i], '/') == NULL, "a '/' in: %s", err_msgs[i]);
 		ck_assert_msg(!td_message_leaks(&D, err_msgs[i], &why), "names %s: %s", why,
 		    err_msgs[i]);

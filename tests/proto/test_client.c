@@ -577,7 +577,7 @@ START_TEST(test_daemon_error_reported)
 	ck_assert_int_eq(tpc_last_error(c, &msg),
 	    TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
 	ck_assert_str_eq(msg, "no plugin named \"nope\"");
-	ck_assert_str_eq(tpc_error_name(tpc_last_error(c, NULL)),
+	ck_assert_str_eq(tp_error_name(tpc_last_error(c, NULL)),
 	    "ERROR_UNKNOWN_PLUGIN");
 	ck_assert_int_eq(tpc_stats(c, &st), TPC_EDAEMON);
 	ck_assert_ptr_null(st);
@@ -1105,9 +1105,9 @@ START_TEST(test_strerror_and_names)
 
 	ck_assert_str_eq(tpc_strerror(TPC_EDAEMON), "daemon answered an error");
 	ck_assert_str_eq(tpc_strerror(ENOENT), strerror(ENOENT));
-	ck_assert_str_eq(tpc_error_name(TPOOL__ERROR_CODE__ERROR_NOT_YOURS),
+	ck_assert_str_eq(tp_error_name(TPOOL__ERROR_CODE__ERROR_NOT_YOURS),
 	    "ERROR_NOT_YOURS");
-	ck_assert_str_eq(tpc_error_name((Tpool__ErrorCode)12345),
+	ck_assert_str_eq(tp_error_name((Tpool__ErrorCode)12345),
 	    "ERROR_UNKNOWN_CODE");
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(tpc_attach(sv[0], &c), 0);

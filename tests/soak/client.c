@@ -339,14 +339,6 @@ client_wait_finals(struct soak_client *cl, unsigned int timeout_ms)
 
 /* --------------------------------------------------------------- requests */
 
-static bool
-client_is_final(unsigned int state)
-{
-	return state == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
-	    state == TPOOL__JOB_STATE__JOB_FAILED ||
-	    state == TPOOL__JOB_STATE__JOB_CANCELLED;
-}
-
 /* The daemon answered a request about job (token) with an Error. */
 static void
 client_job_error(struct soak_client *cl, uint32_t token, uint64_t id, uint64_t t_sent,
@@ -360,7 +352,7 @@ client_job_error(struct soak_client *cl, uint32_t token, uint64_t id, uint64_t t
 		return;
 	}
 	soak_violation("unexpected-error", "client %d: %s of job %" PRIu64 " (token %u) "
-	    "answered %s: %s", cl->cl_idx, what, id, token, tpc_error_name(code), msg);
+	    "answered %s: %s", cl->cl_idx, what, id, token, tp_error_name(code), msg);
 }
 
 enum client_expect {
@@ -460,7 +452,7 @@ client_submitted(struct soak_client *cl, const struct soak_spec *sp, enum client
 	if (!client_refusal_ok(cl, sp, expect, hup_before, code))
 		soak_violation("submit-refused", "client %d: a submit to %s (pool %d, priority "
 		    "%d, CPU %d) answered %s: %s", cl->cl_idx, sp->ss_plugin, (int)sp->ss_pool,
-		    sp->ss_pri, sp->ss_cpu, tpc_error_name(code), msg);
+		    sp->ss_pri, sp->ss_cpu, tp_error_name(code), msg);
 }
 
 static void
@@ -619,7 +611,7 @@ client_watch_job(struct soak_client *cl, uint64_t id, uint32_t token,
 			    PRIu64 " without the job", cl->cl_idx, id);
 		} else {
 			soak_job_info(token, wr->job, src, t);
-			if (client_is_final(wr->job->state)) {
+			if (tp_state_is_final(wr->job->state)) {
 				cl->cl_follow[i].cf_done = true;
 				cl->cl_follow[i].cf_done_src = (uint8_t)src;
 			}
@@ -688,7 +680,7 @@ client_status_all(struct soak_client *cl)
 	if (err != 0) {
 		if (err == TPC_EDAEMON)
 			soak_violation("unexpected-error", "client %d: status of all jobs "
-			    "answered %s", cl->cl_idx, tpc_error_name(tpc_last_error(cl->cl_conn,
+			    "answered %s", cl->cl_idx, tp_error_name(tpc_last_error(cl->cl_conn,
 			    NULL)));
 		else
 			client_failed(cl, "status of all jobs", err);
@@ -726,7 +718,7 @@ client_stats(struct soak_client *cl)
 		tpool__stats_reply__free_unpacked(st, NULL);
 	} else if (err == TPC_EDAEMON) {
 		soak_violation("unexpected-error", "client %d: stats answered %s", cl->cl_idx,
-		    tpc_error_name(tpc_last_error(cl->cl_conn, NULL)));
+		    tp_error_name(tpc_last_error(cl->cl_conn, NULL)));
 	} else {
 		client_failed(cl, "stats", err);
 	}
@@ -795,7 +787,7 @@ client_resolve_orphans(struct soak_client *cl)
 			    " listed %zu jobs", cl->cl_idx, id, sr->n_jobs);
 		} else {
 			soak_job_info(token, sr->jobs[0], SOAK_SRC_RECONNECT, t);
-			if (!client_is_final(sr->jobs[0]->state))
+			if (!tp_state_is_final(sr->jobs[0]->state))
 				client_watch_job(cl, id, token, FOLLOW_ORPHAN,
 				    SOAK_SRC_WATCH_REPLY);
 		}
@@ -1072,7 +1064,7 @@ soak_client_probe(void)
 		}
 		if (code != TPOOL__ERROR_CODE__ERROR_PERMISSION) {
 			soak_violation("probe", "a job at priority %d answered %s", candidates[i],
-			    tpc_error_name(code));
+			    tp_error_name(code));
 			result = EPROTO;
 		} else {
 			soak_log("priority %d is not permitted to the daemon: left out",
@@ -1108,7 +1100,7 @@ soak_client_probe(void)
 			sp.ss_cpu = soak_cfg.sc_cpus[k];
 			if (!client_probe_one(cl, &sp, &code)) {
 				soak_violation("probe", "a job on CPU %d at priority %d answered %s",
-				    sp.ss_cpu, sp.ss_pri, tpc_error_name(code));
+				    sp.ss_cpu, sp.ss_pri, tp_error_name(code));
 				result = EPROTO;
 			}
 		}

@@ -114,38 +114,6 @@ soak_src_name(unsigned int src)
 	return src < SOAK_SRC_COUNT ? soak_src_names[src] : "?";
 }
 
-static const char *
-ledger_state_name(unsigned int state)
-{
-	switch (state) {
-	case TPOOL__JOB_STATE__JOB_QUEUED:	return "QUEUED";
-	case TPOOL__JOB_STATE__JOB_RUNNING:	return "RUNNING";
-	case TPOOL__JOB_STATE__JOB_SUCCEEDED:	return "SUCCEEDED";
-	case TPOOL__JOB_STATE__JOB_FAILED:	return "FAILED";
-	case TPOOL__JOB_STATE__JOB_CANCELLED:	return "CANCELLED";
-	default:				return "UNSPECIFIED";
-	}
-}
-
-static const char *
-ledger_cancel_name(unsigned int r)
-{
-	switch (r) {
-	case TPOOL__CANCEL_RESULT__CANCEL_BEFORE_RUN:		return "CANCEL_BEFORE_RUN";
-	case TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE:		return "CANCEL_TOO_LATE";
-	case TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED:	return "CANCEL_ALREADY_FINISHED";
-	default:						return "CANCEL_RESULT_UNSPECIFIED";
-	}
-}
-
-static bool
-ledger_is_final(unsigned int state)
-{
-	return state == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
-	    state == TPOOL__JOB_STATE__JOB_FAILED ||
-	    state == TPOOL__JOB_STATE__JOB_CANCELLED;
-}
-
 /* ------------------------------------------------------------ violations */
 
 static void
@@ -537,16 +505,16 @@ soak_job_info(uint32_t token, const Tpool__JobInfo *ji, enum soak_src src, uint6
 		    ji->job_id, ji->name != NULL ? ji->name : "");
 		goto out;
 	}
-	if (!ledger_is_final(ji->state)) {
+	if (!tp_state_is_final(ji->state)) {
 		if (src == SOAK_SRC_EVENT || src == SOAK_SRC_WATCH_EVENT)
 			ledger_violate("non-final-finished", "JobFinished of job %" PRIu64
 			    " (token %u) in state %s", j->sj_id, token,
-			    ledger_state_name(ji->state));
+			    tp_state_name(ji->state));
 		else if (j->sj_final_ns != 0 && j->sj_final_ns < t_sent)
 			ledger_violate("final-regressed", "job %" PRIu64 " (token %u): a %s "
 			    "says %s after its final state %s was reported", j->sj_id, token,
-			    soak_src_names[src], ledger_state_name(ji->state),
-			    ledger_state_name(j->sj_final));
+			    soak_src_names[src], tp_state_name(ji->state),
+			    tp_state_name(j->sj_final));
 		else if (ji->state == TPOOL__JOB_STATE__JOB_QUEUED &&
 		    j->sj_started_ns != 0 && j->sj_started_ns < t_sent)
 			ledger_violate("start-regressed", "job %" PRIu64 " (token %u): a %s says "
@@ -559,8 +527,8 @@ soak_job_info(uint32_t token, const Tpool__JobInfo *ji, enum soak_src src, uint6
 		j->sj_ran = (int8_t)ran;
 	} else if (j->sj_final != ji->state) {
 		ledger_violate("two-final-states", "job %" PRIu64 " (token %u): %s from a %s, "
-		    "then %s from a %s", j->sj_id, token, ledger_state_name(j->sj_final),
-		    soak_src_names[j->sj_final_src], ledger_state_name(ji->state),
+		    "then %s from a %s", j->sj_id, token, tp_state_name(j->sj_final),
+		    soak_src_names[j->sj_final_src], tp_state_name(ji->state),
 		    soak_src_names[src]);
 	} else if (ran != -1 && j->sj_ran != -1 && ran != j->sj_ran) {
 		ledger_violate("two-final-states", "job %" PRIu64 " (token %u): %s and %s "
@@ -601,12 +569,12 @@ soak_job_cancel_reply(uint32_t token, const Tpool__CancelReply *r, bool wait, ui
 		break;
 	case TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE:
 		ledger_counters[SOAK_C_TOO_LATE]++;
-		if (wait && (r->job == NULL || !ledger_is_final(r->job->state)))
+		if (wait && (r->job == NULL || !tp_state_is_final(r->job->state)))
 			consistent = false;
 		break;
 	case TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED:
 		ledger_counters[SOAK_C_ALREADY]++;
-		if (r->job != NULL && !ledger_is_final(r->job->state))
+		if (r->job != NULL && !tp_state_is_final(r->job->state))
 			consistent = false;
 		break;
 	default:
@@ -616,13 +584,13 @@ soak_job_cancel_reply(uint32_t token, const Tpool__CancelReply *r, bool wait, ui
 	}
 	if (!consistent)
 		ledger_violate("cancel-answer-false", "job %" PRIu64 " (token %u): %s%s with "
-		    "the job %s", j->sj_id, token, ledger_cancel_name(res), wait ? " (wait)" : "",
-		    r->job != NULL ? ledger_state_name(r->job->state) : "missing");
+		    "the job %s", j->sj_id, token, tp_cancel_result_name(res), wait ? " (wait)" : "",
+		    r->job != NULL ? tp_state_name(r->job->state) : "missing");
 	if (res != TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED && j->sj_final_ns != 0 &&
 	    j->sj_final_ns < t_sent)
 		ledger_violate("cancel-answer-false", "job %" PRIu64 " (token %u) answered %s "
 		    "after its final state %s was reported", j->sj_id, token,
-		    ledger_cancel_name(res), ledger_state_name(j->sj_final));
+		    tp_cancel_result_name(res), tp_state_name(j->sj_final));
 	(void)pthread_mutex_unlock(&ledger_lock);
 	if (r->job != NULL)
 		soak_job_info(token, r->job, SOAK_SRC_CANCEL, t_sent);
@@ -771,17 +739,17 @@ soak_ledger_prove(const char *run_ledger)
 		if (j->sj_before_run != 0 && j->sj_final != TPOOL__JOB_STATE__JOB_CANCELLED)
 			ledger_violate("cancel-answer-false", "job %" PRIu64 " (token %u) was "
 			    "answered CANCEL_BEFORE_RUN but ended %s", j->sj_id, token,
-			    ledger_state_name(j->sj_final));
+			    tp_state_name(j->sj_final));
 		if (j->sj_final == TPOOL__JOB_STATE__JOB_CANCELLED && j->sj_ran == 0)
 			ledger_counters[SOAK_C_NEVER_RAN]++;
 		if (j->sj_ran == 0 && j->sj_runs != 0)
 			ledger_violate("never-ran-ran", "job %" PRIu64 " (token %u) ended %s "
 			    "saying it never ran, but the plugin ran it", j->sj_id, token,
-			    ledger_state_name(j->sj_final));
+			    tp_state_name(j->sj_final));
 		if (j->sj_ran == 1 && j->sj_runs == 0)
 			ledger_violate("ran-never-ran", "job %" PRIu64 " (token %u) ended %s "
 			    "saying it ran, but the plugin never ran it", j->sj_id, token,
-			    ledger_state_name(j->sj_final));
+			    tp_state_name(j->sj_final));
 		if (j->sj_final == TPOOL__JOB_STATE__JOB_SUCCEEDED &&
 		    (j->sj_runs != 1 || j->sj_ok_ends != 1))
 			ledger_violate("succeeded-runs", "job %" PRIu64 " (token %u) SUCCEEDED "
