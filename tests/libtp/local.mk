@@ -8,7 +8,7 @@ tests_libtp_libtptest_la_SOURCES = tests/libtp/util.c tests/libtp/util.h
 tests_libtp_libtptest_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 
 TP_LIBTP_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-TP_LIBTP_TEST_LDADD = tests/libtp/libtptest.la libtp/libtp.la $(CHECK_LIBS) $(PTHREAD_LIBS)
+TP_LIBTP_TEST_LDADD = tests/libtp/libtptest.la libtp/libtp-test.la $(CHECK_LIBS) $(PTHREAD_LIBS)
 TP_LIBTP_TEST_LDFLAGS = $(AM_LDFLAGS) -no-install
 
 TP_LIBTP_TESTS = \

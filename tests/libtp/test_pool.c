@@ -24,6 +24,7 @@
 #include <check.h>
 #include <threadpool.h>
 
+#include "tp_test.h"
 #include "util.h"
 
 #define	DEFAULT_IDLE_US		(30u * 1000 * 1000)
