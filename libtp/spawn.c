@@ -233,6 +233,7 @@ spawn_init(void)
 #ifdef TP_TESTING
 static unsigned int fail_workers;	/* a */
 static unsigned int fail_overseers;	/* a */
+static unsigned int skip_overseers;	/* a */
 static int unusable_cpu = -1;		/* a */
 
 static bool
@@ -255,8 +256,9 @@ tp_test_fail_thread_create(unsigned int n)
 }
 
 void
-tp_test_fail_overseer_create(unsigned int n)
+tp_test_fail_overseer_create(unsigned int skip, unsigned int n)
 {
+	__atomic_store_n(&skip_overseers, skip, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&fail_overseers, n, __ATOMIC_SEQ_CST);
 }
 
@@ -275,6 +277,8 @@ tp_test_fail_worker_injected(void)
 bool
 tp_test_fail_overseer_injected(void)
 {
+	if (take_one(&skip_overseers))
+		return false;
 	return take_one(&fail_overseers);
 }
 

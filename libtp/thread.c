@@ -129,7 +129,8 @@ static void
 thread_follow_pin_locked(struct threadpool *pool, struct threadpool_thread *thread)
 {
 	TP_ASSERT_POOL_LOCKED(pool);
-	if (!pool->tp_unpinned && (sched_getcpu() != pool->tp_cpu ||
+	if (thread->tpt_pin_gen == pool->tp_pin_gen && !pool->tp_unpinned &&
+	    (sched_getcpu() != pool->tp_cpu ||
 	    tp_test_cpu_unusable_injected(pool->tp_cpu))) {
 		/* Pinned, yet elsewhere: the kernel moved us off our CPU. */
 		pool_cpu_lost_locked(pool);

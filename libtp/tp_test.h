@@ -21,9 +21,10 @@ extern "C" {
  */
 void	tp_test_fail_thread_create(unsigned int n);
 
-/* Make the next n creations of overseers fail with EAGAIN, so that
- * threadpool_get() or threadpool_percpu_get() fails. */
-void	tp_test_fail_overseer_create(unsigned int n);
+/* Let the next skip creations of overseers succeed, then make n fail with
+ * EAGAIN, so that threadpool_get() or threadpool_percpu_get() fails (a
+ * per-CPU set on its skip+1-th CPU). */
+void	tp_test_fail_overseer_create(unsigned int skip, unsigned int n);
 
 /* Pretend that CPU cpu cannot be used (as when it leaves the cpuset or
  * goes offline): pinning a thread to it fails with EINVAL and a per-CPU
