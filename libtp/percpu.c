@@ -233,7 +233,7 @@ void
 percpu_fork_child(void)
 {
 	/* The parent's sets stay allocated: their pools' locks may be held. */
-	(void)pthread_mutex_init(&percpu_lock, NULL);
+	(void)pthread_mutex_unlock(&percpu_lock);
 	LIST_INIT(&percpu_threadpools);
 }
 

@@ -414,6 +414,6 @@ void
 pool_fork_child(void)
 {
 	/* The parent's pools stay allocated: their locks may be held. */
-	(void)pthread_mutex_init(&threadpools_lock, NULL);
+	(void)pthread_mutex_unlock(&threadpools_lock);
 	LIST_INIT(&unbound_threadpools);
 }

@@ -134,6 +134,16 @@ tpt_list_tasks(pid_t *tids, unsigned int max)
 	return n;
 }
 
+#ifdef TP_TSAN
+/* Some tests fork a child that makes pools after the parent made some. */
+const char *__tsan_default_options(void);
+const char *
+__tsan_default_options(void)
+{
+	return "die_after_fork=0";
+}
+#endif
+
 /*
  * libtp's spawner (the thread that makes every overseer) exists from the
  * library's load, but in a forked child only once a pool was made there:
