@@ -28,12 +28,12 @@ daemon_libtpoold_la_SOURCES = \
 daemon_libtpoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_PLUGIN_DIR='"$(plugindir)"'
 daemon_libtpoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS)
 # What a program linking libtpoold.la needs besides it.
-TPOOLD_LIBADD = daemon/libtpoold.la libtp/libtp.la proto/libtpproto.la \
+TPOOLD_LIBADD = daemon/libtpoold.la libtp/libtp-test.la proto/libtpproto.la \
 	$(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS) -ldl
 
 sbin_PROGRAMS += daemon/tpoold
 daemon_tpoold_SOURCES = daemon/main.c
-daemon_tpoold_CPPFLAGS = $(AM_CPPFLAGS)
+daemon_tpoold_CPPFLAGS = $(AM_CPPFLAGS) -include $(top_srcdir)/libtp/tp_test.h
 daemon_tpoold_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS)
 daemon_tpoold_LDADD = $(TPOOLD_LIBADD)
 

@@ -68,7 +68,15 @@ TP_EXPORT void
 threadpool_job_destroy(struct threadpool_job *job)
 {
 	struct timespec deadline;
+	int ocs;
 
+	TP_ASSERT(job->job_fn != job_dead, "job %p destroyed twice", (void *)job);
+	TP_ASSERT(tp_curthread == NULL || tp_curthread->tpt_running != job,
+	    "job '%s' destroyed from inside its own function: it would wait for "
+	    "itself forever", job->job_name);
+	TP_ASSERT(job_thread(job) == NULL || job->job_pool == NULL ||
+	    job->job_pool->tp_gen == tp_gen(), "job '%s' destroyed in the child "
+	    "of a fork() while it was scheduled in the parent", job->job_name);
 	TP_ASSERT(job_thread(job) == NULL,
 	    "job '%s' destroyed while scheduled or running", job->job_name);
 
@@ -77,6 +85,7 @@ threadpool_job_destroy(struct threadpool_job *job)
 	 * when it sees job_destroying; the short timed wait covers a release
 	 * that decided just before we set it.
 	 */
+	(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &ocs);
 	(void)pthread_mutex_lock(job->job_lock);
 	while (__atomic_load_n(&job->job_refcnt, __ATOMIC_ACQUIRE) > 0) {
 		__atomic_store_n(&job->job_destroying, true, __ATOMIC_SEQ_CST);
@@ -91,6 +100,7 @@ threadpool_job_destroy(struct threadpool_job *job)
 	TP_ASSERT(job_thread(job) == NULL,
 	    "job '%s' scheduled again while being destroyed", job->job_name);
 	(void)pthread_mutex_unlock(job->job_lock);
+	(void)pthread_setcancelstate(ocs, NULL);
 
 	(void)pthread_cond_destroy(&job->job_cv);
 	job->job_lock = NULL;
@@ -148,8 +158,13 @@ threadpool_job_done(struct threadpool_job *job)
 {
 	struct threadpool_thread *self = tp_curthread;
 
+	TP_ASSERT(job->job_fn != job_dead,
+	    "threadpool_job_done of job %p after threadpool_job_destroy", (void *)job);
 	TP_ASSERT(self != NULL && job_thread(job) == self,
-	    "threadpool_job_done of job '%s' outside its own run", job->job_name);
+	    "threadpool_job_done of job '%s' outside its own run (called twice, "
+	    "or from a thread that is not running it)", job->job_name);
+	TP_ASSERT_OWNED(job->job_lock,
+	    "threadpool_job_done of job '%s' without its job lock", job->job_name);
 
 	(void)pthread_cond_broadcast(&job->job_cv);
 	job_set_thread(job, NULL);
@@ -161,13 +176,21 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 {
 	struct threadpool_thread *thread;
 
+	TP_ASSERT(job->job_fn != job_dead,
+	    "job %p scheduled after threadpool_job_destroy", (void *)job);
+	TP_ASSERT_POOL_GEN(pool);
+	TP_ASSERT_OWNED(job->job_lock, "threadpool_schedule_job of job '%s' "
+	    "without its job lock", job->job_name);
+
 	/*
 	 * Already queued or running: leave it.  A running job cannot end
 	 * behind our back: job_done clears job_thread under the job lock,
 	 * which we hold.
 	 */
-	if (__builtin_expect(job_thread(job) != NULL, 0))
+	if (__builtin_expect(job_thread(job) != NULL, 0)) {
+		TP_ASSERT_POOL_GEN(job->job_pool);
 		return;
+	}
 
 	(void)pthread_mutex_lock(&pool->tp_lock);
 	TP_ASSERT(!(pool->tp_flags & TP_DYING),
@@ -205,9 +228,14 @@ threadpool_cancel_job_async(struct threadpool *pool, struct threadpool_job *job)
 	bool cancelled = false;
 
 	(void)pool;	/* The job knows its pool: any pool gives the right answer. */
+	TP_ASSERT(job->job_fn != job_dead,
+	    "job %p cancelled after threadpool_job_destroy", (void *)job);
+	TP_ASSERT_OWNED(job->job_lock, "threadpool_cancel_job_async of job '%s' "
+	    "without its job lock", job->job_name);
 
 	if (job_thread(job) == NULL)
 		return true;	/* not scheduled: guaranteed not running */
+	TP_ASSERT_POOL_GEN(jpool);
 	if (job_thread(job) != &jpool->tp_overseer)
 		return false;	/* too late: a worker has it */
 
@@ -234,10 +262,18 @@ threadpool_cancel_job_async(struct threadpool *pool, struct threadpool_job *job)
 TP_EXPORT void
 threadpool_cancel_job(struct threadpool *pool, struct threadpool_job *job)
 {
-	while (!threadpool_cancel_job_async(pool, job)) {
+	int ocs;
+
+	if (threadpool_cancel_job_async(pool, job))
+		return;
+	/* Cancellation disabled: a cancelled wait would leave the job lock
+	 * held by a thread that is gone. */
+	(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &ocs);
+	do {
 		TP_ASSERT(job_thread(job) != tp_curthread,
 		    "job '%s' cancels itself with threadpool_cancel_job: it "
 		    "would wait for itself forever", job->job_name);
 		(void)pthread_cond_wait(&job->job_cv, job->job_lock);
-	}
+	} while (!threadpool_cancel_job_async(pool, job));
+	(void)pthread_setcancelstate(ocs, NULL);
 }

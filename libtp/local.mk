@@ -1,5 +1,7 @@
 # libtp/: the thread pool library (libtp.so, libtp.a), its one public
-# header and its pkg-config file.
+# header and its pkg-config file; and libtp-test.la, the same library
+# built with its test hooks (-DTP_TESTING, libtp/tp_test.h), never
+# installed, for the tests and tpoold's fault injection.
 
 lib_LTLIBRARIES += libtp/libtp.la
 libtp_libtp_la_SOURCES = \
@@ -9,12 +11,19 @@ libtp_libtp_la_SOURCES = \
 	libtp/percpu.c \
 	libtp/job.c \
 	libtp/thread.c \
+	libtp/spawn.c \
 	libtp/sched.c
 libtp_libtp_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 libtp_libtp_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBTP_LT_VERSION) \
 	-Wl,--version-script=$(srcdir)/libtp/libtp.sym
 libtp_libtp_la_LIBADD = $(PTHREAD_LIBS)
 EXTRA_libtp_libtp_la_DEPENDENCIES = libtp/libtp.sym
+
+noinst_LTLIBRARIES += libtp/libtp-test.la
+libtp_libtp_test_la_SOURCES = $(libtp_libtp_la_SOURCES) libtp/tp_test.h
+libtp_libtp_test_la_CPPFLAGS = $(AM_CPPFLAGS) -DTP_TESTING
+libtp_libtp_test_la_CFLAGS = $(AM_CFLAGS)
+libtp_libtp_test_la_LIBADD = $(PTHREAD_LIBS)
 EXTRA_DIST += libtp/libtp.sym libtp/libtp.pc.in
 
 libtpincludedir = $(includedir)/libtp

@@ -1,12 +1,15 @@
 /*
- * percpu.c -- per-CPU pool sets: one pool per CPU of the process's affinity
- * mask (read when the set is created), each pool's threads pinned to its CPU;
+ * percpu.c -- per-CPU pool sets: one pool per CPU the process may use
+ * (read when the set is created), each pool's threads pinned to its CPU;
  * one shared, reference-counted set per priority.
  *
- * The CPUs are found with sched_getaffinity(), not sysconf(), so a process
- * started under taskset or a cgroup cpuset gets pools for the CPUs it may
- * run on and no others.  threadpool_percpu_ref() maps sched_getcpu() to a
- * pool through a table indexed by CPU number.
+ * "The CPUs the process may use" is the spawner's CPU affinity (spawn.c):
+ * what the process was started with (taskset, a cgroup cpuset), as the
+ * kernel keeps it up to date, and not the affinity of whichever thread
+ * asks, so a program that pins its main thread still gets a pool for
+ * every CPU.  threadpool_percpu_ref() maps sched_getcpu() to a pool
+ * through a table indexed by CPU number.  A pool whose CPU goes away runs
+ * its jobs unpinned until it comes back (thread.c).
  */
 #include "config.h"
 
@@ -19,6 +22,7 @@
 
 struct threadpool_percpu {
 	tp_pri_t			tpp_pri;	/* c */
+	unsigned int			tpp_gen;	/* c: tp_generation at creation */
 	unsigned int			tpp_ncpu;	/* c: CPUs in the set */
 	unsigned int			*tpp_cpus;	/* c: their numbers, ascending */
 	unsigned int			tpp_maxcpu;	/* c: size of tpp_bycpu */
@@ -29,7 +33,7 @@ struct threadpool_percpu {
 };
 
 static pthread_mutex_t percpu_lock = PTHREAD_MUTEX_INITIALIZER;
-static LIST_HEAD(, threadpool_percpu) percpu_threadpools =	/* percpu_lock */
+static LIST_HEAD(, threadpool_percpu) percpu_threadpools =	/* r */
     LIST_HEAD_INITIALIZER(percpu_threadpools);
 
 /*
@@ -42,16 +46,17 @@ percpu_affinity(cpu_set_t **ret_set, size_t *ret_size, unsigned int *ret_max)
 	unsigned int max = 1024;
 	cpu_set_t *set;
 	size_t size;
+	int error;
 
 	for (;;) {
 		if ((set = CPU_ALLOC(max)) == NULL)
 			return ENOMEM;
 		size = CPU_ALLOC_SIZE(max);
-		if (sched_getaffinity(getpid(), size, set) == 0)
+		if ((error = spawn_cpus(set, size)) == 0)
 			break;
 		CPU_FREE(set);
-		if (errno != EINVAL || max >= (1u << 20))
-			return errno;
+		if (error != EINVAL || max >= (1u << 20))
+			return error;
 		max *= 2;	/* the kernel's mask is larger */
 	}
 	*ret_set = set;
@@ -60,11 +65,20 @@ percpu_affinity(cpu_set_t **ret_set, size_t *ret_size, unsigned int *ret_max)
 	return 0;
 }
 
+/* Destroy the first npools pools and free the set.  May sleep. */
 static void
 percpu_destroy(struct threadpool_percpu *tpp, unsigned int npools)
 {
 	unsigned int i;
 
+	for (i = 0; i < npools; i++) {
+		TP_ASSERT(tp_curthread == NULL ||
+		    tp_curthread->tpt_pool != &tpp->tpp_pools[i],
+		    "last threadpool_percpu_put of the set of priority %d from "
+		    "its own job '%s' (on CPU %u): it would wait for itself "
+		    "forever", tpp->tpp_pri, tp_curthread->tpt_name,
+		    tpp->tpp_cpus[i]);
+	}
 	for (i = 0; i < npools; i++)
 		pool_destroy(&tpp->tpp_pools[i]);
 	free(tpp->tpp_pools);
@@ -89,6 +103,7 @@ percpu_create(struct threadpool_percpu **ret_tpp, tp_pri_t pri)
 		return ENOMEM;
 	}
 	tpp->tpp_pri = pri;
+	tpp->tpp_gen = tp_gen();
 	tpp->tpp_ncpu = (unsigned int)CPU_COUNT_S(size, set);
 	for (cpu = 0; cpu < max; cpu++) {
 		if (CPU_ISSET_S(cpu, size, set))
@@ -127,6 +142,7 @@ percpu_lookup_locked(tp_pri_t pri)
 {
 	struct threadpool_percpu *tpp;
 
+	TP_ASSERT_OWNED(&percpu_lock, "percpu_lock not held");
 	LIST_FOREACH(tpp, &percpu_threadpools, tpp_link) {
 		if (tpp->tpp_pri == pri)
 			return tpp;
@@ -138,17 +154,20 @@ TP_EXPORT int
 threadpool_percpu_get(struct threadpool_percpu **ret_pool_percpu, tp_pri_t pri)
 {
 	struct threadpool_percpu *tpp, *tmp = NULL;
-	int error;
+	int error, ocs;
 
 	if (!threadpool_pri_is_valid(pri))
 		return EINVAL;
 
+	(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &ocs);
 	(void)pthread_mutex_lock(&percpu_lock);
 	tpp = percpu_lookup_locked(pri);
 	if (tpp == NULL) {
 		(void)pthread_mutex_unlock(&percpu_lock);
-		if ((error = percpu_create(&tmp, pri)) != 0)
+		if ((error = percpu_create(&tmp, pri)) != 0) {
+			(void)pthread_setcancelstate(ocs, NULL);
 			return error;
+		}
 		(void)pthread_mutex_lock(&percpu_lock);
 		tpp = percpu_lookup_locked(pri);
 		if (tpp == NULL) {
@@ -163,6 +182,7 @@ threadpool_percpu_get(struct threadpool_percpu **ret_pool_percpu, tp_pri_t pri)
 
 	if (tmp != NULL)
 		percpu_destroy(tmp, tmp->tpp_ncpu);
+	(void)pthread_setcancelstate(ocs, NULL);
 	*ret_pool_percpu = tpp;
 	return 0;
 }
@@ -170,6 +190,11 @@ threadpool_percpu_get(struct threadpool_percpu **ret_pool_percpu, tp_pri_t pri)
 TP_EXPORT void
 threadpool_percpu_put(struct threadpool_percpu *tpp, tp_pri_t pri)
 {
+	int ocs;
+
+	TP_ASSERT(tpp->tpp_gen == tp_gen(), "per-CPU set of priority %d was "
+	    "created before fork() and cannot be used in the child: its threads "
+	    "do not exist here; get a new set in the child", tpp->tpp_pri);
 	TP_ASSERT(threadpool_pri_is_valid(pri), "invalid priority %d", pri);
 
 	(void)pthread_mutex_lock(&percpu_lock);
@@ -184,8 +209,32 @@ threadpool_percpu_put(struct threadpool_percpu *tpp, tp_pri_t pri)
 		tpp = NULL;
 	(void)pthread_mutex_unlock(&percpu_lock);
 
-	if (tpp != NULL)
+	if (tpp != NULL) {
+		(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &ocs);
 		percpu_destroy(tpp, tpp->tpp_ncpu);
+		(void)pthread_setcancelstate(ocs, NULL);
+	}
+}
+
+/* Fork handlers (spawn.c calls them): the child gets an empty registry. */
+void
+percpu_fork_prepare(void)
+{
+	(void)pthread_mutex_lock(&percpu_lock);
+}
+
+void
+percpu_fork_parent(void)
+{
+	(void)pthread_mutex_unlock(&percpu_lock);
+}
+
+void
+percpu_fork_child(void)
+{
+	/* The parent's sets stay allocated: their pools' locks may be held. */
+	(void)pthread_mutex_unlock(&percpu_lock);
+	LIST_INIT(&percpu_threadpools);
 }
 
 TP_EXPORT struct threadpool *
@@ -193,6 +242,8 @@ threadpool_percpu_ref(struct threadpool_percpu *tpp)
 {
 	int cpu = sched_getcpu();
 
+	TP_ASSERT(tpp->tpp_gen == tp_gen(), "per-CPU set of priority %d was "
+	    "created before fork() and cannot be used in the child", tpp->tpp_pri);
 	if (cpu >= 0 && (unsigned int)cpu < tpp->tpp_maxcpu &&
 	    tpp->tpp_bycpu[cpu] != NULL)
 		return tpp->tpp_bycpu[cpu];
@@ -203,6 +254,8 @@ threadpool_percpu_ref(struct threadpool_percpu *tpp)
 TP_EXPORT struct threadpool *
 threadpool_percpu_ref_remote(struct threadpool_percpu *tpp, unsigned int cpu)
 {
+	TP_ASSERT(tpp->tpp_gen == tp_gen(), "per-CPU set of priority %d was "
+	    "created before fork() and cannot be used in the child", tpp->tpp_pri);
 	if (cpu >= tpp->tpp_maxcpu)
 		return NULL;
 	return tpp->tpp_bycpu[cpu];

@@ -96,6 +96,7 @@ pool_wake_all_locked(struct threadpool *pool)
 {
 	struct threadpool_thread *thread;
 
+	TP_ASSERT_POOL_LOCKED(pool);
 	(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
 	TAILQ_FOREACH(thread, &pool->tp_idle_threads, tpt_entry)
 		(void)pthread_cond_signal(&thread->tpt_cv);
@@ -104,6 +105,7 @@ pool_wake_all_locked(struct threadpool *pool)
 TP_EXPORT int
 threadpool_set_idle_timeout(struct threadpool *pool, uint64_t usec)
 {
+	TP_ASSERT_POOL_GEN(pool);
 	if (usec < TP_IDLE_USEC_MIN)
 		return EINVAL;
 	(void)pthread_mutex_lock(&pool->tp_lock);
@@ -117,6 +119,7 @@ threadpool_set_idle_timeout(struct threadpool *pool, uint64_t usec)
 TP_EXPORT void
 threadpool_set_max_threads(struct threadpool *pool, unsigned int max)
 {
+	TP_ASSERT_POOL_GEN(pool);
 	(void)pthread_mutex_lock(&pool->tp_lock);
 	pool->tp_max_threads = max;
 	/* The overseer may create more now; surplus idle workers exit. */
@@ -129,6 +132,8 @@ threadpool_stats(struct threadpool *pool, struct threadpool_stats *ret_stats)
 {
 	struct threadpool_stats st;
 
+	TP_ASSERT_POOL_GEN(pool);
+	(void)memset(&st, 0, sizeof(st));
 	(void)pthread_mutex_lock(&pool->tp_lock);
 	st.tps_threads = pool->tp_nthreads;
 	st.tps_idle = pool->tp_nidle;
@@ -140,6 +145,9 @@ threadpool_stats(struct threadpool *pool, struct threadpool_stats *ret_stats)
 	st.tps_create_failures = pool->tp_create_failures;
 	st.tps_cpu = pool->tp_cpu;
 	st.tps_pri = pool->tp_pri;
+	st.tps_unpinned = pool->tp_unpinned ? 1 : 0;
+	st.tps_cpu_lost = pool->tp_cpu_lost;
+	st.tps_jobs_unpinned = pool->tp_jobs_unpinned;
 	(void)pthread_mutex_unlock(&pool->tp_lock);
 	*ret_stats = st;
 }
@@ -165,24 +173,10 @@ cond_init_monotonic(pthread_cond_t *cv)
 	return error;
 }
 
-/* CPUs the process may run on (at least 1). */
-static unsigned int
-pool_process_ncpu(void)
-{
-	cpu_set_t set;
-	int n;
-
-	if (sched_getaffinity(getpid(), sizeof(set), &set) == 0 &&
-	    (n = CPU_COUNT(&set)) > 0)
-		return (unsigned int)n;
-	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned int)n : 1;
-}
-
 /*
- * Set up *pool and start its overseer, which applies the priority and
- * reports whether it could.  May sleep.  Returns 0, or an errno value with
- * nothing left behind.
+ * Set up *pool and have the spawner start its overseer, which applies the
+ * priority and its CPU, and reports whether it could.  May sleep.  Returns
+ * 0, or an errno value with nothing left behind.
  */
 int
 pool_create(struct threadpool *pool, int cpu, tp_pri_t pri)
@@ -209,15 +203,18 @@ pool_create(struct threadpool *pool, int cpu, tp_pri_t pri)
 	TAILQ_INIT(&pool->tp_exited);
 	pool->tp_refcnt = 1;		/* the overseer's */
 	pool->tp_cpu = cpu;
-	pool->tp_ncpu = cpu >= 0 ? 1 : pool_process_ncpu();
 	pool->tp_pri = pri;
-	pool->tp_none_nice = sched_process_nice();
+	pool->tp_gen = tp_gen();
 	pool->tp_idle_usec = pool_default_idle_usec();
 	pool->tp_overseer.tpt_pool = pool;
-	thread_base_name(pool->tp_overseer.tpt_base_name, "poolovsr", cpu, pri);
+	thread_base_name(pool->tp_overseer.tpt_base_name, "tpo", cpu, pri);
 
 	(void)pthread_mutex_lock(&pool->tp_lock);
-	error = thread_start(pool, &pool->tp_overseer, overseer_main);
+	if (tp_test_fail_overseer_injected())
+		error = EAGAIN;
+	else
+		error = spawn_thread(&pool->tp_overseer.tpt_pthread, overseer_main,
+		    &pool->tp_overseer);
 	if (error != 0) {
 		(void)pthread_mutex_unlock(&pool->tp_lock);
 		goto fail2;
@@ -250,9 +247,14 @@ pool_destroy(struct threadpool *pool)
 {
 	struct threadpool_thread *thread;
 
+	TP_ASSERT_POOL_GEN(pool);
+	TP_ASSERT(tp_curthread == NULL || tp_curthread->tpt_pool != pool,
+	    "last put of pool (cpu %d, pri %d) from its own job '%s': it would "
+	    "wait for itself forever", pool->tp_cpu, pool->tp_pri,
+	    tp_curthread->tpt_name);
 	(void)pthread_mutex_lock(&pool->tp_lock);
 	TP_ASSERT(TAILQ_EMPTY(&pool->tp_jobs),
-	    "pool (cpu %d, pri %d) destroyed with job '%s' still queued",
+	    "last put of pool (cpu %d, pri %d) with job '%s' still queued",
 	    pool->tp_cpu, pool->tp_pri, TAILQ_FIRST(&pool->tp_jobs)->job_name);
 	pool->tp_flags |= TP_DYING;
 	/* Wake everyone now; nobody waits out the idle timeout. */
@@ -281,6 +283,7 @@ pool_destroy(struct threadpool *pool)
 void
 pool_hold_locked(struct threadpool *pool)
 {
+	TP_ASSERT_POOL_LOCKED(pool);
 	pool->tp_refcnt++;
 	TP_ASSERT(pool->tp_refcnt != 0, "pool reference count overflow");
 }
@@ -288,6 +291,7 @@ pool_hold_locked(struct threadpool *pool)
 void
 pool_rele_locked(struct threadpool *pool)
 {
+	TP_ASSERT_POOL_LOCKED(pool);
 	TP_ASSERT(pool->tp_refcnt > 0, "pool reference count underflow");
 	if (--pool->tp_refcnt == 0)
 		(void)pthread_cond_broadcast(&pool->tp_drain_cv);
@@ -310,6 +314,7 @@ unbound_lookup_locked(tp_pri_t pri)
 {
 	struct threadpool_unbound *tpu;
 
+	TP_ASSERT_OWNED(&threadpools_lock, "threadpools_lock not held");
 	LIST_FOREACH(tpu, &unbound_threadpools, tpu_link) {
 		if (tpu->tpu_pool.tp_pri == pri)
 			return tpu;
@@ -321,20 +326,24 @@ TP_EXPORT int
 threadpool_get(struct threadpool **ret_pool, tp_pri_t pri)
 {
 	struct threadpool_unbound *tpu, *tmp = NULL;
-	int error;
+	int error, ocs;
 
 	if (!threadpool_pri_is_valid(pri))
 		return EINVAL;
+	(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &ocs);
 
 	(void)pthread_mutex_lock(&threadpools_lock);
 	tpu = unbound_lookup_locked(pri);
 	if (tpu == NULL) {
 		/* Create without the registry lock; another thread may too. */
 		(void)pthread_mutex_unlock(&threadpools_lock);
-		if ((tmp = calloc(1, sizeof(*tmp))) == NULL)
+		if ((tmp = calloc(1, sizeof(*tmp))) == NULL) {
+			(void)pthread_setcancelstate(ocs, NULL);
 			return ENOMEM;
+		}
 		if ((error = pool_create(&tmp->tpu_pool, -1, pri)) != 0) {
 			free(tmp);
+			(void)pthread_setcancelstate(ocs, NULL);
 			return error;
 		}
 		(void)pthread_mutex_lock(&threadpools_lock);
@@ -354,6 +363,7 @@ threadpool_get(struct threadpool **ret_pool, tp_pri_t pri)
 		pool_destroy(&tmp->tpu_pool);
 		free(tmp);
 	}
+	(void)pthread_setcancelstate(ocs, NULL);
 	*ret_pool = &tpu->tpu_pool;
 	return 0;
 }
@@ -363,7 +373,9 @@ threadpool_put(struct threadpool *pool, tp_pri_t pri)
 {
 	struct threadpool_unbound *tpu = (struct threadpool_unbound *)
 	    ((char *)pool - offsetof(struct threadpool_unbound, tpu_pool));
+	int ocs;
 
+	TP_ASSERT_POOL_GEN(pool);
 	TP_ASSERT(threadpool_pri_is_valid(pri), "invalid priority %d", pri);
 
 	(void)pthread_mutex_lock(&threadpools_lock);
@@ -378,7 +390,30 @@ threadpool_put(struct threadpool *pool, tp_pri_t pri)
 	(void)pthread_mutex_unlock(&threadpools_lock);
 
 	if (tpu != NULL) {
+		(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &ocs);
 		pool_destroy(&tpu->tpu_pool);
 		free(tpu);
+		(void)pthread_setcancelstate(ocs, NULL);
 	}
+}
+
+/* Fork handlers (spawn.c calls them): the child gets an empty registry. */
+void
+pool_fork_prepare(void)
+{
+	(void)pthread_mutex_lock(&threadpools_lock);
+}
+
+void
+pool_fork_parent(void)
+{
+	(void)pthread_mutex_unlock(&threadpools_lock);
+}
+
+void
+pool_fork_child(void)
+{
+	/* The parent's pools stay allocated: their locks may be held. */
+	(void)pthread_mutex_unlock(&threadpools_lock);
+	LIST_INIT(&unbound_threadpools);
 }

@@ -1,17 +1,14 @@
 /*
  * thread.c -- the overseer and worker threads of a pool.
  *
- * The overseer runs no jobs.  It is woken when a job is queued and nobody is
- * idle.  If no worker is busy it creates one at once; while workers are busy
- * (and will take queued jobs themselves when they finish) it adds a worker
- * each time the queue has made no progress for a while (overseer_stall_usec:
- * 200 us while fewer workers are busy than the pool has CPUs, a scheduler
- * time slice per CPU's worth of busy workers beyond that, since then a busy
- * worker may just be waiting for a CPU), so blocking jobs each get a thread
- * within a fraction of a millisecond while a burst of short jobs does not
- * create a thread per job.  It also hands queued jobs to
- * idle workers, reaps workers that exited, and backs off when a thread
- * cannot be created (counted in tps_create_failures), until the pool dies.
+ * The overseer runs no jobs.  As the seed's, it creates a worker at once
+ * whenever jobs are queued and no worker is idle (up to the pool's cap),
+ * and hands queued jobs to idle workers; a job that finds no idle worker
+ * thus gets a new one promptly, however many workers are busy, whether
+ * they block or compute.  It also reaps workers that exited, and backs off
+ * when a thread cannot be created (counted in tps_create_failures, 1 ms
+ * doubling up to 1 s, so a queued job waits at most about a second longer
+ * than the failures last), until the pool dies.
  *
  * A worker waits for a job on its own condition variable, runs it under the
  * job's name, then takes the next queued job itself; when there is none it
@@ -19,45 +16,33 @@
  * which it exits and the overseer joins it.  It runs a job under the job's
  * name (set only when it changes: a worker taking queued jobs of one name
  * renames itself once) and takes back its own name when it goes idle.
+ *
+ * Every libtp thread runs with all signals blocked and pthread cancellation
+ * disabled (spawn.c).  The threads of a per-CPU pool pin themselves to its
+ * CPU.  When that CPU is not usable (not in the cpuset any more, offline:
+ * pinning fails, or a worker finds itself moved off it by the kernel) the
+ * pool is marked unpinned (tps_unpinned, counted once per loss in
+ * tps_cpu_lost) and its threads run on the CPUs the process may use, so
+ * its jobs still run; the overseer tries to pin again every
+ * TP_REPIN_USEC, and once it can, every thread of the pool pins itself
+ * again at its next job.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tp_impl.h"
 
-#define	TP_STALL_USEC		200
-#define	TP_STALL_BUSY_USEC	4000	/* about one CFS time slice */
 #define	TP_BACKOFF_MIN_USEC	1000
 #define	TP_BACKOFF_MAX_USEC	(1000 * 1000)
+#define	TP_REPIN_USEC		(100 * 1000)
 
 __thread struct threadpool_thread *tp_curthread;	/* t */
-
-static unsigned int fail_creates;	/* a: test hook */
-
-TP_EXPORT void
-tp_test_fail_thread_create(unsigned int n)
-{
-	__atomic_store_n(&fail_creates, n, __ATOMIC_SEQ_CST);
-}
-
-static bool
-fail_create_injected(void)
-{
-	unsigned int n = __atomic_load_n(&fail_creates, __ATOMIC_RELAXED);
-
-	while (n > 0) {
-		if (__atomic_compare_exchange_n(&fail_creates, &n, n - 1, false,
-		    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-			return true;
-	}
-	return false;
-}
 
 /* *ts = *from + usec. */
 static void
@@ -85,8 +70,18 @@ deadline_after(struct timespec *ts, uint64_t usec)
 void
 thread_base_name(char *buf, const char *kind, int cpu, tp_pri_t pri)
 {
-	/* As the seed's "poolthread/%d@%d", within 15 bytes. */
-	(void)snprintf(buf, TP_THREAD_NAME_MAX, "%s/%d@%d", kind, cpu, pri);
+	/*
+	 * As the seed's "poolthread/%d@%d", within Linux's 15 bytes even for
+	 * a five-digit CPU and a three-digit priority ("tpw/65535@138");
+	 * "u" for an unbound pool.
+	 */
+	char name[64];
+
+	if (cpu < 0)
+		(void)snprintf(name, sizeof(name), "%s/u@%d", kind, pri);
+	else
+		(void)snprintf(name, sizeof(name), "%s/%d@%d", kind, cpu, pri);
+	(void)snprintf(buf, TP_THREAD_NAME_MAX, "%.15s", name);
 }
 
 /* Set the calling thread's name (as ps -L and top -H show it). */
@@ -99,39 +94,54 @@ thread_set_name(struct threadpool_thread *thread, const char *name)
 	(void)prctl(PR_SET_NAME, thread->tpt_name, 0, 0, 0);
 }
 
-/*
- * Start thread running fn, pinned to the pool's CPU if it has one.  Pool
- * lock held; the new thread waits for tpt_ready before it does anything.
- */
-int
-thread_start(struct threadpool *pool, struct threadpool_thread *thread,
-    void *(*fn)(void *))
-{
-	pthread_attr_t attr;
-	cpu_set_t cpus;
-	int error;
-
-	if ((error = pthread_attr_init(&attr)) != 0)
-		return error;
-	if (pool->tp_cpu >= 0) {
-		CPU_ZERO(&cpus);
-		CPU_SET((unsigned int)pool->tp_cpu, &cpus);
-		error = pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
-	}
-	if (error == 0)
-		error = pthread_create(&thread->tpt_pthread, &attr, fn, thread);
-	(void)pthread_attr_destroy(&attr);
-	return error;
-}
-
 /* Common start of both kinds of thread: wait until the creator is done. */
 static void
 thread_enter_locked(struct threadpool_thread *thread)
 {
 	struct threadpool *pool = thread->tpt_pool;
 
+	TP_ASSERT_POOL_LOCKED(pool);
 	while (!thread->tpt_ready)
 		(void)pthread_cond_wait(&thread->tpt_cv, &pool->tp_lock);
+}
+
+/* ------------------------------------------------------------- pinning */
+
+/* Per-CPU pool: its CPU is not usable now.  Pool lock held. */
+static void
+pool_cpu_lost_locked(struct threadpool *pool)
+{
+	TP_ASSERT_POOL_LOCKED(pool);
+	if (pool->tp_unpinned)
+		return;
+	pool->tp_unpinned = true;
+	pool->tp_cpu_lost++;
+	pool->tp_pin_gen++;
+	/* The overseer unpins itself and starts trying to pin again. */
+	(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
+}
+
+/*
+ * Per-CPU pool: make the calling thread's affinity follow the pool's
+ * state (pinned, or unpinned while its CPU is gone).  Pool lock held.
+ */
+static void
+thread_follow_pin_locked(struct threadpool *pool, struct threadpool_thread *thread)
+{
+	TP_ASSERT_POOL_LOCKED(pool);
+	if (thread->tpt_pin_gen == pool->tp_pin_gen && !pool->tp_unpinned &&
+	    (sched_getcpu() != pool->tp_cpu ||
+	    tp_test_cpu_unusable_injected(pool->tp_cpu))) {
+		/* Pinned, yet elsewhere: the kernel moved us off our CPU. */
+		pool_cpu_lost_locked(pool);
+	}
+	while (thread->tpt_pin_gen != pool->tp_pin_gen) {
+		thread->tpt_pin_gen = pool->tp_pin_gen;
+		if (pool->tp_unpinned)
+			(void)sched_unpin();
+		else if (sched_pin(pool->tp_cpu) != 0)
+			pool_cpu_lost_locked(pool);
+	}
 }
 
 /* ------------------------------------------------------------- workers */
@@ -149,6 +159,7 @@ pool_claim_first_job_locked(struct threadpool *pool,
 {
 	struct threadpool_job *job = TAILQ_FIRST(&pool->tp_jobs);
 
+	TP_ASSERT_POOL_LOCKED(pool);
 	if (job == NULL)
 		return ENOENT;
 	TP_ASSERT(job_thread(job) == &pool->tp_overseer,
@@ -163,8 +174,9 @@ pool_claim_first_job_locked(struct threadpool *pool,
 }
 
 static bool
-pool_over_cap_locked(const struct threadpool *pool)
+pool_over_cap_locked(struct threadpool *pool)
 {
+	TP_ASSERT_POOL_LOCKED(pool);
 	return pool->tp_max_threads != 0 &&
 	    pool->tp_nthreads > pool->tp_max_threads;
 }
@@ -174,10 +186,12 @@ worker_run(struct threadpool_thread *thread, struct threadpool_job *job)
 {
 	thread_set_name(thread, job->job_name);
 	thread->tpt_done = false;
+	thread->tpt_running = job;
 	(*job->job_fn)(job);
 	TP_ASSERT(thread->tpt_done,
 	    "job '%s' returned without calling threadpool_job_done",
 	    thread->tpt_name);
+	thread->tpt_running = NULL;
 	job_rele(job);
 }
 
@@ -190,7 +204,6 @@ worker_main(void *arg)
 	struct timespec deadline, idle_since;
 	bool timed_out;
 
-	thread->tpt_tid = (pid_t)syscall(SYS_gettid);
 	tp_curthread = thread;
 	(void)prctl(PR_SET_NAME, thread->tpt_base_name, 0, 0, 0);
 	(void)strcpy(thread->tpt_name, thread->tpt_base_name);
@@ -201,6 +214,7 @@ worker_main(void *arg)
 		/*
 		 * Wait for a job, the pool's death, or the idle timeout
 		 * (recomputed on every wakeup: it may have been changed).
+		 * A job handed over as the timeout expires is still run.
 		 */
 		(void)clock_gettime(CLOCK_MONOTONIC, &idle_since);
 		timed_out = false;
@@ -220,6 +234,11 @@ worker_main(void *arg)
 		/* Run it, then keep taking queued jobs while there are any. */
 		do {
 			pool->tp_jobs_run++;
+			if (pool->tp_cpu >= 0) {
+				thread_follow_pin_locked(pool, thread);
+				if (pool->tp_unpinned)
+					pool->tp_jobs_unpinned++;
+			}
 			(void)pthread_mutex_unlock(&pool->tp_lock);
 			worker_run(thread, job);
 			(void)pthread_mutex_lock(&pool->tp_lock);
@@ -268,6 +287,7 @@ overseer_reap_locked(struct threadpool *pool)
 {
 	struct threadpool_thread *thread;
 
+	TP_ASSERT_POOL_LOCKED(pool);
 	while ((thread = TAILQ_FIRST(&pool->tp_exited)) != NULL) {
 		TAILQ_REMOVE(&pool->tp_exited, thread, tpt_entry);
 		(void)pthread_mutex_unlock(&pool->tp_lock);
@@ -279,8 +299,9 @@ overseer_reap_locked(struct threadpool *pool)
 }
 
 /*
- * Create a worker and put it on the idle list.  Pool lock held; dropped
- * meanwhile.  Returns 0 or an errno value.
+ * Create a worker and put it on the idle list.  It inherits the overseer's
+ * signal mask, priority, nice value and CPU affinity.  Pool lock held;
+ * dropped meanwhile.  Returns 0 or an errno value.
  */
 static int
 overseer_create_worker_locked(struct threadpool *pool)
@@ -289,6 +310,7 @@ overseer_create_worker_locked(struct threadpool *pool)
 	pthread_condattr_t attr;
 	int error;
 
+	TP_ASSERT_POOL_LOCKED(pool);
 	pool->tp_nthreads++;		/* counts against the cap meanwhile */
 	pool_hold_locked(pool);		/* the worker's reference */
 	(void)pthread_mutex_unlock(&pool->tp_lock);
@@ -296,19 +318,21 @@ overseer_create_worker_locked(struct threadpool *pool)
 	thread = calloc(1, sizeof(*thread));
 	if (thread == NULL) {
 		error = ENOMEM;
-	} else if (fail_create_injected()) {
+	} else if (tp_test_fail_worker_injected()) {
 		error = EAGAIN;
 	} else {
 		thread->tpt_pool = pool;
-		thread_base_name(thread->tpt_base_name, "poolthrd",
-		    pool->tp_cpu, pool->tp_pri);
+		thread->tpt_pin_gen = pool->tp_overseer.tpt_pin_gen;
+		thread_base_name(thread->tpt_base_name, "tpw", pool->tp_cpu,
+		    pool->tp_pri);
 		(void)pthread_condattr_init(&attr);
 		(void)pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 		error = pthread_cond_init(&thread->tpt_cv, &attr);
 		(void)pthread_condattr_destroy(&attr);
 		if (error == 0) {
 			(void)pthread_mutex_lock(&pool->tp_lock);
-			error = thread_start(pool, thread, worker_main);
+			error = pthread_create(&thread->tpt_pthread, NULL,
+			    worker_main, thread);
 			if (error == 0) {
 				TAILQ_INSERT_HEAD(&pool->tp_idle_threads, thread,
 				    tpt_entry);
@@ -331,18 +355,53 @@ overseer_create_worker_locked(struct threadpool *pool)
 }
 
 /*
- * How long the queue may make no progress, with all workers busy, before
- * the overseer adds a worker.  Pool lock held.
+ * Per-CPU pool: follow the pool's pinning; while the CPU is lost, try to
+ * pin again once *next_try has passed.  Pool lock held.  Returns true
+ * when the overseer should wake by *next_try.
  */
-static uint64_t
-overseer_stall_usec_locked(const struct threadpool *pool)
+static bool
+overseer_pin_locked(struct threadpool *pool, struct threadpool_thread *overseer,
+    struct timespec *next_try)
 {
-	unsigned int busy = pool->tp_nthreads - pool->tp_nidle;
+	struct timespec now;
 
-	if (busy < pool->tp_ncpu)
-		return TP_STALL_USEC;
-	/* Busy workers may be runnable but preempted, not blocked. */
-	return TP_STALL_BUSY_USEC * (busy / pool->tp_ncpu);
+	TP_ASSERT_POOL_LOCKED(pool);
+	if (pool->tp_cpu < 0)
+		return false;
+	if (overseer->tpt_pin_gen != pool->tp_pin_gen) {
+		overseer->tpt_pin_gen = pool->tp_pin_gen;
+		if (pool->tp_unpinned) {
+			(void)sched_unpin();
+			deadline_after(next_try, TP_REPIN_USEC);
+		}
+	}
+	if (!pool->tp_unpinned)
+		return false;
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec > next_try->tv_sec || (now.tv_sec == next_try->tv_sec &&
+	    now.tv_nsec >= next_try->tv_nsec)) {
+		if (sched_pin(pool->tp_cpu) == 0) {
+			/* The CPU is back: every thread pins itself again. */
+			pool->tp_unpinned = false;
+			pool->tp_pin_gen++;
+			overseer->tpt_pin_gen = pool->tp_pin_gen;
+			return false;
+		}
+		deadline_after(next_try, TP_REPIN_USEC);
+	}
+	return true;
+}
+
+/* Wait for a signal, or until *deadline when timed.  Pool lock held. */
+static void
+overseer_wait_locked(struct threadpool *pool, bool timed,
+    const struct timespec *deadline)
+{
+	if (timed)
+		(void)pthread_cond_timedwait(&pool->tp_overseer.tpt_cv,
+		    &pool->tp_lock, deadline);
+	else
+		(void)pthread_cond_wait(&pool->tp_overseer.tpt_cv, &pool->tp_lock);
 }
 
 void *
@@ -351,15 +410,18 @@ overseer_main(void *arg)
 	struct threadpool_thread *const overseer = arg;
 	struct threadpool *const pool = overseer->tpt_pool;
 	struct threadpool_thread *thread;
-	struct timespec deadline;
-	uint64_t backoff = TP_BACKOFF_MIN_USEC, seen_run = 0;
-	bool stalled_once = false;
+	struct timespec deadline, repin = { 0, 0 };
+	uint64_t backoff = TP_BACKOFF_MIN_USEC;
+	bool unpinned = false, retry;
 	int error;
 
-	overseer->tpt_tid = (pid_t)syscall(SYS_gettid);
 	(void)prctl(PR_SET_NAME, overseer->tpt_base_name, 0, 0, 0);
 	/* Workers inherit our priority, nice value and CPU. */
-	error = sched_apply(pool->tp_pri, pool->tp_none_nice);
+	error = sched_apply(pool->tp_pri);
+	if (error == 0 && pool->tp_cpu >= 0 && sched_pin(pool->tp_cpu) != 0) {
+		/* Its CPU is not usable now: run unpinned (spawner's CPUs). */
+		unpinned = true;
+	}
 
 	(void)pthread_mutex_lock(&pool->tp_lock);
 	thread_enter_locked(overseer);
@@ -371,16 +433,21 @@ overseer_main(void *arg)
 		(void)pthread_mutex_unlock(&pool->tp_lock);
 		return NULL;
 	}
+	if (unpinned) {
+		pool_cpu_lost_locked(pool);
+		overseer->tpt_pin_gen = pool->tp_pin_gen;
+		deadline_after(&repin, TP_REPIN_USEC);
+	}
 
 	for (;;) {
 		overseer_reap_locked(pool);
+		retry = overseer_pin_locked(pool, overseer, &repin);
 
 		if (TAILQ_EMPTY(&pool->tp_jobs)) {
 			if (pool->tp_flags & TP_DYING)
 				break;
-			stalled_once = false;
 			pool->tp_flags |= TP_OVERSEER_WAITING;
-			(void)pthread_cond_wait(&overseer->tpt_cv, &pool->tp_lock);
+			overseer_wait_locked(pool, retry, &repin);
 			pool->tp_flags &= ~TP_OVERSEER_WAITING;
 			continue;
 		}
@@ -389,8 +456,7 @@ overseer_main(void *arg)
 			/* Someone is idle: hand over the oldest job. */
 			if (pool_claim_first_job_locked(pool, thread) == EBUSY) {
 				deadline_after(&deadline, TP_BACKOFF_MIN_USEC);
-				(void)pthread_cond_timedwait(&overseer->tpt_cv,
-				    &pool->tp_lock, &deadline);
+				overseer_wait_locked(pool, true, &deadline);
 				continue;
 			}
 			TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
@@ -408,21 +474,10 @@ overseer_main(void *arg)
 			 * wake us; a worker that exits or goes idle with jobs
 			 * queued, or a new cap, does.
 			 */
-			(void)pthread_cond_wait(&overseer->tpt_cv, &pool->tp_lock);
+			overseer_wait_locked(pool, retry, &repin);
 			continue;
 		}
-		if (pool->tp_nthreads > 0 &&
-		    (!stalled_once || pool->tp_jobs_run != seen_run)) {
-			/* Busy workers are making progress: check again soon. */
-			stalled_once = true;
-			seen_run = pool->tp_jobs_run;
-			deadline_after(&deadline,
-			    overseer_stall_usec_locked(pool));
-			(void)pthread_cond_timedwait(&overseer->tpt_cv,
-			    &pool->tp_lock, &deadline);
-			continue;
-		}
-		stalled_once = false;
+		/* As the seed: a new worker at once. */
 		error = overseer_create_worker_locked(pool);
 		if (error == 0) {
 			backoff = TP_BACKOFF_MIN_USEC;
@@ -432,8 +487,7 @@ overseer_main(void *arg)
 		if (pool->tp_flags & TP_DYING)
 			continue;
 		deadline_after(&deadline, backoff);
-		(void)pthread_cond_timedwait(&overseer->tpt_cv, &pool->tp_lock,
-		    &deadline);
+		overseer_wait_locked(pool, true, &deadline);
 		if (backoff < TP_BACKOFF_MAX_USEC)
 			backoff *= 2;
 	}

@@ -11,10 +11,39 @@
  *
  * A thread pool is a set of worker threads, idle or running jobs, and an
  * overseer thread that runs no jobs but is handed the jobs that find no idle
- * worker; it creates a worker for them on demand.  Idle workers exit after
- * the idle timeout.  For each priority there is one shared unbound pool and
- * one shared set of per-CPU pools (one pool per CPU of the process's
- * affinity mask, its threads pinned to that CPU), both reference counted.
+ * worker; as the seed's, it creates a new worker for them at once (up to
+ * the pool's cap, if one is set), however many workers are busy.  Idle
+ * workers exit after the idle timeout.  For each priority there is one
+ * shared unbound pool and one shared set of per-CPU pools (one pool per CPU
+ * the process may use, its threads pinned to that CPU), both reference
+ * counted.
+ *
+ * libtp's threads do not depend on the thread that asked for a pool: they
+ * are made by a thread libtp starts when it is loaded (the spawner), so
+ *   - every libtp thread has all signals blocked (a program that blocks
+ *     SIGTERM and sigwait()s for it gets it) and pthread cancellation
+ *     disabled; job functions run so too;
+ *   - "the CPUs the process may use" are the CPU affinity of the thread that
+ *     loaded libtp (normally the main thread before main(): what taskset(1)
+ *     or a cgroup cpuset gave the process), as the kernel updates it when
+ *     the cpuset changes; unbound pools run on all of them, and a per-CPU
+ *     set has a pool for each, whatever the caller's own affinity;
+ *   - TP_PRI_NONE threads run at the nice value of the thread that loaded
+ *     libtp, whichever thread creates the pool, and never fail for want of
+ *     privilege.
+ *
+ * A per-CPU pool whose CPU stops being usable (it left the cpuset, or went
+ * offline) runs its jobs unpinned on the CPUs the process may use, as
+ * tps_unpinned, tps_cpu_lost and tps_jobs_unpinned show, and pins its
+ * threads again once the CPU is back (checked every 100 ms).
+ *
+ * fork(): libtp's threads do not exist in the child.  libtp's pthread_atfork
+ * handlers give the child an empty registry, so threadpool_get() and
+ * threadpool_percpu_get() in the child make new pools that work (their
+ * threads take the settings of the child thread that makes the first one).
+ * Using in the child a pool, a per-CPU set, or a job scheduled there, that
+ * was made in the parent aborts with a message saying so.  Fork from a job
+ * works the same way.
  *
  * A job (struct threadpool_job) is embedded in its owner's object and is
  * protected by the owner's mutex, the job lock.  Scheduling never allocates
@@ -23,9 +52,20 @@
  * lock held.  See libtp(3) and docs/libtp.md.
  *
  * Errors are errno values, returned (0 on success), never logged.  Broken
- * contracts (a job function returning without threadpool_job_done(), a job
- * destroyed while scheduled, a job cancelling itself synchronously) abort
- * the process with a message naming the job.
+ * contracts abort the process with a message on stderr naming the job or
+ * the pool, rather than hang: the last put of a pool (or per-CPU set) from
+ * one of its own jobs, or with a job still queued on it; job_destroy from
+ * inside the job's function, of a job still queued or running, or twice;
+ * job_done twice or from a thread not running the job; a job function
+ * returning without job_done; scheduling or running a destroyed job; a job
+ * cancelling itself with threadpool_cancel_job; using after fork() what was
+ * made before it.  A debug build of libtp (./configure --enable-debug) also
+ * checks, on entry of every function that needs a lock, that the caller
+ * holds it (the job lock for schedule, cancel and job_done).
+ *
+ * Cancellation: the functions that may sleep disable pthread cancellation
+ * while they wait, so a thread cancelled in them is cancelled at its next
+ * cancellation point after they return, never with a libtp lock held.
  */
 #ifndef TP_THREADPOOL_H
 #define TP_THREADPOOL_H
@@ -33,7 +73,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/queue.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,12 +81,13 @@ extern "C" {
 /*
  * Priorities.  A tp_pri_t is one of:
  *
- *	TP_PRI_NONE		the default: SCHED_OTHER at the nice value the
- *				process had when the pool was created.
+ *	TP_PRI_NONE		the default: SCHED_OTHER at the nice value of
+ *				the thread that loaded libtp (normally the
+ *				process's nice when it started); never EPERM.
  *	TP_PRI_USER_MIN..	time-sharing (SCHED_OTHER), mapped to nice:
  *	  TP_PRI_USER_MAX	nice = 19 - pri, so 0 is nice 19 (lowest) and 39
- *				is nice -20.  A nice below the process's limit
- *				(RLIMIT_NICE, CAP_SYS_NICE) fails with EPERM.
+ *				is nice -20.  A nice below the one TP_PRI_NONE
+ *				gets needs RLIMIT_NICE or CAP_SYS_NICE, else EPERM.
  *	TP_PRI_RT_MIN..		real-time, SCHED_FIFO priority pri - 39 (1..99);
  *	  TP_PRI_RT_MAX		EPERM unless the process may use real-time
  *				scheduling (RLIMIT_RTPRIO, CAP_SYS_NICE).
@@ -92,7 +132,10 @@ struct threadpool_job {
 							 *    worker; see libtp/job.c */
 	struct threadpool		*job_pool;	/* j: the pool it was last
 							 *    scheduled on */
-	TAILQ_ENTRY(threadpool_job)	job_entry;	/* p: on job_pool's queue */
+	struct {					/* p: on job_pool's queue */
+		struct threadpool_job	*tqe_next;	/*    (a TAILQ_ENTRY) */
+		struct threadpool_job	**tqe_prev;
+	}				job_entry;
 	unsigned int			job_refcnt;	/* a: workers' holds for a run */
 	bool				job_destroying;	/* a: job_destroy waits */
 	pthread_cond_t			job_cv;		/* j: run ended / refs gone */
@@ -106,8 +149,8 @@ int	threadpool_get(struct threadpool **ret_pool, tp_pri_t pri);
  * The pool must have no job queued or running.  May sleep. */
 void	threadpool_put(struct threadpool *pool, tp_pri_t pri);
 
-/* Per-CPU pools: one shared set per priority, one pool per CPU of the
- * process's affinity mask when the set was created.  May sleep. */
+/* Per-CPU pools: one shared set per priority, one pool per CPU the process
+ * may use when the set was created (see above).  May sleep. */
 int	threadpool_percpu_get(struct threadpool_percpu **ret_pool_percpu, tp_pri_t pri);
 void	threadpool_percpu_put(struct threadpool_percpu *pool_percpu, tp_pri_t pri);
 /* The pool of the CPU the caller runs on (sched_getcpu()); if that CPU is not
@@ -126,7 +169,8 @@ void	threadpool_job_init(struct threadpool_job *job, threadpool_job_fn_t *fn,
 	    pthread_mutex_t *lock, const char *fmt, ...)
 	    __attribute__((__format__(__printf__, 4, 5)));
 /* Wait until no worker or overseer references the job, then poison it.
- * The job must not be scheduled or running (abort otherwise).  May sleep. */
+ * The job must not be scheduled or running, and this may not be called
+ * from the job's own function (abort otherwise).  May sleep. */
 void	threadpool_job_destroy(struct threadpool_job *job);
 /* Called by the job's function, job lock held, to end the run.  After it the
  * job may be scheduled again, even before the function returns. */
@@ -158,6 +202,10 @@ struct threadpool_stats {
 	uint64_t	tps_create_failures;	/* worker creations that failed */
 	int		tps_cpu;		/* -1 for an unbound pool */
 	tp_pri_t	tps_pri;
+	/* Per-CPU pools whose CPU went away (0 for unbound pools): */
+	unsigned int	tps_unpinned;		/* 1 while its CPU is not usable */
+	uint64_t	tps_cpu_lost;		/* times it found its CPU gone */
+	uint64_t	tps_jobs_unpinned;	/* job runs started unpinned */
 };
 void	threadpool_stats(struct threadpool *pool, struct threadpool_stats *ret_stats);
 
@@ -173,14 +221,6 @@ void	threadpool_set_max_threads(struct threadpool *pool, unsigned int max);
  * after it.  Setting a pool's timeout wakes its idle workers to apply it. */
 int	threadpool_set_idle_timeout(struct threadpool *pool, uint64_t usec);
 int	threadpool_set_default_idle_timeout(uint64_t usec);
-
-/*
- * Test hook: make the next n creations of worker threads fail with EAGAIN,
- * as pthread_create does when out of resources.  The overseer backs off
- * (1 ms doubling up to 1 s), counts each failure in tps_create_failures and
- * retries; no job is lost.  For tests and fault injection only.
- */
-void	tp_test_fail_thread_create(unsigned int n);
 
 #ifdef __cplusplus
 }

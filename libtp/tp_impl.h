@@ -9,6 +9,7 @@
  *				held while taking any other lock below
  *	job lock		the owner's mutex, job->job_lock
  *	pool->tp_lock		one per pool
+ *	spawn_lock		the spawner's request queue (spawn.c)
  *
  * A thread holding a pool lock never takes a job lock: a worker or the
  * overseer claims a queued job under the pool lock alone (see job.c).
@@ -20,11 +21,17 @@
  *	a	atomic
  *	c	constant after creation
  *	t	private to the thread itself (no lock)
+ *	s	spawn_lock
+ *
+ * A debug build (./configure --enable-debug, TP_DEBUG) checks on entry of
+ * every function that needs a lock that the calling thread holds it
+ * (TP_ASSERT_OWNED, the seed's KASSERT(mutex_owned(...))).
  */
 #ifndef TP_IMPL_H
 #define TP_IMPL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +51,41 @@
 void	tp_panic(const char *func, const char *fmt, ...)
 	    __attribute__((__noreturn__, __format__(__printf__, 2, 3)));
 
+#ifdef TP_DEBUG
+pid_t	tp_gettid(void);
+/* glibc records the owner's thread id in every kind of mutex it locks. */
+static inline bool
+tp_mutex_owned(pthread_mutex_t *m)
+{
+	return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) == tp_gettid();
+}
+#define	TP_ASSERT_OWNED(m, ...)	TP_ASSERT(tp_mutex_owned(m), __VA_ARGS__)
+#else
+#define	TP_ASSERT_OWNED(m, ...)	((void)0)
+#endif
+#define	TP_ASSERT_POOL_LOCKED(pool)					\
+	TP_ASSERT_OWNED(&(pool)->tp_lock, "pool (cpu %d, pri %d) lock not held", \
+	    (pool)->tp_cpu, (pool)->tp_pri)
+
+/*
+ * Fork.  Every pool and per-CPU set remembers the generation it was made
+ * in; the child of a fork starts a new one with an empty registry, and
+ * any use of an object of an older generation aborts (its threads do not
+ * exist in the child).  a: read with relaxed atomics, written by the
+ * child's atfork handler while it is the only thread.
+ */
+extern unsigned int tp_generation;
+static inline unsigned int
+tp_gen(void)
+{
+	return __atomic_load_n(&tp_generation, __ATOMIC_RELAXED);
+}
+#define	TP_ASSERT_POOL_GEN(pool)					\
+	TP_ASSERT((pool)->tp_gen == tp_gen(), "pool (cpu %d, pri %d) was "	\
+	    "created before fork() and cannot be used in the child: its threads " \
+	    "do not exist here; get a new pool in the child", (pool)->tp_cpu,	\
+	    (pool)->tp_pri)
+
 TAILQ_HEAD(tp_job_head, threadpool_job);
 TAILQ_HEAD(tp_thread_head, threadpool_thread);
 
@@ -52,14 +94,14 @@ TAILQ_HEAD(tp_thread_head, threadpool_thread);
 
 struct threadpool_thread {
 	pthread_t			tpt_pthread;	/* p: set by the creator */
-	pid_t				tpt_tid;	/* t: kernel thread id */
 	struct threadpool		*tpt_pool;	/* c */
 	struct threadpool_job		*tpt_job;	/* p: job handed to it */
+	struct threadpool_job		*tpt_running;	/* t: the job its function runs */
 	pthread_cond_t			tpt_cv;		/* p: job handed, pool dying */
 	TAILQ_ENTRY(threadpool_thread)	tpt_entry;	/* p: idle or exited list */
+	unsigned int			tpt_pin_gen;	/* t: tp_pin_gen it applied */
 	bool				tpt_ready;	/* p: the creator is done with it */
 	bool				tpt_done;	/* t: threadpool_job_done called */
-	bool				tpt_renamed;	/* t: comm is a job's name */
 	char				tpt_name[TP_THREAD_NAME_MAX]; /* t: comm now */
 	char				tpt_base_name[TP_THREAD_NAME_MAX]; /* c */
 };
@@ -78,9 +120,12 @@ struct threadpool {
 #define	TP_OVERSEER_STARTED	0x04u	/* overseer applied its settings */
 	int				tp_start_error;	/* p: overseer's start-up result */
 	int				tp_cpu;		/* c: -1 when unbound */
-	unsigned int			tp_ncpu;	/* c: CPUs its threads may use */
 	tp_pri_t			tp_pri;		/* c */
-	int				tp_none_nice;	/* c: TP_PRI_NONE's nice value */
+	unsigned int			tp_gen;		/* c: tp_generation at creation */
+	bool				tp_unpinned;	/* p: per-CPU, its CPU is unusable */
+	unsigned int			tp_pin_gen;	/* p: bumped when tp_unpinned changes */
+	uint64_t			tp_cpu_lost;	/* p: times it became unpinned */
+	uint64_t			tp_jobs_unpinned; /* p: runs started unpinned */
 	uint64_t			tp_idle_usec;	/* p: idle timeout */
 	unsigned int			tp_max_threads;	/* p: 0 = unlimited */
 	unsigned int			tp_nthreads;	/* p: workers alive or being made */
@@ -119,13 +164,35 @@ void	job_rele(struct threadpool_job *job);
 /* thread.c */
 extern __thread struct threadpool_thread *tp_curthread;
 void	*overseer_main(void *arg);
-int	thread_start(struct threadpool *pool, struct threadpool_thread *thread,
-	    void *(*fn)(void *));
 void	thread_set_name(struct threadpool_thread *thread, const char *name);
 void	thread_base_name(char *buf, const char *kind, int cpu, tp_pri_t pri);
 
+/* spawn.c */
+int	spawn_thread(pthread_t *ret_thread, void *(*fn)(void *), void *arg);
+int	spawn_cpus(cpu_set_t *set, size_t size);
+
+/* pool.c, percpu.c: the registries' fork handlers. */
+void	pool_fork_prepare(void);
+void	pool_fork_parent(void);
+void	pool_fork_child(void);
+void	percpu_fork_prepare(void);
+void	percpu_fork_parent(void);
+void	percpu_fork_child(void);
+
 /* sched.c */
-int	sched_apply(tp_pri_t pri, int none_nice);
-int	sched_process_nice(void);
+int	sched_apply(tp_pri_t pri);
+int	sched_pin(int cpu);
+int	sched_unpin(void);
+
+/* Test hooks (tp_test.h); constant false outside a TP_TESTING build. */
+#ifdef TP_TESTING
+bool	tp_test_fail_worker_injected(void);
+bool	tp_test_fail_overseer_injected(void);
+bool	tp_test_cpu_unusable_injected(int cpu);
+#else
+#define	tp_test_fail_worker_injected()		false
+#define	tp_test_fail_overseer_injected()	false
+#define	tp_test_cpu_unusable_injected(cpu)	((void)(cpu), false)
+#endif
 
 #endif /* TP_IMPL_H */

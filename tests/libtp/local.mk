@@ -8,7 +8,7 @@ tests_libtp_libtptest_la_SOURCES = tests/libtp/util.c tests/libtp/util.h
 tests_libtp_libtptest_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 
 TP_LIBTP_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-TP_LIBTP_TEST_LDADD = tests/libtp/libtptest.la libtp/libtp.la $(CHECK_LIBS) $(PTHREAD_LIBS)
+TP_LIBTP_TEST_LDADD = tests/libtp/libtptest.la libtp/libtp-test.la $(CHECK_LIBS) $(PTHREAD_LIBS)
 TP_LIBTP_TEST_LDFLAGS = $(AM_LDFLAGS) -no-install
 
 TP_LIBTP_TESTS = \
@@ -17,6 +17,7 @@ TP_LIBTP_TESTS = \
 	tests/libtp/test_percpu \
 	tests/libtp/test_sched \
 	tests/libtp/test_stress \
+	tests/libtp/test_edges \
 	tests/libtp/conformance
 check_PROGRAMS += $(TP_LIBTP_TESTS)
 TESTS += $(TP_LIBTP_TESTS)
@@ -45,6 +46,11 @@ tests_libtp_test_stress_SOURCES = tests/libtp/test_stress.c
 tests_libtp_test_stress_CFLAGS = $(TP_LIBTP_TEST_CFLAGS)
 tests_libtp_test_stress_LDADD = $(TP_LIBTP_TEST_LDADD)
 tests_libtp_test_stress_LDFLAGS = $(TP_LIBTP_TEST_LDFLAGS)
+
+tests_libtp_test_edges_SOURCES = tests/libtp/test_edges.c
+tests_libtp_test_edges_CFLAGS = $(TP_LIBTP_TEST_CFLAGS)
+tests_libtp_test_edges_LDADD = $(TP_LIBTP_TEST_LDADD)
+tests_libtp_test_edges_LDFLAGS = $(TP_LIBTP_TEST_LDFLAGS)
 
 # Only threadpool.h and libtp: what a user of the installed library has.
 tests_libtp_conformance_SOURCES = tests/libtp/conformance.c

@@ -117,6 +117,7 @@ tpt_list_tasks(pid_t *tids, unsigned int max)
 	struct dirent *de;
 	unsigned int n = 0;
 
+	tpt_spawner_started();
 	tasks_settle();
 
 	dir = opendir("/proc/self/task");
@@ -131,6 +132,35 @@ tpt_list_tasks(pid_t *tids, unsigned int max)
 	}
 	(void)closedir(dir);
 	return n;
+}
+
+#ifdef TP_TSAN
+/* Some tests fork a child that makes pools after the parent made some. */
+const char *__tsan_default_options(void);
+const char *
+__tsan_default_options(void)
+{
+	return "die_after_fork=0";
+}
+#endif
+
+/*
+ * libtp's spawner (the thread that makes every overseer) exists from the
+ * library's load, but in a forked child only once a pool was made there:
+ * make one once per process, so that counts before and after a test's
+ * pools differ by the pools' threads only.
+ */
+void
+tpt_spawner_started(void)
+{
+	static pid_t started_in;
+	struct threadpool *pool;
+
+	if (started_in == getpid())
+		return;
+	started_in = getpid();
+	if (threadpool_get(&pool, TP_PRI_NONE) == 0)
+		threadpool_put(pool, TP_PRI_NONE);
 }
 
 unsigned int

@@ -43,7 +43,9 @@ void		tpt_sleep_ms(unsigned int ms);
  * has passed; true when it became true. */
 bool		tpt_wait_for(bool (*pred)(void *), void *arg, unsigned int timeout_ms);
 
-/* Threads of this process, from /proc/self/task. */
+/* Start libtp's spawner in this process if it is not yet (util.c). */
+void		tpt_spawner_started(void);
+/* Threads of this process, from /proc/self/task, the spawner started first. */
 unsigned int	tpt_count_tasks(void);
 /* Fill tids (up to max) and return how many there are (may exceed max). */
 unsigned int	tpt_list_tasks(pid_t *tids, unsigned int max);
