@@ -5,9 +5,10 @@
  * that goes away, contracts that abort, cancellation, the debug build's
  * lock checks, and the seed's upstream cases.
  *
- * Time bounds are multiplied by CK_TIMEOUT_MULTIPLIER (valgrind runs use
- * 10).  What is about placement (CPUs, signals, nice) runs in a forked
- * child, so that it may change the process's settings.
+ * Time bounds are multiplied by tpt_time_mult() (CK_TIMEOUT_MULTIPLIER,
+ * widened under ThreadSanitizer and valgrind).  What is about placement
+ * (CPUs, signals, nice) runs in a forked child, so that it may change the
+ * process's settings.
  */
 #include "config.h"
 
@@ -35,15 +36,8 @@
 static unsigned int
 mult(void)
 {
-	const char *s = getenv("CK_TIMEOUT_MULTIPLIER");
-	int m = s != NULL ? atoi(s) : 1;
 
-#ifdef TP_TSAN
-	/* ThreadSanitizer makes creating a thread some 10 ms. */
-	if (m < 20)
-		m = 20;
-#endif
-	return m > 1 ? (unsigned int)m : 1;
+	return tpt_time_mult();
 }
 
 /* ----------------------------------------------------- barrier jobs */

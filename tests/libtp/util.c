@@ -23,7 +23,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
+
 #include "util.h"
+
+unsigned int
+tpt_time_mult(void)
+{
+	const char *s = getenv("CK_TIMEOUT_MULTIPLIER");
+	int m = s != NULL ? atoi(s) : 1;
+
+	if (m < 1)
+		m = 1;
+#ifdef TP_TSAN
+	if (m < 20)
+		m = 20;
+#endif
+#ifdef RUNNING_ON_VALGRIND
+	if (RUNNING_ON_VALGRIND && m < 150)
+		m = 150;
+#endif
+	return (unsigned int)m;
+}
 
 uint64_t
 tpt_now_ns(void)

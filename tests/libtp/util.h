@@ -37,6 +37,14 @@
 #define	TPT_QUIET_MS		150	/* watching for a run that must not happen */
 
 uint64_t	tpt_now_ns(void);
+/*
+ * What a test's time bounds are multiplied by: CK_TIMEOUT_MULTIPLIER (1 if
+ * unset), at least 20 under ThreadSanitizer (creating a thread takes some
+ * 10 ms there) and at least 150 under valgrind (which runs one thread at a
+ * time, some 25 ms per thread created, longer on a busy machine): there
+ * the bounds only catch a hang, not a slow start.
+ */
+unsigned int	tpt_time_mult(void);
 uint64_t	tpt_ms_since(uint64_t start_ns);
 void		tpt_sleep_ms(unsigned int ms);
 /* Poll pred(arg) every millisecond or so until it is true or timeout_ms
