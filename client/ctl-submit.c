@@ -41,6 +41,7 @@ static const struct option submit_opts[] = {
 static int
 submit_exec(struct ctl_ctx *ctx, int argc, char **argv)
 {
+	struct tpc_submit_args args = TPC_SUBMIT_ARGS_INIT;
 	Tpool__PoolKind pool = TPOOL__POOL_KIND__POOL_UNBOUND;
 	Tpool__JobInfo *ji;
 	const char *plugin, *name = NULL, *file = NULL;
@@ -131,8 +132,14 @@ submit_exec(struct ctl_ctx *ctx, int argc, char **argv)
 		}
 		input = fbuf;
 	}
-	error = tpc_submit(ctx->cc_conn, plugin, input, input_len, name, pool,
-	    priority, cpu, &job);
+	args.tsa_plugin = plugin;
+	args.tsa_input = input;
+	args.tsa_input_len = input_len;
+	args.tsa_name = name;
+	args.tsa_pool = pool;
+	args.tsa_priority = priority;
+	args.tsa_cpu = cpu;
+	error = tpc_submit(ctx->cc_conn, &args, &job);
 	free(fbuf);
 	if (error == EMSGSIZE) {
 		ctl_warnx(ctx, "the input is larger than the daemon accepts "

@@ -108,18 +108,20 @@ static int
 pipe_library(struct tpc *c, uint64_t n, uint64_t window, uint64_t deadline,
     struct pipe_state *ps, bool *ret_truncated)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	Tpool__ServerMessage *m;
 	bool ok;
 	int error;
 
+	a.tsa_plugin = "echo";
+	a.tsa_pool = rt_pool_kind();
 	while (ps->ps_done < n) {
 		if (bench_now_ns() > deadline) {
 			*ret_truncated = true;
 			return 0;
 		}
 		while (ps->ps_sent < n && ps->ps_sent - ps->ps_done < window) {
-			if ((error = tpc_send_submit(c, "echo", NULL, 0, NULL,
-			    rt_pool_kind(), -1, -1, NULL)) != 0)
+			if ((error = tpc_send_submit(c, &a, NULL)) != 0)
 				goto fail;
 			ps->ps_sent++;
 		}

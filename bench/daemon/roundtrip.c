@@ -103,22 +103,15 @@ rt_pool_kind(void)
 void
 rt_fill_submit(Tpool__Request *req, Tpool__Submit *sub, uint64_t request_id)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+
 	/* As the client library fills it. */
-	*sub = (Tpool__Submit)TPOOL__SUBMIT__INIT;
-	sub->plugin = (char *)(uintptr_t)"echo";
-	sub->has_pool = true;
-	sub->pool = rt_pool_kind();
-	sub->has_priority = true;
-	sub->priority = -1;
-	if (sub->pool == TPOOL__POOL_KIND__POOL_PERCPU) {
-		sub->has_cpu = true;
-		sub->cpu = -1;
-	}
+	a.tsa_plugin = "echo";
+	a.tsa_pool = rt_pool_kind();
 	*req = (Tpool__Request)TPOOL__REQUEST__INIT;
+	tpc_fill_submit(req, sub, &a);
 	req->has_request_id = true;
 	req->request_id = request_id;
-	req->body_case = TPOOL__REQUEST__BODY_SUBMIT;
-	req->submit = sub;
 }
 
 size_t
@@ -136,12 +129,15 @@ rt_submit_frame_len(void)
 static int
 rt_null_job(struct tpc *c, char *msg, size_t msglen)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	Tpool__JobInfo *ji;
 	const char *dmsg;
 	uint64_t id;
 	int error;
 
-	error = tpc_submit(c, "echo", NULL, 0, NULL, rt_pool_kind(), -1, -1, &id);
+	a.tsa_plugin = "echo";
+	a.tsa_pool = rt_pool_kind();
+	error = tpc_submit(c, &a, &id);
 	if (error == 0)
 		error = tpc_wait_job(c, id, &ji, NULL, NULL);
 	if (error == TPC_EDAEMON) {

@@ -552,12 +552,18 @@ Tpool__JobInfo *
 td_run_job(struct tpc *c, const char *plugin, const char *input, Tpool__PoolKind pool,
     int priority, int cpu)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	Tpool__JobInfo *fin = NULL;
 	uint64_t id;
 	int error;
 
-	error = tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, NULL, pool,
-	    priority, cpu, &id);
+	a.tsa_plugin = plugin;
+	a.tsa_input = input;
+	a.tsa_input_len = input != NULL ? strlen(input) : 0;
+	a.tsa_pool = pool;
+	a.tsa_priority = priority;
+	a.tsa_cpu = cpu;
+	error = tpc_submit(c, &a, &id);
 	ck_assert_msg(error == 0, "submit %s: %s (%s)", plugin, tpc_strerror(error),
 	    tp_error_name(tpc_last_error(c, NULL)));
 	error = tpc_wait_job(c, id, &fin, NULL, NULL);

@@ -37,8 +37,7 @@ submit(struct tpc *c, const char *plugin, const char *input)
 	uint64_t id = 0;
 	int error;
 
-	error = tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, NULL, UNBOUND,
-	    -1, -1, &id);
+	error = tpc_submit(c, TPC_SUBMIT_ARGS(plugin, input, input != NULL ? strlen(input) : 0), &id);
 	ck_assert_msg(error == 0, "submit %s: %s", plugin, tpc_strerror(error));
 	return id;
 }
@@ -221,7 +220,7 @@ START_TEST(test_plugin_init_failure_is_skipped)
 	for (i = 0; i < pl->n_plugins; i++)
 		ck_assert_str_ne(pl->plugins[i]->name, "initfail");
 	tpool__plugin_list__free_unpacked(pl, NULL);
-	ck_assert_int_eq(tpc_submit(c, "initfail", "x", 1, NULL, UNBOUND, -1, -1, &id),
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("initfail", "x", 1), &id),
 	    TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
 	tpc_free(c);

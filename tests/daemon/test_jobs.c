@@ -30,8 +30,7 @@ submit(struct tpc *c, const char *plugin, const char *input)
 	uint64_t id = 0;
 	int error;
 
-	error = tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, NULL, UNBOUND,
-	    -1, -1, &id);
+	error = tpc_submit(c, TPC_SUBMIT_ARGS(plugin, input, input != NULL ? strlen(input) : 0), &id);
 	ck_assert_msg(error == 0, "submit %s: %s", plugin, tpc_strerror(error));
 	return id;
 }
@@ -40,11 +39,17 @@ static Tpool__ErrorCode
 submit_error(struct tpc *c, const char *plugin, const char *input, Tpool__PoolKind pool,
     int pri, int cpu)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	uint64_t id;
 	int error;
 
-	error = tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, NULL, pool,
-	    pri, cpu, &id);
+	a.tsa_plugin = plugin;
+	a.tsa_input = input;
+	a.tsa_input_len = input != NULL ? strlen(input) : 0;
+	a.tsa_pool = pool;
+	a.tsa_priority = pri;
+	a.tsa_cpu = cpu;
+	error = tpc_submit(c, &a, &id);
 	ck_assert_msg(error == TPC_EDAEMON, "submit %s: expected an error, got %s", plugin,
 	    error == 0 ? "a job" : tpc_strerror(error));
 	return tpc_last_error(c, NULL);
@@ -71,7 +76,7 @@ START_TEST(test_echo_result_equals_input)
 
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	ck_assert_int_eq(tpc_submit(c, "echo", input, sizeof(input), NULL, UNBOUND, -1, -1, &id), 0);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", input, sizeof(input)), &id), 0);
 	ck_assert_int_eq(tpc_wait_job(c, id, &j, NULL, NULL), 0);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
 	ck_assert_uint_eq(j->result.len, sizeof(input));
@@ -306,6 +311,7 @@ END_TEST
 
 START_TEST(test_job_name)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	Tpool__JobInfo *j = NULL;
 	struct tpc *c;
 	char longname[300];
@@ -313,13 +319,18 @@ START_TEST(test_job_name)
 
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	ck_assert_int_eq(tpc_submit(c, "echo", "x", 1, "my job", UNBOUND, -1, -1, &id), 0);
+	a.tsa_plugin = "echo";
+	a.tsa_input = "x";
+	a.tsa_input_len = 1;
+	a.tsa_name = "my job";
+	ck_assert_int_eq(tpc_submit(c, &a, &id), 0);
 	ck_assert_int_eq(tpc_wait_job(c, id, &j, NULL, NULL), 0);
 	ck_assert_str_eq(j->name, "my job");
 	tpool__job_info__free_unpacked(j, NULL);
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	ck_assert_int_eq(tpc_submit(c, "echo", "x", 1, longname, UNBOUND, -1, -1, &id), TPC_EDAEMON);
+	a.tsa_name = longname;
+	ck_assert_int_eq(tpc_submit(c, &a, &id), TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
 	tpc_free(c);
 	td_down(&D);
@@ -679,7 +690,7 @@ nobody_child(uint64_t root_job, int report_fd, int go_fd)
 			bits |= 8;
 		tpool__status_reply__free_unpacked(sr, NULL);
 	}
-	if (tpc_submit(c, "sleep", "10000", 5, NULL, TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1,
+	if (tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "10000", 5),
 	    &mine) == 0) {
 		bits |= 16;
 		if (tpc_status_all(c, &sr) == 0) {
@@ -1058,7 +1069,7 @@ START_TEST(test_pipelined_submits)
 	td_up(&D, NULL);
 	c = td_connect(&D);
 	for (i = 0; i < N; i++)
-		ck_assert_int_eq(tpc_send_submit(c, "echo", "p", 1, NULL, UNBOUND, -1, -1, &rid), 0);
+		ck_assert_int_eq(tpc_send_submit(c, TPC_SUBMIT_ARGS("echo", "p", 1), &rid), 0);
 	ck_assert_int_eq(tpc_flush(c), 0);
 	while (replies < N || finished < N) {
 		ck_assert_int_eq(tpc_read_message(c, &m), 0);

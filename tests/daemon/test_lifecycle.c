@@ -34,7 +34,7 @@ submit(struct tpc *c, const char *plugin, const char *input)
 	uint64_t id = 0;
 	int error;
 
-	error = tpc_submit(c, plugin, input, strlen(input), NULL, UNBOUND, -1, -1, &id);
+	error = tpc_submit(c, TPC_SUBMIT_ARGS(plugin, input, strlen(input)), &id);
 	ck_assert_msg(error == 0, "submit %s: %s", plugin, tpc_strerror(error));
 	return id;
 }
@@ -202,7 +202,7 @@ START_TEST(test_sigterm_waits_for_running_jobs)
 	ck_assert_int_eq(kill(D.td_pid, SIGTERM), 0);
 	ck_assert(td_wait_notify(&D, "STOPPING=1", td_deadline_ms()));
 	/* While it stops: no new jobs, no new connections. */
-	error = tpc_submit(c, "echo", "x", 1, NULL, UNBOUND, -1, -1, &other);
+	error = tpc_submit(c, TPC_SUBMIT_ARGS("echo", "x", 1), &other);
 	ck_assert_int_eq(error, TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_SHUTTING_DOWN);
 	ck_assert_int_ne(tpc_connect(D.td_sock, &late), 0);
@@ -267,7 +267,7 @@ START_TEST(test_sighup_loads_new_plugin)
 
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	ck_assert_int_eq(tpc_submit(c, "probe", "sched", 5, NULL, UNBOUND, -1, -1, &id),
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("probe", "sched", 5), &id),
 	    TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
 	td_add_plugin(&D, "probe", NULL);
@@ -306,7 +306,7 @@ START_TEST(test_sighup_removed_plugin_outlives_its_job)
 	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
 	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
 	ck_assert(!has_plugin(c, "sleep"));
-	ck_assert_int_eq(tpc_submit(c, "sleep", "1", 1, NULL, UNBOUND, -1, -1, &other),
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "1", 1), &other),
 	    TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
 	/* Its running job is not pulled from under it ... */
@@ -577,7 +577,7 @@ START_TEST(test_config_file)
 	td_start(&D, NULL, ARGS("-c", cfg));
 	c = td_connect(&D);
 	a = submit(c, "sleep", "3000");
-	ck_assert_int_eq(tpc_submit(c, "echo", "x", 1, NULL, UNBOUND, -1, -1, &x), TPC_EDAEMON);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", "x", 1), &x), TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
 	tpc_free(c);
 	td_stop(&D);
@@ -588,7 +588,7 @@ START_TEST(test_config_file)
 	c = td_connect(&D);
 	a = submit(c, "sleep", "3000");
 	b = submit(c, "sleep", "3000");
-	ck_assert_int_eq(tpc_submit(c, "echo", "x", 1, NULL, UNBOUND, -1, -1, &x), TPC_EDAEMON);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", "x", 1), &x), TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
 	(void)a;
 	(void)b;

@@ -333,10 +333,10 @@ START_TEST(test_hello_sets_send_limit)
 	tpool__hello_reply__free_unpacked(hr, NULL);
 	/* Over the daemon's limit: refused here, never sent. */
 	memset(big, 'x', sizeof(big));
-	ck_assert_int_eq(tpc_submit(c, "echo", big, sizeof(big), NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &job), EMSGSIZE);
-	ck_assert_int_eq(tpc_submit(c, "echo", big, 100, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &job), 0);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", big, sizeof(big)),
+	    &job), EMSGSIZE);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", big, 100),
+	    &job), 0);
 	ck_assert(job == 5);
 	tpc_free(c);
 	fake_join(&fk);
@@ -386,8 +386,8 @@ START_TEST(test_responses_matched_by_request_id)
 
 	fake_start(&fk, srv_reverse, 0, &c);
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(tpc_send_submit(c, "echo", "x", 1, NULL,
-		    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &id[i]), 0);
+		ck_assert_int_eq(tpc_send_submit(c, TPC_SUBMIT_ARGS("echo", "x", 1),
+		    &id[i]), 0);
 	}
 	ck_assert(id[0] != id[1] && id[1] != id[2] && id[0] != id[2]);
 	/* Wait in send order; the answers come in reverse. */
@@ -451,6 +451,7 @@ record_event(const Tpool__Event *ev, void *arg)
 
 START_TEST(test_events_before_response_are_queued)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	Tpool__JobInfo *ji = NULL;
 	Tpool__Event *ev;
 	struct seen sn;
@@ -459,12 +460,17 @@ START_TEST(test_events_before_response_are_queued)
 	uint64_t job = 0;
 
 	fake_start(&fk, srv_events_first, 0, &c);
-	ck_assert_int_eq(tpc_submit(c, "sleep", "100", 3, "nap",
-	    TPOOL__POOL_KIND__POOL_PERCPU, 0, -1, &job), 0);
+	a.tsa_plugin = "sleep";
+	a.tsa_input = "100";
+	a.tsa_input_len = 3;
+	a.tsa_name = "nap";
+	a.tsa_pool = TPOOL__POOL_KIND__POOL_PERCPU;
+	a.tsa_priority = 0;
+	ck_assert_int_eq(tpc_submit(c, &a, &job), 0);
 	ck_assert(job == 7);
 	ck_assert_uint_eq(tpc_pending(c), 3);
-	ck_assert_int_eq(tpc_send_submit(c, "go", NULL, 0, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, NULL), 0);
+	ck_assert_int_eq(tpc_send_submit(c, TPC_SUBMIT_ARGS("go", NULL, 0),
+	    NULL), 0);
 	memset(&sn, 0, sizeof(sn));
 	ck_assert_int_eq(tpc_wait_job(c, 7, &ji, record_event, &sn), 0);
 	ck_assert_int_eq(sn.sn_started, 1);
@@ -526,16 +532,26 @@ srv_check_submit(struct fake *fk)
 
 START_TEST(test_submit_fields_on_the_wire)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	struct tpc_submit_args b = TPC_SUBMIT_ARGS_INIT;
 	struct fake fk;
 	struct tpc *c;
 	uint64_t job;
 
 	fake_start(&fk, srv_check_submit, 0, &c);
-	ck_assert_int_eq(tpc_submit(c, "sha256", "a\0b", 3, "n",
-	    TPOOL__POOL_KIND__POOL_PERCPU, 5, 2, &job), 0);
+	a.tsa_plugin = "sha256";
+	a.tsa_input = "a\0b";
+	a.tsa_input_len = 3;
+	a.tsa_name = "n";
+	a.tsa_pool = TPOOL__POOL_KIND__POOL_PERCPU;
+	a.tsa_priority = 5;
+	a.tsa_cpu = 2;
+	ck_assert_int_eq(tpc_submit(c, &a, &job), 0);
 	ck_assert(job == 1);
-	ck_assert_int_eq(tpc_submit(c, "sha256", NULL, 0, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, 3, &job), 0);
+	/* An unbound submit sends no CPU, whatever tsa_cpu says. */
+	b.tsa_plugin = "sha256";
+	b.tsa_cpu = 3;
+	ck_assert_int_eq(tpc_submit(c, &b, &job), 0);
 	ck_assert(job == 2);
 	tpc_free(c);
 	fake_join(&fk);
@@ -571,8 +587,8 @@ START_TEST(test_daemon_error_reported)
 	ck_assert_int_eq(tpc_last_error(c, &msg),
 	    TPOOL__ERROR_CODE__ERROR_UNSPECIFIED);
 	ck_assert_str_eq(msg, "");
-	ck_assert_int_eq(tpc_submit(c, "nope", NULL, 0, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &job), TPC_EDAEMON);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("nope", NULL, 0),
+	    &job), TPC_EDAEMON);
 	ck_assert(job == 99);	/* untouched on failure */
 	ck_assert_int_eq(tpc_last_error(c, &msg),
 	    TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
@@ -765,8 +781,8 @@ START_TEST(test_frame_at_client_limit_accepted)
 	fake_start(&fk, srv_long_frame, 100, &c);
 	ck_assert_int_eq(tpc_set_max_frame(c, 100), 0);
 	ck_assert_int_eq(tpc_set_timeout(c, 300), 0);
-	ck_assert_int_eq(tpc_send_submit(c, "x", NULL, 0, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &id), 0);
+	ck_assert_int_eq(tpc_send_submit(c, TPC_SUBMIT_ARGS("x", NULL, 0),
+	    &id), 0);
 	ck_assert_int_eq(tpc_read_message(c, &m), ETIMEDOUT);
 	ck_assert_ptr_null(m);
 	ck_assert_uint_eq(tpc_pending(c), 0);
@@ -835,16 +851,15 @@ START_TEST(test_timeout_then_late_response_dropped)
 	ck_assert_int_eq(tpc_set_timeout(c, 200), 0);
 	ck_assert_int_eq(tpc_set_timeout(c, -2), EINVAL);
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	ck_assert_int_eq(tpc_submit(c, "a", NULL, 0, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &job), ETIMEDOUT);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("a", NULL, 0),
+	    &job), ETIMEDOUT);
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	ck_assert_int_ge(ms, 190);
 	ck_assert_int_lt(ms, 5000);
 	/* The answer to the abandoned request is dropped, not taken for ours. */
 	ck_assert_int_eq(tpc_set_timeout(c, -1), 0);
-	ck_assert_int_eq(tpc_submit(c, "b", NULL, 0, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &job), 0);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("b", NULL, 0), &job), 0);
 	ck_assert(job == 2);
 	ck_assert_uint_eq(tpc_pending(c), 0);
 	tpc_free(c);
@@ -874,8 +889,8 @@ START_TEST(test_connection_error_ends_wait)
 	uint64_t job;
 
 	fake_start(&fk, srv_conn_error, 0, &c);
-	ck_assert_int_eq(tpc_submit(c, "a", NULL, 0, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &job), TPC_EDAEMON);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("a", NULL, 0),
+	    &job), TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, &msg),
 	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS);
 	ck_assert_str_eq(msg, "too many connections");
@@ -915,8 +930,8 @@ START_TEST(test_large_frames_both_ways)
 	for (i = 0; i < n; i++)
 		in[i] = (uint8_t)(i * 7 + (i >> 13));
 	fake_start(&fk, srv_echo_big, 0, &c);
-	ck_assert_int_eq(tpc_submit(c, "echo", in, n, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &job), 0);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", in, n),
+	    &job), 0);
 	ck_assert(job == 11);
 	ck_assert_int_eq(tpc_wait_job(c, job, &ji, NULL, NULL), 0);
 	ck_assert_uint_eq(ji->result.len, n);
@@ -961,8 +976,8 @@ START_TEST(test_pipelined_no_deadlock)
 	fake_start(&fk, srv_answer_each, 0, &c);
 	ck_assert_int_eq(tpc_set_timeout(c, 20000), 0);
 	for (i = 0; i < NPIPELINED; i++) {
-		ck_assert_int_eq(tpc_send_submit(c, "null", input, sizeof(input),
-		    NULL, TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &id), 0);
+		ck_assert_int_eq(tpc_send_submit(c, TPC_SUBMIT_ARGS("null", input, sizeof(input)),
+		    &id), 0);
 		if (i == 0)
 			first = id;
 	}
@@ -1019,8 +1034,7 @@ START_TEST(test_eintr_is_retried)
 	(void)sigemptyset(&sa.sa_mask);
 	ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
 	fake_start(&fk, srv_signal_then_answer, 0, &c);
-	ck_assert_int_eq(tpc_submit(c, "a", NULL, 0, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &job), 0);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("a", NULL, 0), &job), 0);
 	ck_assert(job == 77);
 	tpc_free(c);
 	fake_join(&fk);
@@ -1085,8 +1099,8 @@ START_TEST(test_connect_path_and_env)
 	ck_assert_str_eq(tpc_default_path(), path);
 	ck_assert_int_eq(pthread_create(&t, NULL, listener_main, &ls), 0);
 	ck_assert_int_eq(tpc_connect(NULL, &c), 0);
-	ck_assert_int_eq(tpc_submit(c, "echo", "hi", 2, NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &job), 0);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", "hi", 2),
+	    &job), 0);
 	ck_assert(job == 5);
 	tpc_free(c);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);

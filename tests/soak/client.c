@@ -455,9 +455,26 @@ client_submitted(struct soak_client *cl, const struct soak_spec *sp, enum client
 		    sp->ss_pri, sp->ss_cpu, tp_error_name(code), msg);
 }
 
+/* The submit arguments of a spec, with its input and name. */
+static const struct tpc_submit_args *
+client_args(struct tpc_submit_args *a, const struct soak_spec *sp, const char *input,
+    const char *name)
+{
+	*a = (struct tpc_submit_args)TPC_SUBMIT_ARGS_INIT;
+	a->tsa_plugin = sp->ss_plugin;
+	a->tsa_input = input;
+	a->tsa_input_len = strlen(input);
+	a->tsa_name = name;
+	a->tsa_pool = sp->ss_pool;
+	a->tsa_priority = sp->ss_pri;
+	a->tsa_cpu = sp->ss_cpu;
+	return a;
+}
+
 static void
 client_submit(struct soak_client *cl, const struct soak_spec *sp, enum client_expect expect)
 {
+	struct tpc_submit_args args;
 	char input[96], name[24];
 	uint32_t token;
 	uint64_t id = 0;
@@ -466,8 +483,7 @@ client_submit(struct soak_client *cl, const struct soak_spec *sp, enum client_ex
 	token = soak_job_new(sp, cl->cl_idx);
 	client_input(token, sp, input, sizeof(input), name, sizeof(name));
 	hup_before = soak_load(&soak_hup);
-	err = tpc_submit(cl->cl_conn, sp->ss_plugin, input, strlen(input), name, sp->ss_pool,
-	    sp->ss_pri, sp->ss_cpu, &id);
+	err = tpc_submit(cl->cl_conn, client_args(&args, sp, input, name), &id);
 	client_submitted(cl, sp, expect, token, hup_before, err, id);
 }
 
@@ -475,6 +491,7 @@ client_submit(struct soak_client *cl, const struct soak_spec *sp, enum client_ex
 static void
 client_submit_burst(struct soak_client *cl)
 {
+	struct tpc_submit_args args;
 	struct soak_spec specs[8];
 	uint64_t reqids[8];
 	uint32_t tokens[8];
@@ -489,8 +506,8 @@ client_submit_burst(struct soak_client *cl)
 		tokens[i] = soak_job_new(&specs[i], cl->cl_idx);
 		client_input(tokens[i], &specs[i], input, sizeof(input), name, sizeof(name));
 		hups[i] = soak_load(&soak_hup);
-		err = tpc_send_submit(cl->cl_conn, specs[i].ss_plugin, input, strlen(input),
-		    name, specs[i].ss_pool, specs[i].ss_pri, specs[i].ss_cpu, &reqids[i]);
+		err = tpc_send_submit(cl->cl_conn, client_args(&args, &specs[i], input, name),
+		    &reqids[i]);
 		if (err != 0) {
 			/* The connection failed: no answer will come to any of them. */
 			for (n = 0; n <= i; n++)
@@ -1009,6 +1026,7 @@ static bool
 client_probe_one(struct soak_client *cl, const struct soak_spec *sp,
     Tpool__ErrorCode *ret_code)
 {
+	struct tpc_submit_args args;
 	char input[96], name[24];
 	uint32_t token;
 	uint64_t id = 0;
@@ -1016,8 +1034,7 @@ client_probe_one(struct soak_client *cl, const struct soak_spec *sp,
 
 	token = soak_job_new(sp, cl->cl_idx);
 	client_input(token, sp, input, sizeof(input), name, sizeof(name));
-	err = tpc_submit(cl->cl_conn, sp->ss_plugin, input, strlen(input), name, sp->ss_pool,
-	    sp->ss_pri, sp->ss_cpu, &id);
+	err = tpc_submit(cl->cl_conn, client_args(&args, sp, input, name), &id);
 	if (err == TPC_EDAEMON) {
 		*ret_code = tpc_last_error(cl->cl_conn, NULL);
 		soak_job_rejected(token, *ret_code);
