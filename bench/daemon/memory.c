@@ -150,10 +150,10 @@ mem_run(uint64_t n, struct mem_result *res)
 	}
 
 	res->m_rss_before_kib = proc_rss_kib(pid);
-	t0 = bench_now_ns();
+	t0 = tu_now_ns();
 	if ((error = mem_submit(c, n, res->m_error, sizeof(res->m_error))) != 0)
 		goto stop;
-	res->m_submit_secs = (double)(bench_now_ns() - t0) / 1e9;
+	res->m_submit_secs = (double)(tu_now_ns() - t0) / 1e9;
 	if ((error = tpc_stats(c, &st)) != 0) {
 		(void)snprintf(res->m_error, sizeof(res->m_error), "stats: %s",
 		    tpc_strerror(error));

@@ -245,19 +245,19 @@ ready:
 	rt_gate_arrive(&sh->rs_gate, 1);
 	cpu0 = bench_thread_cpu_ns();
 	sleeps0 = rt_thread_sleeps();
-	t->rt_end_ns = bench_now_ns();
+	t->rt_end_ns = tu_now_ns();
 	while (error == 0 && !atomic_load_explicit(&sh->rs_stop,
 	    memory_order_relaxed)) {
 		if (atomic_fetch_add(&sh->rs_tickets, 1) >= sh->rs_nops)
 			break;
-		t0 = bench_now_ns();
+		t0 = tu_now_ns();
 		if (t0 - sh->rs_start_ns > sh->rs_limit_ns) {
 			atomic_store(&sh->rs_truncated, true);
 			atomic_store(&sh->rs_stop, true);
 			break;
 		}
 		error = rt_one(t, c, fd, frame, rbuf);
-		t1 = bench_now_ns();
+		t1 = tu_now_ns();
 		if (error != 0)
 			break;
 		t->rt_end_ns = t1;
@@ -331,7 +331,7 @@ rt_run(enum rt_kind kind, const char *path, pid_t pid, unsigned int nclients,
 	rt_gate_arrive(&sh.rs_gate, nclients - started + 1);
 	have_scpu = pid > 0 && proc_cpu_ns(pid, &scpu0) == 0;
 	have_sl = pid > 0 && proc_sleeps(pid, &sl0) == 0;
-	sh.rs_start_ns = bench_now_ns();
+	sh.rs_start_ns = tu_now_ns();
 	rt_gate_arrive(&sh.rs_gate, nclients - started + 1);
 	for (i = 0; i < started; i++)
 		(void)pthread_join(threads[i].rt_thread, NULL);

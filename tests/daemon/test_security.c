@@ -533,7 +533,7 @@ static void
 wait_connections(struct tpc *c, unsigned int n)
 {
 	Tpool__StatsReply *st;
-	uint64_t end = td_now_ms() + td_deadline_ms();
+	uint64_t end = tu_now_ms() + td_deadline_ms();
 	unsigned int now;
 
 	for (;;) {
@@ -542,7 +542,7 @@ wait_connections(struct tpc *c, unsigned int n)
 		tpool__stats_reply__free_unpacked(st, NULL);
 		if (now == n)
 			return;
-		ck_assert_msg(td_now_ms() < end, "%u connections, not %u", now, n);
+		ck_assert_msg(tu_now_ms() < end, "%u connections, not %u", now, n);
 		td_sleep_ms(10);
 	}
 }

@@ -280,11 +280,11 @@ static void
 client_read_events(struct soak_client *cl, unsigned int ms)
 {
 	Tpool__Event *ev;
-	uint64_t end = soak_now_ns() + (uint64_t)ms * 1000000u, now;
+	uint64_t end = tu_now_ns() + (uint64_t)ms * 1000000u, now;
 	int error;
 
 	for (;;) {
-		now = soak_now_ns();
+		now = tu_now_ns();
 		(void)tpc_set_timeout(cl->cl_conn, now >= end ? 0 :
 		    (int)((end - now) / 1000000u));
 		error = tpc_next_event(cl->cl_conn, &ev);
@@ -307,12 +307,12 @@ static bool
 client_wait_finals(struct soak_client *cl, unsigned int timeout_ms)
 {
 	Tpool__Event *ev;
-	uint64_t end = soak_now_ns() + (uint64_t)timeout_ms * 1000000u, now;
+	uint64_t end = tu_now_ns() + (uint64_t)timeout_ms * 1000000u, now;
 	size_t i;
 	int error = 0;
 
 	while (client_pending(cl, false) > 0) {
-		now = soak_now_ns();
+		now = tu_now_ns();
 		if (now >= end) {
 			error = ETIMEDOUT;
 			break;
@@ -596,7 +596,7 @@ client_cancel(struct soak_client *cl, bool own)
 	soak_count(SOAK_C_CANCELS, 1);
 	if (wait)
 		soak_count(SOAK_C_CANCELS_WAIT, 1);
-	t = soak_now_ns();
+	t = tu_now_ns();
 	err = tpc_cancel(cl->cl_conn, id, wait, &r);
 	if (err == 0) {
 		soak_job_cancel_reply(token, r, wait, t);
@@ -620,7 +620,7 @@ client_watch_job(struct soak_client *cl, uint64_t id, uint32_t token,
 
 	i = client_follow_add(cl, id, token, kind);
 	soak_count(SOAK_C_WATCHES, 1);
-	t = soak_now_ns();
+	t = tu_now_ns();
 	err = tpc_watch(cl->cl_conn, id, &wr);
 	if (err == 0) {
 		if (wr->job == NULL) {
@@ -666,7 +666,7 @@ client_status(struct soak_client *cl)
 	if (!client_pick(cl, soak_rand_below(&cl->cl_rng, 2) == 0, &id, &token))
 		return;
 	soak_count(SOAK_C_STATUS, 1);
-	t = soak_now_ns();
+	t = tu_now_ns();
 	err = tpc_status(cl->cl_conn, id, &sr);
 	if (err == 0) {
 		if (sr->n_jobs != 1)
@@ -692,7 +692,7 @@ client_status_all(struct soak_client *cl)
 	int err;
 
 	soak_count(SOAK_C_STATUS_ALL, 1);
-	t = soak_now_ns();
+	t = tu_now_ns();
 	err = tpc_status_all(cl->cl_conn, &sr);
 	if (err != 0) {
 		if (err == TPC_EDAEMON)
@@ -788,7 +788,7 @@ client_resolve_orphans(struct soak_client *cl)
 		cl->cl_orphans[n] = cl->cl_orphans[--cl->cl_norphans];
 		id = soak_job_id(token);
 		soak_count(SOAK_C_STATUS, 1);
-		t = soak_now_ns();
+		t = tu_now_ns();
 		err = tpc_status(cl->cl_conn, id, &sr);
 		if (err == TPC_EDAEMON) {
 			client_job_error(cl, token, id, t, "status after reconnecting");
