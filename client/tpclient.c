@@ -52,7 +52,7 @@ struct tpc {
 	int			tpc_fd;		/* owned */
 	int			tpc_timeout_ms;	/* -1: none */
 	uint32_t		tpc_max_frame;	/* receive limit, body bytes */
-	uint32_t		tpc_send_max;	/* daemon's limit (after Hello) */
+	uint32_t		tpc_send_max;	/* the daemon's, from Hello */
 	uint64_t		tpc_next_id;	/* next request_id */
 
 	uint8_t			*tpc_rbuf;	/* [roff, rlen) unparsed */
@@ -67,7 +67,7 @@ struct tpc {
 	size_t			tpc_wlen;
 	int			tpc_werr;	/* write side failed: errno */
 
-	int			tpc_err;	/* fatal: EPROTO, EMSGSIZE, ENOMEM */
+	int			tpc_err;	/* fatal: EPROTO, ENOMEM, ... */
 
 	struct tpc_qent		*tpc_qhead;	/* unread messages, in order */
 	struct tpc_qent		**tpc_qtailp;
@@ -78,7 +78,7 @@ struct tpc {
 	size_t			tpc_abandoned_cap;
 
 	Tpool__ErrorCode	tpc_errcode;	/* last Error from the daemon */
-	char			*tpc_errmsg;	/* its message, owned, or NULL */
+	char			*tpc_errmsg;	/* its message (owned), NULL */
 };
 
 /* What a wait is waiting for. */

@@ -13,8 +13,8 @@
  *	        v                               |
  *	   write buffer --flush--> socket --> read buffer --unpack--> queue
  *	        ^                                                      |
- *	tpc_send_*() (pipelined,                 tpc_read_message(), tpc_next_event(),
- *	 buffered until a flush)                 tpc_wait_job(), tpc_wait_response()
+ *	tpc_send_*() (pipelined,          tpc_read_message(), tpc_next_event(),
+ *	 buffered until a flush)          tpc_wait_job(), tpc_wait_response()
  *
  * Every frame the daemon sends is unpacked into one in-order queue of
  * messages.  A blocking request takes its own response out of the queue
@@ -30,14 +30,15 @@
  *			connection stays usable: bytes not yet sent stay queued;
  *			the late response to a blocking request is dropped when
  *			it comes, a pipelined one's stays for a later wait.
- *	ECONNRESET	the daemon closed the connection (EPIPE: a write found it
- *			closed).
+ *	ECONNRESET	the daemon closed the connection (EPIPE: a write
+ *			found it closed).
  *	EPROTO		the daemon sent a frame that is not a ServerMessage
  *			(fatal), or answered with a response of the wrong kind
  *			(that response is dropped; the connection goes on).
- *	EMSGSIZE	a frame from the daemon over tpc_set_max_frame() (refused
- *			from its header, before any of it is buffered: fatal), or
- *			a request bigger than the daemon's limit (not sent).
+ *	EMSGSIZE	a frame from the daemon over tpc_set_max_frame()
+ *			(refused from its header, before any of it is
+ *			buffered: fatal), or a request bigger than the
+ *			daemon's limit (not sent).
  *	EPROTONOSUPPORT	the daemon speaks another protocol version.
  *	ENOMEM, and the errors of socket(2)/connect(2) (ENOENT, ECONNREFUSED,
  *	EACCES, ENAMETOOLONG for a path too long for a Unix socket, ...).
@@ -171,12 +172,12 @@ const char *tpc_strerror(int error);
  */
 struct tpc_submit_args {
 	const char	*tsa_plugin;	/* a loaded plugin's name */
-	const void	*tsa_input;	/* may be NULL when tsa_input_len is 0 */
+	const void	*tsa_input;	/* NULL when tsa_input_len is 0 */
 	size_t		tsa_input_len;
 	const char	*tsa_name;	/* the job's; NULL: the plugin's name */
 	Tpool__PoolKind	tsa_pool;	/* default: POOL_UNBOUND */
 	int		tsa_priority;	/* -1 (default): TP_PRI_NONE */
-	int		tsa_cpu;	/* POOL_PERCPU: the CPU, -1 (default) any */
+	int		tsa_cpu;	/* POOL_PERCPU's; -1 (default): any */
 };
 /* The defaults, as designated initialisers (the fields not named are 0). */
 #define	TPC_SUBMIT_ARGS_DEFAULTS					\
@@ -210,7 +211,8 @@ int	tpc_cancel(struct tpc *c, uint64_t job_id, bool wait,
  * Status of one job, or of all the caller's jobs.  Free *ret_reply with
  * tpool__status_reply__free_unpacked(r, NULL).
  */
-int	tpc_status(struct tpc *c, uint64_t job_id, Tpool__StatusReply **ret_reply);
+int	tpc_status(struct tpc *c, uint64_t job_id,
+	    Tpool__StatusReply **ret_reply);
 int	tpc_status_all(struct tpc *c, Tpool__StatusReply **ret_reply);
 
 /*
@@ -218,7 +220,8 @@ int	tpc_status_all(struct tpc *c, Tpool__StatusReply **ret_reply);
  * *ret_reply (may be NULL) holds the job as it is now: free with
  * tpool__watch_reply__free_unpacked(r, NULL).
  */
-int	tpc_watch(struct tpc *c, uint64_t job_id, Tpool__WatchReply **ret_reply);
+int	tpc_watch(struct tpc *c, uint64_t job_id,
+	    Tpool__WatchReply **ret_reply);
 
 /* Free *ret_list with tpool__plugin_list__free_unpacked(l, NULL). */
 int	tpc_list_plugins(struct tpc *c, Tpool__PluginList **ret_list);
@@ -233,7 +236,8 @@ int	tpc_stats(struct tpc *c, Tpool__StatsReply **ret_stats);
  * still set when ret_resp is not NULL).  Free it with
  * tpool__response__free_unpacked(r, NULL).
  */
-int	tpc_request(struct tpc *c, Tpool__Request *req, Tpool__Response **ret_resp);
+int	tpc_request(struct tpc *c, Tpool__Request *req,
+	    Tpool__Response **ret_resp);
 
 /* ---------------------------------------------------------------- events */
 
