@@ -18,6 +18,12 @@
  * during a write use MSG_DONTWAIT, and waits with a timeout are in poll(2).
  * A frame header is judged (tp_frame_parse) before the buffer grows for its
  * body, so an over-limit length never costs memory.  Nothing here logs.
+ *
+ * XXX This file is long (about 1150 lines): the I/O engine (buffers,
+ * conn_pump, the queue and its waits) and the public calls over it both
+ * use struct tpc's private fields.  Splitting the engine into a file of
+ * its own needs an internal header for struct tpc and the conn_*
+ * functions; not done yet.
  */
 #include "config.h"
 
