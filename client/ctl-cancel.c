@@ -3,7 +3,7 @@
  *
  *	tpctl cancel [--wait] JOBID
  *
- * The daemon answers as libtp's threadpool_cancel_job_async does: the job
+ * The daemon answers as libtp's threadpool_ctx->cc_job_async does: the job
  * was queued and is now guaranteed never to run; or it is running, too late,
  * and the plugin was asked to stop; or it had already finished.  With
  * --wait the answer comes once the job is not running, with its final
@@ -18,11 +18,10 @@
 
 static const struct option cancel_opts[] = {
 	{ "wait",	no_argument,	NULL, 'w' },
-	{ "json",	no_argument,	NULL, CTL_OPT_JSON },
-	{ "raw",	no_argument,	NULL, CTL_OPT_RAW },
-	{ "help",	no_argument,	NULL, CTL_OPT_HELP },
 	{ NULL,		0,		NULL, 0 },
 };
+
+static bool	cancel_wait;	/* --wait */
 
 static void
 cancel_print(const struct ctl_ctx *ctx, uint64_t job,
@@ -65,34 +64,24 @@ cancel_print(const struct ctl_ctx *ctx, uint64_t job,
 }
 
 static int
-cancel_exec(struct ctl_ctx *ctx, int argc, char **argv)
+cancel_option(struct ctl_ctx *ctx, int opt, const char *arg)
+{
+	if (opt != 'w')
+		return ctl_usage_error(ctx, "unknown option");
+	cancel_wait = true;
+	return CTL_EXIT_OK;
+}
+
+static int
+cancel_exec(struct ctl_ctx *ctx)
 {
 	Tpool__CancelReply *r;
-	uint64_t job;
-	bool wait = false;
-	int opt, ex = -1, error;
+	int error;
 
-	while ((opt = getopt_long(argc, argv, "wh", cancel_opts, NULL)) != -1) {
-		if (ctl_common_opt(ctx, &ctl_cmd_cancel, opt, &ex)) {
-			if (ex >= 0)
-				return ex;
-			continue;
-		}
-		if (opt == 'w')
-			wait = true;
-		else
-			return ctl_usage_error(ctx, "unknown option");
-	}
-	if (argc - optind != 1)
-		return ctl_usage_error(ctx, "one JOBID, please");
-	if (!ctl_parse_job_id(argv[optind], &job))
-		return ctl_usage_error(ctx, "'%s' is not a job id",
-		    argv[optind]);
-	if ((ex = ctl_connect(ctx)) != CTL_EXIT_OK)
-		return ex;
-	if ((error = tpc_cancel(ctx->cc_conn, job, wait, &r)) != 0)
+	error = tpc_cancel(ctx->cc_conn, ctx->cc_job, cancel_wait, &r);
+	if (error != 0)
 		return ctl_fail(ctx, error, "cancel");
-	cancel_print(ctx, job, r, wait);
+	cancel_print(ctx, ctx->cc_job, r, cancel_wait);
 	tpool__cancel_reply__free_unpacked(r, NULL);
 	return CTL_EXIT_OK;
 }
@@ -109,5 +98,10 @@ const struct ctl_cmd ctl_cmd_cancel = {
 	    "Prints which case it was; with --json {\"job_id\":N,\"result\":\n"
 	    "\"before-run\"|\"too-late\"|\"already-finished\",\"job\":{...}}.\n"
 	    "Each of these is exit status 0.\n",
+	.cmd_shortopts = "w",
+	.cmd_longopts = cancel_opts,
+	.cmd_flags = CTL_CMD_CONNECT | CTL_CMD_RAW,
+	.cmd_option = cancel_option,
+	.cmd_operands = ctl_one_job_id,
 	.cmd_exec = cancel_exec,
 };

@@ -5,44 +5,26 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "ctl.h"
 
-static const struct option plugins_opts[] = {
-	{ "json",	no_argument,	NULL, CTL_OPT_JSON },
-	{ "help",	no_argument,	NULL, CTL_OPT_HELP },
-	{ NULL,		0,		NULL, 0 },
-};
-
 static int
-plugins_exec(struct ctl_ctx *ctx, int argc, char **argv)
+plugins_exec(struct ctl_ctx *ctx)
 {
 	Tpool__PluginList *pl;
 	const Tpool__PluginInfo *p;
 	size_t i;
-	int opt, ex = -1, error;
+	int error;
 
-	while ((opt = getopt_long(argc, argv, "h", plugins_opts, NULL)) != -1) {
-		if (ctl_common_opt(ctx, &ctl_cmd_plugins, opt, &ex)) {
-			if (ex >= 0)
-				return ex;
-			continue;
-		}
-		return ctl_usage_error(ctx, "unknown option");
-	}
-	if (argc - optind != 0)
-		return ctl_usage_error(ctx, "no arguments, please");
-	if ((ex = ctl_connect(ctx)) != CTL_EXIT_OK)
-		return ex;
 	if ((error = tpc_list_plugins(ctx->cc_conn, &pl)) != 0)
 		return ctl_fail(ctx, error, "plugins");
 	if (ctx->cc_json) {
 		(void)fputs("{\"plugins\":[", stdout);
 		for (i = 0; i < pl->n_plugins; i++) {
 			p = pl->plugins[i];
-			(void)fputs(i > 0 ? ",{\"name\":" : "{\"name\":", stdout);
+			(void)fputs(i > 0 ? ",{\"name\":" : "{\"name\":",
+			    stdout);
 			ctl_json_string(stdout, p->name);
 			(void)fputs(",\"description\":", stdout);
 			ctl_json_string(stdout, p->description);
@@ -73,5 +55,8 @@ const struct ctl_cmd ctl_cmd_plugins = {
 	.cmd_help =
 	    "With --json: {\"plugins\":[{\"name\",\"description\","
 	    "\"abi_version\"},...]}.\n",
+	.cmd_shortopts = "",
+	.cmd_flags = CTL_CMD_CONNECT,
+	.cmd_operands = ctl_no_operands,
 	.cmd_exec = plugins_exec,
 };

@@ -7,16 +7,9 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "ctl.h"
-
-static const struct option stats_opts[] = {
-	{ "json",	no_argument,	NULL, CTL_OPT_JSON },
-	{ "help",	no_argument,	NULL, CTL_OPT_HELP },
-	{ NULL,		0,		NULL, 0 },
-};
 
 static void
 stats_json(const Tpool__StatsReply *s)
@@ -81,7 +74,8 @@ stats_text(const Tpool__StatsReply *s)
 		if (p->priority == -1)
 			(void)snprintf(pri, sizeof(pri), "-");
 		else
-			(void)snprintf(pri, sizeof(pri), "%d", (int)p->priority);
+			(void)snprintf(pri, sizeof(pri), "%d",
+			    (int)p->priority);
 		if (p->has_cpu && p->cpu >= 0)
 			(void)snprintf(cpu, sizeof(cpu), "%d", (int)p->cpu);
 		else
@@ -97,23 +91,11 @@ stats_text(const Tpool__StatsReply *s)
 }
 
 static int
-stats_exec(struct ctl_ctx *ctx, int argc, char **argv)
+stats_exec(struct ctl_ctx *ctx)
 {
 	Tpool__StatsReply *s;
-	int opt, ex = -1, error;
+	int error;
 
-	while ((opt = getopt_long(argc, argv, "h", stats_opts, NULL)) != -1) {
-		if (ctl_common_opt(ctx, &ctl_cmd_stats, opt, &ex)) {
-			if (ex >= 0)
-				return ex;
-			continue;
-		}
-		return ctl_usage_error(ctx, "unknown option");
-	}
-	if (argc - optind != 0)
-		return ctl_usage_error(ctx, "no arguments, please");
-	if ((ex = ctl_connect(ctx)) != CTL_EXIT_OK)
-		return ex;
 	if ((error = tpc_stats(ctx->cc_conn, &s)) != 0)
 		return ctl_fail(ctx, error, "stats");
 	if (ctx->cc_json)
@@ -130,5 +112,8 @@ const struct ctl_cmd ctl_cmd_stats = {
 	.cmd_summary = "show the daemon's counters and its pools' statistics",
 	.cmd_help =
 	    "With --json one object: the counters and \"pools\":[...].\n",
+	.cmd_shortopts = "",
+	.cmd_flags = CTL_CMD_CONNECT,
+	.cmd_operands = ctl_no_operands,
 	.cmd_exec = stats_exec,
 };

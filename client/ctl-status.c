@@ -7,17 +7,9 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "ctl.h"
-
-static const struct option status_opts[] = {
-	{ "json",	no_argument,	NULL, CTL_OPT_JSON },
-	{ "raw",	no_argument,	NULL, CTL_OPT_RAW },
-	{ "help",	no_argument,	NULL, CTL_OPT_HELP },
-	{ NULL,		0,		NULL, 0 },
-};
 
 static void
 status_table(const Tpool__StatusReply *r)
@@ -49,7 +41,8 @@ status_table(const Tpool__StatusReply *r)
 			(void)printf("%5d ", (int)j->priority);
 		else
 			(void)printf("%5s ", "-");
-		if (j->has_progress && j->state == TPOOL__JOB_STATE__JOB_RUNNING)
+		if (j->has_progress &&
+		    j->state == TPOOL__JOB_STATE__JOB_RUNNING)
 			(void)printf("%4u%%\n", (unsigned)j->progress);
 		else
 			(void)printf("%5s\n", "-");
@@ -57,28 +50,23 @@ status_table(const Tpool__StatusReply *r)
 }
 
 static int
-status_exec(struct ctl_ctx *ctx, int argc, char **argv)
+status_operands(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	if (argc > 1)
+		return ctl_usage_error(ctx, "at most one JOBID");
+	if (argc == 1 && !ctl_parse_job_id(argv[0], &ctx->cc_job))
+		return ctl_usage_error(ctx, "'%s' is not a job id", argv[0]);
+	return CTL_EXIT_OK;
+}
+
+static int
+status_exec(struct ctl_ctx *ctx)
 {
 	Tpool__StatusReply *r;
-	uint64_t job = 0;
+	uint64_t job = ctx->cc_job;
 	size_t i;
-	int opt, ex = -1, error;
+	int error;
 
-	while ((opt = getopt_long(argc, argv, "h", status_opts, NULL)) != -1) {
-		if (ctl_common_opt(ctx, &ctl_cmd_status, opt, &ex)) {
-			if (ex >= 0)
-				return ex;
-			continue;
-		}
-		return ctl_usage_error(ctx, "unknown option");
-	}
-	if (argc - optind > 1)
-		return ctl_usage_error(ctx, "at most one JOBID");
-	if (argc - optind == 1 && !ctl_parse_job_id(argv[optind], &job))
-		return ctl_usage_error(ctx, "'%s' is not a job id",
-		    argv[optind]);
-	if ((ex = ctl_connect(ctx)) != CTL_EXIT_OK)
-		return ex;
 	if (job != 0)
 		error = tpc_status(ctx->cc_conn, job, &r);
 	else
@@ -123,5 +111,8 @@ const struct ctl_cmd ctl_cmd_status = {
 	    "      --raw    print a job's result bytes untouched\n"
 	    "With --json: the job object for JOBID, else {\"jobs\":[...]}.\n"
 	    "A job's state does not change the exit status (0).\n",
+	.cmd_shortopts = "",
+	.cmd_flags = CTL_CMD_CONNECT | CTL_CMD_RAW,
+	.cmd_operands = status_operands,
 	.cmd_exec = status_exec,
 };

@@ -29,110 +29,109 @@ static const struct option submit_opts[] = {
 	{ "priority",	required_argument,	NULL, 'p' },
 	{ "name",	required_argument,	NULL, 'n' },
 	{ "input-file",	required_argument,	NULL, 'f' },
-	{ "json",	no_argument,		NULL, CTL_OPT_JSON },
-	{ "raw",	no_argument,		NULL, CTL_OPT_RAW },
-	{ "help",	no_argument,		NULL, CTL_OPT_HELP },
 	{ NULL,		0,			NULL, 0 },
 };
 
 /* Room the rest of a Submit frame needs beside the input bytes. */
 #define	SUBMIT_OVERHEAD	1024
 
-static int
-submit_exec(struct ctl_ctx *ctx, int argc, char **argv)
-{
-	Tpool__PoolKind pool = TPOOL__POOL_KIND__POOL_UNBOUND;
-	Tpool__JobInfo *ji;
-	const char *plugin, *name = NULL, *file = NULL;
-	uint8_t *fbuf = NULL;
-	const void *input = NULL;
-	size_t input_len = 0, max;
-	uint64_t job;
-	bool wait = false, cpu_given = false, unbound = false;
-	int opt, ex = -1, error, cpu = -1, priority = -1;
+/* What the command line asked for (one command per process). */
+static struct {
+	struct tpc_submit_args	so_args;
+	const char		*so_file;	/* --input-file */
+	bool			so_wait;
+	bool			so_cpu_given;
+	bool			so_unbound;
+} so = { .so_args = TPC_SUBMIT_ARGS_INIT };
 
-	while ((opt = getopt_long(argc, argv, "wc:p:n:f:h", submit_opts,
-	    NULL)) != -1) {
-		if (ctl_common_opt(ctx, &ctl_cmd_submit, opt, &ex)) {
-			if (ex >= 0)
-				return ex;
-			continue;
-		}
-		switch (opt) {
-		case 'w':
-			wait = true;
-			break;
-		case 'c':
-			cpu_given = true;
-			if (strcmp(optarg, "any") == 0)
-				cpu = -1;
-			else if (!ctl_parse_int(optarg, 0, 1 << 20, &cpu))
-				return ctl_usage_error(ctx, "--cpu wants a CPU "
-				    "number or 'any', not '%s'", optarg);
-			pool = TPOOL__POOL_KIND__POOL_PERCPU;
-			break;
-		case OPT_UNBOUND:
-			unbound = true;
-			break;
-		case 'p':
-			if (strcmp(optarg, "none") == 0)
-				priority = -1;
-			else if (!ctl_parse_int(optarg, -1000000, 1000000,
-			    &priority))
-				return ctl_usage_error(ctx, "--priority wants "
-				    "a number, not '%s'", optarg);
-			break;
-		case 'n':
-			name = optarg;
-			break;
-		case 'f':
-			file = optarg;
-			break;
-		default:
-			return ctl_usage_error(ctx, "unknown option");
-		}
+static int
+submit_option(struct ctl_ctx *ctx, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'w':
+		so.so_wait = true;
+		break;
+	case 'c':
+		so.so_cpu_given = true;
+		if (strcmp(arg, "any") == 0)
+			so.so_args.tsa_cpu = -1;
+		else if (!ctl_parse_int(arg, 0, 1 << 20, &so.so_args.tsa_cpu))
+			return ctl_usage_error(ctx, "--cpu wants a CPU "
+			    "number or 'any', not '%s'", arg);
+		so.so_args.tsa_pool = TPOOL__POOL_KIND__POOL_PERCPU;
+		break;
+	case OPT_UNBOUND:
+		so.so_unbound = true;
+		break;
+	case 'p':
+		if (strcmp(arg, "none") == 0)
+			so.so_args.tsa_priority = -1;
+		else if (!ctl_parse_int(arg, -1000000, 1000000,
+		    &so.so_args.tsa_priority))
+			return ctl_usage_error(ctx, "--priority wants "
+			    "a number, not '%s'", arg);
+		break;
+	case 'n':
+		so.so_args.tsa_name = arg;
+		break;
+	case 'f':
+		so.so_file = arg;
+		break;
+	default:
+		return ctl_usage_error(ctx, "unknown option");
 	}
-	if (cpu_given && unbound)
+	return CTL_EXIT_OK;
+}
+
+static int
+submit_operands(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	if (so.so_cpu_given && so.so_unbound)
 		return ctl_usage_error(ctx, "--cpu and --unbound exclude "
 		    "each other");
-	/* getopt_long moved the operands last: options may follow them. */
-	argc -= optind;
-	argv += optind;
 	if (argc < 1)
 		return ctl_usage_error(ctx, "which plugin?");
-	plugin = argv[0];
+	so.so_args.tsa_plugin = argv[0];
 	if (argc > 2)
 		return ctl_usage_error(ctx, "too many arguments (one INPUT; "
 		    "use --input-file for more)");
-	if (argc == 2 && file != NULL)
+	if (argc == 2 && so.so_file != NULL)
 		return ctl_usage_error(ctx, "INPUT and --input-file exclude "
 		    "each other");
 	if (argc == 2) {
-		input = argv[1];
-		input_len = strlen(argv[1]);
+		so.so_args.tsa_input = argv[1];
+		so.so_args.tsa_input_len = strlen(argv[1]);
 	}
+	return CTL_EXIT_OK;
+}
 
-	if ((ex = ctl_connect(ctx)) != CTL_EXIT_OK)
-		return ex;
+static int
+submit_exec(struct ctl_ctx *ctx)
+{
+	Tpool__JobInfo *ji;
+	uint8_t *fbuf = NULL;
+	size_t max;
+	uint64_t job;
+	int ex, error;
+
 	max = ctx->cc_max_frame > SUBMIT_OVERHEAD ?
 	    ctx->cc_max_frame - SUBMIT_OVERHEAD : 0;
-	if (file != NULL) {
-		error = ctl_read_file(file, max > 0 ? max : SIZE_MAX / 2, &fbuf,
-		    &input_len);
+	if (so.so_file != NULL) {
+		error = ctl_read_file(so.so_file, max > 0 ? max : SIZE_MAX / 2,
+		    &fbuf, &so.so_args.tsa_input_len);
 		if (error == EFBIG) {
 			ctl_warnx(ctx, "%s: larger than the daemon accepts "
-			    "(frames of %u bytes)", file,
+			    "(frames of %u bytes)", so.so_file,
 			    (unsigned)ctx->cc_max_frame);
 			return CTL_EXIT_DAEMON;
 		}
 		if (error != 0) {
-			ctl_warnx(ctx, "%s: %s", file, strerror(error));
+			ctl_warnx(ctx, "%s: %s", so.so_file, strerror(error));
 			return CTL_EXIT_USAGE;
 		}
-		input = fbuf;
+		so.so_args.tsa_input = fbuf;
 	}
-	error = tpc_submit(ctx->cc_conn, plugin, input, input_len, name, pool,
-	    priority, cpu, &job);
+	error = tpc_submit(ctx->cc_conn, &so.so_args, &job);
 	free(fbuf);
 	if (error == EMSGSIZE) {
 		ctl_warnx(ctx, "the input is larger than the daemon accepts "
@@ -142,7 +141,7 @@ submit_exec(struct ctl_ctx *ctx, int argc, char **argv)
 	if (error != 0)
 		return ctl_fail(ctx, error, "submit");
 
-	if (!wait) {
+	if (!so.so_wait) {
 		if (ctx->cc_json)
 			(void)printf("{\"job_id\":%llu}\n",
 			    (unsigned long long)job);
@@ -165,20 +164,35 @@ const struct ctl_cmd ctl_cmd_submit = {
 	    "result with --wait",
 	.cmd_help =
 	    "Options:\n"
-	    "  -w, --wait             wait for the job's end and print its result\n"
+	    "  -w, --wait             wait for the job's end and print its "
+	    "result\n"
 	    "                         (a progress bar on a terminal)\n"
-	    "  -c, --cpu N|any        run on the per-CPU pool of CPU N, or of a CPU\n"
+	    "  -c, --cpu N|any        run on the per-CPU pool of CPU N, or of "
+	    "a CPU\n"
 	    "                         the daemon picks\n"
-	    "      --unbound          run on the shared unbound pool (the default)\n"
-	    "  -p, --priority P       the pool's priority (libtp's tp_pri_t): 'none'\n"
-	    "                         or -1 the default, 0..39 time-sharing (nice 19\n"
-	    "                         .. -20), 40..138 real-time (needs privilege)\n"
-	    "  -n, --name NAME        the job's name (threads show it); default: PLUGIN\n"
+	    "      --unbound          run on the shared unbound pool (the "
+	    "default)\n"
+	    "  -p, --priority P       the pool's priority (libtp's tp_pri_t): "
+	    "'none'\n"
+	    "                         or -1 the default, 0..39 time-sharing "
+	    "(nice 19\n"
+	    "                         .. -20), 40..138 real-time (needs "
+	    "privilege)\n"
+	    "  -n, --name NAME        the job's name (threads show it); "
+	    "default: PLUGIN\n"
 	    "  -f, --input-file FILE  the input is FILE's bytes ('-': stdin)\n"
-	    "      --raw              print the result's bytes untouched (else text\n"
+	    "      --raw              print the result's bytes untouched (else "
+	    "text\n"
 	    "                         as is, binary as hex)\n"
-	    "Without --wait, prints the job id.  With --json: {\"job_id\":N}, or with\n"
-	    "--wait the final job object.  Put '--' before an INPUT that starts\n"
+	    "Without --wait, prints the job id.  With --json: {\"job_id\":N}, "
+	    "or with\n"
+	    "--wait the final job object.  Put '--' before an INPUT that "
+	    "starts\n"
 	    "with '-'.\n",
+	.cmd_shortopts = "wc:p:n:f:",
+	.cmd_longopts = submit_opts,
+	.cmd_flags = CTL_CMD_CONNECT | CTL_CMD_RAW,
+	.cmd_option = submit_option,
+	.cmd_operands = submit_operands,
 	.cmd_exec = submit_exec,
 };

@@ -30,7 +30,8 @@ const char ctl_exit_help[] =
     "  2  usage error\n"
     "  3  cannot connect to the daemon, connection lost, or protocol error\n"
     "  4  the job was cancelled\n"
-    "  5  the daemon answered an error (unknown plugin or job, not yours, ...)\n";
+    "  5  the daemon answered an error (unknown plugin or job, not yours, "
+    "...)\n";
 
 /* --------------------------------------------------------------- messages */
 
@@ -63,7 +64,8 @@ ctl_usage_error(const struct ctl_ctx *ctx, const char *fmt, ...)
 	(void)vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	(void)fprintf(stderr, "\nTry 'tpctl %s%s--help'.\n",
-	    ctx->cc_cmd != NULL ? ctx->cc_cmd : "", ctx->cc_cmd != NULL ? " " : "");
+	    ctx->cc_cmd != NULL ? ctx->cc_cmd : "",
+	    ctx->cc_cmd != NULL ? " " : "");
 	return CTL_EXIT_USAGE;
 }
 
@@ -77,31 +79,6 @@ ctl_cmd_help(const struct ctl_cmd *cmd)
 	    cmd->cmd_name, cmd->cmd_args, cmd->cmd_summary, cmd->cmd_help,
 	    ctl_exit_help);
 	return CTL_EXIT_OK;
-}
-
-bool
-ctl_common_opt(struct ctl_ctx *ctx, const struct ctl_cmd *cmd, int opt,
-    int *ret_exit)
-{
-	switch (opt) {
-	case CTL_OPT_JSON:
-		ctx->cc_json = true;
-		return true;
-	case CTL_OPT_RAW:
-		ctx->cc_raw = true;
-		return true;
-	case CTL_OPT_HELP:
-		*ret_exit = ctl_cmd_help(cmd);
-		return true;
-	case '?':
-		/* getopt_long said what was wrong. */
-		(void)fprintf(stderr, "Try 'tpctl %s --help'.\n",
-		    cmd->cmd_name);
-		*ret_exit = CTL_EXIT_USAGE;
-		return true;
-	default:
-		return false;
-	}
 }
 
 int
@@ -156,6 +133,24 @@ ctl_connect(struct ctl_ctx *ctx)
 }
 
 /* --------------------------------------------------------------- parsing */
+
+int
+ctl_one_job_id(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return ctl_usage_error(ctx, "one JOBID, please");
+	if (!ctl_parse_job_id(argv[0], &ctx->cc_job))
+		return ctl_usage_error(ctx, "'%s' is not a job id", argv[0]);
+	return CTL_EXIT_OK;
+}
+
+int
+ctl_no_operands(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 0)
+		return ctl_usage_error(ctx, "no arguments, please");
+	return CTL_EXIT_OK;
+}
 
 bool
 ctl_parse_job_id(const char *s, uint64_t *ret_id)
@@ -485,7 +480,8 @@ ctl_text_job(const struct ctl_ctx *ctx, FILE *f, const Tpool__JobInfo *j)
 		if (j->priority == -1)
 			(void)fputs("priority:     none\n", f);
 		else
-			(void)fprintf(f, "priority:     %d\n", (int)j->priority);
+			(void)fprintf(f, "priority:     %d\n",
+			    (int)j->priority);
 	}
 	if (j->has_uid)
 		(void)fprintf(f, "uid:          %u\n", (unsigned)j->uid);
@@ -607,7 +603,8 @@ wait_event(const Tpool__Event *ev, void *arg)
 			(void)printf("{\"event\":\"started\",\"job_id\":%llu",
 			    (unsigned long long)ev->job_id);
 			if (ev->started->has_cpu)
-				(void)printf(",\"cpu\":%d", (int)ev->started->cpu);
+				(void)printf(",\"cpu\":%d",
+				    (int)ev->started->cpu);
 			if (ev->started->has_queue_ns)
 				(void)printf(",\"queue_ns\":%llu",
 				    (unsigned long long)ev->started->queue_ns);

@@ -11,17 +11,9 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "ctl.h"
-
-static const struct option watch_opts[] = {
-	{ "json",	no_argument,	NULL, CTL_OPT_JSON },
-	{ "raw",	no_argument,	NULL, CTL_OPT_RAW },
-	{ "help",	no_argument,	NULL, CTL_OPT_HELP },
-	{ NULL,		0,		NULL, 0 },
-};
 
 static int
 watch_report(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
@@ -36,28 +28,13 @@ watch_report(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
 }
 
 static int
-watch_exec(struct ctl_ctx *ctx, int argc, char **argv)
+watch_exec(struct ctl_ctx *ctx)
 {
 	Tpool__WatchReply *wr;
 	Tpool__JobInfo *ji;
-	uint64_t job;
-	int opt, ex = -1, error;
+	uint64_t job = ctx->cc_job;
+	int ex, error;
 
-	while ((opt = getopt_long(argc, argv, "h", watch_opts, NULL)) != -1) {
-		if (ctl_common_opt(ctx, &ctl_cmd_watch, opt, &ex)) {
-			if (ex >= 0)
-				return ex;
-			continue;
-		}
-		return ctl_usage_error(ctx, "unknown option");
-	}
-	if (argc - optind != 1)
-		return ctl_usage_error(ctx, "one JOBID, please");
-	if (!ctl_parse_job_id(argv[optind], &job))
-		return ctl_usage_error(ctx, "'%s' is not a job id",
-		    argv[optind]);
-	if ((ex = ctl_connect(ctx)) != CTL_EXIT_OK)
-		return ex;
 	if ((error = tpc_watch(ctx->cc_conn, job, &wr)) != 0)
 		return ctl_fail(ctx, error, "watch");
 	/*
@@ -86,6 +63,10 @@ const struct ctl_cmd ctl_cmd_watch = {
 	    "      --raw    print the result's bytes untouched\n"
 	    "A progress bar on a terminal.  With --json one line per event:\n"
 	    "{\"event\":\"started\"|\"progress\"|\"finished\",...}.\n"
-	    "The exit status is the job's: 0 succeeded, 1 failed, 4 cancelled.\n",
+	    "The exit status is the job's: 0 succeeded, 1 failed, 4 "
+	    "cancelled.\n",
+	.cmd_shortopts = "",
+	.cmd_flags = CTL_CMD_CONNECT | CTL_CMD_RAW,
+	.cmd_operands = ctl_one_job_id,
 	.cmd_exec = watch_exec,
 };

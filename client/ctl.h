@@ -1,15 +1,24 @@
 /*
- * ctl.h -- what tpctl's commands share: the command table entry, the global
+ * ctl.h -- what tpctl's commands share: the command template, the global
  * options, exit codes, and the helpers of ctl-util.c (connecting, reporting
  * errors, printing jobs as text or JSON, the progress bar).
  *
- * A command is one file, ctl-NAME.c, exporting one const struct ctl_cmd;
- * adding one touches that file, the table in tpctl.c, client/local.mk and
- * docs/man/tpctl.1.
+ * A command is a template (as tmux's cmd_entry): one file, ctl-NAME.c,
+ * exporting one const struct ctl_cmd that declares its options, whether it
+ * needs the daemon, and three steps.  tpctl.c parses the options (the
+ * command's and everyone's: --json, --help, and --raw where it applies),
+ * hands the command its own options one by one and then its operands,
+ * connects when it needs to, and runs it:
+ *
+ *	getopt_long -> cmd_option (each) -> cmd_operands -> connect -> cmd_exec
+ *
+ * A usage error stops it before any connection.  Adding a command touches
+ * its file, the table in tpctl.c, client/local.mk and docs/man/tpctl.1.
  */
 #ifndef TP_CTL_H
 #define TP_CTL_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,15 +44,37 @@ struct ctl_ctx {
 	const char	*cc_cmd;	/* the command's name, for messages */
 	struct tpc	*cc_conn;	/* once connected */
 	uint32_t	cc_max_frame;	/* the daemon's limit, after Hello */
+	uint64_t	cc_job;		/* the JOBID operand; 0: none */
 };
+
+/* cmd_flags */
+#define	CTL_CMD_CONNECT	0x1	/* needs the daemon (connects first) */
+#define	CTL_CMD_RAW	0x2	/* takes --raw */
 
 struct ctl_cmd {
 	const char	*cmd_name;
 	const char	*cmd_args;	/* synopsis after the name */
 	const char	*cmd_summary;	/* one line for tpctl --help */
-	const char	*cmd_help;	/* the options, for COMMAND --help */
-	/* argv[0] is the command name; returns an enum ctl_exit. */
-	int		(*cmd_exec)(struct ctl_ctx *, int argc, char **argv);
+	const char	*cmd_help;	/* its options, for COMMAND --help */
+	/*
+	 * Its own options, for getopt_long: short letters ("" for none) and
+	 * the long table (NULL-terminated; NULL for none).  --json, --help
+	 * and, with CTL_CMD_RAW, --raw are added by tpctl.c.
+	 */
+	const char	*cmd_shortopts;
+	const struct option *cmd_longopts;
+	unsigned int	cmd_flags;	/* CTL_CMD_* */
+	/*
+	 * Each of its own options, in the order given (NULL when it has
+	 * none); then its operands.  Each returns CTL_EXIT_OK to go on or
+	 * the status to exit with (a usage error).  No connection yet.
+	 */
+	int		(*cmd_option)(struct ctl_ctx *, int opt,
+			    const char *arg);
+	int		(*cmd_operands)(struct ctl_ctx *, int argc,
+			    char **argv);
+	/* Do it (connected with CTL_CMD_CONNECT); returns an enum ctl_exit. */
+	int		(*cmd_exec)(struct ctl_ctx *);
 };
 
 extern const struct ctl_cmd ctl_cmd_submit;
@@ -53,7 +84,7 @@ extern const struct ctl_cmd ctl_cmd_watch;
 extern const struct ctl_cmd ctl_cmd_plugins;
 extern const struct ctl_cmd ctl_cmd_stats;
 
-/* Options every command takes, for getopt_long tables. */
+/* The options every command takes, as getopt_long returns them. */
 #define	CTL_OPT_JSON	0x100
 #define	CTL_OPT_RAW	0x101
 #define	CTL_OPT_HELP	'h'
@@ -74,18 +105,17 @@ int	ctl_cmd_help(const struct ctl_cmd *);
 /* The lines on exit status, shared by every --help. */
 extern const char ctl_exit_help[];
 
-/*
- * Handle an option every command has (--json, --raw, --help); true when
- * opt was one of them.  *ret_exit is set when the command should stop.
- */
-bool	ctl_common_opt(struct ctl_ctx *, const struct ctl_cmd *, int opt,
-	    int *ret_exit);
-
 /* Connect (Hello included); on failure report it and return CTL_EXIT_*. */
 int	ctl_connect(struct ctl_ctx *);
 
 /* Report a failed library call; returns the exit status it means. */
 int	ctl_fail(const struct ctl_ctx *, int error, const char *what);
+
+/* cmd_operands of a command that takes exactly one JOBID (ctx->cc_job). */
+int	ctl_one_job_id(struct ctl_ctx *, int argc, char **argv);
+
+/* cmd_operands of a command that takes none. */
+int	ctl_no_operands(struct ctl_ctx *, int argc, char **argv);
 
 /* Parse a job id (decimal, > 0); false if it is not one. */
 bool	ctl_parse_job_id(const char *s, uint64_t *ret_id);

@@ -18,6 +18,12 @@
  * during a write use MSG_DONTWAIT, and waits with a timeout are in poll(2).
  * A frame header is judged (tp_frame_parse) before the buffer grows for its
  * body, so an over-limit length never costs memory.  Nothing here logs.
+ *
+ * XXX This file is long (about 1150 lines): the I/O engine (buffers,
+ * conn_pump, the queue and its waits) and the public calls over it both
+ * use struct tpc's private fields.  Splitting the engine into a file of
+ * its own needs an internal header for struct tpc and the conn_*
+ * functions; not done yet.
  */
 #include "config.h"
 
@@ -52,7 +58,7 @@ struct tpc {
 	int			tpc_fd;		/* owned */
 	int			tpc_timeout_ms;	/* -1: none */
 	uint32_t		tpc_max_frame;	/* receive limit, body bytes */
-	uint32_t		tpc_send_max;	/* daemon's limit (after Hello) */
+	uint32_t		tpc_send_max;	/* the daemon's, from Hello */
 	uint64_t		tpc_next_id;	/* next request_id */
 
 	uint8_t			*tpc_rbuf;	/* [roff, rlen) unparsed */
@@ -67,7 +73,7 @@ struct tpc {
 	size_t			tpc_wlen;
 	int			tpc_werr;	/* write side failed: errno */
 
-	int			tpc_err;	/* fatal: EPROTO, EMSGSIZE, ENOMEM */
+	int			tpc_err;	/* fatal: EPROTO, ENOMEM, ... */
 
 	struct tpc_qent		*tpc_qhead;	/* unread messages, in order */
 	struct tpc_qent		**tpc_qtailp;
@@ -78,7 +84,7 @@ struct tpc {
 	size_t			tpc_abandoned_cap;
 
 	Tpool__ErrorCode	tpc_errcode;	/* last Error from the daemon */
-	char			*tpc_errmsg;	/* its message, owned, or NULL */
+	char			*tpc_errmsg;	/* its message (owned), NULL */
 };
 
 /* What a wait is waiting for. */
@@ -569,14 +575,42 @@ conn_wait_response(struct tpc *c, uint64_t id, int64_t deadline,
 }
 
 /*
- * Send req and wait for its response (the blocking requests).  On
- * TPC_EDAEMON *ret_resp is not set: the error is in tpc_last_error().
+ * Flush before a wait.  A write that finds the daemon gone is no reason not
+ * to wait: what it said before going may still be read.
  */
 static int
-conn_call(struct tpc *c, Tpool__Request *req, Tpool__Response__BodyCase want,
-    Tpool__Response **ret_resp)
+conn_flush_for_wait(struct tpc *c, int64_t deadline)
 {
-	Tpool__Response *resp;
+	int error;
+
+	error = conn_flush(c, deadline);
+	if (error == EPIPE || error == ECONNRESET)
+		return 0;
+	return error;
+}
+
+/*
+ * Hand a response to a caller that may not want it (ret_resp NULL); pass
+ * error on.  Used where TPC_EDAEMON comes with the response.
+ */
+static int
+resp_hand_over(int error, Tpool__Response *resp, Tpool__Response **ret_resp)
+{
+	if (ret_resp != NULL)
+		*ret_resp = resp;
+	else
+		tpool__response__free_unpacked(resp, NULL);
+	return error;
+}
+
+/*
+ * Send req and wait for its response, whatever its body.  As
+ * conn_wait_response: TPC_EDAEMON comes with *ret_resp set.  A wait that
+ * times out gives up on its request, so its late response is dropped.
+ */
+static int
+conn_roundtrip(struct tpc *c, Tpool__Request *req, Tpool__Response **ret_resp)
+{
 	int64_t deadline;
 	uint64_t id;
 	int error;
@@ -584,33 +618,74 @@ conn_call(struct tpc *c, Tpool__Request *req, Tpool__Response__BodyCase want,
 	deadline = conn_deadline(c);
 	if ((error = conn_queue_request(c, req, &id)) != 0)
 		return error;
-	error = conn_wait_response(c, id, deadline, &resp);
+	error = conn_wait_response(c, id, deadline, ret_resp);
 	if (error == ETIMEDOUT)
 		conn_abandon(c, id);
-	if (error == TPC_EDAEMON) {
-		tpool__response__free_unpacked(resp, NULL);
-		return error;
+	return error;
+}
+
+/* The body each kind of request is answered with. */
+static Tpool__Response__BodyCase
+call_reply_case(Tpool__Request__BodyCase kind)
+{
+	switch (kind) {
+	case TPOOL__REQUEST__BODY_HELLO:
+		return TPOOL__RESPONSE__BODY_HELLO;
+	case TPOOL__REQUEST__BODY_SUBMIT:
+		return TPOOL__RESPONSE__BODY_SUBMIT;
+	case TPOOL__REQUEST__BODY_CANCEL:
+		return TPOOL__RESPONSE__BODY_CANCEL;
+	case TPOOL__REQUEST__BODY_STATUS:
+		return TPOOL__RESPONSE__BODY_STATUS;
+	case TPOOL__REQUEST__BODY_WATCH:
+		return TPOOL__RESPONSE__BODY_WATCH;
+	case TPOOL__REQUEST__BODY_LIST_PLUGINS:
+		return TPOOL__RESPONSE__BODY_PLUGINS;
+	case TPOOL__REQUEST__BODY_STATS:
+		return TPOOL__RESPONSE__BODY_STATS;
+	default:
+		return TPOOL__RESPONSE__BODY__NOT_SET;
 	}
-	if (error != 0)
-		return error;
-	if (resp->body_case != want) {
-		tpool__response__free_unpacked(resp, NULL);
-		return EPROTO;
-	}
-	*ret_resp = resp;
-	return 0;
 }
 
 /*
- * Detach the body of a response from it and free the rest.  The body is
- * a separate allocation in protobuf-c, freed on its own later.
+ * The typed call under every blocking request: send req, wait for the
+ * response of its id, check that its body is the one req's kind is
+ * answered with, and hand that body over on its own (a message of the
+ * type the kind names; NULL ret_body: freed).  Errors, in this one place:
+ * an Error response is TPC_EDAEMON, its code and message kept for
+ * tpc_last_error(); another body, or none, is EPROTO (the response is
+ * dropped, the connection goes on); the rest are conn_roundtrip's.
  */
-#define	RESP_DETACH(resp, field, out) do {				\
-	(out) = (resp)->field;						\
-	(resp)->field = NULL;						\
-	(resp)->body_case = TPOOL__RESPONSE__BODY__NOT_SET;		\
-	tpool__response__free_unpacked((resp), NULL);			\
-} while (0)
+static int
+conn_call(struct tpc *c, Tpool__Request *req, ProtobufCMessage **ret_body)
+{
+	Tpool__Response *resp;
+	ProtobufCMessage *body;
+	int error;
+
+	if ((error = conn_roundtrip(c, req, &resp)) != 0) {
+		if (error == TPC_EDAEMON)
+			tpool__response__free_unpacked(resp, NULL);
+		return error;
+	}
+	/* The body is a union: each member is the same pointer. */
+	body = (ProtobufCMessage *)resp->error;
+	if (resp->body_case != call_reply_case(req->body_case) ||
+	    body == NULL) {
+		tpool__response__free_unpacked(resp, NULL);
+		return EPROTO;
+	}
+	/* The body is an allocation of its own: detach it, free the rest. */
+	resp->error = NULL;
+	resp->body_case = TPOOL__RESPONSE__BODY__NOT_SET;
+	tpool__response__free_unpacked(resp, NULL);
+	if (ret_body != NULL)
+		*ret_body = body;
+	else
+		protobuf_c_message_free_unpacked(body, NULL);
+	return 0;
+}
 
 /* ------------------------------------------------------------ connection */
 
@@ -693,7 +768,7 @@ tpc_hello(struct tpc *c, const char *client_name, Tpool__HelloReply **ret_reply)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
 	Tpool__Hello hello = TPOOL__HELLO__INIT;
-	Tpool__Response *resp;
+	ProtobufCMessage *body;
 	Tpool__HelloReply *hr;
 	int error;
 
@@ -702,13 +777,9 @@ tpc_hello(struct tpc *c, const char *client_name, Tpool__HelloReply **ret_reply)
 	hello.client_name = (char *)(uintptr_t)client_name;
 	req.body_case = TPOOL__REQUEST__BODY_HELLO;
 	req.hello = &hello;
-	error = conn_call(c, &req, TPOOL__RESPONSE__BODY_HELLO, &resp);
-	if (error != 0)
+	if ((error = conn_call(c, &req, &body)) != 0)
 		return error;
-	RESP_DETACH(resp, hello, hr);
-	if (hr == NULL) {
-		return EPROTO;
-	}
+	hr = (Tpool__HelloReply *)body;
 	if (!hr->has_version ||
 	    hr->version != TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT) {
 		tpool__hello_reply__free_unpacked(hr, NULL);
@@ -809,51 +880,54 @@ tpc_pending(const struct tpc *c)
 
 /* ------------------------------------------------------------ requests */
 
-static void
-submit_fill(Tpool__Submit *s, const char *plugin, const void *input,
-    size_t input_len, const char *name, Tpool__PoolKind pool, int priority,
-    int cpu)
+/*
+ * Each blocking request fills its body and makes the one typed call,
+ * conn_call(); the body that comes back is of the type its kind names.
+ */
+
+void
+tpc_fill_submit(Tpool__Request *req, Tpool__Submit *s,
+    const struct tpc_submit_args *a)
 {
-	s->plugin = (char *)(uintptr_t)plugin;
-	if (input_len > 0) {
+	*s = (Tpool__Submit)TPOOL__SUBMIT__INIT;
+	s->plugin = (char *)(uintptr_t)a->tsa_plugin;
+	if (a->tsa_input_len > 0) {
 		s->has_input = true;
-		s->input.len = input_len;
-		s->input.data = (uint8_t *)(uintptr_t)input;
+		s->input.len = a->tsa_input_len;
+		s->input.data = (uint8_t *)(uintptr_t)a->tsa_input;
 	}
-	s->name = (char *)(uintptr_t)name;
+	s->name = (char *)(uintptr_t)a->tsa_name;
 	s->has_pool = true;
-	s->pool = pool;
+	s->pool = a->tsa_pool;
 	s->has_priority = true;
-	s->priority = priority;
-	if (pool == TPOOL__POOL_KIND__POOL_PERCPU) {
+	s->priority = a->tsa_priority;
+	if (a->tsa_pool == TPOOL__POOL_KIND__POOL_PERCPU) {
 		s->has_cpu = true;
-		s->cpu = cpu;
+		s->cpu = a->tsa_cpu;
 	}
+	req->body_case = TPOOL__REQUEST__BODY_SUBMIT;
+	req->submit = s;
 }
 
 int
-tpc_submit(struct tpc *c, const char *plugin, const void *input,
-    size_t input_len, const char *name, Tpool__PoolKind pool, int priority,
-    int cpu, uint64_t *ret_job_id)
+tpc_submit(struct tpc *c, const struct tpc_submit_args *args,
+    uint64_t *ret_job_id)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
-	Tpool__Submit s = TPOOL__SUBMIT__INIT;
-	Tpool__Response *resp;
+	Tpool__Submit s;
+	ProtobufCMessage *body;
+	Tpool__SubmitReply *r;
 	int error;
 
-	submit_fill(&s, plugin, input, input_len, name, pool, priority, cpu);
-	req.body_case = TPOOL__REQUEST__BODY_SUBMIT;
-	req.submit = &s;
-	error = conn_call(c, &req, TPOOL__RESPONSE__BODY_SUBMIT, &resp);
-	if (error != 0)
+	tpc_fill_submit(&req, &s, args);
+	if ((error = conn_call(c, &req, &body)) != 0)
 		return error;
-	if (resp->submit == NULL || !resp->submit->has_job_id) {
-		tpool__response__free_unpacked(resp, NULL);
-		return EPROTO;
-	}
-	*ret_job_id = resp->submit->job_id;
-	tpool__response__free_unpacked(resp, NULL);
-	return 0;
+	r = (Tpool__SubmitReply *)body;
+	error = r->has_job_id ? 0 : EPROTO;
+	if (error == 0)
+		*ret_job_id = r->job_id;
+	tpool__submit_reply__free_unpacked(r, NULL);
+	return error;
 }
 
 int
@@ -862,8 +936,7 @@ tpc_cancel(struct tpc *c, uint64_t job_id, bool wait,
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
 	Tpool__Cancel cn = TPOOL__CANCEL__INIT;
-	Tpool__Response *resp;
-	Tpool__CancelReply *r;
+	ProtobufCMessage *body;
 	int error;
 
 	cn.has_job_id = true;
@@ -872,14 +945,9 @@ tpc_cancel(struct tpc *c, uint64_t job_id, bool wait,
 	cn.wait = wait;
 	req.body_case = TPOOL__REQUEST__BODY_CANCEL;
 	req.cancel = &cn;
-	error = conn_call(c, &req, TPOOL__RESPONSE__BODY_CANCEL, &resp);
-	if (error != 0)
-		return error;
-	RESP_DETACH(resp, cancel, r);
-	if (r == NULL)
-		return EPROTO;
-	*ret_reply = r;
-	return 0;
+	if ((error = conn_call(c, &req, &body)) == 0)
+		*ret_reply = (Tpool__CancelReply *)body;
+	return error;
 }
 
 static int
@@ -888,22 +956,16 @@ status_call(struct tpc *c, bool one, uint64_t job_id,
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
 	Tpool__Status st = TPOOL__STATUS__INIT;
-	Tpool__Response *resp;
-	Tpool__StatusReply *r;
+	ProtobufCMessage *body;
 	int error;
 
 	st.has_job_id = one;
 	st.job_id = job_id;
 	req.body_case = TPOOL__REQUEST__BODY_STATUS;
 	req.status = &st;
-	error = conn_call(c, &req, TPOOL__RESPONSE__BODY_STATUS, &resp);
-	if (error != 0)
-		return error;
-	RESP_DETACH(resp, status, r);
-	if (r == NULL)
-		return EPROTO;
-	*ret_reply = r;
-	return 0;
+	if ((error = conn_call(c, &req, &body)) == 0)
+		*ret_reply = (Tpool__StatusReply *)body;
+	return error;
 }
 
 int
@@ -923,25 +985,17 @@ tpc_watch(struct tpc *c, uint64_t job_id, Tpool__WatchReply **ret_reply)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
 	Tpool__Watch w = TPOOL__WATCH__INIT;
-	Tpool__Response *resp;
-	Tpool__WatchReply *r;
+	ProtobufCMessage *body;
 	int error;
 
 	w.has_job_id = true;
 	w.job_id = job_id;
 	req.body_case = TPOOL__REQUEST__BODY_WATCH;
 	req.watch = &w;
-	error = conn_call(c, &req, TPOOL__RESPONSE__BODY_WATCH, &resp);
-	if (error != 0)
-		return error;
-	RESP_DETACH(resp, watch, r);
-	if (r == NULL)
-		return EPROTO;
-	if (ret_reply != NULL)
-		*ret_reply = r;
-	else
-		tpool__watch_reply__free_unpacked(r, NULL);
-	return 0;
+	error = conn_call(c, &req, ret_reply != NULL ? &body : NULL);
+	if (error == 0 && ret_reply != NULL)
+		*ret_reply = (Tpool__WatchReply *)body;
+	return error;
 }
 
 int
@@ -949,20 +1003,14 @@ tpc_list_plugins(struct tpc *c, Tpool__PluginList **ret_list)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
 	Tpool__ListPlugins lp = TPOOL__LIST_PLUGINS__INIT;
-	Tpool__Response *resp;
-	Tpool__PluginList *r;
+	ProtobufCMessage *body;
 	int error;
 
 	req.body_case = TPOOL__REQUEST__BODY_LIST_PLUGINS;
 	req.list_plugins = &lp;
-	error = conn_call(c, &req, TPOOL__RESPONSE__BODY_PLUGINS, &resp);
-	if (error != 0)
-		return error;
-	RESP_DETACH(resp, plugins, r);
-	if (r == NULL)
-		return EPROTO;
-	*ret_list = r;
-	return 0;
+	if ((error = conn_call(c, &req, &body)) == 0)
+		*ret_list = (Tpool__PluginList *)body;
+	return error;
 }
 
 int
@@ -970,43 +1018,26 @@ tpc_stats(struct tpc *c, Tpool__StatsReply **ret_stats)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
 	Tpool__Stats st = TPOOL__STATS__INIT;
-	Tpool__Response *resp;
-	Tpool__StatsReply *r;
+	ProtobufCMessage *body;
 	int error;
 
 	req.body_case = TPOOL__REQUEST__BODY_STATS;
 	req.stats = &st;
-	error = conn_call(c, &req, TPOOL__RESPONSE__BODY_STATS, &resp);
-	if (error != 0)
-		return error;
-	RESP_DETACH(resp, stats, r);
-	if (r == NULL)
-		return EPROTO;
-	*ret_stats = r;
-	return 0;
+	if ((error = conn_call(c, &req, &body)) == 0)
+		*ret_stats = (Tpool__StatsReply *)body;
+	return error;
 }
 
 int
 tpc_request(struct tpc *c, Tpool__Request *req, Tpool__Response **ret_resp)
 {
 	Tpool__Response *resp;
-	int64_t deadline;
-	uint64_t id;
 	int error;
 
-	deadline = conn_deadline(c);
-	if ((error = conn_queue_request(c, req, &id)) != 0)
-		return error;
-	error = conn_wait_response(c, id, deadline, &resp);
-	if (error == ETIMEDOUT)
-		conn_abandon(c, id);
+	error = conn_roundtrip(c, req, &resp);
 	if (error != 0 && error != TPC_EDAEMON)
 		return error;
-	if (ret_resp != NULL)
-		*ret_resp = resp;
-	else
-		tpool__response__free_unpacked(resp, NULL);
-	return error;
+	return resp_hand_over(error, resp, ret_resp);
 }
 
 /* ---------------------------------------------------------------- events */
@@ -1020,8 +1051,7 @@ tpc_next_event(struct tpc *c, Tpool__Event **ret_ev)
 	int error;
 
 	deadline = conn_deadline(c);
-	if ((error = conn_flush(c, deadline)) != 0 && error != EPIPE &&
-	    error != ECONNRESET)
+	if ((error = conn_flush_for_wait(c, deadline)) != 0)
 		return error;
 	if ((error = conn_take(c, TAKE_EVENT, 0, deadline, &m)) != 0)
 		return error;
@@ -1044,8 +1074,7 @@ tpc_wait_job(struct tpc *c, uint64_t job_id, Tpool__JobInfo **ret_final,
 	int error;
 
 	deadline = conn_deadline(c);
-	if ((error = conn_flush(c, deadline)) != 0 && error != EPIPE &&
-	    error != ECONNRESET)
+	if ((error = conn_flush_for_wait(c, deadline)) != 0)
 		return error;
 	for (;;) {
 		error = conn_take(c, TAKE_JOB_EVENT, job_id, deadline, &m);
@@ -1092,16 +1121,13 @@ tpc_send_request(struct tpc *c, Tpool__Request *req, uint64_t *ret_request_id)
 }
 
 int
-tpc_send_submit(struct tpc *c, const char *plugin, const void *input,
-    size_t input_len, const char *name, Tpool__PoolKind pool, int priority,
-    int cpu, uint64_t *ret_request_id)
+tpc_send_submit(struct tpc *c, const struct tpc_submit_args *args,
+    uint64_t *ret_request_id)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
-	Tpool__Submit s = TPOOL__SUBMIT__INIT;
+	Tpool__Submit s;
 
-	submit_fill(&s, plugin, input, input_len, name, pool, priority, cpu);
-	req.body_case = TPOOL__REQUEST__BODY_SUBMIT;
-	req.submit = &s;
+	tpc_fill_submit(&req, &s, args);
 	return tpc_send_request(c, &req, ret_request_id);
 }
 
@@ -1119,29 +1145,24 @@ tpc_read_message(struct tpc *c, Tpool__ServerMessage **ret_msg)
 
 	deadline = conn_deadline(c);
 	if (c->tpc_qhead == NULL &&
-	    (error = conn_flush(c, deadline)) != 0 && error != EPIPE &&
-	    error != ECONNRESET)
+	    (error = conn_flush_for_wait(c, deadline)) != 0)
 		return error;
 	return conn_take(c, TAKE_ANY, 0, deadline, ret_msg);
 }
 
 int
-tpc_wait_response(struct tpc *c, uint64_t request_id, Tpool__Response **ret_resp)
+tpc_wait_response(struct tpc *c, uint64_t request_id,
+    Tpool__Response **ret_resp)
 {
 	Tpool__Response *resp;
 	int64_t deadline;
 	int error;
 
 	deadline = conn_deadline(c);
-	if ((error = conn_flush(c, deadline)) != 0 && error != EPIPE &&
-	    error != ECONNRESET)
+	if ((error = conn_flush_for_wait(c, deadline)) != 0)
 		return error;
 	error = conn_wait_response(c, request_id, deadline, &resp);
 	if (error != 0 && error != TPC_EDAEMON)
 		return error;
-	if (ret_resp != NULL)
-		*ret_resp = resp;
-	else
-		tpool__response__free_unpacked(resp, NULL);
-	return error;
+	return resp_hand_over(error, resp, ret_resp);
 }

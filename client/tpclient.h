@@ -13,8 +13,8 @@
  *	        v                               |
  *	   write buffer --flush--> socket --> read buffer --unpack--> queue
  *	        ^                                                      |
- *	tpc_send_*() (pipelined,                 tpc_read_message(), tpc_next_event(),
- *	 buffered until a flush)                 tpc_wait_job(), tpc_wait_response()
+ *	tpc_send_*() (pipelined,          tpc_read_message(), tpc_next_event(),
+ *	 buffered until a flush)          tpc_wait_job(), tpc_wait_response()
  *
  * Every frame the daemon sends is unpacked into one in-order queue of
  * messages.  A blocking request takes its own response out of the queue
@@ -30,21 +30,22 @@
  *			connection stays usable: bytes not yet sent stay queued;
  *			the late response to a blocking request is dropped when
  *			it comes, a pipelined one's stays for a later wait.
- *	ECONNRESET	the daemon closed the connection (EPIPE: a write found it
- *			closed).
+ *	ECONNRESET	the daemon closed the connection (EPIPE: a write
+ *			found it closed).
  *	EPROTO		the daemon sent a frame that is not a ServerMessage
  *			(fatal), or answered with a response of the wrong kind
  *			(that response is dropped; the connection goes on).
- *	EMSGSIZE	a frame from the daemon over tpc_set_max_frame() (refused
- *			from its header, before any of it is buffered: fatal), or
- *			a request bigger than the daemon's limit (not sent).
+ *	EMSGSIZE	a frame from the daemon over tpc_set_max_frame()
+ *			(refused from its header, before any of it is
+ *			buffered: fatal), or a request bigger than the
+ *			daemon's limit (not sent).
  *	EPROTONOSUPPORT	the daemon speaks another protocol version.
  *	ENOMEM, and the errors of socket(2)/connect(2) (ENOENT, ECONNREFUSED,
  *	EACCES, ENAMETOOLONG for a path too long for a Unix socket, ...).
  * After a fatal error, ECONNRESET or EPIPE, messages already queued can still
  * be read; then every call fails the same way, and the caller should
- * tpc_free() the connection.  The library never logs and never exits; it never raises
- * SIGPIPE (MSG_NOSIGNAL).
+ * tpc_free() the connection.  The library never logs and never exits; it
+ * never raises SIGPIPE (MSG_NOSIGNAL).
  *
  * Memory: every message pointer returned through a ret_ parameter belongs
  * to the caller, who frees it with the protobuf-c function of its type,
@@ -150,19 +151,54 @@ const char *tpc_strerror(int error);
 
 /*
  * Each of these sends one request with a fresh request_id, flushes, and
- * waits for its response.  Events and other responses that arrive meanwhile
- * are queued for tpc_next_event() / tpc_read_message().  May sleep.
+ * waits for its response, which must carry the body the request is
+ * answered with (else EPROTO).  Events and other responses that arrive
+ * meanwhile are queued for tpc_next_event() / tpc_read_message().  May
+ * sleep.
  */
 
 /*
- * Submit a job: plugin name, input bytes (input may be NULL when input_len
- * is 0), job name (NULL: the daemon uses the plugin's name), pool kind,
- * priority (-1: TP_PRI_NONE) and, for TPOOL__POOL_KIND__POOL_PERCPU, the CPU
- * (-1: any; ignored for unbound).  *ret_job_id: the daemon's job id.
+ * What to submit.  Start from TPC_SUBMIT_ARGS_INIT (the defaults: the
+ * shared unbound pool, no priority, any CPU) and set what differs:
+ *
+ *	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+ *
+ *	a.tsa_plugin = "echo";
+ *	a.tsa_input = "hi";
+ *	a.tsa_input_len = 2;
+ *	error = tpc_submit(c, &a, &job);
+ *
+ * The strings and bytes are borrowed for the duration of the call.
  */
-int	tpc_submit(struct tpc *c, const char *plugin, const void *input,
-	    size_t input_len, const char *name, Tpool__PoolKind pool,
-	    int priority, int cpu, uint64_t *ret_job_id);
+struct tpc_submit_args {
+	const char	*tsa_plugin;	/* a loaded plugin's name */
+	const void	*tsa_input;	/* NULL when tsa_input_len is 0 */
+	size_t		tsa_input_len;
+	const char	*tsa_name;	/* the job's; NULL: the plugin's name */
+	Tpool__PoolKind	tsa_pool;	/* default: POOL_UNBOUND */
+	int		tsa_priority;	/* -1 (default): TP_PRI_NONE */
+	int		tsa_cpu;	/* POOL_PERCPU's; -1 (default): any */
+};
+/* The defaults, as designated initialisers (the fields not named are 0). */
+#define	TPC_SUBMIT_ARGS_DEFAULTS					\
+	.tsa_pool = TPOOL__POOL_KIND__POOL_UNBOUND,			\
+	.tsa_priority = -1,						\
+	.tsa_cpu = -1
+#define	TPC_SUBMIT_ARGS_INIT	{ TPC_SUBMIT_ARGS_DEFAULTS }
+
+/*
+ * A pointer to the arguments of a submit that names only its plugin and
+ * input, the rest default, in one expression (a compound literal of the
+ * enclosing block):  tpc_submit(c, TPC_SUBMIT_ARGS("echo", "hi", 2), &job)
+ */
+#define	TPC_SUBMIT_ARGS(plugin, input, input_len)			\
+	(&(const struct tpc_submit_args){ .tsa_plugin = (plugin),	\
+	    .tsa_input = (input), .tsa_input_len = (input_len),		\
+	    TPC_SUBMIT_ARGS_DEFAULTS })
+
+/* Submit a job.  *ret_job_id: the daemon's job id. */
+int	tpc_submit(struct tpc *c, const struct tpc_submit_args *args,
+	    uint64_t *ret_job_id);
 
 /*
  * Cancel a job; with wait the daemon answers only once it is not running.
@@ -175,7 +211,8 @@ int	tpc_cancel(struct tpc *c, uint64_t job_id, bool wait,
  * Status of one job, or of all the caller's jobs.  Free *ret_reply with
  * tpool__status_reply__free_unpacked(r, NULL).
  */
-int	tpc_status(struct tpc *c, uint64_t job_id, Tpool__StatusReply **ret_reply);
+int	tpc_status(struct tpc *c, uint64_t job_id,
+	    Tpool__StatusReply **ret_reply);
 int	tpc_status_all(struct tpc *c, Tpool__StatusReply **ret_reply);
 
 /*
@@ -183,7 +220,8 @@ int	tpc_status_all(struct tpc *c, Tpool__StatusReply **ret_reply);
  * *ret_reply (may be NULL) holds the job as it is now: free with
  * tpool__watch_reply__free_unpacked(r, NULL).
  */
-int	tpc_watch(struct tpc *c, uint64_t job_id, Tpool__WatchReply **ret_reply);
+int	tpc_watch(struct tpc *c, uint64_t job_id,
+	    Tpool__WatchReply **ret_reply);
 
 /* Free *ret_list with tpool__plugin_list__free_unpacked(l, NULL). */
 int	tpc_list_plugins(struct tpc *c, Tpool__PluginList **ret_list);
@@ -198,7 +236,8 @@ int	tpc_stats(struct tpc *c, Tpool__StatsReply **ret_stats);
  * still set when ret_resp is not NULL).  Free it with
  * tpool__response__free_unpacked(r, NULL).
  */
-int	tpc_request(struct tpc *c, Tpool__Request *req, Tpool__Response **ret_resp);
+int	tpc_request(struct tpc *c, Tpool__Request *req,
+	    Tpool__Response **ret_resp);
 
 /* ---------------------------------------------------------------- events */
 
@@ -226,9 +265,16 @@ int	tpc_wait_job(struct tpc *c, uint64_t job_id, Tpool__JobInfo **ret_final,
  * response will carry.  Frames are buffered and written when the buffer
  * passes 64 KiB, on tpc_flush(), or when any call waits for the daemon.
  */
-int	tpc_send_submit(struct tpc *c, const char *plugin, const void *input,
-	    size_t input_len, const char *name, Tpool__PoolKind pool,
-	    int priority, int cpu, uint64_t *ret_request_id);
+int	tpc_send_submit(struct tpc *c, const struct tpc_submit_args *args,
+	    uint64_t *ret_request_id);
+
+/*
+ * Fill req and s as tpc_submit() sends them (req's body is s; its
+ * request_id is left alone): for clients that write raw frames.  The
+ * strings and bytes of args are borrowed by s for as long as it is used.
+ */
+void	tpc_fill_submit(Tpool__Request *req, Tpool__Submit *s,
+	    const struct tpc_submit_args *args);
 
 /* Queue any request (req->request_id is overwritten); as tpc_send_submit. */
 int	tpc_send_request(struct tpc *c, Tpool__Request *req,

@@ -4,10 +4,12 @@
  *
  *	tpctl [-s PATH] [--json] COMMAND [OPTIONS] [ARGS]
  *
- * Global options stop at the command name ("+" in the option string), so
- * every command parses its own, --json and --help included.  The socket is
- * -s, else $TPOOL_SOCKET, else /run/tpool/tpoold.sock.  Exit status: see
- * ctl.h and tpctl(1).
+ * Global options stop at the command name ("+" in the option string).
+ * Then cmd_run() does for every command what its template (ctl.h) asks:
+ * parse its options with everyone's (--json, --help, --raw where it
+ * applies), hand it its own options and operands, connect if it needs the
+ * daemon, run it.  The socket is -s, else $TPOOL_SOCKET, else
+ * /run/tpool/tpoold.sock.  Exit status: see ctl.h and tpctl(1).
  */
 #include "config.h"
 
@@ -27,6 +29,17 @@ static const struct ctl_cmd *const ctl_cmds[] = {
 	&ctl_cmd_stats,
 };
 #define	NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
+
+/* The most long options a command may have, beside everyone's. */
+#define	CMD_MAX_OPTS	16
+
+/* Everyone's options, after the command's own (--raw with CTL_CMD_RAW). */
+static const struct option common_opts[] = {
+	{ "json",	no_argument,	NULL, CTL_OPT_JSON },
+	{ "help",	no_argument,	NULL, CTL_OPT_HELP },
+	{ "raw",	no_argument,	NULL, CTL_OPT_RAW },
+	{ NULL,		0,		NULL, 0 },
+};
 
 static const struct option top_opts[] = {
 	{ "socket",	required_argument,	NULL, 's' },
@@ -69,6 +82,67 @@ cmd_find(const char *name)
 			return ctl_cmds[i];
 	}
 	return NULL;
+}
+
+/*
+ * Run cmd on its argv (argv[0] its name): options, operands, connection,
+ * then the command itself.  Returns an enum ctl_exit.
+ */
+static int
+cmd_run(struct ctl_ctx *ctx, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	struct option opts[CMD_MAX_OPTS + 4];
+	char shortopts[2 * CMD_MAX_OPTS + 2];
+	size_t n = 0, i;
+	int opt, ex;
+
+	for (i = 0; cmd->cmd_longopts != NULL &&
+	    cmd->cmd_longopts[i].name != NULL; i++) {
+		if (n == CMD_MAX_OPTS)
+			abort();	/* a template too big for this table */
+		opts[n++] = cmd->cmd_longopts[i];
+	}
+	for (i = 0; common_opts[i].name != NULL; i++) {
+		if (common_opts[i].val != CTL_OPT_RAW ||
+		    (cmd->cmd_flags & CTL_CMD_RAW) != 0)
+			opts[n++] = common_opts[i];
+	}
+	memset(&opts[n], 0, sizeof(opts[n]));
+	if (snprintf(shortopts, sizeof(shortopts), "%sh",
+	    cmd->cmd_shortopts) >= (int)sizeof(shortopts))
+		abort();
+
+	/* The command parses from its own argv[1]; 0 resets getopt fully. */
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		switch (opt) {
+		case CTL_OPT_JSON:
+			ctx->cc_json = true;
+			continue;
+		case CTL_OPT_RAW:
+			ctx->cc_raw = true;
+			continue;
+		case CTL_OPT_HELP:
+			return ctl_cmd_help(cmd);
+		case '?':
+			/* getopt_long said what was wrong. */
+			(void)fprintf(stderr, "Try 'tpctl %s --help'.\n",
+			    cmd->cmd_name);
+			return CTL_EXIT_USAGE;
+		}
+		if (cmd->cmd_option == NULL)
+			return ctl_usage_error(ctx, "unknown option");
+		if ((ex = cmd->cmd_option(ctx, opt, optarg)) != CTL_EXIT_OK)
+			return ex;
+	}
+	/* getopt_long moved the operands last: options may follow them. */
+	ex = cmd->cmd_operands(ctx, argc - optind, argv + optind);
+	if (ex != CTL_EXIT_OK)
+		return ex;
+	if ((cmd->cmd_flags & CTL_CMD_CONNECT) != 0 &&
+	    (ex = ctl_connect(ctx)) != CTL_EXIT_OK)
+		return ex;
+	return cmd->cmd_exec(ctx);
 }
 
 int
@@ -125,9 +199,7 @@ main(int argc, char **argv)
 	/* getopt_long's own messages then say "tpctl submit: ...". */
 	(void)snprintf(progname, sizeof(progname), "tpctl %s", cmd->cmd_name);
 	argv[0] = progname;
-	/* The command parses from its own argv[1]; 0 resets getopt fully. */
-	optind = 0;
-	ex = cmd->cmd_exec(&ctx, argc, argv);
+	ex = cmd_run(&ctx, cmd, argc, argv);
 	tpc_free(ctx.cc_conn);
 	if (fflush(stdout) != 0 && ex == CTL_EXIT_OK) {
 		perror("tpctl: stdout");

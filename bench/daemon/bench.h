@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "tpool.pb-c.h"
 
 #define	BENCH_CALL_TIMEOUT_MS	10000	/* one client call, one echo read */
@@ -61,8 +62,6 @@ void	bench_note(const char *fmt, ...) __attribute__((__format__(__printf__, 1, 2
 
 /* -------------------------------------------------------------- stats.c */
 
-/* CLOCK_MONOTONIC, nanoseconds. */
-uint64_t bench_now_ns(void);
 /* This thread's CPU time, nanoseconds. */
 uint64_t bench_thread_cpu_ns(void);
 

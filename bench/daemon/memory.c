@@ -60,8 +60,7 @@ mem_submit(struct tpc *c, uint64_t n, char *msg, size_t msglen)
 
 	while (replies < n) {
 		while (sent < n && sent - replies < MEM_WINDOW) {
-			if ((error = tpc_send_submit(c, "echo", NULL, 0, NULL,
-			    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, NULL)) != 0)
+			if ((error = tpc_send_submit(c, TPC_SUBMIT_ARGS("echo", NULL, 0), NULL)) != 0)
 				goto fail;
 			sent++;
 		}
@@ -139,8 +138,7 @@ mem_run(uint64_t n, struct mem_result *res)
 		goto stop;
 	}
 	(void)tpc_set_timeout(c, BENCH_CALL_TIMEOUT_MS);
-	error = tpc_submit(c, "sleep", MEM_SLEEP_MS, strlen(MEM_SLEEP_MS), NULL,
-	    TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1, &sleep_id);
+	error = tpc_submit(c, TPC_SUBMIT_ARGS("sleep", MEM_SLEEP_MS, strlen(MEM_SLEEP_MS)), &sleep_id);
 	if (error == 0)
 		error = mem_wait_started(c, sleep_id);
 	if (error != 0) {
@@ -152,10 +150,10 @@ mem_run(uint64_t n, struct mem_result *res)
 	}
 
 	res->m_rss_before_kib = proc_rss_kib(pid);
-	t0 = bench_now_ns();
+	t0 = tu_now_ns();
 	if ((error = mem_submit(c, n, res->m_error, sizeof(res->m_error))) != 0)
 		goto stop;
-	res->m_submit_secs = (double)(bench_now_ns() - t0) / 1e9;
+	res->m_submit_secs = (double)(tu_now_ns() - t0) / 1e9;
 	if ((error = tpc_stats(c, &st)) != 0) {
 		(void)snprintf(res->m_error, sizeof(res->m_error), "stats: %s",
 		    tpc_strerror(error));

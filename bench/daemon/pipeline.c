@@ -108,18 +108,20 @@ static int
 pipe_library(struct tpc *c, uint64_t n, uint64_t window, uint64_t deadline,
     struct pipe_state *ps, bool *ret_truncated)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	Tpool__ServerMessage *m;
 	bool ok;
 	int error;
 
+	a.tsa_plugin = "echo";
+	a.tsa_pool = rt_pool_kind();
 	while (ps->ps_done < n) {
-		if (bench_now_ns() > deadline) {
+		if (tu_now_ns() > deadline) {
 			*ret_truncated = true;
 			return 0;
 		}
 		while (ps->ps_sent < n && ps->ps_sent - ps->ps_done < window) {
-			if ((error = tpc_send_submit(c, "echo", NULL, 0, NULL,
-			    rt_pool_kind(), -1, -1, NULL)) != 0)
+			if ((error = tpc_send_submit(c, &a, NULL)) != 0)
 				goto fail;
 			ps->ps_sent++;
 		}
@@ -313,7 +315,7 @@ pipe_lean(int fd, uint64_t n, uint64_t window, uint64_t deadline,
 	if ((rbuf = malloc(PIPE_RBUF)) == NULL)
 		return ENOMEM;
 	while (ps->ps_done < n) {
-		if (bench_now_ns() > deadline) {
+		if (tu_now_ns() > deadline) {
 			*ret_truncated = true;
 			break;
 		}
@@ -328,7 +330,7 @@ pipe_lean(int fd, uint64_t n, uint64_t window, uint64_t deadline,
 		pfd.fd = fd;
 		pfd.events = POLLIN | (woff < wlen ? POLLOUT : 0);
 		pfd.revents = 0;
-		left = (int)((deadline - bench_now_ns()) / 1000000) + 1;
+		left = (int)((deadline - tu_now_ns()) / 1000000) + 1;
 		if (left > BENCH_CALL_TIMEOUT_MS)
 			left = BENCH_CALL_TIMEOUT_MS;
 		if ((r = poll(&pfd, 1, left)) < 0) {
@@ -338,7 +340,7 @@ pipe_lean(int fd, uint64_t n, uint64_t window, uint64_t deadline,
 			goto out;
 		}
 		if (r == 0) {
-			if (bench_now_ns() > deadline) {
+			if (tu_now_ns() > deadline) {
 				*ret_truncated = true;
 				break;
 			}
@@ -420,13 +422,13 @@ pipe_run(const char *path, pid_t pid, uint64_t n, uint64_t window, bool lean,
 	have_scpu = proc_cpu_ns(pid, &scpu0) == 0;
 	have_sl = proc_sleeps(pid, &sl0) == 0;
 	cpu0 = bench_thread_cpu_ns();
-	t0 = bench_now_ns();
+	t0 = tu_now_ns();
 	deadline = t0 + (uint64_t)bench_config.bc_row_limit_s * 1000000000u;
 	if (lean)
 		error = pipe_lean(tpc_fd(c), n, window, deadline, &ps, &truncated);
 	else
 		error = pipe_library(c, n, window, deadline, &ps, &truncated);
-	t1 = bench_now_ns();
+	t1 = tu_now_ns();
 	cpu1 = bench_thread_cpu_ns();
 	if (have_scpu && proc_cpu_ns(pid, &scpu1) != 0)
 		have_scpu = false;

@@ -303,7 +303,7 @@ proc_daemon_wait_ready(pid_t pid, const char *sock_path)
 	char how[64];
 	int error, status;
 
-	deadline = bench_now_ns() + (uint64_t)PROC_READY_MS * 1000000;
+	deadline = tu_now_ns() + (uint64_t)PROC_READY_MS * 1000000;
 	for (;;) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			proc_child_forget(pid);
@@ -315,7 +315,7 @@ proc_daemon_wait_ready(pid_t pid, const char *sock_path)
 		error = tpc_connect(sock_path, &c);
 		if (error == 0)
 			break;
-		if (bench_now_ns() > deadline) {
+		if (tu_now_ns() > deadline) {
 			(void)fprintf(stderr, "bench_tpoold: tpoold did not accept "
 			    "a connection on %s in %d ms: %s\n", sock_path,
 			    PROC_READY_MS, tpc_strerror(error));
@@ -390,7 +390,7 @@ proc_stop(pid_t pid, unsigned int timeout_ms, uint64_t *ret_ns,
 	int status;
 	pid_t r;
 
-	start = bench_now_ns();
+	start = tu_now_ns();
 	deadline = start + (uint64_t)timeout_ms * 1000000;
 	if (kill(pid, SIGTERM) != 0 && errno != ESRCH)
 		return errno;
@@ -402,12 +402,12 @@ proc_stop(pid_t pid, unsigned int timeout_ms, uint64_t *ret_ns,
 			proc_child_forget(pid);
 			return errno;
 		}
-		if (bench_now_ns() > deadline) {
+		if (tu_now_ns() > deadline) {
 			(void)kill(pid, SIGKILL);
 			(void)waitpid(pid, &status, 0);
 			proc_child_forget(pid);
 			if (ret_ns != NULL)
-				*ret_ns = bench_now_ns() - start;
+				*ret_ns = tu_now_ns() - start;
 			if (ret_status != NULL)
 				*ret_status = status;
 			return ETIMEDOUT;
@@ -416,7 +416,7 @@ proc_stop(pid_t pid, unsigned int timeout_ms, uint64_t *ret_ns,
 	}
 	proc_child_forget(pid);
 	if (ret_ns != NULL)
-		*ret_ns = bench_now_ns() - start;
+		*ret_ns = tu_now_ns() - start;
 	if (ret_status != NULL)
 		*ret_status = status;
 	return 0;

@@ -103,22 +103,15 @@ rt_pool_kind(void)
 void
 rt_fill_submit(Tpool__Request *req, Tpool__Submit *sub, uint64_t request_id)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+
 	/* As the client library fills it. */
-	*sub = (Tpool__Submit)TPOOL__SUBMIT__INIT;
-	sub->plugin = (char *)(uintptr_t)"echo";
-	sub->has_pool = true;
-	sub->pool = rt_pool_kind();
-	sub->has_priority = true;
-	sub->priority = -1;
-	if (sub->pool == TPOOL__POOL_KIND__POOL_PERCPU) {
-		sub->has_cpu = true;
-		sub->cpu = -1;
-	}
+	a.tsa_plugin = "echo";
+	a.tsa_pool = rt_pool_kind();
 	*req = (Tpool__Request)TPOOL__REQUEST__INIT;
+	tpc_fill_submit(req, sub, &a);
 	req->has_request_id = true;
 	req->request_id = request_id;
-	req->body_case = TPOOL__REQUEST__BODY_SUBMIT;
-	req->submit = sub;
 }
 
 size_t
@@ -136,12 +129,15 @@ rt_submit_frame_len(void)
 static int
 rt_null_job(struct tpc *c, char *msg, size_t msglen)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	Tpool__JobInfo *ji;
 	const char *dmsg;
 	uint64_t id;
 	int error;
 
-	error = tpc_submit(c, "echo", NULL, 0, NULL, rt_pool_kind(), -1, -1, &id);
+	a.tsa_plugin = "echo";
+	a.tsa_pool = rt_pool_kind();
+	error = tpc_submit(c, &a, &id);
 	if (error == 0)
 		error = tpc_wait_job(c, id, &ji, NULL, NULL);
 	if (error == TPC_EDAEMON) {
@@ -249,19 +245,19 @@ ready:
 	rt_gate_arrive(&sh->rs_gate, 1);
 	cpu0 = bench_thread_cpu_ns();
 	sleeps0 = rt_thread_sleeps();
-	t->rt_end_ns = bench_now_ns();
+	t->rt_end_ns = tu_now_ns();
 	while (error == 0 && !atomic_load_explicit(&sh->rs_stop,
 	    memory_order_relaxed)) {
 		if (atomic_fetch_add(&sh->rs_tickets, 1) >= sh->rs_nops)
 			break;
-		t0 = bench_now_ns();
+		t0 = tu_now_ns();
 		if (t0 - sh->rs_start_ns > sh->rs_limit_ns) {
 			atomic_store(&sh->rs_truncated, true);
 			atomic_store(&sh->rs_stop, true);
 			break;
 		}
 		error = rt_one(t, c, fd, frame, rbuf);
-		t1 = bench_now_ns();
+		t1 = tu_now_ns();
 		if (error != 0)
 			break;
 		t->rt_end_ns = t1;
@@ -335,7 +331,7 @@ rt_run(enum rt_kind kind, const char *path, pid_t pid, unsigned int nclients,
 	rt_gate_arrive(&sh.rs_gate, nclients - started + 1);
 	have_scpu = pid > 0 && proc_cpu_ns(pid, &scpu0) == 0;
 	have_sl = pid > 0 && proc_sleeps(pid, &sl0) == 0;
-	sh.rs_start_ns = bench_now_ns();
+	sh.rs_start_ns = tu_now_ns();
 	rt_gate_arrive(&sh.rs_gate, nclients - started + 1);
 	for (i = 0; i < started; i++)
 		(void)pthread_join(threads[i].rt_thread, NULL);

@@ -12,15 +12,6 @@
 #include "bench.h"
 
 uint64_t
-bench_now_ns(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t
 bench_thread_cpu_ns(void)
 {
 	struct timespec ts;

@@ -33,6 +33,8 @@
 
 #include <threadpool.h>
 
+#include "clock.h"
+
 #ifdef HAVE_LIBUV
 #include <uv.h>
 #endif
@@ -137,7 +139,6 @@ extern const struct bench_impl bench_impl_libtp;
 extern const struct bench_impl bench_impl_libtp_percpu;
 
 /* util.c */
-uint64_t	bench_now_ns(void);
 void		bench_sleep_ns(uint64_t ns);
 long		bench_futex_wait(_Atomic uint32_t *word, uint32_t expected);
 long		bench_futex_wake(_Atomic uint32_t *word, int n);
@@ -171,7 +172,7 @@ bench_slot_begin(struct bench_slot *slot)
 {
 
 	if (slot->bs_stamp)
-		slot->bs_t_start = bench_now_ns();
+		slot->bs_t_start = tu_now_ns();
 }
 
 static inline void

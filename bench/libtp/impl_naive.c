@@ -46,7 +46,7 @@ struct naive_pool {
 static bool
 naive_spin(struct naive_pool *np)
 {
-	uint64_t deadline = bench_now_ns() + np->np_spin_ns;
+	uint64_t deadline = tu_now_ns() + np->np_spin_ns;
 	unsigned int i;
 
 	for (;;) {
@@ -55,7 +55,7 @@ naive_spin(struct naive_pool *np)
 				return true;
 			bench_cpu_relax();
 		}
-		if (bench_now_ns() >= deadline)
+		if (tu_now_ns() >= deadline)
 			return false;
 	}
 }

@@ -197,7 +197,7 @@ producer_main(void *arg)
 		bench_fatalx((int)error, impl->bi_name);
 	(void)pthread_barrier_wait(&bp->bp_run->br_barrier);
 
-	bp->bp_t_start = bench_now_ns();
+	bp->bp_t_start = tu_now_ns();
 	for (j = 0, k = 0; j < bp->bp_njobs; j++) {
 		slot = &bp->bp_slots[k];
 		if (++k == bp->bp_nslots)
@@ -211,7 +211,7 @@ producer_main(void *arg)
 	}
 	for (k = 0; k < bp->bp_nslots; k++)
 		bench_slot_wait(&bp->bp_slots[k], bp->bp_slots[k].bs_sched, 64);
-	bp->bp_t_end = bench_now_ns();
+	bp->bp_t_end = tu_now_ns();
 
 	if (impl->bi_drain != NULL)
 		impl->bi_drain(pool, bp);
@@ -413,7 +413,7 @@ latency(const struct bench_impl *impl, enum placement place, unsigned int gap_us
 		if (i == warm)
 			cpu0 = cpu_time_ns(NULL);
 		bench_sleep_ns((uint64_t)gap_us * 1000);
-		t0 = bench_now_ns();
+		t0 = tu_now_ns();
 		slot->bs_sched++;
 		impl->bi_submit(run.br_pool, &bp, slot);
 		/* Sleep at once: when pinned, the job needs this CPU. */

@@ -26,15 +26,6 @@
 
 #include "bench.h"
 
-uint64_t
-bench_now_ns(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void
 bench_sleep_ns(uint64_t ns)
 {

@@ -49,15 +49,6 @@ td_deadline_ms(void)
 	return 15000 * mult;
 }
 
-uint64_t
-td_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void
 td_sleep_ms(unsigned int ms)
 {
@@ -299,7 +290,7 @@ static void td_dump_log(const struct td_daemon *d);
 bool
 td_wait_notify(struct td_daemon *d, const char *needle, unsigned int timeout_ms)
 {
-	uint64_t end = td_now_ms() + timeout_ms;
+	uint64_t end = tu_now_ms() + timeout_ms;
 	struct pollfd pfd = { d->td_notify_fd, POLLIN, 0 };
 	char buf[4096];
 	ssize_t n;
@@ -316,7 +307,7 @@ td_wait_notify(struct td_daemon *d, const char *needle, unsigned int timeout_ms)
 			}
 			continue;
 		}
-		if (td_now_ms() >= end)
+		if (tu_now_ms() >= end)
 			return false;
 		/* A daemon that died will never say it. */
 		if (d->td_pid > 0 && waitpid(d->td_pid, &status, WNOHANG) == d->td_pid) {
@@ -363,7 +354,7 @@ td_up(struct td_daemon *d, const char *const *args)
 int
 td_wait_exit(pid_t pid, unsigned int timeout_ms)
 {
-	uint64_t end = td_now_ms() + timeout_ms;
+	uint64_t end = tu_now_ms() + timeout_ms;
 	int status;
 	pid_t r;
 
@@ -373,7 +364,7 @@ td_wait_exit(pid_t pid, unsigned int timeout_ms)
 			return status;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (td_now_ms() >= end)
+		if (tu_now_ms() >= end)
 			return -1;
 		td_sleep_ms(10);
 	}
@@ -526,10 +517,10 @@ td_log_contains(const struct td_daemon *d, const char *needle)
 bool
 td_log_wait(const struct td_daemon *d, const char *needle, unsigned int timeout_ms)
 {
-	uint64_t end = td_now_ms() + timeout_ms;
+	uint64_t end = tu_now_ms() + timeout_ms;
 
 	while (!td_log_contains(d, needle)) {
-		if (td_now_ms() >= end)
+		if (tu_now_ms() >= end)
 			return false;
 		td_sleep_ms(20);
 	}
@@ -548,16 +539,34 @@ td_connect(const struct td_daemon *d)
 	return c;
 }
 
+uint64_t
+td_submit(struct tpc *c, const char *plugin, const char *input)
+{
+	uint64_t id = 0;
+	int error;
+
+	error = tpc_submit(c, TPC_SUBMIT_ARGS(plugin, input, input != NULL ? strlen(input) : 0),
+	    &id);
+	ck_assert_msg(error == 0, "submit %s: %s", plugin, tpc_strerror(error));
+	return id;
+}
+
 Tpool__JobInfo *
 td_run_job(struct tpc *c, const char *plugin, const char *input, Tpool__PoolKind pool,
     int priority, int cpu)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	Tpool__JobInfo *fin = NULL;
 	uint64_t id;
 	int error;
 
-	error = tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, NULL, pool,
-	    priority, cpu, &id);
+	a.tsa_plugin = plugin;
+	a.tsa_input = input;
+	a.tsa_input_len = input != NULL ? strlen(input) : 0;
+	a.tsa_pool = pool;
+	a.tsa_priority = priority;
+	a.tsa_cpu = cpu;
+	error = tpc_submit(c, &a, &id);
 	ck_assert_msg(error == 0, "submit %s: %s (%s)", plugin, tpc_strerror(error),
 	    tp_error_name(tpc_last_error(c, NULL)));
 	error = tpc_wait_job(c, id, &fin, NULL, NULL);
@@ -586,7 +595,7 @@ td_wait_event(struct tpc *c, uint64_t job_id, Tpool__Event__KindCase kind)
 Tpool__JobInfo *
 td_wait_final(struct tpc *c, uint64_t job_id)
 {
-	uint64_t end = td_now_ms() + td_deadline_ms();
+	uint64_t end = tu_now_ms() + td_deadline_ms();
 	Tpool__StatusReply *sr;
 	Tpool__JobInfo *info;
 	int error;
@@ -606,7 +615,7 @@ td_wait_final(struct tpc *c, uint64_t job_id)
 			return info;
 		}
 		tpool__status_reply__free_unpacked(sr, NULL);
-		ck_assert_msg(td_now_ms() < end, "job %llu did not end", (unsigned long long)job_id);
+		ck_assert_msg(tu_now_ms() < end, "job %llu did not end", (unsigned long long)job_id);
 		td_sleep_ms(10);
 	}
 }
@@ -698,7 +707,7 @@ td_raw_read_full(int fd, uint8_t *buf, size_t len, uint64_t end, bool *ret_eof)
 	ssize_t n;
 
 	while (len > 0) {
-		now = td_now_ms();
+		now = tu_now_ms();
 		if (now >= end)
 			return false;
 		if (poll(&pfd, 1, (int)(end - now)) <= 0)
@@ -719,7 +728,7 @@ td_raw_read_full(int fd, uint8_t *buf, size_t len, uint64_t end, bool *ret_eof)
 Tpool__ServerMessage *
 td_raw_read(int fd, unsigned int timeout_ms, bool *ret_eof)
 {
-	uint64_t end = td_now_ms() + timeout_ms;
+	uint64_t end = tu_now_ms() + timeout_ms;
 	Tpool__ServerMessage *sm;
 	uint8_t hdr[TP_FRAME_HDR_LEN], *body;
 	uint32_t len;
@@ -751,14 +760,14 @@ td_raw_read(int fd, unsigned int timeout_ms, bool *ret_eof)
 bool
 td_raw_wait_eof(int fd, unsigned int timeout_ms)
 {
-	uint64_t end = td_now_ms() + timeout_ms;
+	uint64_t end = tu_now_ms() + timeout_ms;
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	uint8_t buf[4096];
 	uint64_t now;
 	ssize_t n;
 
 	for (;;) {
-		now = td_now_ms();
+		now = tu_now_ms();
 		if (now >= end)
 			return false;
 		if (poll(&pfd, 1, (int)(end - now)) <= 0)

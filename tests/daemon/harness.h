@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "tpclient.h"
 #include "tpool.pb-c.h"
 
@@ -107,6 +108,11 @@ bool	td_log_wait(const struct td_daemon *d, const char *needle, unsigned int tim
 /* A client-library connection (fails the test if it cannot connect). */
 struct tpc *td_connect(const struct td_daemon *d);
 
+/*
+ * Submit plugin on input (a string; NULL: none) with the defaults and
+ * return the job id; an error fails the test.
+ */
+uint64_t td_submit(struct tpc *c, const char *plugin, const char *input);
 /* Submit and wait for the job's end; the final JobInfo (free it). */
 Tpool__JobInfo *td_run_job(struct tpc *c, const char *plugin, const char *input,
 	    Tpool__PoolKind pool, int priority, int cpu);
@@ -132,9 +138,8 @@ bool	td_raw_wait_eof(int fd, unsigned int timeout_ms);
 /* Read a Response and check it is an Error with code; frees it. */
 void	td_raw_expect_error(int fd, Tpool__ErrorCode code);
 
-/* Milliseconds. */
+/* Milliseconds (the clock: tu_now_ms() of clock.h). */
 void	td_sleep_ms(unsigned int ms);
-uint64_t td_now_ms(void);
 
 /* Build-tree paths. */
 const char *td_tpoold_path(void);

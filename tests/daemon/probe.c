@@ -33,14 +33,7 @@
 
 #include <tpool/plugin.h>
 
-static uint64_t
-probe_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "clock.h"
 
 static bool
 probe_is(const struct tp_plugin_ctx *ctx, const char *cmd, unsigned long *ret_arg)
@@ -114,8 +107,8 @@ probe_run_cmd(struct tp_plugin_ctx *ctx)
 		return r;
 	}
 	if (probe_is(ctx, "spin:", &arg)) {
-		end = probe_now_ms() + arg;
-		while (probe_now_ms() < end)
+		end = tu_now_ms() + arg;
+		while (tu_now_ms() < end)
 			if (tp_plugin_cancel_requested(ctx))
 				return ECANCELED;
 		return tp_plugin_set_result(ctx, "spun", 4);

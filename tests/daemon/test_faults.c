@@ -31,18 +31,6 @@
 
 static struct td_daemon D;
 
-static uint64_t
-submit(struct tpc *c, const char *plugin, const char *input)
-{
-	uint64_t id = 0;
-	int error;
-
-	error = tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, NULL, UNBOUND,
-	    -1, -1, &id);
-	ck_assert_msg(error == 0, "submit %s: %s", plugin, tpc_strerror(error));
-	return id;
-}
-
 /* utime + stime of pid, in clock ticks (/proc/PID/stat fields 14, 15). */
 static unsigned long long
 cpu_ticks(pid_t pid)
@@ -145,10 +133,10 @@ START_TEST(test_emfile_pauses_accept_then_serves_waiters)
 
 	/* While they wait, the daemon must not spin on the listening socket. */
 	t0 = cpu_ticks(D.td_pid);
-	ms0 = td_now_ms();
+	ms0 = tu_now_ms();
 	td_sleep_ms(2000);
 	t1 = cpu_ticks(D.td_pid);
-	ms1 = td_now_ms();
+	ms1 = tu_now_ms();
 	paused_ms = ms1 - ms0;
 	(void)fprintf(stderr, "EMFILE: %llu ms of CPU in %llu ms paused\n",
 	    (t1 - t0) * 1000 / (unsigned long long)hz, (unsigned long long)paused_ms);
@@ -221,7 +209,7 @@ START_TEST(test_plugin_init_failure_is_skipped)
 	for (i = 0; i < pl->n_plugins; i++)
 		ck_assert_str_ne(pl->plugins[i]->name, "initfail");
 	tpool__plugin_list__free_unpacked(pl, NULL);
-	ck_assert_int_eq(tpc_submit(c, "initfail", "x", 1, NULL, UNBOUND, -1, -1, &id),
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("initfail", "x", 1), &id),
 	    TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
 	tpc_free(c);
@@ -303,11 +291,11 @@ START_TEST(test_sigterm_with_plugin_ignoring_cancel)
 	td_expect_running_threads_at_exit();
 	td_start(&D, NULL, ARGS("--shutdown-grace", "500ms", "--max-threads", "1"));
 	c = td_connect(&D);
-	stubborn = submit(c, "probe", "hold:30000");
+	stubborn = td_submit(c, "probe", "hold:30000");
 	ev = td_wait_event(c, stubborn, TPOOL__EVENT__KIND_STARTED);
 	tpool__event__free_unpacked(ev, NULL);
-	queued = submit(c, "echo", "behind");
-	t0 = td_now_ms();
+	queued = td_submit(c, "echo", "behind");
+	t0 = tu_now_ms();
 	ck_assert_int_eq(kill(D.td_pid, SIGTERM), 0);
 	ck_assert_int_eq(tpc_wait_job(c, queued, &j, NULL, NULL), 0);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_CANCELLED);
@@ -319,7 +307,7 @@ START_TEST(test_sigterm_with_plugin_ignoring_cancel)
 	tpool__job_info__free_unpacked(j, NULL);
 	tpc_free(c);
 	status = td_wait_exit(D.td_pid, td_deadline_ms());
-	took = td_now_ms() - t0;
+	took = tu_now_ms() - t0;
 	ck_assert_msg(status != -1, "tpoold did not exit");
 	D.td_pid = 0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -359,7 +347,7 @@ START_TEST(test_thread_create_failures_lose_no_job)
 	c = td_connect(&D);
 	/* Queued while no worker can be made yet. */
 	for (i = 0; i < 40; i++)
-		ids[i] = submit(c, i % 2 ? "echo" : "sha256", "queued");
+		ids[i] = td_submit(c, i % 2 ? "echo" : "sha256", "queued");
 	for (i = 0; i < 40; i++) {
 		ck_assert_int_eq(tpc_wait_job(c, ids[i], &j, NULL, NULL), 0);
 		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
@@ -478,15 +466,15 @@ START_TEST(test_slow_peer_closed_by_read_timeout)
 
 	/* One byte every 250 ms: the frame would take > 10 s. */
 	slow = td_raw_connect(&D);
-	t0 = td_now_ms();
+	t0 = tu_now_ms();
 	for (i = 0; i < len + TP_FRAME_HDR_LEN; i++) {
 		n = send(slow, frame + i, 1, MSG_NOSIGNAL);
 		if (n != 1) {
-			took = td_now_ms() - t0;
+			took = tu_now_ms() - t0;
 			break;
 		}
 		if (td_raw_wait_eof(slow, 250)) {
-			took = td_now_ms() - t0;
+			took = tu_now_ms() - t0;
 			eof = true;
 			break;
 		}

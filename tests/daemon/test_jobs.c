@@ -24,27 +24,21 @@
 
 static struct td_daemon D;
 
-static uint64_t
-submit(struct tpc *c, const char *plugin, const char *input)
-{
-	uint64_t id = 0;
-	int error;
-
-	error = tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, NULL, UNBOUND,
-	    -1, -1, &id);
-	ck_assert_msg(error == 0, "submit %s: %s", plugin, tpc_strerror(error));
-	return id;
-}
-
 static Tpool__ErrorCode
 submit_error(struct tpc *c, const char *plugin, const char *input, Tpool__PoolKind pool,
     int pri, int cpu)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	uint64_t id;
 	int error;
 
-	error = tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, NULL, pool,
-	    pri, cpu, &id);
+	a.tsa_plugin = plugin;
+	a.tsa_input = input;
+	a.tsa_input_len = input != NULL ? strlen(input) : 0;
+	a.tsa_pool = pool;
+	a.tsa_priority = pri;
+	a.tsa_cpu = cpu;
+	error = tpc_submit(c, &a, &id);
 	ck_assert_msg(error == TPC_EDAEMON, "submit %s: expected an error, got %s", plugin,
 	    error == 0 ? "a job" : tpc_strerror(error));
 	return tpc_last_error(c, NULL);
@@ -71,7 +65,7 @@ START_TEST(test_echo_result_equals_input)
 
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	ck_assert_int_eq(tpc_submit(c, "echo", input, sizeof(input), NULL, UNBOUND, -1, -1, &id), 0);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", input, sizeof(input)), &id), 0);
 	ck_assert_int_eq(tpc_wait_job(c, id, &j, NULL, NULL), 0);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
 	ck_assert_uint_eq(j->result.len, sizeof(input));
@@ -198,7 +192,7 @@ START_TEST(test_sleep_reports_progress)
 
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	id = submit(c, "sleep", "400");
+	id = td_submit(c, "sleep", "400");
 	ck_assert_int_eq(tpc_wait_job(c, id, &j, progress_cb, &ps), 0);
 	expect_result(j, "slept 400 ms");
 	ck_assert_uint_eq(ps.ps_started, 1);
@@ -292,7 +286,7 @@ START_TEST(test_plugin_outcomes)
 	tpool__job_info__free_unpacked(j, NULL);
 
 	/* Progress: percent clamped to 100, messages passed on. */
-	id = submit(c, "probe", "progress");
+	id = td_submit(c, "probe", "progress");
 	ck_assert_int_eq(tpc_wait_job(c, id, &j, progress_cb, &ps), 0);
 	expect_result(j, "ok");
 	ck_assert_uint_ge(ps.ps_progress, 1);
@@ -306,6 +300,7 @@ END_TEST
 
 START_TEST(test_job_name)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	Tpool__JobInfo *j = NULL;
 	struct tpc *c;
 	char longname[300];
@@ -313,13 +308,18 @@ START_TEST(test_job_name)
 
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	ck_assert_int_eq(tpc_submit(c, "echo", "x", 1, "my job", UNBOUND, -1, -1, &id), 0);
+	a.tsa_plugin = "echo";
+	a.tsa_input = "x";
+	a.tsa_input_len = 1;
+	a.tsa_name = "my job";
+	ck_assert_int_eq(tpc_submit(c, &a, &id), 0);
 	ck_assert_int_eq(tpc_wait_job(c, id, &j, NULL, NULL), 0);
 	ck_assert_str_eq(j->name, "my job");
 	tpool__job_info__free_unpacked(j, NULL);
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	ck_assert_int_eq(tpc_submit(c, "echo", "x", 1, longname, UNBOUND, -1, -1, &id), TPC_EDAEMON);
+	a.tsa_name = longname;
+	ck_assert_int_eq(tpc_submit(c, &a, &id), TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
 	tpc_free(c);
 	td_down(&D);
@@ -417,7 +417,7 @@ START_TEST(test_invalid_cpu_and_priority)
 	ck_assert_int_eq(submit_error(c, "nosuchplugin", "x", UNBOUND, -1, -1),
 	    TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
 	/* The connection goes on serving. */
-	ck_assert_uint_gt(submit(c, "echo", "still here"), 0);
+	ck_assert_uint_gt(td_submit(c, "echo", "still here"), 0);
 	tpc_free(c);
 	td_down(&D);
 }
@@ -540,10 +540,10 @@ START_TEST(test_cancel_before_run_never_runs)
 	/* One worker: the second job waits in the queue behind the first. */
 	td_up(&D, ARGS("--max-threads", "1"));
 	c = td_connect(&D);
-	running = submit(c, "sleep", "5000");
+	running = td_submit(c, "sleep", "5000");
 	ev = td_wait_event(c, running, TPOOL__EVENT__KIND_STARTED);
 	tpool__event__free_unpacked(ev, NULL);
-	queued = submit(c, "echo", "never");
+	queued = td_submit(c, "echo", "never");
 
 	r = cancel(c, queued, false);
 	ck_assert_int_eq(r->result, TPOOL__CANCEL_RESULT__CANCEL_BEFORE_RUN);
@@ -588,7 +588,7 @@ START_TEST(test_cancel_too_late_tells_the_plugin)
 
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	id = submit(c, "sleep", "10000");
+	id = td_submit(c, "sleep", "10000");
 	ev = td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
 	tpool__event__free_unpacked(ev, NULL);
 	r = cancel(c, id, false);
@@ -603,7 +603,7 @@ START_TEST(test_cancel_too_late_tells_the_plugin)
 	tpool__job_info__free_unpacked(j, NULL);
 
 	/* A CPU-bound job stops too. */
-	id = submit(c, "sha256", "repeat:100000000000:abcdefgh");
+	id = td_submit(c, "sha256", "repeat:100000000000:abcdefgh");
 	ev = td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
 	tpool__event__free_unpacked(ev, NULL);
 	r = cancel(c, id, true);
@@ -679,7 +679,7 @@ nobody_child(uint64_t root_job, int report_fd, int go_fd)
 			bits |= 8;
 		tpool__status_reply__free_unpacked(sr, NULL);
 	}
-	if (tpc_submit(c, "sleep", "10000", 5, NULL, TPOOL__POOL_KIND__POOL_UNBOUND, -1, -1,
+	if (tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "10000", 5),
 	    &mine) == 0) {
 		bits |= 16;
 		if (tpc_status_all(c, &sr) == 0) {
@@ -709,7 +709,7 @@ START_TEST(test_not_yours)
 	}
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	root_job = submit(c, "sleep", "10000");
+	root_job = td_submit(c, "sleep", "10000");
 	ck_assert_int_eq(pipe(rep), 0);
 	ck_assert_int_eq(pipe(go), 0);
 	pid = fork();
@@ -759,7 +759,7 @@ START_TEST(test_watch_from_second_connection)
 	td_up(&D, NULL);
 	a = td_connect(&D);
 	b = td_connect(&D);
-	id = submit(a, "sleep", "600");
+	id = td_submit(a, "sleep", "600");
 	ck_assert_int_eq(tpc_watch(b, id, &wr), 0);
 	ck_assert_uint_eq(wr->job->job_id, id);
 	ck_assert(wr->job->state == TPOOL__JOB_STATE__JOB_QUEUED ||
@@ -853,10 +853,10 @@ START_TEST(test_finished_jobs_are_forgotten)
 		tpool__job_info__free_unpacked(j, NULL);
 	}
 	/* Over the count: the oldest goes (soon). */
-	end = td_now_ms() + td_deadline_ms();
+	end = tu_now_ms() + td_deadline_ms();
 	while ((error = tpc_status(c, first, &sr)) == 0) {
 		tpool__status_reply__free_unpacked(sr, NULL);
-		ck_assert_msg(td_now_ms() < end, "job %llu was kept", (unsigned long long)first);
+		ck_assert_msg(tu_now_ms() < end, "job %llu was kept", (unsigned long long)first);
 		td_sleep_ms(20);
 	}
 	ck_assert_int_eq(error, TPC_EDAEMON);
@@ -866,7 +866,7 @@ START_TEST(test_finished_jobs_are_forgotten)
 	/* Over the age: the newest goes too. */
 	while ((error = tpc_status(c, last, &sr)) == 0) {
 		tpool__status_reply__free_unpacked(sr, NULL);
-		ck_assert_msg(td_now_ms() < end, "job %llu outlived its ttl",
+		ck_assert_msg(tu_now_ms() < end, "job %llu outlived its ttl",
 		    (unsigned long long)last);
 		td_sleep_ms(50);
 	}
@@ -940,7 +940,7 @@ START_TEST(test_thread_cap_and_idle_timeout)
 	td_up(&D, ARGS("--max-threads", "2", "--idle-timeout", "100ms"));
 	c = td_connect(&D);
 	for (i = 0; i < 6; i++)
-		id[i] = submit(c, "sleep", "300");
+		id[i] = td_submit(c, "sleep", "300");
 	ck_assert_int_eq(tpc_stats(c, &st), 0);
 	ps = unbound_stats(st);
 	ck_assert_ptr_nonnull(ps);
@@ -953,8 +953,8 @@ START_TEST(test_thread_cap_and_idle_timeout)
 		tpool__job_info__free_unpacked(j, NULL);
 	}
 	/* Idle workers go after --idle-timeout. */
-	end = td_now_ms() + td_deadline_ms();
-	while (!idle && td_now_ms() < end) {
+	end = tu_now_ms() + td_deadline_ms();
+	while (!idle && tu_now_ms() < end) {
 		ck_assert_int_eq(tpc_stats(c, &st), 0);
 		ps = unbound_stats(st);
 		ck_assert_uint_le(ps->threads_created, 2 + ps->threads_exited);
@@ -983,7 +983,7 @@ START_TEST(test_many_connections_with_jobs_in_flight)
 	td_up(&D, NULL);
 	for (i = 0; i < NCONN; i++) {
 		c[i] = td_connect(&D);
-		id[i] = submit(c[i], i % 2 ? "sleep" : "sha256", i % 2 ? "4000" : "repeat:20000:xyz");
+		id[i] = td_submit(c[i], i % 2 ? "sleep" : "sha256", i % 2 ? "4000" : "repeat:20000:xyz");
 	}
 	admin = td_connect(&D);
 	ck_assert_int_eq(tpc_stats(admin, &st), 0);
@@ -1018,7 +1018,7 @@ START_TEST(test_client_leaves_with_jobs_in_flight)
 	td_up(&D, ARGS("--max-threads", "2"));
 	c = td_connect(&D);
 	for (i = 0; i < 6; i++)
-		id[i] = submit(c, i == 5 ? "sha256" : "sleep", i == 5 ? "gone" : "200");
+		id[i] = td_submit(c, i == 5 ? "sha256" : "sleep", i == 5 ? "gone" : "200");
 	tpc_free(c);
 
 	other = td_connect(&D);
@@ -1034,7 +1034,7 @@ START_TEST(test_client_leaves_with_jobs_in_flight)
 
 	/* A watcher that leaves: the job goes on too. */
 	c = td_connect(&D);
-	id[0] = submit(other, "sleep", "300");
+	id[0] = td_submit(other, "sleep", "300");
 	ck_assert_int_eq(tpc_watch(c, id[0], NULL), 0);
 	tpc_free(c);
 	j = NULL;
@@ -1058,7 +1058,7 @@ START_TEST(test_pipelined_submits)
 	td_up(&D, NULL);
 	c = td_connect(&D);
 	for (i = 0; i < N; i++)
-		ck_assert_int_eq(tpc_send_submit(c, "echo", "p", 1, NULL, UNBOUND, -1, -1, &rid), 0);
+		ck_assert_int_eq(tpc_send_submit(c, TPC_SUBMIT_ARGS("echo", "p", 1), &rid), 0);
 	ck_assert_int_eq(tpc_flush(c), 0);
 	while (replies < N || finished < N) {
 		ck_assert_int_eq(tpc_read_message(c, &m), 0);
@@ -1090,8 +1090,8 @@ START_TEST(test_job_limits)
 
 	td_up(&D, ARGS("--max-jobs-per-client", "2", "--max-jobs", "3", "--max-input", "32"));
 	c = td_connect(&D);
-	a = submit(c, "sleep", "3000");
-	b = submit(c, "sleep", "3000");
+	a = td_submit(c, "sleep", "3000");
+	b = td_submit(c, "sleep", "3000");
 	ck_assert_int_eq(submit_error(c, "echo", "x", UNBOUND, -1, -1),
 	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
 	/* The limit is per user, not per connection. */
@@ -1100,7 +1100,7 @@ START_TEST(test_job_limits)
 	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
 	/* Room again once one ends. */
 	tpool__cancel_reply__free_unpacked(cancel(c, a, true), NULL);
-	ck_assert_uint_gt(submit(d, "echo", "x"), 0);
+	ck_assert_uint_gt(td_submit(d, "echo", "x"), 0);
 
 	memset(big, 'i', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -1109,7 +1109,7 @@ START_TEST(test_job_limits)
 	    TPOOL__ERROR_CODE__ERROR_INPUT_TOO_LARGE);
 	tpool__cancel_reply__free_unpacked(cancel(c, b, true), NULL);
 	big[32] = '\0';
-	ck_assert_uint_gt(submit(d, "echo", big), 0);
+	ck_assert_uint_gt(td_submit(d, "echo", big), 0);
 	tpc_free(c);
 	tpc_free(d);
 	td_down(&D);
@@ -1123,13 +1123,13 @@ START_TEST(test_total_job_limit)
 
 	td_up(&D, ARGS("--max-jobs", "2"));
 	c = td_connect(&D);
-	a = submit(c, "sleep", "3000");
-	b = submit(c, "sleep", "3000");
+	a = td_submit(c, "sleep", "3000");
+	b = td_submit(c, "sleep", "3000");
 	ck_assert_int_eq(submit_error(c, "echo", "x", UNBOUND, -1, -1),
 	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
 	tpool__cancel_reply__free_unpacked(cancel(c, a, true), NULL);
 	tpool__cancel_reply__free_unpacked(cancel(c, b, true), NULL);
-	ck_assert_uint_gt(submit(c, "echo", "x"), 0);
+	ck_assert_uint_gt(td_submit(c, "echo", "x"), 0);
 	tpc_free(c);
 	td_down(&D);
 }

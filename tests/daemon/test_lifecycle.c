@@ -28,17 +28,6 @@
 
 static struct td_daemon D;
 
-static uint64_t
-submit(struct tpc *c, const char *plugin, const char *input)
-{
-	uint64_t id = 0;
-	int error;
-
-	error = tpc_submit(c, plugin, input, strlen(input), NULL, UNBOUND, -1, -1, &id);
-	ck_assert_msg(error == 0, "submit %s: %s", plugin, tpc_strerror(error));
-	return id;
-}
-
 static bool
 has_plugin(struct tpc *c, const char *name)
 {
@@ -150,11 +139,11 @@ START_TEST(test_sigterm_reports_every_job)
 	/* One worker: one job runs, three wait. */
 	td_up(&D, ARGS("--max-threads", "1"));
 	c = td_connect(&D);
-	id[0] = submit(c, "sleep", "20000");
+	id[0] = td_submit(c, "sleep", "20000");
 	ev = td_wait_event(c, id[0], TPOOL__EVENT__KIND_STARTED);
 	tpool__event__free_unpacked(ev, NULL);
 	for (i = 1; i < 4; i++)
-		id[i] = submit(c, "sleep", "100");
+		id[i] = td_submit(c, "sleep", "100");
 	ck_assert_int_eq(kill(D.td_pid, SIGTERM), 0);
 
 	/* Every job ends, reported, before the connection closes. */
@@ -196,13 +185,13 @@ START_TEST(test_sigterm_waits_for_running_jobs)
 	td_start(&D, NULL, ARGS("--shutdown-grace", "20s"));
 	c = td_connect(&D);
 	/* hold ignores cancel requests: the daemon must wait for it. */
-	id = submit(c, "probe", "hold:1500");
+	id = td_submit(c, "probe", "hold:1500");
 	ev = td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
 	tpool__event__free_unpacked(ev, NULL);
 	ck_assert_int_eq(kill(D.td_pid, SIGTERM), 0);
 	ck_assert(td_wait_notify(&D, "STOPPING=1", td_deadline_ms()));
 	/* While it stops: no new jobs, no new connections. */
-	error = tpc_submit(c, "echo", "x", 1, NULL, UNBOUND, -1, -1, &other);
+	error = tpc_submit(c, TPC_SUBMIT_ARGS("echo", "x", 1), &other);
 	ck_assert_int_eq(error, TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_SHUTTING_DOWN);
 	ck_assert_int_ne(tpc_connect(D.td_sock, &late), 0);
@@ -230,10 +219,10 @@ START_TEST(test_sigterm_grace_period_over)
 	td_expect_running_threads_at_exit();
 	td_start(&D, NULL, ARGS("--shutdown-grace", "300ms"));
 	c = td_connect(&D);
-	id = submit(c, "probe", "hold:8000");
+	id = td_submit(c, "probe", "hold:8000");
 	ev = td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
 	tpool__event__free_unpacked(ev, NULL);
-	t0 = td_now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(kill(D.td_pid, SIGTERM), 0);
 	ck_assert_int_eq(tpc_wait_job(c, id, &j, NULL, NULL), 0);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_FAILED);
@@ -242,7 +231,7 @@ START_TEST(test_sigterm_grace_period_over)
 	tpc_free(c);
 	expect_exit_0();
 	/* It did not wait for the job's 8 s. */
-	ck_assert_uint_lt(td_now_ms() - t0, 7000);
+	ck_assert_uint_lt(tu_now_ms() - t0, 7000);
 	td_cleanup(&D);
 }
 END_TEST
@@ -267,7 +256,7 @@ START_TEST(test_sighup_loads_new_plugin)
 
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	ck_assert_int_eq(tpc_submit(c, "probe", "sched", 5, NULL, UNBOUND, -1, -1, &id),
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("probe", "sched", 5), &id),
 	    TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
 	td_add_plugin(&D, "probe", NULL);
@@ -298,7 +287,7 @@ START_TEST(test_sighup_removed_plugin_outlives_its_job)
 	/* --finished-keep 0: a finished job lets go of its plugin at once. */
 	td_up(&D, ARGS("--finished-keep", "0"));
 	c = td_connect(&D);
-	id = submit(c, "sleep", "1500");
+	id = td_submit(c, "sleep", "1500");
 	ev = td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
 	tpool__event__free_unpacked(ev, NULL);
 	(void)snprintf(path, sizeof(path), "%s/sleep.so", D.td_plugins);
@@ -306,7 +295,7 @@ START_TEST(test_sighup_removed_plugin_outlives_its_job)
 	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
 	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
 	ck_assert(!has_plugin(c, "sleep"));
-	ck_assert_int_eq(tpc_submit(c, "sleep", "1", 1, NULL, UNBOUND, -1, -1, &other),
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "1", 1), &other),
 	    TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
 	/* Its running job is not pulled from under it ... */
@@ -576,8 +565,8 @@ START_TEST(test_config_file)
 	    "finished-keep=5\n  shutdown-grace = 2s\n");
 	td_start(&D, NULL, ARGS("-c", cfg));
 	c = td_connect(&D);
-	a = submit(c, "sleep", "3000");
-	ck_assert_int_eq(tpc_submit(c, "echo", "x", 1, NULL, UNBOUND, -1, -1, &x), TPC_EDAEMON);
+	a = td_submit(c, "sleep", "3000");
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", "x", 1), &x), TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
 	tpc_free(c);
 	td_stop(&D);
@@ -586,9 +575,9 @@ START_TEST(test_config_file)
 	/* The command line wins over the file. */
 	td_start(&D, NULL, ARGS("-c", cfg, "--max-jobs-per-client", "2"));
 	c = td_connect(&D);
-	a = submit(c, "sleep", "3000");
-	b = submit(c, "sleep", "3000");
-	ck_assert_int_eq(tpc_submit(c, "echo", "x", 1, NULL, UNBOUND, -1, -1, &x), TPC_EDAEMON);
+	a = td_submit(c, "sleep", "3000");
+	b = td_submit(c, "sleep", "3000");
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", "x", 1), &x), TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
 	(void)a;
 	(void)b;

@@ -393,7 +393,7 @@ nobody_jobs(void *arg)
 	if (tpc_connect(D.td_sock, &c) != 0)
 		return 100;
 	(void)tpc_set_timeout(c, 20000);
-	if (tpc_submit(c, "sleep", "30000", 5, NULL, UNBOUND, -1, -1, &mine) == 0)
+	if (tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "30000", 5), &mine) == 0)
 		bits |= 16;
 	if (tpc_cancel(c, nr->nr_root_job, false, &cr) == TPC_EDAEMON &&
 	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NOT_YOURS)
@@ -442,7 +442,7 @@ START_TEST(test_users_see_only_their_own_jobs)
 		return;
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	ck_assert_int_eq(tpc_submit(c, "sleep", "30000", 5, NULL, UNBOUND, -1, -1,
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "30000", 5),
 	    &nr.nr_root_job), 0);
 	ck_assert_int_eq(pipe(rep), 0);
 	ck_assert_int_eq(pipe(go), 0);
@@ -533,7 +533,7 @@ static void
 wait_connections(struct tpc *c, unsigned int n)
 {
 	Tpool__StatsReply *st;
-	uint64_t end = td_now_ms() + td_deadline_ms();
+	uint64_t end = tu_now_ms() + td_deadline_ms();
 	unsigned int now;
 
 	for (;;) {
@@ -542,7 +542,7 @@ wait_connections(struct tpc *c, unsigned int n)
 		tpool__stats_reply__free_unpacked(st, NULL);
 		if (now == n)
 			return;
-		ck_assert_msg(td_now_ms() < end, "%u connections, not %u", now, n);
+		ck_assert_msg(tu_now_ms() < end, "%u connections, not %u", now, n);
 		td_sleep_ms(10);
 	}
 }
@@ -551,11 +551,18 @@ static void
 submit_error(struct tpc *c, const char *plugin, const char *input, const char *name,
     Tpool__PoolKind pool, int pri, int cpu, Tpool__ErrorCode code)
 {
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	const char *msg;
 	uint64_t id;
 
-	ck_assert_int_eq(tpc_submit(c, plugin, input, input != NULL ? strlen(input) : 0, name,
-	    pool, pri, cpu, &id), TPC_EDAEMON);
+	a.tsa_plugin = plugin;
+	a.tsa_input = input;
+	a.tsa_input_len = input != NULL ? strlen(input) : 0;
+	a.tsa_name = name;
+	a.tsa_pool = pool;
+	a.tsa_priority = pri;
+	a.tsa_cpu = cpu;
+	ck_assert_int_eq(tpc_submit(c, &a, &id), TPC_EDAEMON);
 	ck_assert_msg(tpc_last_error(c, &msg) == code, "got %s, expected %s: %s",
 	    tp_error_name(tpc_last_error(c, NULL)), tp_error_name(code), msg);
 	keep_error(code, msg);
@@ -623,7 +630,7 @@ START_TEST(test_errors_name_no_path_or_address)
 	buf[100] = '\0';
 	submit_error(c, "echo", buf, NULL, UNBOUND, -1, -1,
 	    TPOOL__ERROR_CODE__ERROR_INPUT_TOO_LARGE);
-	ck_assert_int_eq(tpc_submit(c, "sleep", "30000", 5, NULL, UNBOUND, -1, -1, &sleeper), 0);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "30000", 5), &sleeper), 0);
 	submit_error(c, "echo", "x", NULL, UNBOUND, -1, -1,
 	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
 	ck_assert_int_eq(tpc_status(c, 999999, &sr), TPC_EDAEMON);

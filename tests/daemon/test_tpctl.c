@@ -352,12 +352,12 @@ static struct run
 tpctl_wait(pid_t pid, int outfd, int errfd)
 {
 	struct pollfd pfd[2] = { { outfd, POLLIN, 0 }, { errfd, POLLIN, 0 } };
-	uint64_t end = td_now_ms() + td_deadline_ms();
+	uint64_t end = tu_now_ms() + td_deadline_ms();
 	struct run r = { -1, NULL, NULL };
 	size_t olen = 0, elen = 0;
 	int status, open = 2;
 
-	while (open > 0 && td_now_ms() < end) {
+	while (open > 0 && tu_now_ms() < end) {
 		if (poll(pfd, 2, 100) <= 0)
 			continue;
 		for (int i = 0; i < 2; i++) {

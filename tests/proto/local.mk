@@ -1,6 +1,7 @@
 # tests/proto: Check runners for the framing codec with protobuf-c
-# (test_frame) and for the client library against a fake server over a
-# socketpair (test_client).  Neither needs the daemon.
+# (test_frame), for the client library against a fake server over a
+# socketpair (test_client) and for tpctl against a fake daemon (test_tpctl).
+# None needs the daemon; the fakes speak through tests/util/fakewire.
 
 check_PROGRAMS += tests/proto/test_frame
 tests_proto_test_frame_SOURCES = tests/proto/test_frame.c
@@ -13,7 +14,8 @@ check_PROGRAMS += tests/proto/test_client
 tests_proto_test_client_SOURCES = tests/proto/test_client.c
 tests_proto_test_client_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_proto_test_client_LDFLAGS = $(AM_LDFLAGS) -no-install
-tests_proto_test_client_LDADD = client/libtpclient.la proto/libtpproto.la \
+tests_proto_test_client_LDADD = tests/util/libtestutil.la \
+	client/libtpclient.la proto/libtpproto.la \
 	$(PROTOBUF_C_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 TESTS += tests/proto/test_client
 
@@ -25,7 +27,8 @@ tests_proto_test_tpctl_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DTPCTL_PATH='"$(abs_top_builddir)/client/tpctl$(EXEEXT)"'
 tests_proto_test_tpctl_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_proto_test_tpctl_LDFLAGS = $(AM_LDFLAGS) -no-install
-tests_proto_test_tpctl_LDADD = proto/libtpproto.la $(PROTOBUF_C_LIBS) \
+tests_proto_test_tpctl_LDADD = tests/util/libtestutil.la proto/libtpproto.la \
+	$(PROTOBUF_C_LIBS) \
 	$(CHECK_LIBS) $(PTHREAD_LIBS)
 EXTRA_tests_proto_test_tpctl_DEPENDENCIES = client/tpctl$(EXEEXT)
 TESTS += tests/proto/test_tpctl

@@ -10,6 +10,10 @@
  * real daemon is tested in tests/daemon/.
  *
  * CK_FORK=no is honoured: every test stops its thread and removes its files.
+ *
+ * This runner is long (about 1050 lines) because each tpctl command has
+ * its handler in the fake daemon and its expected output, text and JSON,
+ * for every exit status.  The wire is tests/util/fakewire.c.
  */
 #include "config.h"
 
@@ -30,7 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "frame.h"
+#include "fakewire.h"
 #include "tpool.pb-c.h"
 
 #ifndef TPCTL_PATH
@@ -56,118 +60,6 @@ struct fakeq {
 	Tpool__Request	*fq_taken;	/* the test's, from fq_last() */
 	int		fq_nconn;
 };
-
-static bool
-write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	ssize_t w;
-
-	while (n > 0) {
-		w = send(fd, b, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		b += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-static bool
-read_all(int fd, void *p, size_t n)
-{
-	uint8_t *b = p;
-	ssize_t r;
-
-	while (n > 0) {
-		r = recv(fd, b, n, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		b += r;
-		n -= (size_t)r;
-	}
-	return true;
-}
-
-static Tpool__Request *
-fq_read(int fd)
-{
-	uint8_t hdr[TP_FRAME_HDR_LEN], *body;
-	Tpool__Request *req;
-	uint32_t len;
-
-	if (!read_all(fd, hdr, sizeof(hdr)))
-		return NULL;
-	len = tp_frame_get_header(hdr);
-	if (len > (4u << 20) || (body = malloc(len + 1)) == NULL)
-		return NULL;
-	if (!read_all(fd, body, len)) {
-		free(body);
-		return NULL;
-	}
-	req = tpool__request__unpack(NULL, len, body);
-	free(body);
-	return req;
-}
-
-static void
-fq_send(int fd, const Tpool__ServerMessage *m)
-{
-	size_t len;
-	uint8_t *buf;
-
-	len = tpool__server_message__get_packed_size(m);
-	buf = malloc(TP_FRAME_HDR_LEN + len);
-	if (buf == NULL)
-		return;
-	tp_frame_put_header(buf, (uint32_t)len);
-	(void)tpool__server_message__pack(m, buf + TP_FRAME_HDR_LEN);
-	(void)write_all(fd, buf, TP_FRAME_HDR_LEN + len);
-	free(buf);
-}
-
-static void
-fq_respond(int fd, uint64_t id, Tpool__Response *r)
-{
-	Tpool__ServerMessage m = TPOOL__SERVER_MESSAGE__INIT;
-
-	r->has_request_id = true;
-	r->request_id = id;
-	m.msg_case = TPOOL__SERVER_MESSAGE__MSG_RESPONSE;
-	m.response = r;
-	fq_send(fd, &m);
-}
-
-static void
-fq_error(int fd, uint64_t id, Tpool__ErrorCode code, const char *msg)
-{
-	Tpool__Response r = TPOOL__RESPONSE__INIT;
-	Tpool__Error e = TPOOL__ERROR__INIT;
-
-	e.has_code = true;
-	e.code = code;
-	e.message = (char *)(uintptr_t)msg;
-	r.body_case = TPOOL__RESPONSE__BODY_ERROR;
-	r.error = &e;
-	fq_respond(fd, id, &r);
-}
-
-static void
-fq_submit_reply(int fd, uint64_t id, uint64_t job)
-{
-	Tpool__Response r = TPOOL__RESPONSE__INIT;
-	Tpool__SubmitReply s = TPOOL__SUBMIT_REPLY__INIT;
-
-	s.has_job_id = true;
-	s.job_id = job;
-	r.body_case = TPOOL__RESPONSE__BODY_SUBMIT;
-	r.submit = &s;
-	fq_respond(fd, id, &r);
-}
 
 /* A job description to answer with. */
 static void
@@ -199,81 +91,42 @@ job_fill(Tpool__JobInfo *ji, uint64_t job, Tpool__JobState state,
 }
 
 static void
-fq_event(int fd, uint64_t job, Tpool__Event *ev)
-{
-	Tpool__ServerMessage m = TPOOL__SERVER_MESSAGE__INIT;
-
-	ev->has_job_id = true;
-	ev->job_id = job;
-	m.msg_case = TPOOL__SERVER_MESSAGE__MSG_EVENT;
-	m.event = ev;
-	fq_send(fd, &m);
-}
-
-static void
 fq_started_progress(int fd, uint64_t job)
 {
-	Tpool__Event ev = TPOOL__EVENT__INIT;
-	Tpool__JobStarted st = TPOOL__JOB_STARTED__INIT;
-	Tpool__JobProgress pr = TPOOL__JOB_PROGRESS__INIT;
-
-	st.has_cpu = true;
-	st.cpu = 1;
-	st.has_queue_ns = true;
-	st.queue_ns = 1500;
-	ev.kind_case = TPOOL__EVENT__KIND_STARTED;
-	ev.started = &st;
-	fq_event(fd, job, &ev);
-	pr.has_percent = true;
-	pr.percent = 50;
-	pr.message = (char *)"half \"way\"";
-	ev.kind_case = TPOOL__EVENT__KIND_PROGRESS;
-	ev.progress = &pr;
-	fq_event(fd, job, &ev);
+	(void)tu_send_started(fd, job, 1, 1500);
+	(void)tu_send_progress(fd, job, 50, "half \"way\"");
 }
 
 static void
 fq_finished(int fd, uint64_t job, Tpool__JobState state, const void *result,
     size_t len, const char *message)
 {
-	Tpool__Event ev = TPOOL__EVENT__INIT;
-	Tpool__JobFinished f = TPOOL__JOB_FINISHED__INIT;
 	Tpool__JobInfo ji = TPOOL__JOB_INFO__INIT;
 
 	job_fill(&ji, job, state, result, len, message);
-	f.job = &ji;
-	ev.kind_case = TPOOL__EVENT__KIND_FINISHED;
-	ev.finished = &f;
-	fq_event(fd, job, &ev);
+	(void)tu_send_finished(fd, &ji);
 }
 
 static void
 fq_serve(struct fakeq *fq, int fd)
 {
-	Tpool__Response r = TPOOL__RESPONSE__INIT;
-	Tpool__HelloReply h = TPOOL__HELLO_REPLY__INIT;
 	Tpool__Request *req;
 	bool refuse;
 
-	while ((req = fq_read(fd)) != NULL) {
+	/* A frame over 4 MiB, cut off or garbage ends the connection. */
+	while (tu_read_request(fd, 4u << 20, &req) == 0) {
 		if (req->body_case == TPOOL__REQUEST__BODY_HELLO) {
 			(void)pthread_mutex_lock(&fq->fq_lock);
 			refuse = fq->fq_refuse;
 			(void)pthread_mutex_unlock(&fq->fq_lock);
 			if (refuse) {
-				fq_error(fd, 0,
+				(void)tu_send_error(fd, 0,
 				    TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS,
 				    "too many connections");
 				tpool__request__free_unpacked(req, NULL);
 				return;
 			}
-			h.has_version = true;
-			h.version = 1;
-			h.has_max_frame = true;
-			h.max_frame = 4096;
-			r.body_case = TPOOL__RESPONSE__BODY_HELLO;
-			r.hello = &h;
-			fq_respond(fd, req->request_id, &r);
+			(void)tu_send_hello_reply(fd, req->request_id, 1, 4096);
 			tpool__request__free_unpacked(req, NULL);
 			continue;
 		}
@@ -507,17 +360,17 @@ h_submit(struct fakeq *fq, int fd, const Tpool__Request *req)
 	const char *in;
 
 	if (req->body_case != TPOOL__REQUEST__BODY_SUBMIT) {
-		fq_error(fd, req->request_id,
+		(void)tu_send_error(fd, req->request_id,
 		    TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, "not a submit");
 		return;
 	}
 	if (strcmp(s->plugin, "nope") == 0) {
-		fq_error(fd, req->request_id,
+		(void)tu_send_error(fd, req->request_id,
 		    TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN,
 		    "no plugin named \"nope\"");
 		return;
 	}
-	fq_submit_reply(fd, req->request_id, 42);
+	(void)tu_send_submit_reply(fd, req->request_id, 42);
 	in = s->has_input ? (const char *)s->input.data : "";
 	fq_started_progress(fd, 42);
 	if (s->has_input && s->input.len == 4 && memcmp(in, "fail", 4) == 0)
@@ -778,13 +631,13 @@ h_watch(struct fakeq *fq, int fd, const Tpool__Request *req)
 	uint64_t job;
 
 	if (req->body_case != TPOOL__REQUEST__BODY_WATCH) {
-		fq_error(fd, req->request_id,
+		(void)tu_send_error(fd, req->request_id,
 		    TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, "not a watch");
 		return;
 	}
 	job = req->watch->job_id;
 	if (job == 13) {
-		fq_error(fd, req->request_id, TPOOL__ERROR_CODE__ERROR_NOT_YOURS,
+		(void)tu_send_error(fd, req->request_id, TPOOL__ERROR_CODE__ERROR_NOT_YOURS,
 		    "job 13 is not yours");
 		return;
 	}
@@ -793,7 +646,7 @@ h_watch(struct fakeq *fq, int fd, const Tpool__Request *req)
 	w.job = &ji;
 	r.body_case = TPOOL__RESPONSE__BODY_WATCH;
 	r.watch = &w;
-	fq_respond(fd, req->request_id, &r);
+	(void)tu_send_response(fd, req->request_id, &r);
 	if (job == 10)
 		return;
 	fq_started_progress(fd, job);
@@ -853,13 +706,13 @@ h_cancel(struct fakeq *fq, int fd, const Tpool__Request *req)
 	uint64_t job;
 
 	if (req->body_case != TPOOL__REQUEST__BODY_CANCEL) {
-		fq_error(fd, req->request_id,
+		(void)tu_send_error(fd, req->request_id,
 		    TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, "not a cancel");
 		return;
 	}
 	job = req->cancel->job_id;
 	if (job == 99) {
-		fq_error(fd, req->request_id, TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB,
+		(void)tu_send_error(fd, req->request_id, TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB,
 		    "no job 99");
 		return;
 	}
@@ -874,7 +727,7 @@ h_cancel(struct fakeq *fq, int fd, const Tpool__Request *req)
 	c.job = &ji;
 	r.body_case = TPOOL__RESPONSE__BODY_CANCEL;
 	r.cancel = &c;
-	fq_respond(fd, req->request_id, &r);
+	(void)tu_send_response(fd, req->request_id, &r);
 }
 
 START_TEST(test_cancel_answers)
@@ -970,11 +823,11 @@ h_info(struct fakeq *fq, int fd, const Tpool__Request *req)
 		r.stats = &sr;
 		break;
 	default:
-		fq_error(fd, req->request_id,
+		(void)tu_send_error(fd, req->request_id,
 		    TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, "unexpected");
 		return;
 	}
-	fq_respond(fd, req->request_id, &r);
+	(void)tu_send_response(fd, req->request_id, &r);
 }
 
 START_TEST(test_status_plugins_stats)

@@ -280,11 +280,11 @@ static void
 client_read_events(struct soak_client *cl, unsigned int ms)
 {
 	Tpool__Event *ev;
-	uint64_t end = soak_now_ns() + (uint64_t)ms * 1000000u, now;
+	uint64_t end = tu_now_ns() + (uint64_t)ms * 1000000u, now;
 	int error;
 
 	for (;;) {
-		now = soak_now_ns();
+		now = tu_now_ns();
 		(void)tpc_set_timeout(cl->cl_conn, now >= end ? 0 :
 		    (int)((end - now) / 1000000u));
 		error = tpc_next_event(cl->cl_conn, &ev);
@@ -307,12 +307,12 @@ static bool
 client_wait_finals(struct soak_client *cl, unsigned int timeout_ms)
 {
 	Tpool__Event *ev;
-	uint64_t end = soak_now_ns() + (uint64_t)timeout_ms * 1000000u, now;
+	uint64_t end = tu_now_ns() + (uint64_t)timeout_ms * 1000000u, now;
 	size_t i;
 	int error = 0;
 
 	while (client_pending(cl, false) > 0) {
-		now = soak_now_ns();
+		now = tu_now_ns();
 		if (now >= end) {
 			error = ETIMEDOUT;
 			break;
@@ -455,9 +455,26 @@ client_submitted(struct soak_client *cl, const struct soak_spec *sp, enum client
 		    sp->ss_pri, sp->ss_cpu, tp_error_name(code), msg);
 }
 
+/* The submit arguments of a spec, with its input and name. */
+static const struct tpc_submit_args *
+client_args(struct tpc_submit_args *a, const struct soak_spec *sp, const char *input,
+    const char *name)
+{
+	*a = (struct tpc_submit_args)TPC_SUBMIT_ARGS_INIT;
+	a->tsa_plugin = sp->ss_plugin;
+	a->tsa_input = input;
+	a->tsa_input_len = strlen(input);
+	a->tsa_name = name;
+	a->tsa_pool = sp->ss_pool;
+	a->tsa_priority = sp->ss_pri;
+	a->tsa_cpu = sp->ss_cpu;
+	return a;
+}
+
 static void
 client_submit(struct soak_client *cl, const struct soak_spec *sp, enum client_expect expect)
 {
+	struct tpc_submit_args args;
 	char input[96], name[24];
 	uint32_t token;
 	uint64_t id = 0;
@@ -466,8 +483,7 @@ client_submit(struct soak_client *cl, const struct soak_spec *sp, enum client_ex
 	token = soak_job_new(sp, cl->cl_idx);
 	client_input(token, sp, input, sizeof(input), name, sizeof(name));
 	hup_before = soak_load(&soak_hup);
-	err = tpc_submit(cl->cl_conn, sp->ss_plugin, input, strlen(input), name, sp->ss_pool,
-	    sp->ss_pri, sp->ss_cpu, &id);
+	err = tpc_submit(cl->cl_conn, client_args(&args, sp, input, name), &id);
 	client_submitted(cl, sp, expect, token, hup_before, err, id);
 }
 
@@ -475,6 +491,7 @@ client_submit(struct soak_client *cl, const struct soak_spec *sp, enum client_ex
 static void
 client_submit_burst(struct soak_client *cl)
 {
+	struct tpc_submit_args args;
 	struct soak_spec specs[8];
 	uint64_t reqids[8];
 	uint32_t tokens[8];
@@ -489,8 +506,8 @@ client_submit_burst(struct soak_client *cl)
 		tokens[i] = soak_job_new(&specs[i], cl->cl_idx);
 		client_input(tokens[i], &specs[i], input, sizeof(input), name, sizeof(name));
 		hups[i] = soak_load(&soak_hup);
-		err = tpc_send_submit(cl->cl_conn, specs[i].ss_plugin, input, strlen(input),
-		    name, specs[i].ss_pool, specs[i].ss_pri, specs[i].ss_cpu, &reqids[i]);
+		err = tpc_send_submit(cl->cl_conn, client_args(&args, &specs[i], input, name),
+		    &reqids[i]);
 		if (err != 0) {
 			/* The connection failed: no answer will come to any of them. */
 			for (n = 0; n <= i; n++)
@@ -579,7 +596,7 @@ client_cancel(struct soak_client *cl, bool own)
 	soak_count(SOAK_C_CANCELS, 1);
 	if (wait)
 		soak_count(SOAK_C_CANCELS_WAIT, 1);
-	t = soak_now_ns();
+	t = tu_now_ns();
 	err = tpc_cancel(cl->cl_conn, id, wait, &r);
 	if (err == 0) {
 		soak_job_cancel_reply(token, r, wait, t);
@@ -603,7 +620,7 @@ client_watch_job(struct soak_client *cl, uint64_t id, uint32_t token,
 
 	i = client_follow_add(cl, id, token, kind);
 	soak_count(SOAK_C_WATCHES, 1);
-	t = soak_now_ns();
+	t = tu_now_ns();
 	err = tpc_watch(cl->cl_conn, id, &wr);
 	if (err == 0) {
 		if (wr->job == NULL) {
@@ -649,7 +666,7 @@ client_status(struct soak_client *cl)
 	if (!client_pick(cl, soak_rand_below(&cl->cl_rng, 2) == 0, &id, &token))
 		return;
 	soak_count(SOAK_C_STATUS, 1);
-	t = soak_now_ns();
+	t = tu_now_ns();
 	err = tpc_status(cl->cl_conn, id, &sr);
 	if (err == 0) {
 		if (sr->n_jobs != 1)
@@ -675,7 +692,7 @@ client_status_all(struct soak_client *cl)
 	int err;
 
 	soak_count(SOAK_C_STATUS_ALL, 1);
-	t = soak_now_ns();
+	t = tu_now_ns();
 	err = tpc_status_all(cl->cl_conn, &sr);
 	if (err != 0) {
 		if (err == TPC_EDAEMON)
@@ -771,7 +788,7 @@ client_resolve_orphans(struct soak_client *cl)
 		cl->cl_orphans[n] = cl->cl_orphans[--cl->cl_norphans];
 		id = soak_job_id(token);
 		soak_count(SOAK_C_STATUS, 1);
-		t = soak_now_ns();
+		t = tu_now_ns();
 		err = tpc_status(cl->cl_conn, id, &sr);
 		if (err == TPC_EDAEMON) {
 			client_job_error(cl, token, id, t, "status after reconnecting");
@@ -1009,6 +1026,7 @@ static bool
 client_probe_one(struct soak_client *cl, const struct soak_spec *sp,
     Tpool__ErrorCode *ret_code)
 {
+	struct tpc_submit_args args;
 	char input[96], name[24];
 	uint32_t token;
 	uint64_t id = 0;
@@ -1016,8 +1034,7 @@ client_probe_one(struct soak_client *cl, const struct soak_spec *sp,
 
 	token = soak_job_new(sp, cl->cl_idx);
 	client_input(token, sp, input, sizeof(input), name, sizeof(name));
-	err = tpc_submit(cl->cl_conn, sp->ss_plugin, input, strlen(input), name, sp->ss_pool,
-	    sp->ss_pri, sp->ss_cpu, &id);
+	err = tpc_submit(cl->cl_conn, client_args(&args, sp, input, name), &id);
 	if (err == TPC_EDAEMON) {
 		*ret_code = tpc_last_error(cl->cl_conn, NULL);
 		soak_job_rejected(token, *ret_code);

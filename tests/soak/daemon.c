@@ -141,7 +141,7 @@ static bool
 daemon_wait_notify(const char *needle, unsigned int timeout_ms)
 {
 	struct pollfd pfd = { daemon_notify_fd, POLLIN, 0 };
-	uint64_t end = soak_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t end = tu_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	char buf[4096];
 	ssize_t n;
 	int status;
@@ -154,7 +154,7 @@ daemon_wait_notify(const char *needle, unsigned int timeout_ms)
 				return true;
 			continue;
 		}
-		if (soak_now_ns() >= end)
+		if (tu_now_ns() >= end)
 			return false;
 		if (waitpid(daemon_pid, &status, WNOHANG) == daemon_pid) {
 			daemon_live = 0;
@@ -330,7 +330,7 @@ soak_daemon_hup(void)
 int
 soak_daemon_wait(unsigned int timeout_ms)
 {
-	uint64_t end = soak_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t end = tu_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	int status;
 	pid_t r;
 
@@ -343,7 +343,7 @@ soak_daemon_wait(unsigned int timeout_ms)
 			daemon_pid = 0;
 			return status;
 		}
-		if ((r < 0 && errno != EINTR) || soak_now_ns() >= end)
+		if ((r < 0 && errno != EINTR) || tu_now_ns() >= end)
 			return -1;
 		soak_sleep_ms(10);
 	}

@@ -305,7 +305,7 @@ soak_job_new(const struct soak_spec *sp, int client)
 		j->sj_flags |= SJ_FINAL_PHASE;
 	j->sj_status = SJ_SUBMITTING;
 	j->sj_ran = -1;
-	j->sj_sent_ns = soak_now_ns();
+	j->sj_sent_ns = tu_now_ns();
 	ledger_counters[SOAK_C_SUBMITTED]++;
 	(void)pthread_mutex_unlock(&ledger_lock);
 	return i + 1;
@@ -379,7 +379,7 @@ soak_job_started(uint32_t token)
 	(void)pthread_mutex_lock(&ledger_lock);
 	j = ledger_job_must_locked(token);
 	if (j->sj_started_ns == 0)
-		j->sj_started_ns = soak_now_ns();
+		j->sj_started_ns = tu_now_ns();
 	(void)pthread_mutex_unlock(&ledger_lock);
 }
 
@@ -455,7 +455,7 @@ ledger_first_final_locked(struct soak_job *j, uint32_t token, const Tpool__JobIn
 
 	j->sj_final = (uint8_t)ji->state;
 	j->sj_final_src = (uint8_t)src;
-	j->sj_final_ns = soak_now_ns();
+	j->sj_final_ns = tu_now_ns();
 	switch (ji->state) {
 	case TPOOL__JOB_STATE__JOB_SUCCEEDED:
 		ledger_counters[SOAK_C_SUCCEEDED]++;
@@ -600,7 +600,7 @@ void
 soak_job_unknown(uint32_t token, uint64_t t_sent, const char *what)
 {
 	struct soak_job *j;
-	uint64_t now = soak_now_ns();
+	uint64_t now = tu_now_ns();
 
 	(void)pthread_mutex_lock(&ledger_lock);
 	j = ledger_job_must_locked(token);

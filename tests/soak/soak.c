@@ -113,15 +113,6 @@ soak_store(int *p, int v)
 	__atomic_store_n(p, v, __ATOMIC_SEQ_CST);
 }
 
-uint64_t
-soak_now_ns(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void
 soak_sleep_ms(unsigned int ms)
 {
@@ -155,7 +146,7 @@ soak_vlog(const char *fmt, va_list ap)
 	char buf[512];
 
 	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
-	(void)fprintf(stderr, "soak [%6.1f s] %s\n", (double)(soak_now_ns() - soak_t0) / 1e9,
+	(void)fprintf(stderr, "soak [%6.1f s] %s\n", (double)(tu_now_ns() - soak_t0) / 1e9,
 	    buf);
 }
 
@@ -450,7 +441,7 @@ soak_monitor(void)
 static void
 soak_confirm_hup(void)
 {
-	uint64_t end = soak_now_ns() + 10000000000ull * soak_cfg.sc_slow;
+	uint64_t end = tu_now_ns() + 10000000000ull * soak_cfg.sc_slow;
 	Tpool__PluginList *pl;
 	struct tpc *c = soak_monitor();
 	bool have1, have2;
@@ -477,7 +468,7 @@ soak_confirm_hup(void)
 			soak_store(&soak_hup, SOAK_HUP_DONE);
 			break;
 		}
-		if (soak_now_ns() >= end) {
+		if (tu_now_ns() >= end) {
 			soak_violation("sighup", "%s did not appear after SIGHUP", SOAK_PLUGIN2);
 			break;
 		}
@@ -490,10 +481,10 @@ soak_confirm_hup(void)
 static bool
 soak_watch_daemon(unsigned int ms)
 {
-	uint64_t end = soak_now_ns() + (uint64_t)ms * 1000000u;
+	uint64_t end = tu_now_ns() + (uint64_t)ms * 1000000u;
 	int status;
 
-	while (soak_now_ns() < end) {
+	while (tu_now_ns() < end) {
 		if (soak_daemon_died(&status)) {
 			soak_violation("crash", "tpoold ended during the %s with %s %d",
 			    soak_load(&soak_phase) == SOAK_PHASE_LOAD ? "load" : "warm-up",
@@ -589,7 +580,7 @@ soak_run_clients(unsigned int seconds, bool hup)
 static void
 soak_quiesce(const char *when, bool totals)
 {
-	uint64_t end = soak_now_ns() + (uint64_t)(soak_cfg.sc_idle_ms + 30000u) *
+	uint64_t end = tu_now_ns() + (uint64_t)(soak_cfg.sc_idle_ms + 30000u) *
 	    soak_cfg.sc_slow * 1000000u;
 	Tpool__StatsReply *st;
 	struct tpc *c = soak_monitor();
@@ -614,7 +605,7 @@ soak_quiesce(const char *when, bool totals)
 			tpool__stats_reply__free_unpacked(st, NULL);
 			break;
 		}
-		if (soak_now_ns() >= end) {
+		if (tu_now_ns() >= end) {
 			soak_violation("quiesce", "%s: still %u jobs in flight, %u connections, "
 			    "%u worker threads", when, st->jobs_in_flight, st->connections,
 			    workers);
@@ -685,7 +676,7 @@ soak_measure(struct soak_usage *u, const char *when, bool heap)
 static void
 soak_measure_after(const struct soak_usage *before, struct soak_usage *after)
 {
-	uint64_t end = soak_now_ns() + 10000000000ull * soak_cfg.sc_slow;
+	uint64_t end = tu_now_ns() + 10000000000ull * soak_cfg.sc_slow;
 	long limit = soak_rss_limit(before->su_rss_kb);
 
 	bool heap_back;
@@ -694,7 +685,7 @@ soak_measure_after(const struct soak_usage *before, struct soak_usage *after)
 		if (!soak_measure(after, "after the load", false))
 			return;
 		if ((after->su_rss_kb <= limit && after->su_fds == before->su_fds &&
-		    after->su_threads == before->su_threads) || soak_now_ns() >= end)
+		    after->su_threads == before->su_threads) || tu_now_ns() >= end)
 			break;
 		soak_sleep_ms(500);
 	}
@@ -807,7 +798,7 @@ main(int argc, char **argv)
 	unsigned int bound_s, nviol;
 	int error;
 
-	soak_t0 = soak_now_ns();
+	soak_t0 = tu_now_ns();
 	soak_options(argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	bound_s = soak_cfg.sc_warmup_s + soak_cfg.sc_duration_s + soak_cfg.sc_slow * (150u +
@@ -871,7 +862,7 @@ main(int argc, char **argv)
 		else
 			printf("soak: self-test: the proof found the injected %s\n", injected[i]);
 	}
-	soak_summary(&before, &after, (double)(soak_now_ns() - soak_t0) / 1e9);
+	soak_summary(&before, &after, (double)(tu_now_ns() - soak_t0) / 1e9);
 	nviol = soak_violations();
 	soak_violations_print();
 	if (nviol != 0) {

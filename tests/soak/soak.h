@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "tpclient.h"
 #include "tpool.pb-c.h"
 
@@ -88,7 +89,6 @@ void	soak_store(int *p, int v);
 
 /* ---------------------------------------------------------------- util */
 
-uint64_t soak_now_ns(void);
 void	soak_sleep_ms(unsigned int ms);
 /* xorshift64*: the next number, and one in [0, n). */
 uint64_t soak_rand(uint64_t *state);

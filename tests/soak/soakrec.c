@@ -37,20 +37,13 @@
 
 #include <tpool/plugin.h>
 
+#include "clock.h"
+
 #ifndef SOAKREC_NAME
 #define	SOAKREC_NAME	"soakrec"
 #endif
 
 #define	SOAKREC_INPUT_MAX	127
-
-static uint64_t
-soakrec_now_ns(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Append one line to the ledger; a failure is the soak's to notice. */
 static void
@@ -111,7 +104,7 @@ soakrec_run(struct tp_plugin_ctx *ctx)
 	n = snprintf(line, sizeof(line), "R %llu %" PRIu64 "\n", token, ctx->ctx_job_id);
 	soakrec_record(ledger, line, (size_t)n);
 
-	start = soakrec_now_ns();
+	start = tu_now_ns();
 	end = start + (uint64_t)ms * 1000000u;
 	for (;;) {
 		if (tp_plugin_cancel_requested(ctx)) {
@@ -119,7 +112,7 @@ soakrec_run(struct tp_plugin_ctx *ctx)
 			soakrec_record(ledger, line, (size_t)n);
 			return ECANCELED;
 		}
-		now = soakrec_now_ns();
+		now = tu_now_ns();
 		if (now >= end)
 			break;
 		if (!half && now - start >= (end - start) / 2) {
