@@ -34,7 +34,10 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "tpoold.h"
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
+#include "options.h"
 
 #define	ACCEPT_BATCH		64
 #define	ACCEPT_PAUSE_MIN_MS	100
@@ -274,11 +277,10 @@ listen_accept_cb(evutil_socket_t fd, short what, void *arg)
 		listen_pause(error);
 		break;
 	}
-	tpd_conn_flush_all();
 }
 
 int
-tpd_listen_start(void)
+tpd_listen_start(struct event_base *base)
 {
 	int r;
 
@@ -287,8 +289,8 @@ tpd_listen_start(void)
 		return -r;
 	if (r == 0 && (r = listen_bind()) != 0)
 		return r;
-	listen_ev = event_new(tpd_base, listen_fd, EV_READ | EV_PERSIST, listen_accept_cb, NULL);
-	listen_pause_ev = evtimer_new(tpd_base, listen_resume_cb, NULL);
+	listen_ev = event_new(base, listen_fd, EV_READ | EV_PERSIST, listen_accept_cb, NULL);
+	listen_pause_ev = evtimer_new(base, listen_resume_cb, NULL);
 	if (listen_ev == NULL || listen_pause_ev == NULL || event_add(listen_ev, NULL) != 0) {
 		tpd_err("cannot watch the listening socket");
 		return ENOMEM;

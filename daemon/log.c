@@ -8,10 +8,11 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "tpoold.h"
+#include "log.h"
 
 #define	LOG_LINE_MAX	1024
 
@@ -65,4 +66,15 @@ tpd_log(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	tpd_logv(prio, fmt, ap);
 	va_end(ap);
+}
+
+uint64_t tpd_start_ns;
+
+uint64_t
+tpd_now_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

@@ -38,7 +38,12 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "tpoold.h"
+#include "daemon.h"
+#include "jobs.h"
+#include "listen.h"
+#include "log.h"
+#include "options.h"
+#include "plugin.h"
 
 static struct event *main_sig_ev[3];
 
@@ -53,7 +58,6 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 		(void)snprintf(why, sizeof(why), "signal %d", (int)sig);
 		tpd_daemon_stop(why);
 	}
-	tpd_conn_flush_all();
 }
 
 static int
@@ -109,6 +113,7 @@ main_test_hooks(void)
 int
 main(int argc, char **argv)
 {
+	struct tpd_job_counts jc;
 	int rc, error;
 
 	rc = tpd_options_load(&tpd_opt, argc, argv);
@@ -145,11 +150,12 @@ main(int argc, char **argv)
 		tpd_options_free(&tpd_opt);
 		return 1;
 	}
+	tpd_jobs_counts(&jc);
 	tpd_notice("stopped: %llu jobs accepted, %llu succeeded, %llu failed, "
-	    "%llu cancelled", (unsigned long long)tpd_counters.tc_accepted,
-	    (unsigned long long)tpd_counters.tc_succeeded,
-	    (unsigned long long)tpd_counters.tc_failed,
-	    (unsigned long long)tpd_counters.tc_cancelled);
+	    "%llu cancelled", (unsigned long long)jc.jc_accepted,
+	    (unsigned long long)jc.jc_succeeded,
+	    (unsigned long long)jc.jc_failed,
+	    (unsigned long long)jc.jc_cancelled);
 	main_signals_free();
 	tpd_daemon_teardown();
 	if (tpd_jobs_any_abandoned()) {

@@ -21,7 +21,10 @@
 #include <string.h>
 
 #include "frame.h"
-#include "tpoold.h"
+#include "log.h"
+#include "options.h"
+
+struct tpd_options tpd_opt;
 
 #ifndef TPOOLD_PLUGIN_DIR
 #define	TPOOLD_PLUGIN_DIR	"/usr/local/lib/tpool/plugins"

@@ -41,6 +41,7 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -54,7 +55,49 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tpoold.h"
+#include "log.h"
+#include "options.h"
+#include "plugin.h"
+
+#ifndef TAILQ_FOREACH_SAFE
+#define	TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+/*
+ * A loaded plugin.  All fields l (loop thread), but p_desc and p_data,
+ * constant once loaded, which the worker running a job of the plugin
+ * reads while the job holds it.
+ */
+struct tpd_plugin {
+	TAILQ_ENTRY(tpd_plugin)	p_entry;	/* l: on the loaded or retired
+						 *    list */
+	const struct tp_plugin	*p_desc;	/* c */
+	void			*p_data;	/* c: what tpp_init returned */
+	void			*p_handle;	/* c: dlopen's */
+	char			*p_file;	/* c: file name in the folder */
+	dev_t			p_dev;		/* c: file identity, for
+						 *    rescans */
+	ino_t			p_ino;		/* c */
+	int64_t			p_mtime_ns;	/* c */
+	unsigned int		p_refs;		/* l: registry + each job */
+	bool			p_active;	/* l: in the registry */
+	bool			p_seen;		/* l: rescan: file still there */
+};
+
+const struct tp_plugin *
+tpd_plugin_desc(const struct tpd_plugin *plugin)
+{
+	return plugin->p_desc;
+}
+
+void *
+tpd_plugin_data(const struct tpd_plugin *plugin)
+{
+	return plugin->p_data;
+}
 
 TAILQ_HEAD(plugin_list, tpd_plugin);
 

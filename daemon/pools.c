@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tpoold.h"
+#include "log.h"
+#include "options.h"
+#include "pools.h"
 
 #define	POOL_SLOTS	(TP_PRI_COUNT + 1)	/* index: pri + 1 */
 
@@ -87,8 +89,6 @@ pool_get_percpu(int pri, int *cpu, struct threadpool **ret_pool)
 int
 tpd_pool_get(Tpool__PoolKind kind, int pri, int *cpu, struct threadpool **ret_pool)
 {
-	if (!threadpool_pri_is_valid(pri))
-		return EINVAL;
 	if (kind == TPOOL__POOL_KIND__POOL_UNBOUND)
 		return pool_get_unbound(pri, ret_pool);
 	return pool_get_percpu(pri, cpu, ret_pool);
