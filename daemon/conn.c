@@ -515,7 +515,8 @@ conn_frames(struct tpd_conn *conn, const uint8_t *data, size_t len)
 	size_t off = 0, body_len = 0, frame_len = 0;
 
 	while (!conn->c_closing && !conn->c_dead) {
-		switch (tp_frame_parse(data + off, len - off, tpd_opt.o_max_frame, &body,
+		switch (tp_frame_parse(data + off, len - off,
+		    tpd_opt.o_max_frame, &body,
 		    &body_len, &frame_len)) {
 		case TP_FRAME_NEED_MORE:
 			return off;
@@ -561,7 +562,8 @@ conn_in_append(struct tpd_conn *conn, const uint8_t *data, size_t len)
  * does, 0 when *data ran out first, -1 when the connection failed.
  */
 static int
-conn_in_fill(struct tpd_conn *conn, const uint8_t **data, size_t *len, size_t want)
+conn_in_fill(struct tpd_conn *conn, const uint8_t **data, size_t *len,
+    size_t want)
 {
 	size_t take;
 
@@ -612,7 +614,8 @@ conn_rto_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	tpd_info("connection %llu (uid %u): a frame did not arrive whole within %llu ms "
 	    "(%zu bytes of it came); closing", (unsigned long long)conn->c_id,
-	    (unsigned int)conn->c_uid, (unsigned long long)(limit / 1000000), conn->c_in_len);
+	    (unsigned int)conn->c_uid, (unsigned long long)(limit / 1000000),
+	    conn->c_in_len);
 	(void)snprintf(why, sizeof(why), "a request frame did not arrive "
 	    "whole within %llu ms", (unsigned long long)(limit / 1000000));
 	conn_hooks->ch_refuse(conn, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, why);

@@ -157,7 +157,8 @@ tpd_daemon_stop(const char *why)
 
 	if (daemon_stopping) {
 		if (!daemon_draining) {
-			tpd_notice("%s again: not waiting for running jobs", why);
+			tpd_notice("%s again: not waiting for running jobs",
+			    why);
 			daemon_grace_cb(-1, 0, NULL);
 		}
 		return;
@@ -302,26 +303,33 @@ feed_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	while ((n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
 		continue;
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+	if (n == 0 ||
+	    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR)) {
 		f->f_eof = true;
 		(void)event_del(f->f_rev);
 	}
 }
 
 int
-tpd_daemon_feed(const uint8_t *data, size_t len, uid_t uid, gid_t gid, pid_t pid,
+tpd_daemon_feed(const uint8_t *data, size_t len, uid_t uid, gid_t gid,
+    pid_t pid,
     unsigned int timeout_ms)
 {
 	uint64_t end = tpd_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	struct feed f = { -1, data, len, NULL, NULL, false };
 	int sv[2], error = 0;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) != 0)
 		return errno;
 	f.f_fd = sv[1];
-	f.f_rev = event_new(tpd_base, sv[1], EV_READ | EV_PERSIST, feed_read_cb, &f);
-	f.f_wev = event_new(tpd_base, sv[1], EV_WRITE | EV_PERSIST, feed_write_cb, &f);
-	if (f.f_rev == NULL || f.f_wev == NULL || event_add(f.f_rev, NULL) != 0 ||
+	f.f_rev = event_new(tpd_base, sv[1], EV_READ | EV_PERSIST, feed_read_cb,
+	    &f);
+	f.f_wev = event_new(tpd_base, sv[1], EV_WRITE | EV_PERSIST,
+	    feed_write_cb, &f);
+	if (f.f_rev == NULL || f.f_wev == NULL ||
+	    event_add(f.f_rev, NULL) != 0 ||
 	    event_add(f.f_wev, NULL) != 0) {
 		error = ENOMEM;
 		(void)close(sv[0]);

@@ -122,7 +122,8 @@ listen_bind(void)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		tpd_err("socket path too long (%zu bytes, at most %zu): %s", strlen(path),
+		tpd_err("socket path too long (%zu bytes, at most %zu): %s",
+		    strlen(path),
 		    sizeof(sun.sun_path) - 1, path);
 		return ENAMETOOLONG;
 	}
@@ -171,12 +172,14 @@ listen_bind(void)
 	listen_fd = fd;
 	if (tpd_opt.o_socket_group != NULL) {
 		if ((gr = getgrnam(tpd_opt.o_socket_group)) == NULL) {
-			tpd_err("socket group '%s': no such group", tpd_opt.o_socket_group);
+			tpd_err("socket group '%s': no such group",
+			    tpd_opt.o_socket_group);
 			return ENOENT;
 		}
 		if (chown(path, (uid_t)-1, gr->gr_gid) != 0) {
 			error = errno;
-			tpd_err("chown %s to group %s: %s", path, tpd_opt.o_socket_group,
+			tpd_err("chown %s to group %s: %s", path,
+			    tpd_opt.o_socket_group,
 			    strerror(error));
 			return error;
 		}
@@ -234,15 +237,18 @@ listen_pause(int error)
 		listen_retries = 0;
 		listen_pause_ms = ACCEPT_PAUSE_MIN_MS;
 		tpd_warn("accept: %s; not accepting until a connection closes "
-		    "(retrying every %d to %d ms)", strerror(error), ACCEPT_PAUSE_MIN_MS,
+		    "(retrying every %d to %d ms)", strerror(error),
+		    ACCEPT_PAUSE_MIN_MS,
 		    ACCEPT_PAUSE_MAX_MS);
 	} else {
-		tpd_debug("accept: %s again; pausing %u ms", strerror(error), listen_pause_ms);
+		tpd_debug("accept: %s again; pausing %u ms", strerror(error),
+		    listen_pause_ms);
 	}
 	listen_retries++;
 	tv.tv_sec = listen_pause_ms / 1000;
 	tv.tv_usec = (suseconds_t)(listen_pause_ms % 1000) * 1000;
-	listen_pause_ms = listen_pause_ms * 2 > ACCEPT_PAUSE_MAX_MS ? ACCEPT_PAUSE_MAX_MS :
+	listen_pause_ms = listen_pause_ms * 2 > ACCEPT_PAUSE_MAX_MS ?
+	    ACCEPT_PAUSE_MAX_MS :
 	    listen_pause_ms * 2;
 	listen_paused = true;
 	(void)event_del(listen_ev);
@@ -271,7 +277,8 @@ listen_accept_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		if (error == EINTR || error == ECONNABORTED)
 			continue;
-		if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM)
+		if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
+		    error != ENOMEM)
 			tpd_err("accept: %s", strerror(error));
 		/* Whatever it is, the connection is still queued: do not spin. */
 		listen_pause(error);
@@ -289,9 +296,11 @@ tpd_listen_start(struct event_base *base)
 		return -r;
 	if (r == 0 && (r = listen_bind()) != 0)
 		return r;
-	listen_ev = event_new(base, listen_fd, EV_READ | EV_PERSIST, listen_accept_cb, NULL);
+	listen_ev = event_new(base, listen_fd, EV_READ | EV_PERSIST,
+	    listen_accept_cb, NULL);
 	listen_pause_ev = evtimer_new(base, listen_resume_cb, NULL);
-	if (listen_ev == NULL || listen_pause_ev == NULL || event_add(listen_ev, NULL) != 0) {
+	if (listen_ev == NULL || listen_pause_ev == NULL ||
+	    event_add(listen_ev, NULL) != 0) {
 		tpd_err("cannot watch the listening socket");
 		return ENOMEM;
 	}

@@ -67,8 +67,10 @@ main_signals(void)
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
-		main_sig_ev[i] = evsignal_new(tpd_base, sigs[i], main_signal_cb, NULL);
-		if (main_sig_ev[i] == NULL || evsignal_add(main_sig_ev[i], NULL) != 0) {
+		main_sig_ev[i] = evsignal_new(tpd_base, sigs[i], main_signal_cb,
+		    NULL);
+		if (main_sig_ev[i] == NULL ||
+		    evsignal_add(main_sig_ev[i], NULL) != 0) {
 			tpd_err("cannot watch signal %d", sigs[i]);
 			return ENOMEM;
 		}
@@ -129,7 +131,8 @@ main(int argc, char **argv)
 		return rc;
 	}
 
-	if ((error = tpd_daemon_setup(true)) != 0 || (error = main_signals()) != 0) {
+	if ((error = tpd_daemon_setup(true)) != 0 ||
+	    (error = main_signals()) != 0) {
 		(void)sd_notifyf(0, "STATUS=failed to start: %s\nERRNO=%d",
 		    strerror(error), error);
 		main_signals_free();
@@ -139,7 +142,8 @@ main(int argc, char **argv)
 	}
 	tpd_notice("%s %s ready: socket %s%s, %u plugins from %s", PACKAGE_NAME,
 	    PACKAGE_VERSION, tpd_opt.o_socket,
-	    tpd_listen_activated() ? " (from systemd)" : "", tpd_plugins_count(),
+	    tpd_listen_activated() ? " (from systemd)" : "",
+	    tpd_plugins_count(),
 	    tpd_opt.o_plugin_dir);
 	tpd_daemon_notify_status("READY=1\n");
 

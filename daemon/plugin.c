@@ -127,7 +127,8 @@ tpd_plugin_rele(struct tpd_plugin *plugin)
 {
 	if (--plugin->p_refs > 0)
 		return;
-	tpd_debug("unloading plugin %s (%s)", plugin->p_desc->tpp_name, plugin->p_file);
+	tpd_debug("unloading plugin %s (%s)", plugin->p_desc->tpp_name,
+	    plugin->p_file);
 	TAILQ_REMOVE(&plugins_retired, plugin, p_entry);
 	plugin_unload(plugin);
 }
@@ -135,7 +136,8 @@ tpd_plugin_rele(struct tpd_plugin *plugin)
 static void
 plugin_retire(struct tpd_plugin *p, const char *why)
 {
-	tpd_notice("plugin %s: %s; no new jobs for it", p->p_desc->tpp_name, why);
+	tpd_notice("plugin %s: %s; no new jobs for it", p->p_desc->tpp_name,
+	    why);
 	TAILQ_REMOVE(&plugins_active, p, p_entry);
 	plugins_nactive--;
 	p->p_active = false;
@@ -162,8 +164,10 @@ tpd_plugin_name_ok(const char *name)
 	for (i = 0; name[i] != '\0'; i++) {
 		if (i >= TP_PLUGIN_NAME_MAX)
 			return false;
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
-		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-' ||
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+		    name[i] == '-' ||
 		    name[i] == '.'))
 			return false;
 	}
@@ -199,10 +203,12 @@ plugin_group_private(const struct stat *st)
 	char pwbuf[4096], grbuf[16384];
 	char **m;
 
-	if (getpwuid_r(st->st_uid, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 || pwp == NULL ||
+	if (getpwuid_r(st->st_uid, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 ||
+	    pwp == NULL ||
 	    pw.pw_gid != st->st_gid)
 		return false;
-	if (getgrgid_r(st->st_gid, &gr, grbuf, sizeof(grbuf), &grp) != 0 || grp == NULL)
+	if (getgrgid_r(st->st_gid, &gr, grbuf, sizeof(grbuf), &grp) != 0 ||
+	    grp == NULL)
 		return false;
 	for (m = gr.gr_mem; *m != NULL; m++)
 		if (strcmp(*m, pw.pw_name) != 0)
@@ -226,7 +232,8 @@ plugin_writable_by(const struct stat *st)
  * that only root or the daemon's user can change?  On no, why[] says.
  */
 static bool
-plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen)
+plugin_dir_safe(const char *dir, const struct stat *st, char *why,
+    size_t whylen)
 {
 	struct stat up;
 	const char *by;
@@ -234,7 +241,8 @@ plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen
 	bool ok = true;
 
 	if (!plugin_owner_ok(st->st_uid)) {
-		(void)snprintf(why, whylen, "owned by uid %u, not root or the daemon's uid %u",
+		(void)snprintf(why, whylen,
+		    "owned by uid %u, not root or the daemon's uid %u",
 		    (unsigned int)st->st_uid, (unsigned int)geteuid());
 		return false;
 	}
@@ -254,16 +262,19 @@ plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen
 		else
 			*slash = '\0';
 		if (stat(real, &up) != 0) {
-			(void)snprintf(why, whylen, "%s: %s", real, strerror(errno));
+			(void)snprintf(why, whylen, "%s: %s", real,
+			    strerror(errno));
 			ok = false;
 		} else if (!plugin_owner_ok(up.st_uid)) {
-			(void)snprintf(why, whylen, "%s is owned by uid %u, not root or the "
+			(void)snprintf(why, whylen,
+			    "%s is owned by uid %u, not root or the "
 			    "daemon's uid %u", real, (unsigned int)up.st_uid,
 			    (unsigned int)geteuid());
 			ok = false;
 		} else if ((by = plugin_writable_by(&up)) != NULL &&
 		    !(up.st_mode & S_ISVTX)) {
-			(void)snprintf(why, whylen, "%s is writable by %s (mode %04o)", real,
+			(void)snprintf(why, whylen,
+			    "%s is writable by %s (mode %04o)", real,
 			    by, (unsigned int)(up.st_mode & 07777));
 			ok = false;
 		}
@@ -280,7 +291,8 @@ plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen
  * neither group nor others.  On no, why[] says.
  */
 static bool
-plugin_file_safe(int dfd, const char *file, struct stat *st, char *why, size_t whylen)
+plugin_file_safe(int dfd, const char *file, struct stat *st, char *why,
+    size_t whylen)
 {
 	const char *by;
 
@@ -289,7 +301,8 @@ plugin_file_safe(int dfd, const char *file, struct stat *st, char *why, size_t w
 		return false;
 	}
 	if (S_ISLNK(st->st_mode)) {
-		(void)snprintf(why, whylen, "a symbolic link (a plugin must be a file in the "
+		(void)snprintf(why, whylen,
+		    "a symbolic link (a plugin must be a file in the "
 		    "plugin directory itself)");
 		return false;
 	}
@@ -298,7 +311,8 @@ plugin_file_safe(int dfd, const char *file, struct stat *st, char *why, size_t w
 		return false;
 	}
 	if (!plugin_owner_ok(st->st_uid)) {
-		(void)snprintf(why, whylen, "owned by uid %u, not root or the daemon's uid %u",
+		(void)snprintf(why, whylen,
+		    "owned by uid %u, not root or the daemon's uid %u",
 		    (unsigned int)st->st_uid, (unsigned int)geteuid());
 		return false;
 	}
@@ -343,14 +357,16 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 	while (alias-- > 0 && len >= 0 && (size_t)len < sizeof(path))
 		len += snprintf(path + len, sizeof(path) - (size_t)len, "./");
 	if (len < 0 || (size_t)len >= sizeof(path) ||
-	    (size_t)snprintf(path + len, sizeof(path) - (size_t)len, "%s", file) >=
+	    (size_t)snprintf(path + len, sizeof(path) - (size_t)len, "%s",
+	    file) >=
 	    sizeof(path) - (size_t)len) {
 		tpd_warn("plugin %s: path too long; skipped", file);
 		return false;
 	}
 	if ((handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		err = dlerror();
-		tpd_warn("plugin %s: cannot load: %s; skipped", file, err != NULL ? err : "?");
+		tpd_warn("plugin %s: cannot load: %s; skipped", file,
+		    err != NULL ? err : "?");
 		return false;
 	}
 	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
@@ -384,14 +400,17 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 	}
 	if (tpd_plugin_lookup(desc->tpp_name) != NULL) {
 		tpd_warn("plugin %s: a plugin named '%s' is already loaded (from %s); skipped",
-		    file, desc->tpp_name, tpd_plugin_lookup(desc->tpp_name)->p_file);
+		    file, desc->tpp_name,
+		    tpd_plugin_lookup(desc->tpp_name)->p_file);
 		goto fail;
 	}
 	if (desc->tpp_init != NULL && (error = desc->tpp_init(&data)) != 0) {
-		tpd_warn("plugin %s: init failed: %s; skipped", file, strerror(error));
+		tpd_warn("plugin %s: init failed: %s; skipped", file,
+		    strerror(error));
 		goto fail;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL || (p->p_file = strdup(file)) == NULL) {
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->p_file = strdup(file)) == NULL) {
 		tpd_err("plugin %s: out of memory; skipped", file);
 		if (desc->tpp_fini != NULL)
 			desc->tpp_fini(data);
@@ -453,7 +472,8 @@ tpd_plugins_scan(void)
 		return;
 	}
 	if (!plugin_dir_safe(dir, &st, why, sizeof(why))) {
-		tpd_err("plugin directory %s: %s; loading nothing from it", dir, why);
+		tpd_err("plugin directory %s: %s; loading nothing from it", dir,
+		    why);
 		(void)closedir(d);
 		return;
 	}
@@ -469,7 +489,8 @@ tpd_plugins_scan(void)
 			continue;
 		}
 		p = plugin_by_file(de->d_name);
-		if (p != NULL && p->p_dev == st.st_dev && p->p_ino == st.st_ino &&
+		if (p != NULL && p->p_dev == st.st_dev &&
+		    p->p_ino == st.st_ino &&
 		    p->p_mtime_ns == plugin_mtime_ns(&st)) {
 			p->p_seen = true;
 			continue;
@@ -488,7 +509,8 @@ tpd_plugins_scan(void)
 	/* Gone, changed or no longer safe: no new jobs; unloaded after the last. */
 	TAILQ_FOREACH_SAFE(p, &plugins_active, p_entry, next)
 		if (!p->p_seen)
-			plugin_retire(p, "its file is gone, was replaced or is refused now");
+			plugin_retire(p,
+			    "its file is gone, was replaced or is refused now");
 
 	/* Load in name order, so that which of two duplicates wins is stable. */
 	for (i = 1; i < nfiles; i++) {
@@ -510,7 +532,8 @@ tpd_plugins_scan(void)
 	}
 	free(files);
 	(void)closedir(d);
-	tpd_info("plugin directory %s: %u loaded now, %u plugins active", dir, loaded,
+	tpd_info("plugin directory %s: %u loaded now, %u plugins active", dir,
+	    loaded,
 	    plugins_nactive);
 }
 

@@ -104,12 +104,14 @@ cq_post(struct tpd_job *job, unsigned int bits)
 		head = atomic_load_explicit(&cq.cq_head, memory_order_relaxed);
 		do {
 			job->j_cqnext = head;
-		} while (!atomic_compare_exchange_weak_explicit(&cq.cq_head, &head, job,
+		} while (!atomic_compare_exchange_weak_explicit(&cq.cq_head,
+		    &head, job,
 		    memory_order_release, memory_order_relaxed));
 	}
 	/* Pushed (or already there) before the check: the loop's drain,
 	 * which clears the flag before it takes the stack, will see it. */
-	if ((bits & TPD_NOTE_FINISHED) && !atomic_exchange(&cq.cq_wake_pending, true))
+	if ((bits & TPD_NOTE_FINISHED) &&
+	    !atomic_exchange(&cq.cq_wake_pending, true))
 		(void)!write(cq.cq_fd, &one, sizeof(one));
 }
 
@@ -148,7 +150,8 @@ cq_drain(void)
 		head = atomic_load(&cq.cq_head);
 		do {
 			last->j_cqnext = head;
-		} while (!atomic_compare_exchange_weak(&cq.cq_head, &head, job));
+		} while (!atomic_compare_exchange_weak(&cq.cq_head, &head,
+		    job));
 		event_active(cq.cq_ev, EV_READ, 0);
 	}
 	/*
@@ -303,7 +306,8 @@ run_failv(struct tp_plugin_ctx *ctx, const char *fmt, va_list ap)
 }
 
 static void
-run_progress(struct tp_plugin_ctx *ctx, unsigned int percent, const char *message)
+run_progress(struct tp_plugin_ctx *ctx, unsigned int percent,
+    const char *message)
 {
 	struct tpd_job *job = RUN_CTX(ctx)->rc_job;
 
@@ -312,7 +316,8 @@ run_progress(struct tp_plugin_ctx *ctx, unsigned int percent, const char *messag
 	(void)pthread_mutex_lock(&job->j_lock);
 	job->j_progress = percent;
 	if (message != NULL)
-		(void)snprintf(job->j_progress_msg, sizeof(job->j_progress_msg), "%s", message);
+		(void)snprintf(job->j_progress_msg, sizeof(job->j_progress_msg),
+		    "%s", message);
 	else
 		job->j_progress_msg[0] = '\0';
 	(void)pthread_mutex_unlock(&job->j_lock);
@@ -322,7 +327,8 @@ run_progress(struct tp_plugin_ctx *ctx, unsigned int percent, const char *messag
 static bool
 run_cancel_requested(struct tp_plugin_ctx *ctx)
 {
-	return atomic_load_explicit(&RUN_CTX(ctx)->rc_job->j_cancel, memory_order_relaxed);
+	return atomic_load_explicit(&RUN_CTX(ctx)->rc_job->j_cancel,
+	    memory_order_relaxed);
 }
 
 static uint64_t
