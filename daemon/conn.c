@@ -71,7 +71,7 @@
 #define	CONN_READ_CHUNK		(64u << 10)
 #define	CONN_OUT_HIGH		(1u << 20)	/* stop reading above this */
 #define	CONN_OUT_LOW		(256u << 10)	/* resume below this */
-#define	CONN_OUT_KEEP		(64u << 10)	/* keep an empty buffer this big */
+#define	CONN_OUT_KEEP		(64u << 10)	/* an empty buffer kept */
 #define	CONN_EXT_ALIGN		16u
 
 /*
@@ -100,13 +100,13 @@ struct tpd_conn {
 						 *    first use) */
 	bool			c_rto_on;	/* c_rto_ev is pending */
 
-	uint8_t			*c_out;		/* frames to write: [off, len) */
+	uint8_t			*c_out;		/* to write: [off, len) */
 	size_t			c_out_off;
 	size_t			c_out_len;
 	size_t			c_out_cap;
 
 	bool			c_writeq;	/* on conn_writeq */
-	bool			c_closing;	/* close once output is written */
+	bool			c_closing;	/* close once it is written */
 	bool			c_broken;	/* output dropped; close */
 	bool			c_dead;		/* closed; freed at the end of
 						 *    the iteration */
@@ -612,7 +612,8 @@ conn_rto_cb(evutil_socket_t fd, short what, void *arg)
 		conn_rto_arm(conn, limit - age);
 		return;
 	}
-	tpd_info("connection %llu (uid %u): a frame did not arrive whole within %llu ms "
+	tpd_info("connection %llu (uid %u): a frame did not arrive whole "
+	    "within %llu ms "
 	    "(%zu bytes of it came); closing", (unsigned long long)conn->c_id,
 	    (unsigned int)conn->c_uid, (unsigned long long)(limit / 1000000),
 	    conn->c_in_len);
@@ -636,7 +637,8 @@ conn_partial_began(struct tpd_conn *conn)
 	if (conn->c_rto_ev == NULL &&
 	    (conn->c_rto_ev = evtimer_new(conn_base, conn_rto_cb,
 	    conn)) == NULL) {
-		tpd_err("out of memory arming the read timeout of connection %llu",
+		tpd_err("out of memory arming the read timeout of connection "
+		    "%llu",
 		    (unsigned long long)conn->c_id);
 		conn_fail(conn);
 		return;
@@ -660,7 +662,8 @@ conn_read(struct tpd_conn *conn)
 		 * then the connection is closed.  A partial frame is dropped.
 		 */
 		if (conn->c_in_len > 0)
-			tpd_debug("connection %llu: end of file in the middle of a "
+			tpd_debug("connection %llu: end of file in the middle "
+			    "of a "
 			    "frame", (unsigned long long)conn->c_id);
 		tpd_conn_close_after_write(conn);
 		return;
@@ -678,7 +681,7 @@ conn_read(struct tpd_conn *conn)
 			return;
 		body_len = tp_frame_get_header(conn->c_in);
 		if (body_len > tpd_opt.o_max_frame) {
-			/* Refused from its header: conn_frames answers and closes. */
+			/* Refused from its header: conn_frames says so. */
 			(void)conn_frames(conn, conn->c_in, conn->c_in_len);
 			conn->c_in_len = 0;
 			return;

@@ -67,7 +67,7 @@ struct event_base *tpd_base;
 
 static bool daemon_stopping;
 static bool daemon_draining;
-static bool daemon_done;		/* the loop may end: everything written */
+static bool daemon_done;		/* the loop may end: all written */
 static struct event *daemon_grace_ev;
 static struct event *daemon_drain_ev;
 static struct event *daemon_idle_ev;

@@ -7,7 +7,7 @@
  *	                      │                          ▼
  *	                      │                 STARTED: the loop records
  *	                      │                 RUNNING (jh_started)
- *	                      │                          │ PROGRESS (jh_progress)
+ *	                      │                          │ PROGRESS: jh_progress
  *	                      ▼                          ▼ FINISHED
  *	                  final: the loop records the outcome (jh_finished)
  *	                      │ kept --finished-keep jobs / --finished-ttl

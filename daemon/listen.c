@@ -48,7 +48,7 @@ static bool listen_activated;	/* from systemd: never unlink it */
 static bool listen_bound;	/* we created the file at tpd_opt.o_socket */
 static struct event *listen_ev;
 static struct event *listen_pause_ev;
-static bool listen_paused;		/* the listener's event is off the loop */
+static bool listen_paused;		/* the listener is off the loop */
 static unsigned int listen_pause_ms;	/* the next pause's length */
 static uint64_t listen_trouble_ns;	/* accept failing since then, or 0 */
 static unsigned int listen_retries;	/* pauses since listen_trouble_ns */
@@ -77,7 +77,8 @@ listen_from_systemd(void)
 	fd = SD_LISTEN_FDS_START;
 	r = sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0);
 	if (r <= 0) {
-		tpd_err("the socket systemd passed is not a listening Unix stream socket%s%s",
+		tpd_err("the socket systemd passed is not a listening Unix "
+		    "stream socket%s%s",
 		    r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
 		return r < 0 ? r : -ENOTSOCK;
 	}
@@ -138,7 +139,8 @@ listen_bind(void)
 
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			tpd_err("%s exists and is not a socket; not touching it", path);
+			tpd_err("%s exists and is not a socket; not touching "
+			    "it", path);
 			return EEXIST;
 		}
 		if (listen_is_live(&sun)) {
@@ -264,9 +266,11 @@ listen_accept_cb(evutil_socket_t fd, short what, void *arg)
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd >= 0) {
 			if (listen_trouble_ns != 0) {
-				tpd_notice("accepting again after %llu ms (%u pauses)",
-				    (unsigned long long)((tpd_now_ns() - listen_trouble_ns) /
-				    1000000), listen_retries);
+				tpd_notice("accepting again after %llu ms (%u "
+				    "pauses)",
+				    (unsigned long long)((tpd_now_ns() -
+				    listen_trouble_ns) / 1000000),
+				    listen_retries);
 				listen_trouble_ns = 0;
 			}
 			tpd_conn_accept(cfd);
@@ -280,7 +284,7 @@ listen_accept_cb(evutil_socket_t fd, short what, void *arg)
 		if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
 		    error != ENOMEM)
 			tpd_err("accept: %s", strerror(error));
-		/* Whatever it is, the connection is still queued: do not spin. */
+		/* Whatever it is, the connection is still queued: no spin. */
 		listen_pause(error);
 		break;
 	}

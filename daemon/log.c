@@ -2,7 +2,8 @@
  * log.c -- the daemon's log: lines on stderr, each prefixed with its syslog
  * priority as "<N>", the form journald (and systemd's stderr capture)
  * classifies.  Verbosity: 1 adds debug lines, -1 keeps only errors (for
- * fuzz targets and in-process tests).  No timestamps: journald adds them.  One write(2) per line,
+ * fuzz targets and in-process tests).  No timestamps: journald adds them.
+ * One write(2) per line,
  * so lines from worker threads do not interleave.
  */
 #include "config.h"

@@ -169,7 +169,8 @@ main(int argc, char **argv)
 		 * among them, which must not run under its running code), and
 		 * with everything that thread may touch still in place.
 		 */
-		tpd_notice("exiting with abandoned jobs still running in their plugins");
+		tpd_notice("exiting with abandoned jobs still running in "
+		    "their plugins");
 		_exit(0);
 	}
 	tpd_options_free(&tpd_opt);

@@ -79,7 +79,8 @@ static const struct opt_row opt_table[] = {
 	  "largest job result; a bigger one fails the job (default 1M)" },
 	{ "max-output", 262, OPT_SIZE, OFF(o_max_output), 64u << 10, 4ull << 30,
 	    "BYTES",
-	  "output queued to a client that does not read before it is dropped (default 64M)" },
+	  "output queued to a client that does not read before it is dropped "
+	      "(default 64M)" },
 	{ "max-threads", 263, OPT_COUNT, OFF(o_max_threads), 0, 1u << 20, "N",
 	  "worker threads per pool, 0 = unlimited (default 0)" },
 	{ "idle-timeout", 264, OPT_DURATION, OFF(o_idle_timeout_ns), 1000000,
@@ -100,7 +101,8 @@ static const struct opt_row opt_table[] = {
 	  "group of a socket tpoold creates" },
 	{ "read-timeout", 270, OPT_DURATION, OFF(o_read_timeout_ns), 0,
 	    86400 * NS_S, "TIME",
-	  "a request frame must arrive whole within TIME of its first byte, 0 = no "
+	  "a request frame must arrive whole within TIME of its first byte, 0 "
+	      "= no "
 	  "limit (default 30s)" },
 };
 #define	OPT_NROWS	(sizeof(opt_table) / sizeof(opt_table[0]))
@@ -351,7 +353,8 @@ opt_usage(FILE *out)
 
 	(void)fprintf(out,
 	    "Usage: tpoold [OPTION]...\n"
-	    "Run plugin jobs on libtp thread pools for clients of a Unix socket.\n"
+	    "Run plugin jobs on libtp thread pools for clients of a Unix "
+	    "socket.\n"
 	    "Stays in the foreground and logs to stderr.\n\n");
 	for (i = 0; i < OPT_NROWS; i++) {
 		const struct opt_row *row = &opt_table[i];
@@ -370,8 +373,10 @@ opt_usage(FILE *out)
 	}
 	(void)fprintf(out,
 	    "  %-34s %s\n  %-34s %s\n  %-34s %s\n\n"
-	    "Sizes take K, M, G suffixes; times take ms, s, m, h (bare: seconds).\n"
-	    "The config file holds 'key = value' lines with the long option names as\n"
+	    "Sizes take K, M, G suffixes; times take ms, s, m, h (bare: "
+	    "seconds).\n"
+	    "The config file holds 'key = value' lines with the long option "
+	    "names as\n"
 	    "keys; the command line wins over it.  See tpoold(8).\n",
 	    "-c, --config FILE", "read settings from FILE",
 	    "-h, --help", "show this help and exit",

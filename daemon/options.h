@@ -26,14 +26,14 @@ struct tpd_options {
 	uint32_t	o_max_jobs_per_client;	/* jobs in flight of one uid */
 	uint32_t	o_max_connections;
 	uint32_t	o_max_threads;		/* per pool, 0 = unlimited */
-	uint32_t	o_finished_keep;	/* finished jobs kept queryable */
+	uint32_t	o_finished_keep;	/* finished jobs kept */
 	size_t		o_max_input;		/* bytes of a job's input */
 	size_t		o_max_result;		/* bytes of a job's result */
 	size_t		o_max_output;		/* bytes queued to one client */
 	uint64_t	o_idle_timeout_ns;	/* 0: libtp's default */
 	uint64_t	o_shutdown_grace_ns;
 	uint64_t	o_finished_ttl_ns;
-	uint64_t	o_read_timeout_ns;	/* a partial frame's life, 0: none */
+	uint64_t	o_read_timeout_ns;	/* a partial frame's life */
 	mode_t		o_socket_mode;
 	char		*o_socket_group;	/* NULL: the daemon's group */
 };

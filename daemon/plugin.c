@@ -16,9 +16,10 @@
  * (logged at err).  Each file must be a regular file itself (a symbolic
  * link is refused, wherever it points: the directory is the whole truth
  * of what runs), owned by root or the daemon's euid, and writable by
- * neither group (the owner's own group excepted, as above) nor others.  Anything else is refused with a log line
- * naming the file and the reason.  Since nobody else can change the
- * directory, the file checked is the file dlopen(3) opens.
+ * neither group (the owner's own group excepted, as above) nor others.
+ * Anything else is refused with a log line naming the file and the
+ * reason.  Since nobody else can change the directory, the file checked
+ * is the file dlopen(3) opens.
  *
  * Each accepted file is dlopen'ed RTLD_NOW | RTLD_LOCAL (every symbol
  * resolved now, none leaking into the next), its descriptor looked up as
@@ -84,7 +85,7 @@ struct tpd_plugin {
 	int64_t			p_mtime_ns;	/* c */
 	unsigned int		p_refs;		/* l: registry + each job */
 	bool			p_active;	/* l: in the registry */
-	bool			p_seen;		/* l: rescan: file still there */
+	bool			p_seen;		/* l: rescan: file is there */
 };
 
 const struct tp_plugin *
@@ -101,8 +102,10 @@ tpd_plugin_data(const struct tpd_plugin *plugin)
 
 TAILQ_HEAD(plugin_list, tpd_plugin);
 
-static struct plugin_list plugins_active = TAILQ_HEAD_INITIALIZER(plugins_active);
-static struct plugin_list plugins_retired = TAILQ_HEAD_INITIALIZER(plugins_retired);
+static struct plugin_list plugins_active =
+    TAILQ_HEAD_INITIALIZER(plugins_active);
+static struct plugin_list plugins_retired =
+    TAILQ_HEAD_INITIALIZER(plugins_retired);
 static unsigned int plugins_nactive;
 
 static void
@@ -371,7 +374,8 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 	}
 	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
 		if (p->p_handle == handle) {
-			tpd_warn("plugin %s: its old version still runs jobs; the new file "
+			tpd_warn("plugin %s: its old version still runs jobs; "
+			    "the new file "
 			    "will be loaded by a SIGHUP after they end", file);
 			(void)dlclose(handle);
 			return false;
@@ -380,17 +384,20 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 	(void)dlerror();
 	desc = dlsym(handle, TP_PLUGIN_SYMBOL);
 	if (desc == NULL) {
-		tpd_warn("plugin %s: no symbol %s (not a tpool plugin?); skipped", file,
+		tpd_warn("plugin %s: no symbol %s (not a tpool plugin?); "
+		    "skipped", file,
 		    TP_PLUGIN_SYMBOL);
 		goto fail;
 	}
 	if (desc->tpp_abi_version != TP_PLUGIN_ABI_VERSION) {
-		tpd_warn("plugin %s: ABI version %u, this tpoold speaks %u; skipped", file,
+		tpd_warn("plugin %s: ABI version %u, this tpoold speaks %u; "
+		    "skipped", file,
 		    desc->tpp_abi_version, TP_PLUGIN_ABI_VERSION);
 		goto fail;
 	}
 	if (desc->tpp_name == NULL || !tpd_plugin_name_ok(desc->tpp_name)) {
-		tpd_warn("plugin %s: missing or invalid name (1 to %d of A-Z a-z 0-9 _ . -); "
+		tpd_warn("plugin %s: missing or invalid name (1 to %d of A-Z "
+		    "a-z 0-9 _ . -); "
 		    "skipped", file, TP_PLUGIN_NAME_MAX);
 		goto fail;
 	}
@@ -399,7 +406,8 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 		goto fail;
 	}
 	if (tpd_plugin_lookup(desc->tpp_name) != NULL) {
-		tpd_warn("plugin %s: a plugin named '%s' is already loaded (from %s); skipped",
+		tpd_warn("plugin %s: a plugin named '%s' is already loaded "
+		    "(from %s); skipped",
 		    file, desc->tpp_name,
 		    tpd_plugin_lookup(desc->tpp_name)->p_file);
 		goto fail;
@@ -506,13 +514,14 @@ tpd_plugins_scan(void)
 		nfiles++;
 	}
 
-	/* Gone, changed or no longer safe: no new jobs; unloaded after the last. */
+	/* Gone, changed or no longer safe: no new jobs; unloaded after
+	 * the last. */
 	TAILQ_FOREACH_SAFE(p, &plugins_active, p_entry, next)
 		if (!p->p_seen)
 			plugin_retire(p,
 			    "its file is gone, was replaced or is refused now");
 
-	/* Load in name order, so that which of two duplicates wins is stable. */
+	/* Load in name order: which of two duplicates wins is stable. */
 	for (i = 1; i < nfiles; i++) {
 		char *f = files[i];
 		size_t j = i;

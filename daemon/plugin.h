@@ -22,7 +22,8 @@ struct tpd_plugin;
 void	tpd_plugins_scan(void);
 /* The active plugin of that name, or NULL (no reference taken). */
 struct tpd_plugin *tpd_plugin_lookup(const char *name);
-/* Is name a valid plugin name (1 to TP_PLUGIN_NAME_MAX of A-Z a-z 0-9 _ . -)? */
+/* Is name a valid plugin name (1 to TP_PLUGIN_NAME_MAX of A-Z a-z 0-9
+ * _ . -)? */
 bool	tpd_plugin_name_ok(const char *name);
 /* A reference keeps the plugin loaded (a job holds one until it ends). */
 void	tpd_plugin_hold(struct tpd_plugin *plugin);

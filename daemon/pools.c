@@ -25,7 +25,7 @@
 
 static struct threadpool *pool_unbound[POOL_SLOTS];		/* l */
 static struct threadpool_percpu *pool_percpu[POOL_SLOTS];	/* l */
-static unsigned int pool_percpu_next[POOL_SLOTS];		/* l: round robin */
+static unsigned int pool_percpu_next[POOL_SLOTS];	/* l: round robin */
 
 static int
 pool_slot(int pri)
@@ -71,7 +71,8 @@ pool_get_percpu(int pri, int *cpu, struct threadpool **ret_pool)
 		n = threadpool_percpu_ncpu(pcpu);
 		if (tpd_opt.o_max_threads != 0)
 			for (i = 0; i < n; i++)
-				threadpool_set_max_threads(threadpool_percpu_ref_remote(pcpu,
+				threadpool_set_max_threads(
+				    threadpool_percpu_ref_remote(pcpu,
 				    threadpool_percpu_cpu(pcpu, i)),
 				    tpd_opt.o_max_threads);
 		pool_percpu[slot] = pcpu;
@@ -160,7 +161,8 @@ tpd_pool_stats(Tpool__PoolStats ***ret_stats, size_t *ret_n)
 		}
 		pcpu = pool_percpu[slot];
 		for (i = 0; i < ncpu; i++) {
-			if ((ps = pool_stats_one(threadpool_percpu_ref_remote(pcpu,
+			if ((ps = pool_stats_one(
+			    threadpool_percpu_ref_remote(pcpu,
 			    threadpool_percpu_cpu(pcpu, i)),
 			    TPOOL__POOL_KIND__POOL_PERCPU)) == NULL)
 				goto nomem;

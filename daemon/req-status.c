@@ -80,7 +80,8 @@ status_all(struct tpd_req *r)
 		    "out of memory");
 	}
 	for (i = 0; i < sl.sl_n; i++)
-		ptrs[i] = &sl.sl_infos[sl.sl_n - 1 - i];	/* oldest first */
+		/* Oldest first. */
+		ptrs[i] = &sl.sl_infos[sl.sl_n - 1 - i];
 	sr.n_jobs = sl.sl_n;
 	sr.jobs = ptrs;
 	resp.body_case = TPOOL__RESPONSE__BODY_STATUS;

@@ -74,14 +74,15 @@ struct cq_item {
  * c = constant after tpd_cq_init().
  */
 static struct {
-	_Atomic(struct tpd_job *) cq_head;	/* a: the stack of jobs with notes */
-	atomic_bool		cq_wake_pending; /* a: the eventfd was written and the
-						 *    loop has not drained since */
+	_Atomic(struct tpd_job *) cq_head;	/* a: the jobs with notes */
+	atomic_bool		cq_wake_pending; /* a: the eventfd was written
+						 *    and the loop has not
+						 *    drained since */
 	int			cq_fd;		/* c: eventfd */
 	struct event		*cq_ev;		/* l */
 	struct event		*cq_lazy_ev;	/* l: the lazy timer */
 	bool			cq_lazy_on;	/* l */
-	struct cq_item		*cq_batch;	/* l: the notes being delivered */
+	struct cq_item		*cq_batch;	/* l: the notes delivered */
 	size_t			cq_batch_cap;	/* l */
 	void			(*cq_deliver)(struct tpd_job *, unsigned int);
 						/* c: jobs.c's */
@@ -159,7 +160,8 @@ cq_drain(void)
 	 * this pushes it again (on the new stack) and may rewrite the link.
 	 */
 	for (i = 0; i < n; i++)
-		cq.cq_batch[i].ci_bits = atomic_exchange(&cq.cq_batch[i].ci_job->j_cqbits, 0);
+		cq.cq_batch[i].ci_bits =
+		    atomic_exchange(&cq.cq_batch[i].ci_job->j_cqbits, 0);
 	/* A job is in a batch at most once, and freed only after FINISHED. */
 	for (i = n; i-- > 0;)
 		cq.cq_deliver(cq.cq_batch[i].ci_job, cq.cq_batch[i].ci_bits);
@@ -256,14 +258,15 @@ tpd_cq_destroy(void)
 struct run_ctx {
 	struct tp_plugin_ctx	rc_ctx;
 	struct tpd_job		*rc_job;
-	uint8_t			*rc_result;	/* owned, until moved to the job */
+	uint8_t			*rc_result;	/* owned, until the job's */
 	size_t			rc_result_len;
-	size_t			rc_refused_len;	/* a result over the limit, or 0 */
+	size_t			rc_refused_len;	/* a result over the limit */
 	char			*rc_message;	/* owned: tp_plugin_fail's */
 	bool			rc_nomem;
 };
 
-#define	RUN_CTX(ctx)	((struct run_ctx *)((char *)(ctx) - offsetof(struct run_ctx, rc_ctx)))
+#define	RUN_CTX(ctx)	((struct run_ctx *)((char *)(ctx) -		\
+	offsetof(struct run_ctx, rc_ctx)))
 
 static int
 run_set_result(struct tp_plugin_ctx *ctx, const void *buf, size_t len)
@@ -353,7 +356,8 @@ run_message(const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	return strdup(buf);	/* NULL on no memory: the job ends without a why */
+	/* NULL on no memory: the job ends without a why. */
+	return strdup(buf);
 }
 
 void
