@@ -74,6 +74,7 @@ struct tpd_job {
 	uint64_t		j_final_ns;	/* l: when it became final */
 	bool			j_abandoned;	/* l: still running at exit */
 	bool			j_scheduled;	/* l: handed to libtp */
+	bool			j_started;	/* l: its STARTED was taken */
 
 	uint64_t		j_start_ns;	/* w: STARTED; 0: never ran */
 	int			j_ran_on_cpu;	/* w: STARTED; -1: never ran */

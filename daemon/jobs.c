@@ -312,6 +312,7 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	job->j_final_ns = 0;
 	job->j_abandoned = false;
 	job->j_scheduled = false;
+	job->j_started = false;
 	job->j_start_ns = 0;
 	job->j_ran_on_cpu = -1;
 	job->j_outcome = TPOOL__JOB_STATE__JOB_STATE_UNSPECIFIED;
@@ -420,8 +421,11 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	info->has_ran_on_cpu = true;
 	info->ran_on_cpu = -1;
 
-	/* The worker's fields, as far as the loop has taken its notes. */
-	if (state != TPOOL__JOB_STATE__JOB_QUEUED) {
+	/*
+	 * The worker's fields, as far as the loop has taken its notes (an
+	 * abandoned job's worker may still be writing those of its end).
+	 */
+	if (job->j_started) {
 		start = job->j_start_ns;
 		info->ran_on_cpu = job->j_ran_on_cpu;
 	}
@@ -429,7 +433,10 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	info->has_progress = true;
 	info->progress = job->j_progress;
 	(void)pthread_mutex_unlock(&job->j_lock);
-	if (tp_state_is_final(state)) {
+	if (tp_state_is_final(state) && job->j_abandoned) {
+		info->message = (char *)jobs_abandoned_msg;
+		end = job->j_final_ns;
+	} else if (tp_state_is_final(state)) {
 		end = job->j_end_ns;
 		info->message = job->j_message;
 		if (with_result && state == TPOOL__JOB_STATE__JOB_SUCCEEDED) {
@@ -440,11 +447,6 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 		if (start != 0) {
 			info->has_cpu_ns = true;
 			info->cpu_ns = job->j_cpu_ns;
-		}
-		if (job->j_abandoned) {
-			info->message = (char *)jobs_abandoned_msg;
-			info->has_cpu_ns = false;
-			end = job->j_final_ns;
 		}
 	}
 	info->has_state = true;
@@ -516,6 +518,7 @@ job_notes(struct tpd_job *job, unsigned int bits)
 	if ((bits & TPD_NOTE_STARTED) &&
 	    job->j_state == TPOOL__JOB_STATE__JOB_QUEUED) {
 		job->j_state = TPOOL__JOB_STATE__JOB_RUNNING;
+		job->j_started = true;
 		jobs_hooks->jh_started(job, job->j_start_ns - job->j_submit_ns,
 		    job->j_ran_on_cpu);
 	}
