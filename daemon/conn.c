@@ -4,17 +4,28 @@
  *
  * Reading: one read(2) of up to CONN_READ_CHUNK bytes per wakeup, into a
  * buffer shared by all connections; every complete frame in it is handled
- * right there (tpd_dispatch), and only the bytes of a last, partial frame
+ * right there (the ch_frame hook), and only the bytes of a last, partial frame
  * are copied into the connection's own buffer (c_in), which grows to that
  * frame's size and no further.  A frame's header is judged as soon as its 4
  * bytes are in: a length over --max-frame is answered ERROR_FRAME_TOO_LARGE
  * and the connection closed, without buffering the body.
  *
+ * Frames go up through the hooks handed to tpd_conn_init(): each body to
+ * ch_frame (dispatch.c), each reason to refuse a peer to ch_refuse
+ * (msg.c frames it); conn.c never looks inside a message.
+ *
  * Writing: replies and events are encoded straight into the connection's
- * output buffer (c_out); the connection goes on a flush list, and at the
- * end of each loop callback tpd_conn_flush_all() writes each listed
- * connection once: many replies of one read cost one send(2).  Output
- * that cannot be written waits for EV_WRITE.  When more than CONN_OUT_HIGH
+ * output buffer (c_out, through tpd_conn_out_reserve/commit); the
+ * connection goes on the write list, and the first connection on it makes
+ * the write event active.  libevent runs an event made active during a
+ * loop iteration after every callback already active in it, so the write
+ * event runs once at the end of each iteration that queued output: it
+ * first calls ch_before_write (the job table takes in the ends its
+ * workers posted meanwhile, so a job that ended at once leaves with its
+ * reply), then writes each listed connection once: many replies of one
+ * read cost one send(2).  Nothing is held back: a reply leaves in the
+ * iteration that read its request.  Output that cannot be written waits
+ * for EV_WRITE.  When more than CONN_OUT_HIGH
  * bytes wait, the connection is not read (the client must read before it
  * may ask for more); past --max-output (events pile up even then) it is
  * dropped: its unread output is thrown away and it is closed, and nothing
@@ -32,11 +43,15 @@
  * connection (its output backlog, above) does not count against it.
  *
  * Closing frees nothing at once: a closed connection is marked dead,
- * unlinked from everything, and freed at the end of the callback, so code
- * further up the stack may still look at it.
+ * unlinked from everything (ch_closed), and freed by the write event at
+ * the end of the iteration, so code further up the stack may still look
+ * at it.
+ *
+ * Everything here is the loop thread's (l).
  */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -48,34 +63,132 @@
 
 #include <event2/event.h>
 
+#include "conn.h"
 #include "frame.h"
-#include "tpoold.h"
+#include "log.h"
+#include "options.h"
 
 #define	CONN_READ_CHUNK		(64u << 10)
 #define	CONN_OUT_HIGH		(1u << 20)	/* stop reading above this */
 #define	CONN_OUT_LOW		(256u << 10)	/* resume below this */
-#define	CONN_OUT_KEEP		(64u << 10)	/* keep an empty buffer this big */
-#define	CONN_HOLD_MAX		(64u << 10)	/* never hold more output than this */
+#define	CONN_OUT_KEEP		(64u << 10)	/* an empty buffer kept */
+#define	CONN_EXT_ALIGN		16u
+
+/*
+ * One client connection.  All fields l.  The input buffer holds at most
+ * one partial frame (complete frames are handled as soon as they are
+ * read); the output buffer holds encoded frames not yet written.
+ */
+struct tpd_conn {
+	TAILQ_ENTRY(tpd_conn)	c_entry;	/* on conn_list or conn_dead */
+	TAILQ_ENTRY(tpd_conn)	c_writeent;	/* on conn_writeq */
+	int			c_fd;
+	struct event		*c_rev;		/* readable */
+	struct event		*c_wev;		/* writable (output waits) */
+	uint64_t		c_id;		/* for logs */
+	uid_t			c_uid;		/* SO_PEERCRED at accept */
+	gid_t			c_gid;
+	pid_t			c_pid;
+	char			c_name[32];	/* Hello's client_name */
+	void			*c_ext;		/* the layer above's bytes */
+
+	uint8_t			*c_in;		/* partial frame */
+	size_t			c_in_len;
+	size_t			c_in_cap;
+	uint64_t		c_in_since_ns;	/* when it began */
+	struct event		*c_rto_ev;	/* --read-timeout (made on
+						 *    first use) */
+	bool			c_rto_on;	/* c_rto_ev is pending */
+
+	uint8_t			*c_out;		/* to write: [off, len) */
+	size_t			c_out_off;
+	size_t			c_out_len;
+	size_t			c_out_cap;
+
+	bool			c_writeq;	/* on conn_writeq */
+	bool			c_closing;	/* close once it is written */
+	bool			c_broken;	/* output dropped; close */
+	bool			c_dead;		/* closed; freed at the end of
+						 *    the iteration */
+	bool			c_read_paused;	/* too much output waiting */
+	bool			c_wev_on;
+};
 
 static TAILQ_HEAD(, tpd_conn) conn_list = TAILQ_HEAD_INITIALIZER(conn_list);
-static TAILQ_HEAD(, tpd_conn) conn_flushq = TAILQ_HEAD_INITIALIZER(conn_flushq);
-static TAILQ_HEAD(, tpd_conn) conn_heldq = TAILQ_HEAD_INITIALIZER(conn_heldq);
+static TAILQ_HEAD(, tpd_conn) conn_writeq =
+    TAILQ_HEAD_INITIALIZER(conn_writeq);
 static TAILQ_HEAD(, tpd_conn) conn_dead = TAILQ_HEAD_INITIALIZER(conn_dead);
 static unsigned int conn_n;
 static uint64_t conn_next_id = 1;
 static uint8_t conn_scratch[CONN_READ_CHUNK];
 static bool conn_draining;
 static void (*conn_drain_done)(void);
+static struct event_base *conn_base;
+static const struct tpd_conn_hooks *conn_hooks;
+static size_t conn_ext_size;			/* rounded up */
+static struct event *conn_end_ev;		/* the end of an iteration */
+static bool conn_end_armed;			/* conn_end_ev is active */
 
 static void conn_read_cb(evutil_socket_t, short, void *);
-static void conn_flush_later(struct tpd_conn *);
+static void conn_write_later(struct tpd_conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 static void conn_write(struct tpd_conn *);
+static void conn_end_cb(evutil_socket_t, short, void *);
+int	tpd_conn_attach(int, uid_t, gid_t, pid_t, struct tpd_conn **);
+void	tpd_conn_flush_all(void);
+
+int
+tpd_conn_init(struct event_base *base, const struct tpd_conn_hooks *hooks)
+{
+	conn_base = base;
+	conn_hooks = hooks;
+	conn_ext_size = (hooks->ch_ext_size + CONN_EXT_ALIGN - 1) &
+	    ~(size_t)(CONN_EXT_ALIGN - 1);
+	conn_end_armed = false;
+	if ((conn_end_ev = event_new(base, -1, 0, conn_end_cb, NULL)) == NULL)
+		return ENOMEM;
+	return 0;
+}
+
+/* Run conn_end_cb at the end of this loop iteration (or the next one,
+ * outside the loop). */
+static void
+conn_arm_end(void)
+{
+	if (conn_end_armed || conn_end_ev == NULL)
+		return;
+	conn_end_armed = true;
+	event_active(conn_end_ev, EV_TIMEOUT, 0);
+}
 
 unsigned int
 tpd_conn_count(void)
 {
 	return conn_n;
+}
+
+uid_t
+tpd_conn_uid(const struct tpd_conn *conn)
+{
+	return conn->c_uid;
+}
+
+uint64_t
+tpd_conn_id(const struct tpd_conn *conn)
+{
+	return conn->c_id;
+}
+
+void
+tpd_conn_set_name(struct tpd_conn *conn, const char *name)
+{
+	(void)snprintf(conn->c_name, sizeof(conn->c_name), "%s", name);
+}
+
+void *
+tpd_conn_ext(struct tpd_conn *conn)
+{
+	return conn->c_ext;
 }
 
 static void
@@ -85,9 +198,9 @@ conn_close(struct tpd_conn *conn, const char *why)
 		return;
 	conn->c_dead = true;
 	tpd_debug("connection %llu (uid %u pid %d%s%s) closed: %s",
-	    (unsigned long long)conn->c_id, (unsigned int)conn->c_uid, (int)conn->c_pid,
-	    conn->c_name[0] != '\0' ? " " : "", conn->c_name, why);
-	tpd_jobs_conn_gone(conn);
+	    (unsigned long long)conn->c_id, (unsigned int)conn->c_uid,
+	    (int)conn->c_pid, conn->c_name[0] != '\0' ? " " : "",
+	    conn->c_name, why);
 	event_free(conn->c_rev);
 	event_free(conn->c_wev);
 	conn->c_rev = conn->c_wev = NULL;
@@ -98,31 +211,26 @@ conn_close(struct tpd_conn *conn, const char *why)
 	}
 	(void)close(conn->c_fd);
 	conn->c_fd = -1;
-	tpd_listen_fd_freed();
 	free(conn->c_in);
 	free(conn->c_out);
 	conn->c_in = conn->c_out = NULL;
 	conn->c_in_len = conn->c_in_cap = 0;
 	conn->c_out_off = conn->c_out_len = conn->c_out_cap = 0;
-	if (conn->c_flushq) {
-		TAILQ_REMOVE(&conn_flushq, conn, c_flushent);
-		conn->c_flushq = false;
-	}
-	if (conn->c_heldq) {
-		TAILQ_REMOVE(&conn_heldq, conn, c_flushent);
-		conn->c_heldq = false;
+	if (conn->c_writeq) {
+		TAILQ_REMOVE(&conn_writeq, conn, c_writeent);
+		conn->c_writeq = false;
 	}
 	TAILQ_REMOVE(&conn_list, conn, c_entry);
 	TAILQ_INSERT_TAIL(&conn_dead, conn, c_entry);
 	conn_n--;
-	tpd_user_rele(conn->c_user);
-	conn->c_user = NULL;
+	conn_hooks->ch_closed(conn);
+	conn_arm_end();
 }
 
 /*
  * Give up on a connection from inside a send or a handler: drop its output
- * and close it at the next flush, not now, so that nobody up the stack (a
- * loop over a job's watchers) sees its links vanish.
+ * and close it at the end of the iteration, not now, so that nobody up the
+ * stack (a loop over a job's watchers) sees its links vanish.
  */
 static void
 conn_fail(struct tpd_conn *conn)
@@ -136,81 +244,67 @@ conn_fail(struct tpd_conn *conn)
 		conn->c_read_paused = true;
 		(void)event_del(conn->c_rev);
 	}
-	conn_flush_later(conn);
-}
-
-/* Refuse a connection over --max-connections: one Error frame, then close. */
-static void
-conn_refuse(int fd, Tpool__ErrorCode code, const char *message)
-{
-	Tpool__ServerMessage sm = TPOOL__SERVER_MESSAGE__INIT;
-	Tpool__Response resp = TPOOL__RESPONSE__INIT;
-	Tpool__Error err = TPOOL__ERROR__INIT;
-	uint8_t buf[256];
-	size_t len;
-
-	err.has_code = true;
-	err.code = code;
-	err.message = (char *)message;
-	resp.body_case = TPOOL__RESPONSE__BODY_ERROR;
-	resp.error = &err;
-	sm.msg_case = TPOOL__SERVER_MESSAGE__MSG_RESPONSE;
-	sm.response = &resp;
-	len = protobuf_c_message_get_packed_size(&sm.base);
-	if (len + TP_FRAME_HDR_LEN <= sizeof(buf)) {
-		tp_frame_put_header(buf, (uint32_t)len);
-		(void)protobuf_c_message_pack(&sm.base, buf + TP_FRAME_HDR_LEN);
-		/* A fresh socket's buffer has room; if not, the client loses the why. */
-		(void)send(fd, buf, len + TP_FRAME_HDR_LEN, MSG_NOSIGNAL | MSG_DONTWAIT);
-	}
-	(void)close(fd);
+	conn_write_later(conn);
 }
 
 void
 tpd_conn_accept(int fd)
 {
+	struct tpd_conn *conn;
 	struct ucred cred;
 	socklen_t credlen = sizeof(cred);
+	bool refuse;
 
-	if (conn_n >= tpd_opt.o_max_connections) {
-		tpd_info("refusing a connection: %u connections open (--max-connections)",
-		    conn_n);
-		conn_refuse(fd, TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS,
-		    "too many connections");
-		return;
-	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) != 0) {
-		tpd_warn("SO_PEERCRED: %s; dropping the connection", strerror(errno));
+		tpd_warn("SO_PEERCRED: %s; dropping the connection",
+		    strerror(errno));
 		(void)close(fd);
 		return;
 	}
-	(void)tpd_conn_attach(fd, cred.uid, cred.gid, cred.pid, NULL);
+	refuse = conn_n >= tpd_opt.o_max_connections;
+	if (tpd_conn_attach(fd, cred.uid, cred.gid, cred.pid, &conn) != 0 ||
+	    !refuse)
+		return;
+	/* Over --max-connections: one Error, then closed. */
+	tpd_info("refusing a connection: %u connections open "
+	    "(--max-connections)", conn_n - 1);
+	conn_hooks->ch_refuse(conn,
+	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS,
+	    "too many connections");
+	tpd_conn_close_after_write(conn);
 }
 
+/*
+ * Serve fd (consumed, even on failure) as a client with these credentials
+ * (tpd_conn_accept passes SO_PEERCRED's).  *ret_conn (may be NULL) is
+ * valid until the connection closes.  0 or ENOMEM.  Tests call it.
+ */
 int
-tpd_conn_attach(int fd, uid_t uid, gid_t gid, pid_t pid, struct tpd_conn **ret_conn)
+tpd_conn_attach(int fd, uid_t uid, gid_t gid, pid_t pid,
+    struct tpd_conn **ret_conn)
 {
 	struct tpd_conn *conn;
 
-	if ((conn = calloc(1, sizeof(*conn))) == NULL)
+	if ((conn = calloc(1, sizeof(*conn) + conn_ext_size)) == NULL)
 		goto nomem;
 	conn->c_fd = fd;
 	conn->c_uid = uid;
 	conn->c_gid = gid;
 	conn->c_pid = pid;
-	TAILQ_INIT(&conn->c_jobs);
-	LIST_INIT(&conn->c_watches);
-	if ((conn->c_user = tpd_user_hold(uid)) == NULL)
-		goto nomem;
-	conn->c_rev = event_new(tpd_base, fd, EV_READ | EV_PERSIST, conn_read_cb, conn);
-	conn->c_wev = event_new(tpd_base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, conn);
-	if (conn->c_rev == NULL || conn->c_wev == NULL || event_add(conn->c_rev, NULL) != 0)
+	conn->c_ext = conn + 1;
+	conn->c_rev = event_new(conn_base, fd, EV_READ | EV_PERSIST,
+	    conn_read_cb, conn);
+	conn->c_wev = event_new(conn_base, fd, EV_WRITE | EV_PERSIST,
+	    conn_write_cb, conn);
+	if (conn->c_rev == NULL || conn->c_wev == NULL ||
+	    event_add(conn->c_rev, NULL) != 0)
 		goto nomem;
 	conn->c_id = conn_next_id++;
 	TAILQ_INSERT_TAIL(&conn_list, conn, c_entry);
 	conn_n++;
-	tpd_debug("connection %llu: uid %u gid %u pid %d", (unsigned long long)conn->c_id,
-	    (unsigned int)uid, (unsigned int)gid, (int)pid);
+	tpd_debug("connection %llu: uid %u gid %u pid %d",
+	    (unsigned long long)conn->c_id, (unsigned int)uid,
+	    (unsigned int)gid, (int)pid);
 	if (ret_conn != NULL)
 		*ret_conn = conn;
 	return 0;
@@ -222,94 +316,67 @@ nomem:
 			event_free(conn->c_rev);
 		if (conn->c_wev != NULL)
 			event_free(conn->c_wev);
-		if (conn->c_user != NULL)
-			tpd_user_rele(conn->c_user);
 		free(conn);
 	}
-	conn_refuse(fd, TPOOL__ERROR_CODE__ERROR_INTERNAL, "out of memory");
+	/* Nothing to tell it with. */
+	(void)close(fd);
 	return ENOMEM;
 }
 
 static void
-conn_flush_later(struct tpd_conn *conn)
+conn_write_later(struct tpd_conn *conn)
 {
-	if (conn->c_heldq) {
-		TAILQ_REMOVE(&conn_heldq, conn, c_flushent);
-		conn->c_heldq = false;
+	if (!conn->c_writeq) {
+		TAILQ_INSERT_TAIL(&conn_writeq, conn, c_writeent);
+		conn->c_writeq = true;
 	}
-	if (!conn->c_flushq) {
-		TAILQ_INSERT_TAIL(&conn_flushq, conn, c_flushent);
-		conn->c_flushq = true;
-	}
+	conn_arm_end();
 }
 
-void
-tpd_conn_hold(struct tpd_conn *conn)
+uint8_t *
+tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 {
-	conn->c_hold = true;
-}
-
-void
-tpd_conn_release_held(void)
-{
-	struct tpd_conn *conn;
-
-	while ((conn = TAILQ_FIRST(&conn_heldq)) != NULL) {
-		conn->c_hold = false;
-		conn_flush_later(conn);
-	}
-}
-
-/*
- * Make room for len more output bytes; false (and the connection closed)
- * when that would pass --max-output or memory runs out.  A message always
- * fits in an empty queue, whatever its size (each is bounded by its own
- * limit: --max-result, the status list's 1 MiB), so a client that reads
- * gets every reply; one that does not is dropped once what it left
- * unread and the next message pass --max-output.
- */
-static bool
-conn_out_reserve(struct tpd_conn *conn, size_t len)
-{
-	size_t pending = conn->c_out_len - conn->c_out_off, cap;
+	size_t pending, cap;
 	uint8_t *p;
 
+	if (conn->c_dead || conn->c_broken)
+		return NULL;
+	pending = conn->c_out_len - conn->c_out_off;
 	if (pending > 0 && pending + len > tpd_opt.o_max_output) {
-		tpd_info("connection %llu (uid %u) is not reading: %zu bytes waiting; "
-		    "closing it", (unsigned long long)conn->c_id, (unsigned int)conn->c_uid,
-		    pending);
+		tpd_info("connection %llu (uid %u) is not reading: %zu bytes "
+		    "waiting; closing it", (unsigned long long)conn->c_id,
+		    (unsigned int)conn->c_uid, pending);
 		conn_fail(conn);
-		return false;
+		return NULL;
 	}
 	if (conn->c_out_len + len <= conn->c_out_cap)
-		return true;
+		return conn->c_out + conn->c_out_len;
 	if (conn->c_out_off > 0) {
 		memmove(conn->c_out, conn->c_out + conn->c_out_off, pending);
 		conn->c_out_off = 0;
 		conn->c_out_len = pending;
 		if (pending + len <= conn->c_out_cap)
-			return true;
+			return conn->c_out + conn->c_out_len;
 	}
 	cap = conn->c_out_cap < 4096 ? 4096 : conn->c_out_cap;
 	while (cap < pending + len)
 		cap *= 2;
 	if ((p = realloc(conn->c_out, cap)) == NULL) {
-		tpd_err("out of memory queuing %zu bytes for connection %llu", len,
-		    (unsigned long long)conn->c_id);
+		tpd_err("out of memory queuing %zu bytes for connection %llu",
+		    len, (unsigned long long)conn->c_id);
 		conn_fail(conn);
-		return false;
+		return NULL;
 	}
 	conn->c_out = p;
 	conn->c_out_cap = cap;
-	return true;
+	return conn->c_out + conn->c_out_len;
 }
 
-static void
-conn_out_queued(struct tpd_conn *conn)
+void
+tpd_conn_out_commit(struct tpd_conn *conn, size_t len)
 {
-	/* Anything queued after a SubmitReply ends its wait. */
-	conn->c_hold = false;
-	conn_flush_later(conn);
+	conn->c_out_len += len;
+	conn_write_later(conn);
 	if (!conn->c_read_paused &&
 	    conn->c_out_len - conn->c_out_off > CONN_OUT_HIGH) {
 		conn->c_read_paused = true;
@@ -318,49 +385,16 @@ conn_out_queued(struct tpd_conn *conn)
 }
 
 void
-tpd_conn_send(struct tpd_conn *conn, const Tpool__ServerMessage *msg)
-{
-	size_t len;
-	uint8_t *p;
-
-	if (conn->c_dead || conn->c_broken)
-		return;
-	len = protobuf_c_message_get_packed_size(&msg->base);
-	if (len > UINT32_MAX) {
-		tpd_err("message of %zu bytes cannot be framed", len);
-		return;
-	}
-	if (!conn_out_reserve(conn, TP_FRAME_HDR_LEN + len))
-		return;
-	p = conn->c_out + conn->c_out_len;
-	tp_frame_put_header(p, (uint32_t)len);
-	(void)protobuf_c_message_pack(&msg->base, p + TP_FRAME_HDR_LEN);
-	conn->c_out_len += TP_FRAME_HDR_LEN + len;
-	conn_out_queued(conn);
-}
-
-void
-tpd_conn_send_frame(struct tpd_conn *conn, const uint8_t *frame, size_t len)
-{
-	if (conn->c_dead || conn->c_broken || !conn_out_reserve(conn, len))
-		return;
-	memcpy(conn->c_out + conn->c_out_len, frame, len);
-	conn->c_out_len += len;
-	conn_out_queued(conn);
-}
-
-void
-tpd_conn_close_after_flush(struct tpd_conn *conn)
+tpd_conn_close_after_write(struct tpd_conn *conn)
 {
 	if (conn->c_dead || conn->c_closing)
 		return;
 	conn->c_closing = true;
-	conn->c_hold = false;
 	if (!conn->c_read_paused) {
 		conn->c_read_paused = true;
 		(void)event_del(conn->c_rev);
 	}
-	conn_flush_later(conn);
+	conn_write_later(conn);
 }
 
 static void
@@ -385,7 +419,8 @@ conn_write(struct tpd_conn *conn)
 			}
 			break;
 		}
-		conn_close(conn, n < 0 ? strerror(errno) : "write returned 0");
+		conn_close(conn, n < 0 ? strerror(errno) :
+		    "write returned 0");
 		return;
 	}
 	if (pending == 0) {
@@ -400,7 +435,8 @@ conn_write(struct tpd_conn *conn)
 			(void)event_del(conn->c_wev);
 		}
 		if (conn->c_closing) {
-			conn_close(conn, conn->c_broken ? "dropped (not reading, or no memory)" :
+			conn_close(conn, conn->c_broken ?
+			    "dropped (not reading, or no memory)" :
 			    "closed by the daemon");
 			return;
 		}
@@ -415,27 +451,24 @@ conn_write(struct tpd_conn *conn)
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct tpd_conn *conn = arg;
-
-	conn_write(conn);
-	tpd_conn_flush_all();
+	conn_write(arg);
 }
 
+/*
+ * The end of a loop iteration: take in what is ready, write every listed
+ * connection once, free the connections closed, and tell a drain that it
+ * is over.  The one place output is written (but for EV_WRITE, above).
+ */
 void
 tpd_conn_flush_all(void)
 {
 	struct tpd_conn *conn;
 
-	while ((conn = TAILQ_FIRST(&conn_flushq)) != NULL) {
-		TAILQ_REMOVE(&conn_flushq, conn, c_flushent);
-		conn->c_flushq = false;
-		if (conn->c_hold && !conn->c_closing &&
-		    conn->c_out_len - conn->c_out_off < CONN_HOLD_MAX) {
-			TAILQ_INSERT_TAIL(&conn_heldq, conn, c_flushent);
-			conn->c_heldq = true;
-			continue;
-		}
-		conn->c_hold = false;
+	if (conn_hooks != NULL && conn_hooks->ch_before_write != NULL)
+		conn_hooks->ch_before_write();
+	while ((conn = TAILQ_FIRST(&conn_writeq)) != NULL) {
+		TAILQ_REMOVE(&conn_writeq, conn, c_writeent);
+		conn->c_writeq = false;
 		conn_write(conn);
 	}
 	while ((conn = TAILQ_FIRST(&conn_dead)) != NULL) {
@@ -450,6 +483,27 @@ tpd_conn_flush_all(void)
 	}
 }
 
+static void
+conn_end_cb(evutil_socket_t fd, short what, void *arg)
+{
+	/* Output queued from here on arms the event again. */
+	conn_end_armed = false;
+	tpd_conn_flush_all();
+}
+
+/* A frame of body_len bytes is over --max-frame: say so and close. */
+static void
+conn_refuse_frame(struct tpd_conn *conn, size_t body_len)
+{
+	char why[128];
+
+	(void)snprintf(why, sizeof(why), "frame of %zu bytes is over the "
+	    "limit of %u bytes", body_len, tpd_opt.o_max_frame);
+	conn_hooks->ch_refuse(conn, TPOOL__ERROR_CODE__ERROR_FRAME_TOO_LARGE,
+	    why);
+	tpd_conn_close_after_write(conn);
+}
+
 /*
  * Handle every complete frame of data[0..len); returns how many bytes were
  * used.  Stops early when the connection is to be closed.
@@ -461,18 +515,16 @@ conn_frames(struct tpd_conn *conn, const uint8_t *data, size_t len)
 	size_t off = 0, body_len = 0, frame_len = 0;
 
 	while (!conn->c_closing && !conn->c_dead) {
-		switch (tp_frame_parse(data + off, len - off, tpd_opt.o_max_frame, &body,
+		switch (tp_frame_parse(data + off, len - off,
+		    tpd_opt.o_max_frame, &body,
 		    &body_len, &frame_len)) {
 		case TP_FRAME_NEED_MORE:
 			return off;
 		case TP_FRAME_TOO_LARGE:
-			tpd_reply_error(conn, 0, TPOOL__ERROR_CODE__ERROR_FRAME_TOO_LARGE,
-			    "frame of %zu bytes is over the limit of %u bytes", body_len,
-			    tpd_opt.o_max_frame);
-			tpd_conn_close_after_flush(conn);
+			conn_refuse_frame(conn, body_len);
 			return len;
 		case TP_FRAME_OK:
-			tpd_dispatch(conn, body, body_len);
+			conn_hooks->ch_frame(conn, body, body_len);
 			off += frame_len;
 			break;
 		}
@@ -510,7 +562,8 @@ conn_in_append(struct tpd_conn *conn, const uint8_t *data, size_t len)
  * does, 0 when *data ran out first, -1 when the connection failed.
  */
 static int
-conn_in_fill(struct tpd_conn *conn, const uint8_t **data, size_t *len, size_t want)
+conn_in_fill(struct tpd_conn *conn, const uint8_t **data, size_t *len,
+    size_t want)
 {
 	size_t take;
 
@@ -542,6 +595,7 @@ conn_rto_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tpd_conn *conn = arg;
 	uint64_t age, limit = tpd_opt.o_read_timeout_ns;
+	char why[128];
 
 	conn->c_rto_on = false;
 	if (conn->c_dead || conn->c_closing || conn->c_in_len == 0)
@@ -558,16 +612,17 @@ conn_rto_cb(evutil_socket_t fd, short what, void *arg)
 		conn_rto_arm(conn, limit - age);
 		return;
 	}
-	tpd_info("connection %llu (uid %u): a frame did not arrive whole within %llu ms "
+	tpd_info("connection %llu (uid %u): a frame did not arrive whole "
+	    "within %llu ms "
 	    "(%zu bytes of it came); closing", (unsigned long long)conn->c_id,
-	    (unsigned int)conn->c_uid, (unsigned long long)(limit / 1000000), conn->c_in_len);
-	tpd_reply_error(conn, 0, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
-	    "a request frame did not arrive whole within %llu ms",
-	    (unsigned long long)(limit / 1000000));
+	    (unsigned int)conn->c_uid, (unsigned long long)(limit / 1000000),
+	    conn->c_in_len);
+	(void)snprintf(why, sizeof(why), "a request frame did not arrive "
+	    "whole within %llu ms", (unsigned long long)(limit / 1000000));
+	conn_hooks->ch_refuse(conn, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, why);
 	/* Try to tell it, but a slow peer gets no time to read it. */
 	conn_write(conn);
 	conn_close(conn, "read timeout");
-	tpd_conn_flush_all();
 }
 
 /* A partial frame was just kept in c_in: note when it began. */
@@ -580,8 +635,10 @@ conn_partial_began(struct tpd_conn *conn)
 	if (limit == 0 || conn->c_rto_on)
 		return;
 	if (conn->c_rto_ev == NULL &&
-	    (conn->c_rto_ev = evtimer_new(tpd_base, conn_rto_cb, conn)) == NULL) {
-		tpd_err("out of memory arming the read timeout of connection %llu",
+	    (conn->c_rto_ev = evtimer_new(conn_base, conn_rto_cb,
+	    conn)) == NULL) {
+		tpd_err("out of memory arming the read timeout of connection "
+		    "%llu",
 		    (unsigned long long)conn->c_id);
 		conn_fail(conn);
 		return;
@@ -605,9 +662,10 @@ conn_read(struct tpd_conn *conn)
 		 * then the connection is closed.  A partial frame is dropped.
 		 */
 		if (conn->c_in_len > 0)
-			tpd_debug("connection %llu: end of file in the middle of a "
+			tpd_debug("connection %llu: end of file in the middle "
+			    "of a "
 			    "frame", (unsigned long long)conn->c_id);
-		tpd_conn_close_after_flush(conn);
+		tpd_conn_close_after_write(conn);
 		return;
 	}
 	if (n < 0) {
@@ -623,7 +681,7 @@ conn_read(struct tpd_conn *conn)
 			return;
 		body_len = tp_frame_get_header(conn->c_in);
 		if (body_len > tpd_opt.o_max_frame) {
-			/* Refused from its header: conn_frames answers and closes. */
+			/* Refused from its header: conn_frames says so. */
 			(void)conn_frames(conn, conn->c_in, conn->c_in_len);
 			conn->c_in_len = 0;
 			return;
@@ -651,11 +709,7 @@ conn_read(struct tpd_conn *conn)
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct tpd_conn *conn = arg;
-
-	conn_read(conn);
-	tpd_cq_spin_for_ends();
-	tpd_conn_flush_all();
+	conn_read(arg);
 }
 
 void
@@ -665,10 +719,9 @@ tpd_conn_drain_all(void (*done)(void))
 
 	conn_draining = true;
 	conn_drain_done = done;
-	tpd_conn_release_held();
 	TAILQ_FOREACH(conn, &conn_list, c_entry)
-		tpd_conn_close_after_flush(conn);
-	tpd_conn_flush_all();
+		tpd_conn_close_after_write(conn);
+	conn_arm_end();
 }
 
 void
@@ -681,4 +734,9 @@ tpd_conn_free_all(void)
 	conn_drain_done = NULL;
 	tpd_conn_flush_all();
 	conn_draining = false;
+	if (conn_end_ev != NULL) {
+		event_free(conn_end_ev);
+		conn_end_ev = NULL;
+	}
+	conn_end_armed = false;
 }

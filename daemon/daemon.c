@@ -24,6 +24,13 @@
  * queue, none of which is freed, and _exit runs no destructor (the
  * plugin's own would run under its running code).
  *
+ * Wiring: each layer tells the one above only through the hooks it is
+ * handed here.  The job table's hooks lead to follow.c (events, cancel
+ * answers) and to daemon_jobs_idle (the shutdown waits for it); conn.c's
+ * lead to dispatch.c (each frame), msg.c (why a peer is refused),
+ * follow.c and listen.c (a connection closed) and the job table (at the
+ * end of each loop iteration, take in the jobs' ends before writing).
+ *
  * Everything here is the loop's (l).
  */
 #include "config.h"
@@ -41,35 +48,32 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "tpoold.h"
+#include "conn.h"
+#include "daemon.h"
+#include "dispatch.h"
+#include "follow.h"
+#include "jobs.h"
+#include "listen.h"
+#include "log.h"
+#include "msg.h"
+#include "options.h"
+#include "plugin.h"
+#include "pools.h"
+#include "testing.h"
 
 #define	DRAIN_DEADLINE_MS	2000	/* writing the last replies at exit */
 
-struct tpd_options tpd_opt;
 struct event_base *tpd_base;
-uint64_t tpd_start_ns;
 
 static bool daemon_stopping;
 static bool daemon_draining;
-static bool daemon_done;		/* the loop may end: everything written */
+static bool daemon_done;		/* the loop may end: all written */
 static struct event *daemon_grace_ev;
 static struct event *daemon_drain_ev;
 static struct event *daemon_idle_ev;
 
-uint64_t
-tpd_now_ns(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-bool
-tpd_stopping(void)
-{
-	return daemon_stopping;
-}
+static struct tpd_job_hooks daemon_job_hooks;
+static struct tpd_conn_hooks daemon_conn_hooks;
 
 bool
 tpd_daemon_done(void)
@@ -82,9 +86,9 @@ tpd_daemon_notify_status(const char *state)
 {
 	char buf[256];
 
-	(void)snprintf(buf, sizeof(buf), "%sSTATUS=%u plugins, %u jobs in flight, "
-	    "%u connections", state, tpd_plugins_count(), tpd_counters.tc_inflight,
-	    tpd_conn_count());
+	(void)snprintf(buf, sizeof(buf), "%sSTATUS=%u plugins, %u jobs in "
+	    "flight, %u connections", state, tpd_plugins_count(),
+	    tpd_jobs_inflight(), tpd_conn_count());
 	(void)sd_notify(0, buf);
 }
 
@@ -107,7 +111,8 @@ daemon_drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void
 daemon_begin_drain(void)
 {
-	struct timeval tv = { DRAIN_DEADLINE_MS / 1000, (DRAIN_DEADLINE_MS % 1000) * 1000 };
+	struct timeval tv = { DRAIN_DEADLINE_MS / 1000,
+	    (DRAIN_DEADLINE_MS % 1000) * 1000 };
 
 	if (daemon_draining)
 		return;
@@ -124,11 +129,11 @@ static void
 daemon_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	daemon_begin_drain();
-	tpd_conn_flush_all();
 }
 
-void
-tpd_daemon_jobs_idle(void)
+/* The jh_idle hook: the last job in flight ended. */
+static void
+daemon_jobs_idle(void)
 {
 	/* Called deep inside job code: drain from a callback of its own. */
 	if (daemon_stopping && !daemon_draining)
@@ -139,10 +144,9 @@ static void
 daemon_grace_cb(evutil_socket_t fd, short what, void *arg)
 {
 	tpd_notice("shutdown grace period over with %u jobs still running",
-	    tpd_counters.tc_inflight);
+	    tpd_jobs_inflight());
 	tpd_jobs_abandon_running();
 	daemon_begin_drain();
-	tpd_conn_flush_all();
 }
 
 void
@@ -153,17 +157,19 @@ tpd_daemon_stop(const char *why)
 
 	if (daemon_stopping) {
 		if (!daemon_draining) {
-			tpd_notice("%s again: not waiting for running jobs", why);
+			tpd_notice("%s again: not waiting for running jobs",
+			    why);
 			daemon_grace_cb(-1, 0, NULL);
 		}
 		return;
 	}
 	daemon_stopping = true;
-	tpd_notice("%s: stopping (%u jobs in flight)", why, tpd_counters.tc_inflight);
+	tpd_notice("%s: stopping (%u jobs in flight)", why,
+	    tpd_jobs_inflight());
 	(void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	tpd_listen_stop();
 	tpd_jobs_stop_all();
-	if (tpd_counters.tc_inflight == 0) {
+	if (tpd_jobs_inflight() == 0) {
 		daemon_begin_drain();
 		return;
 	}
@@ -171,7 +177,8 @@ tpd_daemon_stop(const char *why)
 	tv.tv_usec = (suseconds_t)(grace % 1000000000u / 1000);
 	daemon_grace_ev = evtimer_new(tpd_base, daemon_grace_cb, NULL);
 	if (daemon_grace_ev == NULL || evtimer_add(daemon_grace_ev, &tv) != 0) {
-		tpd_err("cannot arm the shutdown timer; not waiting for running jobs");
+		tpd_err("cannot arm the shutdown timer; not waiting for "
+		    "running jobs");
 		daemon_grace_cb(-1, 0, NULL);
 	}
 }
@@ -187,6 +194,15 @@ tpd_daemon_reload(void)
 	tpd_daemon_notify_status("READY=1\n");
 }
 
+/* The ch_closed hook: a connection closed. */
+static void
+daemon_conn_closed(struct tpd_conn *conn)
+{
+	tpd_follow_conn_closed(conn);
+	/* A descriptor is free: a paused accept may go on. */
+	tpd_listen_fd_freed();
+}
+
 int
 tpd_daemon_setup(bool listen)
 {
@@ -194,9 +210,9 @@ tpd_daemon_setup(bool listen)
 
 	tpd_start_ns = tpd_now_ns();
 	daemon_stopping = daemon_draining = daemon_done = false;
-	memset(&tpd_counters, 0, sizeof(tpd_counters));
 	if (tpd_opt.o_idle_timeout_ns != 0 &&
-	    (error = threadpool_set_default_idle_timeout(tpd_opt.o_idle_timeout_ns / 1000)) != 0) {
+	    (error = threadpool_set_default_idle_timeout(
+	    tpd_opt.o_idle_timeout_ns / 1000)) != 0) {
 		tpd_err("idle timeout: %s", strerror(error));
 		return error;
 	}
@@ -204,12 +220,24 @@ tpd_daemon_setup(bool listen)
 		tpd_err("cannot create the event loop");
 		return ENOMEM;
 	}
-	if ((daemon_idle_ev = evtimer_new(tpd_base, daemon_idle_cb, NULL)) == NULL)
+	if ((daemon_idle_ev = evtimer_new(tpd_base, daemon_idle_cb, NULL)) ==
+	    NULL)
 		return ENOMEM;
-	if ((error = tpd_jobs_init()) != 0 || (error = tpd_cq_init()) != 0)
+	daemon_job_hooks.jh_ext_size = tpd_follow_job_ext_size;
+	daemon_job_hooks.jh_started = tpd_follow_started;
+	daemon_job_hooks.jh_progress = tpd_follow_progress;
+	daemon_job_hooks.jh_finished = tpd_follow_finished;
+	daemon_job_hooks.jh_idle = daemon_jobs_idle;
+	daemon_conn_hooks.ch_ext_size = tpd_follow_conn_ext_size;
+	daemon_conn_hooks.ch_frame = tpd_dispatch;
+	daemon_conn_hooks.ch_refuse = tpd_msg_refuse;
+	daemon_conn_hooks.ch_closed = daemon_conn_closed;
+	daemon_conn_hooks.ch_before_write = tpd_jobs_poll;
+	if ((error = tpd_jobs_init(tpd_base, &daemon_job_hooks)) != 0 ||
+	    (error = tpd_conn_init(tpd_base, &daemon_conn_hooks)) != 0)
 		return error;
 	tpd_plugins_scan();
-	if (listen && (error = tpd_listen_start()) != 0)
+	if (listen && (error = tpd_listen_start(tpd_base)) != 0)
 		return error;
 	return 0;
 }
@@ -220,8 +248,8 @@ tpd_daemon_run_until_idle(unsigned int timeout_ms)
 	uint64_t end = tpd_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
 	for (;;) {
-		tpd_conn_flush_all();
-		if (daemon_done || (tpd_conn_count() == 0 && tpd_counters.tc_inflight == 0))
+		if (daemon_done ||
+		    (tpd_conn_count() == 0 && tpd_jobs_inflight() == 0))
 			return 0;
 		if (tpd_now_ns() >= end)
 			return ETIMEDOUT;
@@ -275,26 +303,33 @@ feed_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	while ((n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
 		continue;
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+	if (n == 0 ||
+	    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR)) {
 		f->f_eof = true;
 		(void)event_del(f->f_rev);
 	}
 }
 
 int
-tpd_daemon_feed(const uint8_t *data, size_t len, uid_t uid, gid_t gid, pid_t pid,
+tpd_daemon_feed(const uint8_t *data, size_t len, uid_t uid, gid_t gid,
+    pid_t pid,
     unsigned int timeout_ms)
 {
 	uint64_t end = tpd_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	struct feed f = { -1, data, len, NULL, NULL, false };
 	int sv[2], error = 0;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) != 0)
 		return errno;
 	f.f_fd = sv[1];
-	f.f_rev = event_new(tpd_base, sv[1], EV_READ | EV_PERSIST, feed_read_cb, &f);
-	f.f_wev = event_new(tpd_base, sv[1], EV_WRITE | EV_PERSIST, feed_write_cb, &f);
-	if (f.f_rev == NULL || f.f_wev == NULL || event_add(f.f_rev, NULL) != 0 ||
+	f.f_rev = event_new(tpd_base, sv[1], EV_READ | EV_PERSIST, feed_read_cb,
+	    &f);
+	f.f_wev = event_new(tpd_base, sv[1], EV_WRITE | EV_PERSIST,
+	    feed_write_cb, &f);
+	if (f.f_rev == NULL || f.f_wev == NULL ||
+	    event_add(f.f_rev, NULL) != 0 ||
 	    event_add(f.f_wev, NULL) != 0) {
 		error = ENOMEM;
 		(void)close(sv[0]);
@@ -304,8 +339,7 @@ tpd_daemon_feed(const uint8_t *data, size_t len, uid_t uid, gid_t gid, pid_t pid
 	if ((error = tpd_conn_attach(sv[0], uid, gid, pid, NULL)) != 0)
 		goto out;
 	/* Until the daemon has read everything and closed, and jobs ended. */
-	while (!(f.f_eof && tpd_counters.tc_inflight == 0) && !daemon_done) {
-		tpd_conn_flush_all();
+	while (!(f.f_eof && tpd_jobs_inflight() == 0) && !daemon_done) {
 		if (tpd_now_ns() >= end) {
 			error = ETIMEDOUT;
 			break;
@@ -335,11 +369,10 @@ tpd_daemon_teardown(void)
 	tpd_listen_stop();
 	tpd_conn_free_all();
 	tpd_jobs_free_all();
+	tpd_msg_free();
 	abandoned = tpd_jobs_any_abandoned();
-	if (!abandoned) {
+	if (!abandoned)
 		tpd_pools_put_all();
-		tpd_cq_destroy();
-	}
 	tpd_plugins_unload_all();
 	if (daemon_grace_ev != NULL)
 		event_free(daemon_grace_ev);

@@ -1,21 +1,25 @@
 /*
- * dispatch.c -- from a frame's body to a request handler, and the helpers
- * handlers answer with.
+ * dispatch.c -- from a frame's body to a request handler: the request
+ * table.
  *
  * A body is unpacked as a Request with an arena allocator: protobuf-c's
  * allocations for one request come from one loop-owned block (big ones
  * from malloc, remembered), all released at once after the handler
  * returns; the unpacked request belongs to this file and handlers borrow
- * it.  Bytes that do not unpack are answered ERROR_BAD_REQUEST and the
- * connection is closed (we cannot know where the next frame starts in the
- * peer's mind).  Then validate.c checks the request alone (a body of a
- * kind we know, the fields each kind needs, the limits on sizes and
- * numbers): a request that fails is answered with its error and the
- * connection goes on (a Hello of another version is the exception: that
- * peer is dropped).  Only then does the kind's handler run.
+ * it.  Bytes that do not unpack are answered ERROR_BAD_REQUEST (request
+ * id 0) and the connection is closed (we cannot know where the next frame
+ * starts in the peer's mind); so is a request with id 0, which the
+ * protocol forbids (0 marks the daemon's connection-level errors).
  *
- * To add a request kind: the .proto, a req-*.c handler declared in
- * tpoold.h, one row in dispatch_table, tpctl, tests, tpoold(8).
+ * Then the request's row (dispatch_rows[], one per kind) says the rest:
+ * its check of the request alone (validate.c), who may ask (root only;
+ * the owner of the job it names, found by tpd_req_find_job()), and its
+ * handler.  A handler replies, or returns an error code with a message,
+ * which this file alone turns into the Error reply.  A request that
+ * fails is answered with its error and the connection goes on (a Hello of
+ * another version is the exception: that peer is told and dropped).
+ *
+ * To add a request kind: docs/architecture.md, "Adding a request".
  */
 #include "config.h"
 
@@ -24,10 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tpoold.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "log.h"
+#include "msg.h"
+#include "req.h"
+#include "testing.h"
+#include "validate.h"
 
 /* ----------------------------------------------------------------- arena */
-
 #define	ARENA_SIZE	(64u << 10)
 #define	ARENA_ALIGN	16u
 
@@ -83,59 +92,60 @@ static ProtobufCAllocator arena_allocator = {
 	.allocator_data = NULL,
 };
 
-/* -------------------------------------------------------------- replies */
+/* ------------------------------------------------------------- the table */
 
-void
-tpd_reply(struct tpd_conn *conn, uint64_t request_id, Tpool__Response *resp)
+static bool
+dispatch_cancel_job(const Tpool__Request *req, uint64_t *ret_id)
 {
-	Tpool__ServerMessage sm = TPOOL__SERVER_MESSAGE__INIT;
-
-	resp->has_request_id = true;
-	resp->request_id = request_id;
-	sm.msg_case = TPOOL__SERVER_MESSAGE__MSG_RESPONSE;
-	sm.response = resp;
-	tpd_conn_send(conn, &sm);
+	*ret_id = req->cancel->job_id;
+	return true;
 }
 
-void
-tpd_reply_error(struct tpd_conn *conn, uint64_t request_id, Tpool__ErrorCode code,
-    const char *fmt, ...)
+static bool
+dispatch_watch_job(const Tpool__Request *req, uint64_t *ret_id)
 {
-	Tpool__Response resp = TPOOL__RESPONSE__INIT;
-	Tpool__Error err = TPOOL__ERROR__INIT;
-	char message[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	err.has_code = true;
-	err.code = code;
-	err.message = message;
-	resp.body_case = TPOOL__RESPONSE__BODY_ERROR;
-	resp.error = &err;
-	tpd_debug("connection %llu request %llu: %s: %s", (unsigned long long)conn->c_id,
-	    (unsigned long long)request_id, tp_error_name(code), message);
-	tpd_reply(conn, request_id, &resp);
+	*ret_id = req->watch->job_id;
+	return true;
 }
 
-/* ------------------------------------------------------------- dispatch */
+static bool
+dispatch_status_job(const Tpool__Request *req, uint64_t *ret_id)
+{
+	*ret_id = req->status->job_id;
+	return req->status->has_job_id;
+}
 
-struct dispatch_row {
-	const char	*dr_name;
-	tpd_req_fn	*dr_fn;
-};
+#define	RO	TPD_REQ_READONLY
+#define	RW	TPD_REQ_MUTATES
 
-static const struct dispatch_row dispatch_table[] = {
-	[TPOOL__REQUEST__BODY_HELLO] = { "hello", tpd_req_hello },
-	[TPOOL__REQUEST__BODY_SUBMIT] = { "submit", tpd_req_submit },
-	[TPOOL__REQUEST__BODY_CANCEL] = { "cancel", tpd_req_cancel },
-	[TPOOL__REQUEST__BODY_STATUS] = { "status", tpd_req_status },
-	[TPOOL__REQUEST__BODY_LIST_PLUGINS] = { "list_plugins", tpd_req_list_plugins },
-	[TPOOL__REQUEST__BODY_STATS] = { "stats", tpd_req_stats },
-	[TPOOL__REQUEST__BODY_WATCH] = { "watch", tpd_req_watch },
+static const struct tpd_req_row dispatch_rows[] = {
+	{ TPOOL__REQUEST__BODY_HELLO, "hello", tpd_req_hello,
+	    RO | TPD_REQ_ANYONE, tpd_validate_hello, NULL },
+	{ TPOOL__REQUEST__BODY_SUBMIT, "submit", tpd_req_submit,
+	    RW | TPD_REQ_ANYONE, tpd_validate_submit, NULL },
+	{ TPOOL__REQUEST__BODY_CANCEL, "cancel", tpd_req_cancel,
+	    RW | TPD_REQ_OWNER, tpd_validate_cancel, dispatch_cancel_job },
+	{ TPOOL__REQUEST__BODY_STATUS, "status", tpd_req_status,
+	    RO | TPD_REQ_OWNER, NULL, dispatch_status_job },
+	{ TPOOL__REQUEST__BODY_LIST_PLUGINS, "list_plugins",
+	    tpd_req_list_plugins, RO | TPD_REQ_ANYONE, NULL, NULL },
+	{ TPOOL__REQUEST__BODY_STATS, "stats", tpd_req_stats,
+	    RO | TPD_REQ_ANYONE, NULL, NULL },
+	{ TPOOL__REQUEST__BODY_WATCH, "watch", tpd_req_watch,
+	    RO | TPD_REQ_OWNER, tpd_validate_watch, dispatch_watch_job },
 };
-#define	DISPATCH_NROWS	(sizeof(dispatch_table) / sizeof(dispatch_table[0]))
+#define	DISPATCH_NROWS	(sizeof(dispatch_rows) / sizeof(dispatch_rows[0]))
+
+static const struct tpd_req_row *
+dispatch_row(Tpool__Request__BodyCase kind)
+{
+	size_t i;
+
+	for (i = 0; i < DISPATCH_NROWS; i++)
+		if (dispatch_rows[i].rr_case == kind)
+			return &dispatch_rows[i];
+	return NULL;
+}
 
 /*
  * Unpack body with the arena; NULL when it is not a Request (the arena is
@@ -146,62 +156,113 @@ dispatch_unpack(const uint8_t *body, size_t len)
 {
 	Tpool__Request *req;
 
-	req = (Tpool__Request *)protobuf_c_message_unpack(&tpool__request__descriptor,
-	    &arena_allocator, len, body);
+	req = (Tpool__Request *)protobuf_c_message_unpack(
+	    &tpool__request__descriptor, &arena_allocator, len, body);
 	if (req == NULL)
 		arena_reset();
 	return req;
+}
+
+/*
+ * The checks of req that need nothing but the request and tpd_opt: its
+ * id, its kind, its row's check.  TPD_REQ_OK, or a code and why[].
+ */
+static Tpool__ErrorCode
+dispatch_check(const Tpool__Request *req, const struct tpd_req_row **ret_row,
+    char *why, size_t whylen)
+{
+	const struct tpd_req_row *row;
+	Tpool__ErrorCode code = TPD_REQ_OK;
+
+	*ret_row = NULL;
+	if (!req->has_request_id || req->request_id == 0) {
+		(void)snprintf(why, whylen, "request id 0 (or none): a "
+		    "request's id must not be 0");
+		return TPOOL__ERROR_CODE__ERROR_BAD_REQUEST;
+	}
+	if (req->body_case == TPOOL__REQUEST__BODY__NOT_SET) {
+		(void)snprintf(why, whylen, "request without a body");
+		return TPOOL__ERROR_CODE__ERROR_BAD_REQUEST;
+	}
+	if ((row = dispatch_row(req->body_case)) == NULL) {
+		(void)snprintf(why, whylen, "unknown request kind %d",
+		    (int)req->body_case);
+		return TPOOL__ERROR_CODE__ERROR_BAD_REQUEST;
+	}
+	*ret_row = row;
+	if (row->rr_validate != NULL &&
+	    !row->rr_validate(req, &code, why, whylen))
+		return code;
+	return TPD_REQ_OK;
 }
 
 int
 tpd_request_check(const uint8_t *body, size_t len, Tpool__ErrorCode *ret_code,
     char *why, size_t whylen)
 {
+	const struct tpd_req_row *row;
 	Tpool__Request *req;
 	Tpool__ErrorCode code;
-	bool ok;
+	char buf[256];
 
 	if ((req = dispatch_unpack(body, len)) == NULL) {
 		*ret_code = TPOOL__ERROR_CODE__ERROR_BAD_REQUEST;
 		if (why != NULL && whylen > 0)
-			(void)snprintf(why, whylen, "a frame of %zu bytes is not a Request "
-			    "message", len);
+			(void)snprintf(why, whylen, "a frame of %zu bytes is "
+			    "not a Request message", len);
 		return EBADMSG;
 	}
-	ok = tpd_request_validate(req, &code, why, whylen);
+	code = dispatch_check(req, &row, buf, sizeof(buf));
 	arena_reset();
-	if (ok)
+	if (code == TPD_REQ_OK)
 		return 0;
 	*ret_code = code;
+	if (why != NULL && whylen > 0)
+		(void)snprintf(why, whylen, "%s", buf);
 	return EINVAL;
 }
 
+/* The ch_frame hook: one request, from its bytes to its answer. */
 void
 tpd_dispatch(struct tpd_conn *conn, const uint8_t *body, size_t len)
 {
+	const struct tpd_req_row *row;
 	Tpool__Request *req;
 	Tpool__ErrorCode code;
-	char why[256];
+	struct tpd_req r;
+	uint64_t job_id;
 
 	if ((req = dispatch_unpack(body, len)) == NULL) {
-		tpd_reply_error(conn, 0, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
+		tpd_msg_error(conn, 0, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
 		    "a frame of %zu bytes is not a Request message", len);
-		tpd_conn_close_after_flush(conn);
+		tpd_conn_close_after_write(conn);
 		return;
 	}
-	if (!tpd_request_validate(req, &code, why, sizeof(why))) {
-		tpd_reply_error(conn, req->request_id, code, "%s", why);
-		/* A peer of another version is told so and dropped, as tmux does. */
-		if (code == TPOOL__ERROR_CODE__ERROR_VERSION)
-			tpd_conn_close_after_flush(conn);
-	} else if ((size_t)req->body_case < DISPATCH_NROWS &&
-	    dispatch_table[req->body_case].dr_fn != NULL) {
-		dispatch_table[req->body_case].dr_fn(conn, req);
-	} else {
-		/* Validated kinds all have a row: this is a bug of ours. */
-		tpd_err("request kind %d has no handler", (int)req->body_case);
-		tpd_reply_error(conn, req->request_id, TPOOL__ERROR_CODE__ERROR_INTERNAL,
-		    "request kind %d is not served", (int)req->body_case);
+	r.r_conn = conn;
+	r.r_uid = tpd_conn_uid(conn);
+	r.r_req = req;
+	r.r_id = req->request_id;
+	r.r_job = NULL;
+	r.r_why[0] = '\0';
+	code = dispatch_check(req, &row, r.r_why, sizeof(r.r_why));
+	if (code == TPD_REQ_OK && (row->rr_flags & TPD_REQ_ROOT) &&
+	    r.r_uid != 0)
+		code = tpd_req_fail(&r, TPOOL__ERROR_CODE__ERROR_PERMISSION,
+		    "%s is for root only", row->rr_name);
+	if (code == TPD_REQ_OK && (row->rr_flags & TPD_REQ_OWNER) &&
+	    row->rr_job_id != NULL && row->rr_job_id(req, &job_id))
+		code = tpd_req_find_job(&r, job_id, &r.r_job);
+	if (code == TPD_REQ_OK)
+		code = row->rr_handler(&r);
+	if (code != TPD_REQ_OK) {
+		tpd_msg_error(conn, r.r_id, code, "%s", r.r_why);
+		/*
+		 * A peer of another version is told so and dropped, as tmux
+		 * does; a request id 0 looks like the daemon's own
+		 * connection-level errors, which end the connection.
+		 */
+		if (code == TPOOL__ERROR_CODE__ERROR_VERSION || r.r_id == 0)
+			tpd_conn_close_after_write(conn);
 	}
 	arena_reset();
 }

@@ -1,27 +1,38 @@
 /*
- * jobs.c -- the job table and each job's life as the loop sees it.
+ * jobs.c -- the job table and each job's life as the loop records it.
  *
- *	submit ──create──▶ in flight ──schedule──▶ (libtp queue, worker: run.c)
+ *	submit ──create──▶ QUEUED ──schedule──▶ (libtp queue, worker: run.c)
  *	                      │                          │ notes through the
- *	                      │ cancel before it ran     │ completion queue:
- *	                      ▼                          ▼ STARTED, PROGRESS, FINISHED
- *	                  finalized ◀────────────────────┘
+ *	                      │ cancel before it ran     │ completion queue
+ *	                      │                          ▼
+ *	                      │                 STARTED: the loop records
+ *	                      │                 RUNNING (jh_started)
+ *	                      │                          │ PROGRESS: jh_progress
+ *	                      ▼                          ▼ FINISHED
+ *	                  final: the loop records the outcome (jh_finished)
  *	                      │ kept --finished-keep jobs / --finished-ttl
  *	                      ▼
  *	                 forgotten: destroyed and freed
  *
- * Finalizing a job sends its one JobFinished event to its submitter (if
- * still connected) and its watchers, answers the cancel --wait requests on
- * it, and moves it from the in-flight list to the finished list, where
- * status requests still find it.  Every job that was accepted is finalized
- * exactly once, by the loop: when its worker says FINISHED, when a cancel
- * takes it off its queue, or, at exit, when it was still running after the
- * shutdown grace period (abandoned: reported failed, never freed).
+ * One writer: the job's state (j_state) is written here, on the loop
+ * thread, and nowhere else.  The worker writes only what it saw (when it
+ * began, how it ended, the result) and posts a note; the loop takes the
+ * note (job_notes()), records the state, and calls the hook that tells
+ * the layer above (which sends the events).  Readers read j_state as it
+ * is: a job is shown running from the moment the loop takes its start,
+ * and final from the moment it takes its end, never otherwise.
+ *
+ * Every accepted job is finalized exactly once, by the loop: when its
+ * worker's end arrives, when a cancel takes it off its queue, or, at exit,
+ * when it was still running after the shutdown grace period (abandoned:
+ * reported failed, never freed).  The jobs in flight are the in-flight
+ * list; its length and each user's share are counted here only
+ * (job_enter(), job_leave()).
  *
  * Ownership: the loop owns every job object (and its input, name, result
  * and message); libtp borrows the embedded struct threadpool_job while it
  * is scheduled; a worker borrows the job while it runs it.  A job holds a
- * reference to its plugin until it is finalized (so the plugin is not
+ * reference to its plugin until it is final (so the plugin is not
  * unloaded under it; it keeps a copy of the plugin's name for status) and
  * to its user record (the per-uid count and list) until it is freed.
  *
@@ -37,85 +48,108 @@
 
 #include <event2/event.h>
 
-#include "frame.h"
-#include "tpoold.h"
+#include "job_impl.h"
+#include "log.h"
+#include "names.h"
+#include "options.h"
+#include "plugin.h"
 
 #define	JOBS_HASH_MIN		1024u
 #define	JOBS_REAP_PERIOD_MS	1000
+#define	JOBS_EXT_ALIGN		16u
 
 LIST_HEAD(job_bucket, tpd_job);
 TAILQ_HEAD(job_list, tpd_job);
 
-struct tpd_counters tpd_counters;
+/* A peer uid's record: its jobs and its count in flight.  All fields l. */
+struct tpd_user {
+	LIST_ENTRY(tpd_user)	u_entry;
+	uid_t			u_uid;
+	unsigned int		u_inflight;	/* its jobs on jobs_inflight */
+	struct job_list		u_jobs;		/* all its known jobs, oldest
+						 *    first; the record goes
+						 *    with the last */
+};
 
-static struct job_bucket *jobs_hash;		/* l */
-static size_t jobs_hash_mask;			/* l: buckets - 1 */
-static size_t jobs_count;			/* l: jobs in the table */
-static uint64_t jobs_next_id = 1;		/* l */
+/* Everything here is the loop's (l). */
+static struct job_bucket *jobs_hash;
+static size_t jobs_hash_mask;			/* buckets - 1 */
+static size_t jobs_count;			/* jobs in the table */
+static uint64_t jobs_next_id = 1;
 static struct job_list jobs_inflight = TAILQ_HEAD_INITIALIZER(jobs_inflight);
+static unsigned int jobs_ninflight;		/* its length */
 static struct job_list jobs_finished = TAILQ_HEAD_INITIALIZER(jobs_finished);
+static size_t jobs_nfinished;			/* its length */
 static struct job_list jobs_abandoned = TAILQ_HEAD_INITIALIZER(jobs_abandoned);
-static size_t jobs_nfinished;			/* l */
-static struct event *jobs_reap_ev;		/* l */
+static struct event *jobs_reap_ev;
 static LIST_HEAD(, tpd_user) jobs_users = LIST_HEAD_INITIALIZER(jobs_users);
-static unsigned int jobs_fresh;			/* l: scheduled since asked */
-static uint64_t jobs_recent_ns = 1000000;	/* l: average submit-to-end */
-static uint8_t *jobs_frame;			/* l: an event encoded once */
-static size_t jobs_frame_cap;
+static struct tpd_job_counts jobs_counts;	/* but in flight: derived */
+static const struct tpd_job_hooks *jobs_hooks;
+static size_t jobs_ext_size;			/* rounded up */
+static bool jobs_stopping;			/* no new job */
 
 static const char jobs_abandoned_msg[] =
     "still running when the daemon stopped (shutdown grace period over)";
 
 static void jobs_reap_cb(evutil_socket_t, short, void *);
+static void job_notes(struct tpd_job *, unsigned int);
 
 /* ---------------------------------------------------------------- users */
 
-struct tpd_user *
-tpd_user_hold(uid_t uid)
+static struct tpd_user *
+user_find(uid_t uid)
 {
 	struct tpd_user *user;
 
 	LIST_FOREACH(user, &jobs_users, u_entry)
 		if (user->u_uid == uid)
-			break;
-	if (user == NULL) {
-		if ((user = calloc(1, sizeof(*user))) == NULL)
-			return NULL;
-		user->u_uid = uid;
-		TAILQ_INIT(&user->u_jobs);
-		LIST_INSERT_HEAD(&jobs_users, user, u_entry);
-	}
-	user->u_refs++;
-	return user;
+			return user;
+	return NULL;
 }
 
-void
-tpd_user_rele(struct tpd_user *user)
+/* The record of uid, made on its first job; NULL: no memory. */
+static struct tpd_user *
+user_get(uid_t uid)
 {
-	if (user == NULL || --user->u_refs > 0)
-		return;
-	LIST_REMOVE(user, u_entry);
-	free(user);
+	struct tpd_user *user;
+
+	if ((user = user_find(uid)) != NULL)
+		return user;
+	if ((user = calloc(1, sizeof(*user))) == NULL)
+		return NULL;
+	user->u_uid = uid;
+	TAILQ_INIT(&user->u_jobs);
+	LIST_INSERT_HEAD(&jobs_users, user, u_entry);
+	return user;
 }
 
 /* ---------------------------------------------------------------- table */
 
 int
-tpd_jobs_init(void)
+tpd_jobs_init(struct event_base *base, const struct tpd_job_hooks *hooks)
 {
-	struct timeval tv = { JOBS_REAP_PERIOD_MS / 1000, (JOBS_REAP_PERIOD_MS % 1000) * 1000 };
+	struct timeval tv = { JOBS_REAP_PERIOD_MS / 1000,
+	    (JOBS_REAP_PERIOD_MS % 1000) * 1000 };
 	size_t i;
+	int error;
 
 	/* A new daemon life (in-process tests set up more than one). */
 	jobs_next_id = 1;
+	jobs_stopping = false;
+	memset(&jobs_counts, 0, sizeof(jobs_counts));
+	jobs_hooks = hooks;
+	jobs_ext_size = (hooks->jh_ext_size + JOBS_EXT_ALIGN - 1) &
+	    ~(size_t)(JOBS_EXT_ALIGN - 1);
 	if ((jobs_hash = malloc(JOBS_HASH_MIN * sizeof(*jobs_hash))) == NULL)
 		return ENOMEM;
 	for (i = 0; i < JOBS_HASH_MIN; i++)
 		LIST_INIT(&jobs_hash[i]);
 	jobs_hash_mask = JOBS_HASH_MIN - 1;
-	jobs_reap_ev = event_new(tpd_base, -1, EV_PERSIST, jobs_reap_cb, NULL);
+	jobs_reap_ev = event_new(base, -1, EV_PERSIST, jobs_reap_cb, NULL);
 	if (jobs_reap_ev == NULL || event_add(jobs_reap_ev, &tv) != 0)
 		return ENOMEM;
+	if ((error = tpd_cq_init(base, job_notes)) != 0)
+		return error;
 	return 0;
 }
 
@@ -134,7 +168,8 @@ jobs_hash_grow(void)
 	for (i = 0; i <= jobs_hash_mask; i++) {
 		while ((job = LIST_FIRST(&jobs_hash[i])) != NULL) {
 			LIST_REMOVE(job, j_hashent);
-			LIST_INSERT_HEAD(&nh[job->j_id & (n - 1)], job, j_hashent);
+			LIST_INSERT_HEAD(&nh[job->j_id & (n - 1)], job,
+			    j_hashent);
 		}
 	}
 	free(jobs_hash);
@@ -147,86 +182,170 @@ tpd_job_lookup(uint64_t id)
 {
 	struct tpd_job *job;
 
+	if (jobs_hash == NULL)
+		return NULL;
 	LIST_FOREACH(job, &jobs_hash[id & jobs_hash_mask], j_hashent)
 		if (job->j_id == id)
 			return job;
 	return NULL;
 }
 
-bool
-tpd_job_visible(const struct tpd_job *job, const struct tpd_conn *conn)
+uint64_t
+tpd_job_id(const struct tpd_job *job)
 {
-	return conn->c_uid == 0 || conn->c_uid == job->j_uid;
+	return job->j_id;
+}
+
+uid_t
+tpd_job_uid(const struct tpd_job *job)
+{
+	return job->j_uid;
+}
+
+bool
+tpd_job_is_final(const struct tpd_job *job)
+{
+	return tp_state_is_final(job->j_state);
+}
+
+void *
+tpd_job_ext(struct tpd_job *job)
+{
+	return job->j_ext;
+}
+
+unsigned int
+tpd_jobs_inflight(void)
+{
+	return jobs_ninflight;
+}
+
+unsigned int
+tpd_jobs_inflight_of(uid_t uid)
+{
+	struct tpd_user *user = user_find(uid);
+
+	return user != NULL ? user->u_inflight : 0;
+}
+
+void
+tpd_jobs_counts(struct tpd_job_counts *counts)
+{
+	*counts = jobs_counts;
 }
 
 int
-tpd_job_create(struct tpd_conn *conn, struct tpd_plugin *plugin, const uint8_t *input,
-    size_t input_len, const char *name, Tpool__PoolKind kind, int pri, int cpu,
-    struct threadpool *pool, struct tpd_job **ret_job)
+tpd_jobs_admit(uid_t uid)
+{
+	if (jobs_stopping)
+		return ESHUTDOWN;
+	if (jobs_ninflight >= tpd_opt.o_max_jobs)
+		return EAGAIN;
+	if (tpd_jobs_inflight_of(uid) >= tpd_opt.o_max_jobs_per_client)
+		return EDQUOT;
+	return 0;
+}
+
+/* The only two places that change what is in flight. */
+static void
+job_enter(struct tpd_job *job)
+{
+	TAILQ_INSERT_TAIL(&jobs_inflight, job, j_listent);
+	job->j_user->u_inflight++;
+	if (jobs_ninflight++ == 0)
+		tpd_cq_lazy_timer(true);
+}
+
+static void
+job_leave(struct tpd_job *job)
+{
+	TAILQ_REMOVE(&jobs_inflight, job, j_listent);
+	job->j_user->u_inflight--;
+	if (--jobs_ninflight == 0)
+		tpd_cq_lazy_timer(false);
+}
+
+int
+tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 {
 	struct tpd_job *job;
-	const char *pname = plugin->p_desc->tpp_name;
-	size_t namelen = strlen(name), pnamelen = strlen(pname);
+	struct tpd_user *user;
+	const char *pname = tpd_plugin_desc(spec->js_plugin)->tpp_name;
+	size_t namelen = strlen(spec->js_name), pnamelen = strlen(pname);
+	uint8_t *p;
 	int error;
 
-	job = malloc(sizeof(*job) + input_len + namelen + 1 + pnamelen + 1);
-	if (job == NULL)
+	if ((user = user_get(spec->js_uid)) == NULL)
 		return ENOMEM;
+	job = malloc(sizeof(*job) + jobs_ext_size + spec->js_input_len +
+	    namelen + 1 + pnamelen + 1);
+	if (job == NULL)
+		goto nomem;
 	if ((error = pthread_mutex_init(&job->j_lock, NULL)) != 0) {
 		free(job);
-		return error;
+		goto nomem;
 	}
-	job->j_id = jobs_next_id++;
-	job->j_uid = conn->c_uid;
-	job->j_plugin = plugin;
-	job->j_pool = pool;
-	job->j_pool_kind = kind;
-	job->j_pri = pri;
-	job->j_cpu = cpu;
-	job->j_submit_ns = tpd_now_ns();
-	job->j_input = (const uint8_t *)(job + 1);
-	job->j_input_len = input_len;
-	if (input_len > 0)
-		memcpy(job + 1, input, input_len);
-	job->j_name = (char *)(job + 1) + input_len;
-	memcpy(job->j_name, name, namelen + 1);
-	job->j_plugin_name = job->j_name + namelen + 1;
-	memcpy((char *)job->j_plugin_name, pname, pnamelen + 1);
+	p = (uint8_t *)(job + 1);
+	job->j_ext = p;
+	memset(p, 0, jobs_ext_size);
+	p += jobs_ext_size;
+	job->j_input = p;
+	job->j_input_len = spec->js_input_len;
+	if (spec->js_input_len > 0)
+		memcpy(p, spec->js_input, spec->js_input_len);
+	p += spec->js_input_len;
+	job->j_name = (char *)p;
+	memcpy(job->j_name, spec->js_name, namelen + 1);
+	p += namelen + 1;
+	memcpy(p, pname, pnamelen + 1);
+	job->j_plugin_name = (const char *)p;
 
+	job->j_id = jobs_next_id++;
+	job->j_uid = spec->js_uid;
+	job->j_plugin = spec->js_plugin;
+	job->j_pool = spec->js_pool;
+	job->j_pool_kind = spec->js_pool_kind;
+	job->j_pri = spec->js_pri;
+	job->j_cpu = spec->js_cpu;
+	job->j_submit_ns = tpd_now_ns();
 	job->j_state = TPOOL__JOB_STATE__JOB_QUEUED;
-	job->j_start_ns = job->j_end_ns = job->j_cpu_ns = 0;
+	job->j_final_ns = 0;
+	job->j_abandoned = false;
+	job->j_scheduled = false;
+	job->j_started = false;
+	job->j_start_ns = 0;
 	job->j_ran_on_cpu = -1;
-	job->j_progress = 0;
-	job->j_progress_msg[0] = '\0';
+	job->j_outcome = TPOOL__JOB_STATE__JOB_STATE_UNSPECIFIED;
+	job->j_end_ns = job->j_cpu_ns = 0;
 	job->j_result = NULL;
 	job->j_result_len = 0;
 	job->j_message = NULL;
+	job->j_progress = 0;
+	job->j_progress_msg[0] = '\0';
 	atomic_init(&job->j_cancel, false);
 	job->j_cqnext = NULL;
 	atomic_init(&job->j_cqbits, 0);
-	job->j_conn = conn;
-	job->j_user = conn->c_user;
-	job->j_user->u_refs++;
-	LIST_INIT(&job->j_watches);
-	job->j_final_ns = 0;
-	job->j_final = false;
-	job->j_abandoned = false;
-	job->j_scheduled = false;
-	threadpool_job_init(&job->j_tpjob, tpd_job_run, &job->j_lock, "%s", name);
-	tpd_plugin_hold(plugin);
+	job->j_user = user;
+	threadpool_job_init(&job->j_tpjob, tpd_job_run, &job->j_lock, "%s",
+	    spec->js_name);
+	tpd_plugin_hold(spec->js_plugin);
 
-	LIST_INSERT_HEAD(&jobs_hash[job->j_id & jobs_hash_mask], job, j_hashent);
+	LIST_INSERT_HEAD(&jobs_hash[job->j_id & jobs_hash_mask], job,
+	    j_hashent);
 	if (++jobs_count > jobs_hash_mask + 1)
 		jobs_hash_grow();
-	TAILQ_INSERT_TAIL(&jobs_inflight, job, j_listent);
-	TAILQ_INSERT_TAIL(&job->j_user->u_jobs, job, j_userent);
-	TAILQ_INSERT_TAIL(&conn->c_jobs, job, j_connent);
-	job->j_user->u_inflight++;
-	if (tpd_counters.tc_inflight++ == 0)
-		tpd_cq_lazy_timer(true);
-	tpd_counters.tc_accepted++;
+	TAILQ_INSERT_TAIL(&user->u_jobs, job, j_userent);
+	job_enter(job);
+	jobs_counts.jc_accepted++;
 	*ret_job = job;
 	return 0;
+
+nomem:
+	if (TAILQ_EMPTY(&user->u_jobs)) {
+		LIST_REMOVE(user, u_entry);
+		free(user);
+	}
+	return ENOMEM;
 }
 
 void
@@ -236,27 +355,21 @@ tpd_job_schedule(struct tpd_job *job)
 	threadpool_schedule_job(job->j_pool, &job->j_tpjob);
 	(void)pthread_mutex_unlock(&job->j_lock);
 	job->j_scheduled = true;
-	jobs_fresh++;
 }
 
-unsigned int
-tpd_jobs_take_fresh(uint64_t *ret_recent_ns)
-{
-	unsigned int n = jobs_fresh;
-
-	jobs_fresh = 0;
-	*ret_recent_ns = jobs_recent_ns;
-	return n;
-}
-
-/* Forget a finalized job: out of the table and its lists, and free it. */
+/* Forget a final job: out of the table and its lists, and free it. */
 static void
 job_free(struct tpd_job *job)
 {
+	struct tpd_user *user = job->j_user;
+
 	LIST_REMOVE(job, j_hashent);
 	jobs_count--;
-	TAILQ_REMOVE(&job->j_user->u_jobs, job, j_userent);
-	tpd_user_rele(job->j_user);
+	TAILQ_REMOVE(&user->u_jobs, job, j_userent);
+	if (TAILQ_EMPTY(&user->u_jobs)) {
+		LIST_REMOVE(user, u_entry);
+		free(user);
+	}
 	/* Waits (briefly) for the worker that ran it to let go of it. */
 	threadpool_job_destroy(&job->j_tpjob);
 	(void)pthread_mutex_destroy(&job->j_lock);
@@ -267,13 +380,27 @@ job_free(struct tpd_job *job)
 	free(job);
 }
 
+void
+tpd_jobs_foreach_of_uid(uid_t uid, bool (*fn)(struct tpd_job *, void *),
+    void *arg)
+{
+	struct tpd_user *user = user_find(uid);
+	struct tpd_job *job;
+
+	if (user == NULL)
+		return;
+	TAILQ_FOREACH_REVERSE(job, &user->u_jobs, job_list, j_userent)
+		if (!fn(job, arg))
+			break;
+}
+
 /* ----------------------------------------------------------------- info */
 
 void
 tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 {
-	uint64_t start, end, now;
-	Tpool__JobState state;
+	Tpool__JobState state = job->j_state;
+	uint64_t start = 0, end = 0, now;
 
 	tpool__job_info__init(info);
 	info->has_job_id = true;
@@ -289,32 +416,28 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	info->has_uid = true;
 	info->uid = (uint32_t)job->j_uid;
 	info->has_cancel_requested = true;
-	info->cancel_requested = atomic_load_explicit(&job->j_cancel, memory_order_relaxed);
+	info->cancel_requested = atomic_load_explicit(&job->j_cancel,
+	    memory_order_relaxed);
+	info->has_ran_on_cpu = true;
+	info->ran_on_cpu = -1;
 
-	(void)pthread_mutex_lock(&job->j_lock);
-	state = job->j_state;
-	start = job->j_start_ns;
-	end = job->j_end_ns;
 	/*
-	 * The worker sets a final j_state before the loop has taken in its
-	 * end (j_final): until then the job is shown running, so that nobody
-	 * sees a final state and then events of the same job (a watch
-	 * answered in between would: found by the soak test).
+	 * The worker's fields, as far as the loop has taken its notes (an
+	 * abandoned job's worker may still be writing those of its end).
 	 */
-	if (!job->j_final && (state == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
-	    state == TPOOL__JOB_STATE__JOB_FAILED ||
-	    state == TPOOL__JOB_STATE__JOB_CANCELLED)) {
-		state = TPOOL__JOB_STATE__JOB_RUNNING;
-		end = 0;
+	if (job->j_started) {
+		start = job->j_start_ns;
+		info->ran_on_cpu = job->j_ran_on_cpu;
 	}
+	(void)pthread_mutex_lock(&job->j_lock);
 	info->has_progress = true;
 	info->progress = job->j_progress;
-	info->has_ran_on_cpu = true;
-	info->ran_on_cpu = job->j_ran_on_cpu;
-	if (state == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
-	    state == TPOOL__JOB_STATE__JOB_FAILED ||
-	    state == TPOOL__JOB_STATE__JOB_CANCELLED) {
-		/* Final: result and message are set once and never change. */
+	(void)pthread_mutex_unlock(&job->j_lock);
+	if (tp_state_is_final(state) && job->j_abandoned) {
+		info->message = (char *)jobs_abandoned_msg;
+		end = job->j_final_ns;
+	} else if (tp_state_is_final(state)) {
+		end = job->j_end_ns;
 		info->message = job->j_message;
 		if (with_result && state == TPOOL__JOB_STATE__JOB_SUCCEEDED) {
 			info->has_result = true;
@@ -325,14 +448,6 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 			info->has_cpu_ns = true;
 			info->cpu_ns = job->j_cpu_ns;
 		}
-	}
-	(void)pthread_mutex_unlock(&job->j_lock);
-
-	if (job->j_abandoned) {
-		state = TPOOL__JOB_STATE__JOB_FAILED;
-		info->message = (char *)jobs_abandoned_msg;
-		info->has_result = false;
-		end = job->j_final_ns;
 	}
 	info->has_state = true;
 	info->state = state;
@@ -347,246 +462,120 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	}
 }
 
-/* --------------------------------------------------------------- events */
-
-/* Send sm to everyone who follows job's events: its submitter and watchers. */
-static void
-job_broadcast(struct tpd_job *job, const Tpool__ServerMessage *sm)
-{
-	struct tpd_conn *only = job->j_conn;
-	struct tpd_watch *w;
-	unsigned int n = job->j_conn != NULL ? 1 : 0;
-	size_t len;
-	uint8_t *p;
-
-	LIST_FOREACH(w, &job->j_watches, w_jobent) {
-		if (!w->w_cancel_wait) {
-			only = w->w_conn;
-			n++;
-		}
-	}
-	if (n == 0)
-		return;
-	if (n == 1) {
-		tpd_conn_send(only, sm);
-		return;
-	}
-	/* Encode once, copy to each. */
-	len = TP_FRAME_HDR_LEN + protobuf_c_message_get_packed_size(&sm->base);
-	if (len > jobs_frame_cap) {
-		if ((p = realloc(jobs_frame, len)) == NULL) {
-			tpd_err("out of memory sending an event of job %llu",
-			    (unsigned long long)job->j_id);
-			return;
-		}
-		jobs_frame = p;
-		jobs_frame_cap = len;
-	}
-	tp_frame_put_header(jobs_frame, (uint32_t)(len - TP_FRAME_HDR_LEN));
-	(void)protobuf_c_message_pack(&sm->base, jobs_frame + TP_FRAME_HDR_LEN);
-	if (job->j_conn != NULL)
-		tpd_conn_send_frame(job->j_conn, jobs_frame, len);
-	LIST_FOREACH(w, &job->j_watches, w_jobent)
-		if (!w->w_cancel_wait)
-			tpd_conn_send_frame(w->w_conn, jobs_frame, len);
-}
-
-static void
-job_send_started(struct tpd_job *job)
-{
-	Tpool__ServerMessage sm = TPOOL__SERVER_MESSAGE__INIT;
-	Tpool__Event ev = TPOOL__EVENT__INIT;
-	Tpool__JobStarted st = TPOOL__JOB_STARTED__INIT;
-
-	(void)pthread_mutex_lock(&job->j_lock);
-	st.has_queue_ns = true;
-	st.queue_ns = job->j_start_ns - job->j_submit_ns;
-	st.has_cpu = true;
-	st.cpu = job->j_ran_on_cpu;
-	(void)pthread_mutex_unlock(&job->j_lock);
-	ev.has_job_id = true;
-	ev.job_id = job->j_id;
-	ev.kind_case = TPOOL__EVENT__KIND_STARTED;
-	ev.started = &st;
-	sm.msg_case = TPOOL__SERVER_MESSAGE__MSG_EVENT;
-	sm.event = &ev;
-	job_broadcast(job, &sm);
-}
-
-static void
-job_send_progress(struct tpd_job *job)
-{
-	Tpool__ServerMessage sm = TPOOL__SERVER_MESSAGE__INIT;
-	Tpool__Event ev = TPOOL__EVENT__INIT;
-	Tpool__JobProgress pr = TPOOL__JOB_PROGRESS__INIT;
-	char msg[TP_PLUGIN_PROGRESS_MSG_MAX];
-
-	(void)pthread_mutex_lock(&job->j_lock);
-	pr.has_percent = true;
-	pr.percent = job->j_progress;
-	memcpy(msg, job->j_progress_msg, sizeof(msg));
-	(void)pthread_mutex_unlock(&job->j_lock);
-	if (msg[0] != '\0')
-		pr.message = msg;
-	ev.has_job_id = true;
-	ev.job_id = job->j_id;
-	ev.kind_case = TPOOL__EVENT__KIND_PROGRESS;
-	ev.progress = &pr;
-	sm.msg_case = TPOOL__SERVER_MESSAGE__MSG_EVENT;
-	sm.event = &ev;
-	job_broadcast(job, &sm);
-}
-
-static void
-job_watch_free(struct tpd_watch *w)
-{
-	LIST_REMOVE(w, w_jobent);
-	LIST_REMOVE(w, w_connent);
-	free(w);
-}
+/* --------------------------------------------------------- the job's life */
 
 /*
- * The job has its final state (under its lock, or abandoned): report it
- * once, and move it to the finished list.
+ * Record the job's final state (its outcome, or FAILED when abandoned),
+ * tell the layer above once, and move it to the finished list.
  */
 static void
 job_finalize(struct tpd_job *job)
 {
-	Tpool__ServerMessage sm = TPOOL__SERVER_MESSAGE__INIT;
-	Tpool__Event ev = TPOOL__EVENT__INIT;
-	Tpool__JobFinished fin = TPOOL__JOB_FINISHED__INIT;
-	Tpool__Response resp = TPOOL__RESPONSE__INIT;
-	Tpool__CancelReply cr = TPOOL__CANCEL_REPLY__INIT;
 	Tpool__JobInfo info;
-	struct tpd_watch *w;
 
-	job->j_final = true;
+	job->j_state = job->j_abandoned ? TPOOL__JOB_STATE__JOB_FAILED :
+	    job->j_outcome;
 	job->j_final_ns = tpd_now_ns();
-	tpd_job_info(job, &info, true);
-	if (info.has_run_ns) {
-		/* An average of the last few jobs' submit-to-end times. */
-		uint64_t lat = job->j_final_ns - job->j_submit_ns;
-
-		jobs_recent_ns = jobs_recent_ns - jobs_recent_ns / 8 + lat / 8;
-	}
-
-	switch (info.state) {
+	switch (job->j_state) {
 	case TPOOL__JOB_STATE__JOB_SUCCEEDED:
-		tpd_counters.tc_succeeded++;
+		jobs_counts.jc_succeeded++;
 		break;
 	case TPOOL__JOB_STATE__JOB_CANCELLED:
-		tpd_counters.tc_cancelled++;
+		jobs_counts.jc_cancelled++;
 		break;
 	default:
-		tpd_counters.tc_failed++;
+		jobs_counts.jc_failed++;
 		break;
 	}
-	tpd_counters.tc_inflight--;
-	job->j_user->u_inflight--;
-	TAILQ_REMOVE(&jobs_inflight, job, j_listent);
+	job_leave(job);
 	if (job->j_abandoned) {
 		TAILQ_INSERT_TAIL(&jobs_abandoned, job, j_listent);
 	} else {
 		TAILQ_INSERT_TAIL(&jobs_finished, job, j_listent);
 		jobs_nfinished++;
-	}
-
-	fin.job = &info;
-	ev.has_job_id = true;
-	ev.job_id = job->j_id;
-	ev.kind_case = TPOOL__EVENT__KIND_FINISHED;
-	ev.finished = &fin;
-	sm.msg_case = TPOOL__SERVER_MESSAGE__MSG_EVENT;
-	sm.event = &ev;
-	job_broadcast(job, &sm);
-
-	/* Cancel --wait requests get their answer now, with the final state. */
-	cr.has_result = true;
-	cr.job = &info;
-	resp.body_case = TPOOL__RESPONSE__BODY_CANCEL;
-	resp.cancel = &cr;
-	while ((w = LIST_FIRST(&job->j_watches)) != NULL) {
-		if (w->w_cancel_wait) {
-			cr.result = w->w_cancel_result;
-			tpd_reply(w->w_conn, w->w_request_id, &resp);
-		}
-		job_watch_free(w);
-	}
-	if (job->j_conn != NULL) {
-		TAILQ_REMOVE(&job->j_conn->c_jobs, job, j_connent);
-		job->j_conn = NULL;
-	}
-	/* Its plugin may go now (an abandoned job's worker still runs it). */
-	if (!job->j_abandoned) {
+		/* Its plugin may go now (an abandoned job's still runs it). */
 		tpd_plugin_rele(job->j_plugin);
 		job->j_plugin = NULL;
 	}
+	tpd_job_info(job, &info, true);
+	jobs_hooks->jh_finished(job, &info);
 	if (tpd_opt.o_finished_keep < jobs_nfinished)
 		event_active(jobs_reap_ev, EV_TIMEOUT, 0);
-	if (tpd_counters.tc_inflight == 0) {
-		tpd_cq_lazy_timer(false);
-		tpd_daemon_jobs_idle();
+	if (jobs_ninflight == 0)
+		jobs_hooks->jh_idle();
+}
+
+/* The completion queue delivers a job's notes here (tpd_cq_init()). */
+static void
+job_notes(struct tpd_job *job, unsigned int bits)
+{
+	char msg[TP_PLUGIN_PROGRESS_MSG_MAX];
+	unsigned int percent;
+
+	/* A job made final already (abandoned) has a worker still talking. */
+	if (tp_state_is_final(job->j_state))
+		return;
+	if ((bits & TPD_NOTE_STARTED) &&
+	    job->j_state == TPOOL__JOB_STATE__JOB_QUEUED) {
+		job->j_state = TPOOL__JOB_STATE__JOB_RUNNING;
+		job->j_started = true;
+		jobs_hooks->jh_started(job, job->j_start_ns - job->j_submit_ns,
+		    job->j_ran_on_cpu);
 	}
+	if (bits & TPD_NOTE_PROGRESS) {
+		(void)pthread_mutex_lock(&job->j_lock);
+		percent = job->j_progress;
+		memcpy(msg, job->j_progress_msg, sizeof(msg));
+		(void)pthread_mutex_unlock(&job->j_lock);
+		jobs_hooks->jh_progress(job, percent,
+		    msg[0] != '\0' ? msg : NULL);
+	}
+	if (bits & TPD_NOTE_FINISHED)
+		job_finalize(job);
 }
 
 void
-tpd_job_notes(struct tpd_job *job, unsigned int bits)
+tpd_jobs_poll(void)
 {
-	/* An abandoned job was reported already; its worker still talks. */
-	if (job->j_final)
-		return;
-	if (bits & TPD_NOTE_STARTED)
-		job_send_started(job);
-	if (bits & TPD_NOTE_PROGRESS)
-		job_send_progress(job);
-	if (bits & TPD_NOTE_FINISHED)
-		job_finalize(job);
+	tpd_cq_poll();
 }
 
 /* --------------------------------------------------------------- cancel */
 
 /*
- * The seed's cancel, under the job lock.  running_too: also ask a running
- * job to stop (else a job a worker has is left alone).
+ * running_too: also ask a running job to stop (else a job a worker has is
+ * left alone).
  */
 static Tpool__CancelResult
 job_cancel(struct tpd_job *job, const char *why, bool running_too)
 {
-	char *msg;
+	bool off_queue;
 
-	if (job->j_final)
+	if (tp_state_is_final(job->j_state))
 		return TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED;
-	msg = strdup(why);
 	(void)pthread_mutex_lock(&job->j_lock);
-	if (job->j_state != TPOOL__JOB_STATE__JOB_QUEUED &&
-	    job->j_state != TPOOL__JOB_STATE__JOB_RUNNING) {
-		/*
-		 * Its worker ended it and the loop has yet to hear: to
-		 * everyone else the job still runs (tpd_job_info), so it was
-		 * too late; its end is on its way (and answers a wait).
-		 */
-		(void)pthread_mutex_unlock(&job->j_lock);
-		free(msg);
-		return TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE;
-	}
-	if (!threadpool_cancel_job_async(job->j_pool, &job->j_tpjob)) {
-		/*
-		 * A worker has it: the plugin sees the request (and a worker
-		 * that has not started the plugin yet, waiting for this lock,
-		 * will not start it).
-		 */
-		if (running_too)
-			atomic_store(&job->j_cancel, true);
-		(void)pthread_mutex_unlock(&job->j_lock);
-		free(msg);
-		return TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE;
-	}
-	/* Off the queue: it will never run. */
-	atomic_store(&job->j_cancel, true);
-	job->j_state = TPOOL__JOB_STATE__JOB_CANCELLED;
-	job->j_end_ns = tpd_now_ns();
-	job->j_message = msg;
+	/*
+	 * libtp says true both for a job it took off the queue and for one
+	 * no thread has any more: a job whose worker has ended it (under
+	 * this lock, after writing its outcome) and whose end the loop has
+	 * yet to take.  That one ran: too late.
+	 */
+	off_queue = threadpool_cancel_job_async(job->j_pool, &job->j_tpjob) &&
+	    job->j_outcome == TPOOL__JOB_STATE__JOB_STATE_UNSPECIFIED;
+	/*
+	 * Off its queue it never runs.  Otherwise a worker has it (or had
+	 * it, and its end is on its way to the loop): the plugin sees the
+	 * request, and a worker that has not started the plugin yet,
+	 * waiting for this lock, will not start it.
+	 */
+	if (off_queue || running_too)
+		atomic_store(&job->j_cancel, true);
 	(void)pthread_mutex_unlock(&job->j_lock);
+	if (!off_queue)
+		return TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE;
+	job->j_outcome = TPOOL__JOB_STATE__JOB_CANCELLED;
+	job->j_end_ns = tpd_now_ns();
+	job->j_message = strdup(why);
 	job_finalize(job);
 	return TPOOL__CANCEL_RESULT__CANCEL_BEFORE_RUN;
 }
@@ -597,63 +586,14 @@ tpd_job_cancel(struct tpd_job *job, const char *why)
 	return job_cancel(job, why, true);
 }
 
-/* ---------------------------------------------------------------- watch */
-
-int
-tpd_job_watch(struct tpd_job *job, struct tpd_conn *conn, bool cancel_wait,
-    uint64_t request_id, Tpool__CancelResult cancel_result)
-{
-	struct tpd_watch *w;
-
-	if ((w = calloc(1, sizeof(*w))) == NULL)
-		return ENOMEM;
-	w->w_job = job;
-	w->w_conn = conn;
-	w->w_cancel_wait = cancel_wait;
-	w->w_request_id = request_id;
-	w->w_cancel_result = cancel_result;
-	LIST_INSERT_HEAD(&job->j_watches, w, w_jobent);
-	LIST_INSERT_HEAD(&conn->c_watches, w, w_connent);
-	return 0;
-}
-
-bool
-tpd_job_has_listener(const struct tpd_job *job, const struct tpd_conn *conn)
-{
-	const struct tpd_watch *w;
-
-	if (job->j_conn == conn)
-		return true;
-	LIST_FOREACH(w, &job->j_watches, w_jobent)
-		if (!w->w_cancel_wait && w->w_conn == conn)
-			return true;
-	return false;
-}
-
-void
-tpd_jobs_conn_gone(struct tpd_conn *conn)
-{
-	struct tpd_job *job;
-	struct tpd_watch *w;
-
-	/* Its jobs go on, reported to nobody (status still finds them). */
-	while ((job = TAILQ_FIRST(&conn->c_jobs)) != NULL) {
-		TAILQ_REMOVE(&conn->c_jobs, job, j_connent);
-		job->j_conn = NULL;
-	}
-	while ((w = LIST_FIRST(&conn->c_watches)) != NULL)
-		job_watch_free(w);
-}
-
 /* ------------------------------------------------------------ forgetting */
 
 static void
 jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 {
+	static uint64_t freed_since_trim;
 	struct tpd_job *job;
 	uint64_t now = tpd_now_ns();
-
-	static uint64_t freed_since_trim;
 
 	while ((job = TAILQ_FIRST(&jobs_finished)) != NULL) {
 		if (jobs_nfinished <= tpd_opt.o_finished_keep &&
@@ -669,7 +609,7 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 	 * (malloc keeps it otherwise, in every worker's arena), so that a
 	 * long-running daemon's footprint follows its load.
 	 */
-	if (tpd_counters.tc_inflight == 0 && freed_since_trim >= 1024) {
+	if (jobs_ninflight == 0 && freed_since_trim >= 1024) {
 		(void)malloc_trim(0);
 		freed_since_trim = 0;
 	}
@@ -683,6 +623,7 @@ tpd_jobs_stop_all(void)
 	static const char why[] = "cancelled: the daemon is shutting down";
 	struct tpd_job *job, *next;
 
+	jobs_stopping = true;
 	/*
 	 * Queued jobs first: a running job told to stop would free its
 	 * worker for the next queued job while we are still going through
@@ -700,8 +641,8 @@ tpd_jobs_abandon_running(void)
 	struct tpd_job *job;
 
 	while ((job = TAILQ_FIRST(&jobs_inflight)) != NULL) {
-		tpd_warn("job %llu (%s) still running at exit; reporting it failed",
-		    (unsigned long long)job->j_id, job->j_name);
+		tpd_warn("job %llu (%s) still running at exit; reporting it "
+		    "failed", (unsigned long long)job->j_id, job->j_name);
 		job->j_abandoned = true;
 		job_finalize(job);
 	}
@@ -722,9 +663,7 @@ tpd_jobs_free_all(void)
 	TAILQ_FOREACH_SAFE(job, &jobs_inflight, j_listent, next) {
 		if (job->j_scheduled)
 			continue;
-		TAILQ_REMOVE(&jobs_inflight, job, j_listent);
-		job->j_user->u_inflight--;
-		tpd_counters.tc_inflight--;
+		job_leave(job);
 		job_free(job);
 	}
 	while ((job = TAILQ_FIRST(&jobs_finished)) != NULL) {
@@ -739,8 +678,6 @@ tpd_jobs_free_all(void)
 	if (TAILQ_EMPTY(&jobs_abandoned) && TAILQ_EMPTY(&jobs_inflight)) {
 		free(jobs_hash);
 		jobs_hash = NULL;
+		tpd_cq_destroy();
 	}
-	free(jobs_frame);
-	jobs_frame = NULL;
-	jobs_frame_cap = 0;
 }

@@ -34,7 +34,10 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "tpoold.h"
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
+#include "options.h"
 
 #define	ACCEPT_BATCH		64
 #define	ACCEPT_PAUSE_MIN_MS	100
@@ -45,7 +48,7 @@ static bool listen_activated;	/* from systemd: never unlink it */
 static bool listen_bound;	/* we created the file at tpd_opt.o_socket */
 static struct event *listen_ev;
 static struct event *listen_pause_ev;
-static bool listen_paused;		/* the listener's event is off the loop */
+static bool listen_paused;		/* the listener is off the loop */
 static unsigned int listen_pause_ms;	/* the next pause's length */
 static uint64_t listen_trouble_ns;	/* accept failing since then, or 0 */
 static unsigned int listen_retries;	/* pauses since listen_trouble_ns */
@@ -74,7 +77,8 @@ listen_from_systemd(void)
 	fd = SD_LISTEN_FDS_START;
 	r = sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0);
 	if (r <= 0) {
-		tpd_err("the socket systemd passed is not a listening Unix stream socket%s%s",
+		tpd_err("the socket systemd passed is not a listening Unix "
+		    "stream socket%s%s",
 		    r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
 		return r < 0 ? r : -ENOTSOCK;
 	}
@@ -119,7 +123,8 @@ listen_bind(void)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		tpd_err("socket path too long (%zu bytes, at most %zu): %s", strlen(path),
+		tpd_err("socket path too long (%zu bytes, at most %zu): %s",
+		    strlen(path),
 		    sizeof(sun.sun_path) - 1, path);
 		return ENAMETOOLONG;
 	}
@@ -134,7 +139,8 @@ listen_bind(void)
 
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			tpd_err("%s exists and is not a socket; not touching it", path);
+			tpd_err("%s exists and is not a socket; not touching "
+			    "it", path);
 			return EEXIST;
 		}
 		if (listen_is_live(&sun)) {
@@ -168,12 +174,14 @@ listen_bind(void)
 	listen_fd = fd;
 	if (tpd_opt.o_socket_group != NULL) {
 		if ((gr = getgrnam(tpd_opt.o_socket_group)) == NULL) {
-			tpd_err("socket group '%s': no such group", tpd_opt.o_socket_group);
+			tpd_err("socket group '%s': no such group",
+			    tpd_opt.o_socket_group);
 			return ENOENT;
 		}
 		if (chown(path, (uid_t)-1, gr->gr_gid) != 0) {
 			error = errno;
-			tpd_err("chown %s to group %s: %s", path, tpd_opt.o_socket_group,
+			tpd_err("chown %s to group %s: %s", path,
+			    tpd_opt.o_socket_group,
 			    strerror(error));
 			return error;
 		}
@@ -231,15 +239,18 @@ listen_pause(int error)
 		listen_retries = 0;
 		listen_pause_ms = ACCEPT_PAUSE_MIN_MS;
 		tpd_warn("accept: %s; not accepting until a connection closes "
-		    "(retrying every %d to %d ms)", strerror(error), ACCEPT_PAUSE_MIN_MS,
+		    "(retrying every %d to %d ms)", strerror(error),
+		    ACCEPT_PAUSE_MIN_MS,
 		    ACCEPT_PAUSE_MAX_MS);
 	} else {
-		tpd_debug("accept: %s again; pausing %u ms", strerror(error), listen_pause_ms);
+		tpd_debug("accept: %s again; pausing %u ms", strerror(error),
+		    listen_pause_ms);
 	}
 	listen_retries++;
 	tv.tv_sec = listen_pause_ms / 1000;
 	tv.tv_usec = (suseconds_t)(listen_pause_ms % 1000) * 1000;
-	listen_pause_ms = listen_pause_ms * 2 > ACCEPT_PAUSE_MAX_MS ? ACCEPT_PAUSE_MAX_MS :
+	listen_pause_ms = listen_pause_ms * 2 > ACCEPT_PAUSE_MAX_MS ?
+	    ACCEPT_PAUSE_MAX_MS :
 	    listen_pause_ms * 2;
 	listen_paused = true;
 	(void)event_del(listen_ev);
@@ -255,9 +266,11 @@ listen_accept_cb(evutil_socket_t fd, short what, void *arg)
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd >= 0) {
 			if (listen_trouble_ns != 0) {
-				tpd_notice("accepting again after %llu ms (%u pauses)",
-				    (unsigned long long)((tpd_now_ns() - listen_trouble_ns) /
-				    1000000), listen_retries);
+				tpd_notice("accepting again after %llu ms (%u "
+				    "pauses)",
+				    (unsigned long long)((tpd_now_ns() -
+				    listen_trouble_ns) / 1000000),
+				    listen_retries);
 				listen_trouble_ns = 0;
 			}
 			tpd_conn_accept(cfd);
@@ -268,17 +281,17 @@ listen_accept_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		if (error == EINTR || error == ECONNABORTED)
 			continue;
-		if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM)
+		if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
+		    error != ENOMEM)
 			tpd_err("accept: %s", strerror(error));
-		/* Whatever it is, the connection is still queued: do not spin. */
+		/* Whatever it is, the connection is still queued: no spin. */
 		listen_pause(error);
 		break;
 	}
-	tpd_conn_flush_all();
 }
 
 int
-tpd_listen_start(void)
+tpd_listen_start(struct event_base *base)
 {
 	int r;
 
@@ -287,9 +300,11 @@ tpd_listen_start(void)
 		return -r;
 	if (r == 0 && (r = listen_bind()) != 0)
 		return r;
-	listen_ev = event_new(tpd_base, listen_fd, EV_READ | EV_PERSIST, listen_accept_cb, NULL);
-	listen_pause_ev = evtimer_new(tpd_base, listen_resume_cb, NULL);
-	if (listen_ev == NULL || listen_pause_ev == NULL || event_add(listen_ev, NULL) != 0) {
+	listen_ev = event_new(base, listen_fd, EV_READ | EV_PERSIST,
+	    listen_accept_cb, NULL);
+	listen_pause_ev = evtimer_new(base, listen_resume_cb, NULL);
+	if (listen_ev == NULL || listen_pause_ev == NULL ||
+	    event_add(listen_ev, NULL) != 0) {
 		tpd_err("cannot watch the listening socket");
 		return ENOMEM;
 	}

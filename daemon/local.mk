@@ -3,28 +3,29 @@
 #
 # Everything but main() is the convenience library daemon/libtpoold.la, so
 # tests and fuzz targets link the daemon's real decoding, validation,
-# dispatch, job table and plugin loader (see "For tests and fuzzing" in
-# daemon/tpoold.h).  Link it with $(TPOOLD_LIBADD).
+# dispatch, job table and plugin loader (their entry points are in
+# daemon/testing.h).  Link it with $(TPOOLD_LIBADD).  The files' layers
+# and the rule between them are in docs/architecture.md; scripts/layers.sh
+# checks them on the objects (make check runs it).
 
 noinst_LTLIBRARIES += daemon/libtpoold.la
 daemon_libtpoold_la_SOURCES = \
-	daemon/tpoold.h \
-	daemon/daemon.c \
-	daemon/options.c \
-	daemon/log.c \
-	daemon/listen.c \
-	daemon/conn.c \
-	daemon/dispatch.c \
-	daemon/validate.c \
-	daemon/req-hello.c \
-	daemon/req-submit.c \
-	daemon/req-cancel.c \
-	daemon/req-status.c \
-	daemon/req-info.c \
-	daemon/jobs.c \
+	daemon/daemon.c daemon/daemon.h daemon/testing.h \
+	daemon/dispatch.c daemon/dispatch.h \
+	daemon/req-hello.c daemon/req-submit.c daemon/req-cancel.c \
+	daemon/req-status.c daemon/req-info.c \
+	daemon/req.c daemon/req.h \
+	daemon/validate.c daemon/validate.h \
+	daemon/listen.c daemon/listen.h \
+	daemon/follow.c daemon/follow.h \
+	daemon/msg.c daemon/msg.h \
+	daemon/conn.c daemon/conn.h \
+	daemon/jobs.c daemon/jobs.h daemon/job_impl.h \
 	daemon/run.c \
-	daemon/pools.c \
-	daemon/plugin.c
+	daemon/pools.c daemon/pools.h \
+	daemon/plugin.c daemon/plugin.h \
+	daemon/options.c daemon/options.h \
+	daemon/log.c daemon/log.h
 daemon_libtpoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_PLUGIN_DIR='"$(plugindir)"'
 daemon_libtpoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS)
 # What a program linking libtpoold.la needs besides it.

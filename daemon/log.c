@@ -2,16 +2,18 @@
  * log.c -- the daemon's log: lines on stderr, each prefixed with its syslog
  * priority as "<N>", the form journald (and systemd's stderr capture)
  * classifies.  Verbosity: 1 adds debug lines, -1 keeps only errors (for
- * fuzz targets and in-process tests).  No timestamps: journald adds them.  One write(2) per line,
+ * fuzz targets and in-process tests).  No timestamps: journald adds them.
+ * One write(2) per line,
  * so lines from worker threads do not interleave.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "tpoold.h"
+#include "log.h"
 
 #define	LOG_LINE_MAX	1024
 
@@ -65,4 +67,15 @@ tpd_log(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	tpd_logv(prio, fmt, ap);
 	va_end(ap);
+}
+
+uint64_t tpd_start_ns;
+
+uint64_t
+tpd_now_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

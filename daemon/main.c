@@ -38,7 +38,12 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "tpoold.h"
+#include "daemon.h"
+#include "jobs.h"
+#include "listen.h"
+#include "log.h"
+#include "options.h"
+#include "plugin.h"
 
 static struct event *main_sig_ev[3];
 
@@ -53,7 +58,6 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 		(void)snprintf(why, sizeof(why), "signal %d", (int)sig);
 		tpd_daemon_stop(why);
 	}
-	tpd_conn_flush_all();
 }
 
 static int
@@ -63,8 +67,10 @@ main_signals(void)
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
-		main_sig_ev[i] = evsignal_new(tpd_base, sigs[i], main_signal_cb, NULL);
-		if (main_sig_ev[i] == NULL || evsignal_add(main_sig_ev[i], NULL) != 0) {
+		main_sig_ev[i] = evsignal_new(tpd_base, sigs[i], main_signal_cb,
+		    NULL);
+		if (main_sig_ev[i] == NULL ||
+		    evsignal_add(main_sig_ev[i], NULL) != 0) {
 			tpd_err("cannot watch signal %d", sigs[i]);
 			return ENOMEM;
 		}
@@ -109,6 +115,7 @@ main_test_hooks(void)
 int
 main(int argc, char **argv)
 {
+	struct tpd_job_counts jc;
 	int rc, error;
 
 	rc = tpd_options_load(&tpd_opt, argc, argv);
@@ -124,7 +131,8 @@ main(int argc, char **argv)
 		return rc;
 	}
 
-	if ((error = tpd_daemon_setup(true)) != 0 || (error = main_signals()) != 0) {
+	if ((error = tpd_daemon_setup(true)) != 0 ||
+	    (error = main_signals()) != 0) {
 		(void)sd_notifyf(0, "STATUS=failed to start: %s\nERRNO=%d",
 		    strerror(error), error);
 		main_signals_free();
@@ -134,7 +142,8 @@ main(int argc, char **argv)
 	}
 	tpd_notice("%s %s ready: socket %s%s, %u plugins from %s", PACKAGE_NAME,
 	    PACKAGE_VERSION, tpd_opt.o_socket,
-	    tpd_listen_activated() ? " (from systemd)" : "", tpd_plugins_count(),
+	    tpd_listen_activated() ? " (from systemd)" : "",
+	    tpd_plugins_count(),
 	    tpd_opt.o_plugin_dir);
 	tpd_daemon_notify_status("READY=1\n");
 
@@ -145,11 +154,12 @@ main(int argc, char **argv)
 		tpd_options_free(&tpd_opt);
 		return 1;
 	}
+	tpd_jobs_counts(&jc);
 	tpd_notice("stopped: %llu jobs accepted, %llu succeeded, %llu failed, "
-	    "%llu cancelled", (unsigned long long)tpd_counters.tc_accepted,
-	    (unsigned long long)tpd_counters.tc_succeeded,
-	    (unsigned long long)tpd_counters.tc_failed,
-	    (unsigned long long)tpd_counters.tc_cancelled);
+	    "%llu cancelled", (unsigned long long)jc.jc_accepted,
+	    (unsigned long long)jc.jc_succeeded,
+	    (unsigned long long)jc.jc_failed,
+	    (unsigned long long)jc.jc_cancelled);
 	main_signals_free();
 	tpd_daemon_teardown();
 	if (tpd_jobs_any_abandoned()) {
@@ -159,7 +169,8 @@ main(int argc, char **argv)
 		 * among them, which must not run under its running code), and
 		 * with everything that thread may touch still in place.
 		 */
-		tpd_notice("exiting with abandoned jobs still running in their plugins");
+		tpd_notice("exiting with abandoned jobs still running in "
+		    "their plugins");
 		_exit(0);
 	}
 	tpd_options_free(&tpd_opt);

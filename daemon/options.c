@@ -21,7 +21,10 @@
 #include <string.h>
 
 #include "frame.h"
-#include "tpoold.h"
+#include "log.h"
+#include "options.h"
+
+struct tpd_options tpd_opt;
 
 #ifndef TPOOLD_PLUGIN_DIR
 #define	TPOOLD_PLUGIN_DIR	"/usr/local/lib/tpool/plugins"
@@ -58,36 +61,48 @@ static const struct opt_row opt_table[] = {
 	  "load plugins from DIR (default " TPOOLD_PLUGIN_DIR ")" },
 	{ "verbose", 'v', OPT_BOOL, OFF(o_verbose), 0, 1, NULL,
 	  "log debug messages too" },
-	{ "max-frame", 256, OPT_SIZE32, OFF(o_max_frame), 64, 256u << 20, "BYTES",
+	{ "max-frame", 256, OPT_SIZE32, OFF(o_max_frame), 64, 256u << 20,
+	    "BYTES",
 	  "largest request frame (default 1M)" },
 	{ "max-jobs", 257, OPT_COUNT, OFF(o_max_jobs), 1, 16u << 20, "N",
 	  "jobs queued or running, all clients (default 262144)" },
-	{ "max-jobs-per-client", 258, OPT_COUNT, OFF(o_max_jobs_per_client), 1, 16u << 20, "N",
+	{ "max-jobs-per-client", 258, OPT_COUNT, OFF(o_max_jobs_per_client), 1,
+	    16u << 20, "N",
 	  "jobs queued or running of one user (default 131072)" },
-	{ "max-connections", 259, OPT_COUNT, OFF(o_max_connections), 1, 1u << 20, "N",
+	{ "max-connections", 259, OPT_COUNT, OFF(o_max_connections), 1,
+	    1u << 20, "N",
 	  "client connections at once (default 1024)" },
 	{ "max-input", 260, OPT_SIZE, OFF(o_max_input), 0, 256u << 20, "BYTES",
 	  "largest job input (default 1M)" },
-	{ "max-result", 261, OPT_SIZE, OFF(o_max_result), 0, 256u << 20, "BYTES",
+	{ "max-result", 261, OPT_SIZE, OFF(o_max_result), 0, 256u << 20,
+	    "BYTES",
 	  "largest job result; a bigger one fails the job (default 1M)" },
-	{ "max-output", 262, OPT_SIZE, OFF(o_max_output), 64u << 10, 4ull << 30, "BYTES",
-	  "output queued to a client that does not read before it is dropped (default 64M)" },
+	{ "max-output", 262, OPT_SIZE, OFF(o_max_output), 64u << 10, 4ull << 30,
+	    "BYTES",
+	  "output queued to a client that does not read before it is dropped "
+	      "(default 64M)" },
 	{ "max-threads", 263, OPT_COUNT, OFF(o_max_threads), 0, 1u << 20, "N",
 	  "worker threads per pool, 0 = unlimited (default 0)" },
-	{ "idle-timeout", 264, OPT_DURATION, OFF(o_idle_timeout_ns), 1000000, 86400 * NS_S, "TIME",
+	{ "idle-timeout", 264, OPT_DURATION, OFF(o_idle_timeout_ns), 1000000,
+	    86400 * NS_S, "TIME",
 	  "idle workers exit after TIME (default 30s)" },
-	{ "shutdown-grace", 265, OPT_DURATION, OFF(o_shutdown_grace_ns), 0, 86400 * NS_S, "TIME",
+	{ "shutdown-grace", 265, OPT_DURATION, OFF(o_shutdown_grace_ns), 0,
+	    86400 * NS_S, "TIME",
 	  "on SIGTERM, how long running jobs may take to stop (default 10s)" },
-	{ "finished-keep", 266, OPT_COUNT, OFF(o_finished_keep), 0, 16u << 20, "N",
+	{ "finished-keep", 266, OPT_COUNT, OFF(o_finished_keep), 0, 16u << 20,
+	    "N",
 	  "finished jobs kept for status queries (default 10000)" },
-	{ "finished-ttl", 267, OPT_DURATION, OFF(o_finished_ttl_ns), 0, 30 * 86400 * NS_S, "TIME",
+	{ "finished-ttl", 267, OPT_DURATION, OFF(o_finished_ttl_ns), 0,
+	    30 * 86400 * NS_S, "TIME",
 	  "how long a finished job stays queryable (default 10m)" },
 	{ "socket-mode", 268, OPT_MODE, OFF(o_socket_mode), 0, 0777, "MODE",
 	  "permissions of a socket tpoold creates (default 0666)" },
 	{ "socket-group", 269, OPT_STRING, OFF(o_socket_group), 0, 0, "GROUP",
 	  "group of a socket tpoold creates" },
-	{ "read-timeout", 270, OPT_DURATION, OFF(o_read_timeout_ns), 0, 86400 * NS_S, "TIME",
-	  "a request frame must arrive whole within TIME of its first byte, 0 = no "
+	{ "read-timeout", 270, OPT_DURATION, OFF(o_read_timeout_ns), 0,
+	    86400 * NS_S, "TIME",
+	  "a request frame must arrive whole within TIME of its first byte, 0 "
+	      "= no "
 	  "limit (default 30s)" },
 };
 #define	OPT_NROWS	(sizeof(opt_table) / sizeof(opt_table[0]))
@@ -118,7 +133,8 @@ tpd_options_defaults(struct tpd_options *opt)
 
 /* Parse an unsigned number with an optional suffix from a table. */
 static int
-opt_parse_number(const char *s, const char *const *suffixes, const uint64_t *mults,
+opt_parse_number(const char *s, const char *const *suffixes,
+    const uint64_t *mults,
     uint64_t bare_mult, uint64_t *ret)
 {
 	unsigned long long v;
@@ -151,11 +167,14 @@ static int
 opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
     char *why, size_t whylen)
 {
-	static const char *const size_sfx[] = { "K", "k", "M", "m", "G", "g", NULL };
-	static const uint64_t size_mult[] = { 1u << 10, 1u << 10, 1u << 20, 1u << 20,
+	static const char *const size_sfx[] = { "K", "k", "M", "m", "G", "g",
+	    NULL };
+	static const uint64_t size_mult[] = { 1u << 10, 1u << 10, 1u << 20,
+	    1u << 20,
 		1u << 30, 1u << 30 };
 	static const char *const dur_sfx[] = { "ms", "s", "m", "h", NULL };
-	static const uint64_t dur_mult[] = { 1000000, NS_S, 60 * NS_S, 3600 * NS_S };
+	static const uint64_t dur_mult[] = { 1000000, NS_S, 60 * NS_S,
+	    3600 * NS_S };
 	void *field = (char *)opt + row->or_offset;
 	unsigned long mode;
 	uint64_t v = 0;
@@ -165,7 +184,8 @@ opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
 	switch (row->or_kind) {
 	case OPT_STRING:
 		if (*value == '\0') {
-			(void)snprintf(why, whylen, "--%s: empty value", row->or_name);
+			(void)snprintf(why, whylen, "--%s: empty value",
+			    row->or_name);
 			return EINVAL;
 		}
 		if ((copy = strdup(value)) == NULL) {
@@ -191,15 +211,18 @@ opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
 	case OPT_MODE:
 		errno = 0;
 		mode = strtoul(value, &end, 8);
-		if (*value == '\0' || *end != '\0' || errno != 0 || mode > row->or_max) {
-			(void)snprintf(why, whylen, "--%s: not an octal mode: '%s'",
+		if (*value == '\0' || *end != '\0' || errno != 0 ||
+		    mode > row->or_max) {
+			(void)snprintf(why, whylen,
+			    "--%s: not an octal mode: '%s'",
 			    row->or_name, value);
 			return EINVAL;
 		}
 		*(mode_t *)field = (mode_t)mode;
 		return 0;
 	case OPT_COUNT:
-		error = opt_parse_number(value, (const char *const[]){ NULL }, NULL, 1, &v);
+		error = opt_parse_number(value, (const char *const[]){ NULL },
+		    NULL, 1, &v);
 		break;
 	case OPT_SIZE:
 	case OPT_SIZE32:
@@ -212,7 +235,8 @@ opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
 	if (error != 0 || v < row->or_min || v > row->or_max) {
 		(void)snprintf(why, whylen, "--%s: '%s' is not a valid %s "
 		    "(from %llu to %llu%s)", row->or_name, value,
-		    row->or_arg, (unsigned long long)(row->or_kind == OPT_DURATION ?
+		    row->or_arg,
+		    (unsigned long long)(row->or_kind == OPT_DURATION ?
 		    row->or_min / 1000000 : row->or_min),
 		    (unsigned long long)(row->or_kind == OPT_DURATION ?
 		    row->or_max / 1000000 : row->or_max),
@@ -255,7 +279,8 @@ opt_trim(char *s)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+	while (e > s &&
+	    (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
 		*--e = '\0';
 	return s;
 }
@@ -272,13 +297,15 @@ opt_load_file(struct tpd_options *opt, const char *path)
 
 	if ((f = fopen(path, "re")) == NULL) {
 		error = errno;
-		(void)fprintf(stderr, "tpoold: %s: %s\n", path, strerror(error));
+		(void)fprintf(stderr, "tpoold: %s: %s\n", path,
+		    strerror(error));
 		return error;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
-			(void)fprintf(stderr, "tpoold: %s:%u: line too long\n", path, lineno);
+			(void)fprintf(stderr, "tpoold: %s:%u: line too long\n",
+			    path, lineno);
 			error = EINVAL;
 			break;
 		}
@@ -288,7 +315,8 @@ opt_load_file(struct tpd_options *opt, const char *path)
 		if (*key == '\0')
 			continue;
 		if ((eq = strchr(key, '=')) == NULL) {
-			(void)fprintf(stderr, "tpoold: %s:%u: expected 'key = value'\n",
+			(void)fprintf(stderr,
+			    "tpoold: %s:%u: expected 'key = value'\n",
 			    path, lineno);
 			error = EINVAL;
 			break;
@@ -297,13 +325,15 @@ opt_load_file(struct tpd_options *opt, const char *path)
 		key = opt_trim(key);
 		value = opt_trim(eq + 1);
 		if ((row = opt_find(key)) == NULL) {
-			(void)fprintf(stderr, "tpoold: %s:%u: unknown key '%s'\n",
+			(void)fprintf(stderr,
+			    "tpoold: %s:%u: unknown key '%s'\n",
 			    path, lineno, key);
 			error = EINVAL;
 			break;
 		}
 		if ((error = opt_set(opt, row, value, why, sizeof(why))) != 0) {
-			(void)fprintf(stderr, "tpoold: %s:%u: %s\n", path, lineno, why);
+			(void)fprintf(stderr, "tpoold: %s:%u: %s\n", path,
+			    lineno, why);
 			break;
 		}
 	}
@@ -323,23 +353,30 @@ opt_usage(FILE *out)
 
 	(void)fprintf(out,
 	    "Usage: tpoold [OPTION]...\n"
-	    "Run plugin jobs on libtp thread pools for clients of a Unix socket.\n"
+	    "Run plugin jobs on libtp thread pools for clients of a Unix "
+	    "socket.\n"
 	    "Stays in the foreground and logs to stderr.\n\n");
 	for (i = 0; i < OPT_NROWS; i++) {
 		const struct opt_row *row = &opt_table[i];
 
 		if (row->or_short < 256)
-			(void)snprintf(left, sizeof(left), "-%c, --%s%s%s", row->or_short,
-			    row->or_name, row->or_arg ? " " : "", row->or_arg ? row->or_arg : "");
+			(void)snprintf(left, sizeof(left), "-%c, --%s%s%s",
+			    row->or_short,
+			    row->or_name, row->or_arg ? " " : "", row->or_arg ?
+			    row->or_arg : "");
 		else
-			(void)snprintf(left, sizeof(left), "    --%s%s%s", row->or_name,
-			    row->or_arg ? " " : "", row->or_arg ? row->or_arg : "");
+			(void)snprintf(left, sizeof(left), "    --%s%s%s",
+			    row->or_name,
+			    row->or_arg ? " " : "", row->or_arg ? row->or_arg :
+			    "");
 		(void)fprintf(out, "  %-34s %s\n", left, row->or_help);
 	}
 	(void)fprintf(out,
 	    "  %-34s %s\n  %-34s %s\n  %-34s %s\n\n"
-	    "Sizes take K, M, G suffixes; times take ms, s, m, h (bare: seconds).\n"
-	    "The config file holds 'key = value' lines with the long option names as\n"
+	    "Sizes take K, M, G suffixes; times take ms, s, m, h (bare: "
+	    "seconds).\n"
+	    "The config file holds 'key = value' lines with the long option "
+	    "names as\n"
 	    "keys; the command line wins over it.  See tpoold(8).\n",
 	    "-c, --config FILE", "read settings from FILE",
 	    "-h, --help", "show this help and exit",
@@ -376,9 +413,11 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 				shortopts[s++] = ':';
 		}
 	}
-	longopts[i++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+	longopts[i++] = (struct option){ "config", required_argument, NULL,
+	    OPT_CONFIG };
 	longopts[i++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
-	longopts[i++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+	longopts[i++] = (struct option){ "version", no_argument, NULL,
+	    OPT_VERSION };
 	longopts[i] = (struct option){ NULL, 0, NULL, 0 };
 	memcpy(shortopts + s, "c:hV", 5);
 
@@ -394,11 +433,13 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 			free(given);
 			return -1;
 		case OPT_VERSION:
-			(void)printf("tpoold (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			(void)printf("tpoold (%s) %s\n", PACKAGE_NAME,
+			    PACKAGE_VERSION);
 			free(given);
 			return -1;
 		case '?':
-			(void)fprintf(stderr, "Try 'tpoold --help' for more information.\n");
+			(void)fprintf(stderr,
+			    "Try 'tpoold --help' for more information.\n");
 			free(given);
 			return 2;
 		default:
@@ -408,12 +449,14 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 			if (opt_table[i].or_short == c)
 				break;
 		given[ngiven].row = &opt_table[i];
-		given[ngiven].value = opt_table[i].or_kind == OPT_BOOL ? "1" : optarg;
+		given[ngiven].value = opt_table[i].or_kind == OPT_BOOL ? "1" :
+		    optarg;
 		ngiven++;
 	}
 	if (optind < argc) {
 		(void)fprintf(stderr, "tpoold: unexpected argument '%s'\n"
-		    "Try 'tpoold --help' for more information.\n", argv[optind]);
+		    "Try 'tpoold --help' for more information.\n",
+		    argv[optind]);
 		free(given);
 		return 2;
 	}
@@ -427,7 +470,8 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 		}
 	}
 	for (i = 0; i < ngiven; i++) {
-		error = opt_set(opt, given[i].row, given[i].value, why, sizeof(why));
+		error = opt_set(opt, given[i].row, given[i].value, why,
+		    sizeof(why));
 		if (error != 0) {
 			(void)fprintf(stderr, "tpoold: %s\n", why);
 			free(given);
@@ -436,7 +480,8 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 	}
 	free(given);
 
-	if ((opt->o_socket == NULL && (opt->o_socket = strdup(TPD_DEFAULT_SOCKET)) == NULL) ||
+	if ((opt->o_socket == NULL &&
+	    (opt->o_socket = strdup(TPD_DEFAULT_SOCKET)) == NULL) ||
 	    (opt->o_plugin_dir == NULL &&
 	    (opt->o_plugin_dir = strdup(TPOOLD_PLUGIN_DIR)) == NULL)) {
 		(void)fprintf(stderr, "tpoold: out of memory\n");

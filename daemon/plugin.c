@@ -16,9 +16,10 @@
  * (logged at err).  Each file must be a regular file itself (a symbolic
  * link is refused, wherever it points: the directory is the whole truth
  * of what runs), owned by root or the daemon's euid, and writable by
- * neither group (the owner's own group excepted, as above) nor others.  Anything else is refused with a log line
- * naming the file and the reason.  Since nobody else can change the
- * directory, the file checked is the file dlopen(3) opens.
+ * neither group (the owner's own group excepted, as above) nor others.
+ * Anything else is refused with a log line naming the file and the
+ * reason.  Since nobody else can change the directory, the file checked
+ * is the file dlopen(3) opens.
  *
  * Each accepted file is dlopen'ed RTLD_NOW | RTLD_LOCAL (every symbol
  * resolved now, none leaking into the next), its descriptor looked up as
@@ -41,6 +42,7 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -54,12 +56,56 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tpoold.h"
+#include "log.h"
+#include "options.h"
+#include "plugin.h"
+
+#ifndef TAILQ_FOREACH_SAFE
+#define	TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+/*
+ * A loaded plugin.  All fields l (loop thread), but p_desc and p_data,
+ * constant once loaded, which the worker running a job of the plugin
+ * reads while the job holds it.
+ */
+struct tpd_plugin {
+	TAILQ_ENTRY(tpd_plugin)	p_entry;	/* l: on the loaded or retired
+						 *    list */
+	const struct tp_plugin	*p_desc;	/* c */
+	void			*p_data;	/* c: what tpp_init returned */
+	void			*p_handle;	/* c: dlopen's */
+	char			*p_file;	/* c: file name in the folder */
+	dev_t			p_dev;		/* c: file identity, for
+						 *    rescans */
+	ino_t			p_ino;		/* c */
+	int64_t			p_mtime_ns;	/* c */
+	unsigned int		p_refs;		/* l: registry + each job */
+	bool			p_active;	/* l: in the registry */
+	bool			p_seen;		/* l: rescan: file is there */
+};
+
+const struct tp_plugin *
+tpd_plugin_desc(const struct tpd_plugin *plugin)
+{
+	return plugin->p_desc;
+}
+
+void *
+tpd_plugin_data(const struct tpd_plugin *plugin)
+{
+	return plugin->p_data;
+}
 
 TAILQ_HEAD(plugin_list, tpd_plugin);
 
-static struct plugin_list plugins_active = TAILQ_HEAD_INITIALIZER(plugins_active);
-static struct plugin_list plugins_retired = TAILQ_HEAD_INITIALIZER(plugins_retired);
+static struct plugin_list plugins_active =
+    TAILQ_HEAD_INITIALIZER(plugins_active);
+static struct plugin_list plugins_retired =
+    TAILQ_HEAD_INITIALIZER(plugins_retired);
 static unsigned int plugins_nactive;
 
 static void
@@ -84,7 +130,8 @@ tpd_plugin_rele(struct tpd_plugin *plugin)
 {
 	if (--plugin->p_refs > 0)
 		return;
-	tpd_debug("unloading plugin %s (%s)", plugin->p_desc->tpp_name, plugin->p_file);
+	tpd_debug("unloading plugin %s (%s)", plugin->p_desc->tpp_name,
+	    plugin->p_file);
 	TAILQ_REMOVE(&plugins_retired, plugin, p_entry);
 	plugin_unload(plugin);
 }
@@ -92,7 +139,8 @@ tpd_plugin_rele(struct tpd_plugin *plugin)
 static void
 plugin_retire(struct tpd_plugin *p, const char *why)
 {
-	tpd_notice("plugin %s: %s; no new jobs for it", p->p_desc->tpp_name, why);
+	tpd_notice("plugin %s: %s; no new jobs for it", p->p_desc->tpp_name,
+	    why);
 	TAILQ_REMOVE(&plugins_active, p, p_entry);
 	plugins_nactive--;
 	p->p_active = false;
@@ -119,8 +167,10 @@ tpd_plugin_name_ok(const char *name)
 	for (i = 0; name[i] != '\0'; i++) {
 		if (i >= TP_PLUGIN_NAME_MAX)
 			return false;
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
-		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-' ||
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+		    name[i] == '-' ||
 		    name[i] == '.'))
 			return false;
 	}
@@ -156,10 +206,12 @@ plugin_group_private(const struct stat *st)
 	char pwbuf[4096], grbuf[16384];
 	char **m;
 
-	if (getpwuid_r(st->st_uid, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 || pwp == NULL ||
+	if (getpwuid_r(st->st_uid, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 ||
+	    pwp == NULL ||
 	    pw.pw_gid != st->st_gid)
 		return false;
-	if (getgrgid_r(st->st_gid, &gr, grbuf, sizeof(grbuf), &grp) != 0 || grp == NULL)
+	if (getgrgid_r(st->st_gid, &gr, grbuf, sizeof(grbuf), &grp) != 0 ||
+	    grp == NULL)
 		return false;
 	for (m = gr.gr_mem; *m != NULL; m++)
 		if (strcmp(*m, pw.pw_name) != 0)
@@ -183,7 +235,8 @@ plugin_writable_by(const struct stat *st)
  * that only root or the daemon's user can change?  On no, why[] says.
  */
 static bool
-plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen)
+plugin_dir_safe(const char *dir, const struct stat *st, char *why,
+    size_t whylen)
 {
 	struct stat up;
 	const char *by;
@@ -191,7 +244,8 @@ plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen
 	bool ok = true;
 
 	if (!plugin_owner_ok(st->st_uid)) {
-		(void)snprintf(why, whylen, "owned by uid %u, not root or the daemon's uid %u",
+		(void)snprintf(why, whylen,
+		    "owned by uid %u, not root or the daemon's uid %u",
 		    (unsigned int)st->st_uid, (unsigned int)geteuid());
 		return false;
 	}
@@ -211,16 +265,19 @@ plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen
 		else
 			*slash = '\0';
 		if (stat(real, &up) != 0) {
-			(void)snprintf(why, whylen, "%s: %s", real, strerror(errno));
+			(void)snprintf(why, whylen, "%s: %s", real,
+			    strerror(errno));
 			ok = false;
 		} else if (!plugin_owner_ok(up.st_uid)) {
-			(void)snprintf(why, whylen, "%s is owned by uid %u, not root or the "
+			(void)snprintf(why, whylen,
+			    "%s is owned by uid %u, not root or the "
 			    "daemon's uid %u", real, (unsigned int)up.st_uid,
 			    (unsigned int)geteuid());
 			ok = false;
 		} else if ((by = plugin_writable_by(&up)) != NULL &&
 		    !(up.st_mode & S_ISVTX)) {
-			(void)snprintf(why, whylen, "%s is writable by %s (mode %04o)", real,
+			(void)snprintf(why, whylen,
+			    "%s is writable by %s (mode %04o)", real,
 			    by, (unsigned int)(up.st_mode & 07777));
 			ok = false;
 		}
@@ -237,7 +294,8 @@ plugin_dir_safe(const char *dir, const struct stat *st, char *why, size_t whylen
  * neither group nor others.  On no, why[] says.
  */
 static bool
-plugin_file_safe(int dfd, const char *file, struct stat *st, char *why, size_t whylen)
+plugin_file_safe(int dfd, const char *file, struct stat *st, char *why,
+    size_t whylen)
 {
 	const char *by;
 
@@ -246,7 +304,8 @@ plugin_file_safe(int dfd, const char *file, struct stat *st, char *why, size_t w
 		return false;
 	}
 	if (S_ISLNK(st->st_mode)) {
-		(void)snprintf(why, whylen, "a symbolic link (a plugin must be a file in the "
+		(void)snprintf(why, whylen,
+		    "a symbolic link (a plugin must be a file in the "
 		    "plugin directory itself)");
 		return false;
 	}
@@ -255,7 +314,8 @@ plugin_file_safe(int dfd, const char *file, struct stat *st, char *why, size_t w
 		return false;
 	}
 	if (!plugin_owner_ok(st->st_uid)) {
-		(void)snprintf(why, whylen, "owned by uid %u, not root or the daemon's uid %u",
+		(void)snprintf(why, whylen,
+		    "owned by uid %u, not root or the daemon's uid %u",
 		    (unsigned int)st->st_uid, (unsigned int)geteuid());
 		return false;
 	}
@@ -300,19 +360,22 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 	while (alias-- > 0 && len >= 0 && (size_t)len < sizeof(path))
 		len += snprintf(path + len, sizeof(path) - (size_t)len, "./");
 	if (len < 0 || (size_t)len >= sizeof(path) ||
-	    (size_t)snprintf(path + len, sizeof(path) - (size_t)len, "%s", file) >=
+	    (size_t)snprintf(path + len, sizeof(path) - (size_t)len, "%s",
+	    file) >=
 	    sizeof(path) - (size_t)len) {
 		tpd_warn("plugin %s: path too long; skipped", file);
 		return false;
 	}
 	if ((handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		err = dlerror();
-		tpd_warn("plugin %s: cannot load: %s; skipped", file, err != NULL ? err : "?");
+		tpd_warn("plugin %s: cannot load: %s; skipped", file,
+		    err != NULL ? err : "?");
 		return false;
 	}
 	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
 		if (p->p_handle == handle) {
-			tpd_warn("plugin %s: its old version still runs jobs; the new file "
+			tpd_warn("plugin %s: its old version still runs jobs; "
+			    "the new file "
 			    "will be loaded by a SIGHUP after they end", file);
 			(void)dlclose(handle);
 			return false;
@@ -321,17 +384,20 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 	(void)dlerror();
 	desc = dlsym(handle, TP_PLUGIN_SYMBOL);
 	if (desc == NULL) {
-		tpd_warn("plugin %s: no symbol %s (not a tpool plugin?); skipped", file,
+		tpd_warn("plugin %s: no symbol %s (not a tpool plugin?); "
+		    "skipped", file,
 		    TP_PLUGIN_SYMBOL);
 		goto fail;
 	}
 	if (desc->tpp_abi_version != TP_PLUGIN_ABI_VERSION) {
-		tpd_warn("plugin %s: ABI version %u, this tpoold speaks %u; skipped", file,
+		tpd_warn("plugin %s: ABI version %u, this tpoold speaks %u; "
+		    "skipped", file,
 		    desc->tpp_abi_version, TP_PLUGIN_ABI_VERSION);
 		goto fail;
 	}
 	if (desc->tpp_name == NULL || !tpd_plugin_name_ok(desc->tpp_name)) {
-		tpd_warn("plugin %s: missing or invalid name (1 to %d of A-Z a-z 0-9 _ . -); "
+		tpd_warn("plugin %s: missing or invalid name (1 to %d of A-Z "
+		    "a-z 0-9 _ . -); "
 		    "skipped", file, TP_PLUGIN_NAME_MAX);
 		goto fail;
 	}
@@ -340,15 +406,19 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 		goto fail;
 	}
 	if (tpd_plugin_lookup(desc->tpp_name) != NULL) {
-		tpd_warn("plugin %s: a plugin named '%s' is already loaded (from %s); skipped",
-		    file, desc->tpp_name, tpd_plugin_lookup(desc->tpp_name)->p_file);
+		tpd_warn("plugin %s: a plugin named '%s' is already loaded "
+		    "(from %s); skipped",
+		    file, desc->tpp_name,
+		    tpd_plugin_lookup(desc->tpp_name)->p_file);
 		goto fail;
 	}
 	if (desc->tpp_init != NULL && (error = desc->tpp_init(&data)) != 0) {
-		tpd_warn("plugin %s: init failed: %s; skipped", file, strerror(error));
+		tpd_warn("plugin %s: init failed: %s; skipped", file,
+		    strerror(error));
 		goto fail;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL || (p->p_file = strdup(file)) == NULL) {
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->p_file = strdup(file)) == NULL) {
 		tpd_err("plugin %s: out of memory; skipped", file);
 		if (desc->tpp_fini != NULL)
 			desc->tpp_fini(data);
@@ -410,7 +480,8 @@ tpd_plugins_scan(void)
 		return;
 	}
 	if (!plugin_dir_safe(dir, &st, why, sizeof(why))) {
-		tpd_err("plugin directory %s: %s; loading nothing from it", dir, why);
+		tpd_err("plugin directory %s: %s; loading nothing from it", dir,
+		    why);
 		(void)closedir(d);
 		return;
 	}
@@ -426,7 +497,8 @@ tpd_plugins_scan(void)
 			continue;
 		}
 		p = plugin_by_file(de->d_name);
-		if (p != NULL && p->p_dev == st.st_dev && p->p_ino == st.st_ino &&
+		if (p != NULL && p->p_dev == st.st_dev &&
+		    p->p_ino == st.st_ino &&
 		    p->p_mtime_ns == plugin_mtime_ns(&st)) {
 			p->p_seen = true;
 			continue;
@@ -442,12 +514,14 @@ tpd_plugins_scan(void)
 		nfiles++;
 	}
 
-	/* Gone, changed or no longer safe: no new jobs; unloaded after the last. */
+	/* Gone, changed or no longer safe: no new jobs; unloaded after
+	 * the last. */
 	TAILQ_FOREACH_SAFE(p, &plugins_active, p_entry, next)
 		if (!p->p_seen)
-			plugin_retire(p, "its file is gone, was replaced or is refused now");
+			plugin_retire(p,
+			    "its file is gone, was replaced or is refused now");
 
-	/* Load in name order, so that which of two duplicates wins is stable. */
+	/* Load in name order: which of two duplicates wins is stable. */
 	for (i = 1; i < nfiles; i++) {
 		char *f = files[i];
 		size_t j = i;
@@ -467,7 +541,8 @@ tpd_plugins_scan(void)
 	}
 	free(files);
 	(void)closedir(d);
-	tpd_info("plugin directory %s: %u loaded now, %u plugins active", dir, loaded,
+	tpd_info("plugin directory %s: %u loaded now, %u plugins active", dir,
+	    loaded,
 	    plugins_nactive);
 }
 

@@ -17,13 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tpoold.h"
+#include "log.h"
+#include "options.h"
+#include "pools.h"
 
 #define	POOL_SLOTS	(TP_PRI_COUNT + 1)	/* index: pri + 1 */
 
 static struct threadpool *pool_unbound[POOL_SLOTS];		/* l */
 static struct threadpool_percpu *pool_percpu[POOL_SLOTS];	/* l */
-static unsigned int pool_percpu_next[POOL_SLOTS];		/* l: round robin */
+static unsigned int pool_percpu_next[POOL_SLOTS];	/* l: round robin */
 
 static int
 pool_slot(int pri)
@@ -39,7 +41,8 @@ pool_get_unbound(int pri, struct threadpool **ret_pool)
 
 	if (pool_unbound[slot] == NULL) {
 		if ((error = threadpool_get(&pool, pri)) != 0) {
-			tpd_info("unbound pool at priority %d: %s", pri, strerror(error));
+			tpd_info("unbound pool at priority %d: %s", pri,
+			    strerror(error));
 			return error;
 		}
 		if (tpd_opt.o_max_threads != 0)
@@ -61,16 +64,20 @@ pool_get_percpu(int pri, int *cpu, struct threadpool **ret_pool)
 
 	if (pool_percpu[slot] == NULL) {
 		if ((error = threadpool_percpu_get(&pcpu, pri)) != 0) {
-			tpd_info("per-CPU pools at priority %d: %s", pri, strerror(error));
+			tpd_info("per-CPU pools at priority %d: %s", pri,
+			    strerror(error));
 			return error;
 		}
 		n = threadpool_percpu_ncpu(pcpu);
 		if (tpd_opt.o_max_threads != 0)
 			for (i = 0; i < n; i++)
-				threadpool_set_max_threads(threadpool_percpu_ref_remote(pcpu,
-				    threadpool_percpu_cpu(pcpu, i)), tpd_opt.o_max_threads);
+				threadpool_set_max_threads(
+				    threadpool_percpu_ref_remote(pcpu,
+				    threadpool_percpu_cpu(pcpu, i)),
+				    tpd_opt.o_max_threads);
 		pool_percpu[slot] = pcpu;
-		tpd_debug("took the per-CPU pools at priority %d (%u CPUs)", pri, n);
+		tpd_debug("took the per-CPU pools at priority %d (%u CPUs)",
+		    pri, n);
 	}
 	pcpu = pool_percpu[slot];
 	if (*cpu == -1) {
@@ -78,17 +85,18 @@ pool_get_percpu(int pri, int *cpu, struct threadpool **ret_pool)
 		i = pool_percpu_next[slot]++ % n;
 		*cpu = (int)threadpool_percpu_cpu(pcpu, i);
 	}
-	if (*cpu < 0 || (pool = threadpool_percpu_ref_remote(pcpu, (unsigned int)*cpu)) == NULL)
+	if (*cpu < 0 ||
+	    (pool = threadpool_percpu_ref_remote(pcpu,
+	    (unsigned int)*cpu)) == NULL)
 		return ENOENT;
 	*ret_pool = pool;
 	return 0;
 }
 
 int
-tpd_pool_get(Tpool__PoolKind kind, int pri, int *cpu, struct threadpool **ret_pool)
+tpd_pool_get(Tpool__PoolKind kind, int pri, int *cpu,
+    struct threadpool **ret_pool)
 {
-	if (!threadpool_pri_is_valid(pri))
-		return EINVAL;
 	if (kind == TPOOL__POOL_KIND__POOL_UNBOUND)
 		return pool_get_unbound(pri, ret_pool);
 	return pool_get_percpu(pri, cpu, ret_pool);
@@ -137,7 +145,8 @@ tpd_pool_stats(Tpool__PoolStats ***ret_stats, size_t *ret_n)
 	int slot;
 
 	for (slot = 0; slot < POOL_SLOTS; slot++) {
-		ncpu = pool_percpu[slot] != NULL ? threadpool_percpu_ncpu(pool_percpu[slot]) : 0;
+		ncpu = pool_percpu[slot] != NULL ?
+		    threadpool_percpu_ncpu(pool_percpu[slot]) : 0;
 		if (n + 1 + ncpu > cap) {
 			cap = (n + 1 + ncpu) * 2;
 			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
@@ -152,8 +161,10 @@ tpd_pool_stats(Tpool__PoolStats ***ret_stats, size_t *ret_n)
 		}
 		pcpu = pool_percpu[slot];
 		for (i = 0; i < ncpu; i++) {
-			if ((ps = pool_stats_one(threadpool_percpu_ref_remote(pcpu,
-			    threadpool_percpu_cpu(pcpu, i)), TPOOL__POOL_KIND__POOL_PERCPU)) == NULL)
+			if ((ps = pool_stats_one(
+			    threadpool_percpu_ref_remote(pcpu,
+			    threadpool_percpu_cpu(pcpu, i)),
+			    TPOOL__POOL_KIND__POOL_PERCPU)) == NULL)
 				goto nomem;
 			v[n++] = ps;
 		}

@@ -6,7 +6,12 @@
 
 #include <stdlib.h>
 
-#include "tpoold.h"
+#include "conn.h"
+#include "jobs.h"
+#include "log.h"
+#include "plugin.h"
+#include "pools.h"
+#include "req.h"
 
 struct plugin_collect {
 	Tpool__PluginInfo	*pc_infos;
@@ -17,21 +22,22 @@ struct plugin_collect {
 static void
 info_collect(struct tpd_plugin *p, void *arg)
 {
+	const struct tp_plugin *desc = tpd_plugin_desc(p);
 	struct plugin_collect *pc = arg;
 	Tpool__PluginInfo *pi = &pc->pc_infos[pc->pc_n];
 
 	tpool__plugin_info__init(pi);
-	pi->name = (char *)p->p_desc->tpp_name;
-	pi->description = (char *)(p->p_desc->tpp_description != NULL ?
-	    p->p_desc->tpp_description : "");
+	pi->name = (char *)desc->tpp_name;
+	pi->description = (char *)(desc->tpp_description != NULL ?
+	    desc->tpp_description : "");
 	pi->has_abi_version = true;
-	pi->abi_version = p->p_desc->tpp_abi_version;
+	pi->abi_version = desc->tpp_abi_version;
 	pc->pc_ptrs[pc->pc_n] = pi;
 	pc->pc_n++;
 }
 
-void
-tpd_req_list_plugins(struct tpd_conn *conn, const Tpool__Request *req)
+Tpool__ErrorCode
+tpd_req_list_plugins(struct tpd_req *r)
 {
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__PluginList pl = TPOOL__PLUGIN_LIST__INIT;
@@ -44,9 +50,8 @@ tpd_req_list_plugins(struct tpd_conn *conn, const Tpool__Request *req)
 		if (pc.pc_infos == NULL || pc.pc_ptrs == NULL) {
 			free(pc.pc_infos);
 			free(pc.pc_ptrs);
-			tpd_reply_error(conn, req->request_id,
+			return tpd_req_fail(r,
 			    TPOOL__ERROR_CODE__ERROR_INTERNAL, "out of memory");
-			return;
 		}
 		tpd_plugins_foreach(info_collect, &pc);
 	}
@@ -54,36 +59,37 @@ tpd_req_list_plugins(struct tpd_conn *conn, const Tpool__Request *req)
 	pl.plugins = pc.pc_ptrs;
 	resp.body_case = TPOOL__RESPONSE__BODY_PLUGINS;
 	resp.plugins = &pl;
-	tpd_reply(conn, req->request_id, &resp);
+	(void)tpd_req_reply(r, &resp);
 	free(pc.pc_infos);
 	free(pc.pc_ptrs);
+	return TPD_REQ_OK;
 }
 
-void
-tpd_req_stats(struct tpd_conn *conn, const Tpool__Request *req)
+Tpool__ErrorCode
+tpd_req_stats(struct tpd_req *r)
 {
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__StatsReply st = TPOOL__STATS_REPLY__INIT;
 	Tpool__PoolStats **pools = NULL;
+	struct tpd_job_counts jc;
 	size_t npools = 0;
 
-	if (tpd_pool_stats(&pools, &npools) != 0) {
-		tpd_reply_error(conn, req->request_id, TPOOL__ERROR_CODE__ERROR_INTERNAL,
+	if (tpd_pool_stats(&pools, &npools) != 0)
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_INTERNAL,
 		    "out of memory");
-		return;
-	}
+	tpd_jobs_counts(&jc);
 	st.n_pools = npools;
 	st.pools = pools;
 	st.has_jobs_accepted = true;
-	st.jobs_accepted = tpd_counters.tc_accepted;
+	st.jobs_accepted = jc.jc_accepted;
 	st.has_jobs_succeeded = true;
-	st.jobs_succeeded = tpd_counters.tc_succeeded;
+	st.jobs_succeeded = jc.jc_succeeded;
 	st.has_jobs_failed = true;
-	st.jobs_failed = tpd_counters.tc_failed;
+	st.jobs_failed = jc.jc_failed;
 	st.has_jobs_cancelled = true;
-	st.jobs_cancelled = tpd_counters.tc_cancelled;
+	st.jobs_cancelled = jc.jc_cancelled;
 	st.has_jobs_in_flight = true;
-	st.jobs_in_flight = tpd_counters.tc_inflight;
+	st.jobs_in_flight = tpd_jobs_inflight();
 	st.has_connections = true;
 	st.connections = tpd_conn_count();
 	st.has_uptime_ms = true;
@@ -92,6 +98,7 @@ tpd_req_stats(struct tpd_conn *conn, const Tpool__Request *req)
 	st.plugins = tpd_plugins_count();
 	resp.body_case = TPOOL__RESPONSE__BODY_STATS;
 	resp.stats = &st;
-	tpd_reply(conn, req->request_id, &resp);
+	(void)tpd_req_reply(r, &resp);
 	tpd_pool_stats_free(pools, npools);
+	return TPD_REQ_OK;
 }

@@ -3,9 +3,11 @@
  *
  * tpd_job_run() is the libtp job function: it runs on one of libtp's
  * worker threads, calls the plugin's tpp_run with a context whose function
- * pointers lead back here, and records the outcome in the job under the
- * job lock before threadpool_job_done().  It touches nothing of the loop's
- * but its job and the completion queue.
+ * pointers lead back here, and writes what it saw (when it began, how it
+ * ended, the result or message) into the job's worker fields (w in
+ * job_impl.h) before it posts the note that tells of them.  It never
+ * writes the job's state: the loop does, when it takes the note (jobs.c).
+ * It touches nothing of the loop's but its job and the completion queue.
  *
  * The completion queue tells the loop that a job started, reported
  * progress or finished.  No allocation and no lock per note: each job
@@ -26,12 +28,19 @@
  *
  *	worker thread                         loop thread
  *	─────────────                         ───────────
- *	lock job; RUNNING; unlock
+ *	start time, CPU
  *	cq_post(STARTED)   (no wakeup)
  *	plugin run(ctx) ─ progress ─▶ cq_post(PROGRESS)  (no wakeup)
- *	                                      lazy timer: events to clients
- *	lock job; result; job_done; unlock
- *	cq_post(FINISHED) ────(eventfd)─────▶ cq_drain: events, finalize (jobs.c)
+ *	                                      lazy timer, or the end of a
+ *	                                      loop iteration: deliver (jobs.c
+ *	                                      records RUNNING, hooks send)
+ *	outcome, result; lock job; job_done; unlock
+ *	cq_post(FINISHED) ────(eventfd)─────▶ cq_drain: deliver (jobs.c
+ *	                                      records the end, finalizes)
+ *
+ * Besides its own wakeups, the loop polls the queue at the end of each
+ * iteration (tpd_cq_poll(), one atomic load when nothing is there), so a
+ * job that ended while the loop was busy leaves with its reply.
  */
 #include "config.h"
 
@@ -48,7 +57,10 @@
 
 #include <event2/event.h>
 
-#include "tpoold.h"
+#include "job_impl.h"
+#include "log.h"
+#include "options.h"
+#include "plugin.h"
 
 #define	RUN_MSG_MAX	4096
 
@@ -62,21 +74,24 @@ struct cq_item {
  * c = constant after tpd_cq_init().
  */
 static struct {
-	_Atomic(struct tpd_job *) cq_head;	/* a: the stack of jobs with notes */
-	atomic_bool		cq_wake_pending; /* a: the eventfd was written and the
-						 *    loop has not drained since */
+	_Atomic(struct tpd_job *) cq_head;	/* a: the jobs with notes */
+	atomic_bool		cq_wake_pending; /* a: the eventfd was written
+						 *    and the loop has not
+						 *    drained since */
 	int			cq_fd;		/* c: eventfd */
 	struct event		*cq_ev;		/* l */
 	struct event		*cq_lazy_ev;	/* l: the lazy timer */
 	bool			cq_lazy_on;	/* l */
-	struct cq_item		*cq_batch;	/* l: the notes being delivered */
+	struct cq_item		*cq_batch;	/* l: the notes delivered */
 	size_t			cq_batch_cap;	/* l */
+	void			(*cq_deliver)(struct tpd_job *, unsigned int);
+						/* c: jobs.c's */
 } cq = {
 	.cq_fd = -1,
 };
 
-void
-tpd_cq_post(struct tpd_job *job, unsigned int bits)
+static void
+cq_post(struct tpd_job *job, unsigned int bits)
 {
 	struct tpd_job *head;
 	uint64_t one = 1;
@@ -90,12 +105,14 @@ tpd_cq_post(struct tpd_job *job, unsigned int bits)
 		head = atomic_load_explicit(&cq.cq_head, memory_order_relaxed);
 		do {
 			job->j_cqnext = head;
-		} while (!atomic_compare_exchange_weak_explicit(&cq.cq_head, &head, job,
+		} while (!atomic_compare_exchange_weak_explicit(&cq.cq_head,
+		    &head, job,
 		    memory_order_release, memory_order_relaxed));
 	}
 	/* Pushed (or already there) before the check: the loop's drain,
 	 * which clears the flag before it takes the stack, will see it. */
-	if ((bits & TPD_NOTE_FINISHED) && !atomic_exchange(&cq.cq_wake_pending, true))
+	if ((bits & TPD_NOTE_FINISHED) &&
+	    !atomic_exchange(&cq.cq_wake_pending, true))
 		(void)!write(cq.cq_fd, &one, sizeof(one));
 }
 
@@ -134,7 +151,8 @@ cq_drain(void)
 		head = atomic_load(&cq.cq_head);
 		do {
 			last->j_cqnext = head;
-		} while (!atomic_compare_exchange_weak(&cq.cq_head, &head, job));
+		} while (!atomic_compare_exchange_weak(&cq.cq_head, &head,
+		    job));
 		event_active(cq.cq_ev, EV_READ, 0);
 	}
 	/*
@@ -142,10 +160,11 @@ cq_drain(void)
 	 * this pushes it again (on the new stack) and may rewrite the link.
 	 */
 	for (i = 0; i < n; i++)
-		cq.cq_batch[i].ci_bits = atomic_exchange(&cq.cq_batch[i].ci_job->j_cqbits, 0);
+		cq.cq_batch[i].ci_bits =
+		    atomic_exchange(&cq.cq_batch[i].ci_job->j_cqbits, 0);
 	/* A job is in a batch at most once, and freed only after FINISHED. */
 	for (i = n; i-- > 0;)
-		tpd_job_notes(cq.cq_batch[i].ci_job, cq.cq_batch[i].ci_bits);
+		cq.cq_deliver(cq.cq_batch[i].ci_job, cq.cq_batch[i].ci_bits);
 	if (cq.cq_batch_cap > 65536 && n < cq.cq_batch_cap / 4) {
 		free(cq.cq_batch);
 		cq.cq_batch = NULL;
@@ -162,30 +181,20 @@ cq_drain_cb(evutil_socket_t fd, short what, void *arg)
 	if (what & EV_READ)
 		(void)!read(cq.cq_fd, &count, sizeof(count));
 	cq_drain();
-	/* The lazy timer also bounds how long a SubmitReply waits. */
-	if (what & EV_TIMEOUT)
-		tpd_conn_release_held();
-	tpd_conn_flush_all();
 }
 
-#define	CQ_SPIN_MAX_NS	40000	/* never wait longer than this for ends */
-
 void
-tpd_cq_spin_for_ends(void)
+tpd_cq_poll(void)
 {
-	uint64_t recent, end;
+	uint64_t count;
 
-	if (tpd_jobs_take_fresh(&recent) == 0 || recent > CQ_SPIN_MAX_NS / 2)
+	if (atomic_load_explicit(&cq.cq_head, memory_order_relaxed) == NULL)
 		return;
-	end = tpd_now_ns() + 2 * recent;
-	do {
-		if (atomic_load(&cq.cq_wake_pending)) {
-			cq_drain_cb(cq.cq_fd, EV_READ, NULL);
-			return;
-		}
-		/* On one CPU this lets the worker run; on more it is cheap. */
-		(void)sched_yield();
-	} while (tpd_now_ns() < end);
+	/* An end was posted: take its wakeup too, or the loop would wake
+	 * for nothing. */
+	if (atomic_load(&cq.cq_wake_pending))
+		(void)!read(cq.cq_fd, &count, sizeof(count));
+	cq_drain();
 }
 
 void
@@ -203,18 +212,22 @@ tpd_cq_lazy_timer(bool on)
 }
 
 int
-tpd_cq_init(void)
+tpd_cq_init(struct event_base *base,
+    void (*deliver)(struct tpd_job *, unsigned int))
 {
 	int error;
 
+	cq.cq_deliver = deliver;
 	if ((cq.cq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		error = errno;
 		tpd_err("eventfd: %s", strerror(error));
 		return error;
 	}
-	cq.cq_ev = event_new(tpd_base, cq.cq_fd, EV_READ | EV_PERSIST, cq_drain_cb, NULL);
-	cq.cq_lazy_ev = event_new(tpd_base, -1, EV_PERSIST, cq_drain_cb, NULL);
-	if (cq.cq_ev == NULL || cq.cq_lazy_ev == NULL || event_add(cq.cq_ev, NULL) != 0) {
+	cq.cq_ev = event_new(base, cq.cq_fd, EV_READ | EV_PERSIST, cq_drain_cb,
+	    NULL);
+	cq.cq_lazy_ev = event_new(base, -1, EV_PERSIST, cq_drain_cb, NULL);
+	if (cq.cq_ev == NULL || cq.cq_lazy_ev == NULL ||
+	    event_add(cq.cq_ev, NULL) != 0) {
 		tpd_err("cannot watch the completion queue");
 		return ENOMEM;
 	}
@@ -245,14 +258,15 @@ tpd_cq_destroy(void)
 struct run_ctx {
 	struct tp_plugin_ctx	rc_ctx;
 	struct tpd_job		*rc_job;
-	uint8_t			*rc_result;	/* owned, until moved to the job */
+	uint8_t			*rc_result;	/* owned, until the job's */
 	size_t			rc_result_len;
-	size_t			rc_refused_len;	/* a result over the limit, or 0 */
+	size_t			rc_refused_len;	/* a result over the limit */
 	char			*rc_message;	/* owned: tp_plugin_fail's */
 	bool			rc_nomem;
 };
 
-#define	RUN_CTX(ctx)	((struct run_ctx *)((char *)(ctx) - offsetof(struct run_ctx, rc_ctx)))
+#define	RUN_CTX(ctx)	((struct run_ctx *)((char *)(ctx) -		\
+	offsetof(struct run_ctx, rc_ctx)))
 
 static int
 run_set_result(struct tp_plugin_ctx *ctx, const void *buf, size_t len)
@@ -295,7 +309,8 @@ run_failv(struct tp_plugin_ctx *ctx, const char *fmt, va_list ap)
 }
 
 static void
-run_progress(struct tp_plugin_ctx *ctx, unsigned int percent, const char *message)
+run_progress(struct tp_plugin_ctx *ctx, unsigned int percent,
+    const char *message)
 {
 	struct tpd_job *job = RUN_CTX(ctx)->rc_job;
 
@@ -304,17 +319,19 @@ run_progress(struct tp_plugin_ctx *ctx, unsigned int percent, const char *messag
 	(void)pthread_mutex_lock(&job->j_lock);
 	job->j_progress = percent;
 	if (message != NULL)
-		(void)snprintf(job->j_progress_msg, sizeof(job->j_progress_msg), "%s", message);
+		(void)snprintf(job->j_progress_msg, sizeof(job->j_progress_msg),
+		    "%s", message);
 	else
 		job->j_progress_msg[0] = '\0';
 	(void)pthread_mutex_unlock(&job->j_lock);
-	tpd_cq_post(job, TPD_NOTE_PROGRESS);
+	cq_post(job, TPD_NOTE_PROGRESS);
 }
 
 static bool
 run_cancel_requested(struct tp_plugin_ctx *ctx)
 {
-	return atomic_load_explicit(&RUN_CTX(ctx)->rc_job->j_cancel, memory_order_relaxed);
+	return atomic_load_explicit(&RUN_CTX(ctx)->rc_job->j_cancel,
+	    memory_order_relaxed);
 }
 
 static uint64_t
@@ -339,14 +356,17 @@ run_message(const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	return strdup(buf);	/* NULL on no memory: the job ends without a why */
+	/* NULL on no memory: the job ends without a why. */
+	return strdup(buf);
 }
 
 void
 tpd_job_run(struct threadpool_job *tpjob)
 {
-	struct tpd_job *job = (struct tpd_job *)((char *)tpjob - offsetof(struct tpd_job, j_tpjob));
+	struct tpd_job *job = (struct tpd_job *)((char *)tpjob -
+	    offsetof(struct tpd_job, j_tpjob));
 	const struct tpd_plugin *plugin = job->j_plugin;
+	const struct tp_plugin *desc = tpd_plugin_desc(plugin);
 	Tpool__JobState state;
 	struct run_ctx rc;
 	uint64_t start, end, cpu0, cpu1;
@@ -358,19 +378,19 @@ tpd_job_run(struct threadpool_job *tpjob)
 	(void)pthread_mutex_lock(&job->j_lock);
 	if (atomic_load(&job->j_cancel)) {
 		/* Cancelled after a worker took it, before the plugin began. */
-		job->j_state = TPOOL__JOB_STATE__JOB_CANCELLED;
+		job->j_outcome = TPOOL__JOB_STATE__JOB_CANCELLED;
 		job->j_end_ns = start;
-		job->j_message = run_message("cancelled before the plugin started");
+		job->j_message =
+		    run_message("cancelled before the plugin started");
 		threadpool_job_done(tpjob);
 		(void)pthread_mutex_unlock(&job->j_lock);
-		tpd_cq_post(job, TPD_NOTE_FINISHED);
+		cq_post(job, TPD_NOTE_FINISHED);
 		return;
 	}
-	job->j_state = TPOOL__JOB_STATE__JOB_RUNNING;
+	(void)pthread_mutex_unlock(&job->j_lock);
 	job->j_start_ns = start;
 	job->j_ran_on_cpu = cpu;
-	(void)pthread_mutex_unlock(&job->j_lock);
-	tpd_cq_post(job, TPD_NOTE_STARTED);
+	cq_post(job, TPD_NOTE_STARTED);
 
 	memset(&rc, 0, sizeof(rc));
 	rc.rc_ctx.ctx_size = sizeof(rc.rc_ctx);
@@ -378,7 +398,7 @@ tpd_job_run(struct threadpool_job *tpjob)
 	rc.rc_ctx.ctx_input_len = job->j_input_len;
 	rc.rc_ctx.ctx_job_id = job->j_id;
 	rc.rc_ctx.ctx_job_name = job->j_name;
-	rc.rc_ctx.ctx_plugin_data = plugin->p_data;
+	rc.rc_ctx.ctx_plugin_data = tpd_plugin_data(plugin);
 	rc.rc_ctx.ctx_set_result = run_set_result;
 	rc.rc_ctx.ctx_failv = run_failv;
 	rc.rc_ctx.ctx_progress = run_progress;
@@ -386,18 +406,19 @@ tpd_job_run(struct threadpool_job *tpjob)
 	rc.rc_job = job;
 
 	cpu0 = run_thread_cpu_ns();
-	r = plugin->p_desc->tpp_run(&rc.rc_ctx);
+	r = desc->tpp_run(&rc.rc_ctx);
 	cpu1 = run_thread_cpu_ns();
 	end = tpd_now_ns();
 
 	if (rc.rc_refused_len != 0) {
 		state = TPOOL__JOB_STATE__JOB_FAILED;
-		message = run_message("result of %zu bytes is over the limit of %zu bytes",
-		    rc.rc_refused_len, tpd_opt.o_max_result);
+		message = run_message("result of %zu bytes is over the limit "
+		    "of %zu bytes", rc.rc_refused_len, tpd_opt.o_max_result);
 	} else if (r == ECANCELED) {
 		state = TPOOL__JOB_STATE__JOB_CANCELLED;
 		message = rc.rc_message != NULL ? rc.rc_message :
-		    run_message("stopped by the plugin after a cancel request");
+		    run_message("stopped by the plugin after a cancel "
+		    "request");
 		rc.rc_message = NULL;
 	} else if (r != 0 || rc.rc_message != NULL) {
 		state = TPOOL__JOB_STATE__JOB_FAILED;
@@ -414,8 +435,8 @@ tpd_job_run(struct threadpool_job *tpjob)
 		state = TPOOL__JOB_STATE__JOB_SUCCEEDED;
 	}
 
-	(void)pthread_mutex_lock(&job->j_lock);
-	job->j_state = state;
+	/* What happened, for the loop to record when it takes the note. */
+	job->j_outcome = state;
 	job->j_end_ns = end;
 	job->j_cpu_ns = cpu1 - cpu0;
 	job->j_message = message;
@@ -424,10 +445,11 @@ tpd_job_run(struct threadpool_job *tpjob)
 		job->j_result_len = rc.rc_result_len;
 		rc.rc_result = NULL;
 	}
+	(void)pthread_mutex_lock(&job->j_lock);
 	threadpool_job_done(tpjob);
 	(void)pthread_mutex_unlock(&job->j_lock);
 	free(rc.rc_result);
 	free(rc.rc_message);
 	/* The last touch: after this the loop may free the job. */
-	tpd_cq_post(job, TPD_NOTE_FINISHED);
+	cq_post(job, TPD_NOTE_FINISHED);
 }

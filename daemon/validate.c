@@ -1,10 +1,11 @@
 /*
  * validate.c -- what a request must satisfy before any of the daemon's
  * state is looked at: the checks that depend only on the request itself
- * and the daemon's limits (tpd_opt).  dispatch.c runs them on every
- * unpacked request before its handler; a request that fails them is
- * answered with the code and message this file gives, and its handler is
- * never called.  The handlers then check what needs state (is the plugin
+ * and the daemon's limits (tpd_opt).  Each row of the request table
+ * (dispatch.c) names its check, which runs on every unpacked request of
+ * that kind before its handler; a request that fails it is answered with
+ * the code and message this file gives, and its handler is never
+ * called.  The handlers then check what needs state (is the plugin
  * loaded, is the job there and whose, are the job limits reached).
  *
  * A pure function of (request, tpd_opt): no I/O, no allocation, no log,
@@ -18,15 +19,20 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tpoold.h"
+#include <threadpool.h>
+#include <tpool/plugin.h>
+
+#include "options.h"
+#include "validate.h"
 
 static bool
-validate_fail(Tpool__ErrorCode *ret_code, Tpool__ErrorCode code, char *why, size_t whylen,
-    const char *fmt, ...) __attribute__((__format__(__printf__, 5, 6)));
+validate_fail(Tpool__ErrorCode *ret_code, Tpool__ErrorCode code, char *why,
+    size_t whylen, const char *fmt, ...)
+    __attribute__((__format__(__printf__, 5, 6)));
 
 static bool
-validate_fail(Tpool__ErrorCode *ret_code, Tpool__ErrorCode code, char *why, size_t whylen,
-    const char *fmt, ...)
+validate_fail(Tpool__ErrorCode *ret_code, Tpool__ErrorCode code, char *why,
+    size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -39,78 +45,87 @@ validate_fail(Tpool__ErrorCode *ret_code, Tpool__ErrorCode code, char *why, size
 	return false;
 }
 
-static bool
-validate_submit(const Tpool__Submit *s, Tpool__ErrorCode *ret_code, char *why, size_t whylen)
+#define	BAD	TPOOL__ERROR_CODE__ERROR_BAD_REQUEST
+
+bool
+tpd_validate_submit(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
+    char *why, size_t whylen)
 {
+	const Tpool__Submit *s = req->submit;
 	size_t input_len;
 
 	if (s->plugin == NULL || s->plugin[0] == '\0')
-		return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, why, whylen,
+		return validate_fail(ret_code, BAD, why, whylen,
 		    "submit without a plugin name");
 	if (strlen(s->plugin) > TP_PLUGIN_NAME_MAX)
-		return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN, why,
-		    whylen, "no plugin has a name of %zu bytes (at most %d)",
+		return validate_fail(ret_code,
+		    TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN, why, whylen,
+		    "no plugin has a name of %zu bytes (at most %d)",
 		    strlen(s->plugin), TP_PLUGIN_NAME_MAX);
 	input_len = s->has_input ? s->input.len : 0;
 	if (input_len > tpd_opt.o_max_input)
-		return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_INPUT_TOO_LARGE, why,
-		    whylen, "input of %zu bytes is over the limit of %zu bytes", input_len,
-		    tpd_opt.o_max_input);
+		return validate_fail(ret_code,
+		    TPOOL__ERROR_CODE__ERROR_INPUT_TOO_LARGE, why, whylen,
+		    "input of %zu bytes is over the limit of %zu bytes",
+		    input_len, tpd_opt.o_max_input);
 	if (s->name != NULL && strlen(s->name) > TPD_JOB_NAME_MAX)
-		return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, why, whylen,
+		return validate_fail(ret_code, BAD, why, whylen,
 		    "job name longer than %d bytes", TPD_JOB_NAME_MAX);
 	if (s->pool != TPOOL__POOL_KIND__POOL_UNBOUND &&
 	    s->pool != TPOOL__POOL_KIND__POOL_PERCPU)
-		return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, why, whylen,
+		return validate_fail(ret_code, BAD, why, whylen,
 		    "unknown pool kind %d", (int)s->pool);
+	/* The one check of the priority (pools.c relies on it). */
 	if (!threadpool_pri_is_valid(s->priority))
-		return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_INVALID_PRIORITY, why,
-		    whylen, "priority %d is not valid (-1, or %d to %d)", (int)s->priority,
-		    TP_PRI_USER_MIN, TP_PRI_RT_MAX);
-	/* The CPU matters only for per-CPU pools (clients may send -1 anyway). */
+		return validate_fail(ret_code,
+		    TPOOL__ERROR_CODE__ERROR_INVALID_PRIORITY, why, whylen,
+		    "priority %d is not valid (-1, or %d to %d)",
+		    (int)s->priority, TP_PRI_USER_MIN, TP_PRI_RT_MAX);
 	if (s->pool == TPOOL__POOL_KIND__POOL_PERCPU && s->cpu < -1)
-		return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_INVALID_CPU, why, whylen,
+		return validate_fail(ret_code,
+		    TPOOL__ERROR_CODE__ERROR_INVALID_CPU, why, whylen,
 		    "CPU %d is not valid (-1 for any)", (int)s->cpu);
+	/* An unbound pool has no CPU: -1 (the default) or nothing. */
+	if (s->pool == TPOOL__POOL_KIND__POOL_UNBOUND && s->cpu != -1)
+		return validate_fail(ret_code,
+		    TPOOL__ERROR_CODE__ERROR_INVALID_CPU, why, whylen,
+		    "CPU %d given for an unbound pool (a CPU is for "
+		    "POOL_PERCPU; leave it out or send -1)", (int)s->cpu);
 	return true;
 }
 
 bool
-tpd_request_validate(const Tpool__Request *req, Tpool__ErrorCode *ret_code, char *why,
-    size_t whylen)
+tpd_validate_hello(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
+    char *why, size_t whylen)
 {
-	const Tpool__Hello *h;
+	const Tpool__Hello *h = req->hello;
 
-	switch (req->body_case) {
-	case TPOOL__REQUEST__BODY__NOT_SET:
-		return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, why, whylen,
-		    "request without a body");
-	case TPOOL__REQUEST__BODY_HELLO:
-		h = req->hello;
-		if (!h->has_version ||
-		    h->version != TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT)
-			return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_VERSION, why,
-			    whylen, "protocol version %u is not supported; this daemon speaks %d",
-			    h->has_version ? h->version : 0,
-			    TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT);
-		return true;
-	case TPOOL__REQUEST__BODY_SUBMIT:
-		return validate_submit(req->submit, ret_code, why, whylen);
-	case TPOOL__REQUEST__BODY_CANCEL:
-		if (!req->cancel->has_job_id)
-			return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, why,
-			    whylen, "cancel without a job id");
-		return true;
-	case TPOOL__REQUEST__BODY_WATCH:
-		if (!req->watch->has_job_id)
-			return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, why,
-			    whylen, "watch without a job id");
-		return true;
-	case TPOOL__REQUEST__BODY_STATUS:
-	case TPOOL__REQUEST__BODY_LIST_PLUGINS:
-	case TPOOL__REQUEST__BODY_STATS:
-		return true;
-	default:
-		return validate_fail(ret_code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST, why, whylen,
-		    "unknown request kind %d", (int)req->body_case);
-	}
+	if (!h->has_version ||
+	    h->version != TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT)
+		return validate_fail(ret_code,
+		    TPOOL__ERROR_CODE__ERROR_VERSION, why, whylen,
+		    "protocol version %u is not supported; this daemon "
+		    "speaks %d", h->has_version ? h->version : 0,
+		    TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT);
+	return true;
+}
+
+bool
+tpd_validate_cancel(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
+    char *why, size_t whylen)
+{
+	if (!req->cancel->has_job_id)
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "cancel without a job id");
+	return true;
+}
+
+bool
+tpd_validate_watch(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
+    char *why, size_t whylen)
+{
+	if (!req->watch->has_job_id)
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "watch without a job id");
+	return true;
 }

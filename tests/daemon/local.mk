@@ -55,8 +55,10 @@ TD_TESTS = \
 	tests/daemon/test_faults \
 	tests/daemon/test_security
 check_PROGRAMS += $(TD_TESTS)
-TESTS += $(TD_TESTS) tests/daemon/units.sh
-EXTRA_DIST += tests/daemon/units.sh
+TESTS += $(TD_TESTS) tests/daemon/units.sh tests/daemon/layers.test
+EXTRA_DIST += tests/daemon/units.sh tests/daemon/layers.test scripts/layers.sh
+# layers.test reads the objects of daemon/.
+tests/daemon/layers.log: daemon/tpoold
 
 # The daemon, the plugins and the test plugins must be built first.
 TD_TEST_DEPS = daemon/tpoold $(plugin_LTLIBRARIES) tests/daemon/probe.la \
@@ -106,7 +108,7 @@ tests_daemon_test_security_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_security_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_security_DEPENDENCIES = $(TD_TEST_DEPS)
 
-# The entry points for tests and fuzzing (daemon/tpoold.h), in-process
+# The entry points for tests and fuzzing (daemon/testing.h), in-process
 # through libtpoold.  Under check-daemon-valgrind the runner itself runs
 # under valgrind.
 check_PROGRAMS += tests/daemon/test_inproc

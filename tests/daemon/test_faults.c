@@ -402,6 +402,7 @@ START_TEST(test_client_not_reading_is_dropped_alone)
 	s.input.data = (uint8_t *)"700";
 	s.input.len = 3;
 	req.has_request_id = true;
+	req.request_id = 1;
 	req.body_case = TPOOL__REQUEST__BODY_SUBMIT;
 	req.submit = &s;
 	for (i = 0; i < 3; i++)
@@ -518,6 +519,7 @@ START_TEST(test_read_timeout_counts_from_the_frame_start)
 	h.has_version = true;
 	h.version = TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT;
 	req.has_request_id = true;
+	req.request_id = 1;
 	req.body_case = TPOOL__REQUEST__BODY_HELLO;
 	req.hello = &h;
 	len = tpool__request__get_packed_size(&req);

@@ -1,6 +1,6 @@
 /*
  * test_inproc.c -- the daemon's entry points "for tests and fuzzing"
- * (daemon/tpoold.h), driven in this process through libtpoold: request
+ * (daemon/testing.h), driven in this process through libtpoold: request
  * validation as the dispatcher does it, and whole connection streams fed
  * to the real read path and dispatch with the real example plugins, with
  * the daemon set up and torn down more than once.  Under valgrind (run
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "frame.h"
-#include "tpoold.h"
+#include "testing.h"
 
 #ifndef TD_BUILDDIR
 #error "TD_BUILDDIR must name the build tree"
@@ -125,6 +125,8 @@ START_TEST(test_request_check_as_dispatch)
 	tpd_options_defaults(&tpd_opt);
 
 	/* A valid submit (the plugin's existence is the handler's business). */
+	req.has_request_id = true;
+	req.request_id = 1;
 	req.body_case = TPOOL__REQUEST__BODY_SUBMIT;
 	req.submit = &sub;
 	sub.plugin = (char *)"anything";
@@ -148,6 +150,28 @@ START_TEST(test_request_check_as_dispatch)
 	ck_assert_int_eq(tpd_request_check(body, n, &code, why, sizeof(why)), EINVAL);
 	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_INVALID_CPU);
 	sub.cpu = -1;
+
+	/* A CPU with an unbound pool: refused, not ignored. */
+	sub.pool = TPOOL__POOL_KIND__POOL_UNBOUND;
+	sub.cpu = 0;
+	n = ip_pack(&req.base, body, sizeof(body));
+	ck_assert_int_eq(tpd_request_check(body, n, &code, why, sizeof(why)), EINVAL);
+	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_INVALID_CPU);
+	sub.cpu = -1;
+	n = ip_pack(&req.base, body, sizeof(body));
+	ck_assert_int_eq(tpd_request_check(body, n, &code, why, sizeof(why)), 0);
+
+	/* Request id 0 (or none) is the daemon's own: refused. */
+	req.request_id = 0;
+	n = ip_pack(&req.base, body, sizeof(body));
+	ck_assert_int_eq(tpd_request_check(body, n, &code, why, sizeof(why)), EINVAL);
+	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
+	req.has_request_id = false;
+	n = ip_pack(&req.base, body, sizeof(body));
+	ck_assert_int_eq(tpd_request_check(body, n, &code, why, sizeof(why)), EINVAL);
+	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
+	req.has_request_id = true;
+	req.request_id = 1;
 
 	/* Input over --max-input. */
 	tpd_opt.o_max_input = 4;
@@ -203,12 +227,15 @@ START_TEST(test_feed_stream_runs_jobs)
 	Tpool__Hello hello = TPOOL__HELLO__INIT;
 	Tpool__ListPlugins lp = TPOOL__LIST_PLUGINS__INIT;
 	Tpool__Status st = TPOOL__STATUS__INIT;
+	struct tpd_job_counts jc;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int round, i;
 
 	for (round = 0; round < 2; round++) {
 		ip_setup();
+		req.has_request_id = true;
+		req.request_id = 1;
 		req.body_case = TPOOL__REQUEST__BODY_HELLO;
 		req.hello = &hello;
 		hello.has_version = true;
@@ -239,8 +266,9 @@ START_TEST(test_feed_stream_runs_jobs)
 		buf[len++] = 0;
 
 		ck_assert_int_eq(tpd_daemon_feed(buf, len, 1000, 1000, 1, 10000), 0);
-		ck_assert_uint_eq(tpd_counters.tc_accepted, 4);
-		ck_assert_uint_eq(tpd_counters.tc_inflight, 0);
+		tpd_jobs_counts(&jc);
+		ck_assert_uint_eq(jc.jc_accepted, 4);
+		ck_assert_uint_eq(tpd_jobs_inflight(), 0);
 		ck_assert_uint_eq(tpd_conn_count(), 0);
 
 		/* Garbage closes the connection; the daemon goes on. */
@@ -264,6 +292,8 @@ START_TEST(test_feed_then_stop_with_running_job)
 	size_t len = 0;
 
 	ip_setup();
+	req.has_request_id = true;
+	req.request_id = 1;
 	req.body_case = TPOOL__REQUEST__BODY_SUBMIT;
 	req.submit = &sub;
 	sub.plugin = (char *)"sleep";
@@ -272,7 +302,7 @@ START_TEST(test_feed_then_stop_with_running_job)
 	sub.input.len = 5;
 	ip_frame(&buf, &len, &req.base);
 	ck_assert_int_eq(tpd_daemon_feed(buf, len, 0, 0, 1, 300), ETIMEDOUT);
-	ck_assert_uint_eq(tpd_counters.tc_inflight, 1);
+	ck_assert_uint_eq(tpd_jobs_inflight(), 1);
 	/* The sleep plugin checks for cancellation: stop ends it at once. */
 	ip_teardown();
 	free(buf);

@@ -105,9 +105,17 @@ START_TEST(test_zero_length_frame)
 
 	td_up(&D, NULL);
 	fd = td_raw_connect(&D);
-	/* An empty message is a Request without a body: an error, not a hang-up. */
+	/*
+	 * An empty message is a Request without an id or a body: an error
+	 * with request id 0, which, like every id-0 error, ends the
+	 * connection (a request must not use id 0).
+	 */
 	td_raw_write(fd, zero, sizeof(zero));
 	td_raw_expect_error(fd, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
+	ck_assert(td_raw_wait_eof(fd, td_deadline_ms()));
+	(void)close(fd);
+	/* A new connection is served as usual. */
+	fd = td_raw_connect(&D);
 	send_hello(fd, 1, true, 1);
 	expect_hello_reply(fd, 1);
 	(void)close(fd);
@@ -396,6 +404,7 @@ START_TEST(test_client_that_does_not_read)
 	s.input.data = (uint8_t *)input;
 	s.input.len = sizeof(input);
 	req.has_request_id = true;
+	req.request_id = 1;
 	req.body_case = TPOOL__REQUEST__BODY_SUBMIT;
 	req.submit = &s;
 

@@ -2,7 +2,7 @@
  * fuzz_conn.c -- libFuzzer target for a whole connection's byte stream fed
  * to the daemon's real read path, framing, dispatch, handlers, job table,
  * pools and plugins, in this process (libtpoold's entry points for tests
- * and fuzzing, daemon/tpoold.h).
+ * and fuzzing, daemon/testing.h).
  *
  * An input is read as
  *
@@ -77,7 +77,7 @@
 #include <event2/event.h>
 
 #include "frame.h"
-#include "tpoold.h"
+#include "testing.h"
 
 #ifndef FUZZ_BUILDDIR
 #error "FUZZ_BUILDDIR must name the build tree"
@@ -530,7 +530,7 @@ conn_loop_until(bool (*done)(void), unsigned int ms)
 static bool
 conn_no_jobs(void)
 {
-	return tpd_counters.tc_inflight == 0;
+	return tpd_jobs_inflight() == 0;
 }
 
 static bool
@@ -834,7 +834,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "the daemon did not stop and close every connection in time");
 	CHECK_WHY(!tpd_jobs_any_abandoned(), "a job ignored its cancellation for the "
 	    "whole shutdown grace period and was abandoned");
-	CHECK(tpd_counters.tc_inflight == 0);
+	CHECK(tpd_jobs_inflight() == 0);
 	for (k = 0; k < conn_nclients; k++) {
 		conn_client_read(k);
 		CHECK(conn_clients[k].cl_fd < 0 || conn_clients[k].cl_eof);

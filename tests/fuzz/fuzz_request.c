@@ -31,7 +31,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "tpoold.h"
+#include "testing.h"
 
 int	LLVMFuzzerInitialize(int *argc, char ***argv);
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

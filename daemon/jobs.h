@@ -1,0 +1,159 @@
+/*
+ * jobs.h -- the job table: each job's one life, as the loop records it
+ * (jobs.c), and the worker side that runs it (run.c).  Layer: the job
+ * table; calls pools and plugins, libtp, options and the log, and tells
+ * the layer above what happened through the hooks handed to
+ * tpd_jobs_init(), never by name.
+ *
+ * Every function here is for the loop thread.  A job is a handle: its
+ * insides are jobs.c's and run.c's (job_impl.h).  Its state changes on the
+ * loop thread only: a worker posts what happened (started, progress,
+ * finished) and the loop, taking the post, records it and calls the hook.
+ */
+#ifndef TPD_JOBS_H
+#define TPD_JOBS_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <threadpool.h>
+
+#include "tpool.pb-c.h"
+
+struct event_base;
+struct tpd_job;
+struct tpd_plugin;
+
+/*
+ * What the job table tells the layer above (connections and requests).
+ * Each hook is called on the loop thread, from inside the job table: it
+ * may send messages and look at jobs, but not free the job it is given.
+ */
+struct tpd_job_hooks {
+	/* Bytes kept in each job for the layer above (tpd_job_ext()). */
+	size_t	jh_ext_size;
+	/* The job's plugin began (queue_ns: its wait; cpu: where). */
+	void	(*jh_started)(struct tpd_job *job, uint64_t queue_ns,
+		    int cpu);
+	/* The latest progress report (message may be NULL). */
+	void	(*jh_progress)(struct tpd_job *job, unsigned int percent,
+		    const char *message);
+	/*
+	 * The job has its final state, once per job: info (borrowed, valid
+	 * during the call) is the final JobInfo, result included.
+	 */
+	void	(*jh_finished)(struct tpd_job *job,
+		    const Tpool__JobInfo *info);
+	/* The last job in flight ended (the shutdown waits for this). */
+	void	(*jh_idle)(void);
+};
+
+/*
+ * Set up the table and the completion queue on base; hooks is borrowed
+ * until tpd_jobs_free_all().  Accepting jobs again (after a stop).  0 or
+ * an errno (logged).
+ */
+int	tpd_jobs_init(struct event_base *base,
+	    const struct tpd_job_hooks *hooks);
+
+/* What a submit asks for; the caller has the plugin and the pool. */
+struct tpd_job_spec {
+	uid_t			js_uid;		/* the owner */
+	struct tpd_plugin	*js_plugin;	/* a reference is taken */
+	const uint8_t		*js_input;	/* copied */
+	size_t			js_input_len;
+	const char		*js_name;	/* copied */
+	Tpool__PoolKind		js_pool_kind;
+	int			js_pri;
+	int			js_cpu;		/* per-CPU: its CPU; else -1 */
+	struct threadpool	*js_pool;
+};
+
+/*
+ * May uid submit a job now?  0; ESHUTDOWN (the daemon is stopping);
+ * EAGAIN (--max-jobs in flight); EDQUOT (--max-jobs-per-client of uid).
+ */
+int	tpd_jobs_admit(uid_t uid);
+/*
+ * Create a job from spec and enter it in the table (not yet scheduled:
+ * tpd_job_schedule()).  Its extension area (jh_ext_size bytes) is zeroed.
+ * 0 or ENOMEM.  The job is the table's; *ret_job is valid until the job
+ * is forgotten (never during a hook call about it).
+ */
+int	tpd_job_create(const struct tpd_job_spec *spec,
+	    struct tpd_job **ret_job);
+/* Hand a created job to its pool. */
+void	tpd_job_schedule(struct tpd_job *job);
+
+/* The job of that id, NULL when none (never was, or forgotten). */
+struct tpd_job *tpd_job_lookup(uint64_t id);
+uint64_t tpd_job_id(const struct tpd_job *job);
+uid_t	tpd_job_uid(const struct tpd_job *job);
+/* Has the job its final state (the loop has recorded its end)? */
+bool	tpd_job_is_final(const struct tpd_job *job);
+/* The layer above's bytes in the job (jh_ext_size of them). */
+void	*tpd_job_ext(struct tpd_job *job);
+
+/*
+ * Fill info from job as the loop knows it (strings and bytes borrowed
+ * from the job: valid until the job is forgotten).  The result is
+ * included when with_result.
+ */
+void	tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info,
+	    bool with_result);
+
+/*
+ * Cancel: BEFORE_RUN (it was queued; it now has its final state,
+ * cancelled, with the message why, and jh_finished was called),
+ * TOO_LATE (a worker has it: the plugin is told), or ALREADY_FINISHED.
+ */
+Tpool__CancelResult tpd_job_cancel(struct tpd_job *job, const char *why);
+
+/*
+ * Visit uid's known jobs (in flight and finished ones still kept), newest
+ * first, while fn returns true.
+ */
+void	tpd_jobs_foreach_of_uid(uid_t uid,
+	    bool (*fn)(struct tpd_job *, void *), void *arg);
+
+/* Jobs in flight (queued or running): all, or of one uid. */
+unsigned int tpd_jobs_inflight(void);
+unsigned int tpd_jobs_inflight_of(uid_t uid);
+
+/* Jobs accepted and ended since the set-up. */
+struct tpd_job_counts {
+	uint64_t	jc_accepted;
+	uint64_t	jc_succeeded;
+	uint64_t	jc_failed;
+	uint64_t	jc_cancelled;
+};
+void	tpd_jobs_counts(struct tpd_job_counts *counts);
+
+/*
+ * Take in what the workers posted since the last time (their jobs'
+ * starts, progress and ends), calling the hooks, without waiting.  Cheap
+ * when nothing was posted: the end of each loop iteration calls it so
+ * that a job that ends at once leaves with its reply.
+ */
+void	tpd_jobs_poll(void);
+
+/*
+ * Shutdown: accept no new job, cancel every queued one (each finalized
+ * cancelled), then ask running ones to stop.
+ */
+void	tpd_jobs_stop_all(void);
+/* Shutdown grace over: report every job still running as failed. */
+void	tpd_jobs_abandon_running(void);
+/*
+ * Exit: free every job, and the completion queue unless a job was
+ * abandoned (its thread still posts to it).  May sleep (waits for libtp's
+ * last reference to each job).
+ */
+void	tpd_jobs_free_all(void);
+/* Were jobs abandoned (so pools and plugins must not be freed)? */
+bool	tpd_jobs_any_abandoned(void);
+
+#endif /* TPD_JOBS_H */

@@ -1,0 +1,28 @@
+/*
+ * listen.h -- the listening socket (listen.c).  Layer: connections and
+ * requests, above conn.c (it hands each accepted socket there).  Loop
+ * thread.
+ */
+#ifndef TPD_LISTEN_H
+#define TPD_LISTEN_H
+
+#include <stdbool.h>
+
+struct event_base;
+
+/*
+ * Take the socket systemd passed (LISTEN_FDS), or bind one at
+ * tpd_opt.o_socket; start accepting on base into tpd_conn_accept().  0 or
+ * an errno (logged here).
+ */
+int	tpd_listen_start(struct event_base *base);
+/* Stop accepting and close the socket (unlinking it if we bound it). */
+void	tpd_listen_stop(void);
+/* Was the socket passed by systemd? */
+bool	tpd_listen_activated(void);
+/* A connection closed (a descriptor is free): resume a paused accept. */
+void	tpd_listen_fd_freed(void);
+/* Is accepting paused (out of descriptors)? */
+bool	tpd_listen_paused(void);
+
+#endif /* TPD_LISTEN_H */

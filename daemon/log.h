@@ -1,0 +1,40 @@
+/*
+ * log.h -- the bottom of the daemon: its log and its clock (log.c).
+ * Every other file may call these; they call nothing of the daemon.
+ */
+#ifndef TPD_LOG_H
+#define TPD_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <syslog.h>
+
+/*
+ * Log a line to stderr with its syslog priority as a "<N>" prefix, which
+ * journald reads.  LOG_DEBUG only with -v (verbose 1); verbose -1 keeps
+ * only LOG_ERR and worse.  Thread-safe (one write(2)).
+ */
+void	tpd_log(int prio, const char *fmt, ...)
+	    __attribute__((__format__(__printf__, 2, 3)));
+void	tpd_logv(int prio, const char *fmt, va_list ap)
+	    __attribute__((__format__(__printf__, 2, 0)));
+void	tpd_log_set_verbose(int verbose);
+bool	tpd_log_debug_enabled(void);
+
+#define	tpd_err(...)	tpd_log(LOG_ERR, __VA_ARGS__)
+#define	tpd_warn(...)	tpd_log(LOG_WARNING, __VA_ARGS__)
+#define	tpd_notice(...)	tpd_log(LOG_NOTICE, __VA_ARGS__)
+#define	tpd_info(...)	tpd_log(LOG_INFO, __VA_ARGS__)
+#define	tpd_debug(...)	do {						\
+	if (tpd_log_debug_enabled())					\
+		tpd_log(LOG_DEBUG, __VA_ARGS__);			\
+} while (0)
+
+/* CLOCK_MONOTONIC in nanoseconds.  Any thread. */
+uint64_t tpd_now_ns(void);
+
+/* When the daemon was last set up (tpd_now_ns()); the loop sets it. */
+extern uint64_t tpd_start_ns;
+
+#endif /* TPD_LOG_H */

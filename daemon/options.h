@@ -1,0 +1,59 @@
+/*
+ * options.h -- what the command line and the config file set (options.c).
+ * Below everything but the log: every file may read tpd_opt.
+ */
+#ifndef TPD_OPTIONS_H
+#define TPD_OPTIONS_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define	TPD_DEFAULT_SOCKET	"/run/tpool/tpoold.sock"
+
+/*
+ * Everything the command line and the config file can set.  Strings are
+ * owned (strdup'ed), freed by tpd_options_free().
+ */
+struct tpd_options {
+	char		*o_socket;		/* -s: socket path */
+	char		*o_plugin_dir;		/* -p */
+	char		*o_config;		/* -c */
+	int		o_verbose;		/* -v: debug logs */
+	uint32_t	o_max_frame;		/* largest request frame body */
+	uint32_t	o_max_jobs;		/* jobs in flight, all users */
+	uint32_t	o_max_jobs_per_client;	/* jobs in flight of one uid */
+	uint32_t	o_max_connections;
+	uint32_t	o_max_threads;		/* per pool, 0 = unlimited */
+	uint32_t	o_finished_keep;	/* finished jobs kept */
+	size_t		o_max_input;		/* bytes of a job's input */
+	size_t		o_max_result;		/* bytes of a job's result */
+	size_t		o_max_output;		/* bytes queued to one client */
+	uint64_t	o_idle_timeout_ns;	/* 0: libtp's default */
+	uint64_t	o_shutdown_grace_ns;
+	uint64_t	o_finished_ttl_ns;
+	uint64_t	o_read_timeout_ns;	/* a partial frame's life */
+	mode_t		o_socket_mode;
+	char		*o_socket_group;	/* NULL: the daemon's group */
+};
+
+/*
+ * Fill *opt from the defaults, then the config file (-c), then the command
+ * line (which wins).  Returns 0 to run, -1 when --help or --version was
+ * handled (exit 0), or an exit status (2 for a usage error, already
+ * reported on stderr).  The strings of *opt are the caller's
+ * (tpd_options_free()).
+ */
+int	tpd_options_load(struct tpd_options *opt, int argc, char **argv);
+/* Only the defaults (tests and fuzz targets; strings stay NULL). */
+void	tpd_options_defaults(struct tpd_options *opt);
+void	tpd_options_free(struct tpd_options *opt);
+
+/*
+ * The daemon's options: filled before set-up, read-only after it, read by
+ * every thread (worker threads read o_max_result).
+ */
+extern struct tpd_options tpd_opt;
+
+#endif /* TPD_OPTIONS_H */

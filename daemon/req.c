@@ -1,0 +1,46 @@
+/*
+ * req.c -- what request handlers share: failing with a message, replying,
+ * and finding a job the caller may see.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "jobs.h"
+#include "msg.h"
+#include "req.h"
+
+Tpool__ErrorCode
+tpd_req_fail(struct tpd_req *r, Tpool__ErrorCode code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(r->r_why, sizeof(r->r_why), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+Tpool__ErrorCode
+tpd_req_reply(struct tpd_req *r, Tpool__Response *resp)
+{
+	tpd_msg_reply(r->r_conn, r->r_id, resp);
+	return TPD_REQ_OK;
+}
+
+Tpool__ErrorCode
+tpd_req_find_job(struct tpd_req *r, uint64_t id, struct tpd_job **ret_job)
+{
+	struct tpd_job *job;
+
+	if ((job = tpd_job_lookup(id)) == NULL)
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB,
+		    "no job %llu", (unsigned long long)id);
+	if (r->r_uid != 0 && r->r_uid != tpd_job_uid(job))
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_NOT_YOURS,
+		    "job %llu belongs to another user",
+		    (unsigned long long)id);
+	*ret_job = job;
+	return TPD_REQ_OK;
+}
