@@ -28,13 +28,18 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/log.c daemon/log.h
 daemon_libtpoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_PLUGIN_DIR='"$(plugindir)"'
 daemon_libtpoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS)
-# What a program linking libtpoold.la needs besides it.
-TPOOLD_LIBADD = daemon/libtpoold.la libtp/libtp-test.la proto/libtpproto.la \
+# What a program linking libtpoold.la needs besides it: the installed
+# tpoold links libtp as installed; TPOOLD_TEST_LIBADD swaps in libtp-test.la,
+# libtp with its test hooks, for tests/daemon/tpoold-test.
+TPOOLD_LIBS_BELOW = proto/libtpproto.la \
 	$(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS) -ldl
+TPOOLD_LIBADD = daemon/libtpoold.la libtp/libtp.la $(TPOOLD_LIBS_BELOW)
+TPOOLD_TEST_LIBADD = daemon/libtpoold.la libtp/libtp-test.la \
+	$(TPOOLD_LIBS_BELOW)
 
 sbin_PROGRAMS += daemon/tpoold
 daemon_tpoold_SOURCES = daemon/main.c
-daemon_tpoold_CPPFLAGS = $(AM_CPPFLAGS) -include $(top_srcdir)/libtp/tp_test.h
+daemon_tpoold_CPPFLAGS = $(AM_CPPFLAGS)
 daemon_tpoold_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS)
 daemon_tpoold_LDADD = $(TPOOLD_LIBADD)
 

@@ -22,9 +22,11 @@
  * must not run under its own running code), and nothing the job's thread
  * may touch is freed.
  *
- * Test hook: TPOOL_FAULT_THREAD_CREATE=N makes libtp's next N thread
- * creations fail (tp_test_fail_thread_create), as if the system were out
- * of threads; tpoold(8) documents it.  It is read once, at start.
+ * Test build only: compiled with -DTPOOLD_TESTING and linked with
+ * libtp-test.la (tests/daemon/tpoold-test, never installed),
+ * TPOOL_FAULT_THREAD_CREATE=N makes libtp's next N thread creations fail
+ * (tp_test_fail_thread_create), as if the system were out of threads.  It
+ * is read once, at start.  The installed tpoold has no such hook.
  */
 #include "config.h"
 
@@ -44,6 +46,9 @@
 #include "log.h"
 #include "options.h"
 #include "plugin.h"
+#ifdef TPOOLD_TESTING
+#include "tp_test.h"
+#endif
 
 static struct event *main_sig_ev[3];
 
@@ -90,6 +95,7 @@ main_signals_free(void)
 	}
 }
 
+#ifdef TPOOLD_TESTING
 /* The environment's test hooks; 0, or 2 for a bad value (logged). */
 static int
 main_test_hooks(void)
@@ -111,6 +117,7 @@ main_test_hooks(void)
 	    "(TPOOL_FAULT_THREAD_CREATE)", n);
 	return 0;
 }
+#endif
 
 int
 main(int argc, char **argv)
@@ -126,10 +133,12 @@ main(int argc, char **argv)
 	tpd_log_set_verbose(tpd_opt.o_verbose);
 	/* A client that goes away must be a write error, not a signal. */
 	(void)signal(SIGPIPE, SIG_IGN);
+#ifdef TPOOLD_TESTING
 	if ((rc = main_test_hooks()) != 0) {
 		tpd_options_free(&tpd_opt);
 		return rc;
 	}
+#endif
 
 	if ((error = tpd_daemon_setup(true)) != 0 ||
 	    (error = main_signals()) != 0) {

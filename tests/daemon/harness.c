@@ -71,6 +71,16 @@ td_tpoold_path(void)
 }
 
 const char *
+td_tpoold_test_path(void)
+{
+	static char path[PATH_MAX];
+
+	(void)snprintf(path, sizeof(path), "%s/tests/daemon/tpoold-test",
+	    TD_BUILDDIR);
+	return path;
+}
+
+const char *
 td_tpctl_path(void)
 {
 	static char path[PATH_MAX];
@@ -240,7 +250,7 @@ td_spawn(struct td_daemon *d, const char *const *prefix, const char *const *args
 	for (; prefix != NULL && *prefix != NULL; prefix++)
 		argv[n++] = *prefix;
 	n += td_wrapper(argv + n, 16);
-	argv[n++] = td_tpoold_path();
+	argv[n++] = d->td_test_build ? td_tpoold_test_path() : td_tpoold_path();
 	if (with_socket_args) {
 		argv[n++] = "-s";
 		argv[n++] = d->td_sock;

@@ -46,6 +46,7 @@ struct td_daemon {
 	int		td_status;		/* waitpid status once stopped */
 	char		td_notified[1024];	/* the datagram td_wait_notify matched */
 	unsigned int	td_nofile;		/* RLIMIT_NOFILE for the daemon, 0: as ours */
+	bool		td_test_build;		/* run tests/daemon/tpoold-test */
 };
 
 /* Make the folder, its plugin folder (empty) and the notify socket. */
@@ -143,6 +144,8 @@ void	td_sleep_ms(unsigned int ms);
 
 /* Build-tree paths. */
 const char *td_tpoold_path(void);
+/* tpoold built with its test hooks (tests/daemon/tpoold-test). */
+const char *td_tpoold_test_path(void);
 const char *td_tpctl_path(void);
 
 /* The runner's main: run suite s with Check, honouring CK_FORK. */

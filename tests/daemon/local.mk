@@ -99,7 +99,17 @@ tests_daemon_test_faults_CPPFLAGS = $(TD_TEST_CPPFLAGS)
 tests_daemon_test_faults_CFLAGS = $(TD_TEST_CFLAGS)
 tests_daemon_test_faults_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_faults_LDFLAGS = $(TD_TEST_LINKFLAGS)
-EXTRA_tests_daemon_test_faults_DEPENDENCIES = $(TD_TEST_DEPS)
+EXTRA_tests_daemon_test_faults_DEPENDENCIES = $(TD_TEST_DEPS) \
+	tests/daemon/tpoold-test
+
+# tpoold built with its test hook (TPOOL_FAULT_THREAD_CREATE, see
+# daemon/main.c) and libtp's (libtp-test.la); test_faults starts it where a
+# case needs the hook (struct td_daemon's td_test_build).  Never installed.
+check_PROGRAMS += tests/daemon/tpoold-test
+tests_daemon_tpoold_test_SOURCES = daemon/main.c
+tests_daemon_tpoold_test_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_TESTING
+tests_daemon_tpoold_test_CFLAGS = $(daemon_tpoold_CFLAGS)
+tests_daemon_tpoold_test_LDADD = $(TPOOLD_TEST_LIBADD)
 
 tests_daemon_test_security_SOURCES = tests/daemon/test_security.c
 tests_daemon_test_security_CPPFLAGS = $(TD_TEST_CPPFLAGS)

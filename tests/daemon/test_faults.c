@@ -339,6 +339,7 @@ START_TEST(test_thread_create_failures_lose_no_job)
 	size_t i;
 
 	td_init(&D);
+	D.td_test_build = true;
 	td_add_example_plugins(&D);
 	ck_assert_int_eq(setenv("TPOOL_FAULT_THREAD_CREATE", "6", 1), 0);
 	td_start(&D, NULL, NULL);
@@ -364,6 +365,7 @@ START_TEST(test_thread_create_failures_lose_no_job)
 
 	/* A bad value is refused at start. */
 	td_init(&D);
+	D.td_test_build = true;
 	ck_assert_int_eq(setenv("TPOOL_FAULT_THREAD_CREATE", "many", 1), 0);
 	D.td_pid = td_spawn(&D, NULL, NULL, true);
 	ck_assert_int_eq(unsetenv("TPOOL_FAULT_THREAD_CREATE"), 0);
