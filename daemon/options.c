@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,8 @@ static const struct opt_row opt_table[] = {
 	  "output queued to a client that does not read before it is dropped "
 	      "(default 64M)" },
 	{ "max-threads", 263, OPT_COUNT, OFF(o_max_threads), 0, 1u << 20, "N",
-	  "worker threads per pool, 0 = unlimited (default 0)" },
+	  "worker threads per pool, 0 = unlimited (default: the CPUs the "
+	      "daemon may use, at least 2)" },
 	{ "idle-timeout", 264, OPT_DURATION, OFF(o_idle_timeout_ns), 1000000,
 	    86400 * NS_S, "TIME",
 	  "idle workers exit after TIME (default 30s)" },
@@ -111,6 +113,27 @@ static const struct opt_row opt_table[] = {
 #define	OPT_HELP	'h'
 #define	OPT_VERSION	'V'
 
+/*
+ * Workers per pool by default: one per CPU the daemon may use (at least
+ * 2), which is what CPU-bound plugins can use.  libtp gives a job that
+ * finds no idle worker a new one at once; uncapped, a stream of short jobs
+ * grows a pool far past the CPUs and every extra worker costs wakeups
+ * (pipelined null jobs: 300 k/s at 2 workers on 2 CPUs, 160 k/s at 8),
+ * and a client could make the daemon hold a thread per job it submits.
+ * Plugins that block raise it with --max-threads.
+ */
+static unsigned int
+options_default_max_threads(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 2;
+	n = CPU_COUNT(&set);
+	return n > 2 ? (unsigned int)n : 2;
+}
+
 void
 tpd_options_defaults(struct tpd_options *opt)
 {
@@ -122,7 +145,7 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_max_input = 1u << 20;
 	opt->o_max_result = 1u << 20;
 	opt->o_max_output = 64u << 20;
-	opt->o_max_threads = 0;
+	opt->o_max_threads = options_default_max_threads();
 	opt->o_idle_timeout_ns = 0;
 	opt->o_shutdown_grace_ns = 10 * NS_S;
 	opt->o_finished_keep = 10000;

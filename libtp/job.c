@@ -197,12 +197,14 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 	    "job '%s' scheduled on a pool being destroyed", job->job_name);
 	job->job_pool = pool;
 	thread = TAILQ_FIRST(&pool->tp_idle_threads);
-	if (thread != NULL && job_hold(job) == 0) {
+	if (thread != NULL && pool->tp_nwaking == 0 && job_hold(job) == 0) {
 		/* Hand it to the most recently idle worker (warm, and the
 		 * others can time out). */
 		TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
 		pool->tp_nidle--;
 		thread->tpt_job = job;
+		thread->tpt_waking = true;
+		pool->tp_nwaking++;
 		job_set_thread(job, thread);
 		(void)pthread_mutex_unlock(&pool->tp_lock);
 		/* It cannot exit now that it has a job; wake it unlocked. */
@@ -210,11 +212,20 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 		return;
 	}
 
-	/* Nobody idle: queue it for the overseer (or a finishing worker). */
+	/*
+	 * Queue it.  One wakeup at a time: while a worker handed a job has
+	 * not started it yet (tp_nwaking), the job waits for it, and that
+	 * worker, when it starts, hands the queue on to the next idle worker
+	 * or has the overseer make one (worker_pass_on_locked).  So a stream
+	 * of short jobs wakes one sleeping worker at a time, and the workers
+	 * already running take the rest, instead of a wakeup per job; a job
+	 * that finds nobody idle still gets a new worker at once.
+	 */
 	job_set_thread(job, &pool->tp_overseer);
 	TAILQ_INSERT_TAIL(&pool->tp_jobs, job, job_entry);
 	pool->tp_nqueued++;
-	if (pool->tp_flags & TP_OVERSEER_WAITING) {
+	if ((pool->tp_flags & TP_OVERSEER_WAITING) &&
+	    (thread == NULL || pool->tp_nwaking == 0)) {
 		pool->tp_flags &= ~TP_OVERSEER_WAITING;
 		(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
 	}

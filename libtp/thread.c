@@ -181,6 +181,47 @@ pool_over_cap_locked(struct threadpool *pool)
 	    pool->tp_nthreads > pool->tp_max_threads;
 }
 
+/*
+ * Hand the oldest queued job to the most recently idle worker and wake it,
+ * counted in tp_nwaking until it starts.  Pool lock held.  Returns false
+ * when nobody is idle, the queue is empty, or the job's reference count is
+ * saturated.
+ */
+static bool
+pool_hand_over_locked(struct threadpool *pool)
+{
+	struct threadpool_thread *thread = TAILQ_FIRST(&pool->tp_idle_threads);
+
+	TP_ASSERT_POOL_LOCKED(pool);
+	if (thread == NULL || pool_claim_first_job_locked(pool, thread) != 0)
+		return false;
+	TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
+	pool->tp_nidle--;
+	thread->tpt_waking = true;
+	pool->tp_nwaking++;
+	(void)pthread_cond_signal(&thread->tpt_cv);
+	return true;
+}
+
+/*
+ * A worker handed a job has started: no wakeup is in flight any more, so
+ * pass the queue on (see threadpool_schedule_job): to the next idle worker,
+ * or, with nobody idle and room under the cap, to the overseer to make
+ * one.  Pool lock held.
+ */
+static void
+worker_pass_on_locked(struct threadpool *pool, struct threadpool_thread *thread)
+{
+	TP_ASSERT_POOL_LOCKED(pool);
+	thread->tpt_waking = false;
+	pool->tp_nwaking--;
+	if (TAILQ_EMPTY(&pool->tp_jobs) || pool_hand_over_locked(pool))
+		return;
+	if (TAILQ_EMPTY(&pool->tp_idle_threads) && (pool->tp_max_threads == 0 ||
+	    pool->tp_nthreads < pool->tp_max_threads))
+		(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
+}
+
 static void
 worker_run(struct threadpool_thread *thread, struct threadpool_job *job)
 {
@@ -230,6 +271,8 @@ worker_main(void *arg)
 			pool->tp_nidle--;
 			break;
 		}
+		if (thread->tpt_waking)
+			worker_pass_on_locked(pool, thread);
 
 		/* Run it, then keep taking queued jobs while there are any. */
 		do {
@@ -443,8 +486,14 @@ overseer_main(void *arg)
 		overseer_reap_locked(pool);
 		retry = overseer_pin_locked(pool, overseer, &repin);
 
-		if (TAILQ_EMPTY(&pool->tp_jobs)) {
-			if (pool->tp_flags & TP_DYING)
+		/*
+		 * Nothing queued, or a worker on its way that will pass the
+		 * queue on when it starts (worker_pass_on_locked): wait.
+		 */
+		if (TAILQ_EMPTY(&pool->tp_jobs) || (pool->tp_nwaking > 0 &&
+		    !TAILQ_EMPTY(&pool->tp_idle_threads))) {
+			if (TAILQ_EMPTY(&pool->tp_jobs) &&
+			    (pool->tp_flags & TP_DYING))
 				break;
 			pool->tp_flags |= TP_OVERSEER_WAITING;
 			overseer_wait_locked(pool, retry, &repin);
@@ -454,14 +503,11 @@ overseer_main(void *arg)
 
 		if ((thread = TAILQ_FIRST(&pool->tp_idle_threads)) != NULL) {
 			/* Someone is idle: hand over the oldest job. */
-			if (pool_claim_first_job_locked(pool, thread) == EBUSY) {
+			if (!pool_hand_over_locked(pool)) {
+				/* Its reference count is saturated: retry. */
 				deadline_after(&deadline, TP_BACKOFF_MIN_USEC);
 				overseer_wait_locked(pool, true, &deadline);
-				continue;
 			}
-			TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
-			pool->tp_nidle--;
-			(void)pthread_cond_signal(&thread->tpt_cv);
 			continue;
 		}
 

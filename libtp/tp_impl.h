@@ -101,6 +101,7 @@ struct threadpool_thread {
 	TAILQ_ENTRY(threadpool_thread)	tpt_entry;	/* p: idle or exited list */
 	unsigned int			tpt_pin_gen;	/* t: tp_pin_gen it applied */
 	bool				tpt_ready;	/* p: the creator is done with it */
+	bool				tpt_waking;	/* p: handed a job, counted in tp_nwaking */
 	bool				tpt_done;	/* t: threadpool_job_done called */
 	char				tpt_name[TP_THREAD_NAME_MAX]; /* t: comm now */
 	char				tpt_base_name[TP_THREAD_NAME_MAX]; /* c */
@@ -130,6 +131,8 @@ struct threadpool {
 	unsigned int			tp_max_threads;	/* p: 0 = unlimited */
 	unsigned int			tp_nthreads;	/* p: workers alive or being made */
 	unsigned int			tp_nidle;	/* p: length of tp_idle_threads */
+	unsigned int			tp_nwaking;	/* p: workers handed a job that have not
+							   started it yet (0 or 1, see job.c) */
 	unsigned int			tp_nqueued;	/* p: length of tp_jobs */
 	uint64_t			tp_jobs_run;	/* p */
 	uint64_t			tp_threads_created; /* p */

@@ -980,7 +980,8 @@ START_TEST(test_many_connections_with_jobs_in_flight)
 	uint64_t id[NCONN];
 	size_t i;
 
-	td_up(&D, NULL);
+	/* A worker for each of the 64 sleeps (the default is one per CPU). */
+	td_up(&D, ARGS("--max-threads", "80"));
 	for (i = 0; i < NCONN; i++) {
 		c[i] = td_connect(&D);
 		id[i] = td_submit(c[i], i % 2 ? "sleep" : "sha256", i % 2 ? "4000" : "repeat:20000:xyz");
