@@ -5,6 +5,8 @@
 #   1. plain build, warnings as errors, make check
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build, make check
 #   3. ThreadSanitizer build, make check
+#   3b. debug build (--enable-debug: libtp asserts the locks its functions
+#      need on entry), libtp's tests
 #   4. valgrind memcheck: libtp's, the protocol's and the client's test
 #      programs under valgrind, then the daemon's tests with tpoold (and the
 #      in-process daemon test) under valgrind
@@ -61,6 +63,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 step "TSan build"
 build tsan --enable-tsan
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" check tsan
+
+step "debug build (libtp's lock assertions), libtp's tests"
+build debug --enable-debug
+check debug TESTS="$(make -s -C build-ci/plain --no-print-directory print-libtp-tests)"
 
 step "libtp, protocol and client tests under valgrind"
 vg="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99"
