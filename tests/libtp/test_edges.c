@@ -145,10 +145,34 @@ child_barrier(void *arg)
 	return barrier_scenario(TP_PRI_NONE, 100 * mult(), NULL);
 }
 
+/*
+ * Run a barrier scenario in a fresh process (fresh pools, no thread made
+ * yet); once more when it missed only its time bound (exit 4), since a
+ * busy machine (the test suite runs programs side by side) can delay one
+ * start: a start time that grows with the number of jobs misses both.
+ */
+static void
+barrier_child_succeeds(int (*fn)(void *))
+{
+	char out[4096];
+	int status, i;
+
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(tpt_fork_run(fn, NULL, 60, out, sizeof(out),
+		    &status), 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 4)
+			break;
+		tpt_note("over the bound, once more: %s", out);
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child %s %d, output:\n%s", WIFEXITED(status) ? "exit" : "signal",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), out);
+}
+
 START_TEST(test_80_barrier_jobs_all_start_within_100ms)
 {
 
-	tpt_ck_child_succeeds(child_barrier, NULL, 60);
+	barrier_child_succeeds(child_barrier);
 }
 END_TEST
 
@@ -177,7 +201,7 @@ child_barrier_one_cpu(void *arg)
 START_TEST(test_80_barrier_jobs_on_one_cpu_all_start_within_100ms)
 {
 
-	tpt_ck_child_succeeds(child_barrier_one_cpu, NULL, 60);
+	barrier_child_succeeds(child_barrier_one_cpu);
 }
 END_TEST
 

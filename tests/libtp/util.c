@@ -41,6 +41,11 @@ tpt_time_mult(void)
 	if (m < 20)
 		m = 20;
 #endif
+#ifdef __SANITIZE_ADDRESS__
+	/* AddressSanitizer makes creating a thread some times slower. */
+	if (m < 3)
+		m = 3;
+#endif
 #ifdef RUNNING_ON_VALGRIND
 	if (RUNNING_ON_VALGRIND && m < 150)
 		m = 150;

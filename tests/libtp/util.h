@@ -39,7 +39,7 @@
 uint64_t	tpt_now_ns(void);
 /*
  * What a test's time bounds are multiplied by: CK_TIMEOUT_MULTIPLIER (1 if
- * unset), at least 20 under ThreadSanitizer (creating a thread takes some
+ * unset), at least 3 under AddressSanitizer, 20 under ThreadSanitizer (creating a thread takes some
  * 10 ms there) and at least 150 under valgrind (which runs one thread at a
  * time, some 25 ms per thread created, longer on a busy machine): there
  * the bounds only catch a hang, not a slow start.
