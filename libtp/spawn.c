@@ -59,6 +59,8 @@ static pthread_mutex_t	spawn_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	spawn_cv = PTHREAD_COND_INITIALIZER; /* s: request queued or done */
 static struct spawn_req	*spawn_queue;		/* s: requests, newest first */
 static bool		spawn_running;		/* s: the spawner exists */
+static bool		spawn_quit;		/* s: the spawner is to exit */
+static pthread_t	spawn_pthread;		/* s: the spawner, joinable */
 static pid_t		spawn_tid;		/* s: its kernel thread id */
 
 unsigned int		tp_generation;		/* a: see tp_impl.h */
@@ -89,8 +91,11 @@ spawn_main(void *arg)
 	spawn_tid = (pid_t)syscall(SYS_gettid);
 	(void)pthread_cond_broadcast(&spawn_cv);
 	for (;;) {
-		while ((req = spawn_queue) == NULL)
+		/* Requests first: spawn_fini() lets the queue drain. */
+		while ((req = spawn_queue) == NULL && !spawn_quit)
 			(void)pthread_cond_wait(&spawn_cv, &spawn_lock);
+		if (req == NULL)
+			break;
 		spawn_queue = req->sr_next;
 		(void)pthread_mutex_unlock(&spawn_lock);
 		/* Default attributes: the thread inherits all of ours. */
@@ -101,6 +106,7 @@ spawn_main(void *arg)
 		req->sr_done = true;
 		(void)pthread_cond_broadcast(&spawn_cv);
 	}
+	(void)pthread_mutex_unlock(&spawn_lock);
 	return NULL;
 }
 
@@ -114,11 +120,12 @@ spawn_start_locked(void)
 	int error;
 
 	TP_ASSERT_OWNED(&spawn_lock, "spawn_lock not held");
+	if (spawn_quit)
+		return EAGAIN;	/* the process is exiting (spawn_fini) */
 	if (spawn_running)
 		return 0;
 	if ((error = pthread_attr_init(&attr)) != 0)
 		return error;
-	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	(void)pthread_attr_setstacksize(&attr, PTHREAD_STACK_MIN + 64 * 1024);
 	(void)sigfillset(&all);
 	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -127,6 +134,7 @@ spawn_start_locked(void)
 	(void)pthread_attr_destroy(&attr);
 	if (error != 0)
 		return error;
+	spawn_pthread = thread;
 	spawn_running = true;
 	/* Wait for its thread id: spawn_cpus() reads its affinity. */
 	while (spawn_tid == 0)
@@ -209,6 +217,7 @@ tp_fork_child(void)
 	(void)pthread_cond_init(&spawn_cv, NULL);
 	spawn_queue = NULL;
 	spawn_running = false;
+	spawn_quit = false;
 	spawn_tid = 0;
 #ifdef TP_DEBUG
 	tp_tid = 0;
@@ -235,6 +244,34 @@ spawn_init(void)
 	(void)spawn_start_locked();
 	(void)pthread_mutex_unlock(&spawn_lock);
 #endif
+}
+
+/*
+ * When libtp is unloaded or the process exits: the spawner exits and is
+ * joined, so that no thread of libtp's own outlives it (memory checkers
+ * see its stack given back).  Pools still held keep their threads.
+ */
+__attribute__((__destructor__)) static void
+spawn_fini(void)
+{
+	pthread_t thread;
+	bool running;
+
+	(void)pthread_mutex_lock(&spawn_lock);
+	running = spawn_running;
+	thread = spawn_pthread;
+	if (running) {
+		spawn_quit = true;
+		(void)pthread_cond_broadcast(&spawn_cv);
+	}
+	(void)pthread_mutex_unlock(&spawn_lock);
+	if (!running)
+		return;
+	(void)pthread_join(thread, NULL);
+	(void)pthread_mutex_lock(&spawn_lock);
+	spawn_running = false;	/* spawn_quit stays: no new spawner */
+	spawn_tid = 0;
+	(void)pthread_mutex_unlock(&spawn_lock);
 }
 
 /* ------------------------------------------------------- test hooks */
