@@ -143,7 +143,12 @@ struct threadpool_job {
 	char				job_name[TP_JOB_NAME_MAX]; /* c */
 };
 
-/* Unbound pools: one shared pool per priority.  May sleep (creates threads). */
+/*
+ * Unbound pools: one shared pool per priority.  May sleep (creates
+ * threads).  0, or EINVAL (priority), EPERM (a real-time priority without
+ * the privilege), EAGAIN or ENOMEM (no thread or memory; also EAGAIN once
+ * the process is exiting and libtp's destructor ran).
+ */
 int	threadpool_get(struct threadpool **ret_pool, tp_pri_t pri);
 /* Drop a reference; the last one stops and joins every thread of the pool.
  * The pool must have no job queued or running.  May sleep. */
