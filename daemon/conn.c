@@ -658,8 +658,10 @@ conn_read(struct tpd_conn *conn)
 	if (n == 0) {
 		/*
 		 * The peer is done sending (it may have only half-closed):
-		 * it still gets every reply owed, held ones included, and
-		 * then the connection is closed.  A partial frame is dropped.
+		 * it still gets every reply queued for it, and then the
+		 * connection is closed; a Cancel with wait still pending and
+		 * events of jobs that end later are not sent (protocol.md).
+		 * A partial frame is dropped.
 		 */
 		if (conn->c_in_len > 0)
 			tpd_debug("connection %llu: end of file in the middle "
