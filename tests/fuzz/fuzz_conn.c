@@ -620,6 +620,12 @@ conn_expected(size_t k, struct want **ret_want, bool *ret_closing)
 		want[n - 1].w_id = req->request_id;
 		want[n - 1].w_may_wait = req->body_case == TPOOL__REQUEST__BODY_CANCEL &&
 		    req->cancel->has_wait && req->cancel->wait;
+		/* Id 0 or none: refused with id 0, then the connection closes. */
+		if (!req->has_request_id || req->request_id == 0) {
+			want[n - 1].w_id = 0;
+			want[n - 1].w_may_wait = false;
+			closing = true;
+		}
 		if (req->body_case == TPOOL__REQUEST__BODY_HELLO &&
 		    (!req->hello->has_version || req->hello->version !=
 		    TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT))

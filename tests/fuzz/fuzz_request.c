@@ -57,6 +57,9 @@ req_wrongs(const Tpool__Request *req)
 	uint32_t w = 0;
 
 #define	WRONG(code)	(w |= 1u << TPOOL__ERROR_CODE__##code)
+	/* Every request needs an id other than 0 (docs/protocol.md). */
+	if (!req->has_request_id || req->request_id == 0)
+		WRONG(ERROR_BAD_REQUEST);
 	switch (req->body_case) {
 	case TPOOL__REQUEST__BODY_HELLO:
 		if (!req->hello->has_version ||
@@ -80,6 +83,9 @@ req_wrongs(const Tpool__Request *req)
 		    (s->priority < TP_PRI_USER_MIN || s->priority > TP_PRI_RT_MAX))
 			WRONG(ERROR_INVALID_PRIORITY);
 		if (s->pool == TPOOL__POOL_KIND__POOL_PERCPU && s->cpu < -1)
+			WRONG(ERROR_INVALID_CPU);
+		/* A CPU named with the unbound pool is refused. */
+		if (s->pool == TPOOL__POOL_KIND__POOL_UNBOUND && s->cpu != -1)
 			WRONG(ERROR_INVALID_CPU);
 		break;
 	case TPOOL__REQUEST__BODY_CANCEL:
