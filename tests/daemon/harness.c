@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fakewire.h"
 #include "frame.h"
 #include "harness.h"
 
@@ -649,17 +650,8 @@ td_raw_connect(const struct td_daemon *d)
 void
 td_raw_write(int fd, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	ssize_t n;
 
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		ck_assert_msg(n > 0, "send: %s", strerror(errno));
-		p += n;
-		len -= (size_t)n;
-	}
+	ck_assert_msg(tu_write_all(fd, buf, len), "send: %s", strerror(errno));
 }
 
 void

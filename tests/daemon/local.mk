@@ -10,6 +10,7 @@ check_LTLIBRARIES += tests/daemon/libtdharness.la
 tests_daemon_libtdharness_la_SOURCES = tests/daemon/harness.c tests/daemon/harness.h
 tests_daemon_libtdharness_la_CPPFLAGS = $(AM_CPPFLAGS) -DTD_BUILDDIR='"$(abs_top_builddir)"'
 tests_daemon_libtdharness_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_daemon_libtdharness_la_LIBADD = tests/util/libtestutil.la
 
 # Test plugins: modules that are never installed (-rpath makes libtool
 # build a shared object).
