@@ -1,6 +1,9 @@
 /*
  * conn.c -- one client connection: its credentials, reading frames, queuing
- * and writing replies and events, its limits, closing it.
+ * and writing replies and events, its limits, closing it.  (Over 800
+ * lines: reading, writing and the limits all work on the connection's
+ * insides, which no other file may see; split, they would need a private
+ * header for one struct.)
  *
  * Reading: one read(2) of up to CONN_READ_CHUNK bytes per wakeup, into a
  * buffer shared by all connections; every complete frame in it is handled
@@ -35,12 +38,26 @@
  * Slow peers: a frame must arrive whole within --read-timeout of its first
  * byte (default 30 s), or the connection is answered ERROR_BAD_REQUEST and
  * closed; so a peer that sends a byte a second (slowloris) cannot hold a
- * connection and its buffer for ever.  Between frames a connection may
- * stay idle as long as it likes.  The timer is armed when a partial frame
- * begins and, when it fires, looks at the partial frame of that moment:
- * none, or a younger one, and it goes back to sleep; nothing is done per
- * frame that completes.  Time the daemon itself does not read the
- * connection (its output backlog, above) does not count against it.
+ * connection and its buffer for ever.  The timer is armed when a partial
+ * frame begins and, when it fires, looks at the partial frame of that
+ * moment: none, or a younger one, and it goes back to sleep; nothing is
+ * done per frame that completes.  Time the daemon itself does not read the
+ * connection (its output backlog, above) does not count against it; that
+ * time is bounded by the write timeout instead.
+ *
+ * Connections that hold without using: one sweep timer (conn_sweep_cb,
+ * pending only while connections are open) closes
+ *   - a connection whose output has waited --write-timeout (default 30 s)
+ *     without a byte of it being taken: its output is thrown away, and its
+ *     jobs go on as for any closed connection;
+ *   - a connection idle for --connection-idle-timeout (default 5 min):
+ *     nothing read from it or written to it for that long, no partial
+ *     frame, no output waiting, and nothing it waits for (the layer above
+ *     says so through ch_busy: jobs it submitted still in flight, watches,
+ *     cancel waits).
+ * And at accept, one user (but root) may hold at most
+ * --max-connections-per-user connections (default 64), so that one user
+ * cannot take every slot of --max-connections.
  *
  * Closing frees nothing at once: a closed connection is marked dead,
  * unlinked from everything (ch_closed), and freed by the write event at
@@ -112,6 +129,9 @@ struct tpd_conn {
 						 *    the iteration */
 	bool			c_read_paused;	/* too much output waiting */
 	bool			c_wev_on;
+	uint64_t		c_active_ns;	/* last byte read or written */
+	uint64_t		c_stuck_ns;	/* output waits (c_wev_on) and
+						 *    none was taken since */
 };
 
 static TAILQ_HEAD(, tpd_conn) conn_list = TAILQ_HEAD_INITIALIZER(conn_list);
@@ -128,12 +148,16 @@ static const struct tpd_conn_hooks *conn_hooks;
 static size_t conn_ext_size;			/* rounded up */
 static struct event *conn_end_ev;		/* the end of an iteration */
 static bool conn_end_armed;			/* conn_end_ev is active */
+static struct event *conn_sweep_ev;		/* the timeouts' sweep */
+static bool conn_sweep_on;			/* conn_sweep_ev is pending */
 
 static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_write_later(struct tpd_conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 static void conn_write(struct tpd_conn *);
 static void conn_end_cb(evutil_socket_t, short, void *);
+static unsigned int conn_user_count(uid_t);
+static void conn_sweep_cb(evutil_socket_t, short, void *);
 int	tpd_conn_attach(int, uid_t, gid_t, pid_t, struct tpd_conn **);
 void	tpd_conn_flush_all(void);
 
@@ -145,9 +169,59 @@ tpd_conn_init(struct event_base *base, const struct tpd_conn_hooks *hooks)
 	conn_ext_size = (hooks->ch_ext_size + CONN_EXT_ALIGN - 1) &
 	    ~(size_t)(CONN_EXT_ALIGN - 1);
 	conn_end_armed = false;
-	if ((conn_end_ev = event_new(base, -1, 0, conn_end_cb, NULL)) == NULL)
+	conn_sweep_on = false;
+	if ((conn_end_ev = event_new(base, -1, 0, conn_end_cb, NULL)) == NULL ||
+	    (conn_sweep_ev = event_new(base, -1, EV_PERSIST, conn_sweep_cb,
+	    NULL)) == NULL)
 		return ENOMEM;
 	return 0;
+}
+
+/*
+ * The sweep's period: half the shortest of the two timeouts, between
+ * 50 ms and 1 s (so a timeout is kept within half its length, at most
+ * 1 s late); 0 when neither is set.
+ */
+static uint64_t
+conn_sweep_period_ns(void)
+{
+	uint64_t t = tpd_opt.o_write_timeout_ns;
+
+	if (tpd_opt.o_conn_idle_timeout_ns != 0 &&
+	    (t == 0 || tpd_opt.o_conn_idle_timeout_ns < t))
+		t = tpd_opt.o_conn_idle_timeout_ns;
+	if (t == 0)
+		return 0;
+	t /= 2;
+	if (t < 50000000u)
+		t = 50000000u;
+	if (t > 1000000000u)
+		t = 1000000000u;
+	return t;
+}
+
+/* Keep the sweep pending while connections are open, and only then. */
+static void
+conn_sweep_update(void)
+{
+	uint64_t period;
+	struct timeval tv;
+
+	if (conn_sweep_ev == NULL)
+		return;
+	if (conn_n == 0 || (period = conn_sweep_period_ns()) == 0) {
+		if (conn_sweep_on) {
+			(void)event_del(conn_sweep_ev);
+			conn_sweep_on = false;
+		}
+		return;
+	}
+	if (conn_sweep_on)
+		return;
+	tv.tv_sec = (time_t)(period / 1000000000u);
+	tv.tv_usec = (suseconds_t)(period % 1000000000u / 1000);
+	if (event_add(conn_sweep_ev, &tv) == 0)
+		conn_sweep_on = true;
 }
 
 /* Run conn_end_cb at the end of this loop iteration (or the next one,
@@ -224,6 +298,7 @@ conn_close(struct tpd_conn *conn, const char *why)
 	TAILQ_INSERT_TAIL(&conn_dead, conn, c_entry);
 	conn_n--;
 	conn_hooks->ch_closed(conn);
+	conn_sweep_update();
 	conn_arm_end();
 }
 
@@ -253,6 +328,8 @@ tpd_conn_accept(int fd)
 	struct tpd_conn *conn;
 	struct ucred cred;
 	socklen_t credlen = sizeof(cred);
+	unsigned int user_n;
+	char why[160];
 	bool refuse;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) != 0) {
@@ -262,16 +339,43 @@ tpd_conn_accept(int fd)
 		return;
 	}
 	refuse = conn_n >= tpd_opt.o_max_connections;
-	if (tpd_conn_attach(fd, cred.uid, cred.gid, cred.pid, &conn) != 0 ||
-	    !refuse)
+	user_n = refuse ? 0 : conn_user_count(cred.uid);
+	if (tpd_conn_attach(fd, cred.uid, cred.gid, cred.pid, &conn) != 0)
 		return;
-	/* Over --max-connections: one Error, then closed. */
-	tpd_info("refusing a connection: %u connections open "
-	    "(--max-connections)", conn_n - 1);
-	conn_hooks->ch_refuse(conn,
-	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS,
-	    "too many connections");
-	tpd_conn_close_after_write(conn);
+	if (refuse) {
+		/* Over --max-connections: one Error, then closed. */
+		tpd_info("refusing a connection of uid %u: %u connections "
+		    "open (--max-connections)", (unsigned int)cred.uid,
+		    conn_n - 1);
+		conn_hooks->ch_refuse(conn,
+		    TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS,
+		    "too many connections (the daemon's limit, "
+		    "--max-connections)");
+		tpd_conn_close_after_write(conn);
+	} else if (cred.uid != 0 &&
+	    user_n >= tpd_opt.o_max_connections_per_user) {
+		(void)snprintf(why, sizeof(why), "too many connections of "
+		    "uid %u: %u open, the limit per user is %u "
+		    "(--max-connections-per-user)", (unsigned int)cred.uid,
+		    user_n, tpd_opt.o_max_connections_per_user);
+		tpd_info("refusing a connection: %s", why);
+		conn_hooks->ch_refuse(conn,
+		    TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS, why);
+		tpd_conn_close_after_write(conn);
+	}
+}
+
+/* How many connections uid has open (a walk: accepts are rare). */
+static unsigned int
+conn_user_count(uid_t uid)
+{
+	struct tpd_conn *conn;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH(conn, &conn_list, c_entry)
+		if (conn->c_uid == uid && !conn->c_closing)
+			n++;
+	return n;
 }
 
 /*
@@ -300,8 +404,10 @@ tpd_conn_attach(int fd, uid_t uid, gid_t gid, pid_t pid,
 	    event_add(conn->c_rev, NULL) != 0)
 		goto nomem;
 	conn->c_id = conn_next_id++;
+	conn->c_active_ns = tpd_now_ns();
 	TAILQ_INSERT_TAIL(&conn_list, conn, c_entry);
 	conn_n++;
+	conn_sweep_update();
 	tpd_debug("connection %llu: uid %u gid %u pid %d",
 	    (unsigned long long)conn->c_id, (unsigned int)uid,
 	    (unsigned int)gid, (int)pid);
@@ -408,6 +514,8 @@ conn_write(struct tpd_conn *conn)
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			conn->c_out_off += (size_t)n;
+			conn->c_active_ns = tpd_now_ns();
+			conn->c_stuck_ns = conn->c_active_ns;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -415,6 +523,7 @@ conn_write(struct tpd_conn *conn)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (!conn->c_wev_on) {
 				conn->c_wev_on = true;
+				conn->c_stuck_ns = tpd_now_ns();
 				(void)event_add(conn->c_wev, NULL);
 			}
 			break;
@@ -676,6 +785,7 @@ conn_read(struct tpd_conn *conn)
 		return;
 	}
 	len = (size_t)n;
+	conn->c_active_ns = tpd_now_ns();
 
 	/* First complete the partial frame kept from the last read. */
 	if (conn->c_in_len > 0) {
@@ -714,6 +824,44 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	conn_read(arg);
 }
 
+/* Close the connections that hold without using (the file's comment). */
+static void
+conn_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t now = tpd_now_ns(), wto = tpd_opt.o_write_timeout_ns;
+	uint64_t ito = tpd_opt.o_conn_idle_timeout_ns;
+	struct tpd_conn *conn, *next;
+
+	for (conn = TAILQ_FIRST(&conn_list); conn != NULL; conn = next) {
+		next = TAILQ_NEXT(conn, c_entry);
+		if (conn->c_dead)
+			continue;
+		if (conn->c_wev_on && wto != 0 &&
+		    now - conn->c_stuck_ns >= wto) {
+			tpd_info("connection %llu (uid %u) took none of its "
+			    "%zu bytes of output in %llu ms (--write-timeout); "
+			    "closing it", (unsigned long long)conn->c_id,
+			    (unsigned int)conn->c_uid,
+			    conn->c_out_len - conn->c_out_off,
+			    (unsigned long long)(wto / 1000000));
+			conn_close(conn, "write timeout");
+			continue;
+		}
+		if (ito != 0 && !conn->c_closing && conn->c_in_len == 0 &&
+		    conn->c_out_len == conn->c_out_off &&
+		    now - conn->c_active_ns >= ito &&
+		    (conn_hooks->ch_busy == NULL ||
+		    !conn_hooks->ch_busy(conn))) {
+			tpd_debug("connection %llu (uid %u) idle for %llu ms "
+			    "(--connection-idle-timeout)",
+			    (unsigned long long)conn->c_id,
+			    (unsigned int)conn->c_uid,
+			    (unsigned long long)(ito / 1000000));
+			conn_close(conn, "idle");
+		}
+	}
+}
+
 void
 tpd_conn_drain_all(void (*done)(void))
 {
@@ -741,4 +889,9 @@ tpd_conn_free_all(void)
 		conn_end_ev = NULL;
 	}
 	conn_end_armed = false;
+	if (conn_sweep_ev != NULL) {
+		event_free(conn_sweep_ev);
+		conn_sweep_ev = NULL;
+	}
+	conn_sweep_on = false;
 }

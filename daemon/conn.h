@@ -44,6 +44,12 @@ struct tpd_conn_hooks {
 	 * in whatever else is ready, so that it leaves in the same write.
 	 */
 	void	(*ch_before_write)(void);
+	/*
+	 * Does conn wait for something (jobs it submitted, watches, cancel
+	 * waits)?  A connection that does is never closed as idle.  May be
+	 * NULL: no connection waits.
+	 */
+	bool	(*ch_busy)(struct tpd_conn *conn);
 };
 
 /* Serve connections on base; hooks is borrowed until the exit.  0 or

@@ -233,6 +233,7 @@ tpd_daemon_setup(bool listen)
 	daemon_conn_hooks.ch_refuse = tpd_msg_refuse;
 	daemon_conn_hooks.ch_closed = daemon_conn_closed;
 	daemon_conn_hooks.ch_before_write = tpd_jobs_poll;
+	daemon_conn_hooks.ch_busy = tpd_follow_conn_busy;
 	if ((error = tpd_jobs_init(tpd_base, &daemon_job_hooks)) != 0 ||
 	    (error = tpd_conn_init(tpd_base, &daemon_conn_hooks)) != 0)
 		return error;

@@ -115,7 +115,21 @@ int
 tpd_follow_cancel_wait(struct tpd_job *job, struct tpd_conn *conn,
     uint64_t request_id, Tpool__CancelResult result)
 {
+	struct follow_watch *w;
+
+	/* One wait per job and connection: a repeat adds nothing. */
+	LIST_FOREACH(w, &follow_job(job)->fj_watches, w_jobent)
+		if (w->w_cancel_wait && w->w_conn == conn)
+			return EEXIST;
 	return follow_add(job, conn, true, request_id, result);
+}
+
+bool
+tpd_follow_conn_busy(struct tpd_conn *conn)
+{
+	struct follow_conn *fc = follow_conn(conn);
+
+	return !LIST_EMPTY(&fc->fc_jobs) || !LIST_EMPTY(&fc->fc_watches);
 }
 
 static void

@@ -8,6 +8,7 @@
 #ifndef TPD_FOLLOW_H
 #define TPD_FOLLOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,10 +30,14 @@ void	tpd_follow_submitted(struct tpd_job *job, struct tpd_conn *conn);
 int	tpd_follow_watch(struct tpd_job *job, struct tpd_conn *conn);
 /*
  * A Cancel with wait (request_id) is answered when job ends, with result
- * and the final state.  0 or ENOMEM.
+ * and the final state.  0, ENOMEM, or EEXIST when conn already waits for
+ * job's end with an earlier Cancel (nothing added: answer this one now).
  */
 int	tpd_follow_cancel_wait(struct tpd_job *job, struct tpd_conn *conn,
 	    uint64_t request_id, Tpool__CancelResult result);
+/* Does conn wait for anything (jobs it submitted in flight, watches,
+ * cancel waits)?  conn.c's ch_busy. */
+bool	tpd_follow_conn_busy(struct tpd_conn *conn);
 
 /* The job table's hooks (struct tpd_job_hooks). */
 void	tpd_follow_started(struct tpd_job *job, uint64_t queue_ns, int cpu);

@@ -106,6 +106,18 @@ static const struct opt_row opt_table[] = {
 	  "a request frame must arrive whole within TIME of its first byte, 0 "
 	      "= no "
 	  "limit (default 30s)" },
+	{ "max-connections-per-user", 271, OPT_COUNT,
+	    OFF(o_max_connections_per_user), 1, 1u << 20, "N",
+	  "client connections of one user at once, root not counted "
+	      "(default 64)" },
+	{ "write-timeout", 272, OPT_DURATION, OFF(o_write_timeout_ns), 0,
+	    86400 * NS_S, "TIME",
+	  "a client whose output waits TIME with none of it read is dropped, "
+	      "0 = never (default 30s)" },
+	{ "connection-idle-timeout", 273, OPT_DURATION,
+	    OFF(o_conn_idle_timeout_ns), 0, 30 * 86400 * NS_S, "TIME",
+	  "a connection that sends, reads and waits for nothing for TIME is "
+	      "closed, 0 = never (default 5m)" },
 };
 #define	OPT_NROWS	(sizeof(opt_table) / sizeof(opt_table[0]))
 
@@ -152,6 +164,9 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_finished_ttl_ns = 600 * NS_S;
 	opt->o_socket_mode = 0666;
 	opt->o_read_timeout_ns = 30 * NS_S;
+	opt->o_max_connections_per_user = 64;
+	opt->o_write_timeout_ns = 30 * NS_S;
+	opt->o_conn_idle_timeout_ns = 300 * NS_S;
 }
 
 /* Parse an unsigned number with an optional suffix from a table. */

@@ -25,6 +25,7 @@ struct tpd_options {
 	uint32_t	o_max_jobs;		/* jobs in flight, all users */
 	uint32_t	o_max_jobs_per_client;	/* jobs in flight of one uid */
 	uint32_t	o_max_connections;
+	uint32_t	o_max_connections_per_user; /* of one uid, but root */
 	uint32_t	o_max_threads;		/* per pool, 0 = unlimited */
 	uint32_t	o_finished_keep;	/* finished jobs kept */
 	size_t		o_max_input;		/* bytes of a job's input */
@@ -34,6 +35,8 @@ struct tpd_options {
 	uint64_t	o_shutdown_grace_ns;
 	uint64_t	o_finished_ttl_ns;
 	uint64_t	o_read_timeout_ns;	/* a partial frame's life */
+	uint64_t	o_write_timeout_ns;	/* output untaken: dropped */
+	uint64_t	o_conn_idle_timeout_ns;	/* an idle connection's life */
 	mode_t		o_socket_mode;
 	char		*o_socket_group;	/* NULL: the daemon's group */
 };

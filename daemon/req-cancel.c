@@ -9,11 +9,15 @@
  *	CANCEL_TOO_LATE		a worker has it; the plugin's cancel-requested
  *				is now true.  With wait, this answer is sent
  *				only when the job has ended, with its final
- *				state (follow.c answers it).
+ *				state (follow.c answers it); a connection
+ *				that already waits so for the job gets this
+ *				answer at once, as without wait (a repeat
+ *				holds nothing).
  *	CANCEL_ALREADY_FINISHED	it had its final state
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "follow.h"
@@ -30,6 +34,7 @@ tpd_req_cancel(struct tpd_req *r)
 	Tpool__CancelResult result;
 	Tpool__JobInfo info;
 	char why[64];
+	int error;
 
 	(void)snprintf(why, sizeof(why), "cancelled by uid %u",
 	    (unsigned int)r->r_uid);
@@ -39,12 +44,14 @@ tpd_req_cancel(struct tpd_req *r)
 	    (int)result);
 	if (result == TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE && c->has_wait &&
 	    c->wait) {
-		if (tpd_follow_cancel_wait(job, r->r_conn, r->r_id,
-		    result) != 0)
+		error = tpd_follow_cancel_wait(job, r->r_conn, r->r_id,
+		    result);
+		if (error == ENOMEM)
 			return tpd_req_fail(r,
 			    TPOOL__ERROR_CODE__ERROR_INTERNAL,
 			    "out of memory");
-		return TPD_REQ_OK;
+		if (error == 0)
+			return TPD_REQ_OK;
 	}
 	tpd_job_info(job, &info, true);
 	tpd_msg_cancel_reply(r->r_conn, r->r_id, result, &info);

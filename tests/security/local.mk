@@ -13,5 +13,13 @@ TS_TEST_LDADD = tests/security/libtsusers.la $(TD_TEST_LDADD)
 TS_TEST_LINKFLAGS = $(TD_TEST_LINKFLAGS)
 
 TS_TESTS =
+
+TS_TESTS += tests/security/attack_conns
+tests_security_attack_conns_SOURCES = tests/security/attack_conns.c
+tests_security_attack_conns_CPPFLAGS = $(TS_TEST_CPPFLAGS)
+tests_security_attack_conns_CFLAGS = $(TS_TEST_CFLAGS)
+tests_security_attack_conns_LDADD = $(TS_TEST_LDADD)
+tests_security_attack_conns_LDFLAGS = $(TS_TEST_LINKFLAGS)
+EXTRA_tests_security_attack_conns_DEPENDENCIES = $(TD_TEST_DEPS)
 check_PROGRAMS += $(TS_TESTS)
 TESTS += $(TS_TESTS)
