@@ -69,6 +69,9 @@ struct tpd_user {
 	struct job_list		u_jobs;		/* all its known jobs, oldest
 						 *    first; the record goes
 						 *    with the last */
+	struct job_list		u_finished;	/* its jobs on jobs_finished,
+						 *    oldest first */
+	size_t			u_nfinished;	/* their number */
 };
 
 /* Everything here is the loop's (l). */
@@ -79,7 +82,10 @@ static uint64_t jobs_next_id = 1;
 static struct job_list jobs_inflight = TAILQ_HEAD_INITIALIZER(jobs_inflight);
 static unsigned int jobs_ninflight;		/* its length */
 static struct job_list jobs_finished = TAILQ_HEAD_INITIALIZER(jobs_finished);
-static size_t jobs_nfinished;			/* its length */
+						/* oldest first; each also on
+						 *    its user's u_finished */
+static bool jobs_over_keep;			/* a user has more than
+						 *    --finished-keep */
 static struct job_list jobs_abandoned = TAILQ_HEAD_INITIALIZER(jobs_abandoned);
 static struct event *jobs_reap_ev;
 static LIST_HEAD(, tpd_user) jobs_users = LIST_HEAD_INITIALIZER(jobs_users);
@@ -92,6 +98,7 @@ static const char jobs_abandoned_msg[] =
     "still running when the daemon stopped (shutdown grace period over)";
 
 static void jobs_reap_cb(evutil_socket_t, short, void *);
+static void finished_add(struct tpd_job *);
 static void job_notes(struct tpd_job *, unsigned int);
 
 /* ---------------------------------------------------------------- users */
@@ -119,6 +126,7 @@ user_get(uid_t uid)
 		return NULL;
 	user->u_uid = uid;
 	TAILQ_INIT(&user->u_jobs);
+	TAILQ_INIT(&user->u_finished);
 	LIST_INSERT_HEAD(&jobs_users, user, u_entry);
 	return user;
 }
@@ -491,15 +499,14 @@ job_finalize(struct tpd_job *job)
 	if (job->j_abandoned) {
 		TAILQ_INSERT_TAIL(&jobs_abandoned, job, j_listent);
 	} else {
-		TAILQ_INSERT_TAIL(&jobs_finished, job, j_listent);
-		jobs_nfinished++;
+		finished_add(job);
 		/* Its plugin may go now (an abandoned job's still runs it). */
 		tpd_plugin_rele(job->j_plugin);
 		job->j_plugin = NULL;
 	}
 	tpd_job_info(job, &info, true);
 	jobs_hooks->jh_finished(job, &info);
-	if (tpd_opt.o_finished_keep < jobs_nfinished)
+	if (jobs_over_keep)
 		event_active(jobs_reap_ev, EV_TIMEOUT, 0);
 	if (jobs_ninflight == 0)
 		jobs_hooks->jh_idle();
@@ -588,20 +595,60 @@ tpd_job_cancel(struct tpd_job *job, const char *why)
 
 /* ------------------------------------------------------------ forgetting */
 
+/*
+ * Finished jobs are kept for --finished-ttl, and at most --finished-keep
+ * of each user: one user's jobs never push another's out.
+ */
+static void
+finished_add(struct tpd_job *job)
+{
+	struct tpd_user *user = job->j_user;
+
+	TAILQ_INSERT_TAIL(&jobs_finished, job, j_listent);
+	TAILQ_INSERT_TAIL(&user->u_finished, job, j_ufinent);
+	if (++user->u_nfinished > tpd_opt.o_finished_keep)
+		jobs_over_keep = true;
+}
+
+/* Forget a finished job (off both its lists, then freed). */
+static void
+finished_forget(struct tpd_job *job)
+{
+	TAILQ_REMOVE(&jobs_finished, job, j_listent);
+	TAILQ_REMOVE(&job->j_user->u_finished, job, j_ufinent);
+	job->j_user->u_nfinished--;
+	job_free(job);
+}
+
 static void
 jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 {
 	static uint64_t freed_since_trim;
+	struct tpd_user *user, *unext;
 	struct tpd_job *job;
 	uint64_t now = tpd_now_ns();
 
-	while ((job = TAILQ_FIRST(&jobs_finished)) != NULL) {
-		if (jobs_nfinished <= tpd_opt.o_finished_keep &&
-		    now - job->j_final_ns < tpd_opt.o_finished_ttl_ns)
-			break;
-		TAILQ_REMOVE(&jobs_finished, job, j_listent);
-		jobs_nfinished--;
-		job_free(job);
+	if (jobs_over_keep) {
+		jobs_over_keep = false;
+		/* job_free() frees a user record with its last job. */
+		for (user = LIST_FIRST(&jobs_users); user != NULL;
+		    user = unext) {
+			unext = LIST_NEXT(user, u_entry);
+			while (user->u_nfinished > tpd_opt.o_finished_keep) {
+				bool last = TAILQ_FIRST(&user->u_jobs) ==
+				    TAILQ_LAST(&user->u_jobs, job_list);
+
+				finished_forget(TAILQ_FIRST(
+				    &user->u_finished));
+				freed_since_trim++;
+				if (last)
+					break;	/* the record is gone */
+			}
+		}
+	}
+	while ((job = TAILQ_FIRST(&jobs_finished)) != NULL &&
+	    now - job->j_final_ns >= tpd_opt.o_finished_ttl_ns) {
+		finished_forget(job);
 		freed_since_trim++;
 	}
 	/*
@@ -666,11 +713,8 @@ tpd_jobs_free_all(void)
 		job_leave(job);
 		job_free(job);
 	}
-	while ((job = TAILQ_FIRST(&jobs_finished)) != NULL) {
-		TAILQ_REMOVE(&jobs_finished, job, j_listent);
-		jobs_nfinished--;
-		job_free(job);
-	}
+	while ((job = TAILQ_FIRST(&jobs_finished)) != NULL)
+		finished_forget(job);
 	if (jobs_reap_ev != NULL) {
 		event_free(jobs_reap_ev);
 		jobs_reap_ev = NULL;

@@ -93,7 +93,7 @@ static const struct opt_row opt_table[] = {
 	  "on SIGTERM, how long running jobs may take to stop (default 10s)" },
 	{ "finished-keep", 266, OPT_COUNT, OFF(o_finished_keep), 0, 16u << 20,
 	    "N",
-	  "finished jobs kept for status queries (default 10000)" },
+	  "finished jobs kept for status queries, per user (default 1000)" },
 	{ "finished-ttl", 267, OPT_DURATION, OFF(o_finished_ttl_ns), 0,
 	    30 * 86400 * NS_S, "TIME",
 	  "how long a finished job stays queryable (default 10m)" },
@@ -160,7 +160,7 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_max_threads = options_default_max_threads();
 	opt->o_idle_timeout_ns = 0;
 	opt->o_shutdown_grace_ns = 10 * NS_S;
-	opt->o_finished_keep = 10000;
+	opt->o_finished_keep = 1000;
 	opt->o_finished_ttl_ns = 600 * NS_S;
 	opt->o_socket_mode = 0666;
 	opt->o_read_timeout_ns = 30 * NS_S;

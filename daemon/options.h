@@ -27,7 +27,7 @@ struct tpd_options {
 	uint32_t	o_max_connections;
 	uint32_t	o_max_connections_per_user; /* of one uid, but root */
 	uint32_t	o_max_threads;		/* per pool, 0 = unlimited */
-	uint32_t	o_finished_keep;	/* finished jobs kept */
+	uint32_t	o_finished_keep;	/* finished jobs kept per uid */
 	size_t		o_max_input;		/* bytes of a job's input */
 	size_t		o_max_result;		/* bytes of a job's result */
 	size_t		o_max_output;		/* bytes queued to one client */

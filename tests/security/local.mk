@@ -21,5 +21,13 @@ tests_security_attack_conns_CFLAGS = $(TS_TEST_CFLAGS)
 tests_security_attack_conns_LDADD = $(TS_TEST_LDADD)
 tests_security_attack_conns_LDFLAGS = $(TS_TEST_LINKFLAGS)
 EXTRA_tests_security_attack_conns_DEPENDENCIES = $(TD_TEST_DEPS)
+
+TS_TESTS += tests/security/attack_share
+tests_security_attack_share_SOURCES = tests/security/attack_share.c
+tests_security_attack_share_CPPFLAGS = $(TS_TEST_CPPFLAGS)
+tests_security_attack_share_CFLAGS = $(TS_TEST_CFLAGS)
+tests_security_attack_share_LDADD = $(TS_TEST_LDADD)
+tests_security_attack_share_LDFLAGS = $(TS_TEST_LINKFLAGS)
+EXTRA_tests_security_attack_share_DEPENDENCIES = $(TD_TEST_DEPS)
 check_PROGRAMS += $(TS_TESTS)
 TESTS += $(TS_TESTS)

@@ -1,0 +1,164 @@
+/*
+ * attack_share.c -- what one user's jobs may do to another's: finished
+ * results are kept per user (--finished-keep counts each user's jobs), so
+ * a flood of another uid's jobs never pushes a user's result out.
+ * Finding 10 (its second half) of the shared-service review, played by
+ * throwaway users against a tpoold run as root.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "users.h"
+
+#define	ARGS(...)	((const char *const[]){ __VA_ARGS__, NULL })
+#define	KEEP		20
+
+static struct td_daemon D;
+
+/* As the victim: run one echo job to its end; its id to the pipe. */
+static int
+victim_job(void *arg)
+{
+	int fd = *(int *)arg;
+	Tpool__JobInfo *fin;
+	uint64_t id;
+	struct tpc *c;
+
+	if (tpc_connect(D.td_sock, &c) != 0)
+		return 10;
+	(void)tpc_set_timeout(c, 20000);
+	if (tpc_submit(c, TPC_SUBMIT_ARGS("echo", "mine", 4), &id) != 0)
+		return 11;
+	if (tpc_wait_job(c, id, &fin, NULL, NULL) != 0)
+		return 12;
+	tpool__job_info__free_unpacked(fin, NULL);
+	(void)!write(fd, &id, sizeof(id));
+	tpc_free(c);
+	return 0;
+}
+
+/* As the flooder: many more finished jobs than the keep, one by one. */
+static int
+flood_jobs(void *arg)
+{
+	unsigned int n = *(unsigned int *)arg, i;
+	Tpool__JobInfo *fin;
+	uint64_t id;
+	struct tpc *c;
+
+	if (tpc_connect(D.td_sock, &c) != 0)
+		return 20;
+	(void)tpc_set_timeout(c, 20000);
+	for (i = 0; i < n; i++) {
+		if (tpc_submit(c, TPC_SUBMIT_ARGS("echo", NULL, 0), &id) != 0)
+			return 21;
+		if (tpc_wait_job(c, id, &fin, NULL, NULL) != 0)
+			return 22;
+		tpool__job_info__free_unpacked(fin, NULL);
+	}
+	tpc_free(c);
+	return 0;
+}
+
+/* As the victim again: the result is still there. */
+static int
+victim_result_kept(void *arg)
+{
+	uint64_t id = *(uint64_t *)arg;
+	Tpool__StatusReply *sr;
+	struct tpc *c;
+	int rc = 0;
+
+	if (tpc_connect(D.td_sock, &c) != 0)
+		return 30;
+	(void)tpc_set_timeout(c, 20000);
+	if (tpc_status(c, id, &sr) != 0)
+		return 31;
+	if (sr->n_jobs != 1 || !sr->jobs[0]->has_result ||
+	    sr->jobs[0]->result.len != 4 ||
+	    memcmp(sr->jobs[0]->result.data, "mine", 4) != 0)
+		rc = 32;
+	tpool__status_reply__free_unpacked(sr, NULL);
+	tpc_free(c);
+	return rc;
+}
+
+/*
+ * As the flooder: only its newest KEEP finished jobs are kept (the reaper
+ * runs at the end of a loop iteration: give it the deadline).
+ */
+static int
+flooder_kept(void *arg)
+{
+	uint64_t end = tu_now_ms() + *(unsigned int *)arg;
+	Tpool__StatusReply *sr;
+	struct tpc *c;
+	size_t n;
+
+	if (tpc_connect(D.td_sock, &c) != 0)
+		return 40;
+	(void)tpc_set_timeout(c, 20000);
+	for (;;) {
+		if (tpc_status_all(c, &sr) != 0)
+			return 41;
+		n = sr->n_jobs;
+		tpool__status_reply__free_unpacked(sr, NULL);
+		if (n <= KEEP)
+			break;
+		if (tu_now_ms() > end)
+			return 42;
+		td_sleep_ms(20);
+	}
+	tpc_free(c);
+	return 0;
+}
+
+START_TEST(test_one_users_jobs_never_evict_anothers)
+{
+	struct ts_user victim, flooder;
+	unsigned int n = 10 * KEEP, deadline = td_deadline_ms();
+	uint64_t id = 0;
+	char keep[16];
+	int p[2];
+
+	if (!ts_need_root())
+		return;
+	ts_user_make(&victim);
+	ts_user_make(&flooder);
+	(void)snprintf(keep, sizeof(keep), "%u", KEEP);
+	td_up(&D, ARGS("--finished-keep", keep));
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(ts_as_user(&victim, victim_job, &p[1]), 0);
+	ck_assert_int_eq(read(p[0], &id, sizeof(id)), sizeof(id));
+	ck_assert_int_eq(ts_as_user(&flooder, flood_jobs, &n), 0);
+	ck_assert_int_eq(ts_as_user(&flooder, flooder_kept, &deadline), 0);
+	ck_assert_int_eq(ts_as_user(&victim, victim_result_kept, &id), 0);
+	(void)close(p[0]);
+	(void)close(p[1]);
+	td_down(&D);
+}
+END_TEST
+
+static Suite *
+attack_share_suite(void)
+{
+	Suite *s = suite_create("attack_share");
+	TCase *tc = tcase_create("shares");
+
+	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
+	tcase_add_test(tc, test_one_users_jobs_never_evict_anothers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	ts_users_sweep();
+	return td_main(attack_share_suite());
+}
