@@ -44,6 +44,14 @@
 #define	TPD_NOTE_FINISHED	0x4u
 
 struct tpd_user;
+struct fq_user;
+
+/* Where fairq.c has a job. */
+enum tpd_fq_state {
+	TPD_FQ_NONE,		/* not there: never queued, or ended */
+	TPD_FQ_WAITING,		/* on its user's queue, libtp has not got it */
+	TPD_FQ_HANDED		/* libtp has it (queued or running) */
+};
 
 /*
  * A job: one heap object holding libtp's job, its lock, the layer above's
@@ -95,6 +103,12 @@ struct tpd_job {
 	atomic_uint		j_cqbits;	/* a: TPD_NOTE_* not yet
 						 *    taken; not 0 while on
 						 *    the completion queue */
+
+	enum tpd_fq_state	j_fq;		/* l: fairq.c's */
+	struct fq_user		*j_fquser;	/* l: fairq.c's: its user
+						 *    there */
+	TAILQ_ENTRY(tpd_job)	j_fqent;	/* l: fairq.c's: on a user's
+						 *    queue or libtp's list */
 
 	LIST_ENTRY(tpd_job)	j_hashent;	/* l: job table */
 	TAILQ_ENTRY(tpd_job)	j_userent;	/* l: its user's jobs */

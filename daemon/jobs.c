@@ -48,6 +48,7 @@
 
 #include <event2/event.h>
 
+#include "fairq.h"
 #include "job_impl.h"
 #include "log.h"
 #include "names.h"
@@ -320,6 +321,8 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	job->j_final_ns = 0;
 	job->j_abandoned = false;
 	job->j_scheduled = false;
+	job->j_fq = TPD_FQ_NONE;
+	job->j_fquser = NULL;
 	job->j_started = false;
 	job->j_start_ns = 0;
 	job->j_ran_on_cpu = -1;
@@ -359,10 +362,8 @@ nomem:
 void
 tpd_job_schedule(struct tpd_job *job)
 {
-	(void)pthread_mutex_lock(&job->j_lock);
-	threadpool_schedule_job(job->j_pool, &job->j_tpjob);
-	(void)pthread_mutex_unlock(&job->j_lock);
-	job->j_scheduled = true;
+	/* libtp gets it now, or when its user's turn comes. */
+	tpd_fq_submit(job);
 }
 
 /* Forget a final job: out of the table and its lists, and free it. */
@@ -481,6 +482,8 @@ job_finalize(struct tpd_job *job)
 {
 	Tpool__JobInfo info;
 
+	/* Its place in its pool goes to the next in turn. */
+	tpd_fq_ended(job);
 	job->j_state = job->j_abandoned ? TPOOL__JOB_STATE__JOB_FAILED :
 	    job->j_outcome;
 	job->j_final_ns = tpd_now_ns();
@@ -560,6 +563,11 @@ job_cancel(struct tpd_job *job, const char *why, bool running_too)
 
 	if (tp_state_is_final(job->j_state))
 		return TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED;
+	/* Waiting for its turn, libtp has not got it: it never runs. */
+	if (tpd_fq_cancel(job)) {
+		atomic_store(&job->j_cancel, true);
+		goto cancelled;
+	}
 	(void)pthread_mutex_lock(&job->j_lock);
 	/*
 	 * libtp says true both for a job it took off the queue and for one
@@ -580,6 +588,7 @@ job_cancel(struct tpd_job *job, const char *why, bool running_too)
 	(void)pthread_mutex_unlock(&job->j_lock);
 	if (!off_queue)
 		return TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE;
+cancelled:
 	job->j_outcome = TPOOL__JOB_STATE__JOB_CANCELLED;
 	job->j_end_ns = tpd_now_ns();
 	job->j_message = strdup(why);
@@ -710,6 +719,7 @@ tpd_jobs_free_all(void)
 	TAILQ_FOREACH_SAFE(job, &jobs_inflight, j_listent, next) {
 		if (job->j_scheduled)
 			continue;
+		(void)tpd_fq_cancel(job);
 		job_leave(job);
 		job_free(job);
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "conn.h"
+#include "fairq.h"
 #include "jobs.h"
 #include "log.h"
 #include "plugin.h"
@@ -90,6 +91,8 @@ tpd_req_stats(struct tpd_req *r)
 	st.jobs_cancelled = jc.jc_cancelled;
 	st.has_jobs_in_flight = true;
 	st.jobs_in_flight = tpd_jobs_inflight();
+	st.has_jobs_waiting_turn = true;
+	st.jobs_waiting_turn = tpd_fq_waiting();
 	st.has_connections = true;
 	st.connections = tpd_conn_count();
 	st.has_uptime_ms = true;

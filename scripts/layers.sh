@@ -42,6 +42,7 @@ follow		50
 msg		45
 conn		40
 jobs		30
+fairq		28
 run		25
 pools		20
 plugin		20

@@ -394,7 +394,8 @@ START_TEST(test_client_not_reading_is_dropped_alone)
 	size_t i, nsleep = 0;
 	int fd;
 
-	td_up(&D, ARGS("--max-output", "64K"));
+	/* Kept: the sleep jobs' ends, behind up to 4000 echo jobs' ends. */
+	td_up(&D, ARGS("--max-output", "64K", "--finished-keep", "10000"));
 	other = td_connect(&D);
 	fd = td_raw_connect(&D);
 

@@ -1,9 +1,10 @@
 /*
- * attack_share.c -- what one user's jobs may do to another's: finished
- * results are kept per user (--finished-keep counts each user's jobs), so
- * a flood of another uid's jobs never pushes a user's result out.
- * Finding 10 (its second half) of the shared-service review, played by
- * throwaway users against a tpoold run as root.
+ * attack_share.c -- what one user's jobs may do to another's: users take
+ * turns in each pool, so a user's job does not wait behind another's
+ * queue of long jobs; finished results are kept per user (--finished-keep
+ * counts each user's jobs), so a flood of another uid's jobs never pushes
+ * a user's result out.  Finding 10 of the shared-service review, played
+ * by throwaway users against a tpoold run as root.
  */
 #include "config.h"
 
@@ -144,6 +145,112 @@ START_TEST(test_one_users_jobs_never_evict_anothers)
 }
 END_TEST
 
+/* ------------------------------------------------------------- turns */
+
+#define	LONG_JOBS	40
+
+struct turns {
+	int	t_ready[2];	/* the flooder has queued its jobs */
+	int	t_go[2];	/* the victim is done: cancel them */
+};
+
+/* As the flooder: queue LONG_JOBS sleeps of 500 ms, wait, cancel them. */
+static int
+queue_long_jobs(void *arg)
+{
+	struct turns *t = arg;
+	Tpool__CancelReply *cr;
+	uint64_t ids[LONG_JOBS];
+	struct tpc *c;
+	unsigned int i;
+	char b;
+
+	if (tpc_connect(D.td_sock, &c) != 0)
+		return 50;
+	(void)tpc_set_timeout(c, 20000);
+	for (i = 0; i < LONG_JOBS; i++)
+		if (tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "500", 3),
+		    &ids[i]) != 0)
+			return 51;
+	(void)!write(t->t_ready[1], "r", 1);
+	(void)!read(t->t_go[0], &b, 1);
+	for (i = 0; i < LONG_JOBS; i++) {
+		if (tpc_cancel(c, ids[i], true, &cr) != 0)
+			return 52;
+		tpool__cancel_reply__free_unpacked(cr, NULL);
+	}
+	tpc_free(c);
+	return 0;
+}
+
+/* As the victim: one echo job; its submit-to-end time through the pipe. */
+static int
+timed_echo(void *arg)
+{
+	int fd = *(int *)arg;
+	Tpool__JobInfo *fin;
+	uint64_t t0, ms, id;
+	struct tpc *c;
+	int rc = 0;
+
+	if (tpc_connect(D.td_sock, &c) != 0)
+		return 60;
+	(void)tpc_set_timeout(c, 30000);
+	t0 = tu_now_ms();
+	if (tpc_submit(c, TPC_SUBMIT_ARGS("echo", "mine", 4), &id) != 0)
+		return 61;
+	if (tpc_wait_job(c, id, &fin, NULL, NULL) != 0)
+		return 62;
+	ms = tu_now_ms() - t0;
+	if (fin->state != TPOOL__JOB_STATE__JOB_SUCCEEDED)
+		rc = 63;
+	tpool__job_info__free_unpacked(fin, NULL);
+	(void)!write(fd, &ms, sizeof(ms));
+	tpc_free(c);
+	return rc;
+}
+
+/*
+ * With two threads, one user's 40 jobs of 0.5 s queued first: another
+ * user's echo job runs when a thread is next free (about 0.5 s), not
+ * after the 40 (10 s).  The bound (3.5 s) allows for slow builds
+ * (sanitizers, valgrind: the sleeps take real time whatever the build) and
+ * still fails by far if the pool were one queue.
+ */
+START_TEST(test_users_take_turns_in_a_pool)
+{
+	struct ts_user victim, flooder;
+	struct turns t;
+	uint64_t ms = 0;
+	int p[2];
+	pid_t pid;
+	char r;
+
+	if (!ts_need_root())
+		return;
+	ts_user_make(&victim);
+	ts_user_make(&flooder);
+	td_up(&D, ARGS("--max-threads", "2"));
+	ck_assert_int_eq(pipe(t.t_ready), 0);
+	ck_assert_int_eq(pipe(t.t_go), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	pid = ts_as_user_start(&flooder, queue_long_jobs, &t);
+	ck_assert_int_eq(read(t.t_ready[0], &r, 1), 1);
+	ck_assert_int_eq(ts_as_user(&victim, timed_echo, &p[1]), 0);
+	ck_assert_int_eq(read(p[0], &ms, sizeof(ms)), sizeof(ms));
+	(void)fprintf(stderr, "the victim's echo job: %llu ms from submit "
+	    "to end, behind %d jobs of 500 ms on 2 threads\n",
+	    (unsigned long long)ms, LONG_JOBS);
+	ck_assert_int_eq(write(t.t_go[1], "g", 1), 1);
+	ck_assert_int_eq(ts_wait_child(pid), 0);
+	ck_assert_msg(ms < 3500, "the victim waited %llu ms",
+	    (unsigned long long)ms);
+	(void)close(p[0]);
+	(void)close(p[1]);
+	td_down(&D);
+}
+END_TEST
+
 static Suite *
 attack_share_suite(void)
 {
@@ -151,6 +258,7 @@ attack_share_suite(void)
 	TCase *tc = tcase_create("shares");
 
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
+	tcase_add_test(tc, test_users_take_turns_in_a_pool);
 	tcase_add_test(tc, test_one_users_jobs_never_evict_anothers);
 	suite_add_tcase(s, tc);
 	return s;

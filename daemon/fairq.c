@@ -1,0 +1,311 @@
+/*
+ * fairq.c -- users take turns in each pool (see fairq.h).
+ *
+ * For each libtp pool with jobs (struct fq_pool, made on its first job,
+ * freed with its last): a record per user with jobs there (struct
+ * fq_user: the jobs it has waiting, first in first out, and how many
+ * libtp has of its), the ring of users with jobs waiting, and the jobs
+ * libtp has, oldest first.  libtp gets at most the pool's cap
+ * (--max-threads) plus FQ_AHEAD_SHARED jobs while several users have jobs
+ * in the pool, plus FQ_AHEAD_ALONE while one has; a job's end (or its
+ * cancellation) gives its place to the user at the head of the ring, who
+ * goes to the back.  A user that libtp has no job of joins the ring at its
+ * head: the least served goes first.
+ *
+ * Taking back: when a second user's first job comes to a pool where libtp
+ * has more than the shared allowance, the newest jobs handed that have not
+ * started are cancelled in libtp (threadpool_cancel_job_async() true: off
+ * its queue, never run) and put back at the head of their user's queue, in
+ * their order.  A job that libtp's worker took meanwhile says false and
+ * stays handed.
+ *
+ * Everything here is the loop thread's (l).
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "fairq.h"
+#include "job_impl.h"
+#include "log.h"
+#include "options.h"
+
+/* Jobs libtp may hold beyond its threads: several users / one user. */
+#define	FQ_AHEAD_SHARED	1u
+#define	FQ_AHEAD_ALONE	256u
+
+TAILQ_HEAD(fq_jobs, tpd_job);
+
+struct fq_pool;
+
+/* A user's jobs in one pool.  All fields l. */
+struct fq_user {
+	LIST_ENTRY(fq_user)	fu_entry;	/* on its pool's fp_users */
+	TAILQ_ENTRY(fq_user)	fu_ringent;	/* on fp_ring, when waiting */
+	struct fq_pool		*fu_pool;
+	uid_t			fu_uid;
+	struct fq_jobs		fu_waiting;	/* first in, first out */
+	unsigned int		fu_nwaiting;
+	unsigned int		fu_nhanded;	/* of fp_handed */
+};
+
+/* A pool with jobs.  All fields l. */
+struct fq_pool {
+	LIST_ENTRY(fq_pool)	fp_entry;
+	struct threadpool	*fp_pool;
+	LIST_HEAD(, fq_user)	fp_users;	/* with jobs here */
+	unsigned int		fp_nusers;
+	TAILQ_HEAD(, fq_user)	fp_ring;	/* with jobs waiting */
+	struct fq_jobs		fp_handed;	/* libtp's, oldest first */
+	unsigned int		fp_nhanded;
+};
+
+static LIST_HEAD(, fq_pool) fq_pools = LIST_HEAD_INITIALIZER(fq_pools);
+static unsigned int fq_nwaiting;		/* l: in all pools */
+
+static struct fq_pool *
+fq_pool_get(struct threadpool *pool)
+{
+	struct fq_pool *fp;
+
+	LIST_FOREACH(fp, &fq_pools, fp_entry)
+		if (fp->fp_pool == pool)
+			return fp;
+	if ((fp = calloc(1, sizeof(*fp))) == NULL)
+		return NULL;
+	fp->fp_pool = pool;
+	LIST_INIT(&fp->fp_users);
+	TAILQ_INIT(&fp->fp_ring);
+	TAILQ_INIT(&fp->fp_handed);
+	LIST_INSERT_HEAD(&fq_pools, fp, fp_entry);
+	return fp;
+}
+
+static struct fq_user *
+fq_user_find(struct fq_pool *fp, uid_t uid)
+{
+	struct fq_user *fu;
+
+	LIST_FOREACH(fu, &fp->fp_users, fu_entry)
+		if (fu->fu_uid == uid)
+			return fu;
+	return NULL;
+}
+
+static struct fq_user *
+fq_user_get(struct fq_pool *fp, uid_t uid)
+{
+	struct fq_user *fu;
+
+	if ((fu = fq_user_find(fp, uid)) != NULL)
+		return fu;
+	if ((fu = calloc(1, sizeof(*fu))) == NULL)
+		return NULL;
+	fu->fu_pool = fp;
+	fu->fu_uid = uid;
+	TAILQ_INIT(&fu->fu_waiting);
+	LIST_INSERT_HEAD(&fp->fp_users, fu, fu_entry);
+	fp->fp_nusers++;
+	return fu;
+}
+
+/* Free a user's record with its last job there, a pool's with its last. */
+static void
+fq_user_maybe_free(struct fq_user *fu)
+{
+	struct fq_pool *fp = fu->fu_pool;
+
+	if (fu->fu_nwaiting > 0 || fu->fu_nhanded > 0)
+		return;
+	LIST_REMOVE(fu, fu_entry);
+	fp->fp_nusers--;
+	free(fu);
+	if (fp->fp_nusers == 0) {
+		LIST_REMOVE(fp, fp_entry);
+		free(fp);
+	}
+}
+
+/* How many jobs libtp may hold in fp now. */
+static unsigned int
+fq_allowance(const struct fq_pool *fp)
+{
+	return tpd_opt.o_max_threads + (fp->fp_nusers > 1 ? FQ_AHEAD_SHARED :
+	    FQ_AHEAD_ALONE);
+}
+
+/* Give job to libtp. */
+static void
+fq_schedule(struct tpd_job *job)
+{
+	(void)pthread_mutex_lock(&job->j_lock);
+	threadpool_schedule_job(job->j_pool, &job->j_tpjob);
+	(void)pthread_mutex_unlock(&job->j_lock);
+	job->j_scheduled = true;
+}
+
+static void
+fq_hand(struct fq_pool *fp, struct fq_user *fu, struct tpd_job *job)
+{
+	job->j_fq = TPD_FQ_HANDED;
+	job->j_fquser = fu;
+	TAILQ_INSERT_TAIL(&fp->fp_handed, job, j_fqent);
+	fp->fp_nhanded++;
+	fu->fu_nhanded++;
+	fq_schedule(job);
+}
+
+/* Hand libtp jobs while it has room, the users in turn. */
+static void
+fq_fill(struct fq_pool *fp)
+{
+	struct fq_user *fu;
+	struct tpd_job *job;
+
+	while (fp->fp_nhanded < fq_allowance(fp) &&
+	    (fu = TAILQ_FIRST(&fp->fp_ring)) != NULL) {
+		job = TAILQ_FIRST(&fu->fu_waiting);
+		TAILQ_REMOVE(&fu->fu_waiting, job, j_fqent);
+		fu->fu_nwaiting--;
+		fq_nwaiting--;
+		TAILQ_REMOVE(&fp->fp_ring, fu, fu_ringent);
+		if (fu->fu_nwaiting > 0)
+			TAILQ_INSERT_TAIL(&fp->fp_ring, fu, fu_ringent);
+		fq_hand(fp, fu, job);
+	}
+}
+
+/* Put job at the head (first) or the tail of its user's queue. */
+static void
+fq_wait(struct fq_pool *fp, struct fq_user *fu, struct tpd_job *job,
+    bool first)
+{
+	job->j_fq = TPD_FQ_WAITING;
+	job->j_fquser = fu;
+	if (first)
+		TAILQ_INSERT_HEAD(&fu->fu_waiting, job, j_fqent);
+	else
+		TAILQ_INSERT_TAIL(&fu->fu_waiting, job, j_fqent);
+	/* A user libtp has nothing of is served next, before the others. */
+	if (fu->fu_nwaiting++ == 0) {
+		if (fu->fu_nhanded == 0)
+			TAILQ_INSERT_HEAD(&fp->fp_ring, fu, fu_ringent);
+		else
+			TAILQ_INSERT_TAIL(&fp->fp_ring, fu, fu_ringent);
+	}
+	fq_nwaiting++;
+}
+
+/*
+ * Take back from libtp the newest handed jobs that have not started, down
+ * to the shared allowance (the file's comment).
+ */
+static void
+fq_take_back(struct fq_pool *fp)
+{
+	struct tpd_job *job, *prev;
+	struct fq_user *fu;
+	unsigned int taken = 0;
+	bool off;
+
+	for (job = TAILQ_LAST(&fp->fp_handed, fq_jobs);
+	    job != NULL && fp->fp_nhanded > fq_allowance(fp); job = prev) {
+		prev = TAILQ_PREV(job, fq_jobs, j_fqent);
+		if (job->j_started)
+			break;		/* the older ones have started too */
+		(void)pthread_mutex_lock(&job->j_lock);
+		off = threadpool_cancel_job_async(job->j_pool, &job->j_tpjob) &&
+		    job->j_outcome == TPOOL__JOB_STATE__JOB_STATE_UNSPECIFIED;
+		(void)pthread_mutex_unlock(&job->j_lock);
+		if (!off)
+			continue;	/* a worker has it */
+		fu = job->j_fquser;
+		TAILQ_REMOVE(&fp->fp_handed, job, j_fqent);
+		fp->fp_nhanded--;
+		fu->fu_nhanded--;
+		job->j_scheduled = false;
+		fq_wait(fp, fu, job, true);
+		taken++;
+	}
+	if (taken > 0)
+		tpd_debug("took %u jobs back from a pool for users to take "
+		    "turns", taken);
+}
+
+void
+tpd_fq_submit(struct tpd_job *job)
+{
+	struct fq_pool *fp;
+	struct fq_user *fu;
+	bool newcomer;
+
+	job->j_fq = TPD_FQ_NONE;
+	/* No cap (or no memory for the turns): straight to libtp. */
+	if (tpd_opt.o_max_threads == 0 ||
+	    (fp = fq_pool_get(job->j_pool)) == NULL) {
+		fq_schedule(job);
+		return;
+	}
+	newcomer = fq_user_find(fp, job->j_uid) == NULL;
+	if ((fu = fq_user_get(fp, job->j_uid)) == NULL) {
+		if (fp->fp_nusers == 0) {
+			LIST_REMOVE(fp, fp_entry);
+			free(fp);
+		}
+		fq_schedule(job);
+		return;
+	}
+	if (newcomer && fp->fp_nusers == 2)
+		fq_take_back(fp);
+	fq_wait(fp, fu, job, false);
+	fq_fill(fp);
+}
+
+bool
+tpd_fq_cancel(struct tpd_job *job)
+{
+	struct fq_user *fu = job->j_fquser;
+
+	if (job->j_fq != TPD_FQ_WAITING)
+		return false;
+	TAILQ_REMOVE(&fu->fu_waiting, job, j_fqent);
+	fq_nwaiting--;
+	if (--fu->fu_nwaiting == 0)
+		TAILQ_REMOVE(&fu->fu_pool->fp_ring, fu, fu_ringent);
+	job->j_fq = TPD_FQ_NONE;
+	job->j_fquser = NULL;
+	fq_user_maybe_free(fu);
+	return true;
+}
+
+void
+tpd_fq_ended(struct tpd_job *job)
+{
+	struct fq_user *fu = job->j_fquser;
+	struct fq_pool *fp;
+
+	if (job->j_fq != TPD_FQ_HANDED)
+		return;
+	fp = fu->fu_pool;
+	TAILQ_REMOVE(&fp->fp_handed, job, j_fqent);
+	fp->fp_nhanded--;
+	fu->fu_nhanded--;
+	job->j_fq = TPD_FQ_NONE;
+	job->j_fquser = NULL;
+	fq_user_maybe_free(fu);
+	/* The pool may be gone with its last job; else the next in turn. */
+	LIST_FOREACH(fp, &fq_pools, fp_entry)
+		if (fp->fp_pool == job->j_pool) {
+			fq_fill(fp);
+			break;
+		}
+}
+
+unsigned int
+tpd_fq_waiting(void)
+{
+	return fq_nwaiting;
+}
