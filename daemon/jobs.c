@@ -1,7 +1,8 @@
 /*
  * jobs.c -- the job table and each job's life as the loop records it.
  *
- *	submit ──create──▶ QUEUED ──schedule──▶ (libtp queue, worker: run.c)
+ *	submit ──create──▶ QUEUED ──schedule──▶ (its user's turn: fairq.c;
+ *	                      │                  libtp queue, worker: run.c)
  *	                      │                          │ notes through the
  *	                      │ cancel before it ran     │ completion queue
  *	                      │                          ▼
@@ -10,7 +11,8 @@
  *	                      │                          │ PROGRESS: jh_progress
  *	                      ▼                          ▼ FINISHED
  *	                  final: the loop records the outcome (jh_finished)
- *	                      │ kept --finished-keep jobs / --finished-ttl
+ *	                      │ kept --finished-keep jobs of its user /
+ *	                      │ --finished-ttl
  *	                      ▼
  *	                 forgotten: destroyed and freed
  *
@@ -23,7 +25,8 @@
  * and final from the moment it takes its end, never otherwise.
  *
  * Every accepted job is finalized exactly once, by the loop: when its
- * worker's end arrives, when a cancel takes it off its queue, or, at exit,
+ * worker's end arrives, when a cancel takes it off its queue (libtp's, or
+ * its user's in fairq.c), or, at exit,
  * when it was still running after the shutdown grace period (abandoned:
  * reported failed, never freed).  The jobs in flight are the in-flight
  * list; its length and each user's share are counted here only
