@@ -13,6 +13,14 @@
  * bytes are in: a length over --max-frame is answered ERROR_FRAME_TOO_LARGE
  * and the connection closed, without buffering the body.
  *
+ * Turns: one wakeup handles at most CONN_TURN_FRAMES frames, or as many as
+ * fit in CONN_TURN_NS, of one connection; the rest of what it read waits
+ * in c_in (c_backlog) and a timer of no delay (c_turn_ev) brings the
+ * connection back in the next loop iteration, after the loop has polled
+ * for what else is ready and every connection ready then has had its
+ * turn.  A client that pipelines thousands of requests cannot hold the
+ * loop.
+ *
  * Frames go up through the hooks handed to tpd_conn_init(): each body to
  * ch_frame (dispatch.c), each reason to refuse a peer to ch_refuse
  * (msg.c frames it); conn.c never looks inside a message.
@@ -90,6 +98,9 @@
 #define	CONN_OUT_LOW		(256u << 10)	/* resume below this */
 #define	CONN_OUT_KEEP		(64u << 10)	/* an empty buffer kept */
 #define	CONN_EXT_ALIGN		16u
+#define	CONN_TURN_FRAMES	64u		/* frames handled per turn */
+#define	CONN_TURN_NS		1000000u	/* or this long, then the
+						 * next connection's turn */
 
 /*
  * One client connection.  All fields l.  The input buffer holds at most
@@ -109,7 +120,13 @@ struct tpd_conn {
 	char			c_name[32];	/* Hello's client_name */
 	void			*c_ext;		/* the layer above's bytes */
 
-	uint8_t			*c_in;		/* partial frame */
+	uint8_t			*c_in;		/* partial frame; with
+						 *    c_backlog, whole frames
+						 *    too */
+	bool			c_backlog;	/* c_in holds whole frames
+						 *    left from a turn */
+	struct event		*c_turn_ev;	/* its next turn (made on
+						 *    first use) */
 	size_t			c_in_len;
 	size_t			c_in_cap;
 	uint64_t		c_in_since_ns;	/* when it began */
@@ -151,6 +168,8 @@ static bool conn_end_armed;			/* conn_end_ev is active */
 static struct event *conn_sweep_ev;		/* the timeouts' sweep */
 static bool conn_sweep_on;			/* conn_sweep_ev is pending */
 
+static void conn_read(struct tpd_conn *);
+static void conn_backlog_later(struct tpd_conn *);
 static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_write_later(struct tpd_conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
@@ -282,6 +301,10 @@ conn_close(struct tpd_conn *conn, const char *why)
 		event_free(conn->c_rto_ev);
 		conn->c_rto_ev = NULL;
 		conn->c_rto_on = false;
+	}
+	if (conn->c_turn_ev != NULL) {
+		event_free(conn->c_turn_ev);
+		conn->c_turn_ev = NULL;
 	}
 	(void)close(conn->c_fd);
 	conn->c_fd = -1;
@@ -554,6 +577,8 @@ conn_write(struct tpd_conn *conn)
 	    conn->c_out_len - conn->c_out_off < CONN_OUT_LOW) {
 		conn->c_read_paused = false;
 		(void)event_add(conn->c_rev, NULL);
+		if (conn->c_backlog)
+			conn_backlog_later(conn);
 	}
 }
 
@@ -613,12 +638,34 @@ conn_refuse_frame(struct tpd_conn *conn, size_t body_len)
 	tpd_conn_close_after_write(conn);
 }
 
+/* A turn's budget: frames left, and when it ends. */
+struct conn_turn {
+	unsigned int	ct_frames;
+	uint64_t	ct_end_ns;
+};
+
+static void
+conn_turn_start(struct conn_turn *t)
+{
+	t->ct_frames = CONN_TURN_FRAMES;
+	t->ct_end_ns = tpd_now_ns() + CONN_TURN_NS;
+}
+
+/* Is the turn over?  (Counts the frame just handled.) */
+static bool
+conn_turn_over(struct conn_turn *t)
+{
+	return --t->ct_frames == 0 || tpd_now_ns() >= t->ct_end_ns;
+}
+
 /*
- * Handle every complete frame of data[0..len); returns how many bytes were
- * used.  Stops early when the connection is to be closed.
+ * Handle the complete frames of data[0..len) while the turn lasts (turn
+ * NULL: all of them); returns how many bytes were used.  Stops early when
+ * the connection is to be closed.
  */
 static size_t
-conn_frames(struct tpd_conn *conn, const uint8_t *data, size_t len)
+conn_frames(struct tpd_conn *conn, const uint8_t *data, size_t len,
+    struct conn_turn *turn)
 {
 	const uint8_t *body = NULL;
 	size_t off = 0, body_len = 0, frame_len = 0;
@@ -635,6 +682,8 @@ conn_frames(struct tpd_conn *conn, const uint8_t *data, size_t len)
 		case TP_FRAME_OK:
 			conn_hooks->ch_frame(conn, body, body_len);
 			off += frame_len;
+			if (turn != NULL && conn_turn_over(turn))
+				return off;
 			break;
 		}
 	}
@@ -709,8 +758,9 @@ conn_rto_cb(evutil_socket_t fd, short what, void *arg)
 	conn->c_rto_on = false;
 	if (conn->c_dead || conn->c_closing || conn->c_in_len == 0)
 		return;
-	if (conn->c_read_paused) {
-		/* We stopped reading it (its output waits): not its delay. */
+	if (conn->c_read_paused || conn->c_backlog) {
+		/* We stopped reading it (its output waits, or its frames
+		 * wait their turn): not its delay. */
 		conn->c_in_since_ns = tpd_now_ns();
 		conn_rto_arm(conn, limit);
 		return;
@@ -755,14 +805,85 @@ conn_partial_began(struct tpd_conn *conn)
 	conn_rto_arm(conn, limit);
 }
 
+/* Does c_in begin with a frame to handle (whole, or refused from its
+ * header)? */
+static bool
+conn_in_has_frame(const struct tpd_conn *conn)
+{
+	uint32_t body_len;
+
+	if (conn->c_in_len < TP_FRAME_HDR_LEN)
+		return false;
+	body_len = tp_frame_get_header(conn->c_in);
+	return body_len > tpd_opt.o_max_frame ||
+	    conn->c_in_len >= TP_FRAME_HDR_LEN + (size_t)body_len;
+}
+
+static void
+conn_turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_read(arg);
+}
+
+/* Come back to this connection in the next loop iteration. */
+static void
+conn_backlog_later(struct tpd_conn *conn)
+{
+	static const struct timeval now = { 0, 0 };
+
+	conn->c_backlog = true;
+	if (conn->c_turn_ev == NULL &&
+	    (conn->c_turn_ev = evtimer_new(conn_base, conn_turn_cb,
+	    conn)) == NULL) {
+		tpd_err("out of memory queuing the turn of connection %llu",
+		    (unsigned long long)conn->c_id);
+		conn_fail(conn);
+		return;
+	}
+	(void)evtimer_add(conn->c_turn_ev, &now);
+}
+
+/* A turn on the frames left in c_in (the socket is not read meanwhile). */
+static void
+conn_backlog(struct tpd_conn *conn, struct conn_turn *turn)
+{
+	size_t used;
+
+	if (conn->c_read_paused)
+		return;		/* conn_write() brings it back */
+	used = conn_frames(conn, conn->c_in, conn->c_in_len, turn);
+	if (conn->c_dead)
+		return;
+	if (conn->c_closing) {
+		conn->c_in_len = 0;
+		conn->c_backlog = false;
+		return;
+	}
+	memmove(conn->c_in, conn->c_in + used, conn->c_in_len - used);
+	conn->c_in_len -= used;
+	if (conn_in_has_frame(conn)) {
+		conn_backlog_later(conn);
+		return;
+	}
+	conn->c_backlog = false;
+	if (conn->c_in_len > 0)
+		conn_partial_began(conn);
+}
+
 static void
 conn_read(struct tpd_conn *conn)
 {
 	const uint8_t *data = conn_scratch;
+	struct conn_turn turn;
 	size_t len, take, total;
 	uint32_t body_len;
 	ssize_t n;
 
+	conn_turn_start(&turn);
+	if (conn->c_backlog) {
+		conn_backlog(conn, &turn);
+		return;
+	}
 	n = read(conn->c_fd, conn_scratch, sizeof(conn_scratch));
 	if (n == 0) {
 		/*
@@ -794,14 +915,15 @@ conn_read(struct tpd_conn *conn)
 		body_len = tp_frame_get_header(conn->c_in);
 		if (body_len > tpd_opt.o_max_frame) {
 			/* Refused from its header: conn_frames says so. */
-			(void)conn_frames(conn, conn->c_in, conn->c_in_len);
+			(void)conn_frames(conn, conn->c_in, conn->c_in_len,
+			    NULL);
 			conn->c_in_len = 0;
 			return;
 		}
 		total = TP_FRAME_HDR_LEN + (size_t)body_len;
 		if (conn_in_fill(conn, &data, &len, total) <= 0)
 			return;
-		(void)conn_frames(conn, conn->c_in, conn->c_in_len);
+		(void)conn_frames(conn, conn->c_in, conn->c_in_len, NULL);
 		if (conn->c_dead)
 			return;
 		conn->c_in_len = 0;
@@ -810,11 +932,22 @@ conn_read(struct tpd_conn *conn)
 			conn->c_in = NULL;
 			conn->c_in_cap = 0;
 		}
+		if (conn_turn_over(&turn) && len > 0) {
+			/* The rest of this read waits for the next turn. */
+			if (!conn->c_closing &&
+			    conn_in_append(conn, data, len))
+				conn_backlog_later(conn);
+			return;
+		}
 	}
 
-	take = conn_frames(conn, data, len);
-	if (!conn->c_dead && !conn->c_closing && take < len &&
-	    conn_in_append(conn, data + take, len - take))
+	take = conn_frames(conn, data, len, &turn);
+	if (conn->c_dead || conn->c_closing || take == len ||
+	    !conn_in_append(conn, data + take, len - take))
+		return;
+	if (conn_in_has_frame(conn))
+		conn_backlog_later(conn);
+	else
 		conn_partial_began(conn);
 }
 

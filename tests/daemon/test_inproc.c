@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <check.h>
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "frame.h"
 #include "testing.h"
@@ -309,6 +312,82 @@ START_TEST(test_feed_then_stop_with_running_job)
 }
 END_TEST
 
+/* How many whole frames can be read from fd now (without waiting). */
+static unsigned int
+ip_count_frames(int fd)
+{
+	static uint8_t buf[1 << 20];
+	size_t have = 0, off = 0;
+	unsigned int n = 0;
+	ssize_t r;
+
+	while ((r = recv(fd, buf + have, sizeof(buf) - have,
+	    MSG_DONTWAIT)) > 0)
+		have += (size_t)r;
+	while (have - off >= TP_FRAME_HDR_LEN &&
+	    have - off >= TP_FRAME_HDR_LEN + tp_frame_get_header(buf + off)) {
+		off += TP_FRAME_HDR_LEN + tp_frame_get_header(buf + off);
+		n++;
+	}
+	ck_assert_uint_eq(off, have);	/* replies are written whole */
+	return n;
+}
+
+/*
+ * The loop serves connections in turn: one that sent a thousand requests
+ * at once has 64 of them answered per turn, and another connection's one
+ * request is answered in the first loop iteration, not after the
+ * thousand.
+ */
+START_TEST(test_pipelining_client_takes_turns)
+{
+	Tpool__Request req = TPOOL__REQUEST__INIT;
+	Tpool__Stats stats = TPOOL__STATS__INIT;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	unsigned int i, got, total = 0, iterations = 0;
+	int a[2], b[2];
+
+	ip_setup();
+	req.has_request_id = true;
+	req.body_case = TPOOL__REQUEST__BODY_STATS;
+	req.stats = &stats;
+	for (i = 1; i <= 1000; i++) {
+		req.request_id = i;
+		ip_frame(&buf, &len, &req.base);
+	}
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a),
+	    0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b),
+	    0);
+	ck_assert_int_eq(tpd_conn_attach(a[0], 1000, 1000, 1, NULL), 0);
+	ck_assert_int_eq(tpd_conn_attach(b[0], 1001, 1001, 2, NULL), 0);
+	/* Both ready before the loop looks: a's thousand, then b's one. */
+	ck_assert_int_eq(write(a[1], buf, len), (ssize_t)len);
+	len = 0;
+	req.request_id = 1;
+	ip_frame(&buf, &len, &req.base);
+	ck_assert_int_eq(write(b[1], buf, len), (ssize_t)len);
+
+	ck_assert_int_eq(event_base_loop(tpd_base, EVLOOP_ONCE), 0);
+	ck_assert_uint_eq(ip_count_frames(b[1]), 1);
+	got = ip_count_frames(a[1]);
+	ck_assert_uint_ge(got, 1);
+	ck_assert_uint_le(got, 64);
+	/* The rest comes, a turn per iteration. */
+	for (total = got; total < 1000 && iterations < 100; iterations++) {
+		ck_assert_int_eq(event_base_loop(tpd_base, EVLOOP_ONCE), 0);
+		total += ip_count_frames(a[1]);
+	}
+	ck_assert_uint_eq(total, 1000);
+	ck_assert_uint_ge(iterations, 1000 / 64 - 1);
+	(void)close(a[1]);
+	(void)close(b[1]);
+	free(buf);
+	ip_teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -321,6 +400,7 @@ main(void)
 	tcase_add_test(tc, test_request_check_as_dispatch);
 	tcase_add_test(tc, test_feed_stream_runs_jobs);
 	tcase_add_test(tc, test_feed_then_stop_with_running_job);
+	tcase_add_test(tc, test_pipelining_client_takes_turns);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
