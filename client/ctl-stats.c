@@ -20,13 +20,19 @@ stats_json(const Tpool__StatsReply *s)
 	(void)printf("{\"uptime_ms\":%llu,\"connections\":%u,\"plugins\":%u,"
 	    "\"jobs_accepted\":%llu,\"jobs_succeeded\":%llu,"
 	    "\"jobs_failed\":%llu,\"jobs_cancelled\":%llu,"
-	    "\"jobs_in_flight\":%u,\"jobs_waiting_turn\":%u,\"pools\":[",
+	    "\"jobs_in_flight\":%u,\"jobs_waiting_turn\":%u,"
+	    "\"memory_budget\":%llu,\"memory_per_user\":%llu,"
+	    "\"memory_used\":%llu,\"memory_used_by_you\":%llu,\"pools\":[",
 	    (unsigned long long)s->uptime_ms, (unsigned)s->connections,
 	    (unsigned)s->plugins, (unsigned long long)s->jobs_accepted,
 	    (unsigned long long)s->jobs_succeeded,
 	    (unsigned long long)s->jobs_failed,
 	    (unsigned long long)s->jobs_cancelled,
-	    (unsigned)s->jobs_in_flight, (unsigned)s->jobs_waiting_turn);
+	    (unsigned)s->jobs_in_flight, (unsigned)s->jobs_waiting_turn,
+	    (unsigned long long)s->memory_budget,
+	    (unsigned long long)s->memory_per_user,
+	    (unsigned long long)s->memory_used,
+	    (unsigned long long)s->memory_used_by_you);
 	for (i = 0; i < s->n_pools; i++) {
 		p = s->pools[i];
 		(void)printf("%s{\"pool\":", i > 0 ? "," : "");
@@ -66,6 +72,11 @@ stats_text(const Tpool__StatsReply *s)
 	(void)printf("jobs in flight: %u\n", (unsigned)s->jobs_in_flight);
 	(void)printf("  of which waiting for their user's turn: %u\n",
 	    (unsigned)s->jobs_waiting_turn);
+	(void)printf("memory held:    %llu of %llu bytes (yours: %llu of "
+	    "%llu)\n", (unsigned long long)s->memory_used,
+	    (unsigned long long)s->memory_budget,
+	    (unsigned long long)s->memory_used_by_you,
+	    (unsigned long long)s->memory_per_user);
 	if (s->n_pools == 0)
 		return;
 	(void)printf("\n%-8s %4s %4s %7s %5s %6s %10s %8s %7s %5s\n", "POOL",

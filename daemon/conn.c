@@ -88,6 +88,7 @@
 
 #include <event2/event.h>
 
+#include "budget.h"
 #include "conn.h"
 #include "frame.h"
 #include "log.h"
@@ -134,7 +135,9 @@ struct tpd_conn {
 						 *    first use) */
 	bool			c_rto_on;	/* c_rto_ev is pending */
 
-	uint8_t			*c_out;		/* to write: [off, len) */
+	uint8_t			*c_out;		/* to write: [off, len),
+						 *    charged to c_uid's memory
+						 *    share (budget.h) */
 	size_t			c_out_off;
 	size_t			c_out_len;
 	size_t			c_out_cap;
@@ -284,6 +287,14 @@ tpd_conn_ext(struct tpd_conn *conn)
 	return conn->c_ext;
 }
 
+/* Output of conn written or thrown away: its charge goes. */
+static void
+conn_out_release(struct tpd_conn *conn, size_t len)
+{
+	if (len > 0)
+		tpd_budget_release(conn->c_uid, len);
+}
+
 static void
 conn_close(struct tpd_conn *conn, const char *why)
 {
@@ -312,6 +323,7 @@ conn_close(struct tpd_conn *conn, const char *why)
 	free(conn->c_out);
 	conn->c_in = conn->c_out = NULL;
 	conn->c_in_len = conn->c_in_cap = 0;
+	conn_out_release(conn, conn->c_out_len - conn->c_out_off);
 	conn->c_out_off = conn->c_out_len = conn->c_out_cap = 0;
 	if (conn->c_writeq) {
 		TAILQ_REMOVE(&conn_writeq, conn, c_writeent);
@@ -337,6 +349,7 @@ conn_fail(struct tpd_conn *conn)
 		return;
 	conn->c_broken = true;
 	conn->c_closing = true;
+	conn_out_release(conn, conn->c_out_len - conn->c_out_off);
 	conn->c_out_off = conn->c_out_len = 0;
 	if (!conn->c_read_paused) {
 		conn->c_read_paused = true;
@@ -504,6 +517,17 @@ tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 void
 tpd_conn_out_commit(struct tpd_conn *conn, size_t len)
 {
+	enum tpd_budget_limit lim;
+	char why[256];
+
+	if ((lim = tpd_budget_charge(conn->c_uid, len)) != TPD_BUDGET_OK) {
+		tpd_info("connection %llu (uid %u) is not reading: %s; "
+		    "closing it", (unsigned long long)conn->c_id,
+		    (unsigned int)conn->c_uid, tpd_budget_why(conn->c_uid,
+		    lim, len, why, sizeof(why)));
+		conn_fail(conn);
+		return;
+	}
 	conn->c_out_len += len;
 	conn_write_later(conn);
 	if (!conn->c_read_paused &&
@@ -537,6 +561,7 @@ conn_write(struct tpd_conn *conn)
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			conn->c_out_off += (size_t)n;
+			conn_out_release(conn, (size_t)n);
 			conn->c_active_ns = tpd_now_ns();
 			conn->c_stuck_ns = conn->c_active_ns;
 			continue;

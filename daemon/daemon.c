@@ -51,6 +51,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "dispatch.h"
+#include "budget.h"
 #include "follow.h"
 #include "jobs.h"
 #include "listen.h"
@@ -216,6 +217,7 @@ tpd_daemon_setup(bool listen)
 		tpd_err("idle timeout: %s", strerror(error));
 		return error;
 	}
+	tpd_budget_init();
 	if ((tpd_base = event_base_new()) == NULL) {
 		tpd_err("cannot create the event loop");
 		return ENOMEM;
@@ -375,6 +377,7 @@ tpd_daemon_teardown(void)
 	if (!abandoned)
 		tpd_pools_put_all();
 	tpd_plugins_unload_all();
+	tpd_budget_free_all();
 	if (daemon_grace_ev != NULL)
 		event_free(daemon_grace_ev);
 	if (daemon_drain_ev != NULL)

@@ -104,6 +104,8 @@ struct tpd_job {
 						 *    taken; not 0 while on
 						 *    the completion queue */
 
+	size_t			j_budget;	/* l: bytes charged to its uid
+						 *    (budget.h) */
 	enum tpd_fq_state	j_fq;		/* l: fairq.c's */
 	struct fq_user		*j_fquser;	/* l: fairq.c's: its user
 						 *    there */

@@ -51,6 +51,7 @@
 
 #include <event2/event.h>
 
+#include "budget.h"
 #include "fairq.h"
 #include "job_impl.h"
 #include "log.h"
@@ -103,6 +104,7 @@ static const char jobs_abandoned_msg[] =
 
 static void jobs_reap_cb(evutil_socket_t, short, void *);
 static void finished_add(struct tpd_job *);
+static void finished_forget(struct tpd_job *);
 static void job_notes(struct tpd_job *, unsigned int);
 
 /* ---------------------------------------------------------------- users */
@@ -284,19 +286,33 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	struct tpd_user *user;
 	const char *pname = tpd_plugin_desc(spec->js_plugin)->tpp_name;
 	size_t namelen = strlen(spec->js_name), pnamelen = strlen(pname);
+	size_t size = sizeof(*job) + jobs_ext_size + spec->js_input_len +
+	    namelen + 1 + pnamelen + 1;
 	uint8_t *p;
 	int error;
 
 	if ((user = user_get(spec->js_uid)) == NULL)
 		return ENOMEM;
-	job = malloc(sizeof(*job) + jobs_ext_size + spec->js_input_len +
-	    namelen + 1 + pnamelen + 1);
-	if (job == NULL)
-		goto nomem;
-	if ((error = pthread_mutex_init(&job->j_lock, NULL)) != 0) {
-		free(job);
+	switch (tpd_budget_charge(spec->js_uid, size)) {
+	case TPD_BUDGET_OK:
+		break;
+	case TPD_BUDGET_USER:
+		error = EDQUOT;
+		goto refused;
+	default:
+		error = ENOSPC;
+		goto refused;
+	}
+	if ((job = malloc(size)) == NULL) {
+		tpd_budget_release(spec->js_uid, size);
 		goto nomem;
 	}
+	if ((error = pthread_mutex_init(&job->j_lock, NULL)) != 0) {
+		free(job);
+		tpd_budget_release(spec->js_uid, size);
+		goto nomem;
+	}
+	job->j_budget = size;
 	p = (uint8_t *)(job + 1);
 	job->j_ext = p;
 	memset(p, 0, jobs_ext_size);
@@ -355,11 +371,13 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	return 0;
 
 nomem:
+	error = ENOMEM;
+refused:
 	if (TAILQ_EMPTY(&user->u_jobs)) {
 		LIST_REMOVE(user, u_entry);
 		free(user);
 	}
-	return ENOMEM;
+	return error;
 }
 
 void
@@ -389,6 +407,7 @@ job_free(struct tpd_job *job)
 		tpd_plugin_rele(job->j_plugin);
 	free(job->j_result);
 	free(job->j_message);
+	tpd_budget_release(job->j_uid, job->j_budget);
 	free(job);
 }
 
@@ -477,6 +496,41 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 /* --------------------------------------------------------- the job's life */
 
 /*
+ * A result is kept only within its user's memory share (budget.h): the
+ * user's oldest finished jobs are forgotten to make room, and a result
+ * that still does not fit fails its job.  (The worker is done with the
+ * job's w fields once it posted FINISHED: the loop may replace them.)
+ */
+static void
+job_charge_result(struct tpd_job *job)
+{
+	struct tpd_user *user = job->j_user;
+	enum tpd_budget_limit lim;
+	char why[256], msg[320];
+
+	if (job->j_result_len == 0)
+		return;
+	while ((lim = tpd_budget_charge(job->j_uid, job->j_result_len)) !=
+	    TPD_BUDGET_OK && !TAILQ_EMPTY(&user->u_finished))
+		finished_forget(TAILQ_FIRST(&user->u_finished));
+	if (lim == TPD_BUDGET_OK) {
+		job->j_budget += job->j_result_len;
+		return;
+	}
+	(void)tpd_budget_why(job->j_uid, lim, job->j_result_len, why,
+	    sizeof(why));
+	tpd_info("job %llu: result not kept: %s",
+	    (unsigned long long)job->j_id, why);
+	(void)snprintf(msg, sizeof(msg), "result not kept: %s", why);
+	free(job->j_result);
+	job->j_result = NULL;
+	job->j_result_len = 0;
+	free(job->j_message);
+	job->j_message = strdup(msg);
+	job->j_outcome = TPOOL__JOB_STATE__JOB_FAILED;
+}
+
+/*
  * Record the job's final state (its outcome, or FAILED when abandoned),
  * tell the layer above once, and move it to the finished list.
  */
@@ -487,6 +541,9 @@ job_finalize(struct tpd_job *job)
 
 	/* Its place in its pool goes to the next in turn. */
 	tpd_fq_ended(job);
+	if (!job->j_abandoned &&
+	    job->j_outcome == TPOOL__JOB_STATE__JOB_SUCCEEDED)
+		job_charge_result(job);
 	job->j_state = job->j_abandoned ? TPOOL__JOB_STATE__JOB_FAILED :
 	    job->j_outcome;
 	job->j_final_ns = tpd_now_ns();

@@ -80,8 +80,10 @@ int	tpd_jobs_admit(uid_t uid);
 /*
  * Create a job from spec and enter it in the table (not yet scheduled:
  * tpd_job_schedule()).  Its extension area (jh_ext_size bytes) is zeroed.
- * 0 or ENOMEM.  The job is the table's; *ret_job is valid until the job
- * is forgotten (never during a hook call about it).
+ * 0, ENOMEM, or EDQUOT / ENOSPC when the memory it takes would pass the
+ * user's share / the daemon's budget (budget.h).  The job is the table's;
+ * *ret_job is valid until the job is forgotten (never during a hook call
+ * about it).
  */
 int	tpd_job_create(const struct tpd_job_spec *spec,
 	    struct tpd_job **ret_job);

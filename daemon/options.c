@@ -106,6 +106,15 @@ static const struct opt_row opt_table[] = {
 	  "a request frame must arrive whole within TIME of its first byte, 0 "
 	      "= no "
 	  "limit (default 30s)" },
+	{ "memory-budget", 274, OPT_SIZE, OFF(o_memory_budget), 0,
+	    1ull << 40, "BYTES",
+	  "memory all clients together may make the daemon hold: jobs, "
+	      "results kept, unread output (default: a quarter of the machine's "
+	      "or the cgroup's memory)" },
+	{ "memory-per-user", 275, OPT_SIZE, OFF(o_memory_per_user), 0,
+	    1ull << 40, "BYTES",
+	  "of it, what one user may make it hold (default: a quarter of "
+	      "--memory-budget)" },
 	{ "max-connections-per-user", 271, OPT_COUNT,
 	    OFF(o_max_connections_per_user), 1, 1u << 20, "N",
 	  "client connections of one user at once, root not counted "

@@ -31,6 +31,8 @@ struct tpd_options {
 	size_t		o_max_input;		/* bytes of a job's input */
 	size_t		o_max_result;		/* bytes of a job's result */
 	size_t		o_max_output;		/* bytes queued to one client */
+	size_t		o_memory_budget;	/* 0: derived (budget.c) */
+	size_t		o_memory_per_user;	/* 0: derived (budget.c) */
 	uint64_t	o_idle_timeout_ns;	/* 0: libtp's default */
 	uint64_t	o_shutdown_grace_ns;
 	uint64_t	o_finished_ttl_ns;

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "budget.h"
 #include "conn.h"
 #include "fairq.h"
 #include "jobs.h"
@@ -93,6 +94,12 @@ tpd_req_stats(struct tpd_req *r)
 	st.jobs_in_flight = tpd_jobs_inflight();
 	st.has_jobs_waiting_turn = true;
 	st.jobs_waiting_turn = tpd_fq_waiting();
+	st.has_memory_budget = st.has_memory_per_user = true;
+	st.memory_budget = tpd_budget_total();
+	st.memory_per_user = tpd_budget_per_user();
+	st.has_memory_used = st.has_memory_used_by_you = true;
+	st.memory_used = tpd_budget_used();
+	st.memory_used_by_you = tpd_budget_used_by(r->r_uid);
 	st.has_connections = true;
 	st.connections = tpd_conn_count();
 	st.has_uptime_ms = true;

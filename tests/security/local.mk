@@ -29,5 +29,14 @@ tests_security_attack_share_CFLAGS = $(TS_TEST_CFLAGS)
 tests_security_attack_share_LDADD = $(TS_TEST_LDADD)
 tests_security_attack_share_LDFLAGS = $(TS_TEST_LINKFLAGS)
 EXTRA_tests_security_attack_share_DEPENDENCIES = $(TD_TEST_DEPS)
+
+TS_TESTS += tests/security/attack_memory
+tests_security_attack_memory_SOURCES = tests/security/attack_memory.c
+tests_security_attack_memory_CPPFLAGS = $(TS_TEST_CPPFLAGS)
+tests_security_attack_memory_CFLAGS = $(TS_TEST_CFLAGS)
+tests_security_attack_memory_LDADD = $(TS_TEST_LDADD)
+tests_security_attack_memory_LDFLAGS = $(TS_TEST_LINKFLAGS)
+EXTRA_tests_security_attack_memory_DEPENDENCIES = $(TD_TEST_DEPS)
+
 check_PROGRAMS += $(TS_TESTS)
 TESTS += $(TS_TESTS)
