@@ -19,12 +19,21 @@
  * their order.  A job that libtp's worker took meanwhile says false and
  * stays handed.
  *
+ * Threads in all: a pool with fewer jobs handed than its cap may need a
+ * thread for the next; the sum of min(handed, cap) over the pools is what
+ * may be busy at once, and --max-running bounds it.  A pool that could
+ * hand a job but for that bound waits on fq_blocked; a job's end that
+ * frees a thread serves the pools there in turn, one job each.  (Jobs
+ * handed beyond a pool's cap wait in libtp for one of its threads: they
+ * add none.)
+ *
  * Everything here is the loop thread's (l).
  */
 #include "config.h"
 
 #include <sys/queue.h>
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -61,10 +70,46 @@ struct fq_pool {
 	TAILQ_HEAD(, fq_user)	fp_ring;	/* with jobs waiting */
 	struct fq_jobs		fp_handed;	/* libtp's, oldest first */
 	unsigned int		fp_nhanded;
+	TAILQ_ENTRY(fq_pool)	fp_blockent;	/* on fq_blocked */
+	bool			fp_blocked;
 };
 
 static LIST_HEAD(, fq_pool) fq_pools = LIST_HEAD_INITIALIZER(fq_pools);
+static TAILQ_HEAD(, fq_pool) fq_blocked = TAILQ_HEAD_INITIALIZER(fq_blocked);
+						/* l: waiting for a thread
+						 *    of --max-running */
 static unsigned int fq_nwaiting;		/* l: in all pools */
+static unsigned int fq_busy;			/* l: sum of min(handed,
+						 *    cap) */
+
+/* A pool's thread cap; UINT_MAX: none. */
+static unsigned int
+fq_cap(void)
+{
+	return tpd_opt.o_max_threads != 0 ? tpd_opt.o_max_threads : UINT_MAX;
+}
+
+/* fp's handed count goes up (+1) or down (-1): keep fq_busy. */
+static void
+fq_handed_add(struct fq_pool *fp, int delta)
+{
+	if (delta > 0) {
+		if (fp->fp_nhanded++ < fq_cap())
+			fq_busy++;
+	} else {
+		if (--fp->fp_nhanded < fq_cap())
+			fq_busy--;
+	}
+}
+
+static void
+fq_unblock(struct fq_pool *fp)
+{
+	if (fp->fp_blocked) {
+		TAILQ_REMOVE(&fq_blocked, fp, fp_blockent);
+		fp->fp_blocked = false;
+	}
+}
 
 static struct fq_pool *
 fq_pool_get(struct threadpool *pool)
@@ -124,6 +169,7 @@ fq_user_maybe_free(struct fq_user *fu)
 	fp->fp_nusers--;
 	free(fu);
 	if (fp->fp_nusers == 0) {
+		fq_unblock(fp);
 		LIST_REMOVE(fp, fp_entry);
 		free(fp);
 	}
@@ -133,8 +179,27 @@ fq_user_maybe_free(struct fq_user *fu)
 static unsigned int
 fq_allowance(const struct fq_pool *fp)
 {
+	if (tpd_opt.o_max_threads == 0)
+		return UINT_MAX;
 	return tpd_opt.o_max_threads + (fp->fp_nusers > 1 ? FQ_AHEAD_SHARED :
 	    FQ_AHEAD_ALONE);
+}
+
+/* May fp be handed one more job now?  Says so on fq_blocked when only
+ * --max-running stops it. */
+static bool
+fq_room(struct fq_pool *fp)
+{
+	if (fp->fp_nhanded >= fq_allowance(fp))
+		return false;
+	if (fp->fp_nhanded >= fq_cap() || tpd_opt.o_max_running == 0 ||
+	    fq_busy < tpd_opt.o_max_running)
+		return true;
+	if (!fp->fp_blocked) {
+		TAILQ_INSERT_TAIL(&fq_blocked, fp, fp_blockent);
+		fp->fp_blocked = true;
+	}
+	return false;
 }
 
 /* Give job to libtp. */
@@ -153,20 +218,22 @@ fq_hand(struct fq_pool *fp, struct fq_user *fu, struct tpd_job *job)
 	job->j_fq = TPD_FQ_HANDED;
 	job->j_fquser = fu;
 	TAILQ_INSERT_TAIL(&fp->fp_handed, job, j_fqent);
-	fp->fp_nhanded++;
+	fq_handed_add(fp, 1);
 	fu->fu_nhanded++;
 	fq_schedule(job);
 }
 
-/* Hand libtp jobs while it has room, the users in turn. */
-static void
-fq_fill(struct fq_pool *fp)
+/* Hand libtp up to max jobs of fp while it has room, the users in turn;
+ * how many were handed. */
+static unsigned int
+fq_fill(struct fq_pool *fp, unsigned int max)
 {
 	struct fq_user *fu;
 	struct tpd_job *job;
+	unsigned int n = 0;
 
-	while (fp->fp_nhanded < fq_allowance(fp) &&
-	    (fu = TAILQ_FIRST(&fp->fp_ring)) != NULL) {
+	while (n < max && (fu = TAILQ_FIRST(&fp->fp_ring)) != NULL &&
+	    fq_room(fp)) {
 		job = TAILQ_FIRST(&fu->fu_waiting);
 		TAILQ_REMOVE(&fu->fu_waiting, job, j_fqent);
 		fu->fu_nwaiting--;
@@ -175,6 +242,46 @@ fq_fill(struct fq_pool *fp)
 		if (fu->fu_nwaiting > 0)
 			TAILQ_INSERT_TAIL(&fp->fp_ring, fu, fu_ringent);
 		fq_hand(fp, fu, job);
+		n++;
+	}
+	return n;
+}
+
+/* Threads came free under --max-running: the pools waiting for one take
+ * turns, a job each. */
+static void
+fq_fill_blocked(void)
+{
+	struct fq_pool *fp;
+
+	while ((fp = TAILQ_FIRST(&fq_blocked)) != NULL &&
+	    (tpd_opt.o_max_running == 0 || fq_busy < tpd_opt.o_max_running)) {
+		fq_unblock(fp);
+		if (fq_fill(fp, 1) == 1 && !TAILQ_EMPTY(&fp->fp_ring) &&
+		    !fp->fp_blocked) {
+			/* Back in line: the others go first. */
+			TAILQ_INSERT_TAIL(&fq_blocked, fp, fp_blockent);
+			fp->fp_blocked = true;
+		}
+	}
+}
+
+/*
+ * Hand fp what it may have now: jobs beyond its cap always (they need no
+ * thread of --max-running), others unless pools wait in line for one
+ * (then fp joins the line).
+ */
+static void
+fq_fill_or_queue(struct fq_pool *fp)
+{
+	if (fp->fp_nhanded >= fq_cap() ||
+	    (!fp->fp_blocked && TAILQ_EMPTY(&fq_blocked))) {
+		(void)fq_fill(fp, UINT_MAX);
+		return;
+	}
+	if (!fp->fp_blocked && !TAILQ_EMPTY(&fp->fp_ring)) {
+		TAILQ_INSERT_TAIL(&fq_blocked, fp, fp_blockent);
+		fp->fp_blocked = true;
 	}
 }
 
@@ -224,7 +331,7 @@ fq_take_back(struct fq_pool *fp)
 			continue;	/* a worker has it */
 		fu = job->j_fquser;
 		TAILQ_REMOVE(&fp->fp_handed, job, j_fqent);
-		fp->fp_nhanded--;
+		fq_handed_add(fp, -1);
 		fu->fu_nhanded--;
 		job->j_scheduled = false;
 		fq_wait(fp, fu, job, true);
@@ -244,7 +351,7 @@ tpd_fq_submit(struct tpd_job *job)
 
 	job->j_fq = TPD_FQ_NONE;
 	/* No cap (or no memory for the turns): straight to libtp. */
-	if (tpd_opt.o_max_threads == 0 ||
+	if ((tpd_opt.o_max_threads == 0 && tpd_opt.o_max_running == 0) ||
 	    (fp = fq_pool_get(job->j_pool)) == NULL) {
 		fq_schedule(job);
 		return;
@@ -261,7 +368,7 @@ tpd_fq_submit(struct tpd_job *job)
 	if (newcomer && fp->fp_nusers == 2)
 		fq_take_back(fp);
 	fq_wait(fp, fu, job, false);
-	fq_fill(fp);
+	fq_fill_or_queue(fp);
 }
 
 bool
@@ -291,7 +398,7 @@ tpd_fq_ended(struct tpd_job *job)
 		return;
 	fp = fu->fu_pool;
 	TAILQ_REMOVE(&fp->fp_handed, job, j_fqent);
-	fp->fp_nhanded--;
+	fq_handed_add(fp, -1);
 	fu->fu_nhanded--;
 	job->j_fq = TPD_FQ_NONE;
 	job->j_fquser = NULL;
@@ -299,9 +406,10 @@ tpd_fq_ended(struct tpd_job *job)
 	/* The pool may be gone with its last job; else the next in turn. */
 	LIST_FOREACH(fp, &fq_pools, fp_entry)
 		if (fp->fp_pool == job->j_pool) {
-			fq_fill(fp);
+			fq_fill_or_queue(fp);
 			break;
 		}
+	fq_fill_blocked();
 }
 
 unsigned int

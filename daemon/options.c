@@ -85,6 +85,10 @@ static const struct opt_row opt_table[] = {
 	{ "max-threads", 263, OPT_COUNT, OFF(o_max_threads), 0, 1u << 20, "N",
 	  "worker threads per pool, 0 = unlimited (default: the CPUs the "
 	      "daemon may use, at least 2)" },
+	{ "max-running", 276, OPT_COUNT, OFF(o_max_running), 0, 1u << 20,
+	    "N",
+	  "jobs running at once in all pools together, 0 = unlimited (default: "
+	      "4 per CPU the daemon may use, at least 16 and --max-threads)" },
 	{ "idle-timeout", 264, OPT_DURATION, OFF(o_idle_timeout_ns), 1000000,
 	    86400 * NS_S, "TIME",
 	  "idle workers exit after TIME (default 30s)" },
@@ -155,6 +159,25 @@ options_default_max_threads(void)
 	return n > 2 ? (unsigned int)n : 2;
 }
 
+/*
+ * Jobs running at once in all pools, by default: 4 per CPU the daemon may
+ * use, at least 16, and at least one pool's cap (so that raising
+ * --max-threads for blocking plugins is enough).  Without it, a client
+ * spreading jobs over every priority and CPU would have each pool's cap
+ * in threads.
+ */
+static uint32_t
+options_default_max_running(const struct tpd_options *opt)
+{
+	uint32_t n = 4 * options_default_max_threads();
+
+	if (n < 16)
+		n = 16;
+	if (opt->o_max_threads > n)
+		n = opt->o_max_threads;
+	return n;
+}
+
 void
 tpd_options_defaults(struct tpd_options *opt)
 {
@@ -167,6 +190,7 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_max_result = 1u << 20;
 	opt->o_max_output = 64u << 20;
 	opt->o_max_threads = options_default_max_threads();
+	opt->o_max_running = TPD_MAX_RUNNING_AUTO;
 	opt->o_idle_timeout_ns = 0;
 	opt->o_shutdown_grace_ns = 10 * NS_S;
 	opt->o_finished_keep = 1000;
@@ -536,6 +560,8 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 	}
 	if (opt->o_max_jobs_per_client > opt->o_max_jobs)
 		opt->o_max_jobs_per_client = opt->o_max_jobs;
+	if (opt->o_max_running == TPD_MAX_RUNNING_AUTO)
+		opt->o_max_running = options_default_max_running(opt);
 	return 0;
 }
 

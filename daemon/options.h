@@ -27,6 +27,9 @@ struct tpd_options {
 	uint32_t	o_max_connections;
 	uint32_t	o_max_connections_per_user; /* of one uid, but root */
 	uint32_t	o_max_threads;		/* per pool, 0 = unlimited */
+	uint32_t	o_max_running;		/* threads busy in all pools,
+						 * 0 = unlimited */
+#define	TPD_MAX_RUNNING_AUTO	UINT32_MAX	/* until parsed: derived */
 	uint32_t	o_finished_keep;	/* finished jobs kept per uid */
 	size_t		o_max_input;		/* bytes of a job's input */
 	size_t		o_max_result;		/* bytes of a job's result */

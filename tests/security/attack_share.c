@@ -1,6 +1,7 @@
 /*
  * attack_share.c -- what one user's jobs may do to another's: users take
- * turns in each pool, so a user's job does not wait behind another's
+ * turns in each pool, jobs running at once in all pools are bounded
+ * (--max-running), so a user's job does not wait behind another's
  * queue of long jobs; finished results are kept per user (--finished-keep
  * counts each user's jobs), so a flood of another uid's jobs never pushes
  * a user's result out.  Finding 10 of the shared-service review, played
@@ -251,6 +252,73 @@ START_TEST(test_users_take_turns_in_a_pool)
 }
 END_TEST
 
+/* ----------------------------------------------------- threads in all */
+
+#define	PER_POOL	4
+#define	RUNNING_MAX	5
+
+/*
+ * One client spreads jobs over several pools (the unbound one and the
+ * per-CPU pools of two CPUs), each pool's cap (--max-threads 4) over: no
+ * more than --max-running 5 run at once in all of them, and all of them
+ * run in the end.
+ */
+START_TEST(test_running_jobs_bounded_in_all_pools)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	Tpool__StatusReply *sr;
+	unsigned int running, peak = 0, done = 0, i;
+	uint64_t end;
+	struct tpc *c;
+	uint64_t id;
+	size_t j;
+	char cap[16], run[16];
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		(void)fprintf(stderr, "skipped: needs 2 CPUs\n");
+		return;
+	}
+	(void)snprintf(cap, sizeof(cap), "%d", PER_POOL);
+	(void)snprintf(run, sizeof(run), "%d", RUNNING_MAX);
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "probe", NULL);
+	td_start(&D, NULL, ARGS("--max-threads", cap, "--max-running", run));
+	c = td_connect(&D);
+	a.tsa_plugin = "probe";
+	a.tsa_input = "hold:400";
+	a.tsa_input_len = 8;
+	for (i = 0; i < 3 * PER_POOL; i++) {
+		a.tsa_pool = i % 3 == 0 ? TPOOL__POOL_KIND__POOL_UNBOUND :
+		    TPOOL__POOL_KIND__POOL_PERCPU;
+		a.tsa_cpu = i % 3 == 0 ? -1 : (int)(i % 3) - 1;
+		ck_assert_int_eq(tpc_submit(c, &a, &id), 0);
+	}
+	end = tu_now_ms() + td_deadline_ms();
+	while (done < 3 * PER_POOL) {
+		ck_assert_msg(tu_now_ms() < end, "%u of %d jobs done", done,
+		    3 * PER_POOL);
+		ck_assert_int_eq(tpc_status_all(c, &sr), 0);
+		running = done = 0;
+		for (j = 0; j < sr->n_jobs; j++) {
+			if (sr->jobs[j]->state == TPOOL__JOB_STATE__JOB_RUNNING)
+				running++;
+			else if (sr->jobs[j]->state ==
+			    TPOOL__JOB_STATE__JOB_SUCCEEDED)
+				done++;
+		}
+		tpool__status_reply__free_unpacked(sr, NULL);
+		ck_assert_uint_le(running, RUNNING_MAX);
+		if (running > peak)
+			peak = running;
+		td_sleep_ms(20);
+	}
+	ck_assert_uint_eq(peak, RUNNING_MAX);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 static Suite *
 attack_share_suite(void)
 {
@@ -259,6 +327,7 @@ attack_share_suite(void)
 
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_users_take_turns_in_a_pool);
+	tcase_add_test(tc, test_running_jobs_bounded_in_all_pools);
 	tcase_add_test(tc, test_one_users_jobs_never_evict_anothers);
 	suite_add_tcase(s, tc);
 	return s;
