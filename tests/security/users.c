@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,10 +100,18 @@ ts_users_sweep(void)
 	if (geteuid() != 0)
 		return;
 	setpwent();
-	while ((pw = getpwent()) != NULL && n < 64)
-		if (strncmp(pw->pw_name, TS_PREFIX, strlen(TS_PREFIX)) == 0)
-			(void)snprintf(names[n++], sizeof(names[0]), "%s",
-			    pw->pw_name);
+	while ((pw = getpwent()) != NULL && n < 64) {
+		long pid;
+
+		if (strncmp(pw->pw_name, TS_PREFIX, strlen(TS_PREFIX)) != 0)
+			continue;
+		/* Its maker still runs (tests run in parallel): not left. */
+		pid = strtol(pw->pw_name + strlen(TS_PREFIX), NULL, 10);
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			continue;
+		(void)snprintf(names[n++], sizeof(names[0]), "%s",
+		    pw->pw_name);
+	}
 	endpwent();
 	for (i = 0; i < n; i++)
 		ts_userdel(names[i]);

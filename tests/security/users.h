@@ -24,7 +24,8 @@ struct ts_user {
 
 /* Root?  If not, print "skipped: ..." and return false. */
 bool	ts_need_root(void);
-/* Remove every tpsec-* account (left by a killed run). */
+/* Remove every tpsec-PID-N account whose process PID is gone (left by a
+ * killed run; the accounts of tests running meanwhile are kept). */
 void	ts_users_sweep(void);
 /*
  * Make a new throwaway account; fails the test if useradd fails.  It is
