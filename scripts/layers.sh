@@ -45,6 +45,7 @@ jobs		30
 run		25
 pools		20
 plugin		20
+safepath	15
 options		10
 log		5
 '}
