@@ -2,9 +2,14 @@
  * listen.c -- the listening socket: the one systemd passes (socket
  * activation, LISTEN_FDS), checked to be a listening Unix stream socket and
  * made non-blocking; else one bound at --socket with --socket-mode and
- * --socket-group.  A stale socket file (nobody listening behind it) is
- * removed; a live one is left alone and startup fails; anything that is not
- * a socket is never removed.
+ * --socket-group.  The socket's folder must be one that nobody but root
+ * and the daemon's user can change, and so every folder above it (sticky
+ * ones excepted) and every symbolic link on the way (safepath.c); else
+ * startup fails, naming the folder and the rule.  The folder is opened
+ * once and everything after goes relative to its descriptor, not by path.
+ * A stale socket file (nobody listening behind it) is removed; a live one
+ * is left alone and startup fails; anything that is not a socket is never
+ * removed.
  *
  * Accepting: up to ACCEPT_BATCH connections per wakeup, handed to
  * tpd_conn_accept().  When the process is out of file descriptors (EMFILE,
@@ -26,7 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +43,7 @@
 #include "listen.h"
 #include "log.h"
 #include "options.h"
+#include "safepath.h"
 
 #define	ACCEPT_BATCH		64
 #define	ACCEPT_PAUSE_MIN_MS	100
@@ -46,6 +52,8 @@
 static int listen_fd = -1;
 static bool listen_activated;	/* from systemd: never unlink it */
 static bool listen_bound;	/* we created the file at tpd_opt.o_socket */
+static int listen_dirfd = -1;	/* its folder, checked (O_PATH) */
+static const char *listen_name;	/* its name there (in tpd_opt.o_socket) */
 static struct event *listen_ev;
 static struct event *listen_pause_ev;
 static bool listen_paused;		/* the listener is off the loop */
@@ -93,7 +101,29 @@ listen_from_systemd(void)
 	return 1;
 }
 
-/* Is something listening at path?  Then it is not ours to remove. */
+/*
+ * The address of the entry listen_name of the checked folder listen_dirfd:
+ * "/proc/self/fd/D/NAME".  Binding or connecting there never goes by the
+ * folder's path: the kernel takes /proc/self/fd/D to the very folder the
+ * descriptor holds, and only root and the daemon's user can change the
+ * entries in it (safepath checked), so NAME is what we saw with fstatat.
+ * (The system's tables, ss -x, show the socket under this name.)
+ * ENAMETOOLONG when it does not fit.
+ */
+static int
+listen_addr(struct sockaddr_un *sun)
+{
+	int len;
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	len = snprintf(sun->sun_path, sizeof(sun->sun_path),
+	    "/proc/self/fd/%d/%s", listen_dirfd, listen_name);
+	return len < 0 || (size_t)len >= sizeof(sun->sun_path) ?
+	    ENAMETOOLONG : 0;
+}
+
+/* Is something listening at sun?  Then it is not ours to remove. */
 static bool
 listen_is_live(const struct sockaddr_un *sun)
 {
@@ -109,6 +139,64 @@ listen_is_live(const struct sockaddr_un *sun)
 	return live;
 }
 
+/* Log why the socket's folder dir is refused; the errno to return. */
+static int
+listen_dir_refused(const char *dir, int error, const char *why)
+{
+	tpd_err("socket directory %s: %s; not starting (the socket's folder "
+	    "must be owned by root or the daemon's user and writable by "
+	    "nobody else, and so must every folder above it unless sticky; "
+	    "a symbolic link on the way must be root's or the daemon's "
+	    "user's)", dir, why);
+	return error;
+}
+
+/*
+ * Open the socket's folder dir, checked, into listen_dirfd; when only the
+ * folder itself is missing (e.g. /run/tpool, run by hand), make it, 0755,
+ * in its checked parent.
+ */
+static int
+listen_open_dir(const char *dir)
+{
+	char why[512], *parent, *slash;
+	int error, pfd;
+
+	error = tpd_safepath_opendir(dir, &listen_dirfd, why, sizeof(why));
+	if (error != ENOENT)
+		return error == 0 ? 0 : listen_dir_refused(dir, error, why);
+	if ((parent = strdup(dir)) == NULL)
+		return ENOMEM;
+	slash = strrchr(parent, '/');
+	if (slash == NULL || slash[1] == '\0') {
+		free(parent);
+		return listen_dir_refused(dir, error, why);
+	}
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	error = tpd_safepath_opendir(parent, &pfd, why, sizeof(why));
+	if (error != 0) {
+		error = listen_dir_refused(parent, error, why);
+		free(parent);
+		return error;
+	}
+	free(parent);
+	if (mkdirat(pfd, strrchr(dir, '/') + 1, 0755) == 0)
+		tpd_info("created %s", dir);
+	(void)close(pfd);
+	error = tpd_safepath_opendir(dir, &listen_dirfd, why, sizeof(why));
+	return error == 0 ? 0 : listen_dir_refused(dir, error, why);
+}
+
+/*
+ * Bind the socket at tpd_opt.o_socket.  Its folder is opened once and
+ * checked (safepath: nobody but root and the daemon's user can change it
+ * or any folder above it); everything after goes relative to that
+ * descriptor, never by the path: an old entry is removed only if it is a
+ * socket nobody listens on, the bind, the group and the mode.
+ */
 static int
 listen_bind(void)
 {
@@ -116,28 +204,50 @@ listen_bind(void)
 	struct sockaddr_un sun;
 	struct stat st;
 	struct group *gr;
-	char *dircopy;
+	char *dir, *slash;
 	mode_t omask;
 	int fd, error;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		tpd_err("socket path too long (%zu bytes, at most %zu): %s",
 		    strlen(path),
 		    sizeof(sun.sun_path) - 1, path);
 		return ENAMETOOLONG;
 	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-
-	/* The folder of the socket (e.g. /run/tpool) when run by hand. */
-	if ((dircopy = strdup(path)) == NULL)
+	slash = strrchr(path, '/');
+	listen_name = slash != NULL ? slash + 1 : path;
+	if (listen_name[0] == '\0' || strcmp(listen_name, ".") == 0 ||
+	    strcmp(listen_name, "..") == 0) {
+		tpd_err("socket path %s names no file", path);
+		return EINVAL;
+	}
+	if (!tpd_safepath_proc_ok()) {
+		tpd_err("socket %s: /proc is not mounted, and the socket is "
+		    "made only through the descriptor of its checked folder "
+		    "(/proc/self/fd/N); not starting", path);
+		return ENOENT;
+	}
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL)
 		return ENOMEM;
-	if (mkdir(dirname(dircopy), 0755) == 0)
-		tpd_info("created %s", dircopy);
-	free(dircopy);
+	error = listen_open_dir(dir);
+	free(dir);
+	if (error != 0)
+		return error;
+	if ((error = listen_addr(&sun)) != 0) {
+		tpd_err("socket name %s too long to bind through its folder's "
+		    "descriptor (at most %d bytes)", listen_name,
+		    (int)sizeof(sun.sun_path) - 1 -
+		    snprintf(NULL, 0, "/proc/self/fd/%d/", listen_dirfd));
+		return error;
+	}
 
-	if (lstat(path, &st) == 0) {
+	if (fstatat(listen_dirfd, listen_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			tpd_err("%s exists and is not a socket; not touching "
 			    "it", path);
@@ -148,7 +258,8 @@ listen_bind(void)
 			return EADDRINUSE;
 		}
 		tpd_notice("removing stale socket %s", path);
-		if (unlink(path) != 0 && errno != ENOENT) {
+		if (unlinkat(listen_dirfd, listen_name, 0) != 0 &&
+		    errno != ENOENT) {
 			error = errno;
 			tpd_err("unlink %s: %s", path, strerror(error));
 			return error;
@@ -172,13 +283,19 @@ listen_bind(void)
 	}
 	listen_bound = true;
 	listen_fd = fd;
+	/*
+	 * By name in the checked folder, which nobody else can write: the
+	 * entry is the socket just bound.  AT_SYMLINK_NOFOLLOW all the same
+	 * (fchmodat has no such flag on Linux).
+	 */
 	if (tpd_opt.o_socket_group != NULL) {
 		if ((gr = getgrnam(tpd_opt.o_socket_group)) == NULL) {
 			tpd_err("socket group '%s': no such group",
 			    tpd_opt.o_socket_group);
 			return ENOENT;
 		}
-		if (chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+		if (fchownat(listen_dirfd, listen_name, (uid_t)-1, gr->gr_gid,
+		    AT_SYMLINK_NOFOLLOW) != 0) {
 			error = errno;
 			tpd_err("chown %s to group %s: %s", path,
 			    tpd_opt.o_socket_group,
@@ -186,7 +303,8 @@ listen_bind(void)
 			return error;
 		}
 	}
-	if (chmod(path, tpd_opt.o_socket_mode) != 0) {
+	if (fchmodat(listen_dirfd, listen_name, tpd_opt.o_socket_mode,
+	    0) != 0) {
 		error = errno;
 		tpd_err("chmod %s: %s", path, strerror(error));
 		return error;
@@ -330,7 +448,11 @@ tpd_listen_stop(void)
 	}
 	/* A socket systemd made stays: it will start us again on it. */
 	if (listen_bound) {
-		(void)unlink(tpd_opt.o_socket);
+		(void)unlinkat(listen_dirfd, listen_name, 0);
 		listen_bound = false;
+	}
+	if (listen_dirfd >= 0) {
+		(void)close(listen_dirfd);
+		listen_dirfd = -1;
 	}
 }

@@ -26,6 +26,7 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/run.c \
 	daemon/pools.c daemon/pools.h \
 	daemon/plugin.c daemon/plugin.h \
+	daemon/safepath.c daemon/safepath.h \
 	daemon/options.c daemon/options.h \
 	daemon/log.c daemon/log.h
 daemon_libtpoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_PLUGIN_DIR='"$(plugindir)"'

@@ -6,20 +6,23 @@
  * starting with '.') are considered; clients name plugins, never paths.
  *
  * Trust: a plugin runs inside the daemon, so only someone who could
- * already act as the daemon may decide what loads.  The directory must be
- * owned by root or the daemon's effective uid and writable by neither its
- * group (unless that group is the owner's own: its primary group, with no
- * other member, as Debian's OpenSSH allows) nor others, and so must every
- * folder above it (one that is
- * group/other-writable is accepted only when sticky, like /tmp: nobody
- * else can rename our entry in it); otherwise nothing is loaded from it
- * (logged at err).  Each file must be a regular file itself (a symbolic
- * link is refused, wherever it points: the directory is the whole truth
- * of what runs), owned by root or the daemon's euid, and writable by
- * neither group (the owner's own group excepted, as above) nor others.
- * Anything else is refused with a log line naming the file and the
- * reason.  Since nobody else can change the directory, the file checked
- * is the file dlopen(3) opens.
+ * already act as the daemon may decide what loads.  The directory is
+ * opened by safepath.c: one component at a time, no symbolic link followed
+ * unless root or the daemon's euid owns it, every folder on the way owned
+ * by root or the daemon's effective uid and writable by neither its group
+ * (unless that group is the owner's own: its primary group, with no other
+ * member, as Debian's OpenSSH allows) nor others (a folder above it that
+ * is, is accepted only when sticky, like /tmp: nobody else can rename our
+ * entry in it); otherwise nothing is loaded from it (logged at err).  The
+ * directory is read through that descriptor.  Each file is opened once in
+ * it (openat, O_NOFOLLOW: a symbolic link is refused, wherever it points:
+ * the directory is the whole truth of what runs), checked with fstat on
+ * that descriptor (a regular file, owned by root or the daemon's euid,
+ * writable by neither group, the owner's own group excepted, nor others)
+ * and dlopen'ed from it as "/proc/self/fd/N": the file checked is the file
+ * loaded, whatever happens to any name meanwhile.  Anything else is
+ * refused with a log line naming the file and the reason; without /proc
+ * nothing is loaded (logged).
  *
  * Each accepted file is dlopen'ed RTLD_NOW | RTLD_LOCAL (every symbol
  * resolved now, none leaking into the next), its descriptor looked up as
@@ -34,9 +37,13 @@
  * (tpp_fini, dlclose) when their last job ends.  So a plugin is never
  * unloaded under a running job.  Replace a plugin by renaming a new file
  * over it (install(1) does); writing into a loaded .so in place is
- * undefined.  XXX The dynamic linker hands back the object already loaded
- * from a path, so a file replaced while jobs of its old version still run
- * is loaded by the first SIGHUP after they end (the log says so).
+ * undefined.  The dynamic linker hands back the object already loaded
+ * under a name or from a file (device and inode): a plugin's descriptor
+ * stays open while its object is loaded, so no other file is ever loaded
+ * under its name; and a file that is a loaded plugin's (a second name of
+ * it, or a file changed in place while its old version still runs jobs) is
+ * not loaded again: XXX the latter loads at the first SIGHUP after those
+ * jobs end (the log says so).
  *
  * All of it is the loop's (l).
  */
@@ -49,8 +56,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +64,7 @@
 #include "log.h"
 #include "options.h"
 #include "plugin.h"
+#include "safepath.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define	TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -78,6 +84,8 @@ struct tpd_plugin {
 	const struct tp_plugin	*p_desc;	/* c */
 	void			*p_data;	/* c: what tpp_init returned */
 	void			*p_handle;	/* c: dlopen's */
+	int			p_fd;		/* c: the file, loaded as
+						 *    /proc/self/fd/p_fd */
 	char			*p_file;	/* c: file name in the folder */
 	dev_t			p_dev;		/* c: file identity, for
 						 *    rescans */
@@ -108,13 +116,15 @@ static struct plugin_list plugins_retired =
     TAILQ_HEAD_INITIALIZER(plugins_retired);
 static unsigned int plugins_nactive;
 
+static void plugin_dlclose(void *handle, int fd);
+
 static void
 plugin_unload(struct tpd_plugin *p)
 {
 	if (p->p_desc != NULL && p->p_desc->tpp_fini != NULL)
 		p->p_desc->tpp_fini(p->p_data);
 	if (p->p_handle != NULL)
-		(void)dlclose(p->p_handle);
+		plugin_dlclose(p->p_handle, p->p_fd);
 	free(p->p_file);
 	free(p);
 }
@@ -185,124 +195,16 @@ plugin_file_ok(const char *file)
 	return file[0] != '.' && len > 3 && strcmp(file + len - 3, ".so") == 0;
 }
 
-/* Owned by root or by us? */
-static bool
-plugin_owner_ok(uid_t uid)
-{
-	return uid == 0 || uid == geteuid();
-}
-
 /*
- * May the group of a file owned by st_uid write to it?  Only when that
- * group is the owner's own ("user private group": the owner's primary
- * group, with no member but the owner), as Debian's OpenSSH allows: then
- * nobody else is in it.
+ * May the file st be loaded: a regular file (not a link), owned by root or
+ * us, writable by neither group (the owner's own excepted) nor others?  On
+ * no, why[] says.
  */
 static bool
-plugin_group_private(const struct stat *st)
-{
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
-	char pwbuf[4096], grbuf[16384];
-	char **m;
-
-	if (getpwuid_r(st->st_uid, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 ||
-	    pwp == NULL ||
-	    pw.pw_gid != st->st_gid)
-		return false;
-	if (getgrgid_r(st->st_gid, &gr, grbuf, sizeof(grbuf), &grp) != 0 ||
-	    grp == NULL)
-		return false;
-	for (m = gr.gr_mem; *m != NULL; m++)
-		if (strcmp(*m, pw.pw_name) != 0)
-			return false;
-	return true;
-}
-
-/* Writable by others, or by a group that is not its owner's own? */
-static const char *
-plugin_writable_by(const struct stat *st)
-{
-	if (st->st_mode & S_IWOTH)
-		return "others";
-	if ((st->st_mode & S_IWGRP) && !plugin_group_private(st))
-		return "its group";
-	return NULL;
-}
-
-/*
- * Is the directory dir (fstat'ed as *st), and every folder above it, one
- * that only root or the daemon's user can change?  On no, why[] says.
- */
-static bool
-plugin_dir_safe(const char *dir, const struct stat *st, char *why,
-    size_t whylen)
-{
-	struct stat up;
-	const char *by;
-	char *real, *slash;
-	bool ok = true;
-
-	if (!plugin_owner_ok(st->st_uid)) {
-		(void)snprintf(why, whylen,
-		    "owned by uid %u, not root or the daemon's uid %u",
-		    (unsigned int)st->st_uid, (unsigned int)geteuid());
-		return false;
-	}
-	if ((by = plugin_writable_by(st)) != NULL) {
-		(void)snprintf(why, whylen, "writable by %s (mode %04o)", by,
-		    (unsigned int)(st->st_mode & 07777));
-		return false;
-	}
-	if ((real = realpath(dir, NULL)) == NULL) {
-		(void)snprintf(why, whylen, "realpath: %s", strerror(errno));
-		return false;
-	}
-	/* The folders above: a sticky one may be open to all (e.g. /tmp). */
-	while (ok && (slash = strrchr(real, '/')) != NULL) {
-		if (slash == real)
-			slash[1] = '\0';	/* "/" itself */
-		else
-			*slash = '\0';
-		if (stat(real, &up) != 0) {
-			(void)snprintf(why, whylen, "%s: %s", real,
-			    strerror(errno));
-			ok = false;
-		} else if (!plugin_owner_ok(up.st_uid)) {
-			(void)snprintf(why, whylen,
-			    "%s is owned by uid %u, not root or the "
-			    "daemon's uid %u", real, (unsigned int)up.st_uid,
-			    (unsigned int)geteuid());
-			ok = false;
-		} else if ((by = plugin_writable_by(&up)) != NULL &&
-		    !(up.st_mode & S_ISVTX)) {
-			(void)snprintf(why, whylen,
-			    "%s is writable by %s (mode %04o)", real,
-			    by, (unsigned int)(up.st_mode & 07777));
-			ok = false;
-		}
-		if (slash == real)
-			break;
-	}
-	free(real);
-	return ok;
-}
-
-/*
- * lstat file in the directory dfd into *st and say whether it may be
- * loaded: a regular file (not a link), owned by root or us, writable by
- * neither group nor others.  On no, why[] says.
- */
-static bool
-plugin_file_safe(int dfd, const char *file, struct stat *st, char *why,
-    size_t whylen)
+plugin_file_safe(const struct stat *st, char *why, size_t whylen)
 {
 	const char *by;
 
-	if (fstatat(dfd, file, st, AT_SYMLINK_NOFOLLOW) != 0) {
-		(void)snprintf(why, whylen, "%s", strerror(errno));
-		return false;
-	}
 	if (S_ISLNK(st->st_mode)) {
 		(void)snprintf(why, whylen,
 		    "a symbolic link (a plugin must be a file in the "
@@ -313,13 +215,13 @@ plugin_file_safe(int dfd, const char *file, struct stat *st, char *why,
 		(void)snprintf(why, whylen, "not a regular file");
 		return false;
 	}
-	if (!plugin_owner_ok(st->st_uid)) {
+	if (!tpd_safepath_owner_ok(st->st_uid)) {
 		(void)snprintf(why, whylen,
 		    "owned by uid %u, not root or the daemon's uid %u",
 		    (unsigned int)st->st_uid, (unsigned int)geteuid());
 		return false;
 	}
-	if ((by = plugin_writable_by(st)) != NULL) {
+	if ((by = tpd_safepath_writable_by(st)) != NULL) {
 		(void)snprintf(why, whylen, "writable by %s (mode %04o)", by,
 		    (unsigned int)(st->st_mode & 07777));
 		return false;
@@ -333,51 +235,121 @@ plugin_mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-/* Load dir/file; log and return false on any problem. */
+/* "/proc/self/fd/N": the name under which descriptor fd is dlopen'ed. */
+static void
+plugin_fd_path(int fd, char *buf, size_t len)
+{
+	(void)snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/*
+ * dlclose handle, loaded from the descriptor fd, and close fd (consumed)
+ * once no object is loaded under its name any more.  The dynamic linker
+ * hands back an object already loaded under the name asked for, so the
+ * name "/proc/self/fd/N" must not come back with another file behind it
+ * while an object holds it; an object can outlive its dlclose (a plugin
+ * marked RTLD_NODELETE or with a STB_GNU_UNIQUE symbol), and then its
+ * descriptor stays open as long as the daemon runs.
+ */
+static void
+plugin_dlclose(void *handle, int fd)
+{
+	char path[32];
+	void *h;
+
+	(void)dlclose(handle);
+	plugin_fd_path(fd, path, sizeof(path));
+	if ((h = dlopen(path, RTLD_NOW | RTLD_NOLOAD)) != NULL) {
+		(void)dlclose(h);
+		tpd_notice("a plugin object stays loaded after dlclose; its "
+		    "descriptor %d stays open", fd);
+		return;
+	}
+	(void)close(fd);
+}
+
+/*
+ * Is the file st already loaded, as a plugin still active (a second name
+ * of the same file) or as the old version of one, retired but still running
+ * jobs?  Then the dynamic linker would hand back that object (it knows
+ * files by device and inode too): log why file is skipped, and say yes.
+ */
 static bool
-plugin_load(const char *dir, const char *file, const struct stat *st)
+plugin_loaded_already(const char *file, const struct stat *st)
+{
+	struct tpd_plugin *p;
+
+	TAILQ_FOREACH(p, &plugins_active, p_entry) {
+		if (p->p_dev == st->st_dev && p->p_ino == st->st_ino) {
+			tpd_warn("plugin %s: the same file as %s, loaded "
+			    "already; skipped", file, p->p_file);
+			return true;
+		}
+	}
+	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
+		if (p->p_dev == st->st_dev && p->p_ino == st->st_ino) {
+			tpd_warn("plugin %s: its old version still runs jobs; "
+			    "the new file will be loaded by a SIGHUP after "
+			    "they end", file);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Load file of the checked directory dfd (borrowed); log and return false
+ * on any problem.  The file is opened once, O_NOFOLLOW, checked with fstat
+ * on that descriptor, and loaded from it ("/proc/self/fd/N"): what was
+ * checked is what runs, whatever happens to the name meanwhile.
+ */
+static bool
+plugin_load(int dfd, const char *file)
 {
 	const struct tp_plugin *desc;
 	struct tpd_plugin *p;
-	char path[4096];
+	struct stat st;
+	char path[32], why[256];
 	void *handle, *data = NULL;
 	const char *err;
-	unsigned int alias;
-	int error, len;
+	int fd, error;
 
-	/*
-	 * dlopen of a path that names a loaded object hands back that object,
-	 * so while an old version of this file is retired but still loaded
-	 * (its jobs run), the new file is opened through another spelling of
-	 * the same path, dir/./file (one more ./ per such version).
-	 */
-	alias = 0;
-	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
-		if (strcmp(p->p_file, file) == 0)
-			alias++;
-	}
-	len = snprintf(path, sizeof(path), "%s/", dir);
-	while (alias-- > 0 && len >= 0 && (size_t)len < sizeof(path))
-		len += snprintf(path + len, sizeof(path) - (size_t)len, "./");
-	if (len < 0 || (size_t)len >= sizeof(path) ||
-	    (size_t)snprintf(path + len, sizeof(path) - (size_t)len, "%s",
-	    file) >=
-	    sizeof(path) - (size_t)len) {
-		tpd_warn("plugin %s: path too long; skipped", file);
+	fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		tpd_warn("plugin %s: %s; skipped", file, errno == ELOOP ?
+		    "a symbolic link (a plugin must be a file in the plugin "
+		    "directory itself)" : strerror(errno));
 		return false;
 	}
+	if (fstat(fd, &st) != 0) {
+		tpd_warn("plugin %s: %s; skipped", file, strerror(errno));
+		(void)close(fd);
+		return false;
+	}
+	if (!plugin_file_safe(&st, why, sizeof(why))) {
+		tpd_warn("plugin %s: %s; skipped", file, why);
+		(void)close(fd);
+		return false;
+	}
+	if (plugin_loaded_already(file, &st)) {
+		(void)close(fd);
+		return false;
+	}
+	plugin_fd_path(fd, path, sizeof(path));
 	if ((handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		err = dlerror();
 		tpd_warn("plugin %s: cannot load: %s; skipped", file,
 		    err != NULL ? err : "?");
+		(void)close(fd);
 		return false;
 	}
 	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
+		/* Checked above by identity; the linker may know more. */
 		if (p->p_handle == handle) {
 			tpd_warn("plugin %s: its old version still runs jobs; "
 			    "the new file "
 			    "will be loaded by a SIGHUP after they end", file);
-			(void)dlclose(handle);
+			plugin_dlclose(handle, fd);
 			return false;
 		}
 	}
@@ -428,9 +400,10 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 	p->p_desc = desc;
 	p->p_data = data;
 	p->p_handle = handle;
-	p->p_dev = st->st_dev;
-	p->p_ino = st->st_ino;
-	p->p_mtime_ns = plugin_mtime_ns(st);
+	p->p_fd = fd;
+	p->p_dev = st.st_dev;
+	p->p_ino = st.st_ino;
+	p->p_mtime_ns = plugin_mtime_ns(&st);
 	p->p_refs = 1;
 	p->p_active = true;
 	p->p_seen = true;
@@ -441,7 +414,7 @@ plugin_load(const char *dir, const char *file, const struct stat *st)
 	return true;
 
 fail:
-	(void)dlclose(handle);
+	plugin_dlclose(handle, fd);
 	return false;
 }
 
@@ -467,22 +440,26 @@ tpd_plugins_scan(void)
 	size_t nfiles = 0, cap = 0, i;
 	unsigned int loaded = 0;
 	DIR *d;
-	int dfd;
+	int pfd, dfd;
 
-	if ((d = opendir(dir)) == NULL) {
-		tpd_err("plugin directory %s: %s", dir, strerror(errno));
+	if (!tpd_safepath_proc_ok()) {
+		tpd_err("plugin directory %s: /proc is not mounted, and "
+		    "plugins are loaded only from the descriptor of the file "
+		    "checked (/proc/self/fd/N); loading nothing", dir);
 		return;
 	}
-	dfd = dirfd(d);
-	if (fstat(dfd, &st) != 0) {
-		tpd_err("plugin directory %s: %s", dir, strerror(errno));
-		(void)closedir(d);
-		return;
-	}
-	if (!plugin_dir_safe(dir, &st, why, sizeof(why))) {
+	if (tpd_safepath_opendir(dir, &pfd, why, sizeof(why)) != 0) {
 		tpd_err("plugin directory %s: %s; loading nothing from it", dir,
 		    why);
-		(void)closedir(d);
+		return;
+	}
+	/* To read it: the checked folder itself, not its path again. */
+	dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	(void)close(pfd);
+	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
+		tpd_err("plugin directory %s: %s", dir, strerror(errno));
+		if (dfd >= 0)
+			(void)close(dfd);
 		return;
 	}
 	TAILQ_FOREACH(p, &plugins_active, p_entry)
@@ -492,7 +469,12 @@ tpd_plugins_scan(void)
 	while ((de = readdir(d)) != NULL) {
 		if (!plugin_file_ok(de->d_name))
 			continue;
-		if (!plugin_file_safe(dfd, de->d_name, &st, why, sizeof(why))) {
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			tpd_warn("plugin %s: %s; skipped", de->d_name,
+			    strerror(errno));
+			continue;
+		}
+		if (!plugin_file_safe(&st, why, sizeof(why))) {
 			tpd_warn("plugin %s: %s; skipped", de->d_name, why);
 			continue;
 		}
@@ -533,9 +515,8 @@ tpd_plugins_scan(void)
 		files[j] = f;
 	}
 	for (i = 0; i < nfiles; i++) {
-		/* Checked again: the first pass may be a moment ago. */
-		if (plugin_file_safe(dfd, files[i], &st, why, sizeof(why)) &&
-		    plugin_load(dir, files[i], &st))
+		/* Checked again, on the descriptor loaded from. */
+		if (plugin_load(dfd, files[i]))
 			loaded++;
 		free(files[i]);
 	}

@@ -46,6 +46,7 @@ fairq		28
 run		25
 pools		20
 plugin		20
+safepath	15
 budget		12
 options		10
 log		5

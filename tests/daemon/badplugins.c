@@ -10,6 +10,10 @@
  *	5  bad-name	an invalid name ("no/slash")
  *	6  no-run	no run function
  *	7  counted	good, with init/fini that append to $TPOOL_TEST_FINI_LOG
+ *	8  marker	good, and its constructor (run by dlopen itself, before
+ *			any check of the descriptor) creates $TPOOL_TEST_MARKER:
+ *			the security suite's attacker plugin, whose trace says
+ *			that tpoold loaded it
  */
 #include "config.h"
 
@@ -114,6 +118,24 @@ TP_PLUGIN_EXPORT const struct tp_plugin tpool_plugin = {
 	.tpp_init = counted_init,
 	.tpp_fini = counted_fini,
 	.tpp_run = counted_run,
+};
+#elif BAD_KIND == 8
+static void __attribute__((__constructor__))
+marker_loaded(void)
+{
+	const char *path = getenv("TPOOL_TEST_MARKER");
+	int fd;
+
+	if (path != NULL &&
+	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) >= 0)
+		(void)close(fd);
+}
+
+TP_PLUGIN_EXPORT const struct tp_plugin tpool_plugin = {
+	.tpp_abi_version = TP_PLUGIN_ABI_VERSION,
+	.tpp_name = "marker",
+	.tpp_description = "leaves $TPOOL_TEST_MARKER when loaded",
+	.tpp_run = bad_run,
 };
 #else
 #error "BAD_KIND"

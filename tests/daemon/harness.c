@@ -525,6 +525,15 @@ td_log_contains(const struct td_daemon *d, const char *needle)
 	return found;
 }
 
+void
+td_expect_log(const struct td_daemon *d, const char *needle)
+{
+	if (!td_log_contains(d, needle)) {
+		td_dump_log(d);
+		ck_abort_msg("no log line with: %s", needle);
+	}
+}
+
 bool
 td_log_wait(const struct td_daemon *d, const char *needle, unsigned int timeout_ms)
 {

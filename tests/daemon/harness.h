@@ -103,6 +103,8 @@ bool	td_wait_notify(struct td_daemon *d, const char *needle, unsigned int timeou
 /* The daemon's log so far (malloc'ed, NUL-terminated). */
 char	*td_log_read(const struct td_daemon *d);
 bool	td_log_contains(const struct td_daemon *d, const char *needle);
+/* Fail the test, printing the log, unless it contains needle. */
+void	td_expect_log(const struct td_daemon *d, const char *needle);
 /* Wait until the log contains needle. */
 bool	td_log_wait(const struct td_daemon *d, const char *needle, unsigned int timeout_ms);
 

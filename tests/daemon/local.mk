@@ -17,7 +17,8 @@ tests_daemon_libtdharness_la_LIBADD = tests/util/libtestutil.la
 TD_PLUGIN_LINKFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -no-undefined -rpath /nowhere
 check_LTLIBRARIES += tests/daemon/probe.la tests/daemon/bad-abi.la \
 	tests/daemon/no-symbol.la tests/daemon/dup-echo.la tests/daemon/init-fail.la \
-	tests/daemon/bad-name.la tests/daemon/no-run.la tests/daemon/counted.la
+	tests/daemon/bad-name.la tests/daemon/no-run.la tests/daemon/counted.la \
+	tests/daemon/marker.la
 tests_daemon_probe_la_SOURCES = tests/daemon/probe.c
 tests_daemon_probe_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
 tests_daemon_bad_abi_la_SOURCES = tests/daemon/badplugins.c
@@ -41,6 +42,9 @@ tests_daemon_no_run_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
 tests_daemon_counted_la_SOURCES = tests/daemon/badplugins.c
 tests_daemon_counted_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=7
 tests_daemon_counted_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
+tests_daemon_marker_la_SOURCES = tests/daemon/badplugins.c
+tests_daemon_marker_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=8
+tests_daemon_marker_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
 
 TD_TEST_CPPFLAGS = $(AM_CPPFLAGS) -DTD_BUILDDIR='"$(abs_top_builddir)"'
 TD_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
@@ -65,7 +69,7 @@ tests/daemon/layers.log: daemon/tpoold
 TD_TEST_DEPS = daemon/tpoold $(plugin_LTLIBRARIES) tests/daemon/probe.la \
 	tests/daemon/bad-abi.la tests/daemon/no-symbol.la tests/daemon/dup-echo.la \
 	tests/daemon/init-fail.la tests/daemon/bad-name.la tests/daemon/no-run.la \
-	tests/daemon/counted.la
+	tests/daemon/counted.la tests/daemon/marker.la
 
 tests_daemon_test_jobs_SOURCES = tests/daemon/test_jobs.c
 tests_daemon_test_jobs_CPPFLAGS = $(TD_TEST_CPPFLAGS)

@@ -86,13 +86,7 @@ count_plugins(struct tpc *c, const char *name, bool *ret_found)
 static void
 expect_log(const char *needle)
 {
-	if (!td_log_contains(&D, needle)) {
-		char *log = td_log_read(&D);
-
-		(void)fprintf(stderr, "%s", log);
-		free(log);
-		ck_abort_msg("no log line with: %s", needle);
-	}
+	td_expect_log(&D, needle);
 }
 
 /* ------------------------------------------------------------- plugins */
@@ -248,11 +242,22 @@ expect_dir_refused(const char *why)
 
 START_TEST(test_plugin_dir_must_be_safe)
 {
-	char msg[512];
+	char msg[512], up[80];
 	struct tpc *c;
 	bool found;
 
+	/*
+	 * The plugins in up/plugins: up is played with, not the test's
+	 * folder, which holds the socket (a folder others may write refuses
+	 * the socket, and tpoold would not start).
+	 */
 	td_init(&D);
+	(void)snprintf(up, sizeof(up), "%s/up", D.td_dir);
+	ck_assert_int_eq(mkdir(up, 0755), 0);
+	ck_assert_int_eq(chmod(up, 0755), 0);
+	(void)snprintf(D.td_plugins, sizeof(D.td_plugins), "%s/plugins", up);
+	ck_assert_int_eq(mkdir(D.td_plugins, 0755), 0);
+	ck_assert_int_eq(chmod(D.td_plugins, 0755), 0);
 	td_add_example_plugins(&D);
 
 	ck_assert_int_eq(chmod(D.td_plugins, 0775), 0);
@@ -268,13 +273,13 @@ START_TEST(test_plugin_dir_must_be_safe)
 
 	/* A folder above it that anyone may change (not sticky). */
 	ck_assert_int_eq(chmod(D.td_plugins, 0755), 0);
-	ck_assert_int_eq(chmod(D.td_dir, 0777), 0);
+	ck_assert_int_eq(chmod(up, 0777), 0);
 	(void)snprintf(msg, sizeof(msg), "plugin directory %s: %s is writable by others "
-	    "(mode 0777)", D.td_plugins, D.td_dir);
+	    "(mode 0777)", D.td_plugins, up);
 	expect_dir_refused(msg);
 
 	if (geteuid() == 0) {
-		ck_assert_int_eq(chmod(D.td_dir, 0755), 0);
+		ck_assert_int_eq(chmod(up, 0755), 0);
 		ck_assert_int_eq(chown(D.td_plugins, NOBODY, NOBODY), 0);
 		(void)snprintf(msg, sizeof(msg), "plugin directory %s: owned by uid 65534, "
 		    "not root or the daemon's uid 0", D.td_plugins);
@@ -283,7 +288,7 @@ START_TEST(test_plugin_dir_must_be_safe)
 	}
 
 	/* Sticky and open to all above it is fine (as /tmp is). */
-	ck_assert_int_eq(chmod(D.td_dir, 01777), 0);
+	ck_assert_int_eq(chmod(up, 01777), 0);
 	td_start(&D, NULL, NULL);
 	c = td_connect(&D);
 	ck_assert_uint_eq(count_plugins(c, "echo", &found), 4);

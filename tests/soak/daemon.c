@@ -375,9 +375,10 @@ soak_daemon_term(unsigned int timeout_ms)
 int
 soak_daemon_usage(struct soak_usage *ret_u)
 {
-	char path[64], line[256];
+	char path[64], line[256], link[PATH_MAX];
 	struct dirent *de;
-	struct soak_usage u = { -1, 0, -1, -1 };
+	struct soak_usage u = { -1, 0, 0, -1, -1 };
+	ssize_t n;
 	FILE *f;
 	DIR *d;
 
@@ -396,9 +397,14 @@ soak_daemon_usage(struct soak_usage *ret_u)
 	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)daemon_pid);
 	if ((d = opendir(path)) == NULL)
 		return errno;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			u.su_fds++;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		u.su_fds++;
+		n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+		if (n > 3 && memcmp(link + n - 3, ".so", 3) == 0)
+			u.su_plugin_fds++;
+	}
 	(void)closedir(d);
 	if (u.su_rss_kb < 0 || u.su_threads < 0)
 		return EPROTO;

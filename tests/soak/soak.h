@@ -224,6 +224,8 @@ void	soak_client_final_done(void);
 struct soak_usage {
 	long		su_rss_kb;		/* VmRSS */
 	long		su_fds;			/* entries of /proc/PID/fd */
+	long		su_plugin_fds;		/* those of them on a *.so: tpoold
+						 * keeps one per loaded plugin */
 	long		su_threads;		/* Threads */
 	long long	su_heap;		/* malloc's bytes in use, -1 unknown */
 };
