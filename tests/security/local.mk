@@ -38,9 +38,6 @@ tests_security_attack_memory_LDADD = $(TS_TEST_LDADD)
 tests_security_attack_memory_LDFLAGS = $(TS_TEST_LINKFLAGS)
 EXTRA_tests_security_attack_memory_DEPENDENCIES = $(TD_TEST_DEPS)
 
-check_PROGRAMS += $(TS_TESTS)
-TESTS += $(TS_TESTS)
-
 TS_TESTS += tests/security/attack_paths
 tests_security_attack_paths_SOURCES = tests/security/attack_paths.c
 tests_security_attack_paths_CPPFLAGS = $(TS_TEST_CPPFLAGS)
@@ -48,3 +45,6 @@ tests_security_attack_paths_CFLAGS = $(TS_TEST_CFLAGS)
 tests_security_attack_paths_LDADD = $(TS_TEST_LDADD)
 tests_security_attack_paths_LDFLAGS = $(TS_TEST_LINKFLAGS)
 EXTRA_tests_security_attack_paths_DEPENDENCIES = $(TD_TEST_DEPS)
+
+check_PROGRAMS += $(TS_TESTS)
+TESTS += $(TS_TESTS)
