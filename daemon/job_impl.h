@@ -98,6 +98,7 @@ struct tpd_job {
 
 	LIST_ENTRY(tpd_job)	j_hashent;	/* l: job table */
 	TAILQ_ENTRY(tpd_job)	j_userent;	/* l: its user's jobs */
+	TAILQ_ENTRY(tpd_job)	j_allent;	/* l: every known job */
 	TAILQ_ENTRY(tpd_job)	j_listent;	/* l: in-flight, finished or
 						 *    abandoned list */
 	struct tpd_user		*j_user;	/* l: held */

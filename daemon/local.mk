@@ -21,6 +21,7 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/msg.c daemon/msg.h \
 	daemon/conn.c daemon/conn.h \
 	daemon/jobs.c daemon/jobs.h daemon/job_impl.h \
+	daemon/jobid.c daemon/jobid.h \
 	daemon/run.c \
 	daemon/pools.c daemon/pools.h \
 	daemon/plugin.c daemon/plugin.h \

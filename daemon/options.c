@@ -106,6 +106,9 @@ static const struct opt_row opt_table[] = {
 	  "a request frame must arrive whole within TIME of its first byte, 0 "
 	      "= no "
 	  "limit (default 30s)" },
+	{ "state-dir", 271, OPT_STRING, OFF(o_state_dir), 0, 0, "DIR",
+	  "keep the job id high-water mark in DIR, so ids are never reused "
+	      "(default: none; the clock alone)" },
 };
 #define	OPT_NROWS	(sizeof(opt_table) / sizeof(opt_table[0]))
 
@@ -522,5 +525,6 @@ tpd_options_free(struct tpd_options *opt)
 	free(opt->o_plugin_dir);
 	free(opt->o_config);
 	free(opt->o_socket_group);
+	free(opt->o_state_dir);
 	memset(opt, 0, sizeof(*opt));
 }

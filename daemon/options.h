@@ -36,6 +36,7 @@ struct tpd_options {
 	uint64_t	o_read_timeout_ns;	/* a partial frame's life */
 	mode_t		o_socket_mode;
 	char		*o_socket_group;	/* NULL: the daemon's group */
+	char		*o_state_dir;		/* NULL: none */
 };
 
 /*

@@ -230,12 +230,8 @@ plugin_writable_by(const struct stat *st)
 	return NULL;
 }
 
-/*
- * Is the directory dir (fstat'ed as *st), and every folder above it, one
- * that only root or the daemon's user can change?  On no, why[] says.
- */
-static bool
-plugin_dir_safe(const char *dir, const struct stat *st, char *why,
+bool
+tpd_dir_trusted(const char *dir, const struct stat *st, char *why,
     size_t whylen)
 {
 	struct stat up;
@@ -479,7 +475,7 @@ tpd_plugins_scan(void)
 		(void)closedir(d);
 		return;
 	}
-	if (!plugin_dir_safe(dir, &st, why, sizeof(why))) {
+	if (!tpd_dir_trusted(dir, &st, why, sizeof(why))) {
 		tpd_err("plugin directory %s: %s; loading nothing from it", dir,
 		    why);
 		(void)closedir(d);

@@ -8,6 +8,8 @@
 #ifndef TPD_PLUGIN_H
 #define TPD_PLUGIN_H
 
+#include <sys/stat.h>
+
 #include <stdbool.h>
 
 #include <tpool/plugin.h>
@@ -34,6 +36,13 @@ void	*tpd_plugin_data(const struct tpd_plugin *plugin);
 /* Visit each active plugin in the order of loading. */
 void	tpd_plugins_foreach(void (*fn)(struct tpd_plugin *, void *), void *arg);
 unsigned int tpd_plugins_count(void);
+/*
+ * Is the directory dir (fstat'ed as *st), and every folder above it, one
+ * that only root or the daemon's user can change (the rules above
+ * plugin.c's trust, which --state-dir follows too)?  On no, why[] says.
+ */
+bool	tpd_dir_trusted(const char *dir, const struct stat *st, char *why,
+	    size_t whylen);
 /* Exit: unload every plugin no job holds. */
 void	tpd_plugins_unload_all(void);
 

@@ -43,6 +43,7 @@ msg		45
 conn		40
 jobs		30
 run		25
+jobid		25
 pools		20
 plugin		20
 options		10
