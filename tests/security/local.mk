@@ -18,6 +18,14 @@ TS_TESTS =
 check_PROGRAMS += $(TS_TESTS)
 TESTS += $(TS_TESTS)
 
+TS_TESTS += tests/security/attack_identity
+tests_security_attack_identity_SOURCES = tests/security/attack_identity.c
+tests_security_attack_identity_CPPFLAGS = $(TS_TEST_CPPFLAGS)
+tests_security_attack_identity_CFLAGS = $(TS_TEST_CFLAGS)
+tests_security_attack_identity_LDADD = $(TS_TEST_LDADD)
+tests_security_attack_identity_LDFLAGS = $(TS_TEST_LINKFLAGS)
+EXTRA_tests_security_attack_identity_DEPENDENCIES = $(TD_TEST_DEPS)
+
 TS_TESTS += tests/security/attack_ids
 tests_security_attack_ids_SOURCES = tests/security/attack_ids.c
 tests_security_attack_ids_CPPFLAGS = $(TS_TEST_CPPFLAGS)
