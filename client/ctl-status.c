@@ -1,18 +1,27 @@
 /*
  * ctl-status.c -- tpctl status: one job in detail, or a table of the
  * caller's jobs (queued, running, and the finished ones the daemon still
- * remembers).
+ * remembers); with --all (root only), of every user's jobs, with their
+ * owners.
  *
- *	tpctl status [--raw] [JOBID]
+ *	tpctl status [--raw] [--all | JOBID]
  */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "ctl.h"
 
+static const struct option status_opts[] = {
+	{ "all",	no_argument,	NULL, 'a' },
+	{ NULL,		0,		NULL, 0 },
+};
+
+static bool	status_all_users;	/* --all */
+
 static void
-status_table(const Tpool__StatusReply *r)
+status_table(const Tpool__StatusReply *r, bool owners)
 {
 	const Tpool__JobInfo *j;
 	char where[32];
@@ -22,7 +31,10 @@ status_table(const Tpool__StatusReply *r)
 		(void)puts("no jobs");
 		return;
 	}
-	(void)printf("%-8s %-10s %-12s %-16s %-10s %5s %5s\n", "JOB", "STATE",
+	(void)printf("%-16s ", "JOB");
+	if (owners)
+		(void)printf("%-10s ", "UID");
+	(void)printf("%-10s %-12s %-16s %-10s %5s %5s\n", "STATE",
 	    "PLUGIN", "NAME", "POOL", "PRI", "PROG");
 	for (i = 0; i < r->n_jobs; i++) {
 		j = r->jobs[i];
@@ -33,8 +45,11 @@ status_table(const Tpool__StatusReply *r)
 		else
 			(void)snprintf(where, sizeof(where), "%s",
 			    tp_pool_name(j->pool));
-		(void)printf("%-8llu %-10s %-12s %-16s %-10s ",
-		    (unsigned long long)j->job_id, tp_state_name(j->state),
+		(void)printf("%-16llu ", (unsigned long long)j->job_id);
+		if (owners)
+			(void)printf("%-10u ", (unsigned int)j->uid);
+		(void)printf("%-10s %-12s %-16s %-10s ",
+		    tp_state_name(j->state),
 		    j->plugin != NULL ? j->plugin : "-",
 		    j->name != NULL ? j->name : "-", where);
 		if (j->has_priority && j->priority != -1)
@@ -50,10 +65,23 @@ status_table(const Tpool__StatusReply *r)
 }
 
 static int
+status_option(struct ctl_ctx *ctx, int opt, const char *arg)
+{
+	(void)arg;
+	if (opt != 'a')
+		return ctl_usage_error(ctx, "unknown option");
+	status_all_users = true;
+	return CTL_EXIT_OK;
+}
+
+static int
 status_operands(struct ctl_ctx *ctx, int argc, char **argv)
 {
 	if (argc > 1)
 		return ctl_usage_error(ctx, "at most one JOBID");
+	if (argc == 1 && status_all_users)
+		return ctl_usage_error(ctx, "--all lists every job: no JOBID "
+		    "with it");
 	if (argc == 1 && !ctl_parse_job_id(argv[0], &ctx->cc_job))
 		return ctl_usage_error(ctx, "'%s' is not a job id", argv[0]);
 	return CTL_EXIT_OK;
@@ -69,6 +97,8 @@ status_exec(struct ctl_ctx *ctx)
 
 	if (job != 0)
 		error = tpc_status(ctx->cc_conn, job, &r);
+	else if (status_all_users)
+		error = tpc_status_all_users(ctx->cc_conn, &r);
 	else
 		error = tpc_status_all(ctx->cc_conn, &r);
 	if (error != 0)
@@ -96,7 +126,7 @@ status_exec(struct ctl_ctx *ctx)
 		}
 		(void)puts("]}");
 	} else {
-		status_table(r);
+		status_table(r, status_all_users);
 	}
 	tpool__status_reply__free_unpacked(r, NULL);
 	return CTL_EXIT_OK;
@@ -104,15 +134,19 @@ status_exec(struct ctl_ctx *ctx)
 
 const struct ctl_cmd ctl_cmd_status = {
 	.cmd_name = "status",
-	.cmd_args = "[--raw] [JOBID]",
+	.cmd_args = "[--raw] [--all | JOBID]",
 	.cmd_summary = "show one job in detail, or a table of your jobs",
 	.cmd_help =
 	    "Options:\n"
+	    "  -a, --all    every user's jobs, with their owners' uids (root\n"
+	    "               only; others get the daemon's ERROR_PERMISSION)\n"
 	    "      --raw    print a job's result bytes untouched\n"
 	    "With --json: the job object for JOBID, else {\"jobs\":[...]}.\n"
 	    "A job's state does not change the exit status (0).\n",
-	.cmd_shortopts = "",
+	.cmd_shortopts = "a",
+	.cmd_longopts = status_opts,
 	.cmd_flags = CTL_CMD_CONNECT | CTL_CMD_RAW,
+	.cmd_option = status_option,
 	.cmd_operands = status_operands,
 	.cmd_exec = status_exec,
 };

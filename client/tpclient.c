@@ -951,7 +951,7 @@ tpc_cancel(struct tpc *c, uint64_t job_id, bool wait,
 }
 
 static int
-status_call(struct tpc *c, bool one, uint64_t job_id,
+status_call(struct tpc *c, bool one, uint64_t job_id, bool all,
     Tpool__StatusReply **ret_reply)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
@@ -961,6 +961,8 @@ status_call(struct tpc *c, bool one, uint64_t job_id,
 
 	st.has_job_id = one;
 	st.job_id = job_id;
+	st.has_all = all;
+	st.all = all;
 	req.body_case = TPOOL__REQUEST__BODY_STATUS;
 	req.status = &st;
 	if ((error = conn_call(c, &req, &body)) == 0)
@@ -971,13 +973,19 @@ status_call(struct tpc *c, bool one, uint64_t job_id,
 int
 tpc_status(struct tpc *c, uint64_t job_id, Tpool__StatusReply **ret_reply)
 {
-	return status_call(c, true, job_id, ret_reply);
+	return status_call(c, true, job_id, false, ret_reply);
 }
 
 int
 tpc_status_all(struct tpc *c, Tpool__StatusReply **ret_reply)
 {
-	return status_call(c, false, 0, ret_reply);
+	return status_call(c, false, 0, false, ret_reply);
+}
+
+int
+tpc_status_all_users(struct tpc *c, Tpool__StatusReply **ret_reply)
+{
+	return status_call(c, false, 0, true, ret_reply);
 }
 
 int

@@ -208,12 +208,14 @@ int	tpc_cancel(struct tpc *c, uint64_t job_id, bool wait,
 	    Tpool__CancelReply **ret_reply);
 
 /*
- * Status of one job, or of all the caller's jobs.  Free *ret_reply with
+ * Status of one job, of all the caller's jobs, or of every user's jobs
+ * (root only: anyone else gets ERROR_PERMISSION).  Free *ret_reply with
  * tpool__status_reply__free_unpacked(r, NULL).
  */
 int	tpc_status(struct tpc *c, uint64_t job_id,
 	    Tpool__StatusReply **ret_reply);
 int	tpc_status_all(struct tpc *c, Tpool__StatusReply **ret_reply);
+int	tpc_status_all_users(struct tpc *c, Tpool__StatusReply **ret_reply);
 
 /*
  * Ask for the events of a job (someone else's submit, or ours again).

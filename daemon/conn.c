@@ -170,6 +170,8 @@ static struct event *conn_end_ev;		/* the end of an iteration */
 static bool conn_end_armed;			/* conn_end_ev is active */
 static struct event *conn_sweep_ev;		/* the timeouts' sweep */
 static bool conn_sweep_on;			/* conn_sweep_ev is pending */
+static bool conn_folding;			/* other users fold into */
+static uid_t conn_overflow_uid;			/*    this uid */
 
 static void conn_read(struct tpd_conn *);
 static void conn_backlog_later(struct tpd_conn *);
@@ -183,9 +185,60 @@ static void conn_sweep_cb(evutil_socket_t, short, void *);
 int	tpd_conn_attach(int, uid_t, gid_t, pid_t, struct tpd_conn **);
 void	tpd_conn_flush_all(void);
 
+/*
+ * Can the daemon tell every peer uid apart?  Only when its user namespace
+ * maps the whole range onto itself (uid_map "0 0 4294967295", the initial
+ * namespace).  In any other namespace (systemd's PrivateUsers=, unshare
+ * --user, a container) every uid it does not map reads as the overflow uid
+ * in SO_PEERCRED, so all those users would look like one, share one quota
+ * and see each other's jobs.  Then peers of the overflow uid are refused
+ * (tpd_conn_accept()), and this says so once, at start.
+ */
+static void
+conn_check_userns(void)
+{
+	unsigned long long in, out, count;
+	unsigned int overflow = 65534;
+	char line[128];
+	int nlines = 0;
+	bool identity = false;
+	FILE *f;
+
+	conn_folding = true;
+	if ((f = fopen("/proc/self/uid_map", "re")) == NULL) {
+		tpd_warn("cannot read /proc/self/uid_map (%s): assuming a user "
+		    "namespace", strerror(errno));
+	} else {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			nlines++;
+			if (sscanf(line, "%llu %llu %llu", &in, &out,
+			    &count) == 3 && in == 0 && out == 0 &&
+			    count == 4294967295ull)
+				identity = true;
+		}
+		(void)fclose(f);
+		if (identity && nlines == 1) {
+			conn_folding = false;
+			return;
+		}
+	}
+	if ((f = fopen("/proc/sys/kernel/overflowuid", "re")) != NULL) {
+		if (fscanf(f, "%u", &overflow) != 1)
+			overflow = 65534;
+		(void)fclose(f);
+	}
+	conn_overflow_uid = (uid_t)overflow;
+	tpd_warn("tpoold runs in a user namespace that does not map every "
+	    "uid: the peers it does not map all read as uid %u, so it cannot "
+	    "tell those users apart; connections of uid %u are refused "
+	    "(run tpoold outside a user namespace: no PrivateUsers= in its "
+	    "unit)", overflow, overflow);
+}
+
 int
 tpd_conn_init(struct event_base *base, const struct tpd_conn_hooks *hooks)
 {
+	conn_check_userns();
 	conn_base = base;
 	conn_hooks = hooks;
 	conn_ext_size = (hooks->ch_ext_size + CONN_EXT_ALIGN - 1) &
@@ -366,7 +419,7 @@ tpd_conn_accept(int fd)
 	socklen_t credlen = sizeof(cred);
 	unsigned int user_n;
 	char why[160];
-	bool refuse;
+	bool refuse, folded;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) != 0) {
 		tpd_warn("SO_PEERCRED: %s; dropping the connection",
@@ -374,12 +427,24 @@ tpd_conn_accept(int fd)
 		(void)close(fd);
 		return;
 	}
+	folded = conn_folding && cred.uid == conn_overflow_uid;
 	refuse = conn_n >= tpd_opt.o_max_connections;
-	user_n = refuse ? 0 : conn_user_count(cred.uid);
+	user_n = refuse || folded ? 0 : conn_user_count(cred.uid);
 	if (tpd_conn_attach(fd, cred.uid, cred.gid, cred.pid, &conn) != 0)
 		return;
-	if (refuse) {
-		/* Over --max-connections: one Error, then closed. */
+	/* A refusal is one Error, then the connection is closed. */
+	if (folded) {
+		tpd_debug("refusing connection %llu: uid %u is the user "
+		    "namespace's overflow uid", (unsigned long long)conn->c_id,
+		    (unsigned int)cred.uid);
+		conn_hooks->ch_refuse(conn, TPOOL__ERROR_CODE__ERROR_PERMISSION,
+		    "the daemon runs in a user namespace that folds other "
+		    "users into one uid, so it cannot tell them apart and "
+		    "serves only the uids it maps; its operator must run it "
+		    "outside a user namespace (no PrivateUsers= in its "
+		    "systemd unit)");
+		tpd_conn_close_after_write(conn);
+	} else if (refuse) {
 		tpd_info("refusing a connection of uid %u: %u connections "
 		    "open (--max-connections)", (unsigned int)cred.uid,
 		    conn_n - 1);

@@ -116,6 +116,7 @@ struct tpd_job {
 	TAILQ_ENTRY(tpd_job)	j_userent;	/* l: its user's jobs */
 	TAILQ_ENTRY(tpd_job)	j_ufinent;	/* l: its user's finished
 						 *    jobs (kept ones only) */
+	TAILQ_ENTRY(tpd_job)	j_allent;	/* l: every known job */
 	TAILQ_ENTRY(tpd_job)	j_listent;	/* l: in-flight, finished or
 						 *    abandoned list */
 	struct tpd_user		*j_user;	/* l: held */

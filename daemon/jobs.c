@@ -39,8 +39,10 @@
  * unloaded under it; it keeps a copy of the plugin's name for status) and
  * to its user record (the per-uid count and list) until it is freed.
  *
- * The table is a hash of job ids (sequential, so id & mask spreads them
- * perfectly), doubled when it gets full.
+ * Ids are never reused, across restarts too (jobid.c): a run's first id
+ * is above every earlier run's, and each job takes the next.  The table
+ * is a hash of job ids (consecutive within a run, so id & mask spreads
+ * them perfectly), doubled when it gets full.
  */
 #include "config.h"
 
@@ -54,6 +56,7 @@
 #include "budget.h"
 #include "fairq.h"
 #include "job_impl.h"
+#include "jobid.h"
 #include "log.h"
 #include "names.h"
 #include "options.h"
@@ -83,7 +86,10 @@ struct tpd_user {
 static struct job_bucket *jobs_hash;
 static size_t jobs_hash_mask;			/* buckets - 1 */
 static size_t jobs_count;			/* jobs in the table */
-static uint64_t jobs_next_id = 1;
+static uint64_t jobs_next_id;			/* tpd_jobid_open()'s, then up */
+static struct job_list jobs_all = TAILQ_HEAD_INITIALIZER(jobs_all);
+						/* every job in the table,
+						 *    oldest first */
 static struct job_list jobs_inflight = TAILQ_HEAD_INITIALIZER(jobs_inflight);
 static unsigned int jobs_ninflight;		/* its length */
 static struct job_list jobs_finished = TAILQ_HEAD_INITIALIZER(jobs_finished);
@@ -148,7 +154,8 @@ tpd_jobs_init(struct event_base *base, const struct tpd_job_hooks *hooks)
 	int error;
 
 	/* A new daemon life (in-process tests set up more than one). */
-	jobs_next_id = 1;
+	if ((error = tpd_jobid_open(&jobs_next_id)) != 0)
+		return error;
 	jobs_stopping = false;
 	memset(&jobs_counts, 0, sizeof(jobs_counts));
 	jobs_hooks = hooks;
@@ -328,6 +335,7 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	memcpy(p, pname, pnamelen + 1);
 	job->j_plugin_name = (const char *)p;
 
+	tpd_jobid_issue(jobs_next_id);
 	job->j_id = jobs_next_id++;
 	job->j_uid = spec->js_uid;
 	job->j_plugin = spec->js_plugin;
@@ -365,6 +373,7 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	if (++jobs_count > jobs_hash_mask + 1)
 		jobs_hash_grow();
 	TAILQ_INSERT_TAIL(&user->u_jobs, job, j_userent);
+	TAILQ_INSERT_TAIL(&jobs_all, job, j_allent);
 	job_enter(job);
 	jobs_counts.jc_accepted++;
 	*ret_job = job;
@@ -396,6 +405,7 @@ job_free(struct tpd_job *job)
 	LIST_REMOVE(job, j_hashent);
 	jobs_count--;
 	TAILQ_REMOVE(&user->u_jobs, job, j_userent);
+	TAILQ_REMOVE(&jobs_all, job, j_allent);
 	if (TAILQ_EMPTY(&user->u_jobs)) {
 		LIST_REMOVE(user, u_entry);
 		free(user);
@@ -421,6 +431,16 @@ tpd_jobs_foreach_of_uid(uid_t uid, bool (*fn)(struct tpd_job *, void *),
 	if (user == NULL)
 		return;
 	TAILQ_FOREACH_REVERSE(job, &user->u_jobs, job_list, j_userent)
+		if (!fn(job, arg))
+			break;
+}
+
+void
+tpd_jobs_foreach(bool (*fn)(struct tpd_job *, void *), void *arg)
+{
+	struct tpd_job *job;
+
+	TAILQ_FOREACH_REVERSE(job, &jobs_all, job_list, j_allent)
 		if (!fn(job, arg))
 			break;
 }
@@ -789,6 +809,7 @@ tpd_jobs_free_all(void)
 		event_free(jobs_reap_ev);
 		jobs_reap_ev = NULL;
 	}
+	tpd_jobid_close();
 	if (TAILQ_EMPTY(&jobs_abandoned) && TAILQ_EMPTY(&jobs_inflight)) {
 		free(jobs_hash);
 		jobs_hash = NULL;

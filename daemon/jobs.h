@@ -120,6 +120,8 @@ Tpool__CancelResult tpd_job_cancel(struct tpd_job *job, const char *why);
  */
 void	tpd_jobs_foreach_of_uid(uid_t uid,
 	    bool (*fn)(struct tpd_job *, void *), void *arg);
+/* The same for every user's jobs, newest first. */
+void	tpd_jobs_foreach(bool (*fn)(struct tpd_job *, void *), void *arg);
 
 /* Jobs in flight (queued or running): all, or of one uid. */
 unsigned int tpd_jobs_inflight(void);

@@ -23,6 +23,7 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/jobs.c daemon/jobs.h daemon/job_impl.h \
 	daemon/fairq.c daemon/fairq.h \
 	daemon/budget.c daemon/budget.h \
+	daemon/jobid.c daemon/jobid.h \
 	daemon/run.c \
 	daemon/pools.c daemon/pools.h \
 	daemon/plugin.c daemon/plugin.h \

@@ -131,6 +131,9 @@ static const struct opt_row opt_table[] = {
 	    OFF(o_conn_idle_timeout_ns), 0, 30 * 86400 * NS_S, "TIME",
 	  "a connection that sends, reads and waits for nothing for TIME is "
 	      "closed, 0 = never (default 5m)" },
+	{ "state-dir", 277, OPT_STRING, OFF(o_state_dir), 0, 0, "DIR",
+	  "keep the job id high-water mark in DIR, so ids are never reused "
+	      "(default: none; the clock alone)" },
 };
 #define	OPT_NROWS	(sizeof(opt_table) / sizeof(opt_table[0]))
 
@@ -572,5 +575,6 @@ tpd_options_free(struct tpd_options *opt)
 	free(opt->o_plugin_dir);
 	free(opt->o_config);
 	free(opt->o_socket_group);
+	free(opt->o_state_dir);
 	memset(opt, 0, sizeof(*opt));
 }

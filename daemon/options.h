@@ -44,6 +44,7 @@ struct tpd_options {
 	uint64_t	o_conn_idle_timeout_ns;	/* an idle connection's life */
 	mode_t		o_socket_mode;
 	char		*o_socket_group;	/* NULL: the daemon's group */
+	char		*o_state_dir;		/* NULL: none */
 };
 
 /*

@@ -1,8 +1,7 @@
 /*
  * req-cancel.c -- Cancel: the seed's answer, told to the client.  The row
  * found the job, and checked that the caller may see it (ERROR_NO_SUCH_JOB:
- * never was, or forgotten; ERROR_NOT_YOURS: another uid's, and the caller
- * is not root).
+ * never was, forgotten, or another uid's and the caller is not root).
  *
  *	CANCEL_BEFORE_RUN	it was queued and now never runs (final state
  *				cancelled, reported to its submitter/watchers)

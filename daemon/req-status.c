@@ -6,7 +6,9 @@
  * kept), oldest first, without results (ask for one job to get its
  * result).  A long list is cut to the newest jobs that fit in
  * STATUS_LIST_MAX bytes, so the reply stays one reasonable frame.  Root
- * may look at any job by id; its list is its own jobs, as for anyone.
+ * may look at any job by id; its list is its own jobs, as for anyone,
+ * unless it asks for all (Status.all: every user's jobs, the same way;
+ * anyone else asking for all gets ERROR_PERMISSION).
  *
  * Watch: events of a job (started, progress, finished) also go to this
  * connection from now on, once (a submitter that watches its own job
@@ -63,7 +65,7 @@ status_collect(struct tpd_job *job, void *arg)
 }
 
 static Tpool__ErrorCode
-status_all(struct tpd_req *r)
+status_list(struct tpd_req *r, bool all)
 {
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__StatusReply sr = TPOOL__STATUS_REPLY__INIT;
@@ -72,7 +74,10 @@ status_all(struct tpd_req *r)
 	size_t i;
 
 	/* Newest first, until the reply is full. */
-	tpd_jobs_foreach_of_uid(r->r_uid, status_collect, &sl);
+	if (all)
+		tpd_jobs_foreach(status_collect, &sl);
+	else
+		tpd_jobs_foreach_of_uid(r->r_uid, status_collect, &sl);
 	if (sl.sl_nomem ||
 	    (sl.sl_n > 0 && (ptrs = malloc(sl.sl_n * sizeof(*ptrs))) == NULL)) {
 		free(sl.sl_infos);
@@ -98,9 +103,18 @@ tpd_req_status(struct tpd_req *r)
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__StatusReply sr = TPOOL__STATUS_REPLY__INIT;
 	Tpool__JobInfo info, *infop = &info;
+	const Tpool__Status *st = r->r_req->status;
+	bool all = st->has_all && st->all;
 
+	if (all && st->has_job_id)
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
+		    "status: all and job_id exclude each other");
+	if (all && r->r_uid != 0)
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_PERMISSION,
+		    "status of all users' jobs is for root only; without "
+		    "all, status lists your own jobs");
 	if (r->r_job == NULL)
-		return status_all(r);
+		return status_list(r, all);
 	tpd_job_info(r->r_job, &info, true);
 	sr.n_jobs = 1;
 	sr.jobs = &infop;

@@ -34,13 +34,14 @@ tpd_req_find_job(struct tpd_req *r, uint64_t id, struct tpd_job **ret_job)
 {
 	struct tpd_job *job;
 
-	if ((job = tpd_job_lookup(id)) == NULL)
+	/*
+	 * Another user's job is answered exactly as a missing one: telling
+	 * them apart would let a user count and time other users' jobs.
+	 */
+	job = tpd_job_lookup(id);
+	if (job == NULL || (r->r_uid != 0 && r->r_uid != tpd_job_uid(job)))
 		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB,
 		    "no job %llu", (unsigned long long)id);
-	if (r->r_uid != 0 && r->r_uid != tpd_job_uid(job))
-		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_NOT_YOURS,
-		    "job %llu belongs to another user",
-		    (unsigned long long)id);
 	*ret_job = job;
 	return TPD_REQ_OK;
 }

@@ -48,7 +48,8 @@ typedef Tpool__ErrorCode tpd_req_fn(struct tpd_req *r);
 #define	TPD_REQ_ROOT		0x10u	/* uid 0 only: ERROR_PERMISSION */
 #define	TPD_REQ_OWNER		0x20u	/* the job it names must be the
 					 *    caller's (or the caller root):
-					 *    ERROR_NOT_YOURS */
+					 *    ERROR_NO_SUCH_JOB, as for a
+					 *    missing one */
 
 /* One row of the request table (dispatch.c): one per request kind. */
 struct tpd_req_row {
@@ -69,8 +70,9 @@ Tpool__ErrorCode tpd_req_fail(struct tpd_req *r, Tpool__ErrorCode code,
 Tpool__ErrorCode tpd_req_reply(struct tpd_req *r, Tpool__Response *resp);
 /*
  * The job of that id as the caller may see it: TPD_REQ_OK and *ret_job,
- * or ERROR_NO_SUCH_JOB, or ERROR_NOT_YOURS (another uid's job; root sees
- * every job).  The one place that decides who sees which job.
+ * or ERROR_NO_SUCH_JOB, with one message, both for an id of no job and
+ * for another uid's job (root sees every job).  The one place that
+ * decides who sees which job; ERROR_NOT_YOURS is no longer sent.
  */
 Tpool__ErrorCode tpd_req_find_job(struct tpd_req *r, uint64_t id,
 	    struct tpd_job **ret_job);

@@ -52,6 +52,13 @@ int	tpd_daemon_feed(const uint8_t *data, size_t len, uid_t uid, gid_t gid,
 	    pid_t pid, unsigned int timeout_ms);
 int	tpd_daemon_run_until_idle(unsigned int timeout_ms);
 
+/*
+ * jobid.c: when not 0, the first job id of each set-up, instead of the
+ * clock and --state-dir (fuzz targets set 1, so that the ids their
+ * inputs name, 1, 2, ..., are the jobs those inputs submit).
+ */
+extern uint64_t tpd_jobid_testing_first;
+
 /* conn.c */
 int	tpd_conn_attach(int fd, uid_t uid, gid_t gid, pid_t pid,
 	    struct tpd_conn **ret_conn);

@@ -44,6 +44,7 @@ conn		40
 jobs		30
 fairq		28
 run		25
+jobid		25
 pools		20
 plugin		20
 safepath	15

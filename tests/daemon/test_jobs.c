@@ -666,13 +666,13 @@ nobody_child(uint64_t root_job, int report_fd, int go_fd)
 		return 101;
 	(void)tpc_set_timeout(c, 20000);
 	if (tpc_cancel(c, root_job, false, &cr) == TPC_EDAEMON &&
-	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NOT_YOURS)
+	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB)
 		bits |= 1;
 	if (tpc_status(c, root_job, &sr) == TPC_EDAEMON &&
-	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NOT_YOURS)
+	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB)
 		bits |= 2;
 	if (tpc_watch(c, root_job, &wr) == TPC_EDAEMON &&
-	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NOT_YOURS)
+	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB)
 		bits |= 4;
 	if (tpc_status_all(c, &sr) == 0) {
 		if (sr->n_jobs == 0)

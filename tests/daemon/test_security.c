@@ -377,7 +377,9 @@ struct nobody_run {
 
 /*
  * As nobody: each bit is a check that held.
- *	1 cancel, 2 status, 4 watch of root's job: ERROR_NOT_YOURS
+ *	1 cancel, 2 status, 4 watch of root's job: ERROR_NO_SUCH_JOB, as
+ *	  for a job that does not exist (another user's jobs are not told
+ *	  apart from missing ones)
  *	8 its list holds only its own job, 16 which it could submit
  *	32 no event of root's job came (root cancels it meanwhile)
  *	64 its own job's events came (root cancelled it: finished event)
@@ -401,13 +403,13 @@ nobody_jobs(void *arg)
 	if (tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "30000", 5), &mine) == 0)
 		bits |= 16;
 	if (tpc_cancel(c, nr->nr_root_job, false, &cr) == TPC_EDAEMON &&
-	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NOT_YOURS)
+	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB)
 		bits |= 1;
 	if (tpc_status(c, nr->nr_root_job, &sr) == TPC_EDAEMON &&
-	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NOT_YOURS)
+	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB)
 		bits |= 2;
 	if (tpc_watch(c, nr->nr_root_job, &wr) == TPC_EDAEMON &&
-	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NOT_YOURS)
+	    tpc_last_error(c, NULL) == TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB)
 		bits |= 4;
 	if (tpc_status_all(c, &sr) == 0) {
 		if (sr->n_jobs == 1 && sr->jobs[0]->job_id == mine && sr->jobs[0]->uid == NOBODY)
@@ -573,9 +575,12 @@ submit_error(struct tpc *c, const char *plugin, const char *input, const char *n
 	keep_error(code, msg);
 }
 
-/* As nobody: NOT_YOURS for root's job, its message through the pipe. */
+/*
+ * As nobody: root's job is ERROR_NO_SUCH_JOB with the message a missing
+ * job gets ("no job N"), its message through the pipe.
+ */
 static int
-nobody_not_yours(void *arg)
+nobody_not_found(void *arg)
 {
 	struct nobody_run *nr = arg;
 	Tpool__StatusReply *sr;
@@ -587,8 +592,12 @@ nobody_not_yours(void *arg)
 		return 100;
 	(void)tpc_set_timeout(c, 20000);
 	if (tpc_status(c, nr->nr_root_job, &sr) != TPC_EDAEMON ||
-	    tpc_last_error(c, &msg) != TPOOL__ERROR_CODE__ERROR_NOT_YOURS)
+	    tpc_last_error(c, &msg) != TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB)
 		return 101;
+	(void)snprintf(buf, sizeof(buf), "no job %llu",
+	    (unsigned long long)nr->nr_root_job);
+	if (strcmp(msg, buf) != 0)
+		return 102;
 	(void)snprintf(buf, sizeof(buf), "%s", msg);
 	(void)!write(nr->nr_pipe, buf, sizeof(buf));
 	tpc_free(c);
@@ -651,10 +660,10 @@ START_TEST(test_errors_name_no_path_or_address)
 		nr.nr_root_job = sleeper;
 		ck_assert_int_eq(pipe(p), 0);
 		nr.nr_pipe = p[1];
-		ck_assert_int_eq(as_user(NOBODY, NOBODY, nobody_not_yours, &nr), 0);
+		ck_assert_int_eq(as_user(NOBODY, NOBODY, nobody_not_found, &nr), 0);
 		ck_assert_int_eq(read(p[0], buf, sizeof(buf)), sizeof(buf));
 		buf[sizeof(buf) - 1] = '\0';
-		keep_error(TPOOL__ERROR_CODE__ERROR_NOT_YOURS, buf);
+		keep_error(TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB, buf);
 		(void)close(p[0]);
 		(void)close(p[1]);
 	}

@@ -1,9 +1,10 @@
 #!/bin/sh
 # units.sh -- check tpoold.service and tpoold.socket with systemd-analyze:
 # `verify` must pass (the service pointed at the daemon built here, since
-# the installed path does not exist yet), and `security --offline` must
-# rate the service's exposure at most 2.0 (its figure is printed to the
-# test's log).  Skipped (77) only when systemd-analyze is absent or its
+# the installed path does not exist yet), the service must keep peer uids
+# apart (no PrivateUsers=) and keep a state directory, and `security
+# --offline` must rate the service's exposure at most 2.0 (its figure is
+# printed to the test's log).  Skipped (77) only when systemd-analyze is absent or its
 # security verb lacks --offline (systemd < 250).
 set -eu
 
@@ -20,7 +21,14 @@ cp "$srcdir/systemd/tpoold.socket" "$tmp/tpoold.socket"
 # What the units promise.
 grep -q '^Type=notify$' "$tmp/tpoold.service"
 grep -q '^ListenStream=/run/tpool/tpoold.sock$' "$tmp/tpoold.socket"
-grep -q "^ExecStart=$(pwd)/daemon/tpoold --plugin-dir=/" "$tmp/tpoold.service"
+grep -q "^ExecStart=$(pwd)/daemon/tpoold --plugin-dir=/.* --state-dir=/var/lib/tpoold" "$tmp/tpoold.service"
+grep -q '^StateDirectory=tpoold$' "$tmp/tpoold.service"
+# tpoold tells users apart by their uids: in a private user namespace
+# every other user reads as the overflow uid (and tpoold refuses them).
+if grep -q '^PrivateUsers=' "$tmp/tpoold.service"; then
+	echo "FAIL: tpoold.service sets PrivateUsers= (users would fold into one uid)"
+	exit 1
+fi
 if grep -q '@[a-z]*@' "$tmp/tpoold.service"; then
 	echo "FAIL: unsubstituted @variable@ in tpoold.service"
 	exit 1

@@ -253,6 +253,8 @@ conn_options(void)
 	tpd_opt.o_max_threads = 4;
 	tpd_opt.o_finished_keep = 4;
 	tpd_opt.o_shutdown_grace_ns = CONN_GRACE_NS;
+	/* Ids from 1, so that the ids an input names are its own jobs. */
+	tpd_jobid_testing_first = 1;
 }
 
 static uint64_t

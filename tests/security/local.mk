@@ -4,8 +4,10 @@
 # case.  Without root every case says "skipped" and passes.
 
 check_LTLIBRARIES += tests/security/libtsusers.la
-tests_security_libtsusers_la_SOURCES = tests/security/users.c tests/security/users.h
-tests_security_libtsusers_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_security_libtsusers_la_SOURCES = tests/security/users.c tests/security/users.h \
+	tests/security/part.c tests/security/part.h
+tests_security_libtsusers_la_CPPFLAGS = $(TS_TEST_CPPFLAGS)
+tests_security_libtsusers_la_CFLAGS = $(TS_TEST_CFLAGS)
 
 TS_TEST_CPPFLAGS = $(TD_TEST_CPPFLAGS) -I$(srcdir)/tests/daemon
 TS_TEST_CFLAGS = $(TD_TEST_CFLAGS)
@@ -48,3 +50,19 @@ EXTRA_tests_security_attack_paths_DEPENDENCIES = $(TD_TEST_DEPS)
 
 check_PROGRAMS += $(TS_TESTS)
 TESTS += $(TS_TESTS)
+
+TS_TESTS += tests/security/attack_identity
+tests_security_attack_identity_SOURCES = tests/security/attack_identity.c
+tests_security_attack_identity_CPPFLAGS = $(TS_TEST_CPPFLAGS)
+tests_security_attack_identity_CFLAGS = $(TS_TEST_CFLAGS)
+tests_security_attack_identity_LDADD = $(TS_TEST_LDADD)
+tests_security_attack_identity_LDFLAGS = $(TS_TEST_LINKFLAGS)
+EXTRA_tests_security_attack_identity_DEPENDENCIES = $(TD_TEST_DEPS)
+
+TS_TESTS += tests/security/attack_ids
+tests_security_attack_ids_SOURCES = tests/security/attack_ids.c
+tests_security_attack_ids_CPPFLAGS = $(TS_TEST_CPPFLAGS)
+tests_security_attack_ids_CFLAGS = $(TS_TEST_CFLAGS)
+tests_security_attack_ids_LDADD = $(TS_TEST_LDADD)
+tests_security_attack_ids_LDFLAGS = $(TS_TEST_LINKFLAGS)
+EXTRA_tests_security_attack_ids_DEPENDENCIES = $(TD_TEST_DEPS)
