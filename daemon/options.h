@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "grant.h"
+
 #define	TPD_DEFAULT_SOCKET	"/run/tpool/tpoold.sock"
 
 /*
@@ -36,6 +38,7 @@ struct tpd_options {
 	uint64_t	o_read_timeout_ns;	/* a partial frame's life */
 	mode_t		o_socket_mode;
 	char		*o_socket_group;	/* NULL: the daemon's group */
+	struct tpd_grants o_grants;		/* --grant-priority, all */
 };
 
 /*

@@ -46,6 +46,7 @@ run		25
 pools		20
 plugin		20
 options		10
+grant		8
 log		5
 '}
 
