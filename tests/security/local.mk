@@ -15,3 +15,13 @@ TS_TEST_LINKFLAGS = $(TD_TEST_LINKFLAGS)
 TS_TESTS =
 check_PROGRAMS += $(TS_TESTS)
 TESTS += $(TS_TESTS)
+
+# Findings 2 and 5: the priorities a user may ask for (--grant-priority),
+# the Hello version, job, plugin and client names.
+TS_TESTS += tests/security/attack_requests
+tests_security_attack_requests_SOURCES = tests/security/attack_requests.c
+tests_security_attack_requests_CPPFLAGS = $(TS_TEST_CPPFLAGS)
+tests_security_attack_requests_CFLAGS = $(TS_TEST_CFLAGS)
+tests_security_attack_requests_LDADD = $(TS_TEST_LDADD)
+tests_security_attack_requests_LDFLAGS = $(TS_TEST_LINKFLAGS)
+EXTRA_tests_security_attack_requests_DEPENDENCIES = $(TD_TEST_DEPS)
