@@ -280,14 +280,35 @@ log_lacks(const char *const *raw)
 	free(log);
 }
 
-/* The daemon with the example plugins, the probe, and args. */
+/*
+ * The daemon with the example plugins, the probe, a config file holding
+ * conf (NULL: none) and args (NULL-ended, at most 6; may be NULL).
+ */
 static void
-daemon_up(const char *const *args)
+daemon_up(const char *conf, const char *const *args)
 {
+	const char *argv[9];
+	char path[128];
+	size_t n = 0;
+	FILE *f;
+
 	td_init(&D);
 	td_add_example_plugins(&D);
 	td_add_plugin(&D, "probe", NULL);
-	td_start(&D, NULL, args);
+	if (conf != NULL) {
+		(void)snprintf(path, sizeof(path), "%s/tpoold.conf", D.td_dir);
+		ck_assert_ptr_nonnull(f = fopen(path, "w"));
+		ck_assert_int_ge(fputs(conf, f), 0);
+		ck_assert_int_eq(fclose(f), 0);
+		argv[n++] = "-c";
+		argv[n++] = path;
+	}
+	for (; args != NULL && *args != NULL; args++) {
+		ck_assert_uint_lt(n, 8);
+		argv[n++] = *args;
+	}
+	argv[n] = NULL;
+	td_start(&D, NULL, argv);
 }
 
 /* ------------------------------------------------------------ finding 2 */
@@ -304,7 +325,7 @@ START_TEST(test_user_asking_stronger_nice_is_refused)
 	if (!ts_need_root())
 		return;
 	ts_user_make(&u);
-	daemon_up(NULL);
+	daemon_up(NULL, NULL);
 	attempt_every_pool(&u, &at, pris, sizeof(pris) / sizeof(pris[0]),
 	    "stronger nice");
 	ck_assert_msg(!daemon_has_raised_pool(),
@@ -339,7 +360,7 @@ START_TEST(test_user_asking_realtime_is_refused)
 	/* A grant to someone else is no grant to u. */
 	(void)snprintf(grant, sizeof(grant), "--grant-priority=%s:138",
 	    other.tu_name);
-	daemon_up(ARGS(grant));
+	daemon_up(NULL, ARGS(grant));
 	attempt_every_pool(&u, &at, pris, sizeof(pris) / sizeof(pris[0]),
 	    "real time");
 	ck_assert_msg(!daemon_has_raised_pool(),
@@ -360,11 +381,15 @@ START_TEST(test_user_granted_by_name_and_uid_gets_it)
 		return;
 	ts_user_make(&byname);
 	ts_user_make(&byuid);
-	(void)snprintf(g1, sizeof(g1), "--grant-priority=%s:30",
+	/* One from the config file, one from the command line: both apply. */
+	(void)snprintf(g1, sizeof(g1), "grant-priority = %s:30\n",
 	    byname.tu_name);
 	(void)snprintf(g2, sizeof(g2), "--grant-priority=%u:41",
 	    (unsigned int)byuid.tu_uid);
-	daemon_up(ARGS(g1, g2));
+	daemon_up(g1, ARGS(g2));
+	(void)snprintf(g2, sizeof(g2), "user %u may ask for job priorities "
+	    "up to 41 (SCHED_FIFO 2)", (unsigned int)byuid.tu_uid);
+	ck_assert(td_log_contains(&D, g2));
 	/* Up to the grant, on both kinds of pool, where it asked ... */
 	at = (struct attempt){ .at_pool = UNBOUND, .at_pri = 30,
 	    .at_cpu = -1, .at_sched = true, .at_nice = -11, .at_policy = 0 };
@@ -423,7 +448,7 @@ START_TEST(test_user_granted_through_group_gets_it)
 	join_group(&member, gname);
 	(void)snprintf(grant, sizeof(grant), "--grant-priority=@%s:45",
 	    gname);
-	daemon_up(ARGS(grant));
+	daemon_up(NULL, ARGS(grant));
 	at = (struct attempt){ .at_pool = UNBOUND, .at_pri = 45,
 	    .at_cpu = -1, .at_sched = true, .at_nice = 0, .at_policy = 1,
 	    .at_rtprio = 6 };
@@ -496,7 +521,7 @@ START_TEST(test_hello_version_over_32_bits_is_refused)
 	if (!ts_need_root())
 		return;
 	ts_user_make(&u);
-	daemon_up(NULL);
+	daemon_up(NULL, NULL);
 	for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
 		ha.ha_version = versions[i];
 		(void)snprintf(ha.ha_text, sizeof(ha.ha_text), "%llu",
@@ -537,7 +562,7 @@ START_TEST(test_job_names_not_text_are_refused)
 	if (!ts_need_root())
 		return;
 	ts_user_make(&u);
-	daemon_up(NULL);
+	daemon_up(NULL, NULL);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		at.at_name = bad[i].name;
 		at.at_msg = bad[i].off;
@@ -561,7 +586,7 @@ START_TEST(test_job_name_in_utf8_is_accepted)
 	if (!ts_need_root())
 		return;
 	ts_user_make(&u);
-	daemon_up(NULL);
+	daemon_up(NULL, NULL);
 	attempt(&u, &at, "UTF-8 job name");
 	at.at_pool = PERCPU;
 	at.at_name = "\xf0\x9f\x99\x82 U+10FFFF \xf4\x8f\xbf\xbf";
@@ -602,7 +627,7 @@ START_TEST(test_plugin_and_client_names_are_escaped)
 	if (!ts_need_root())
 		return;
 	ts_user_make(&u);
-	daemon_up(NULL);
+	daemon_up(NULL, NULL);
 	attempt(&u, &at, "unknown plugin with control bytes");
 	rc = ts_as_user(&u, client_name_run, "evil\nFORGED line\x1b[2J");
 	ck_assert_int_eq(rc, 0);
