@@ -595,6 +595,78 @@ START_TEST(test_job_name_in_utf8_is_accepted)
 }
 END_TEST
 
+/*
+ * The name of a thread of the daemon that starts with prefix, into buf;
+ * false when none has one (now).
+ */
+static bool
+daemon_thread_named(const char *prefix, char *buf, size_t len)
+{
+	char path[300];
+	struct dirent *de;
+	bool found = false;
+	FILE *f;
+	DIR *dir;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/task", (int)D.td_pid);
+	ck_assert_ptr_nonnull(dir = opendir(path));
+	while (!found && (de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%d/task/%s/comm",
+		    (int)D.td_pid, de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(buf, (int)len, f) != NULL) {
+			buf[strcspn(buf, "\n")] = '\0';
+			found = strncmp(buf, prefix, strlen(prefix)) == 0;
+		}
+		(void)fclose(f);
+	}
+	(void)closedir(dir);
+	return found;
+}
+
+START_TEST(test_long_utf8_job_name_is_cut_at_a_character)
+{
+	/*
+	 * Finding 5b: the worker's thread name shows the job's name in the
+	 * 15 bytes Linux keeps; ten 2-byte characters are cut to seven,
+	 * not to seven and a half.
+	 */
+	static const char e[] = "\xc3\xa9";
+	struct attempt at = { .at_input = "hold:1500", .at_pool = UNBOUND,
+	    .at_pri = -1, .at_cpu = -1 };
+	char name[32] = "", want[32] = "", comm[64];
+	struct ts_user u;
+	uint64_t until;
+	bool seen = false;
+	pid_t pid;
+	int i;
+
+	if (!ts_need_root())
+		return;
+	for (i = 0; i < 10; i++)
+		(void)strcat(name, e);
+	for (i = 0; i < 7; i++)
+		(void)strcat(want, e);
+	at.at_name = name;
+	ts_user_make(&u);
+	daemon_up(NULL, NULL);
+	pid = ts_as_user_start(&u, attempt_run, &at);
+	until = tu_now_ms() + td_deadline_ms();
+	while (!seen && tu_now_ms() < until) {
+		seen = daemon_thread_named(e, comm, sizeof(comm));
+		if (!seen)
+			td_sleep_ms(10);
+	}
+	ck_assert_int_eq(ts_wait_child(pid), 0);
+	ck_assert_msg(seen, "no worker thread took the job's name");
+	ck_assert_str_eq(comm, want);
+	td_down(&D);
+}
+END_TEST
+
 /* Hello with a client name that forges a log line. */
 static int
 client_name_run(void *arg)
@@ -651,6 +723,7 @@ attack_suite(void)
 	tcase_add_test(tc, test_hello_version_over_32_bits_is_refused);
 	tcase_add_test(tc, test_job_names_not_text_are_refused);
 	tcase_add_test(tc, test_job_name_in_utf8_is_accepted);
+	tcase_add_test(tc, test_long_utf8_job_name_is_cut_at_a_character);
 	tcase_add_test(tc, test_plugin_and_client_names_are_escaped);
 	suite_add_tcase(s, tc);
 	return s;
