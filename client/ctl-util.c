@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "utf8.h"
 
 /* tpoold's --max-result goes up to 256 MiB; its JobInfo around it is small. */
 #define	CTL_MAX_FRAME	((256u + 1u) << 20)
@@ -210,50 +211,13 @@ ctl_state_exit(Tpool__JobState s)
 
 /* ---------------------------------------------------------- bytes, text */
 
-/*
- * Length of the valid UTF-8 sequence at p (at most n bytes), 0 if there is
- * none: no overlong forms, no surrogates, nothing past U+10FFFF.
- */
-static size_t
-utf8_seq(const uint8_t *p, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 static bool
 utf8_valid(const uint8_t *p, size_t n)
 {
 	size_t i, l;
 
 	for (i = 0; i < n; i += l) {
-		if ((l = utf8_seq(p + i, n - i)) == 0)
+		if ((l = tp_utf8_next(p + i, n - i, NULL)) == 0)
 			return false;
 	}
 	return true;
@@ -265,7 +229,7 @@ ctl_is_text(const uint8_t *p, size_t n)
 	size_t i, l;
 
 	for (i = 0; i < n; i += l) {
-		if ((l = utf8_seq(p + i, n - i)) == 0)
+		if ((l = tp_utf8_next(p + i, n - i, NULL)) == 0)
 			return false;
 		if (l == 1 && ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' &&
 		    p[i] != '\r') || p[i] == 0x7f))
@@ -319,7 +283,7 @@ json_chars(FILE *f, const uint8_t *p, size_t n)
 	size_t i, l;
 
 	for (i = 0; i < n; i += l) {
-		l = utf8_seq(p + i, n - i);
+		l = tp_utf8_next(p + i, n - i, NULL);
 		if (l == 0) {
 			(void)fputs("\\ufffd", f);
 			l = 1;

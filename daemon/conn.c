@@ -93,6 +93,7 @@
 #include "frame.h"
 #include "log.h"
 #include "options.h"
+#include "utf8.h"
 
 #define	CONN_READ_CHUNK		(64u << 10)
 #define	CONN_OUT_HIGH		(1u << 20)	/* stop reading above this */
@@ -322,6 +323,12 @@ tpd_conn_uid(const struct tpd_conn *conn)
 	return conn->c_uid;
 }
 
+gid_t
+tpd_conn_gid(const struct tpd_conn *conn)
+{
+	return conn->c_gid;
+}
+
 uint64_t
 tpd_conn_id(const struct tpd_conn *conn)
 {
@@ -331,7 +338,8 @@ tpd_conn_id(const struct tpd_conn *conn)
 void
 tpd_conn_set_name(struct tpd_conn *conn, const char *name)
 {
-	(void)snprintf(conn->c_name, sizeof(conn->c_name), "%s", name);
+	/* The log shows it: control bytes and bad UTF-8 escaped. */
+	(void)tp_name_escape(conn->c_name, sizeof(conn->c_name), name);
 }
 
 void *

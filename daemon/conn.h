@@ -62,8 +62,10 @@ void	tpd_conn_accept(int fd);
 
 /* The peer's credentials (SO_PEERCRED at accept), an id for logs. */
 uid_t	tpd_conn_uid(const struct tpd_conn *conn);
+gid_t	tpd_conn_gid(const struct tpd_conn *conn);
 uint64_t tpd_conn_id(const struct tpd_conn *conn);
-/* A name for the logs (the Hello's client_name; copied, cut to 31). */
+/* A name for the logs (the Hello's client_name; copied with control
+ * bytes and bad UTF-8 escaped, cut to 31). */
 void	tpd_conn_set_name(struct tpd_conn *conn, const char *name);
 /* The layer above's bytes in conn (ch_ext_size of them). */
 void	*tpd_conn_ext(struct tpd_conn *conn);

@@ -240,6 +240,7 @@ tpd_dispatch(struct tpd_conn *conn, const uint8_t *body, size_t len)
 	}
 	r.r_conn = conn;
 	r.r_uid = tpd_conn_uid(conn);
+	r.r_gid = tpd_conn_gid(conn);
 	r.r_req = req;
 	r.r_id = req->request_id;
 	r.r_job = NULL;

@@ -29,6 +29,7 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/plugin.c daemon/plugin.h \
 	daemon/safepath.c daemon/safepath.h \
 	daemon/options.c daemon/options.h \
+	daemon/grant.c daemon/grant.h \
 	daemon/log.c daemon/log.h
 daemon_libtpoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_PLUGIN_DIR='"$(plugindir)"'
 daemon_libtpoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS)

@@ -41,6 +41,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "grant.h"
 #include "jobs.h"
 #include "listen.h"
 #include "log.h"
@@ -119,6 +120,23 @@ main_test_hooks(void)
 }
 #endif
 
+/* Say who may ask for raised job priorities (--grant-priority). */
+static void
+main_log_grants(void)
+{
+	const struct tpd_grant *g;
+	char what[32];
+	size_t i;
+
+	for (i = 0; i < tpd_opt.o_grants.gs_n; i++) {
+		g = &tpd_opt.o_grants.gs_v[i];
+		tpd_info("%s %u may ask for job priorities up to %d (%s)",
+		    g->g_group ? "group" : "user", (unsigned int)g->g_id,
+		    g->g_maxpri, tpd_grant_describe(g->g_maxpri, what,
+		    sizeof(what)));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -154,6 +172,7 @@ main(int argc, char **argv)
 	    tpd_listen_activated() ? " (from systemd)" : "",
 	    tpd_plugins_count(),
 	    tpd_opt.o_plugin_dir);
+	main_log_grants();
 	tpd_daemon_notify_status("READY=1\n");
 
 	if (event_base_dispatch(tpd_base) < 0) {

@@ -9,7 +9,8 @@
  * one field in struct tpd_options, and a line in tpoold(8).
  *
  * Sizes take K, M or G (binary) suffixes; durations take ms, s, m or h
- * (bare numbers are seconds).
+ * (bare numbers are seconds).  grant-priority may be given many times:
+ * every one, from the file and the command line, is added (grant.c).
  */
 #include "config.h"
 
@@ -39,6 +40,7 @@ enum opt_kind {
 	OPT_DURATION,	/* uint64_t nanoseconds */
 	OPT_MODE,	/* mode_t, octal */
 	OPT_BOOL,	/* int */
+	OPT_GRANT,	/* struct tpd_grants: each one given is added */
 };
 
 struct opt_row {
@@ -105,6 +107,11 @@ static const struct opt_row opt_table[] = {
 	  "permissions of a socket tpoold creates (default 0666)" },
 	{ "socket-group", 269, OPT_STRING, OFF(o_socket_group), 0, 0, "GROUP",
 	  "group of a socket tpoold creates" },
+	{ "grant-priority", 290, OPT_GRANT, OFF(o_grants), 0, 0,
+	    "[@]WHO:MAXPRI",
+	  "let user WHO, or the members of group @WHO (a name or an id), ask "
+	      "for job priorities up to MAXPRI (20..138; others: 19, nice 0; "
+	      "repeatable)" },
 	{ "read-timeout", 270, OPT_DURATION, OFF(o_read_timeout_ns), 0,
 	    86400 * NS_S, "TIME",
 	  "a request frame must arrive whole within TIME of its first byte, 0 "
@@ -256,6 +263,9 @@ opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
 	int error = 0;
 
 	switch (row->or_kind) {
+	case OPT_GRANT:
+		return tpd_grants_add((struct tpd_grants *)field, row->or_name,
+		    value, why, whylen);
 	case OPT_STRING:
 		if (*value == '\0') {
 			(void)snprintf(why, whylen, "--%s: empty value",
@@ -576,5 +586,6 @@ tpd_options_free(struct tpd_options *opt)
 	free(opt->o_config);
 	free(opt->o_socket_group);
 	free(opt->o_state_dir);
+	tpd_grants_free(&opt->o_grants);
 	memset(opt, 0, sizeof(*opt));
 }

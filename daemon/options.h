@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "grant.h"
+
 #define	TPD_DEFAULT_SOCKET	"/run/tpool/tpoold.sock"
 
 /*
@@ -45,6 +47,7 @@ struct tpd_options {
 	mode_t		o_socket_mode;
 	char		*o_socket_group;	/* NULL: the daemon's group */
 	char		*o_state_dir;		/* NULL: none */
+	struct tpd_grants o_grants;		/* --grant-priority, all */
 };
 
 /*

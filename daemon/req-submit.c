@@ -3,7 +3,8 @@
  * row (validate.c: plugin name given, input size, job name, pool kind,
  * priority, CPU); here what needs the daemon's state, in the order a
  * person would want to hear about it (shutting down, unknown plugin, a
- * full queue, a priority or CPU the daemon cannot have), then take the
+ * full queue, a priority the caller may not have (grant.c), a priority
+ * or CPU the daemon cannot have), then take the
  * pool, create the job, answer its id, and hand it to libtp.  The answer
  * is queued before the job can have any event, so a client always sees
  * its SubmitReply first; it is written at the end of this loop iteration
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "follow.h"
+#include "grant.h"
 #include "jobs.h"
 #include "log.h"
 #include "budget.h"
@@ -61,6 +63,30 @@ submit_no_pool(struct tpd_req *r, int error, int pri, int cpu)
 	}
 }
 
+/*
+ * May the caller have priority pri (grant.c)?  Checked before any pool
+ * of that priority is made, so a refused one starts no thread.
+ */
+static Tpool__ErrorCode
+submit_may_have(struct tpd_req *r, int pri)
+{
+	char want[32], top[32];
+	int max;
+
+	if (pri == TP_PRI_NONE || pri <= TPD_PRI_ANYONE_MAX)
+		return TPD_REQ_OK;
+	max = tpd_grant_max_pri(&tpd_opt.o_grants, r->r_uid, r->r_gid, pri);
+	if (pri <= max)
+		return TPD_REQ_OK;
+	return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_PERMISSION,
+	    "priority %d (%s) is not permitted to uid %u: the highest it may "
+	    "ask for is %d (%s); the daemon's configuration can grant more "
+	    "(tpoold --grant-priority)", pri,
+	    tpd_grant_describe(pri, want, sizeof(want)),
+	    (unsigned int)r->r_uid, max,
+	    tpd_grant_describe(max, top, sizeof(top)));
+}
+
 Tpool__ErrorCode
 tpd_req_submit(struct tpd_req *r)
 {
@@ -69,12 +95,16 @@ tpd_req_submit(struct tpd_req *r)
 	Tpool__SubmitReply sr = TPOOL__SUBMIT_REPLY__INIT;
 	struct tpd_job_spec spec;
 	struct tpd_job *job;
+	Tpool__ErrorCode code;
 	int error;
 
 	if ((error = tpd_jobs_admit(r->r_uid)) == ESHUTDOWN)
 		return submit_refused(r, error);
 	if ((spec.js_plugin = tpd_plugin_lookup(s->plugin)) == NULL) {
-		/* Echo the name only when it could be one (nothing odd). */
+		/*
+		 * Echo the name only when it could be one (A-Z a-z 0-9 _ . -):
+		 * no control byte, no path reaches the reply or the log.
+		 */
 		if (tpd_plugin_name_ok(s->plugin))
 			return tpd_req_fail(r,
 			    TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN,
@@ -93,6 +123,8 @@ tpd_req_submit(struct tpd_req *r)
 	spec.js_pool_kind = s->pool;
 	spec.js_pri = s->priority;
 	spec.js_cpu = s->pool == TPOOL__POOL_KIND__POOL_PERCPU ? s->cpu : -1;
+	if ((code = submit_may_have(r, spec.js_pri)) != TPD_REQ_OK)
+		return code;
 	if ((error = tpd_pool_get(s->pool, spec.js_pri, &spec.js_cpu,
 	    &spec.js_pool)) != 0)
 		return submit_no_pool(r, error, spec.js_pri, spec.js_cpu);

@@ -30,6 +30,7 @@ struct tpd_job;
 struct tpd_req {
 	struct tpd_conn		*r_conn;	/* the caller */
 	uid_t			r_uid;		/* its peer's uid */
+	gid_t			r_gid;		/* and gid (SO_PEERCRED) */
 	const Tpool__Request	*r_req;		/* unpacked, valid during the
 						 *    call */
 	uint64_t		r_id;		/* its request_id (not 0) */

@@ -23,6 +23,7 @@
 #include <tpool/plugin.h>
 
 #include "options.h"
+#include "utf8.h"
 #include "validate.h"
 
 static bool
@@ -52,7 +53,7 @@ tpd_validate_submit(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
     char *why, size_t whylen)
 {
 	const Tpool__Submit *s = req->submit;
-	size_t input_len;
+	size_t input_len, bad;
 
 	if (s->plugin == NULL || s->plugin[0] == '\0')
 		return validate_fail(ret_code, BAD, why, whylen,
@@ -71,6 +72,13 @@ tpd_validate_submit(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
 	if (s->name != NULL && strlen(s->name) > TPD_JOB_NAME_MAX)
 		return validate_fail(ret_code, BAD, why, whylen,
 		    "job name longer than %d bytes", TPD_JOB_NAME_MAX);
+	/* Thread names, logs and JobInfo show it: text only. */
+	if (s->name != NULL && !tp_utf8_name_ok(s->name, strlen(s->name),
+	    &bad))
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "job name: invalid UTF-8 or a control character at byte "
+		    "offset %zu (a name is UTF-8 text without C0/C1 control "
+		    "characters or DEL)", bad);
 	if (s->pool != TPOOL__POOL_KIND__POOL_UNBOUND &&
 	    s->pool != TPOOL__POOL_KIND__POOL_PERCPU)
 		return validate_fail(ret_code, BAD, why, whylen,
@@ -104,8 +112,9 @@ tpd_validate_hello(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
 	    h->version != TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT)
 		return validate_fail(ret_code,
 		    TPOOL__ERROR_CODE__ERROR_VERSION, why, whylen,
-		    "protocol version %u is not supported; this daemon "
-		    "speaks %d", h->has_version ? h->version : 0,
+		    "protocol version %llu is not supported; this daemon "
+		    "speaks %d",
+		    (unsigned long long)(h->has_version ? h->version : 0),
 		    TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT);
 	return true;
 }

@@ -84,13 +84,29 @@ thread_base_name(char *buf, const char *kind, int cpu, tp_pri_t pri)
 	(void)snprintf(buf, TP_THREAD_NAME_MAX, "%.15s", name);
 }
 
-/* Set the calling thread's name (as ps -L and top -H show it). */
+/*
+ * Set the calling thread's name (as ps -L and top -H show it).  A name
+ * cut to the 15 bytes Linux keeps is cut before a UTF-8 character it
+ * would split, so that ps shows no broken character.
+ */
 void
 thread_set_name(struct threadpool_thread *thread, const char *name)
 {
+	size_t n;
+
 	if (strncmp(thread->tpt_name, name, TP_THREAD_NAME_MAX - 1) == 0)
 		return;
 	(void)snprintf(thread->tpt_name, sizeof(thread->tpt_name), "%s", name);
+	n = strlen(thread->tpt_name);
+	if (((unsigned char)name[n] & 0xc0) == 0x80) {
+		/* name[n] continues a character: drop its first bytes. */
+		while (n > 0 &&
+		    ((unsigned char)thread->tpt_name[n - 1] & 0xc0) == 0x80)
+			n--;
+		if (n > 0)
+			n--;
+		thread->tpt_name[n] = '\0';
+	}
 	(void)prctl(PR_SET_NAME, thread->tpt_name, 0, 0, 0);
 }
 

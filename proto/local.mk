@@ -3,7 +3,8 @@
 # library, the tests and the benchmarks.
 
 noinst_LTLIBRARIES += proto/libtpproto.la
-proto_libtpproto_la_SOURCES = proto/frame.c proto/frame.h proto/names.c proto/names.h
+proto_libtpproto_la_SOURCES = proto/frame.c proto/frame.h proto/names.c proto/names.h \
+	proto/utf8.c proto/utf8.h
 nodist_proto_libtpproto_la_SOURCES = proto/tpool.pb-c.c proto/tpool.pb-c.h
 proto_libtpproto_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 proto_libtpproto_la_LIBADD = $(PROTOBUF_C_LIBS)

@@ -50,6 +50,7 @@ plugin		20
 safepath	15
 budget		12
 options		10
+grant		8
 log		5
 '}
 

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
@@ -57,6 +58,24 @@ td_sleep_ms(unsigned int ms)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		continue;
+}
+
+void
+td_may_raise(bool *ret_nice, bool *ret_rt)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	int status;
+	pid_t pid;
+
+	*ret_nice = *ret_rt = false;
+	if ((pid = fork()) == 0)
+		_exit(setpriority(PRIO_PROCESS, 0, -20) == 0 ? 0 : 1);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		*ret_nice = WEXITSTATUS(status) == 0;
+	if ((pid = fork()) == 0)
+		_exit(sched_setscheduler(0, SCHED_FIFO, &sp) == 0 ? 0 : 1);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		*ret_rt = WEXITSTATUS(status) == 0;
 }
 
 const char *

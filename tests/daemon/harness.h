@@ -143,6 +143,11 @@ void	td_raw_expect_error(int fd, Tpool__ErrorCode code);
 
 /* Milliseconds (the clock: tu_now_ms() of clock.h). */
 void	td_sleep_ms(unsigned int ms);
+/*
+ * May this process (and so a daemon it starts) raise a thread's priority:
+ * nice below 0 (*ret_nice), real time (*ret_rt)?  Tried in children.
+ */
+void	td_may_raise(bool *ret_nice, bool *ret_rt);
 
 /* Build-tree paths. */
 const char *td_tpoold_path(void);

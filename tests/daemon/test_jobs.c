@@ -423,25 +423,6 @@ START_TEST(test_invalid_cpu_and_priority)
 }
 END_TEST
 
-/* May this process raise a thread's priority (nice < 0, real time)? */
-static void
-may_raise(bool *ret_nice, bool *ret_rt)
-{
-	struct sched_param sp = { .sched_priority = 1 };
-	int status;
-	pid_t pid;
-
-	*ret_nice = *ret_rt = false;
-	if ((pid = fork()) == 0)
-		_exit(setpriority(PRIO_PROCESS, 0, -20) == 0 ? 0 : 1);
-	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
-		*ret_nice = WEXITSTATUS(status) == 0;
-	if ((pid = fork()) == 0)
-		_exit(sched_setscheduler(0, SCHED_FIFO, &sp) == 0 ? 0 : 1);
-	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
-		*ret_rt = WEXITSTATUS(status) == 0;
-}
-
 START_TEST(test_priorities_set_nice_and_policy)
 {
 	static const struct { int pri, nice, policy, rtprio; } v[] = {
@@ -458,7 +439,7 @@ START_TEST(test_priorities_set_nice_and_policy)
 	size_t i;
 
 	/* The daemon runs as we do: what we may not do, it is refused too. */
-	may_raise(&raise_nice, &raise_rt);
+	td_may_raise(&raise_nice, &raise_rt);
 	start_with_probe(NULL, NULL);
 	c = td_connect(&D);
 	probe_sched(c, UNBOUND, -1, -1, &cpu, &nice, &policy, &rtprio, &ran);

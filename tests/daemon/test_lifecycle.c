@@ -625,6 +625,52 @@ START_TEST(test_bad_config_and_options)
 }
 END_TEST
 
+START_TEST(test_grant_priority_checked_at_start)
+{
+	char cfg[160];
+
+	td_init(&D);
+	(void)snprintf(cfg, sizeof(cfg), "%s/grants.conf", D.td_dir);
+	ck_assert_int_eq(run_status(ARGS("--grant-priority",
+	    "no-such-user-tpool:30"), true), 2);
+	ck_assert(td_log_contains(&D, "no user named 'no-such-user-tpool'"));
+	ck_assert_int_eq(run_status(ARGS("--grant-priority",
+	    "@no-such-group-tpool:30"), true), 2);
+	ck_assert(td_log_contains(&D,
+	    "no group named 'no-such-group-tpool'"));
+	/* 19 and below every user has; 139 is no priority. */
+	ck_assert_int_eq(run_status(ARGS("--grant-priority", "root:19"), true),
+	    2);
+	ck_assert(td_log_contains(&D, "'root:19': MAXPRI must be a libtp "
+	    "priority from 20 to 138"));
+	ck_assert_int_eq(run_status(ARGS("--grant-priority", "0:139"), true),
+	    2);
+	ck_assert_int_eq(run_status(ARGS("--grant-priority", "0:-1"), true),
+	    2);
+	ck_assert_int_eq(run_status(ARGS("--grant-priority", "root"), true),
+	    2);
+	ck_assert(td_log_contains(&D, "'root' is not USER:MAXPRI or "
+	    "@GROUP:MAXPRI"));
+	ck_assert_int_eq(run_status(ARGS("--grant-priority", "@:30"), true),
+	    2);
+	ck_assert(td_log_contains(&D, "'@:30': no group name"));
+	ck_assert_int_eq(run_status(ARGS("--grant-priority",
+	    "4294967295:30"), true), 2);
+	ck_assert(td_log_contains(&D, "user id over 4294967294"));
+	write_file(cfg, "grant-priority = @0:45\ngrant-priority = root:2x\n");
+	ck_assert_int_eq(run_status(ARGS("-c", cfg), true), 2);
+	ck_assert(td_log_contains(&D, "grants.conf:2: --grant-priority: "
+	    "'root:2x'"));
+	ck_assert_int_eq(run_status(ARGS("--help"), false), 0);
+	ck_assert(td_log_contains(&D, "--grant-priority [@]WHO:MAXPRI"));
+	/* Good ones, by name and id, from the file and the command line. */
+	write_file(cfg, "grant-priority = @0:45\ngrant-priority = 65534:30\n");
+	td_start(&D, NULL, ARGS("-c", cfg, "--grant-priority=root:138",
+	    "--grant-priority", "@root:20"));
+	td_down(&D);
+}
+END_TEST
+
 static Suite *
 lifecycle_suite(void)
 {
@@ -666,6 +712,7 @@ lifecycle_suite(void)
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_config_file);
 	tcase_add_test(tc, test_bad_config_and_options);
+	tcase_add_test(tc, test_grant_priority_checked_at_start);
 	suite_add_tcase(s, tc);
 	return s;
 }

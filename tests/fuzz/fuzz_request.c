@@ -49,6 +49,46 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/*
+ * Is name UTF-8 text without C0/C1 controls or DEL?  Written here again,
+ * from the rule (RFC 3629 and docs/protocol.md), not with proto/utf8.c,
+ * so that the two can disagree and the fuzzer see it.
+ */
+static bool
+req_name_is_text(const char *name)
+{
+	/* The least code point of a sequence of 1 + need bytes. */
+	static const unsigned int least[] = { 0, 0x80, 0x800, 0x10000 };
+	const unsigned char *p = (const unsigned char *)name;
+	unsigned int cp, need, i;
+
+	while (*p != '\0') {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			need = 1, cp = *p & 0x1fu;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			need = 2, cp = *p & 0x0fu;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			need = 3, cp = *p & 0x07u;
+		else
+			return false;
+		for (i = 1, p++; i <= need; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (*p & 0x3fu);
+		}
+		if (cp < least[need] || cp <= 0x9f ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+	}
+	return true;
+}
+
 /* Bit i: the request is wrong in a way answered with error code i. */
 static uint32_t
 req_wrongs(const Tpool__Request *req)
@@ -75,6 +115,9 @@ req_wrongs(const Tpool__Request *req)
 		if (s->has_input && s->input.len > REQ_MAX_INPUT)
 			WRONG(ERROR_INPUT_TOO_LARGE);
 		if (s->name != NULL && strlen(s->name) > TPD_JOB_NAME_MAX)
+			WRONG(ERROR_BAD_REQUEST);
+		/* A job name is UTF-8 text without control characters. */
+		if (s->name != NULL && !req_name_is_text(s->name))
 			WRONG(ERROR_BAD_REQUEST);
 		if (s->pool != TPOOL__POOL_KIND__POOL_UNBOUND &&
 		    s->pool != TPOOL__POOL_KIND__POOL_PERCPU)

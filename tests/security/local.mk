@@ -48,9 +48,6 @@ tests_security_attack_paths_LDADD = $(TS_TEST_LDADD)
 tests_security_attack_paths_LDFLAGS = $(TS_TEST_LINKFLAGS)
 EXTRA_tests_security_attack_paths_DEPENDENCIES = $(TD_TEST_DEPS)
 
-check_PROGRAMS += $(TS_TESTS)
-TESTS += $(TS_TESTS)
-
 TS_TESTS += tests/security/attack_identity
 tests_security_attack_identity_SOURCES = tests/security/attack_identity.c
 tests_security_attack_identity_CPPFLAGS = $(TS_TEST_CPPFLAGS)
@@ -66,3 +63,16 @@ tests_security_attack_ids_CFLAGS = $(TS_TEST_CFLAGS)
 tests_security_attack_ids_LDADD = $(TS_TEST_LDADD)
 tests_security_attack_ids_LDFLAGS = $(TS_TEST_LINKFLAGS)
 EXTRA_tests_security_attack_ids_DEPENDENCIES = $(TD_TEST_DEPS)
+
+# Findings 2 and 5: the priorities a user may ask for (--grant-priority),
+# the Hello version, job, plugin and client names.
+TS_TESTS += tests/security/attack_requests
+tests_security_attack_requests_SOURCES = tests/security/attack_requests.c
+tests_security_attack_requests_CPPFLAGS = $(TS_TEST_CPPFLAGS)
+tests_security_attack_requests_CFLAGS = $(TS_TEST_CFLAGS)
+tests_security_attack_requests_LDADD = $(TS_TEST_LDADD)
+tests_security_attack_requests_LDFLAGS = $(TS_TEST_LINKFLAGS)
+EXTRA_tests_security_attack_requests_DEPENDENCIES = $(TD_TEST_DEPS)
+
+check_PROGRAMS += $(TS_TESTS)
+TESTS += $(TS_TESTS)
