@@ -374,6 +374,77 @@ START_TEST(test_sighup_replaced_plugin)
 }
 END_TEST
 
+/* Put a fresh copy of the probe plugin in place, as install(1) does. */
+static void
+replace_probe(void)
+{
+	char path[160], tmp[160];
+
+	(void)snprintf(path, sizeof(path), "%s/probe.so", D.td_plugins);
+	(void)snprintf(tmp, sizeof(tmp), "%s/.probe.so.new", D.td_plugins);
+	copy_file(TD_BUILDDIR "/tests/daemon/.libs/probe.so", tmp);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/*
+ * A plugin replaced again and again while each old version still runs a
+ * job: every version takes the jobs submitted while it is the current
+ * one, the old ones finish theirs, and no submit is refused, also while
+ * SIGHUPs come as fast as they can be sent.
+ */
+START_TEST(test_sighup_replaced_many_times_while_old_versions_run)
+{
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	uint64_t held[5];
+	unsigned int k;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "probe", NULL);
+	td_start(&D, NULL, ARGS("--max-threads", "8"));
+	c = td_connect(&D);
+	for (k = 0; k < 5; k++) {
+		ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("probe",
+		    "hold:1500", 9), &held[k]), 0);
+		tpool__event__free_unpacked(td_wait_event(c, held[k],
+		    TPOOL__EVENT__KIND_STARTED), NULL);
+		replace_probe();
+		ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+		ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+		/* The new version is there at once. */
+		j = td_run_job(c, "probe", "sched", UNBOUND, -1, -1);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		tpool__job_info__free_unpacked(j, NULL);
+	}
+	/*
+	 * A storm: a replacement and a SIGHUP before each submit, which the
+	 * daemon may take before or after its rescan.  (The notifications
+	 * are read after each: a full notify socket would block the daemon's
+	 * sd_notify, as systemd's would not.)
+	 */
+	for (k = 0; k < 40; k++) {
+		if (k % 2 == 0)
+			replace_probe();
+		ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+		j = td_run_job(c, "probe", "sched", UNBOUND, -1, -1);
+		ck_assert_msg(j->state == TPOOL__JOB_STATE__JOB_SUCCEEDED,
+		    "submit %u during the storm: %s", k,
+		    j->message != NULL ? j->message : "");
+		tpool__job_info__free_unpacked(j, NULL);
+		ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+	}
+	/* Every old version ran its held job to the end. */
+	for (k = 0; k < 5; k++) {
+		j = td_wait_final(c, held[k]);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		tpool__job_info__free_unpacked(j, NULL);
+	}
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_bad_plugins_are_skipped)
 {
 	static const char *const bad[] = { "bad-abi", "no-symbol", "dup-echo", "init-fail",
@@ -696,6 +767,7 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_sighup_loads_new_plugin);
 	tcase_add_test(tc, test_sighup_removed_plugin_outlives_its_job);
 	tcase_add_test(tc, test_sighup_replaced_plugin);
+	tcase_add_test(tc, test_sighup_replaced_many_times_while_old_versions_run);
 	tcase_add_test(tc, test_bad_plugins_are_skipped);
 	tcase_add_test(tc, test_missing_plugin_dir);
 	suite_add_tcase(s, tc);

@@ -398,7 +398,8 @@ START_TEST(test_repeated_cancel_wait_holds_nothing)
 	c = td_connect(&D);
 	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("probe", "hold:1500",
 	    9), &id), 0);
-	(void)td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
+	tpool__event__free_unpacked(td_wait_event(c, id,
+	    TPOOL__EVENT__KIND_STARTED), NULL);
 
 	fd = td_raw_connect(&D);
 	req.body_case = TPOOL__REQUEST__BODY_CANCEL;
