@@ -8,8 +8,8 @@
 #   3b. debug build (--enable-debug: libtp asserts the locks its functions
 #      need on entry), libtp's tests
 #   4. valgrind memcheck: libtp's, the protocol's and the client's test
-#      programs under valgrind, then the daemon's tests with tpoold (and the
-#      in-process daemon test) under valgrind
+#      programs under valgrind, then the daemon's tests and the security
+#      suite with tpoold (and the in-process daemon test) under valgrind
 #   5. the libFuzzer targets, each for FUZZ_SECONDS (default 40) over the
 #      committed corpus (scripts/fuzz.sh; clang, ASan+UBSan)
 #   6. make distcheck

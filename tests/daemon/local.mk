@@ -135,12 +135,13 @@ tests_daemon_test_inproc_LDADD = $(TPOOLD_LIBADD) $(CHECK_LIBS)
 tests_daemon_test_inproc_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_inproc_DEPENDENCIES = $(plugin_LTLIBRARIES)
 
-# The daemon's tests with tpoold under valgrind (a leak or an error makes
-# the daemon exit 99, which fails the test that stops it).
+# The daemon's tests and the security suite with tpoold under valgrind (a
+# leak or an error makes the daemon exit 99, which fails the test that
+# stops it).
 TD_VALGRIND = valgrind --leak-check=full --error-exitcode=99 -q
 # test_inproc runs the daemon's code in its own process: valgrind runs it.
 check-daemon-valgrind: tests/daemon/test_inproc$(EXEEXT)
 	TPOOL_TEST_WRAPPER="$(TD_VALGRIND)" CK_TIMEOUT_MULTIPLIER=4 \
-		$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(TD_TESTS)"
+		$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(TD_TESTS) $(TS_TESTS)"
 	CK_FORK=no CK_TIMEOUT_MULTIPLIER=4 $(TD_VALGRIND) tests/daemon/test_inproc$(EXEEXT)
 .PHONY: check-daemon-valgrind
