@@ -191,8 +191,16 @@ tpd_daemon_reload(void)
 		return;
 	tpd_notice("SIGHUP: rescanning the plugin directory");
 	(void)sd_notify(0, "RELOADING=1");
-	tpd_plugins_scan();
-	tpd_daemon_notify_status("READY=1\n");
+	/* Loaded off the loop; READY=1 when the registry has changed. */
+	tpd_plugins_rescan();
+}
+
+/* The plugin registry's hook: a rescan has been applied. */
+static void
+daemon_plugins_scanned(void)
+{
+	if (!daemon_stopping)
+		tpd_daemon_notify_status("READY=1\n");
 }
 
 /* The ch_closed hook: a connection closed. */
@@ -237,7 +245,8 @@ tpd_daemon_setup(bool listen)
 	daemon_conn_hooks.ch_before_write = tpd_jobs_poll;
 	daemon_conn_hooks.ch_busy = tpd_follow_conn_busy;
 	if ((error = tpd_jobs_init(tpd_base, &daemon_job_hooks)) != 0 ||
-	    (error = tpd_conn_init(tpd_base, &daemon_conn_hooks)) != 0)
+	    (error = tpd_conn_init(tpd_base, &daemon_conn_hooks)) != 0 ||
+	    (error = tpd_plugins_init(tpd_base, daemon_plugins_scanned)) != 0)
 		return error;
 	tpd_plugins_scan();
 	if (listen && (error = tpd_listen_start(tpd_base)) != 0)

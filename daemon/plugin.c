@@ -1,6 +1,9 @@
 /*
  * plugin.c -- the plugin registry: loading plugins from the plugin
  * directory, finding them by name, unloading them when nothing uses them.
+ * (Over 800 lines: the registry, its rescans and the plugin thread all
+ * work on the plugin's insides and the registry's lists, which no other
+ * file may see.)
  *
  * Only files directly in --plugin-dir whose names end in ".so" (not
  * starting with '.') are considered; clients name plugins, never paths.
@@ -45,21 +48,42 @@
  * not loaded again: XXX the latter loads at the first SIGHUP after those
  * jobs end (the log says so).
  *
- * All of it is the loop's (l).
+ * Off the loop: a rescan (SIGHUP) and an unload run on the plugin thread
+ * (plugin_thread_main, started on first use), so a plugin whose tpp_init
+ * or tpp_fini takes seconds stalls no client.  The loop hands the thread a
+ * rescan with a copy of what it knows (struct plugin_scan: each loaded
+ * file's name, identity, plugin name and handle); the thread reads the
+ * directory, loads and initialises the new files into the scan's own
+ * list, and posts it back (plt_done, then the eventfd); the loop then
+ * retires the plugins whose file it did not see unchanged and makes the
+ * new ones active, in one step, and calls the hook (READY=1).  Until then
+ * the registry is as it was: submits go on to the current versions.  A
+ * SIGHUP during a rescan asks for one more after it.  An unloaded
+ * plugin's tpp_fini and dlclose run on the thread too, in order with the
+ * rescans.  The scan at start-up, and the unloads at exit, run on the
+ * calling thread.
+ *
+ * All of the registry is the loop's (l); the plugin thread touches only
+ * the scans and plugins handed to it, through plt (its lock).
  */
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "log.h"
 #include "options.h"
@@ -109,6 +133,7 @@ tpd_plugin_data(const struct tpd_plugin *plugin)
 }
 
 TAILQ_HEAD(plugin_list, tpd_plugin);
+struct plugin_scan;
 
 static struct plugin_list plugins_active =
     TAILQ_HEAD_INITIALIZER(plugins_active);
@@ -116,7 +141,38 @@ static struct plugin_list plugins_retired =
     TAILQ_HEAD_INITIALIZER(plugins_retired);
 static unsigned int plugins_nactive;
 
+/* A task for the plugin thread: a rescan, or a plugin to unload. */
+struct plugin_task {
+	TAILQ_ENTRY(plugin_task) pt_entry;
+	struct plugin_scan	*pt_scan;	/* or */
+	struct tpd_plugin	*pt_unload;
+};
+
+/* The plugin thread and what it shares with the loop. */
+static struct {
+	pthread_mutex_t		plt_lock;
+	TAILQ_HEAD(, plugin_task) plt_tasks;	/* plt_lock: to do */
+	TAILQ_HEAD(, plugin_scan) plt_done;	/* plt_lock: scans run */
+	bool			plt_stop;	/* l: exiting: unload here */
+	bool			plt_exited;	/* plt_lock: the thread ran
+						 *    out of tasks and ended (to
+						 *    be joined) */
+	bool			plt_started;	/* l */
+	pthread_t		plt_thread;	/* l */
+	int			plt_fd;		/* c: eventfd, done scans */
+	struct event		*plt_ev;	/* l */
+	bool			plt_scanning;	/* l: a rescan handed out */
+	bool			plt_again;	/* l: SIGHUP meanwhile */
+	void			(*plt_scanned)(void);	/* c: the hook */
+} plt = {
+	.plt_lock = PTHREAD_MUTEX_INITIALIZER,
+	.plt_tasks = TAILQ_HEAD_INITIALIZER(plt.plt_tasks),
+	.plt_done = TAILQ_HEAD_INITIALIZER(plt.plt_done),
+	.plt_fd = -1,
+};
+
 static void plugin_dlclose(void *handle, int fd);
+static bool plugin_thread_give(struct plugin_scan *, struct tpd_plugin *);
 
 static void
 plugin_unload(struct tpd_plugin *p)
@@ -143,7 +199,9 @@ tpd_plugin_rele(struct tpd_plugin *plugin)
 	tpd_debug("unloading plugin %s (%s)", plugin->p_desc->tpp_name,
 	    plugin->p_file);
 	TAILQ_REMOVE(&plugins_retired, plugin, p_entry);
-	plugin_unload(plugin);
+	/* Its tpp_fini may take its time: off the loop, unless exiting. */
+	if (plt.plt_stop || !plugin_thread_give(NULL, plugin))
+		plugin_unload(plugin);
 }
 
 static void
@@ -268,6 +326,82 @@ plugin_dlclose(void *handle, int fd)
 	(void)close(fd);
 }
 
+/* What a rescan knows of a loaded plugin (a copy: the thread reads it). */
+struct plugin_known {
+	char		*pk_file;	/* owned */
+	char		pk_name[TP_PLUGIN_NAME_MAX + 1];
+	dev_t		pk_dev;
+	ino_t		pk_ino;
+	int64_t		pk_mtime_ns;
+	void		*pk_handle;
+	bool		pk_active;	/* else retired, jobs still run it */
+	bool		pk_seen;	/* active, its file there unchanged */
+};
+
+/*
+ * One rescan: made on the loop (plugin_scan_new), run by the plugin thread
+ * or at start-up by the caller (plugin_scan_run), applied on the loop
+ * (plugin_scan_apply).  Whoever has it owns it: the loop, then the
+ * thread, then the loop again.
+ */
+struct plugin_scan {
+	struct plugin_known	*ps_known;	/* what was loaded */
+	size_t			ps_nknown;
+	struct plugin_list	ps_loaded;	/* loaded now, not active yet */
+	unsigned int		ps_nloaded;
+	bool			ps_ok;		/* the directory was read */
+	TAILQ_ENTRY(plugin_scan) ps_entry;	/* on plt_done */
+};
+
+static void
+plugin_scan_free(struct plugin_scan *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->ps_nknown; i++)
+		free(ps->ps_known[i].pk_file);
+	free(ps->ps_known);
+	free(ps);
+}
+
+/* What the loop knows now, for a rescan; NULL: no memory. */
+static struct plugin_scan *
+plugin_scan_new(void)
+{
+	struct plugin_scan *ps;
+	struct plugin_known *k;
+	struct tpd_plugin *p;
+	struct plugin_list *lists[2] = { &plugins_active, &plugins_retired };
+	size_t n = 0, i;
+
+	if ((ps = calloc(1, sizeof(*ps))) == NULL)
+		return NULL;
+	TAILQ_INIT(&ps->ps_loaded);
+	for (i = 0; i < 2; i++)
+		TAILQ_FOREACH(p, lists[i], p_entry)
+			n++;
+	if (n > 0 && (ps->ps_known = calloc(n, sizeof(*k))) == NULL) {
+		free(ps);
+		return NULL;
+	}
+	for (i = 0; i < 2; i++)
+		TAILQ_FOREACH(p, lists[i], p_entry) {
+			k = &ps->ps_known[ps->ps_nknown++];
+			if ((k->pk_file = strdup(p->p_file)) == NULL) {
+				plugin_scan_free(ps);
+				return NULL;
+			}
+			(void)snprintf(k->pk_name, sizeof(k->pk_name), "%s",
+			    p->p_desc->tpp_name);
+			k->pk_dev = p->p_dev;
+			k->pk_ino = p->p_ino;
+			k->pk_mtime_ns = p->p_mtime_ns;
+			k->pk_handle = p->p_handle;
+			k->pk_active = p->p_active;
+		}
+	return ps;
+}
+
 /*
  * Is the file st already loaded, as a plugin still active (a second name
  * of the same file) or as the old version of one, retired but still running
@@ -275,43 +409,62 @@ plugin_dlclose(void *handle, int fd)
  * files by device and inode too): log why file is skipped, and say yes.
  */
 static bool
-plugin_loaded_already(const char *file, const struct stat *st)
+plugin_loaded_already(const struct plugin_scan *ps, const char *file,
+    const struct stat *st)
 {
-	struct tpd_plugin *p;
+	const struct plugin_known *k;
+	size_t i;
 
-	TAILQ_FOREACH(p, &plugins_active, p_entry) {
-		if (p->p_dev == st->st_dev && p->p_ino == st->st_ino) {
+	for (i = 0; i < ps->ps_nknown; i++) {
+		k = &ps->ps_known[i];
+		if (k->pk_dev != st->st_dev || k->pk_ino != st->st_ino)
+			continue;
+		if (k->pk_active)
 			tpd_warn("plugin %s: the same file as %s, loaded "
-			    "already; skipped", file, p->p_file);
-			return true;
-		}
-	}
-	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
-		if (p->p_dev == st->st_dev && p->p_ino == st->st_ino) {
+			    "already; skipped", file, k->pk_file);
+		else
 			tpd_warn("plugin %s: its old version still runs jobs; "
 			    "the new file will be loaded by a SIGHUP after "
 			    "they end", file);
-			return true;
-		}
+		return true;
 	}
 	return false;
 }
 
+/* The file of a plugin that stays (or is new), named name; or NULL. */
+static const char *
+plugin_scan_name_taken(const struct plugin_scan *ps, const char *name)
+{
+	const struct tpd_plugin *p;
+	size_t i;
+
+	for (i = 0; i < ps->ps_nknown; i++)
+		if (ps->ps_known[i].pk_seen &&
+		    strcmp(ps->ps_known[i].pk_name, name) == 0)
+			return ps->ps_known[i].pk_file;
+	TAILQ_FOREACH(p, &ps->ps_loaded, p_entry)
+		if (strcmp(p->p_desc->tpp_name, name) == 0)
+			return p->p_file;
+	return NULL;
+}
+
 /*
- * Load file of the checked directory dfd (borrowed); log and return false
- * on any problem.  The file is opened once, O_NOFOLLOW, checked with fstat
- * on that descriptor, and loaded from it ("/proc/self/fd/N"): what was
- * checked is what runs, whatever happens to the name meanwhile.
+ * Load file of the checked directory dfd (borrowed) into ps's list; log
+ * and return false on any problem.  The file is opened once, O_NOFOLLOW,
+ * checked with fstat on that descriptor, and loaded from it
+ * ("/proc/self/fd/N"): what was checked is what runs, whatever happens to
+ * the name meanwhile.  Any thread: it touches only ps.
  */
 static bool
-plugin_load(int dfd, const char *file)
+plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 {
 	const struct tp_plugin *desc;
 	struct tpd_plugin *p;
 	struct stat st;
 	char path[32], why[256];
 	void *handle, *data = NULL;
-	const char *err;
+	const char *err, *taken;
+	size_t i;
 	int fd, error;
 
 	fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -331,7 +484,7 @@ plugin_load(int dfd, const char *file)
 		(void)close(fd);
 		return false;
 	}
-	if (plugin_loaded_already(file, &st)) {
+	if (plugin_loaded_already(ps, file, &st)) {
 		(void)close(fd);
 		return false;
 	}
@@ -343,9 +496,9 @@ plugin_load(int dfd, const char *file)
 		(void)close(fd);
 		return false;
 	}
-	TAILQ_FOREACH(p, &plugins_retired, p_entry) {
+	for (i = 0; i < ps->ps_nknown; i++) {
 		/* Checked above by identity; the linker may know more. */
-		if (p->p_handle == handle) {
+		if (ps->ps_known[i].pk_handle == handle) {
 			tpd_warn("plugin %s: its old version still runs jobs; "
 			    "the new file "
 			    "will be loaded by a SIGHUP after they end", file);
@@ -377,11 +530,9 @@ plugin_load(int dfd, const char *file)
 		tpd_warn("plugin %s: no run function; skipped", file);
 		goto fail;
 	}
-	if (tpd_plugin_lookup(desc->tpp_name) != NULL) {
+	if ((taken = plugin_scan_name_taken(ps, desc->tpp_name)) != NULL) {
 		tpd_warn("plugin %s: a plugin named '%s' is already loaded "
-		    "(from %s); skipped",
-		    file, desc->tpp_name,
-		    tpd_plugin_lookup(desc->tpp_name)->p_file);
+		    "(from %s); skipped", file, desc->tpp_name, taken);
 		goto fail;
 	}
 	if (desc->tpp_init != NULL && (error = desc->tpp_init(&data)) != 0) {
@@ -405,10 +556,8 @@ plugin_load(int dfd, const char *file)
 	p->p_ino = st.st_ino;
 	p->p_mtime_ns = plugin_mtime_ns(&st);
 	p->p_refs = 1;
-	p->p_active = true;
-	p->p_seen = true;
-	TAILQ_INSERT_TAIL(&plugins_active, p, p_entry);
-	plugins_nactive++;
+	TAILQ_INSERT_TAIL(&ps->ps_loaded, p, p_entry);
+	ps->ps_nloaded++;
 	tpd_info("plugin %s loaded from %s: %s", desc->tpp_name, file,
 	    desc->tpp_description != NULL ? desc->tpp_description : "");
 	return true;
@@ -429,16 +578,39 @@ plugin_by_file(const char *file)
 	return NULL;
 }
 
-void
-tpd_plugins_scan(void)
+/* The active plugin known to ps as file, unchanged (st); or NULL. */
+static struct plugin_known *
+plugin_scan_unchanged(struct plugin_scan *ps, const char *file,
+    const struct stat *st)
+{
+	struct plugin_known *k;
+	size_t i;
+
+	for (i = 0; i < ps->ps_nknown; i++) {
+		k = &ps->ps_known[i];
+		if (k->pk_active && strcmp(k->pk_file, file) == 0 &&
+		    k->pk_dev == st->st_dev && k->pk_ino == st->st_ino &&
+		    k->pk_mtime_ns == plugin_mtime_ns(st))
+			return k;
+	}
+	return NULL;
+}
+
+/*
+ * Read the plugin directory: mark the known plugins whose file is there
+ * unchanged, and load the files that are new or changed into ps.  Any
+ * thread: it touches only ps (and logs).  May sleep (dlopen, the plugins'
+ * tpp_init).
+ */
+static void
+plugin_scan_run(struct plugin_scan *ps)
 {
 	const char *dir = tpd_opt.o_plugin_dir;
-	struct tpd_plugin *p, *next;
+	struct plugin_known *k;
 	struct dirent *de;
 	struct stat st;
 	char **files = NULL, **nf, why[512];
 	size_t nfiles = 0, cap = 0, i;
-	unsigned int loaded = 0;
 	DIR *d;
 	int pfd, dfd;
 
@@ -462,8 +634,7 @@ tpd_plugins_scan(void)
 			(void)close(dfd);
 		return;
 	}
-	TAILQ_FOREACH(p, &plugins_active, p_entry)
-		p->p_seen = false;
+	ps->ps_ok = true;
 
 	/* First see which loaded plugins are unchanged, and what is new. */
 	while ((de = readdir(d)) != NULL) {
@@ -478,11 +649,8 @@ tpd_plugins_scan(void)
 			tpd_warn("plugin %s: %s; skipped", de->d_name, why);
 			continue;
 		}
-		p = plugin_by_file(de->d_name);
-		if (p != NULL && p->p_dev == st.st_dev &&
-		    p->p_ino == st.st_ino &&
-		    p->p_mtime_ns == plugin_mtime_ns(&st)) {
-			p->p_seen = true;
+		if ((k = plugin_scan_unchanged(ps, de->d_name, &st)) != NULL) {
+			k->pk_seen = true;
 			continue;
 		}
 		if (nfiles == cap) {
@@ -495,13 +663,6 @@ tpd_plugins_scan(void)
 			break;
 		nfiles++;
 	}
-
-	/* Gone, changed or no longer safe: no new jobs; unloaded after
-	 * the last. */
-	TAILQ_FOREACH_SAFE(p, &plugins_active, p_entry, next)
-		if (!p->p_seen)
-			plugin_retire(p,
-			    "its file is gone, was replaced or is refused now");
 
 	/* Load in name order: which of two duplicates wins is stable. */
 	for (i = 1; i < nfiles; i++) {
@@ -516,15 +677,212 @@ tpd_plugins_scan(void)
 	}
 	for (i = 0; i < nfiles; i++) {
 		/* Checked again, on the descriptor loaded from. */
-		if (plugin_load(dfd, files[i]))
-			loaded++;
+		(void)plugin_load(ps, dfd, files[i]);
 		free(files[i]);
 	}
 	free(files);
 	(void)closedir(d);
-	tpd_info("plugin directory %s: %u loaded now, %u plugins active", dir,
-	    loaded,
-	    plugins_nactive);
+}
+
+/*
+ * On the loop: make what the rescan found the registry in one step:
+ * retire the plugins whose file is gone, changed or refused now (no new
+ * jobs; unloaded after their last), make the new ones active.  Frees ps.
+ */
+static void
+plugin_scan_apply(struct plugin_scan *ps)
+{
+	struct tpd_plugin *p, *next;
+	size_t i;
+
+	if (ps->ps_ok) {
+		TAILQ_FOREACH(p, &plugins_active, p_entry)
+			p->p_seen = false;
+		for (i = 0; i < ps->ps_nknown; i++)
+			if (ps->ps_known[i].pk_seen &&
+			    (p = plugin_by_file(ps->ps_known[i].pk_file)) !=
+			    NULL)
+				p->p_seen = true;
+		TAILQ_FOREACH_SAFE(p, &plugins_active, p_entry, next)
+			if (!p->p_seen)
+				plugin_retire(p, "its file is gone, was "
+				    "replaced or is refused now");
+		while ((p = TAILQ_FIRST(&ps->ps_loaded)) != NULL) {
+			TAILQ_REMOVE(&ps->ps_loaded, p, p_entry);
+			p->p_active = p->p_seen = true;
+			TAILQ_INSERT_TAIL(&plugins_active, p, p_entry);
+			plugins_nactive++;
+		}
+		tpd_info("plugin directory %s: %u loaded now, %u plugins "
+		    "active", tpd_opt.o_plugin_dir, ps->ps_nloaded,
+		    plugins_nactive);
+	}
+	plugin_scan_free(ps);
+}
+
+/* ------------------------------------------------------ the plugin thread */
+
+static void *
+plugin_thread_main(void *arg)
+{
+	struct plugin_task *t;
+	uint64_t one = 1;
+
+	(void)arg;
+	/* It ends when it has nothing to do: no thread while idle. */
+	(void)pthread_mutex_lock(&plt.plt_lock);
+	for (;;) {
+		if ((t = TAILQ_FIRST(&plt.plt_tasks)) == NULL) {
+			plt.plt_exited = true;
+			break;
+		}
+		TAILQ_REMOVE(&plt.plt_tasks, t, pt_entry);
+		(void)pthread_mutex_unlock(&plt.plt_lock);
+		if (t->pt_scan != NULL)
+			plugin_scan_run(t->pt_scan);
+		else
+			plugin_unload(t->pt_unload);
+		(void)pthread_mutex_lock(&plt.plt_lock);
+		if (t->pt_scan != NULL) {
+			TAILQ_INSERT_TAIL(&plt.plt_done, t->pt_scan,
+			    ps_entry);
+			(void)!write(plt.plt_fd, &one, sizeof(one));
+		}
+		free(t);
+	}
+	(void)pthread_mutex_unlock(&plt.plt_lock);
+	return NULL;
+}
+
+/* Hand the thread a task (started on first use); false: do it here. */
+static bool
+plugin_thread_give(struct plugin_scan *scan, struct tpd_plugin *unload)
+{
+	struct plugin_task *t;
+	sigset_t all, old;
+	int error;
+
+	if (plt.plt_ev == NULL || (t = calloc(1, sizeof(*t))) == NULL)
+		return false;
+	(void)pthread_mutex_lock(&plt.plt_lock);
+	if (plt.plt_started && !plt.plt_exited) {
+		/* Running: it takes this task before it may end. */
+		t->pt_scan = scan;
+		t->pt_unload = unload;
+		TAILQ_INSERT_TAIL(&plt.plt_tasks, t, pt_entry);
+		(void)pthread_mutex_unlock(&plt.plt_lock);
+		return true;
+	}
+	(void)pthread_mutex_unlock(&plt.plt_lock);
+	/* None, or one that ended: a new one, this task its first. */
+	if (plt.plt_started) {
+		(void)pthread_join(plt.plt_thread, NULL);
+		plt.plt_started = false;
+	}
+	t->pt_scan = scan;
+	t->pt_unload = unload;
+	(void)pthread_mutex_lock(&plt.plt_lock);
+	plt.plt_exited = false;
+	TAILQ_INSERT_TAIL(&plt.plt_tasks, t, pt_entry);
+	(void)pthread_mutex_unlock(&plt.plt_lock);
+	/* Signals stay with the main thread. */
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	error = pthread_create(&plt.plt_thread, NULL, plugin_thread_main,
+	    NULL);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (error != 0) {
+		tpd_warn("cannot start the plugin thread: %s; loading and "
+		    "unloading on the loop", strerror(error));
+		(void)pthread_mutex_lock(&plt.plt_lock);
+		TAILQ_REMOVE(&plt.plt_tasks, t, pt_entry);
+		(void)pthread_mutex_unlock(&plt.plt_lock);
+		free(t);
+		return false;
+	}
+	plt.plt_started = true;
+	return true;
+}
+
+/* The loop learns that rescans are done: apply them. */
+static void
+plugin_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct plugin_scan *ps;
+	uint64_t n;
+
+	(void)!read(plt.plt_fd, &n, sizeof(n));
+	for (;;) {
+		(void)pthread_mutex_lock(&plt.plt_lock);
+		if ((ps = TAILQ_FIRST(&plt.plt_done)) != NULL)
+			TAILQ_REMOVE(&plt.plt_done, ps, ps_entry);
+		(void)pthread_mutex_unlock(&plt.plt_lock);
+		if (ps == NULL)
+			break;
+		plugin_scan_apply(ps);
+		plt.plt_scanning = false;
+	}
+	if (plt.plt_again) {
+		plt.plt_again = false;
+		tpd_plugins_rescan();
+		return;
+	}
+	if (!plt.plt_scanning && plt.plt_scanned != NULL)
+		plt.plt_scanned();
+}
+
+int
+tpd_plugins_init(struct event_base *base, void (*scanned)(void))
+{
+	plt.plt_scanned = scanned;
+	plt.plt_stop = plt.plt_scanning = plt.plt_again = false;
+	if ((plt.plt_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return errno;
+	if ((plt.plt_ev = event_new(base, plt.plt_fd, EV_READ | EV_PERSIST,
+	    plugin_done_cb, NULL)) == NULL || event_add(plt.plt_ev,
+	    NULL) != 0)
+		return ENOMEM;
+	return 0;
+}
+
+void
+tpd_plugins_scan(void)
+{
+	struct plugin_scan *ps;
+
+	if ((ps = plugin_scan_new()) == NULL) {
+		tpd_err("plugin directory %s: out of memory; not rescanned",
+		    tpd_opt.o_plugin_dir);
+		return;
+	}
+	plugin_scan_run(ps);
+	plugin_scan_apply(ps);
+}
+
+void
+tpd_plugins_rescan(void)
+{
+	struct plugin_scan *ps;
+
+	if (plt.plt_scanning) {
+		plt.plt_again = true;	/* one more after this one */
+		return;
+	}
+	if ((ps = plugin_scan_new()) == NULL) {
+		tpd_err("plugin directory %s: out of memory; not rescanned",
+		    tpd_opt.o_plugin_dir);
+		if (plt.plt_scanned != NULL)
+			plt.plt_scanned();
+		return;
+	}
+	if (plugin_thread_give(ps, NULL)) {
+		plt.plt_scanning = true;
+		return;
+	}
+	plugin_scan_run(ps);
+	plugin_scan_apply(ps);
+	if (plt.plt_scanned != NULL)
+		plt.plt_scanned();
 }
 
 void
@@ -542,10 +900,45 @@ tpd_plugins_count(void)
 	return plugins_nactive;
 }
 
+/* Exit: let the plugin thread finish what it was given, and join it. */
+static void
+plugin_thread_stop(void)
+{
+	struct plugin_scan *ps;
+	struct tpd_plugin *p;
+
+	/* Unloads from here on run here; the thread ends with its queue. */
+	plt.plt_stop = true;
+	if (plt.plt_started) {
+		(void)pthread_join(plt.plt_thread, NULL);
+		plt.plt_started = false;
+	}
+	/* A rescan done but not applied: its new plugins go unused. */
+	while ((ps = TAILQ_FIRST(&plt.plt_done)) != NULL) {
+		TAILQ_REMOVE(&plt.plt_done, ps, ps_entry);
+		while ((p = TAILQ_FIRST(&ps->ps_loaded)) != NULL) {
+			TAILQ_REMOVE(&ps->ps_loaded, p, p_entry);
+			plugin_unload(p);
+		}
+		plugin_scan_free(ps);
+	}
+	plt.plt_scanning = plt.plt_again = false;
+	if (plt.plt_ev != NULL) {
+		event_free(plt.plt_ev);
+		plt.plt_ev = NULL;
+	}
+	if (plt.plt_fd >= 0) {
+		(void)close(plt.plt_fd);
+		plt.plt_fd = -1;
+	}
+}
+
 void
 tpd_plugins_unload_all(void)
 {
 	struct tpd_plugin *p;
+
+	plugin_thread_stop();
 
 	while ((p = TAILQ_FIRST(&plugins_active)) != NULL) {
 		TAILQ_REMOVE(&plugins_active, p, p_entry);

@@ -1,7 +1,8 @@
 /*
  * plugin.h -- the plugin registry (plugin.c).  Layer: pools and plugins;
  * calls only the plugin ABI, options and the log.  A plugin is a handle:
- * its insides are plugin.c's.  Loop thread, except tpd_plugin_desc() and
+ * its insides are plugin.c's.  Loop thread (plugin.c runs its own thread
+ * for rescans and unloads), except tpd_plugin_desc() and
  * tpd_plugin_data(), which a worker may call on the plugin of the job it
  * runs (the job holds a reference).
  */
@@ -14,12 +15,27 @@
 
 struct tpd_plugin;
 
+struct event_base;
+
+/*
+ * Set up the plugin thread's way back to the loop on base; scanned is
+ * called on the loop when a rescan (tpd_plugins_rescan) has been applied.
+ * 0 or an errno.
+ */
+int	tpd_plugins_init(struct event_base *base, void (*scanned)(void));
 /*
  * Load every plugin of tpd_opt.o_plugin_dir not loaded yet, and retire
- * those whose file is gone or changed.  Errors are logged.  May sleep
- * (dlopen, the plugins' tpp_init).
+ * those whose file is gone or changed, here and now (start-up).  Errors
+ * are logged.  May sleep (dlopen, the plugins' tpp_init).
  */
 void	tpd_plugins_scan(void);
+/*
+ * The same, with the loading and the plugins' tpp_init on the plugin
+ * thread: the registry changes, in one step, when the loop takes the
+ * result; then the scanned hook.  A rescan asked for during one runs
+ * after it (the hook once, after the last).
+ */
+void	tpd_plugins_rescan(void);
 /* The active plugin of that name, or NULL (no reference taken). */
 struct tpd_plugin *tpd_plugin_lookup(const char *name);
 /* Is name a valid plugin name (1 to TP_PLUGIN_NAME_MAX of A-Z a-z 0-9
@@ -34,7 +50,8 @@ void	*tpd_plugin_data(const struct tpd_plugin *plugin);
 /* Visit each active plugin in the order of loading. */
 void	tpd_plugins_foreach(void (*fn)(struct tpd_plugin *, void *), void *arg);
 unsigned int tpd_plugins_count(void);
-/* Exit: unload every plugin no job holds. */
+/* Exit: join the plugin thread, unload every plugin no job holds (here;
+ * their tpp_fini too). */
 void	tpd_plugins_unload_all(void);
 
 #endif /* TPD_PLUGIN_H */

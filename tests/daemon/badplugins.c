@@ -10,6 +10,7 @@
  *	5  bad-name	an invalid name ("no/slash")
  *	6  no-run	no run function
  *	7  counted	good, with init/fini that append to $TPOOL_TEST_FINI_LOG
+ *			and take $TPOOL_TEST_SLOW_MS ms each (default 0)
  *	8  marker	good, and its constructor (run by dlopen itself, before
  *			any check of the descriptor) creates $TPOOL_TEST_MARKER:
  *			the security suite's attacker plugin, whose trace says
@@ -21,6 +22,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tpool/plugin.h>
@@ -87,11 +89,28 @@ counted_note(const char *what)
 	(void)close(fd);
 }
 
+/* Take $TPOOL_TEST_SLOW_MS ms, as a plugin with much to set up would. */
+static void
+counted_slow(void)
+{
+	const char *ms = getenv("TPOOL_TEST_SLOW_MS");
+	struct timespec ts;
+	long n;
+
+	if (ms == NULL || (n = strtol(ms, NULL, 10)) <= 0)
+		return;
+	ts.tv_sec = n / 1000;
+	ts.tv_nsec = n % 1000 * 1000000;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static int
 counted_init(void **ret_data)
 {
 	static int data = 42;
 
+	counted_slow();
 	counted_note("init\n");
 	*ret_data = &data;
 	return 0;
@@ -100,6 +119,7 @@ counted_init(void **ret_data)
 static void
 counted_fini(void *data)
 {
+	counted_slow();
 	counted_note(data != NULL && *(int *)data == 42 ? "fini\n" : "fini-bad-data\n");
 }
 

@@ -362,14 +362,18 @@ START_TEST(test_sighup_replaced_plugin)
 	tpc_free(c);
 	td_stop(&D);
 
-	/* The old copy went (no job held it) before the new one came. */
+	/*
+	 * The new copy is loaded and initialised (off the loop) before it
+	 * takes the old one's place; the old one, no job holding it, is
+	 * then unloaded; the new one at the exit.
+	 */
 	fd = open(fini_log, O_RDONLY);
 	ck_assert_int_ge(fd, 0);
 	n = read(fd, buf, sizeof(buf) - 1);
 	ck_assert_int_gt(n, 0);
 	buf[n] = '\0';
 	(void)close(fd);
-	ck_assert_str_eq(buf, "init\nfini\ninit\nfini\n");
+	ck_assert_str_eq(buf, "init\ninit\nfini\nfini\n");
 	td_cleanup(&D);
 }
 END_TEST
@@ -442,6 +446,55 @@ START_TEST(test_sighup_replaced_many_times_while_old_versions_run)
 	}
 	tpc_free(c);
 	td_down(&D);
+}
+END_TEST
+
+/*
+ * A plugin whose tpp_init and tpp_fini take 2 s each, replaced and
+ * rescanned (SIGHUP): the loading and unloading run off the loop, so
+ * another client's requests are answered meanwhile as usual, and its jobs
+ * go to the old version until the new one is ready.
+ */
+START_TEST(test_sighup_slow_plugin_init_stalls_nobody)
+{
+	Tpool__StatsReply *st;
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	uint64_t t0, t, worst = 0, start;
+	char path[160], tmp[160];
+
+	ck_assert_int_eq(setenv("TPOOL_TEST_SLOW_MS", "2000", 1), 0);
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "counted", NULL);
+	td_start(&D, NULL, NULL);
+	c = td_connect(&D);
+	(void)snprintf(path, sizeof(path), "%s/counted.so", D.td_plugins);
+	(void)snprintf(tmp, sizeof(tmp), "%s/.counted.so.new", D.td_plugins);
+	copy_file(TD_BUILDDIR "/tests/daemon/.libs/counted.so", tmp);
+	ck_assert_int_eq(rename(tmp, path), 0);
+	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+	start = tu_now_ms();
+	/* 2 s of the new version's init, then 2 s of the old one's fini. */
+	while ((t0 = tu_now_ms()) - start < 4500) {
+		ck_assert_int_eq(tpc_stats(c, &st), 0);
+		tpool__stats_reply__free_unpacked(st, NULL);
+		j = td_run_job(c, "counted", "", UNBOUND, -1, -1);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		tpool__job_info__free_unpacked(j, NULL);
+		if ((t = tu_now_ms() - t0) > worst)
+			worst = t;
+		td_sleep_ms(20);
+	}
+	(void)fprintf(stderr, "slowest stats + job round trip during the "
+	    "reload: %llu ms\n", (unsigned long long)worst);
+	ck_assert_msg(worst < 1000, "a client waited %llu ms",
+	    (unsigned long long)worst);
+	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+	ck_assert(td_log_contains(&D, "plugin directory"));
+	tpc_free(c);
+	td_down(&D);
+	ck_assert_int_eq(unsetenv("TPOOL_TEST_SLOW_MS"), 0);
 }
 END_TEST
 
@@ -768,6 +821,7 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_sighup_removed_plugin_outlives_its_job);
 	tcase_add_test(tc, test_sighup_replaced_plugin);
 	tcase_add_test(tc, test_sighup_replaced_many_times_while_old_versions_run);
+	tcase_add_test(tc, test_sighup_slow_plugin_init_stalls_nobody);
 	tcase_add_test(tc, test_bad_plugins_are_skipped);
 	tcase_add_test(tc, test_missing_plugin_dir);
 	suite_add_tcase(s, tc);
