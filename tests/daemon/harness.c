@@ -363,9 +363,25 @@ td_dump_log(const struct td_daemon *d)
 	free(log);
 }
 
+/*
+ * Throw away the notifications nobody waits for (a stopped daemon's
+ * STOPPING=1, a refused start's): the socket queues only
+ * net.unix.max_dgram_qlen (10) datagrams, and a daemon whose sd_notify
+ * finds it full blocks (systemd reads at once; a test does not).
+ */
+static void
+td_notify_drain(const struct td_daemon *d)
+{
+	char buf[4096];
+
+	while (recv(d->td_notify_fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		;
+}
+
 void
 td_start(struct td_daemon *d, const char *const *prefix, const char *const *args)
 {
+	td_notify_drain(d);
 	d->td_pid = td_spawn(d, prefix, args, true);
 	if (!td_wait_notify(d, "READY=1", td_deadline_ms())) {
 		td_dump_log(d);
@@ -405,9 +421,15 @@ td_stop(struct td_daemon *d)
 {
 	int status;
 
+	uint64_t end = tu_now_ms() + td_deadline_ms();
+
 	ck_assert_msg(d->td_pid > 0, "tpoold is not running (it died?)");
 	ck_assert_int_eq(kill(d->td_pid, SIGTERM), 0);
-	status = td_wait_exit(d->td_pid, td_deadline_ms());
+	/* Its STOPPING=1 must not find the notify socket full. */
+	do {
+		td_notify_drain(d);
+		status = td_wait_exit(d->td_pid, 50);
+	} while (status == -1 && tu_now_ms() < end);
 	if (status == -1) {
 		(void)kill(d->td_pid, SIGKILL);
 		(void)td_wait_exit(d->td_pid, 5000);

@@ -240,26 +240,29 @@ static int
 job_kept(void *arg)
 {
 	uint64_t id = *(uint64_t *)arg;
+	uint64_t end = tu_now_ms() + td_deadline_ms();
+	Tpool__JobState state;
 	Tpool__StatusReply *sr;
-	Tpool__JobInfo *fin;
 	struct tpc *c;
 	int rc = 0;
 
 	if (tpc_connect(D.td_sock, &c) != 0)
 		return 70;
 	(void)tpc_set_timeout(c, 20000);
-	if (tpc_status(c, id, &sr) != 0 || sr->n_jobs != 1)
-		return 71;
-	tpool__status_reply__free_unpacked(sr, NULL);
-	if (tpc_watch(c, id, NULL) != 0)
-		rc = 72;
-	else if (tpc_wait_job(c, id, &fin, NULL, NULL) != 0)
-		rc = 73;
-	else {
-		if (fin->state != TPOOL__JOB_STATE__JOB_SUCCEEDED)
-			rc = 74;
-		tpool__job_info__free_unpacked(fin, NULL);
+	/* It may have ended already (a slow build): ask until it has. */
+	for (;;) {
+		if (tpc_status(c, id, &sr) != 0 || sr->n_jobs != 1)
+			return 71;
+		state = sr->jobs[0]->state;
+		tpool__status_reply__free_unpacked(sr, NULL);
+		if (tp_state_is_final(state))
+			break;
+		if (tu_now_ms() > end)
+			return 72;
+		td_sleep_ms(50);
 	}
+	if (state != TPOOL__JOB_STATE__JOB_SUCCEEDED)
+		rc = 74;
 	tpc_free(c);
 	return rc;
 }
