@@ -370,12 +370,17 @@ td_dump_log(const struct td_daemon *d)
  * finds it full blocks (systemd reads at once; a test does not).
  */
 static void
-td_notify_drain(const struct td_daemon *d)
+td_notify_drain(struct td_daemon *d)
 {
 	char buf[4096];
+	ssize_t n;
 
-	while (recv(d->td_notify_fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-		;
+	while ((n = recv(d->td_notify_fd, buf, sizeof(buf) - 1,
+	    MSG_DONTWAIT)) >= 0) {
+		buf[n] = '\0';
+		if (strstr(buf, "STOPPING=1") != NULL)
+			d->td_stopping_seen = true;
+	}
 }
 
 void
@@ -424,12 +429,14 @@ td_stop(struct td_daemon *d)
 	uint64_t end = tu_now_ms() + td_deadline_ms();
 
 	ck_assert_msg(d->td_pid > 0, "tpoold is not running (it died?)");
+	d->td_stopping_seen = false;
 	ck_assert_int_eq(kill(d->td_pid, SIGTERM), 0);
 	/* Its STOPPING=1 must not find the notify socket full. */
 	do {
 		td_notify_drain(d);
 		status = td_wait_exit(d->td_pid, 50);
 	} while (status == -1 && tu_now_ms() < end);
+	td_notify_drain(d);	/* what it said last */
 	if (status == -1) {
 		(void)kill(d->td_pid, SIGKILL);
 		(void)td_wait_exit(d->td_pid, 5000);

@@ -47,6 +47,7 @@ struct td_daemon {
 	char		td_notified[1024];	/* the datagram td_wait_notify matched */
 	unsigned int	td_nofile;		/* RLIMIT_NOFILE for the daemon, 0: as ours */
 	bool		td_test_build;		/* run tests/daemon/tpoold-test */
+	bool		td_stopping_seen;	/* td_stop read its STOPPING=1 */
 };
 
 /* Make the folder, its plugin folder (empty) and the notify socket. */

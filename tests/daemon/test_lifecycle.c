@@ -83,7 +83,8 @@ START_TEST(test_notifications)
 	ck_assert(td_wait_notify(&D, "RELOADING=1", td_deadline_ms()));
 	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
 	td_stop(&D);
-	ck_assert(td_wait_notify(&D, "STOPPING=1", 1000));
+	/* td_stop read the notifications while the daemon stopped. */
+	ck_assert(D.td_stopping_seen);
 	td_cleanup(&D);
 }
 END_TEST
