@@ -127,6 +127,9 @@ struct tpd_conn {
 						 *    too */
 	bool			c_backlog;	/* c_in holds whole frames
 						 *    left from a turn */
+	bool			c_drain_backlog; /* draining: answer the
+						 *    frames of the backlog,
+						 *    then close */
 	struct event		*c_turn_ev;	/* its next turn (made on
 						 *    first use) */
 	size_t			c_in_len;
@@ -671,10 +674,12 @@ conn_write(struct tpd_conn *conn)
 			return;
 		}
 	}
-	if (conn->c_read_paused && !conn->c_closing && !conn_draining &&
+	if (conn->c_read_paused && !conn->c_closing &&
+	    (!conn_draining || conn->c_drain_backlog) &&
 	    conn->c_out_len - conn->c_out_off < CONN_OUT_LOW) {
 		conn->c_read_paused = false;
-		(void)event_add(conn->c_rev, NULL);
+		if (!conn_draining)
+			(void)event_add(conn->c_rev, NULL);
 		if (conn->c_backlog)
 			conn_backlog_later(conn);
 	}
@@ -954,7 +959,7 @@ conn_backlog(struct tpd_conn *conn, struct conn_turn *turn)
 		return;
 	if (conn->c_closing) {
 		conn->c_in_len = 0;
-		conn->c_backlog = false;
+		conn->c_backlog = conn->c_drain_backlog = false;
 		return;
 	}
 	memmove(conn->c_in, conn->c_in + used, conn->c_in_len - used);
@@ -964,6 +969,13 @@ conn_backlog(struct tpd_conn *conn, struct conn_turn *turn)
 		return;
 	}
 	conn->c_backlog = false;
+	if (conn->c_drain_backlog) {
+		/* Every request it sent whole before the drain is answered;
+		 * a partial frame is dropped, as an unread one is. */
+		conn->c_drain_backlog = false;
+		tpd_conn_close_after_write(conn);
+		return;
+	}
 	if (conn->c_in_len > 0)
 		conn_partial_began(conn);
 }
@@ -1100,8 +1112,16 @@ tpd_conn_drain_all(void (*done)(void))
 
 	conn_draining = true;
 	conn_drain_done = done;
-	TAILQ_FOREACH(conn, &conn_list, c_entry)
+	TAILQ_FOREACH(conn, &conn_list, c_entry) {
+		if (conn->c_backlog && !conn->c_closing && !conn->c_dead) {
+			/* Frames it read but did not handle yet get their
+			 * turns (and answers); then it closes. */
+			conn->c_drain_backlog = true;
+			(void)event_del(conn->c_rev);
+			continue;
+		}
 		tpd_conn_close_after_write(conn);
+	}
 	conn_arm_end();
 }
 

@@ -85,8 +85,9 @@ void	tpd_conn_close_after_write(struct tpd_conn *conn);
 
 unsigned int tpd_conn_count(void);
 /*
- * Shutdown: stop reading from every connection and call done() once
- * every output is written (or the connections are gone).
+ * Shutdown: stop reading from every connection, answer the whole frames
+ * already read but still waiting their turn, and call done() once every
+ * output is written (or the connections are gone).
  */
 void	tpd_conn_drain_all(void (*done)(void));
 /* Close and free every connection (exit). */
