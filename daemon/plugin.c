@@ -301,29 +301,101 @@ plugin_fd_path(int fd, char *buf, size_t len)
 }
 
 /*
- * dlclose handle, loaded from the descriptor fd, and close fd (consumed)
- * once no object is loaded under its name any more.  The dynamic linker
- * hands back an object already loaded under the name asked for, so the
- * name "/proc/self/fd/N" must not come back with another file behind it
- * while an object holds it; an object can outlive its dlclose (a plugin
- * marked RTLD_NODELETE or with a STB_GNU_UNIQUE symbol), and then its
- * descriptor stays open as long as the daemon runs.
+ * Descriptors whose object stayed loaded after its dlclose (a plugin
+ * marked RTLD_NODELETE or with a STB_GNU_UNIQUE symbol, or a file the
+ * program itself holds open with dlopen): the object keeps the name
+ * "/proc/self/fd/N", so N must stay this file's.  One per file: loading
+ * that file again takes its descriptor back (the linker hands back the
+ * same object), so such a file costs one descriptor however often it is
+ * loaded; each dlclose closes those whose objects have gone since.
+ * Loads and unloads run on the loop and on the plugin thread.
  */
-static void
-plugin_dlclose(void *handle, int fd)
+struct plugin_linger {
+	LIST_ENTRY(plugin_linger) pl_entry;	/* plugin_linger_lock */
+	dev_t			pl_dev;		/* c: the file */
+	ino_t			pl_ino;		/* c */
+	int			pl_fd;		/* c */
+};
+static pthread_mutex_t plugin_linger_lock = PTHREAD_MUTEX_INITIALIZER;
+static LIST_HEAD(, plugin_linger) plugin_lingering =
+    LIST_HEAD_INITIALIZER(plugin_lingering);	/* plugin_linger_lock */
+
+/* Is an object still loaded under the name of descriptor fd? */
+static bool
+plugin_fd_loaded(int fd)
 {
 	char path[32];
 	void *h;
 
-	(void)dlclose(handle);
 	plugin_fd_path(fd, path, sizeof(path));
-	if ((h = dlopen(path, RTLD_NOW | RTLD_NOLOAD)) != NULL) {
-		(void)dlclose(h);
-		tpd_notice("a plugin object stays loaded after dlclose; its "
-		    "descriptor %d stays open", fd);
+	if ((h = dlopen(path, RTLD_NOW | RTLD_NOLOAD)) == NULL)
+		return false;
+	(void)dlclose(h);
+	return true;
+}
+
+/*
+ * The descriptor kept for the file of st, if its object stayed loaded:
+ * it is the caller's again (off the list); -1 if none.
+ */
+static int
+plugin_linger_take(const struct stat *st)
+{
+	struct plugin_linger *pl;
+	int fd = -1;
+
+	(void)pthread_mutex_lock(&plugin_linger_lock);
+	LIST_FOREACH(pl, &plugin_lingering, pl_entry) {
+		if (pl->pl_dev == st->st_dev && pl->pl_ino == st->st_ino) {
+			LIST_REMOVE(pl, pl_entry);
+			fd = pl->pl_fd;
+			free(pl);
+			break;
+		}
+	}
+	(void)pthread_mutex_unlock(&plugin_linger_lock);
+	return fd;
+}
+
+/*
+ * dlclose handle, loaded from the descriptor fd, and close fd (consumed)
+ * once no object is loaded under its name any more: the dynamic linker
+ * hands back an object already loaded under the name asked for, so the
+ * name "/proc/self/fd/N" must not come back with another file behind it
+ * while an object holds it.  A descriptor whose object outlives its
+ * dlclose is kept (plugin_lingering) until it has gone.
+ */
+static void
+plugin_dlclose(void *handle, int fd)
+{
+	struct plugin_linger *pl, *next;
+	struct stat st;
+
+	(void)dlclose(handle);
+	(void)pthread_mutex_lock(&plugin_linger_lock);
+	for (pl = LIST_FIRST(&plugin_lingering); pl != NULL; pl = next) {
+		next = LIST_NEXT(pl, pl_entry);
+		if (!plugin_fd_loaded(pl->pl_fd)) {
+			LIST_REMOVE(pl, pl_entry);
+			(void)close(pl->pl_fd);
+			free(pl);
+		}
+	}
+	if (!plugin_fd_loaded(fd)) {
+		(void)pthread_mutex_unlock(&plugin_linger_lock);
+		(void)close(fd);
 		return;
 	}
-	(void)close(fd);
+	if (fstat(fd, &st) == 0 && (pl = calloc(1, sizeof(*pl))) != NULL) {
+		pl->pl_dev = st.st_dev;
+		pl->pl_ino = st.st_ino;
+		pl->pl_fd = fd;
+		LIST_INSERT_HEAD(&plugin_lingering, pl, pl_entry);
+	}
+	/* else it stays open, unlisted: never reused while we run. */
+	(void)pthread_mutex_unlock(&plugin_linger_lock);
+	tpd_notice("a plugin object stays loaded after dlclose; its "
+	    "descriptor %d stays open", fd);
 }
 
 /* What a rescan knows of a loaded plugin (a copy: the thread reads it). */
@@ -465,7 +537,7 @@ plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 	void *handle, *data = NULL;
 	const char *err, *taken;
 	size_t i;
-	int fd, error;
+	int fd, kept, error;
 
 	fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
@@ -487,6 +559,11 @@ plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 	if (plugin_loaded_already(ps, file, &st)) {
 		(void)close(fd);
 		return false;
+	}
+	if ((kept = plugin_linger_take(&st)) >= 0) {
+		/* Its object stayed loaded under that descriptor's name. */
+		(void)close(fd);
+		fd = kept;
 	}
 	plugin_fd_path(fd, path, sizeof(path));
 	if ((handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 
 #include <check.h>
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -56,7 +58,9 @@ ip_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
-/* The defaults, a plugin folder with echo and fail, the daemon set up. */
+static void ip_start(void);
+
+/* A plugin folder with echo, fail and sleep; the daemon set up. */
 static void
 ip_setup(void)
 {
@@ -71,6 +75,13 @@ ip_setup(void)
 		(void)snprintf(dst, sizeof(dst), "%s/%s.so", ip_dir, names[i]);
 		ip_copy(src, dst);
 	}
+	ip_start();
+}
+
+/* The defaults and the plugin folder ip_dir; the daemon set up. */
+static void
+ip_start(void)
+{
 	tpd_log_set_verbose(-1);
 	tpd_options_defaults(&tpd_opt);
 	tpd_opt.o_plugin_dir = strdup(ip_dir);
@@ -81,13 +92,20 @@ ip_setup(void)
 	ck_assert_uint_eq(tpd_plugins_count(), 3);
 }
 
+/* Stop the daemon and take it down (the folder stays). */
 static void
-ip_teardown(void)
+ip_stop(void)
 {
 	tpd_daemon_stop("test over");
 	ck_assert_int_eq(tpd_daemon_run_until_idle(10000), 0);
 	tpd_daemon_teardown();
 	tpd_options_free(&tpd_opt);
+}
+
+static void
+ip_teardown(void)
+{
+	ip_stop();
 	(void)nftw(ip_dir, ip_rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -334,6 +352,34 @@ ip_count_frames(int fd)
 }
 
 /*
+ * A connection of uid attached to the daemon (sv[0] is the daemon's, sv[1]
+ * the client's end), with n Stats requests (ids 1 to n) written into it.
+ */
+static void
+ip_attach_with_stats(int sv[2], uid_t uid, unsigned int n)
+{
+	Tpool__Request req = TPOOL__REQUEST__INIT;
+	Tpool__Stats stats = TPOOL__STATS__INIT;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	unsigned int i;
+
+	req.has_request_id = true;
+	req.body_case = TPOOL__REQUEST__BODY_STATS;
+	req.stats = &stats;
+	for (i = 1; i <= n; i++) {
+		req.request_id = i;
+		ip_frame(&buf, &len, &req.base);
+	}
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	ck_assert_int_eq(tpd_conn_attach(sv[0], uid, uid, (pid_t)uid, NULL),
+	    0);
+	ck_assert_int_eq(write(sv[1], buf, len), (ssize_t)len);
+	free(buf);
+}
+
+/*
  * The loop serves connections in turn: one that sent a thousand requests
  * at once has 64 of them answered per turn, and another connection's one
  * request is answered in the first loop iteration, not after the
@@ -341,33 +387,13 @@ ip_count_frames(int fd)
  */
 START_TEST(test_pipelining_client_takes_turns)
 {
-	Tpool__Request req = TPOOL__REQUEST__INIT;
-	Tpool__Stats stats = TPOOL__STATS__INIT;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	unsigned int i, got, total = 0, iterations = 0;
+	unsigned int got, total = 0, iterations = 0;
 	int a[2], b[2];
 
 	ip_setup();
-	req.has_request_id = true;
-	req.body_case = TPOOL__REQUEST__BODY_STATS;
-	req.stats = &stats;
-	for (i = 1; i <= 1000; i++) {
-		req.request_id = i;
-		ip_frame(&buf, &len, &req.base);
-	}
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a),
-	    0);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b),
-	    0);
-	ck_assert_int_eq(tpd_conn_attach(a[0], 1000, 1000, 1, NULL), 0);
-	ck_assert_int_eq(tpd_conn_attach(b[0], 1001, 1001, 2, NULL), 0);
 	/* Both ready before the loop looks: a's thousand, then b's one. */
-	ck_assert_int_eq(write(a[1], buf, len), (ssize_t)len);
-	len = 0;
-	req.request_id = 1;
-	ip_frame(&buf, &len, &req.base);
-	ck_assert_int_eq(write(b[1], buf, len), (ssize_t)len);
+	ip_attach_with_stats(a, 1000, 1000);
+	ip_attach_with_stats(b, 1001, 1);
 
 	ck_assert_int_eq(event_base_loop(tpd_base, EVLOOP_ONCE), 0);
 	ck_assert_uint_eq(ip_count_frames(b[1]), 1);
@@ -383,8 +409,76 @@ START_TEST(test_pipelining_client_takes_turns)
 	ck_assert_uint_ge(iterations, 1000 / 64 - 1);
 	(void)close(a[1]);
 	(void)close(b[1]);
-	free(buf);
 	ip_teardown();
+}
+END_TEST
+
+/*
+ * A stop that comes while a connection's frames wait their turn answers
+ * every one of them (all it read, whole) before it closes the connection.
+ */
+START_TEST(test_stop_answers_frames_waiting_their_turn)
+{
+	unsigned int total;
+	uint8_t byte;
+	int a[2];
+
+	ip_setup();
+	ip_attach_with_stats(a, 1000, 1000);
+	ck_assert_int_eq(event_base_loop(tpd_base, EVLOOP_ONCE), 0);
+	total = ip_count_frames(a[1]);
+	ck_assert_uint_lt(total, 1000);		/* the rest waits its turn */
+
+	tpd_daemon_stop("test stop");
+	ck_assert_int_eq(tpd_daemon_run_until_idle(10000), 0);
+	ck_assert_uint_eq(tpd_conn_count(), 0);
+	total += ip_count_frames(a[1]);
+	ck_assert_uint_eq(total, 1000);
+	ck_assert_int_eq(read(a[1], &byte, 1), 0);	/* then it closed */
+	(void)close(a[1]);
+	ip_teardown();
+}
+END_TEST
+
+static unsigned int
+ip_count_fds(void)
+{
+	struct dirent *de;
+	unsigned int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	(void)closedir(d);
+	return n;
+}
+
+/*
+ * A plugin whose object stays loaded after the daemon's dlclose (here the
+ * program holds it open itself) keeps one descriptor, however often the
+ * daemon loads it again.
+ */
+START_TEST(test_plugin_kept_loaded_costs_one_descriptor)
+{
+	char path[PATH_MAX];
+	unsigned int round, after_first = 0;
+	void *held;
+
+	ip_setup();
+	(void)snprintf(path, sizeof(path), "%s/echo.so", ip_dir);
+	held = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	ck_assert_msg(held != NULL, "dlopen %s: %s", path, dlerror());
+	for (round = 0; round < 4; round++) {
+		ip_stop();
+		if (round == 0)
+			after_first = ip_count_fds();
+		else
+			ck_assert_uint_eq(ip_count_fds(), after_first);
+		ip_start();
+	}
+	ip_teardown();
+	(void)dlclose(held);
 }
 END_TEST
 
@@ -401,6 +495,8 @@ main(void)
 	tcase_add_test(tc, test_feed_stream_runs_jobs);
 	tcase_add_test(tc, test_feed_then_stop_with_running_job);
 	tcase_add_test(tc, test_pipelining_client_takes_turns);
+	tcase_add_test(tc, test_stop_answers_frames_waiting_their_turn);
+	tcase_add_test(tc, test_plugin_kept_loaded_costs_one_descriptor);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
