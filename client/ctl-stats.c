@@ -1,7 +1,8 @@
 /*
- * ctl-stats.c -- tpctl stats: the daemon's counters and each pool's
- * statistics (threads total and idle, queued jobs, jobs run, threads
- * created and exited, thread creation failures).
+ * ctl-stats.c -- tpctl stats: the daemon's counters, its memory budget,
+ * every numeric setting as in effect, and each pool's statistics (threads
+ * total and idle, queued jobs, jobs run, threads created and exited,
+ * thread creation failures).
  *
  *	tpctl stats
  */
@@ -10,6 +11,54 @@
 #include <stdio.h>
 
 #include "ctl.h"
+
+static const char *
+stats_unit_name(Tpool__LimitUnit unit)
+{
+	switch (unit) {
+	case TPOOL__LIMIT_UNIT__LIMIT_BYTES:
+		return "bytes";
+	case TPOOL__LIMIT_UNIT__LIMIT_NANOSECONDS:
+		return "ns";
+	default:
+		return "count";
+	}
+}
+
+struct stats_scale {
+	uint64_t	ss_mult;
+	const char	*ss_suffix;
+};
+
+static const struct stats_scale stats_bytes[] = {
+	{ 1ull << 30, "G" }, { 1ull << 20, "M" }, { 1ull << 10, "K" },
+	{ 1, "" },
+}, stats_times[] = {
+	{ 3600000000000ull, "h" }, { 60000000000ull, "m" },
+	{ 1000000000ull, "s" }, { 1000000ull, "ms" }, { 1, "ns" },
+};
+
+/* A setting's value as tpoold's option would take it (1M, 30s, 5m). */
+static void
+stats_limit_value(const Tpool__Limit *l, char *buf, size_t len)
+{
+	const struct stats_scale *sc = NULL;
+	size_t i;
+
+	if (l->unit == TPOOL__LIMIT_UNIT__LIMIT_BYTES)
+		sc = stats_bytes;
+	else if (l->unit == TPOOL__LIMIT_UNIT__LIMIT_NANOSECONDS)
+		sc = stats_times;
+	/* The largest unit that divides it (the last is 1). */
+	for (i = 0; sc != NULL && l->value != 0; i++)
+		if (l->value % sc[i].ss_mult == 0) {
+			(void)snprintf(buf, len, "%llu%s",
+			    (unsigned long long)(l->value / sc[i].ss_mult),
+			    sc[i].ss_suffix);
+			return;
+		}
+	(void)snprintf(buf, len, "%llu", (unsigned long long)l->value);
+}
 
 static void
 stats_json(const Tpool__StatsReply *s)
@@ -48,6 +97,14 @@ stats_json(const Tpool__StatsReply *s)
 		    (unsigned long long)p->threads_exited,
 		    (unsigned long long)p->create_failures);
 	}
+	(void)printf("],\"limits\":[");
+	for (i = 0; i < s->n_limits; i++) {
+		(void)printf("%s{\"name\":", i > 0 ? "," : "");
+		ctl_json_string(stdout, s->limits[i]->name);
+		(void)printf(",\"value\":%llu,\"unit\":\"%s\"}",
+		    (unsigned long long)s->limits[i]->value,
+		    stats_unit_name(s->limits[i]->unit));
+	}
 	(void)puts("]}");
 }
 
@@ -55,7 +112,7 @@ static void
 stats_text(const Tpool__StatsReply *s)
 {
 	const Tpool__PoolStats *p;
-	char pri[16], cpu[16];
+	char pri[16], cpu[16], val[32];
 	size_t i;
 
 	(void)printf("uptime:         %.1f s\n", (double)s->uptime_ms / 1e3);
@@ -77,6 +134,13 @@ stats_text(const Tpool__StatsReply *s)
 	    (unsigned long long)s->memory_budget,
 	    (unsigned long long)s->memory_used_by_you,
 	    (unsigned long long)s->memory_per_user);
+	if (s->n_limits > 0)
+		(void)printf("\nsettings (tpoold options, as in effect):\n");
+	for (i = 0; i < s->n_limits; i++) {
+		stats_limit_value(s->limits[i], val, sizeof(val));
+		(void)printf("  %-26s %s\n", s->limits[i]->name != NULL ?
+		    s->limits[i]->name : "?", val);
+	}
 	if (s->n_pools == 0)
 		return;
 	(void)printf("\n%-8s %4s %4s %7s %5s %6s %10s %8s %7s %5s\n", "POOL",

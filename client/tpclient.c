@@ -952,7 +952,7 @@ tpc_cancel(struct tpc *c, uint64_t job_id, bool wait,
 
 static int
 status_call(struct tpc *c, bool one, uint64_t job_id, bool all,
-    Tpool__StatusReply **ret_reply)
+    uint64_t before_id, uint32_t limit, Tpool__StatusReply **ret_reply)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
 	Tpool__Status st = TPOOL__STATUS__INIT;
@@ -963,6 +963,10 @@ status_call(struct tpc *c, bool one, uint64_t job_id, bool all,
 	st.job_id = job_id;
 	st.has_all = all;
 	st.all = all;
+	st.has_before_id = before_id != 0;
+	st.before_id = before_id;
+	st.has_limit = limit != 0;
+	st.limit = limit;
 	req.body_case = TPOOL__REQUEST__BODY_STATUS;
 	req.status = &st;
 	if ((error = conn_call(c, &req, &body)) == 0)
@@ -973,19 +977,27 @@ status_call(struct tpc *c, bool one, uint64_t job_id, bool all,
 int
 tpc_status(struct tpc *c, uint64_t job_id, Tpool__StatusReply **ret_reply)
 {
-	return status_call(c, true, job_id, false, ret_reply);
+	return status_call(c, true, job_id, false, 0, 0, ret_reply);
 }
 
 int
 tpc_status_all(struct tpc *c, Tpool__StatusReply **ret_reply)
 {
-	return status_call(c, false, 0, false, ret_reply);
+	return status_call(c, false, 0, false, 0, 0, ret_reply);
 }
 
 int
 tpc_status_all_users(struct tpc *c, Tpool__StatusReply **ret_reply)
 {
-	return status_call(c, false, 0, true, ret_reply);
+	return status_call(c, false, 0, true, 0, 0, ret_reply);
+}
+
+int
+tpc_status_page(struct tpc *c, bool all_users, uint64_t before_id,
+    uint32_t limit, Tpool__StatusReply **ret_reply)
+{
+	return status_call(c, false, 0, all_users, before_id, limit,
+	    ret_reply);
 }
 
 int

@@ -208,14 +208,21 @@ int	tpc_cancel(struct tpc *c, uint64_t job_id, bool wait,
 	    Tpool__CancelReply **ret_reply);
 
 /*
- * Status of one job, of all the caller's jobs, or of every user's jobs
- * (root only: anyone else gets ERROR_PERMISSION).  Free *ret_reply with
+ * Status of one job, or a list: of the caller's jobs, or of every user's
+ * jobs (root only: anyone else gets ERROR_PERMISSION).  A list comes in
+ * pages of at most 1000 jobs, newest first (oldest first within a page):
+ * tpc_status_all and tpc_status_all_users return the first page;
+ * tpc_status_page the one below before_id (0: the first), of limit jobs
+ * (0: the daemon's most, 1000).  A reply with has_more_before has older
+ * jobs left: ask for the page below more_before.  Free *ret_reply with
  * tpool__status_reply__free_unpacked(r, NULL).
  */
 int	tpc_status(struct tpc *c, uint64_t job_id,
 	    Tpool__StatusReply **ret_reply);
 int	tpc_status_all(struct tpc *c, Tpool__StatusReply **ret_reply);
 int	tpc_status_all_users(struct tpc *c, Tpool__StatusReply **ret_reply);
+int	tpc_status_page(struct tpc *c, bool all_users, uint64_t before_id,
+	    uint32_t limit, Tpool__StatusReply **ret_reply);
 
 /*
  * Ask for the events of a job (someone else's submit, or ours again).

@@ -126,7 +126,7 @@ static const struct tpd_req_row dispatch_rows[] = {
 	{ TPOOL__REQUEST__BODY_CANCEL, "cancel", tpd_req_cancel,
 	    RW | TPD_REQ_OWNER, tpd_validate_cancel, dispatch_cancel_job },
 	{ TPOOL__REQUEST__BODY_STATUS, "status", tpd_req_status,
-	    RO | TPD_REQ_OWNER, NULL, dispatch_status_job },
+	    RO | TPD_REQ_OWNER, tpd_validate_status, dispatch_status_job },
 	{ TPOOL__REQUEST__BODY_LIST_PLUGINS, "list_plugins",
 	    tpd_req_list_plugins, RO | TPD_REQ_ANYONE, NULL, NULL },
 	{ TPOOL__REQUEST__BODY_STATS, "stats", tpd_req_stats,

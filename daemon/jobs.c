@@ -421,26 +421,50 @@ job_free(struct tpd_job *job)
 	free(job);
 }
 
+/*
+ * The newest job of list to visit: the last, or with before_id the one
+ * before the job of that id when it is on the list (one step), else the
+ * first with a smaller id (a walk: the job has gone meanwhile).
+ */
+#define	JOBS_FIRST_BEFORE(list, field, before_id, onlist, ret) do {	\
+	struct tpd_job *fb_job = NULL;					\
+									\
+	if ((before_id) != 0)						\
+		fb_job = tpd_job_lookup(before_id);			\
+	if (fb_job != NULL && (onlist))					\
+		(ret) = TAILQ_PREV(fb_job, job_list, field);		\
+	else {								\
+		(ret) = TAILQ_LAST((list), job_list);			\
+		while ((before_id) != 0 && (ret) != NULL &&		\
+		    (ret)->j_id >= (before_id))				\
+			(ret) = TAILQ_PREV((ret), job_list, field);	\
+	}								\
+} while (0)
+
 void
-tpd_jobs_foreach_of_uid(uid_t uid, bool (*fn)(struct tpd_job *, void *),
-    void *arg)
+tpd_jobs_foreach_of_uid(uid_t uid, uint64_t before_id,
+    bool (*fn)(struct tpd_job *, void *), void *arg)
 {
 	struct tpd_user *user = user_find(uid);
 	struct tpd_job *job;
 
 	if (user == NULL)
 		return;
-	TAILQ_FOREACH_REVERSE(job, &user->u_jobs, job_list, j_userent)
+	JOBS_FIRST_BEFORE(&user->u_jobs, j_userent, before_id,
+	    fb_job->j_uid == uid, job);
+	for (; job != NULL; job = TAILQ_PREV(job, job_list, j_userent))
 		if (!fn(job, arg))
 			break;
 }
 
 void
-tpd_jobs_foreach(bool (*fn)(struct tpd_job *, void *), void *arg)
+tpd_jobs_foreach(uint64_t before_id, bool (*fn)(struct tpd_job *, void *),
+    void *arg)
 {
 	struct tpd_job *job;
 
-	TAILQ_FOREACH_REVERSE(job, &jobs_all, job_list, j_allent)
+	JOBS_FIRST_BEFORE(&jobs_all, j_allent, before_id, true, job);
+	for (; job != NULL; job = TAILQ_PREV(job, job_list, j_allent))
 		if (!fn(job, arg))
 			break;
 }

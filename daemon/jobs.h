@@ -116,12 +116,15 @@ Tpool__CancelResult tpd_job_cancel(struct tpd_job *job, const char *why);
 
 /*
  * Visit uid's known jobs (in flight and finished ones still kept), newest
- * first, while fn returns true.
+ * first, from the newest with an id below before_id (0: from the newest
+ * of all), while fn returns true.  Ids grow with each job, so this is id
+ * order.
  */
-void	tpd_jobs_foreach_of_uid(uid_t uid,
+void	tpd_jobs_foreach_of_uid(uid_t uid, uint64_t before_id,
 	    bool (*fn)(struct tpd_job *, void *), void *arg);
-/* The same for every user's jobs, newest first. */
-void	tpd_jobs_foreach(bool (*fn)(struct tpd_job *, void *), void *arg);
+/* The same for every user's jobs. */
+void	tpd_jobs_foreach(uint64_t before_id,
+	    bool (*fn)(struct tpd_job *, void *), void *arg);
 
 /* Jobs in flight (queued or running): all, or of one uid. */
 unsigned int tpd_jobs_inflight(void);

@@ -148,6 +148,40 @@ static const struct opt_row opt_table[] = {
 #define	OPT_HELP	'h'
 #define	OPT_VERSION	'V'
 
+void
+tpd_options_foreach_limit(const struct tpd_options *opt,
+    void (*fn)(const char *, uint64_t, enum tpd_limit_unit, void *),
+    void *arg)
+{
+	const char *base = (const char *)opt;
+	const struct opt_row *row;
+	uint32_t u32;
+	size_t i, sz;
+	uint64_t u64;
+
+	for (i = 0; i < OPT_NROWS; i++) {
+		row = &opt_table[i];
+		switch (row->or_kind) {
+		case OPT_COUNT:
+		case OPT_SIZE32:
+			memcpy(&u32, base + row->or_offset, sizeof(u32));
+			fn(row->or_name, u32, row->or_kind == OPT_COUNT ?
+			    TPD_LIMIT_COUNT : TPD_LIMIT_BYTES, arg);
+			break;
+		case OPT_SIZE:
+			memcpy(&sz, base + row->or_offset, sizeof(sz));
+			fn(row->or_name, sz, TPD_LIMIT_BYTES, arg);
+			break;
+		case OPT_DURATION:
+			memcpy(&u64, base + row->or_offset, sizeof(u64));
+			fn(row->or_name, u64, TPD_LIMIT_NS, arg);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 /*
  * Workers per pool by default: one per CPU the daemon may use (at least
  * 2), which is what CPU-bound plugins can use.  libtp gives a job that

@@ -62,6 +62,23 @@ int	tpd_options_load(struct tpd_options *opt, int argc, char **argv);
 void	tpd_options_defaults(struct tpd_options *opt);
 void	tpd_options_free(struct tpd_options *opt);
 
+/* A numeric setting, for Stats (tpd_options_foreach_limit). */
+enum tpd_limit_unit {
+	TPD_LIMIT_COUNT,
+	TPD_LIMIT_BYTES,
+	TPD_LIMIT_NS,
+};
+
+/*
+ * Call fn for each numeric setting of opt (counts, sizes, durations) in
+ * the order of tpoold --help, with its option name (static) and value as
+ * set (0 where the option means "derived", before tpd_options_load
+ * resolves it).
+ */
+void	tpd_options_foreach_limit(const struct tpd_options *opt,
+	    void (*fn)(const char *name, uint64_t value,
+	    enum tpd_limit_unit unit, void *arg), void *arg);
+
 /*
  * The daemon's options: filled before set-up, read-only after it, read by
  * every thread (worker threads read o_max_result).

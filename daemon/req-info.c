@@ -1,19 +1,24 @@
 /*
  * req-info.c -- ListPlugins and Stats: what the daemon offers and how it
- * is doing.  Both are cheap and open to every peer.
+ * is doing, with every numeric setting as in effect (the derived memory
+ * budget resolved).  Both are cheap and open to every peer.
  */
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "budget.h"
 #include "conn.h"
 #include "fairq.h"
 #include "jobs.h"
 #include "log.h"
+#include "options.h"
 #include "plugin.h"
 #include "pools.h"
 #include "req.h"
+
+#define	TPD_LIMITS_MAX	32	/* numeric settings (options.c) */
 
 struct plugin_collect {
 	Tpool__PluginInfo	*pc_infos;
@@ -67,9 +72,45 @@ tpd_req_list_plugins(struct tpd_req *r)
 	return TPD_REQ_OK;
 }
 
+/* The settings, for StatsReply.limits. */
+struct limit_collect {
+	Tpool__Limit	lc_limits[TPD_LIMITS_MAX];
+	Tpool__Limit	*lc_ptrs[TPD_LIMITS_MAX];
+	size_t		lc_n;
+};
+
+static void
+limit_collect(const char *name, uint64_t value, enum tpd_limit_unit unit,
+    void *arg)
+{
+	struct limit_collect *lc = arg;
+	Tpool__Limit *l;
+
+	if (lc->lc_n == TPD_LIMITS_MAX) {
+		tpd_err("stats: more than %d settings; raise TPD_LIMITS_MAX",
+		    TPD_LIMITS_MAX);
+		return;
+	}
+	l = &lc->lc_limits[lc->lc_n];
+	tpool__limit__init(l);
+	l->name = (char *)name;
+	l->has_value = l->has_unit = true;
+	/* The derived defaults as they are in effect. */
+	if (strcmp(name, "memory-budget") == 0)
+		value = tpd_budget_total();
+	else if (strcmp(name, "memory-per-user") == 0)
+		value = tpd_budget_per_user();
+	l->value = value;
+	l->unit = unit == TPD_LIMIT_BYTES ? TPOOL__LIMIT_UNIT__LIMIT_BYTES :
+	    unit == TPD_LIMIT_NS ? TPOOL__LIMIT_UNIT__LIMIT_NANOSECONDS :
+	    TPOOL__LIMIT_UNIT__LIMIT_COUNT;
+	lc->lc_ptrs[lc->lc_n++] = l;
+}
+
 Tpool__ErrorCode
 tpd_req_stats(struct tpd_req *r)
 {
+	struct limit_collect lc;
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__StatsReply st = TPOOL__STATS_REPLY__INIT;
 	Tpool__PoolStats **pools = NULL;
@@ -106,6 +147,10 @@ tpd_req_stats(struct tpd_req *r)
 	st.uptime_ms = (tpd_now_ns() - tpd_start_ns) / 1000000;
 	st.has_plugins = true;
 	st.plugins = tpd_plugins_count();
+	lc.lc_n = 0;
+	tpd_options_foreach_limit(&tpd_opt, limit_collect, &lc);
+	st.n_limits = lc.lc_n;
+	st.limits = lc.lc_ptrs;
 	resp.body_case = TPOOL__RESPONSE__BODY_STATS;
 	resp.stats = &st;
 	(void)tpd_req_reply(r, &resp);

@@ -138,3 +138,27 @@ tpd_validate_watch(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
 		    "watch without a job id");
 	return true;
 }
+
+bool
+tpd_validate_status(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
+    char *why, size_t whylen)
+{
+	const Tpool__Status *st = req->status;
+
+	if (st->has_all && st->all && st->has_job_id)
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "status: all and job_id exclude each other");
+	if (st->has_job_id && (st->has_before_id || st->has_limit))
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "status: before_id and limit page a list; not with "
+		    "job_id");
+	if (st->has_before_id && st->before_id == 0)
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "status: before_id 0 (leave it out for the first page)");
+	if (st->has_limit && (st->limit < 1 ||
+	    st->limit > TPD_STATUS_PAGE_MAX))
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "status: limit %u is not 1 to %u jobs a page",
+		    (unsigned int)st->limit, TPD_STATUS_PAGE_MAX);
+	return true;
+}

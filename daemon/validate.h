@@ -14,6 +14,8 @@
 
 /* Longest job name accepted (threads show the first 15 bytes). */
 #define	TPD_JOB_NAME_MAX	255
+/* Jobs in one page of a Status list, at most (and by default). */
+#define	TPD_STATUS_PAGE_MAX	1000u
 
 /*
  * true when req may go to its handler; else false with *ret_code and
@@ -26,5 +28,6 @@ tpd_validate_fn tpd_validate_hello;
 tpd_validate_fn tpd_validate_submit;
 tpd_validate_fn tpd_validate_cancel;
 tpd_validate_fn tpd_validate_watch;
+tpd_validate_fn tpd_validate_status;
 
 #endif /* TPD_VALIDATE_H */

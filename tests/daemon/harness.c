@@ -644,6 +644,33 @@ td_run_job(struct tpc *c, const char *plugin, const char *input, Tpool__PoolKind
 	return fin;
 }
 
+unsigned int
+td_pipeline_echo(struct tpc *c, unsigned int n)
+{
+	Tpool__ServerMessage *m;
+	unsigned int i, replies = 0, finished = 0, started = 0;
+	uint64_t rid;
+
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(tpc_send_submit(c, TPC_SUBMIT_ARGS("echo", "p", 1), &rid), 0);
+	ck_assert_int_eq(tpc_flush(c), 0);
+	while (replies < n || finished < n) {
+		ck_assert_int_eq(tpc_read_message(c, &m), 0);
+		if (m->msg_case == TPOOL__SERVER_MESSAGE__MSG_RESPONSE) {
+			ck_assert_int_eq(m->response->body_case, TPOOL__RESPONSE__BODY_SUBMIT);
+			replies++;
+		} else if (m->event->kind_case == TPOOL__EVENT__KIND_FINISHED) {
+			ck_assert_int_eq(m->event->finished->job->state,
+			    TPOOL__JOB_STATE__JOB_SUCCEEDED);
+			finished++;
+		} else if (m->event->kind_case == TPOOL__EVENT__KIND_STARTED) {
+			started++;
+		}
+		tpool__server_message__free_unpacked(m, NULL);
+	}
+	return started;
+}
+
 Tpool__Event *
 td_wait_event(struct tpc *c, uint64_t job_id, Tpool__Event__KindCase kind)
 {

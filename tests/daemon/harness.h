@@ -122,6 +122,12 @@ Tpool__JobInfo *td_run_job(struct tpc *c, const char *plugin, const char *input,
 	    Tpool__PoolKind pool, int priority, int cpu);
 /* Wait for a job's Event of kind (skipping its other events). */
 Tpool__Event *td_wait_event(struct tpc *c, uint64_t job_id, Tpool__Event__KindCase kind);
+/*
+ * Submit n echo jobs at once (pipelined) and read until each has its
+ * SubmitReply and has ended succeeded; returns how many Started events
+ * came.
+ */
+unsigned int td_pipeline_echo(struct tpc *c, unsigned int n);
 /* Poll status until job_id has a final state; its JobInfo (free it). */
 Tpool__JobInfo *td_wait_final(struct tpc *c, uint64_t job_id);
 

@@ -1030,33 +1030,82 @@ END_TEST
 
 START_TEST(test_pipelined_submits)
 {
-	enum { N = 3000 };
-	Tpool__ServerMessage *m;
 	struct tpc *c;
-	uint64_t rid;
-	unsigned int replies = 0, finished = 0, started = 0;
-	size_t i;
 
 	td_up(&D, NULL);
 	c = td_connect(&D);
-	for (i = 0; i < N; i++)
-		ck_assert_int_eq(tpc_send_submit(c, TPC_SUBMIT_ARGS("echo", "p", 1), &rid), 0);
-	ck_assert_int_eq(tpc_flush(c), 0);
-	while (replies < N || finished < N) {
-		ck_assert_int_eq(tpc_read_message(c, &m), 0);
-		if (m->msg_case == TPOOL__SERVER_MESSAGE__MSG_RESPONSE) {
-			ck_assert_int_eq(m->response->body_case, TPOOL__RESPONSE__BODY_SUBMIT);
-			replies++;
-		} else if (m->event->kind_case == TPOOL__EVENT__KIND_FINISHED) {
-			ck_assert_int_eq(m->event->finished->job->state,
-			    TPOOL__JOB_STATE__JOB_SUCCEEDED);
-			finished++;
-		} else if (m->event->kind_case == TPOOL__EVENT__KIND_STARTED) {
-			started++;
+	ck_assert_uint_eq(td_pipeline_echo(c, 3000), 3000);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/*
+ * A list comes in pages of at most 1000 jobs (or the limit asked), newest
+ * first, oldest first within a page; more_before leads to the next page,
+ * no job shows twice, and every job is on a page.
+ */
+static unsigned int
+status_walk(struct tpc *c, uint32_t limit, uint64_t *ret_min, uint64_t *ret_max,
+    unsigned int *ret_pages)
+{
+	Tpool__StatusReply *sr;
+	uint64_t before = 0, lo = UINT64_MAX, hi = 0;
+	unsigned int n = 0, pages = 0;
+	size_t i;
+
+	for (;;) {
+		ck_assert_int_eq(tpc_status_page(c, false, before, limit, &sr), 0);
+		pages++;
+		ck_assert_uint_le(sr->n_jobs, limit != 0 ? limit : 1000);
+		for (i = 0; i < sr->n_jobs; i++) {
+			if (i > 0)
+				ck_assert_uint_gt(sr->jobs[i]->job_id, sr->jobs[i - 1]->job_id);
+			if (before != 0)
+				ck_assert_uint_lt(sr->jobs[i]->job_id, before);
+			lo = sr->jobs[i]->job_id < lo ? sr->jobs[i]->job_id : lo;
+			hi = sr->jobs[i]->job_id > hi ? sr->jobs[i]->job_id : hi;
 		}
-		tpool__server_message__free_unpacked(m, NULL);
+		n += (unsigned int)sr->n_jobs;
+		if (!sr->has_more_before) {
+			tpool__status_reply__free_unpacked(sr, NULL);
+			break;
+		}
+		/* The next page starts below this one's oldest. */
+		ck_assert_uint_gt(sr->n_jobs, 0);
+		ck_assert_uint_eq(sr->more_before, sr->jobs[0]->job_id);
+		before = sr->more_before;
+		tpool__status_reply__free_unpacked(sr, NULL);
 	}
-	ck_assert_uint_eq(started, N);
+	*ret_min = lo;
+	*ret_max = hi;
+	*ret_pages = pages;
+	return n;
+}
+
+START_TEST(test_status_pages)
+{
+	Tpool__StatusReply *sr;
+	struct tpc *c;
+	uint64_t lo, hi, lo2, hi2;
+	unsigned int pages;
+
+	td_up(&D, ARGS("--finished-keep", "5000"));
+	c = td_connect(&D);
+	(void)td_pipeline_echo(c, 1234);
+	ck_assert_int_eq(tpc_status_all(c, &sr), 0);
+	ck_assert_uint_eq(sr->n_jobs, 1000);
+	ck_assert(sr->has_more_before);
+	tpool__status_reply__free_unpacked(sr, NULL);
+	ck_assert_uint_eq(status_walk(c, 0, &lo, &hi, &pages), 1234);
+	ck_assert_uint_eq(pages, 2);
+	ck_assert_uint_eq(status_walk(c, 100, &lo2, &hi2, &pages), 1234);
+	ck_assert_uint_eq(pages, 13);
+	ck_assert_uint_eq(lo, lo2);
+	ck_assert_uint_eq(hi, hi2);
+	/* A page of more than 1000 is refused. */
+	ck_assert_int_eq(tpc_status_page(c, false, 0, 1001, &sr), TPC_EDAEMON);
+	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
 	tpc_free(c);
 	td_down(&D);
 }
@@ -1154,6 +1203,7 @@ jobs_suite(void)
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_watch_from_second_connection);
 	tcase_add_test(tc, test_status_one_and_all);
+	tcase_add_test(tc, test_status_pages);
 	tcase_add_test(tc, test_finished_jobs_are_forgotten);
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_thread_cap_and_idle_timeout);

@@ -546,12 +546,67 @@ START_TEST(test_plugins_stats_status_list)
 	json_expect(r.r_out, "jobs_accepted", "1");
 	json_expect(r.r_out, "jobs_succeeded", "1");
 	json_expect(r.r_out, "plugins", "4");
+	/* Every numeric setting, by its option name, as in effect. */
+	v = json_get(r.r_out, "limits");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(strstr(v, "{\"name\":\"max-connections-per-user\","
+	    "\"value\":64,\"unit\":\"count\"}"));
+	ck_assert_ptr_nonnull(strstr(v, "{\"name\":\"write-timeout\","
+	    "\"value\":30000000000,\"unit\":\"ns\"}"));
+	ck_assert_ptr_nonnull(strstr(v, "\"name\":\"memory-per-user\""));
+	free(v);
+	run_free(&r);
+	r = tpctl(ARGS("stats"));
+	ck_assert_int_eq(r.r_status, 0);
+	ck_assert_ptr_nonnull(strstr(r.r_out, "  max-input                  1M\n"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "  connection-idle-timeout    5m\n"));
 	run_free(&r);
 	r = tpctl(ARGS("--json", "status"));
 	ck_assert_int_eq(r.r_status, 0);
 	v = json_get(r.r_out, "jobs");
 	ck_assert_ptr_nonnull(v);
 	ck_assert_ptr_nonnull(strstr(v, "\"echo\""));
+	free(v);
+	run_free(&r);
+	td_down(&D);
+}
+END_TEST
+
+/* A list longer than a page: tpctl fetches every page, prints one table. */
+START_TEST(test_status_lists_every_page)
+{
+	enum { N = 1500 };
+	struct tpc *c;
+	struct run r;
+	unsigned long long id, last = 0;
+	unsigned int rows = 0;
+	const char *p;
+	char *v;
+
+	ck_assert_msg(access(td_tpctl_path(), X_OK) == 0, "no tpctl at %s", td_tpctl_path());
+	td_up(&D, ARGS("--finished-keep", "5000"));
+	c = td_connect(&D);
+	(void)td_pipeline_echo(c, N);
+	tpc_free(c);
+	r = tpctl(ARGS("status"));
+	ck_assert_int_eq(r.r_status, 0);
+	/* The header, then a row per job, oldest first. */
+	ck_assert(strncmp(r.r_out, "JOB ", 4) == 0);
+	for (p = strchr(r.r_out, '\n'); p != NULL && p[1] != '\0'; p = strchr(p + 1, '\n')) {
+		ck_assert_int_eq(sscanf(p + 1, "%llu", &id), 1);
+		ck_assert_uint_gt(id, last);
+		last = id;
+		rows++;
+	}
+	ck_assert_uint_eq(rows, N);
+	run_free(&r);
+	r = tpctl(ARGS("--json", "status"));
+	ck_assert_int_eq(r.r_status, 0);
+	v = json_get(r.r_out, "jobs");
+	ck_assert_ptr_nonnull(v);
+	for (rows = 0, p = v; (p = strstr(p, "\"job_id\":")) != NULL; p++)
+		rows++;
+	ck_assert_uint_eq(rows, N);
 	free(v);
 	run_free(&r);
 	td_down(&D);
@@ -589,6 +644,7 @@ tpctl_suite(void)
 	tcase_add_test(tc, test_exit_status_of_failed_and_cancelled_jobs);
 	tcase_add_test(tc, test_exit_status_of_errors);
 	tcase_add_test(tc, test_plugins_stats_status_list);
+	tcase_add_test(tc, test_status_lists_every_page);
 	tcase_add_test(tc, test_socket_from_environment);
 	suite_add_tcase(s, tc);
 	return s;

@@ -13,7 +13,9 @@
  *     Submit naming a plugin (1 to TP_PLUGIN_NAME_MAX bytes), with input
  *     within --max-input, a name within TPD_JOB_NAME_MAX, a known pool
  *     kind, a valid libtp priority, a CPU of -1 or more for a per-CPU pool;
- *     a Cancel or Watch with a job id;
+ *     a Cancel or Watch with a job id; a Status of one job (not with all
+ *     nor paging) or a list, paged by a before_id above 0 and a limit of 1
+ *     to 1000;
  *   - a refused request gets an error code that names one of the things
  *     wrong with it (whatever the order of the checks), and a message that
  *     is plain printable ASCII, not empty, NUL-terminated in its buffer, and
@@ -140,6 +142,19 @@ req_wrongs(const Tpool__Request *req)
 			WRONG(ERROR_BAD_REQUEST);
 		break;
 	case TPOOL__REQUEST__BODY_STATUS:
+		/* all or one job; paging only for a list, a page of 1..1000. */
+		if (req->status->has_all && req->status->all &&
+		    req->status->has_job_id)
+			WRONG(ERROR_BAD_REQUEST);
+		if (req->status->has_job_id && (req->status->has_before_id ||
+		    req->status->has_limit))
+			WRONG(ERROR_BAD_REQUEST);
+		if (req->status->has_before_id && req->status->before_id == 0)
+			WRONG(ERROR_BAD_REQUEST);
+		if (req->status->has_limit && (req->status->limit == 0 ||
+		    req->status->limit > 1000))
+			WRONG(ERROR_BAD_REQUEST);
+		break;
 	case TPOOL__REQUEST__BODY_LIST_PLUGINS:
 	case TPOOL__REQUEST__BODY_STATS:
 		break;
