@@ -197,7 +197,8 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 	    "job '%s' scheduled on a pool being destroyed", job->job_name);
 	job->job_pool = pool;
 	thread = TAILQ_FIRST(&pool->tp_idle_threads);
-	if (thread != NULL && pool->tp_nwaking == 0 && job_hold(job) == 0) {
+	if (thread != NULL && pool->tp_nwaking == 0 &&
+	    !pool_busy_at_cap_locked(pool) && job_hold(job) == 0) {
 		/* Hand it to the most recently idle worker (warm, and the
 		 * others can time out). */
 		TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);

@@ -200,8 +200,11 @@ pool_over_cap_locked(struct threadpool *pool)
 /*
  * Hand the oldest queued job to the most recently idle worker and wake it,
  * counted in tp_nwaking until it starts.  Pool lock held.  Returns false
- * when nobody is idle, the queue is empty, or the job's reference count is
- * saturated.
+ * when nobody is idle, the queue is empty, the job's reference count is
+ * saturated, or as many workers as the cap allows are busy already (a
+ * lowered cap leaves surplus idle workers until they see it and exit:
+ * they take nothing meanwhile; the busy ones take the queue as they
+ * finish).
  */
 static bool
 pool_hand_over_locked(struct threadpool *pool)
@@ -209,7 +212,8 @@ pool_hand_over_locked(struct threadpool *pool)
 	struct threadpool_thread *thread = TAILQ_FIRST(&pool->tp_idle_threads);
 
 	TP_ASSERT_POOL_LOCKED(pool);
-	if (thread == NULL || pool_claim_first_job_locked(pool, thread) != 0)
+	if (thread == NULL || pool_busy_at_cap_locked(pool) ||
+	    pool_claim_first_job_locked(pool, thread) != 0)
 		return false;
 	TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
 	pool->tp_nidle--;
@@ -517,7 +521,17 @@ overseer_main(void *arg)
 			continue;
 		}
 
-		if ((thread = TAILQ_FIRST(&pool->tp_idle_threads)) != NULL) {
+		if ((thread = TAILQ_FIRST(&pool->tp_idle_threads)) != NULL &&
+		    pool_busy_at_cap_locked(pool)) {
+			/*
+			 * Idle workers over a lowered cap, on their way out:
+			 * the busy ones take the jobs; one that exits wakes
+			 * us.
+			 */
+			overseer_wait_locked(pool, retry, &repin);
+			continue;
+		}
+		if (thread != NULL) {
 			/* Someone is idle: hand over the oldest job. */
 			if (!pool_hand_over_locked(pool)) {
 				/* Its reference count is saturated: retry. */

@@ -216,7 +216,8 @@ void	threadpool_stats(struct threadpool *pool, struct threadpool_stats *ret_stat
 
 /* Cap the number of workers of a pool (0: unlimited, the default).  Jobs
  * beyond the cap wait in the queue; none is lost.  Lowering the cap below
- * the current count lets the surplus finish and exit. */
+ * the current count lets the surplus finish and exit; meanwhile no more
+ * jobs run at once than the new cap. */
 void	threadpool_set_max_threads(struct threadpool *pool, unsigned int max);
 
 /* Idle timeout, in microseconds: how long a worker waits for a job before it

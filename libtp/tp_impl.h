@@ -140,6 +140,18 @@ struct threadpool {
 	uint64_t			tp_create_failures; /* p */
 };
 
+/*
+ * Are as many workers busy (not idle: running, or handed a job) as the cap
+ * allows?  Then an idle worker is surplus left by a lowered cap, on its
+ * way out: it is handed nothing.  Pool lock held.
+ */
+static inline bool
+pool_busy_at_cap_locked(const struct threadpool *pool)
+{
+	return pool->tp_max_threads != 0 &&
+	    pool->tp_nthreads - pool->tp_nidle >= pool->tp_max_threads;
+}
+
 /* pool.c */
 int	pool_create(struct threadpool *pool, int cpu, tp_pri_t pri);
 void	pool_destroy(struct threadpool *pool);

@@ -600,6 +600,63 @@ START_TEST(test_lowering_cap_lets_surplus_workers_exit)
 }
 END_TEST
 
+/*
+ * Jobs scheduled right after the cap is lowered, while the surplus idle
+ * workers have not exited yet, still run no more at once than the cap:
+ * an idle worker over the cap is not handed a job.
+ */
+START_TEST(test_lowered_cap_holds_before_surplus_workers_exit)
+{
+	struct threadpool *pool = tpt_ck_get_pool(TP_PRI_NONE);
+	struct tpt_job warm[4], jobs[4];
+	atomic_uint meter, meter_max;
+	struct tpt_gate gate;
+	unsigned int round, i;
+	char name[32];
+
+	ck_assert_int_eq(threadpool_set_idle_timeout(pool, DEFAULT_IDLE_US), 0);
+	atomic_init(&meter, 0);
+	atomic_init(&meter_max, 0);
+	for (round = 0; round < 20; round++) {
+		/* Four workers, idle. */
+		threadpool_set_max_threads(pool, 0);
+		tpt_gate_init(&gate);
+		for (i = 0; i < 4; i++) {
+			(void)snprintf(name, sizeof(name), "warm-%u", i);
+			tpt_job_init(&warm[i], name);
+			warm[i].tj_gate = &gate;
+			tpt_job_schedule(&warm[i], pool);
+		}
+		for (i = 0; i < 4; i++)
+			ck_assert(tpt_job_wait_started(&warm[i], 1, TPT_DEADLINE_MS));
+		tpt_gate_open(&gate);
+		for (i = 0; i < 4; i++)
+			ck_assert(tpt_job_wait_finished(&warm[i], 1, TPT_DEADLINE_MS));
+		/* Cap 1, and at once four jobs. */
+		threadpool_set_max_threads(pool, 1);
+		for (i = 0; i < 4; i++) {
+			(void)snprintf(name, sizeof(name), "capped-%u", i);
+			tpt_job_init(&jobs[i], name);
+			jobs[i].tj_sleep_ms = 2;
+			jobs[i].tj_meter = &meter;
+			jobs[i].tj_meter_max = &meter_max;
+			tpt_job_schedule(&jobs[i], pool);
+		}
+		for (i = 0; i < 4; i++)
+			ck_assert(tpt_job_wait_finished(&jobs[i], 1, TPT_DEADLINE_MS));
+		ck_assert_msg(atomic_load(&meter_max) <= 1, "round %u: %u jobs ran "
+		    "at once under a cap of 1", round, atomic_load(&meter_max));
+		for (i = 0; i < 4; i++) {
+			tpt_job_fini(&warm[i]);
+			tpt_job_fini(&jobs[i]);
+		}
+		tpt_gate_destroy(&gate);
+	}
+	threadpool_set_max_threads(pool, 0);
+	threadpool_put(pool, TP_PRI_NONE);
+}
+END_TEST
+
 START_TEST(test_thread_create_failure_is_retried_and_job_runs)
 {
 	const tp_pri_t pri = TP_PRI_USER_MIN + 13;
@@ -750,6 +807,7 @@ pool_suite(void)
 	tcase_add_test(tc, test_blocking_jobs_each_get_a_worker);
 	tcase_add_test(tc, test_thread_cap_holds_and_every_job_runs);
 	tcase_add_test(tc, test_lowering_cap_lets_surplus_workers_exit);
+	tcase_add_test(tc, test_lowered_cap_holds_before_surplus_workers_exit);
 	tcase_add_test(tc, test_thread_create_failure_is_retried_and_job_runs);
 	tcase_add_test(tc, test_thread_create_retry_stops_when_pool_dies);
 	tcase_add_test(tc, test_stats_count_threads_jobs_and_queue);
