@@ -6,7 +6,9 @@
  * MemTotal from /proc/meminfo and the memory.max of the daemon's cgroup
  * (v2: /proc/self/cgroup's "0::" path under /sys/fs/cgroup; v1: the
  * memory controller's memory.limit_in_bytes), the lower of those, and
- * takes a quarter; 256 MiB when neither can be read.
+ * takes a quarter; 256 MiB when neither can be read.  A charge that meets
+ * a limit first asks the reclaim hook (the job table: the user's oldest
+ * finished job) to give back what it can, one thing at a time.
  *
  * Everything here is the loop thread's (l).
  */
@@ -37,6 +39,7 @@ static LIST_HEAD(, budget_user) budget_hash[BUDGET_BUCKETS];	/* l */
 static uint64_t budget_used;					/* l */
 static uint64_t budget_total;		/* l: set by tpd_budget_init() */
 static uint64_t budget_per_user;	/* l: likewise */
+static bool (*budget_reclaim)(uid_t);	/* l: tpd_budget_set_reclaim() */
 
 /* A number from the first line of path ("max": UINT64_MAX); 0: none. */
 static uint64_t
@@ -144,13 +147,22 @@ budget_find(uid_t uid)
 enum tpd_budget_limit
 tpd_budget_charge(uid_t uid, size_t bytes)
 {
-	struct budget_user *bu = budget_find(uid);
-	uint64_t had = bu != NULL ? bu->bu_bytes : 0;
+	struct budget_user *bu;
 
-	if (had + bytes > budget_per_user)
-		return TPD_BUDGET_USER;
-	if (budget_used + bytes > budget_total)
-		return TPD_BUDGET_TOTAL;
+	for (;;) {
+		bu = budget_find(uid);
+		if ((bu != NULL ? bu->bu_bytes : 0) + bytes > budget_per_user) {
+			if (budget_reclaim == NULL || !budget_reclaim(uid))
+				return TPD_BUDGET_USER;
+			continue;
+		}
+		if (budget_used + bytes > budget_total) {
+			if (budget_reclaim == NULL || !budget_reclaim(uid))
+				return TPD_BUDGET_TOTAL;
+			continue;
+		}
+		break;
+	}
 	if (bu == NULL) {
 		if ((bu = calloc(1, sizeof(*bu))) == NULL)
 			return TPD_BUDGET_TOTAL;	/* no memory at all */
@@ -161,6 +173,12 @@ tpd_budget_charge(uid_t uid, size_t bytes)
 	bu->bu_bytes += bytes;
 	budget_used += bytes;
 	return TPD_BUDGET_OK;
+}
+
+void
+tpd_budget_set_reclaim(bool (*fn)(uid_t uid))
+{
+	budget_reclaim = fn;
 }
 
 void
@@ -236,4 +254,5 @@ tpd_budget_free_all(void)
 			free(bu);
 		}
 	budget_used = 0;
+	budget_reclaim = NULL;
 }

@@ -8,8 +8,9 @@
  * The total is --memory-budget, by default a quarter of what the daemon
  * may use: the machine's memory, or its cgroup's memory.max when lower;
  * each user may hold --memory-per-user, by default a quarter of the
- * total.  A charge that would pass either is refused (nothing charged),
- * and the caller says which limit it met.
+ * total.  A charge that would pass either, once the user's finished jobs
+ * have made what room they can (oldest first), is refused (nothing
+ * charged), and the caller says which limit it met.
  */
 #ifndef TPD_BUDGET_H
 #define TPD_BUDGET_H
@@ -32,8 +33,20 @@ enum tpd_budget_limit {
  * them.  Call once at set-up, before any charge.
  */
 void	tpd_budget_init(void);
-/* Charge bytes to uid if both limits allow it; else nothing. */
+/*
+ * Charge bytes to uid if both limits allow it; else nothing.  A charge
+ * that meets a limit first has the reclaim hook give back what uid holds
+ * that can go (one thing per call) until it fits or nothing is left:
+ * whatever calls a charge must hold no pointer to what the hook frees.
+ */
 enum tpd_budget_limit tpd_budget_charge(uid_t uid, size_t bytes);
+/*
+ * The layer above's reclaim hook: fn(uid) frees one thing of uid's that
+ * is kept as a courtesy (the job table: its oldest finished job, with its
+ * result) and returns true, or returns false when uid has nothing of the
+ * kind.  Cleared by tpd_budget_free_all().
+ */
+void	tpd_budget_set_reclaim(bool (*fn)(uid_t uid));
 /* Give back bytes charged to uid. */
 void	tpd_budget_release(uid_t uid, size_t bytes);
 /* Bytes charged to uid, and to everyone. */

@@ -99,6 +99,8 @@
 #define	CONN_OUT_HIGH		(1u << 20)	/* stop reading above this */
 #define	CONN_OUT_LOW		(256u << 10)	/* resume below this */
 #define	CONN_OUT_KEEP		(64u << 10)	/* an empty buffer kept */
+#define	CONN_OUT_SMALL		4096u		/* goes out over the budget
+						 *    when nothing waits */
 #define	CONN_EXT_ALIGN		16u
 #define	CONN_TURN_FRAMES	64u		/* frames handled per turn */
 #define	CONN_TURN_NS		1000000u	/* or this long, then the
@@ -133,7 +135,12 @@ struct tpd_conn {
 	struct event		*c_turn_ev;	/* its next turn (made on
 						 *    first use) */
 	size_t			c_in_len;
-	size_t			c_in_cap;
+	size_t			c_in_cap;	/* charged to c_uid's memory
+						 *    share (budget.h), but: */
+	size_t			c_in_uncharged;	/* bytes of it over the share
+						 *    (c_in_over) */
+	bool			c_in_over;	/* the one frame of its user
+						 *    read in over the share */
 	uint64_t		c_in_since_ns;	/* when it began */
 	struct event		*c_rto_ev;	/* --read-timeout (made on
 						 *    first use) */
@@ -144,6 +151,9 @@ struct tpd_conn {
 						 *    share (budget.h) */
 	size_t			c_out_off;
 	size_t			c_out_len;
+	size_t			c_out_uncharged; /* the first bytes of
+						 *    [off, len): a small
+						 *    message over the share */
 	size_t			c_out_cap;
 
 	bool			c_writeq;	/* on conn_writeq */
@@ -351,12 +361,30 @@ tpd_conn_ext(struct tpd_conn *conn)
 	return conn->c_ext;
 }
 
-/* Output of conn written or thrown away: its charge goes. */
+/* Output of conn written or thrown away: its charge goes (the first
+ * c_out_uncharged bytes of it were not charged). */
 static void
 conn_out_release(struct tpd_conn *conn, size_t len)
 {
-	if (len > 0)
-		tpd_budget_release(conn->c_uid, len);
+	size_t free_part = len < conn->c_out_uncharged ? len :
+	    conn->c_out_uncharged;
+
+	conn->c_out_uncharged -= free_part;
+	if (len > free_part)
+		tpd_budget_release(conn->c_uid, len - free_part);
+}
+
+/* Free c_in and give back its charge. */
+static void
+conn_in_free(struct tpd_conn *conn)
+{
+	if (conn->c_in_cap > conn->c_in_uncharged)
+		tpd_budget_release(conn->c_uid,
+		    conn->c_in_cap - conn->c_in_uncharged);
+	free(conn->c_in);
+	conn->c_in = NULL;
+	conn->c_in_len = conn->c_in_cap = conn->c_in_uncharged = 0;
+	conn->c_in_over = false;
 }
 
 static void
@@ -383,10 +411,9 @@ conn_close(struct tpd_conn *conn, const char *why)
 	}
 	(void)close(conn->c_fd);
 	conn->c_fd = -1;
-	free(conn->c_in);
+	conn_in_free(conn);
 	free(conn->c_out);
-	conn->c_in = conn->c_out = NULL;
-	conn->c_in_len = conn->c_in_cap = 0;
+	conn->c_out = NULL;
 	conn_out_release(conn, conn->c_out_len - conn->c_out_off);
 	conn->c_out_off = conn->c_out_len = conn->c_out_cap = 0;
 	if (conn->c_writeq) {
@@ -597,12 +624,20 @@ tpd_conn_out_commit(struct tpd_conn *conn, size_t len)
 	char why[256];
 
 	if ((lim = tpd_budget_charge(conn->c_uid, len)) != TPD_BUDGET_OK) {
-		tpd_info("connection %llu (uid %u) is not reading: %s; "
-		    "closing it", (unsigned long long)conn->c_id,
-		    (unsigned int)conn->c_uid, tpd_budget_why(conn->c_uid,
-		    lim, len, why, sizeof(why)));
-		conn_fail(conn);
-		return;
+		if (len <= CONN_OUT_SMALL &&
+		    conn->c_out_len == conn->c_out_off) {
+			/* Nothing waits: a small message (an error, a
+			 * reply) goes uncharged, so that a user at its share
+			 * still hears why. */
+			conn->c_out_uncharged = len;
+		} else {
+			tpd_info("connection %llu (uid %u) is not reading: "
+			    "%s; closing it", (unsigned long long)conn->c_id,
+			    (unsigned int)conn->c_uid, tpd_budget_why(
+			    conn->c_uid, lim, len, why, sizeof(why)));
+			conn_fail(conn);
+			return;
+		}
 	}
 	conn->c_out_len += len;
 	conn_write_later(conn);
@@ -793,6 +828,68 @@ conn_frames(struct tpd_conn *conn, const uint8_t *data, size_t len,
 	return len;
 }
 
+/* Is a connection of uid other than conn reading a frame over budget? */
+static bool
+conn_user_over(const struct tpd_conn *conn)
+{
+	const struct tpd_conn *c;
+
+	TAILQ_FOREACH(c, &conn_list, c_entry)
+		if (c != conn && c->c_uid == conn->c_uid && c->c_in_over)
+			return true;
+	return false;
+}
+
+/*
+ * Charge c_in's growth by bytes to the user.  Past its share (or the
+ * daemon's budget) one connection of the user may still take one frame
+ * in, uncharged, so that a request that does not fit gets its own
+ * ERROR_OVER_BUDGET; a second connection is refused with
+ * ERROR_OVER_BUDGET and closed.  false: refused (closing).
+ */
+static bool
+conn_in_charge(struct tpd_conn *conn, size_t bytes)
+{
+	enum tpd_budget_limit lim;
+	char why[256];
+
+	if (conn->c_in_over) {
+		conn->c_in_uncharged += bytes;
+		return true;
+	}
+	if ((lim = tpd_budget_charge(conn->c_uid, bytes)) == TPD_BUDGET_OK)
+		return true;
+	if (!conn_user_over(conn)) {
+		conn->c_in_over = true;
+		conn->c_in_uncharged += bytes;
+		return true;
+	}
+	tpd_info("connection %llu (uid %u): %s, and another connection of "
+	    "the user is reading a frame over it; closing it",
+	    (unsigned long long)conn->c_id, (unsigned int)conn->c_uid,
+	    tpd_budget_why(conn->c_uid, lim, bytes, why, sizeof(why)));
+	conn_hooks->ch_refuse(conn, TPOOL__ERROR_CODE__ERROR_OVER_BUDGET, why);
+	tpd_conn_close_after_write(conn);
+	return false;
+}
+
+/* Give back a charge of conn_in_charge() (a failed realloc). */
+static void
+conn_in_uncharge(struct tpd_conn *conn, size_t bytes)
+{
+	size_t charged = bytes;
+
+	if (conn->c_in_uncharged >= bytes) {
+		conn->c_in_uncharged -= bytes;
+		charged = 0;
+	} else if (conn->c_in_uncharged > 0) {
+		charged -= conn->c_in_uncharged;
+		conn->c_in_uncharged = 0;
+	}
+	if (charged > 0)
+		tpd_budget_release(conn->c_uid, charged);
+}
+
 /* Keep the first bytes of a partial frame in c_in (at most one frame). */
 static bool
 conn_in_append(struct tpd_conn *conn, const uint8_t *data, size_t len)
@@ -804,7 +901,14 @@ conn_in_append(struct tpd_conn *conn, const uint8_t *data, size_t len)
 		cap = conn->c_in_cap < 256 ? 256 : conn->c_in_cap;
 		while (cap < need)
 			cap *= 2;
+		/* A frame of --max-frame bytes takes no more than its size. */
+		if (cap > TP_FRAME_HDR_LEN + (size_t)tpd_opt.o_max_frame &&
+		    need <= TP_FRAME_HDR_LEN + (size_t)tpd_opt.o_max_frame)
+			cap = TP_FRAME_HDR_LEN + (size_t)tpd_opt.o_max_frame;
+		if (!conn_in_charge(conn, cap - conn->c_in_cap))
+			return false;
 		if ((p = realloc(conn->c_in, cap)) == NULL) {
+			conn_in_uncharge(conn, cap - conn->c_in_cap);
 			tpd_err("out of memory reading from connection %llu",
 			    (unsigned long long)conn->c_id);
 			conn_fail(conn);
@@ -1037,11 +1141,8 @@ conn_read(struct tpd_conn *conn)
 		if (conn->c_dead)
 			return;
 		conn->c_in_len = 0;
-		if (conn->c_in_cap > CONN_READ_CHUNK) {
-			free(conn->c_in);
-			conn->c_in = NULL;
-			conn->c_in_cap = 0;
-		}
+		if (conn->c_in_cap > CONN_READ_CHUNK || conn->c_in_over)
+			conn_in_free(conn);
 		if (conn_turn_over(&turn) && len > 0) {
 			/* The rest of this read waits for the next turn. */
 			if (!conn->c_closing &&

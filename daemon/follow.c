@@ -5,7 +5,9 @@
  * and conn.c keeps ch_ext_size bytes in each connection (struct
  * follow_conn), so that following costs no allocation for a submitter;
  * a watch or a waiting cancel is one small allocation, on both the job's
- * and the connection's list, freed when either goes away or the job ends.
+ * and the connection's list, freed when either goes away or the job ends,
+ * and charged to the connection's user in the memory budget meanwhile
+ * (one user's watches from many connections are bounded by its share).
  *
  * Each event is encoded once (msg.c) and copied to every listener.  A
  * connection that submitted a job and also watches it hears each event
@@ -21,6 +23,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "budget.h"
 #include "conn.h"
 #include "follow.h"
 #include "jobs.h"
@@ -47,12 +50,14 @@ struct follow_watch {
 	LIST_ENTRY(follow_watch) w_jobent;
 	LIST_ENTRY(follow_watch) w_connent;
 	struct tpd_conn		*w_conn;
+	uid_t			w_uid;		/* w_conn's: charged for it */
 	uint64_t		w_request_id;	/* cancel wait: its request */
 	bool			w_cancel_wait;
 	Tpool__CancelResult	w_cancel_result;
 };
 
 const size_t tpd_follow_job_ext_size = sizeof(struct follow_job);
+const size_t tpd_follow_record_size = sizeof(struct follow_watch);
 const size_t tpd_follow_conn_ext_size = sizeof(struct follow_conn);
 
 static struct follow_job *
@@ -83,11 +88,18 @@ follow_add(struct tpd_job *job, struct tpd_conn *conn, bool cancel_wait,
 {
 	struct follow_job *fj = follow_job(job);
 	struct follow_watch *w;
+	enum tpd_budget_limit lim;
+	uid_t uid = tpd_conn_uid(conn);
 
-	if ((w = calloc(1, sizeof(*w))) == NULL)
+	if ((lim = tpd_budget_charge(uid, sizeof(*w))) != TPD_BUDGET_OK)
+		return lim == TPD_BUDGET_USER ? EDQUOT : ENOSPC;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		tpd_budget_release(uid, sizeof(*w));
 		return ENOMEM;
+	}
 	fj->fj_job = job;
 	w->w_conn = conn;
+	w->w_uid = uid;
 	w->w_cancel_wait = cancel_wait;
 	w->w_request_id = request_id;
 	w->w_cancel_result = result;
@@ -137,6 +149,7 @@ follow_watch_free(struct follow_watch *w)
 {
 	LIST_REMOVE(w, w_jobent);
 	LIST_REMOVE(w, w_connent);
+	tpd_budget_release(w->w_uid, sizeof(*w));
 	free(w);
 }
 

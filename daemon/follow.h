@@ -24,14 +24,22 @@ extern const size_t tpd_follow_conn_ext_size;
 /* conn submitted job: it gets the job's events until it closes. */
 void	tpd_follow_submitted(struct tpd_job *job, struct tpd_conn *conn);
 /*
+ * Bytes a watch or a waiting cancel holds, charged to the connection's
+ * user in the memory budget (budget.h) while it lasts.
+ */
+extern const size_t tpd_follow_record_size;
+/*
  * conn watches job (not final): it gets its events from now on, once
- * even if it is also the submitter or watches it again.  0 or ENOMEM.
+ * even if it is also the submitter or watches it again.  0, ENOMEM, or
+ * EDQUOT / ENOSPC when the user's share / the daemon's budget has no room
+ * for the record.
  */
 int	tpd_follow_watch(struct tpd_job *job, struct tpd_conn *conn);
 /*
  * A Cancel with wait (request_id) is answered when job ends, with result
- * and the final state.  0, ENOMEM, or EEXIST when conn already waits for
- * job's end with an earlier Cancel (nothing added: answer this one now).
+ * and the final state.  0, ENOMEM, EDQUOT / ENOSPC as above, or EEXIST
+ * when conn already waits for job's end with an earlier Cancel (nothing
+ * added: answer this one now).
  */
 int	tpd_follow_cancel_wait(struct tpd_job *job, struct tpd_conn *conn,
 	    uint64_t request_id, Tpool__CancelResult result);

@@ -111,6 +111,7 @@ static const char jobs_abandoned_msg[] =
 static void jobs_reap_cb(evutil_socket_t, short, void *);
 static void finished_add(struct tpd_job *);
 static void finished_forget(struct tpd_job *);
+static bool jobs_reclaim(uid_t);
 static void job_notes(struct tpd_job *, unsigned int);
 
 /* ---------------------------------------------------------------- users */
@@ -159,6 +160,7 @@ tpd_jobs_init(struct event_base *base, const struct tpd_job_hooks *hooks)
 	jobs_stopping = false;
 	memset(&jobs_counts, 0, sizeof(jobs_counts));
 	jobs_hooks = hooks;
+	tpd_budget_set_reclaim(jobs_reclaim);
 	jobs_ext_size = (hooks->jh_ext_size + JOBS_EXT_ALIGN - 1) &
 	    ~(size_t)(JOBS_EXT_ALIGN - 1);
 	if ((jobs_hash = malloc(JOBS_HASH_MIN * sizeof(*jobs_hash))) == NULL)
@@ -298,17 +300,19 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	uint8_t *p;
 	int error;
 
-	if ((user = user_get(spec->js_uid)) == NULL)
-		return ENOMEM;
+	/* First the charge: it may forget finished jobs, and with the last
+	 * one the user's record. */
 	switch (tpd_budget_charge(spec->js_uid, size)) {
 	case TPD_BUDGET_OK:
 		break;
 	case TPD_BUDGET_USER:
-		error = EDQUOT;
-		goto refused;
+		return EDQUOT;
 	default:
-		error = ENOSPC;
-		goto refused;
+		return ENOSPC;
+	}
+	if ((user = user_get(spec->js_uid)) == NULL) {
+		tpd_budget_release(spec->js_uid, size);
+		return ENOMEM;
 	}
 	if ((job = malloc(size)) == NULL) {
 		tpd_budget_release(spec->js_uid, size);
@@ -380,13 +384,11 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	return 0;
 
 nomem:
-	error = ENOMEM;
-refused:
 	if (TAILQ_EMPTY(&user->u_jobs)) {
 		LIST_REMOVE(user, u_entry);
 		free(user);
 	}
-	return error;
+	return ENOMEM;
 }
 
 void
@@ -548,16 +550,14 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 static void
 job_charge_result(struct tpd_job *job)
 {
-	struct tpd_user *user = job->j_user;
 	enum tpd_budget_limit lim;
 	char why[256], msg[320];
 
 	if (job->j_result_len == 0)
 		return;
-	while ((lim = tpd_budget_charge(job->j_uid, job->j_result_len)) !=
-	    TPD_BUDGET_OK && !TAILQ_EMPTY(&user->u_finished))
-		finished_forget(TAILQ_FIRST(&user->u_finished));
-	if (lim == TPD_BUDGET_OK) {
+	/* The charge forgets the user's oldest finished jobs as it must. */
+	if ((lim = tpd_budget_charge(job->j_uid, job->j_result_len)) ==
+	    TPD_BUDGET_OK) {
 		job->j_budget += job->j_result_len;
 		return;
 	}
@@ -731,6 +731,18 @@ finished_forget(struct tpd_job *job)
 	TAILQ_REMOVE(&job->j_user->u_finished, job, j_ufinent);
 	job->j_user->u_nfinished--;
 	job_free(job);
+}
+
+/* The budget's reclaim hook: forget uid's oldest finished job, if any. */
+static bool
+jobs_reclaim(uid_t uid)
+{
+	struct tpd_user *user = user_find(uid);
+
+	if (user == NULL || TAILQ_EMPTY(&user->u_finished))
+		return false;
+	finished_forget(TAILQ_FIRST(&user->u_finished));
+	return true;
 }
 
 static void

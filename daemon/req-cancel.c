@@ -49,6 +49,9 @@ tpd_req_cancel(struct tpd_req *r)
 			return tpd_req_fail(r,
 			    TPOOL__ERROR_CODE__ERROR_INTERNAL,
 			    "out of memory");
+		if (error == EDQUOT || error == ENOSPC)
+			return tpd_req_fail_budget(r, error,
+			    tpd_follow_record_size);
 		if (error == 0)
 			return TPD_REQ_OK;
 	}

@@ -23,6 +23,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #include "follow.h"
@@ -148,11 +149,13 @@ tpd_req_watch(struct tpd_req *r)
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__WatchReply wr = TPOOL__WATCH_REPLY__INIT;
 	Tpool__JobInfo info;
+	int error;
 
 	if (!tpd_job_is_final(r->r_job) &&
-	    tpd_follow_watch(r->r_job, r->r_conn) != 0)
-		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_INTERNAL,
-		    "out of memory");
+	    (error = tpd_follow_watch(r->r_job, r->r_conn)) != 0)
+		return error == ENOMEM ? tpd_req_fail(r,
+		    TPOOL__ERROR_CODE__ERROR_INTERNAL, "out of memory") :
+		    tpd_req_fail_budget(r, error, tpd_follow_record_size);
 	tpd_job_info(r->r_job, &info, true);
 	wr.job = &info;
 	resp.body_case = TPOOL__RESPONSE__BODY_WATCH;

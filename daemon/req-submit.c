@@ -19,7 +19,6 @@
 #include "grant.h"
 #include "jobs.h"
 #include "log.h"
-#include "budget.h"
 #include "options.h"
 #include "plugin.h"
 #include "pools.h"
@@ -129,14 +128,8 @@ tpd_req_submit(struct tpd_req *r)
 	    &spec.js_pool)) != 0)
 		return submit_no_pool(r, error, spec.js_pri, spec.js_cpu);
 	if ((error = tpd_job_create(&spec, &job)) == EDQUOT ||
-	    error == ENOSPC) {
-		char why[256];
-
-		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_OVER_BUDGET,
-		    "%s", tpd_budget_why(r->r_uid, error == EDQUOT ?
-		    TPD_BUDGET_USER : TPD_BUDGET_TOTAL, spec.js_input_len,
-		    why, sizeof(why)));
-	}
+	    error == ENOSPC)
+		return tpd_req_fail_budget(r, error, spec.js_input_len);
 	if (error != 0) {
 		tpd_err("cannot create a job: %s", strerror(error));
 		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_INTERNAL,

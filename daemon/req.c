@@ -4,9 +4,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "budget.h"
 #include "jobs.h"
 #include "msg.h"
 #include "req.h"
@@ -20,6 +22,16 @@ tpd_req_fail(struct tpd_req *r, Tpool__ErrorCode code, const char *fmt, ...)
 	(void)vsnprintf(r->r_why, sizeof(r->r_why), fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+Tpool__ErrorCode
+tpd_req_fail_budget(struct tpd_req *r, int error, size_t bytes)
+{
+	char why[256];
+
+	return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_OVER_BUDGET, "%s",
+	    tpd_budget_why(r->r_uid, error == EDQUOT ? TPD_BUDGET_USER :
+	    TPD_BUDGET_TOTAL, bytes, why, sizeof(why)));
 }
 
 Tpool__ErrorCode

@@ -67,6 +67,13 @@ struct tpd_req_row {
 /* Set r's error message; returns code (return tpd_req_fail(...)). */
 Tpool__ErrorCode tpd_req_fail(struct tpd_req *r, Tpool__ErrorCode code,
 	    const char *fmt, ...) __attribute__((__format__(__printf__, 3, 4)));
+/*
+ * The refusal of a charge of bytes the memory budget turned down for the
+ * caller (error EDQUOT: its share; ENOSPC: the daemon's): ERROR_OVER_BUDGET
+ * with the budget's message.
+ */
+Tpool__ErrorCode tpd_req_fail_budget(struct tpd_req *r, int error,
+	    size_t bytes);
 /* Send r's reply, resp (borrowed); returns TPD_REQ_OK. */
 Tpool__ErrorCode tpd_req_reply(struct tpd_req *r, Tpool__Response *resp);
 /*

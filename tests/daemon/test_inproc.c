@@ -353,20 +353,24 @@ ip_count_frames(int fd)
 
 /*
  * A connection of uid attached to the daemon (sv[0] is the daemon's, sv[1]
- * the client's end), with n Stats requests (ids 1 to n) written into it.
+ * the client's end), with n Hello requests (ids 1 to n) written into it:
+ * small requests with small replies (all of them fit in the socket's
+ * buffer unread).
  */
 static void
-ip_attach_with_stats(int sv[2], uid_t uid, unsigned int n)
+ip_attach_with_hellos(int sv[2], uid_t uid, unsigned int n)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
-	Tpool__Stats stats = TPOOL__STATS__INIT;
+	Tpool__Hello hello = TPOOL__HELLO__INIT;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	unsigned int i;
 
 	req.has_request_id = true;
-	req.body_case = TPOOL__REQUEST__BODY_STATS;
-	req.stats = &stats;
+	req.body_case = TPOOL__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	hello.has_version = true;
+	hello.version = TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT;
 	for (i = 1; i <= n; i++) {
 		req.request_id = i;
 		ip_frame(&buf, &len, &req.base);
@@ -392,8 +396,8 @@ START_TEST(test_pipelining_client_takes_turns)
 
 	ip_setup();
 	/* Both ready before the loop looks: a's thousand, then b's one. */
-	ip_attach_with_stats(a, 1000, 1000);
-	ip_attach_with_stats(b, 1001, 1);
+	ip_attach_with_hellos(a, 1000, 1000);
+	ip_attach_with_hellos(b, 1001, 1);
 
 	ck_assert_int_eq(event_base_loop(tpd_base, EVLOOP_ONCE), 0);
 	ck_assert_uint_eq(ip_count_frames(b[1]), 1);
@@ -424,7 +428,7 @@ START_TEST(test_stop_answers_frames_waiting_their_turn)
 	int a[2];
 
 	ip_setup();
-	ip_attach_with_stats(a, 1000, 1000);
+	ip_attach_with_hellos(a, 1000, 1000);
 	ck_assert_int_eq(event_base_loop(tpd_base, EVLOOP_ONCE), 0);
 	total = ip_count_frames(a[1]);
 	ck_assert_uint_lt(total, 1000);		/* the rest waits its turn */
