@@ -61,9 +61,12 @@
 #include "names.h"
 #include "options.h"
 #include "plugin.h"
+#include "pools.h"
 
 #define	JOBS_HASH_MIN		1024u
 #define	JOBS_REAP_PERIOD_MS	1000
+#define	JOBS_POOL_UNUSED_NS	(30ull * 1000000000)	/* libtp's idle
+						 *    timeout's default */
 #define	JOBS_EXT_ALIGN		16u
 
 LIST_HEAD(job_bucket, tpd_job);
@@ -273,6 +276,7 @@ tpd_jobs_admit(uid_t uid)
 static void
 job_enter(struct tpd_job *job)
 {
+	tpd_pool_use(job->j_pool_kind, job->j_pri, true);
 	TAILQ_INSERT_TAIL(&jobs_inflight, job, j_listent);
 	job->j_user->u_inflight++;
 	if (jobs_ninflight++ == 0)
@@ -282,6 +286,7 @@ job_enter(struct tpd_job *job)
 static void
 job_leave(struct tpd_job *job)
 {
+	tpd_pool_use(job->j_pool_kind, job->j_pri, false);
 	TAILQ_REMOVE(&jobs_inflight, job, j_listent);
 	job->j_user->u_inflight--;
 	if (--jobs_ninflight == 0)
@@ -753,6 +758,13 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 	struct tpd_job *job;
 	uint64_t now = tpd_now_ns();
 
+	/*
+	 * Pools with no job for an idle timeout go, with their threads (not
+	 * while stopping: an abandoned job may still run in one).
+	 */
+	if (!jobs_stopping)
+		tpd_pools_trim(tpd_opt.o_idle_timeout_ns != 0 ?
+		    tpd_opt.o_idle_timeout_ns : JOBS_POOL_UNUSED_NS);
 	if (jobs_over_keep) {
 		jobs_over_keep = false;
 		/* job_free() frees a user record with its last job. */

@@ -3,9 +3,11 @@
  *
  * For each priority (TP_PRI_NONE and libtp's valid range) the daemon takes
  * at most one reference to the shared unbound pool and one to the shared
- * per-CPU set, the first time a job asks for it, and drops them at exit;
- * a priority nobody uses costs nothing.  --max-threads caps each pool it
- * takes.  A per-CPU job for "any" CPU goes to the CPUs of the set in turn
+ * per-CPU set, the first time a job asks for it, and drops it when no job
+ * has been in flight there for the idle timeout (tpd_pools_trim: the
+ * pool's threads, its overseers and idle workers, are joined and gone)
+ * or at exit; a priority nobody uses costs nothing, one used a while ago
+ * costs nothing again.  --max-threads caps each pool it takes.  A per-CPU job for "any" CPU goes to the CPUs of the set in turn
  * (round robin): cheap, and it spreads a burst evenly.
  *
  * All of this is the loop's (l).  threadpool_get and threadpool_percpu_get
@@ -26,6 +28,11 @@
 static struct threadpool *pool_unbound[POOL_SLOTS];		/* l */
 static struct threadpool_percpu *pool_percpu[POOL_SLOTS];	/* l */
 static unsigned int pool_percpu_next[POOL_SLOTS];	/* l: round robin */
+/* Jobs in flight in each, and since when none (tpd_pool_use). */
+static unsigned int pool_unbound_jobs[POOL_SLOTS];	/* l */
+static unsigned int pool_percpu_jobs[POOL_SLOTS];	/* l */
+static uint64_t pool_unbound_idle_ns[POOL_SLOTS];	/* l */
+static uint64_t pool_percpu_idle_ns[POOL_SLOTS];	/* l */
 
 static int
 pool_slot(int pri)
@@ -48,6 +55,7 @@ pool_get_unbound(int pri, struct threadpool **ret_pool)
 		if (tpd_opt.o_max_threads != 0)
 			threadpool_set_max_threads(pool, tpd_opt.o_max_threads);
 		pool_unbound[slot] = pool;
+		pool_unbound_idle_ns[slot] = tpd_now_ns();
 		tpd_debug("took the unbound pool at priority %d", pri);
 	}
 	*ret_pool = pool_unbound[slot];
@@ -76,6 +84,7 @@ pool_get_percpu(int pri, int *cpu, struct threadpool **ret_pool)
 				    threadpool_percpu_cpu(pcpu, i)),
 				    tpd_opt.o_max_threads);
 		pool_percpu[slot] = pcpu;
+		pool_percpu_idle_ns[slot] = tpd_now_ns();
 		tpd_debug("took the per-CPU pools at priority %d (%u CPUs)",
 		    pri, n);
 	}
@@ -100,6 +109,53 @@ tpd_pool_get(Tpool__PoolKind kind, int pri, int *cpu,
 	if (kind == TPOOL__POOL_KIND__POOL_UNBOUND)
 		return pool_get_unbound(pri, ret_pool);
 	return pool_get_percpu(pri, cpu, ret_pool);
+}
+
+void
+tpd_pool_use(Tpool__PoolKind kind, int pri, bool enter)
+{
+	int slot = pool_slot(pri);
+	unsigned int *jobs = kind == TPOOL__POOL_KIND__POOL_UNBOUND ?
+	    &pool_unbound_jobs[slot] : &pool_percpu_jobs[slot];
+
+	if (enter) {
+		(*jobs)++;
+		return;
+	}
+	if (--*jobs == 0) {
+		if (kind == TPOOL__POOL_KIND__POOL_UNBOUND)
+			pool_unbound_idle_ns[slot] = tpd_now_ns();
+		else
+			pool_percpu_idle_ns[slot] = tpd_now_ns();
+	}
+}
+
+void
+tpd_pools_trim(uint64_t unused_ns)
+{
+	uint64_t now = tpd_now_ns();
+	int slot;
+
+	for (slot = 0; slot < POOL_SLOTS; slot++) {
+		if (pool_unbound[slot] != NULL &&
+		    pool_unbound_jobs[slot] == 0 &&
+		    now - pool_unbound_idle_ns[slot] >= unused_ns) {
+			threadpool_put(pool_unbound[slot], slot - 1);
+			pool_unbound[slot] = NULL;
+			tpd_debug("released the unbound pool at priority %d "
+			    "(no job for %llu ms)", slot - 1,
+			    (unsigned long long)(unused_ns / 1000000));
+		}
+		if (pool_percpu[slot] != NULL &&
+		    pool_percpu_jobs[slot] == 0 &&
+		    now - pool_percpu_idle_ns[slot] >= unused_ns) {
+			threadpool_percpu_put(pool_percpu[slot], slot - 1);
+			pool_percpu[slot] = NULL;
+			tpd_debug("released the per-CPU pools at priority %d "
+			    "(no job for %llu ms)", slot - 1,
+			    (unsigned long long)(unused_ns / 1000000));
+		}
+	}
 }
 
 static Tpool__PoolStats *
@@ -202,5 +258,6 @@ tpd_pools_put_all(void)
 			threadpool_percpu_put(pool_percpu[slot], slot - 1);
 			pool_percpu[slot] = NULL;
 		}
+		pool_unbound_jobs[slot] = pool_percpu_jobs[slot] = 0;
 	}
 }

@@ -5,7 +5,9 @@
 #ifndef TPD_POOLS_H
 #define TPD_POOLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <threadpool.h>
 
@@ -13,7 +15,7 @@
 
 /*
  * The pool a submit goes to, taken lazily (one reference per priority kept
- * until exit).  pri must be valid (threadpool_pri_is_valid(): validate.c
+ * until it goes unused, tpd_pools_trim, or exit).  pri must be valid (threadpool_pri_is_valid(): validate.c
  * checked it).  For POOL_PERCPU, *cpu is the CPU asked for, or -1 (any:
  * the daemon picks) and is set to the CPU chosen.  0, EPERM (priority not
  * permitted), ENOENT (CPU not in the set), or another errno.  May sleep
@@ -21,6 +23,19 @@
  */
 int	tpd_pool_get(Tpool__PoolKind kind, int pri, int *cpu,
 	    struct threadpool **ret_pool);
+/*
+ * A job of kind and pri enters its pool's count of jobs in flight (enter)
+ * or leaves it: from its creation to its final state, the pool is not
+ * released.
+ */
+void	tpd_pool_use(Tpool__PoolKind kind, int pri, bool enter);
+/*
+ * Release the pools (an unbound pool, a per-CPU set) that have had no
+ * job in flight for unused_ns: their threads are joined (may sleep
+ * briefly; no job may be running there).  The next job there takes the
+ * pool again.
+ */
+void	tpd_pools_trim(uint64_t unused_ns);
 /*
  * A PoolStats for each pool in use: *ret_stats is allocated, the caller's
  * (tpd_pool_stats_free()).  0 or ENOMEM.

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -937,13 +938,91 @@ START_TEST(test_thread_cap_and_idle_timeout)
 	end = tu_now_ms() + td_deadline_ms();
 	while (!idle && tu_now_ms() < end) {
 		ck_assert_int_eq(tpc_stats(c, &st), 0);
-		ps = unbound_stats(st);
+		/* Gone altogether once unused for the idle timeout too. */
+		if ((ps = unbound_stats(st)) == NULL) {
+			idle = true;
+			tpool__stats_reply__free_unpacked(st, NULL);
+			break;
+		}
 		ck_assert_uint_le(ps->threads_created, 2 + ps->threads_exited);
 		idle = ps->threads == 0 && ps->threads_exited >= 1;
 		tpool__stats_reply__free_unpacked(st, NULL);
 		td_sleep_ms(50);
 	}
 	ck_assert_msg(idle, "the workers did not exit after the idle timeout");
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+static unsigned int
+daemon_tasks(void)
+{
+	char path[64];
+	struct dirent *de;
+	unsigned int n = 0;
+	DIR *d;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/task", (int)D.td_pid);
+	ck_assert_ptr_nonnull(d = opendir(path));
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	(void)closedir(d);
+	return n;
+}
+
+/* Does stats list a pool of priority pri? */
+static bool
+stats_has_priority(struct tpc *c, int pri)
+{
+	Tpool__StatsReply *st;
+	bool found = false;
+	size_t i;
+
+	ck_assert_int_eq(tpc_stats(c, &st), 0);
+	for (i = 0; i < st->n_pools; i++)
+		found |= st->pools[i]->priority == pri;
+	tpool__stats_reply__free_unpacked(st, NULL);
+	return found;
+}
+
+/*
+ * A priority's pools (unbound and per-CPU) go with their threads once no
+ * job has been in flight there for the idle timeout; the next job takes
+ * them again.
+ */
+START_TEST(test_unused_pools_are_released)
+{
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	unsigned int before, round;
+	uint64_t end;
+
+	td_up(&D, ARGS("--idle-timeout", "200ms"));
+	c = td_connect(&D);
+	before = daemon_tasks();
+	for (round = 0; round < 2; round++) {
+		j = td_run_job(c, "echo", "u", UNBOUND, 7, -1);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		tpool__job_info__free_unpacked(j, NULL);
+		j = td_run_job(c, "echo", "p", PERCPU, 7, -1);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		tpool__job_info__free_unpacked(j, NULL);
+		ck_assert(stats_has_priority(c, 7));
+		ck_assert_uint_gt(daemon_tasks(), before);
+		end = tu_now_ms() + td_deadline_ms();
+		while (stats_has_priority(c, 7)) {
+			ck_assert_msg(tu_now_ms() < end, "the pools of priority 7 "
+			    "stayed, unused");
+			td_sleep_ms(50);
+		}
+		/* Their threads went with them. */
+		while (daemon_tasks() > before) {
+			ck_assert_msg(tu_now_ms() < end, "%u threads, %u before",
+			    daemon_tasks(), before);
+			td_sleep_ms(20);
+		}
+	}
 	tpc_free(c);
 	td_down(&D);
 }
@@ -1207,6 +1286,7 @@ jobs_suite(void)
 	tcase_add_test(tc, test_finished_jobs_are_forgotten);
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_thread_cap_and_idle_timeout);
+	tcase_add_test(tc, test_unused_pools_are_released);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
