@@ -23,9 +23,15 @@
  * thread for the next; the sum of min(handed, cap) over the pools is what
  * may be busy at once, and --max-running bounds it.  A pool that could
  * hand a job but for that bound waits on fq_blocked; a job's end that
- * frees a thread serves the pools there in turn, one job each.  (Jobs
- * handed beyond a pool's cap wait in libtp for one of its threads: they
- * add none.)
+ * frees a thread serves, one job at a time, the waiting pool whose next
+ * user has the fewest jobs handed in all pools (struct fq_total; the
+ * first in line among equals): users, not pools, take turns for the
+ * threads of --max-running, so one user spreading jobs over many pools
+ * gets no more of them than another.  And a user with no job handed
+ * anywhere may always have one, past the bound: one user's long jobs
+ * never keep another's first job from starting (the bound stays within
+ * one job per user with work).  (Jobs handed beyond a pool's cap wait in
+ * libtp for one of its threads: they add none.)
  *
  * Everything here is the loop thread's (l).
  */
@@ -79,6 +85,15 @@ static TAILQ_HEAD(, fq_pool) fq_blocked = TAILQ_HEAD_INITIALIZER(fq_blocked);
 						/* l: waiting for a thread
 						 *    of --max-running */
 static unsigned int fq_nwaiting;		/* l: in all pools */
+
+/* A user's jobs handed to libtp, in all pools.  All fields l. */
+struct fq_total {
+	LIST_ENTRY(fq_total)	ft_entry;
+	uid_t			ft_uid;
+	unsigned int		ft_nhanded;
+};
+#define	FQ_TOTAL_BUCKETS	64u
+static LIST_HEAD(, fq_total) fq_totals[FQ_TOTAL_BUCKETS];	/* l */
 static unsigned int fq_busy;			/* l: sum of min(handed,
 						 *    cap) */
 
@@ -87,6 +102,45 @@ static unsigned int
 fq_cap(void)
 {
 	return tpd_opt.o_max_threads != 0 ? tpd_opt.o_max_threads : UINT_MAX;
+}
+
+/* uid's jobs handed in all pools. */
+static unsigned int
+fq_total_of(uid_t uid)
+{
+	struct fq_total *ft;
+
+	LIST_FOREACH(ft, &fq_totals[uid % FQ_TOTAL_BUCKETS], ft_entry)
+		if (ft->ft_uid == uid)
+			return ft->ft_nhanded;
+	return 0;
+}
+
+/*
+ * uid's count goes up (+1) or down (-1); its record is freed at 0.  Out
+ * of memory for a record, the user just counts as having none.
+ */
+static void
+fq_total_add(uid_t uid, int delta)
+{
+	struct fq_total *ft;
+
+	LIST_FOREACH(ft, &fq_totals[uid % FQ_TOTAL_BUCKETS], ft_entry)
+		if (ft->ft_uid == uid)
+			break;
+	if (delta > 0) {
+		if (ft == NULL) {
+			if ((ft = calloc(1, sizeof(*ft))) == NULL)
+				return;
+			ft->ft_uid = uid;
+			LIST_INSERT_HEAD(&fq_totals[uid % FQ_TOTAL_BUCKETS], ft,
+			    ft_entry);
+		}
+		ft->ft_nhanded++;
+	} else if (ft != NULL && --ft->ft_nhanded == 0) {
+		LIST_REMOVE(ft, ft_entry);
+		free(ft);
+	}
 }
 
 /* fp's handed count goes up (+1) or down (-1): keep fq_busy. */
@@ -185,15 +239,15 @@ fq_allowance(const struct fq_pool *fp)
 	    FQ_AHEAD_ALONE);
 }
 
-/* May fp be handed one more job now?  Says so on fq_blocked when only
- * --max-running stops it. */
+/* May fp be handed one more job of fu now?  Says so on fq_blocked when
+ * only --max-running stops it. */
 static bool
-fq_room(struct fq_pool *fp)
+fq_room(struct fq_pool *fp, const struct fq_user *fu)
 {
 	if (fp->fp_nhanded >= fq_allowance(fp))
 		return false;
 	if (fp->fp_nhanded >= fq_cap() || tpd_opt.o_max_running == 0 ||
-	    fq_busy < tpd_opt.o_max_running)
+	    fq_busy < tpd_opt.o_max_running || fq_total_of(fu->fu_uid) == 0)
 		return true;
 	if (!fp->fp_blocked) {
 		TAILQ_INSERT_TAIL(&fq_blocked, fp, fp_blockent);
@@ -220,6 +274,7 @@ fq_hand(struct fq_pool *fp, struct fq_user *fu, struct tpd_job *job)
 	TAILQ_INSERT_TAIL(&fp->fp_handed, job, j_fqent);
 	fq_handed_add(fp, 1);
 	fu->fu_nhanded++;
+	fq_total_add(fu->fu_uid, 1);
 	fq_schedule(job);
 }
 
@@ -233,7 +288,7 @@ fq_fill(struct fq_pool *fp, unsigned int max)
 	unsigned int n = 0;
 
 	while (n < max && (fu = TAILQ_FIRST(&fp->fp_ring)) != NULL &&
-	    fq_room(fp)) {
+	    fq_room(fp, fu)) {
 		job = TAILQ_FIRST(&fu->fu_waiting);
 		TAILQ_REMOVE(&fu->fu_waiting, job, j_fqent);
 		fu->fu_nwaiting--;
@@ -247,15 +302,42 @@ fq_fill(struct fq_pool *fp, unsigned int max)
 	return n;
 }
 
-/* Threads came free under --max-running: the pools waiting for one take
- * turns, a job each. */
+/*
+ * The waiting pool to serve next: the one whose next user has the fewest
+ * jobs handed in all pools, the first in line among equals.  NULL if none
+ * waits.
+ */
+static struct fq_pool *
+fq_blocked_next(void)
+{
+	struct fq_pool *fp, *best = NULL;
+	unsigned int n, least = UINT_MAX;
+
+	TAILQ_FOREACH(fp, &fq_blocked, fp_blockent) {
+		if (TAILQ_EMPTY(&fp->fp_ring)) {
+			n = UINT_MAX - 1;	/* nothing to hand: last */
+		} else if ((n = fq_total_of(TAILQ_FIRST(&fp->fp_ring)->fu_uid))
+		    == 0) {
+			return fp;
+		}
+		if (n < least) {
+			least = n;
+			best = fp;
+		}
+	}
+	return best;
+}
+
+/* Threads came free under --max-running: the users waiting for one take
+ * turns (the file's comment), a job each. */
 static void
 fq_fill_blocked(void)
 {
 	struct fq_pool *fp;
 
-	while ((fp = TAILQ_FIRST(&fq_blocked)) != NULL &&
-	    (tpd_opt.o_max_running == 0 || fq_busy < tpd_opt.o_max_running)) {
+	while ((tpd_opt.o_max_running == 0 ||
+	    fq_busy < tpd_opt.o_max_running) &&
+	    (fp = fq_blocked_next()) != NULL) {
 		fq_unblock(fp);
 		if (fq_fill(fp, 1) == 1 && !TAILQ_EMPTY(&fp->fp_ring) &&
 		    !fp->fp_blocked) {
@@ -268,17 +350,24 @@ fq_fill_blocked(void)
 
 /*
  * Hand fp what it may have now: jobs beyond its cap always (they need no
- * thread of --max-running), others unless pools wait in line for one
- * (then fp joins the line).
+ * thread of --max-running), and the first job of a user with none handed
+ * anywhere; others unless pools wait in line for a thread (then fp joins
+ * the line).
  */
 static void
 fq_fill_or_queue(struct fq_pool *fp)
 {
+	struct fq_user *fu;
+
 	if (fp->fp_nhanded >= fq_cap() ||
 	    (!fp->fp_blocked && TAILQ_EMPTY(&fq_blocked))) {
 		(void)fq_fill(fp, UINT_MAX);
 		return;
 	}
+	/* A user with no job handed anywhere does not wait in line. */
+	while ((fu = TAILQ_FIRST(&fp->fp_ring)) != NULL &&
+	    fq_total_of(fu->fu_uid) == 0 && fq_fill(fp, 1) == 1)
+		continue;
 	if (!fp->fp_blocked && !TAILQ_EMPTY(&fp->fp_ring)) {
 		TAILQ_INSERT_TAIL(&fq_blocked, fp, fp_blockent);
 		fp->fp_blocked = true;
@@ -333,6 +422,7 @@ fq_take_back(struct fq_pool *fp)
 		TAILQ_REMOVE(&fp->fp_handed, job, j_fqent);
 		fq_handed_add(fp, -1);
 		fu->fu_nhanded--;
+		fq_total_add(fu->fu_uid, -1);
 		job->j_scheduled = false;
 		fq_wait(fp, fu, job, true);
 		taken++;
@@ -400,6 +490,7 @@ tpd_fq_ended(struct tpd_job *job)
 	TAILQ_REMOVE(&fp->fp_handed, job, j_fqent);
 	fq_handed_add(fp, -1);
 	fu->fu_nhanded--;
+	fq_total_add(fu->fu_uid, -1);
 	job->j_fq = TPD_FQ_NONE;
 	job->j_fquser = NULL;
 	fq_user_maybe_free(fu);

@@ -12,7 +12,9 @@
  * the jobs handed ahead that have not started are taken back from libtp
  * (threadpool_cancel_job_async: they will not run) and wait their turn.
  * A pool without a thread cap gives every job a thread: its jobs go
- * straight to libtp.
+ * straight to libtp.  The threads of all pools together (--max-running)
+ * go to the users in turn as well, and a user with no job handed
+ * anywhere may always have one.
  */
 #ifndef TPD_FAIRQ_H
 #define TPD_FAIRQ_H

@@ -319,6 +319,115 @@ START_TEST(test_running_jobs_bounded_in_all_pools)
 }
 END_TEST
 
+#define	HOG_JOBS	12
+#define	HOG_RUNNING	4
+
+/*
+ * As the hog: HOG_JOBS sleeps of 30 s over three pools (the unbound one,
+ * CPU 0's and CPU 1's), HOG_RUNNING of them running (all --max-running
+ * allows); they go on when it leaves.
+ */
+static int
+hog_many_pools(void *arg)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	unsigned int i;
+	struct tpc *c;
+	uint64_t id;
+
+	(void)arg;
+	if (tpc_connect(D.td_sock, &c) != 0)
+		return 70;
+	a.tsa_plugin = "sleep";
+	a.tsa_input = "30000";
+	a.tsa_input_len = 5;
+	for (i = 0; i < HOG_JOBS; i++) {
+		a.tsa_pool = i % 3 == 0 ? TPOOL__POOL_KIND__POOL_UNBOUND :
+		    TPOOL__POOL_KIND__POOL_PERCPU;
+		a.tsa_cpu = i % 3 == 0 ? -1 : (int)(i % 3) - 1;
+		if (tpc_submit(c, &a, &id) != 0)
+			return 71;
+	}
+	tpc_free(c);
+	return 0;
+}
+
+/* As the victim: three echo jobs in a pool of its own, one after another,
+ * each to its end. */
+static int
+victim_runs_jobs(void *arg)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	Tpool__JobInfo *fin;
+	unsigned int i;
+	struct tpc *c;
+	uint64_t id;
+	int rc = 0;
+
+	(void)arg;
+	if (tpc_connect(D.td_sock, &c) != 0)
+		return 80;
+	(void)tpc_set_timeout(c, 20000);
+	a.tsa_plugin = "echo";
+	a.tsa_input = "mine";
+	a.tsa_input_len = 4;
+	a.tsa_priority = 3;
+	for (i = 0; i < 3 && rc == 0; i++) {
+		if (tpc_submit(c, &a, &id) != 0)
+			return 81;
+		if (tpc_wait_job(c, id, &fin, NULL, NULL) != 0)
+			return 82;
+		if (fin->state != TPOOL__JOB_STATE__JOB_SUCCEEDED)
+			rc = 83;
+		tpool__job_info__free_unpacked(fin, NULL);
+	}
+	tpc_free(c);
+	return rc;
+}
+
+/*
+ * One user's long jobs over many pools take every thread --max-running
+ * allows: another user's jobs, in a pool of their own, still run, one at
+ * a time, while the first user's are all still queued or running (users
+ * take turns for those threads, and a user with nothing running may
+ * always start one job).
+ */
+START_TEST(test_max_running_shared_by_users)
+{
+	struct ts_user hog, victim;
+	Tpool__StatusReply *sr;
+	unsigned int unfinished = 0;
+	char run[16];
+	struct tpc *root;
+	size_t i;
+
+	if (!ts_need_root())
+		return;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		(void)fprintf(stderr, "skipped: needs 2 CPUs\n");
+		return;
+	}
+	ts_user_make(&hog);
+	ts_user_make(&victim);
+	(void)snprintf(run, sizeof(run), "%d", HOG_RUNNING);
+	td_up(&D, ARGS("--max-threads", "4", "--max-running", run));
+	ck_assert_int_eq(ts_as_user(&hog, hog_many_pools, NULL), 0);
+	ck_assert_int_eq(ts_as_user(&victim, victim_runs_jobs, NULL), 0);
+	/* The hog's jobs, 30 s each, had not ended meanwhile. */
+	root = td_connect(&D);
+	ck_assert_int_eq(tpc_status_all_users(root, &sr), 0);
+	for (i = 0; i < sr->n_jobs; i++)
+		if (sr->jobs[i]->uid == hog.tu_uid &&
+		    (sr->jobs[i]->state == TPOOL__JOB_STATE__JOB_QUEUED ||
+		    sr->jobs[i]->state == TPOOL__JOB_STATE__JOB_RUNNING))
+			unfinished++;
+	tpool__status_reply__free_unpacked(sr, NULL);
+	tpc_free(root);
+	ck_assert_uint_eq(unfinished, HOG_JOBS);
+	td_down(&D);
+}
+END_TEST
+
 static Suite *
 attack_share_suite(void)
 {
@@ -328,6 +437,7 @@ attack_share_suite(void)
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_users_take_turns_in_a_pool);
 	tcase_add_test(tc, test_running_jobs_bounded_in_all_pools);
+	tcase_add_test(tc, test_max_running_shared_by_users);
 	tcase_add_test(tc, test_one_users_jobs_never_evict_anothers);
 	suite_add_tcase(s, tc);
 	return s;
