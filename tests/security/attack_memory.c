@@ -23,6 +23,7 @@
 #include "frame.h"
 
 #include "harness.h"
+#include "part.h"
 #include "users.h"
 
 #define	ARGS(...)	((const char *const[]){ __VA_ARGS__, NULL })
@@ -118,24 +119,18 @@ queue_until_refused(void *arg)
 static int
 other_runs_a_job(void *arg)
 {
-	Tpool__JobInfo *fin;
 	struct tpc *c;
-	uint64_t id;
-	int rc = 0;
+	size_t len = 0;
+	int rc;
 
 	(void)arg;
 	if (connect_user(&c) != 0)
 		return 20;
-	if (tpc_submit(c, TPC_SUBMIT_ARGS("echo", big, BIG), &id) != 0)
-		return 21;
-	if (tpc_wait_job(c, id, &fin, NULL, NULL) != 0)
-		return 22;
-	if (fin->state != TPOOL__JOB_STATE__JOB_SUCCEEDED ||
-	    fin->result.len != BIG)
-		rc = 23;
-	tpool__job_info__free_unpacked(fin, NULL);
+	rc = ts_run_job(c, TPC_SUBMIT_ARGS("echo", big, BIG), &len);
 	tpc_free(c);
-	return rc;
+	if (rc != 0)
+		return 20 + rc;
+	return len == BIG ? 0 : 24;
 }
 
 START_TEST(test_queued_inputs_bounded_by_the_users_share)

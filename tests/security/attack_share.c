@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "part.h"
 #include "users.h"
 
 #define	ARGS(...)	((const char *const[]){ __VA_ARGS__, NULL })
@@ -358,10 +359,8 @@ static int
 victim_runs_jobs(void *arg)
 {
 	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
-	Tpool__JobInfo *fin;
 	unsigned int i;
 	struct tpc *c;
-	uint64_t id;
 	int rc = 0;
 
 	(void)arg;
@@ -372,15 +371,9 @@ victim_runs_jobs(void *arg)
 	a.tsa_input = "mine";
 	a.tsa_input_len = 4;
 	a.tsa_priority = 3;
-	for (i = 0; i < 3 && rc == 0; i++) {
-		if (tpc_submit(c, &a, &id) != 0)
-			return 81;
-		if (tpc_wait_job(c, id, &fin, NULL, NULL) != 0)
-			return 82;
-		if (fin->state != TPOOL__JOB_STATE__JOB_SUCCEEDED)
-			rc = 83;
-		tpool__job_info__free_unpacked(fin, NULL);
-	}
+	for (i = 0; i < 3 && rc == 0; i++)
+		if ((rc = ts_run_job(c, &a, NULL)) != 0)
+			rc += 80;
 	tpc_free(c);
 	return rc;
 }

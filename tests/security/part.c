@@ -92,3 +92,22 @@ ts_main(const char *name, const TTest *const *tests)
 	suite_add_tcase(s, tc);
 	return td_main(s);
 }
+
+int
+ts_run_job(struct tpc *c, const struct tpc_submit_args *a, size_t *ret_len)
+{
+	Tpool__JobInfo *fin;
+	uint64_t id;
+	int rc = 0;
+
+	if (tpc_submit(c, a, &id) != 0)
+		return 1;
+	if (tpc_wait_job(c, id, &fin, NULL, NULL) != 0)
+		return 2;
+	if (fin->state != TPOOL__JOB_STATE__JOB_SUCCEEDED)
+		rc = 3;
+	if (ret_len != NULL)
+		*ret_len = fin->result.len;
+	tpool__job_info__free_unpacked(fin, NULL);
+	return rc;
+}

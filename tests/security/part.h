@@ -64,5 +64,12 @@ bool	ts_two_users_up(struct td_daemon *d, struct ts_user *a,
  * tests' timeout, honouring CK_FORK (td_main()).
  */
 int	ts_main(const char *name, const TTest *const *tests);
+/*
+ * For a child (no Check asserts): submit a on c and wait for its end.  0
+ * when it succeeded (*ret_len, may be NULL: its result's length), 1 when
+ * the submit failed, 2 when the wait did, 3 when it ended otherwise.
+ */
+int	ts_run_job(struct tpc *c, const struct tpc_submit_args *a,
+	    size_t *ret_len);
 
 #endif /* TP_TESTS_SECURITY_PART_H */
