@@ -99,6 +99,7 @@
 #define	CONN_OUT_HIGH		(1u << 20)	/* stop reading above this */
 #define	CONN_OUT_LOW		(256u << 10)	/* resume below this */
 #define	CONN_OUT_KEEP		(64u << 10)	/* an empty buffer kept */
+#define	CONN_ROOT_RESERVE	8u		/* root's past --max-connections */
 #define	CONN_OUT_SMALL		4096u		/* goes out over the budget
 						 *    when nothing waits */
 #define	CONN_EXT_ALIGN		16u
@@ -466,7 +467,9 @@ tpd_conn_accept(int fd)
 		return;
 	}
 	folded = conn_folding && cred.uid == conn_overflow_uid;
-	refuse = conn_n >= tpd_opt.o_max_connections;
+	/* A few slots past the limit are root's: an operator gets in. */
+	refuse = conn_n >= tpd_opt.o_max_connections + (cred.uid == 0 ?
+	    CONN_ROOT_RESERVE : 0);
 	user_n = refuse || folded ? 0 : conn_user_count(cred.uid);
 	if (tpd_conn_attach(fd, cred.uid, cred.gid, cred.pid, &conn) != 0)
 		return;

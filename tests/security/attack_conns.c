@@ -100,31 +100,46 @@ served(struct tpc *c)
 	return true;
 }
 
+/*
+ * A new connection is refused with ERROR_TOO_MANY_CONNECTIONS and a
+ * message naming the limit (needle): 0, else rc (no refusal) or rc + 1
+ * (another message).
+ */
+static int
+new_conn_refused(const char *needle, int rc)
+{
+	Tpool__StatsReply *st;
+	const char *msg;
+	struct tpc *c;
+	int ret = 0;
+
+	if (tpc_open(D.td_sock, &c) != 0)
+		return rc;
+	(void)tpc_set_timeout(c, 20000);
+	if (tpc_stats(c, &st) != TPC_EDAEMON ||
+	    tpc_last_error(c, &msg) !=
+	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS)
+		ret = rc;
+	else if (strstr(msg, needle) == NULL)
+		ret = rc + 1;
+	tpc_free(c);
+	return ret;
+}
+
 /* As the first user: hold the limit's connections; one more is refused. */
 static int
 hold_slots(void *arg)
 {
 	struct slots *s = arg;
-	struct tpc *c[16], *extra;
-	Tpool__StatsReply *st;
-	const char *msg;
+	struct tpc *c[16];
 	unsigned int i;
-	int rc = 0;
+	int rc;
 	char b;
 
 	for (i = 0; i < s->s_limit; i++)
 		if (tpc_connect(D.td_sock, &c[i]) != 0 || !served(c[i]))
 			return 10 + (int)i;
-	if (tpc_open(D.td_sock, &extra) != 0)
-		return 30;
-	(void)tpc_set_timeout(extra, 20000);
-	if (tpc_stats(extra, &st) != TPC_EDAEMON ||
-	    tpc_last_error(extra, &msg) !=
-	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS)
-		rc = 31;
-	else if (strstr(msg, "--max-connections-per-user") == NULL)
-		rc = 32;
-	tpc_free(extra);
+	rc = new_conn_refused("--max-connections-per-user", 31);
 	(void)!write(s->s_ready[1], "r", 1);
 	(void)!read(s->s_go[0], &b, 1);
 	/* Still served, all of them. */
@@ -183,6 +198,79 @@ START_TEST(test_one_user_cannot_take_every_slot)
 	ck_assert_int_eq(write(s.s_go[1], "g", 1), 1);
 	ck_assert_int_eq(ts_wait_child(pid), 0);
 	ck_assert(td_log_contains(&D, "(--max-connections-per-user)"));
+	td_down(&D);
+}
+END_TEST
+
+/* As a user: hold s_limit served connections until let go. */
+static int
+hold_only(void *arg)
+{
+	struct slots *s = arg;
+	struct tpc *c[16];
+	unsigned int i;
+	int rc = 0;
+	char b;
+
+	for (i = 0; i < s->s_limit; i++)
+		if (tpc_connect(D.td_sock, &c[i]) != 0 || !served(c[i]))
+			return 60 + (int)i;
+	(void)!write(s->s_ready[1], "r", 1);
+	(void)!read(s->s_go[0], &b, 1);
+	for (i = 0; i < s->s_limit; i++)
+		tpc_free(c[i]);
+	return rc;
+}
+
+/* As a user while the daemon is full: refused, naming the daemon's limit. */
+static int
+refused_full(void *arg)
+{
+	(void)arg;
+	return new_conn_refused("(the daemon's limit, --max-connections)", 71);
+}
+
+/*
+ * Two users fill every slot of the daemon (--max-connections 6, 3 each):
+ * a third user is refused, but root still gets in (a few slots past the
+ * limit are root's, so that an operator can always look and cancel).
+ */
+START_TEST(test_root_gets_in_when_the_daemon_is_full)
+{
+	struct ts_user a, b, c;
+	struct slots sa, sb;
+	struct tpc *root[4];
+	unsigned int i;
+	pid_t pa, pb;
+	char r;
+
+	if (!ts_need_root())
+		return;
+	ts_user_make(&a);
+	ts_user_make(&b);
+	ts_user_make(&c);
+	td_up(&D, ARGS("--max-connections", "6",
+	    "--max-connections-per-user", "3"));
+	sa.s_limit = sb.s_limit = 3;
+	ck_assert_int_eq(pipe(sa.s_ready), 0);
+	ck_assert_int_eq(pipe(sa.s_go), 0);
+	ck_assert_int_eq(pipe(sb.s_ready), 0);
+	ck_assert_int_eq(pipe(sb.s_go), 0);
+	pa = ts_as_user_start(&a, hold_only, &sa);
+	ck_assert_int_eq(read(sa.s_ready[0], &r, 1), 1);
+	pb = ts_as_user_start(&b, hold_only, &sb);
+	ck_assert_int_eq(read(sb.s_ready[0], &r, 1), 1);
+	ck_assert_int_eq(ts_as_user(&c, refused_full, NULL), 0);
+	for (i = 0; i < 4; i++) {
+		root[i] = td_connect(&D);
+		ck_assert(served(root[i]));
+	}
+	for (i = 0; i < 4; i++)
+		tpc_free(root[i]);
+	ck_assert_int_eq(write(sa.s_go[1], "g", 1), 1);
+	ck_assert_int_eq(write(sb.s_go[1], "g", 1), 1);
+	ck_assert_int_eq(ts_wait_child(pa), 0);
+	ck_assert_int_eq(ts_wait_child(pb), 0);
 	td_down(&D);
 }
 END_TEST
@@ -459,6 +547,7 @@ attack_conns_suite(void)
 
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_one_user_cannot_take_every_slot);
+	tcase_add_test(tc, test_root_gets_in_when_the_daemon_is_full);
 	tcase_add_test(tc, test_unread_output_is_dropped_jobs_kept);
 	tcase_add_test(tc, test_idle_connections_expire);
 	tcase_add_test(tc, test_repeated_cancel_wait_holds_nothing);
