@@ -142,7 +142,8 @@ scenario_run(const struct sh_scenario *sn, struct sh_result *r)
 		    strerror(error) : r->sr_hold.rp_text);
 		goto out;
 	}
-	/* Refused in scenario 1: root counts in --max-connections. */
+	/* The pools as root sees them (root has 8 slots past
+	 * --max-connections: served in scenario 1 too). */
 	daemon_pools(&r->sr_pools);
 	r->sr_probe_refused = r->sr_hold.rp_refused != 0;
 	r->sr_probe_code = r->sr_hold.rp_refusal;

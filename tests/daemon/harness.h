@@ -34,6 +34,9 @@
 unsigned int td_deadline_ms(void);
 /* Check's case timeout for the daemon's tests, in seconds. */
 #define	TD_CASE_TIMEOUT	60
+/* Connections past --max-connections that are root's alone (tpoold(8));
+ * the tests run as root. */
+#define	TD_ROOT_RESERVE	8
 
 struct td_daemon {
 	pid_t		td_pid;			/* 0 when not running */
