@@ -92,8 +92,8 @@ status_json_list(Tpool__StatusReply *const *pages, size_t npages)
 /*
  * Every page of the list into *ret_pages (the caller frees each with
  * tpool__status_reply__free_unpacked, and the array); 0 or an error as
- * tpc's.  Each page must start below the one before: a daemon that
- * answers otherwise is not followed further.
+ * tpc's.  Each page must hold jobs and lead below the one before: a
+ * daemon that answers otherwise is not followed further.
  */
 static int
 status_pages(struct ctl_ctx *ctx, Tpool__StatusReply ***ret_pages,
@@ -118,7 +118,7 @@ status_pages(struct ctl_ctx *ctx, Tpool__StatusReply ***ret_pages,
 		pages[n++] = r;
 		if (!r->has_more_before)
 			break;
-		if (r->more_before == 0 ||
+		if (r->n_jobs == 0 || r->more_before == 0 ||
 		    (before != 0 && r->more_before >= before)) {
 			ctl_warnx(ctx, "the daemon's next page (below job "
 			    "%llu) does not follow the last; the list stops "

@@ -7,8 +7,9 @@
  * has been in flight there for the idle timeout (tpd_pools_trim: the
  * pool's threads, its overseers and idle workers, are joined and gone)
  * or at exit; a priority nobody uses costs nothing, one used a while ago
- * costs nothing again.  --max-threads caps each pool it takes.  A per-CPU job for "any" CPU goes to the CPUs of the set in turn
- * (round robin): cheap, and it spreads a burst evenly.
+ * costs nothing again.  --max-threads caps each pool it takes.  A per-CPU
+ * job for "any" CPU goes to the CPUs of the set in turn (round robin):
+ * cheap, and it spreads a burst evenly.
  *
  * All of this is the loop's (l).  threadpool_get and threadpool_percpu_get
  * may sleep (they create the pool's overseer threads) the first time only.
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "names.h"
 #include "options.h"
 #include "pools.h"
 
@@ -28,11 +30,19 @@
 static struct threadpool *pool_unbound[POOL_SLOTS];		/* l */
 static struct threadpool_percpu *pool_percpu[POOL_SLOTS];	/* l */
 static unsigned int pool_percpu_next[POOL_SLOTS];	/* l: round robin */
-/* Jobs in flight in each, and since when none (tpd_pool_use). */
-static unsigned int pool_unbound_jobs[POOL_SLOTS];	/* l */
-static unsigned int pool_percpu_jobs[POOL_SLOTS];	/* l */
-static uint64_t pool_unbound_idle_ns[POOL_SLOTS];	/* l */
-static uint64_t pool_percpu_idle_ns[POOL_SLOTS];	/* l */
+/* Of each (index: the pool kind, then the slot), for tpd_pools_trim. */
+static struct pool_usage {
+	unsigned int	pu_jobs;	/* l: in flight there */
+	uint64_t	pu_idle_ns;	/* l: since when none (or taken) */
+} pool_usage[2][POOL_SLOTS];
+
+static struct pool_usage *
+pool_usage_of(Tpool__PoolKind kind, int slot)
+{
+	int k = kind == TPOOL__POOL_KIND__POOL_UNBOUND ? 0 : 1;
+
+	return &pool_usage[k][slot];
+}
 
 static int
 pool_slot(int pri)
@@ -55,7 +65,8 @@ pool_get_unbound(int pri, struct threadpool **ret_pool)
 		if (tpd_opt.o_max_threads != 0)
 			threadpool_set_max_threads(pool, tpd_opt.o_max_threads);
 		pool_unbound[slot] = pool;
-		pool_unbound_idle_ns[slot] = tpd_now_ns();
+		pool_usage_of(TPOOL__POOL_KIND__POOL_UNBOUND, slot)->pu_idle_ns =
+		    tpd_now_ns();
 		tpd_debug("took the unbound pool at priority %d", pri);
 	}
 	*ret_pool = pool_unbound[slot];
@@ -84,7 +95,8 @@ pool_get_percpu(int pri, int *cpu, struct threadpool **ret_pool)
 				    threadpool_percpu_cpu(pcpu, i)),
 				    tpd_opt.o_max_threads);
 		pool_percpu[slot] = pcpu;
-		pool_percpu_idle_ns[slot] = tpd_now_ns();
+		pool_usage_of(TPOOL__POOL_KIND__POOL_PERCPU, slot)->pu_idle_ns =
+		    tpd_now_ns();
 		tpd_debug("took the per-CPU pools at priority %d (%u CPUs)",
 		    pri, n);
 	}
@@ -114,20 +126,26 @@ tpd_pool_get(Tpool__PoolKind kind, int pri, int *cpu,
 void
 tpd_pool_use(Tpool__PoolKind kind, int pri, bool enter)
 {
-	int slot = pool_slot(pri);
-	unsigned int *jobs = kind == TPOOL__POOL_KIND__POOL_UNBOUND ?
-	    &pool_unbound_jobs[slot] : &pool_percpu_jobs[slot];
+	struct pool_usage *pu = pool_usage_of(kind, pool_slot(pri));
 
-	if (enter) {
-		(*jobs)++;
-		return;
-	}
-	if (--*jobs == 0) {
-		if (kind == TPOOL__POOL_KIND__POOL_UNBOUND)
-			pool_unbound_idle_ns[slot] = tpd_now_ns();
-		else
-			pool_percpu_idle_ns[slot] = tpd_now_ns();
-	}
+	if (enter)
+		pu->pu_jobs++;
+	else if (--pu->pu_jobs == 0)
+		pu->pu_idle_ns = tpd_now_ns();
+}
+
+/* Has the pool of kind in slot had no job for unused_ns? */
+static bool
+pool_unused(Tpool__PoolKind kind, int slot, uint64_t now, uint64_t unused_ns)
+{
+	const struct pool_usage *pu = pool_usage_of(kind, slot);
+
+	if (pu->pu_jobs > 0 || now - pu->pu_idle_ns < unused_ns)
+		return false;
+	tpd_debug("releasing the %s pools at priority %d (no job for %llu ms)",
+	    tp_pool_name(kind), slot - 1,
+	    (unsigned long long)(unused_ns / 1000000));
+	return true;
 }
 
 void
@@ -137,23 +155,15 @@ tpd_pools_trim(uint64_t unused_ns)
 	int slot;
 
 	for (slot = 0; slot < POOL_SLOTS; slot++) {
-		if (pool_unbound[slot] != NULL &&
-		    pool_unbound_jobs[slot] == 0 &&
-		    now - pool_unbound_idle_ns[slot] >= unused_ns) {
+		if (pool_unbound[slot] != NULL && pool_unused(
+		    TPOOL__POOL_KIND__POOL_UNBOUND, slot, now, unused_ns)) {
 			threadpool_put(pool_unbound[slot], slot - 1);
 			pool_unbound[slot] = NULL;
-			tpd_debug("released the unbound pool at priority %d "
-			    "(no job for %llu ms)", slot - 1,
-			    (unsigned long long)(unused_ns / 1000000));
 		}
-		if (pool_percpu[slot] != NULL &&
-		    pool_percpu_jobs[slot] == 0 &&
-		    now - pool_percpu_idle_ns[slot] >= unused_ns) {
+		if (pool_percpu[slot] != NULL && pool_unused(
+		    TPOOL__POOL_KIND__POOL_PERCPU, slot, now, unused_ns)) {
 			threadpool_percpu_put(pool_percpu[slot], slot - 1);
 			pool_percpu[slot] = NULL;
-			tpd_debug("released the per-CPU pools at priority %d "
-			    "(no job for %llu ms)", slot - 1,
-			    (unsigned long long)(unused_ns / 1000000));
 		}
 	}
 }
@@ -258,6 +268,6 @@ tpd_pools_put_all(void)
 			threadpool_percpu_put(pool_percpu[slot], slot - 1);
 			pool_percpu[slot] = NULL;
 		}
-		pool_unbound_jobs[slot] = pool_percpu_jobs[slot] = 0;
 	}
+	memset(pool_usage, 0, sizeof(pool_usage));
 }

@@ -15,11 +15,12 @@
 
 /*
  * The pool a submit goes to, taken lazily (one reference per priority kept
- * until it goes unused, tpd_pools_trim, or exit).  pri must be valid (threadpool_pri_is_valid(): validate.c
- * checked it).  For POOL_PERCPU, *cpu is the CPU asked for, or -1 (any:
- * the daemon picks) and is set to the CPU chosen.  0, EPERM (priority not
- * permitted), ENOENT (CPU not in the set), or another errno.  May sleep
- * (libtp creates the pool's threads the first time).
+ * until it goes unused, tpd_pools_trim, or exit).  pri must be valid
+ * (threadpool_pri_is_valid(): validate.c checked it).  For POOL_PERCPU,
+ * *cpu is the CPU asked for, or -1 (any: the daemon picks) and is set to
+ * the CPU chosen.  0, EPERM (priority not permitted), ENOENT (CPU not in
+ * the set), or another errno.  May sleep (libtp creates the pool's threads
+ * when it takes the pool).
  */
 int	tpd_pool_get(Tpool__PoolKind kind, int pri, int *cpu,
 	    struct threadpool **ret_pool);
