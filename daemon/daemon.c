@@ -225,6 +225,7 @@ tpd_daemon_setup(bool listen)
 		tpd_err("idle timeout: %s", strerror(error));
 		return error;
 	}
+	threadpool_set_max_idle_threads(tpd_opt.o_max_idle_threads);
 	tpd_budget_init();
 	if ((tpd_base = event_base_new()) == NULL) {
 		tpd_err("cannot create the event loop");

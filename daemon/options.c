@@ -91,6 +91,11 @@ static const struct opt_row opt_table[] = {
 	    "N",
 	  "jobs running at once in all pools together, 0 = unlimited (default: "
 	      "4 per CPU the daemon may use, at least 16 and --max-threads)" },
+	{ "max-idle-threads", 291, OPT_COUNT, OFF(o_max_idle_threads), 0,
+	    1u << 20, "N",
+	  "idle workers kept in all pools together, 0 = unlimited; one more "
+	      "exits at once (default: 4 per CPU the daemon may use, at least "
+	      "16)" },
 	{ "idle-timeout", 264, OPT_DURATION, OFF(o_idle_timeout_ns), 1000000,
 	    86400 * NS_S, "TIME",
 	  "idle workers exit after TIME, and unused pools are released after "
@@ -204,6 +209,15 @@ options_default_max_threads(void)
 	return n > 2 ? (unsigned int)n : 2;
 }
 
+/* 4 per CPU the daemon may use, at least 16. */
+static uint32_t
+options_four_per_cpu(void)
+{
+	uint32_t n = 4 * options_default_max_threads();
+
+	return n < 16 ? 16 : n;
+}
+
 /*
  * Jobs running at once in all pools, by default: 4 per CPU the daemon may
  * use, at least 16, and at least one pool's cap (so that raising
@@ -214,10 +228,8 @@ options_default_max_threads(void)
 static uint32_t
 options_default_max_running(const struct tpd_options *opt)
 {
-	uint32_t n = 4 * options_default_max_threads();
+	uint32_t n = options_four_per_cpu();
 
-	if (n < 16)
-		n = 16;
 	if (opt->o_max_threads > n)
 		n = opt->o_max_threads;
 	return n;
@@ -236,6 +248,7 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_max_output = 64u << 20;
 	opt->o_max_threads = options_default_max_threads();
 	opt->o_max_running = TPD_MAX_RUNNING_AUTO;
+	opt->o_max_idle_threads = TPD_MAX_IDLE_AUTO;
 	opt->o_idle_timeout_ns = 0;
 	opt->o_shutdown_grace_ns = 10 * NS_S;
 	opt->o_finished_keep = 1000;
@@ -610,6 +623,8 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 		opt->o_max_jobs_per_client = opt->o_max_jobs;
 	if (opt->o_max_running == TPD_MAX_RUNNING_AUTO)
 		opt->o_max_running = options_default_max_running(opt);
+	if (opt->o_max_idle_threads == TPD_MAX_IDLE_AUTO)
+		opt->o_max_idle_threads = options_four_per_cpu();
 	return 0;
 }
 

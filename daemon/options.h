@@ -32,6 +32,9 @@ struct tpd_options {
 	uint32_t	o_max_running;		/* threads busy in all pools,
 						 * 0 = unlimited */
 #define	TPD_MAX_RUNNING_AUTO	UINT32_MAX	/* until parsed: derived */
+	uint32_t	o_max_idle_threads;	/* idle workers in all pools,
+						 * 0 = unlimited */
+#define	TPD_MAX_IDLE_AUTO	UINT32_MAX	/* until parsed: derived */
 	uint32_t	o_finished_keep;	/* finished jobs kept per uid */
 	size_t		o_max_input;		/* bytes of a job's input */
 	size_t		o_max_result;		/* bytes of a job's result */

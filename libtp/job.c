@@ -203,6 +203,7 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 		 * others can time out). */
 		TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
 		pool->tp_nidle--;
+		idle_all_leave();
 		thread->tpt_job = job;
 		thread->tpt_waking = true;
 		pool->tp_nwaking++;

@@ -91,6 +91,47 @@ threadpool_set_default_idle_timeout(uint64_t usec)
 	return 0;
 }
 
+/*
+ * Idle workers in all pools of the process together, and their cap
+ * (threadpool_set_max_idle_threads; 0: none).  Counted with relaxed
+ * atomics beside each pool's tp_nidle (its lock held): the cap needs no
+ * lock of another pool, and a worker that finds it reached exits.
+ */
+static unsigned int idle_all;		/* atomic */
+static unsigned int idle_all_max;	/* atomic */
+
+/*
+ * One more worker goes idle: true, counted.  False, not counted, when the
+ * cap is reached and force is not set (a worker made for a queued job is
+ * forced: it is about to be handed one).
+ */
+bool
+idle_all_enter(bool force)
+{
+	unsigned int max = __atomic_load_n(&idle_all_max, __ATOMIC_RELAXED);
+	unsigned int n = __atomic_load_n(&idle_all, __ATOMIC_RELAXED);
+
+	do {
+		if (!force && max != 0 && n >= max)
+			return false;
+	} while (!__atomic_compare_exchange_n(&idle_all, &n, n + 1, true,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
+}
+
+/* A worker counted by idle_all_enter() is idle no more. */
+void
+idle_all_leave(void)
+{
+	(void)__atomic_sub_fetch(&idle_all, 1, __ATOMIC_RELAXED);
+}
+
+TP_EXPORT void
+threadpool_set_max_idle_threads(unsigned int max)
+{
+	__atomic_store_n(&idle_all_max, max, __ATOMIC_RELAXED);
+}
+
 static void
 pool_wake_all_locked(struct threadpool *pool)
 {

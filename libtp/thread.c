@@ -217,6 +217,7 @@ pool_hand_over_locked(struct threadpool *pool)
 		return false;
 	TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
 	pool->tp_nidle--;
+	idle_all_leave();
 	thread->tpt_waking = true;
 	pool->tp_nwaking++;
 	(void)pthread_cond_signal(&thread->tpt_cv);
@@ -289,6 +290,7 @@ worker_main(void *arg)
 		if ((job = thread->tpt_job) == NULL) {
 			TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
 			pool->tp_nidle--;
+			idle_all_leave();
 			break;
 		}
 		if (thread->tpt_waking)
@@ -312,7 +314,14 @@ worker_main(void *arg)
 			    thread->tpt_job : NULL;
 		} while (job != NULL);
 
-		/* Idle.  Most recently idle first: the others can time out. */
+		/*
+		 * Idle, unless as many workers as the process keeps are idle
+		 * already: then exit now (the pool makes one again when it
+		 * needs it).  Most recently idle first: the others can time
+		 * out.
+		 */
+		if (!idle_all_enter(false))
+			goto out;
 		TAILQ_INSERT_HEAD(&pool->tp_idle_threads, thread, tpt_entry);
 		pool->tp_nidle++;
 		if (strcmp(thread->tpt_name, thread->tpt_base_name) != 0) {
@@ -400,6 +409,7 @@ overseer_create_worker_locked(struct threadpool *pool)
 				TAILQ_INSERT_HEAD(&pool->tp_idle_threads, thread,
 				    tpt_entry);
 				pool->tp_nidle++;
+				(void)idle_all_enter(true);
 				pool->tp_threads_created++;
 				thread->tpt_ready = true;
 				(void)pthread_cond_signal(&thread->tpt_cv);

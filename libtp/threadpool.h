@@ -228,6 +228,14 @@ void	threadpool_set_max_threads(struct threadpool *pool, unsigned int max);
 int	threadpool_set_idle_timeout(struct threadpool *pool, uint64_t usec);
 int	threadpool_set_default_idle_timeout(uint64_t usec);
 
+/* Idle workers kept in all pools of the process together (0: no cap, the
+ * default).  A worker that runs out of jobs while max are idle already
+ * exits at once instead of waiting for the idle timeout; its pool makes a
+ * worker again when a job needs one.  Workers idle when the cap is
+ * lowered keep their timeout.  With each pool's cap it bounds a process's
+ * threads: its pools' overseers, its busy workers and max idle ones. */
+void	threadpool_set_max_idle_threads(unsigned int max);
+
 #ifdef __cplusplus
 }
 #endif

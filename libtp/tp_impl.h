@@ -158,6 +158,8 @@ void	pool_destroy(struct threadpool *pool);
 void	pool_hold_locked(struct threadpool *pool);
 void	pool_rele_locked(struct threadpool *pool);
 uint64_t pool_default_idle_usec(void);
+bool	idle_all_enter(bool force);
+void	idle_all_leave(void);
 
 /* job_thread, read and written with relaxed atomics (see job.c). */
 static inline struct threadpool_thread *

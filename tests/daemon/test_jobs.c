@@ -956,12 +956,12 @@ START_TEST(test_thread_cap_and_idle_timeout)
 END_TEST
 
 /*
- * The daemon's libtp threads: named "tpo/..." (overseers) and "tpw/..."
- * (workers, between jobs).  Others (a sanitizer's, valgrind's) are not
- * counted.
+ * The daemon's threads whose name starts with prefix; NULL: its libtp
+ * threads, named "tpo/..." (overseers) and "tpw/..." (workers, between
+ * jobs).  Others (a sanitizer's, valgrind's) are not counted.
  */
 static unsigned int
-daemon_pool_threads(void)
+daemon_threads_named(const char *prefix)
 {
 	char path[300], comm[32];
 	struct dirent *de;
@@ -979,12 +979,19 @@ daemon_pool_threads(void)
 		if ((f = fopen(path, "re")) == NULL)
 			continue;	/* gone meanwhile */
 		if (fgets(comm, sizeof(comm), f) != NULL &&
-		    (strncmp(comm, "tpo/", 4) == 0 || strncmp(comm, "tpw/", 4) == 0))
+		    (prefix != NULL ? strncmp(comm, prefix, strlen(prefix)) == 0 :
+		    strncmp(comm, "tpo/", 4) == 0 || strncmp(comm, "tpw/", 4) == 0))
 			n++;
 		(void)fclose(f);
 	}
 	(void)closedir(d);
 	return n;
+}
+
+static unsigned int
+daemon_pool_threads(void)
+{
+	return daemon_threads_named(NULL);
 }
 
 /* Does stats list a pool of priority pri? */
@@ -1038,6 +1045,74 @@ START_TEST(test_unused_pools_are_released)
 			td_sleep_ms(20);
 		}
 	}
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* The workers of all the daemon's pools, as Stats gives them. */
+static unsigned int
+stats_workers(struct tpc *c)
+{
+	Tpool__StatsReply *st;
+	unsigned int n = 0;
+	size_t i;
+
+	ck_assert_int_eq(tpc_stats(c, &st), 0);
+	for (i = 0; i < st->n_pools; i++)
+		n += st->pools[i]->threads;
+	tpool__stats_reply__free_unpacked(st, NULL);
+	return n;
+}
+
+/*
+ * --max-idle-threads: once 12 jobs in 3 pools have ended, the pools keep
+ * 2 idle workers in all (not 4 each until the 30 s idle timeout), and
+ * Stats shows the bound.
+ */
+START_TEST(test_idle_workers_are_bounded_in_all_pools)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	Tpool__StatsReply *st;
+	Tpool__JobInfo *j;
+	uint64_t id[12], end;
+	unsigned int i, busy = 0, shown = 0;
+	struct tpc *c;
+
+	td_up(&D, ARGS("--max-threads", "4", "--max-running", "16",
+	    "--max-idle-threads", "2"));
+	c = td_connect(&D);
+	ck_assert_int_eq(tpc_stats(c, &st), 0);
+	for (i = 0; i < st->n_limits; i++)
+		if (strcmp(st->limits[i]->name, "max-idle-threads") == 0)
+			shown = (unsigned int)st->limits[i]->value + 1;
+	tpool__stats_reply__free_unpacked(st, NULL);
+	ck_assert_uint_eq(shown, 2 + 1);
+
+	a.tsa_plugin = "sleep";
+	a.tsa_input = "400";
+	a.tsa_input_len = 3;
+	for (i = 0; i < 12; i++) {
+		a.tsa_priority = 5 + (int)(i % 3);
+		ck_assert_int_eq(tpc_submit(c, &a, &id[i]), 0);
+	}
+	/* 12 workers at once: 4 in each pool. */
+	end = tu_now_ms() + td_deadline_ms();
+	while ((busy = stats_workers(c)) < 12 && tu_now_ms() < end)
+		td_sleep_ms(20);
+	ck_assert_uint_eq(busy, 12);
+	for (i = 0; i < 12; i++) {
+		j = NULL;
+		ck_assert_int_eq(tpc_wait_job(c, id[i], &j, NULL, NULL), 0);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		tpool__job_info__free_unpacked(j, NULL);
+	}
+	while ((busy = stats_workers(c)) > 2 && tu_now_ms() < end)
+		td_sleep_ms(20);
+	ck_assert_msg(busy <= 2, "%u workers stayed, 2 idle ones kept", busy);
+	while (daemon_threads_named("tpw/") > 2 && tu_now_ms() < end)
+		td_sleep_ms(20);
+	ck_assert_uint_le(daemon_threads_named("tpw/"), 2);
 	tpc_free(c);
 	td_down(&D);
 }
@@ -1302,6 +1377,7 @@ jobs_suite(void)
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_thread_cap_and_idle_timeout);
 	tcase_add_test(tc, test_unused_pools_are_released);
+	tcase_add_test(tc, test_idle_workers_are_bounded_in_all_pools);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");

@@ -657,6 +657,75 @@ START_TEST(test_lowered_cap_holds_before_surplus_workers_exit)
 }
 END_TEST
 
+/* The workers of pool that are idle, read under its lock. */
+static unsigned int
+idle_of(struct threadpool *pool)
+{
+	return stats_of(pool).tps_idle;
+}
+
+/*
+ * threadpool_set_max_idle_threads: the idle workers of all pools together
+ * stay within the cap (a worker that runs out of jobs then exits at once,
+ * long before its idle timeout); 0 lifts it.
+ */
+START_TEST(test_idle_workers_in_all_pools_are_capped)
+{
+	struct threadpool *a = tpt_ck_get_pool(TP_PRI_NONE);
+	struct threadpool *b = tpt_ck_get_pool(TP_PRI_USER_MIN + 19);
+	struct tpt_job jobs[4], lone;
+	struct tpt_gate gate;
+	char name[32];
+	unsigned int i;
+
+	ck_assert_int_eq(threadpool_set_idle_timeout(a, DEFAULT_IDLE_US), 0);
+	ck_assert_int_eq(threadpool_set_idle_timeout(b, DEFAULT_IDLE_US), 0);
+	threadpool_set_max_idle_threads(2);
+
+	/* 4 busy workers in a; as they finish, 2 stay idle and 2 exit. */
+	tpt_gate_init(&gate);
+	for (i = 0; i < 4; i++) {
+		(void)snprintf(name, sizeof(name), "idlecap-%u", i);
+		tpt_job_init(&jobs[i], name);
+		jobs[i].tj_gate = &gate;
+		tpt_job_schedule(&jobs[i], a);
+	}
+	for (i = 0; i < 4; i++)
+		ck_assert(tpt_job_wait_started(&jobs[i], 1, TPT_DEADLINE_MS));
+	ck_assert_uint_ge(stats_of(a).tps_threads, 4);
+	tpt_gate_open(&gate);
+	for (i = 0; i < 4; i++)
+		ck_assert(tpt_job_wait_finished(&jobs[i], 1, TPT_DEADLINE_MS));
+	ck_assert_msg(tpt_wait_stats(a, tpt_stats_threads_le, 2, 3000),
+	    "%u workers stayed in a pool with 2 idle workers kept in all",
+	    stats_of(a).tps_threads);
+	ck_assert_uint_eq(idle_of(a), 2);
+
+	/* Another pool's worker that runs out of jobs finds the 2 of a. */
+	tpt_job_init(&lone, "idlecap-b");
+	tpt_job_schedule(&lone, b);
+	ck_assert(tpt_job_wait_finished(&lone, 1, TPT_DEADLINE_MS));
+	ck_assert_msg(tpt_wait_stats(b, tpt_stats_threads_le, 0, 3000),
+	    "b kept %u workers while a had the 2 idle ones",
+	    stats_of(b).tps_threads);
+	ck_assert_uint_eq(idle_of(a), 2);
+
+	/* Without the cap, b's worker waits out its idle timeout. */
+	threadpool_set_max_idle_threads(0);
+	tpt_job_schedule(&lone, b);
+	ck_assert(tpt_job_wait_finished(&lone, 2, TPT_DEADLINE_MS));
+	ck_assert(tpt_wait_stats(b, tpt_stats_idle_eq, 1, 3000));
+	ck_assert_uint_eq(idle_of(a), 2);
+
+	for (i = 0; i < 4; i++)
+		tpt_job_fini(&jobs[i]);
+	tpt_job_fini(&lone);
+	tpt_gate_destroy(&gate);
+	threadpool_put(b, TP_PRI_USER_MIN + 19);
+	threadpool_put(a, TP_PRI_NONE);
+}
+END_TEST
+
 START_TEST(test_thread_create_failure_is_retried_and_job_runs)
 {
 	const tp_pri_t pri = TP_PRI_USER_MIN + 13;
@@ -808,6 +877,7 @@ pool_suite(void)
 	tcase_add_test(tc, test_thread_cap_holds_and_every_job_runs);
 	tcase_add_test(tc, test_lowering_cap_lets_surplus_workers_exit);
 	tcase_add_test(tc, test_lowered_cap_holds_before_surplus_workers_exit);
+	tcase_add_test(tc, test_idle_workers_in_all_pools_are_capped);
 	tcase_add_test(tc, test_thread_create_failure_is_retried_and_job_runs);
 	tcase_add_test(tc, test_thread_create_retry_stops_when_pool_dies);
 	tcase_add_test(tc, test_stats_count_threads_jobs_and_queue);
