@@ -343,6 +343,12 @@ tpd_conn_gid(const struct tpd_conn *conn)
 	return conn->c_gid;
 }
 
+int
+tpd_conn_fd(const struct tpd_conn *conn)
+{
+	return conn->c_fd;
+}
+
 uint64_t
 tpd_conn_id(const struct tpd_conn *conn)
 {

@@ -64,6 +64,9 @@ void	tpd_conn_accept(int fd);
 uid_t	tpd_conn_uid(const struct tpd_conn *conn);
 gid_t	tpd_conn_gid(const struct tpd_conn *conn);
 uint64_t tpd_conn_id(const struct tpd_conn *conn);
+/* Its socket, for what else the kernel records of the peer
+ * (SO_PEERGROUPS); the connection's, not to be closed or read. */
+int	tpd_conn_fd(const struct tpd_conn *conn);
 /* A name for the logs (the Hello's client_name; copied with control
  * bytes and bad UTF-8 escaped, cut to 31). */
 void	tpd_conn_set_name(struct tpd_conn *conn, const char *name);

@@ -7,20 +7,18 @@
  * or weaker, no real time), root anything, and the configuration's
  * grants (--grant-priority) raise the ceiling of a user or a group.
  *
- * Groups: the peer's gid (SO_PEERCRED) counts at once; the other groups
- * of the caller are those of its uid's passwd entry (getgrouplist(3)),
- * looked up only when a group grant could allow what a request asks for
- * and nothing cheaper does, and cached per uid for GRANT_CACHE_TTL_NS in
- * a small table (the oldest entry makes room), so that a stream of
- * submits costs one look-up a minute.
- *
- * XXX A look-up runs on the loop thread: with a user database that
- * answers slowly (LDAP, sssd), the first submit of a uid that asks for a
- * raised priority while group grants exist can stall the loop for the
- * database's timeout.  A look-up thread answering through the loop would
- * avoid it; grants by user need no look-up at all.
+ * Groups: the peer's gid (SO_PEERCRED) counts at once; its supplementary
+ * groups are those the client's process had when it connected
+ * (SO_PEERGROUPS: the kernel's record, as for the files the process may
+ * open), read only when a group grant could allow what a request asks
+ * for and nothing cheaper does.  No user database is asked on the loop:
+ * a slow one (LDAP, sssd) stalls nobody, and a process that dropped a
+ * group does not get its grant.  (Names in grants are looked up once,
+ * when the configuration is read.)
  */
 #include "config.h"
+
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -36,21 +34,9 @@
 #include "grant.h"
 #include "log.h"
 
-#define	GRANT_CACHE_SIZE	64
-#define	GRANT_CACHE_TTL_NS	(60ull * 1000000000ull)
-#define	GRANT_PW_BUF_MAX	(1u << 20)	/* getpwuid_r's buffer */
 #define	GRANT_NGROUPS_MAX	65536		/* as the kernel's */
 #define	GRANT_MAX		4096		/* grants in all */
 
-/* The groups' grant of one uid.  Loop thread. */
-struct grant_cached {
-	uid_t		gc_uid;
-	uint64_t	gc_at_ns;	/* when looked up; 0: empty */
-	int		gc_maxpri;	/* highest grant of its groups, or
-					 *    -1 */
-};
-
-static struct grant_cached grant_cache[GRANT_CACHE_SIZE];
 
 /* ------------------------------------------------------------- parsing */
 
@@ -194,90 +180,42 @@ grant_groups_top(const struct tpd_grants *gs)
 }
 
 /*
- * The highest grant of the groups of uid's passwd entry, or -1 (none, no
- * entry, or the look-up failed: logged).  May block (grant.h).
+ * The highest grant of the supplementary groups of the process at the
+ * other end of peer_fd, as they were when it connected (SO_PEERGROUPS), or
+ * -1 (none, or they cannot be read: logged).
  */
 static int
-grant_lookup_groups(const struct tpd_grants *gs, uid_t uid)
+grant_peer_groups(const struct tpd_grants *gs, int peer_fd)
 {
-	struct passwd pw, *pwp = NULL;
-	gid_t *groups = NULL, *ng;
-	size_t buflen = 4096;
-	char *buf = NULL, *nb;
-	int n = 64, best = -1, error, i;
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	int best = -1;
+	size_t i, n;
 
-	for (;;) {
-		if ((nb = realloc(buf, buflen)) == NULL)
-			goto nomem;
-		buf = nb;
-		error = getpwuid_r(uid, &pw, buf, buflen, &pwp);
-		if (error != ERANGE || buflen >= GRANT_PW_BUF_MAX)
-			break;
-		buflen *= 2;
-	}
-	if (error != 0 || pwp == NULL) {
-		if (error != 0)
-			tpd_warn("cannot look up uid %u: %s",
-			    (unsigned int)uid, strerror(error));
-		goto out;
-	}
-	for (;;) {
-		if ((ng = realloc(groups, (size_t)n * sizeof(*ng))) == NULL)
-			goto nomem;
-		groups = ng;
-		i = n;
-		if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &i) != -1) {
-			n = i;
-			break;
+	if (getsockopt(peer_fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
+		/* ERANGE: len says how much they need. */
+		if (errno != ERANGE || len > GRANT_NGROUPS_MAX * sizeof(gid_t) ||
+		    (groups = malloc(len)) == NULL ||
+		    getsockopt(peer_fd, SOL_SOCKET, SO_PEERGROUPS, groups,
+		    &len) != 0) {
+			tpd_warn("cannot read a client's groups (SO_PEERGROUPS): "
+			    "%s", strerror(errno != 0 ? errno : ENOMEM));
+			if (groups != small)
+				free(groups);
+			return -1;
 		}
-		/* Too small: i says how many there are. */
-		if (i <= n || i > GRANT_NGROUPS_MAX) {
-			tpd_warn("cannot list the groups of uid %u",
-			    (unsigned int)uid);
-			goto out;
-		}
-		n = i;
 	}
+	n = len / sizeof(gid_t);
 	for (i = 0; i < n; i++)
 		best = grant_best(gs, true, (uint32_t)groups[i], best);
-	goto out;
-nomem:
-	tpd_warn("cannot look up the groups of uid %u: out of memory",
-	    (unsigned int)uid);
-out:
-	free(groups);
-	free(buf);
+	if (groups != small)
+		free(groups);
 	return best;
-}
-
-/* grant_lookup_groups() through the cache. */
-static int
-grant_groups_cached(const struct tpd_grants *gs, uid_t uid)
-{
-	struct grant_cached *c, *victim = &grant_cache[0];
-	uint64_t now = tpd_now_ns();
-	size_t i;
-
-	for (i = 0; i < GRANT_CACHE_SIZE; i++) {
-		c = &grant_cache[i];
-		if (c->gc_at_ns != 0 && c->gc_uid == uid) {
-			if (now - c->gc_at_ns < GRANT_CACHE_TTL_NS)
-				return c->gc_maxpri;
-			victim = c;	/* stale: looked up again here */
-			break;
-		}
-		if (c->gc_at_ns < victim->gc_at_ns)
-			victim = c;
-	}
-	victim->gc_uid = uid;
-	victim->gc_maxpri = grant_lookup_groups(gs, uid);
-	victim->gc_at_ns = tpd_now_ns();
-	return victim->gc_maxpri;
 }
 
 int
 tpd_grant_max_pri(const struct tpd_grants *gs, uid_t uid, gid_t gid,
-    int want)
+    int peer_fd, int want)
 {
 	int best, groups;
 
@@ -286,7 +224,7 @@ tpd_grant_max_pri(const struct tpd_grants *gs, uid_t uid, gid_t gid,
 	best = grant_best(gs, false, (uint32_t)uid, TPD_PRI_ANYONE_MAX);
 	best = grant_best(gs, true, (uint32_t)gid, best);
 	if (best < want && grant_groups_top(gs) > best &&
-	    (groups = grant_groups_cached(gs, uid)) > best)
+	    (groups = grant_peer_groups(gs, peer_fd)) > best)
 		best = groups;
 	return best;
 }

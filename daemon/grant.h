@@ -9,8 +9,8 @@
  * group (--grant-priority, parsed here at start).
  *
  * Layer: below options (which parses each grant through this file);
- * calls only the log.  Parsing runs at start; tpd_grant_max_pri() and its
- * cache are the loop thread's.
+ * calls only the log.  Parsing runs at start; tpd_grant_max_pri() is the
+ * loop thread's.
  */
 #ifndef TPD_GRANT_H
 #define TPD_GRANT_H
@@ -49,16 +49,15 @@ int	tpd_grants_add(struct tpd_grants *gs, const char *opt, const char *text,
 void	tpd_grants_free(struct tpd_grants *gs);
 
 /*
- * The highest priority a client of uid and gid (SO_PEERCRED) may ask for
- * when it asks for want: TP_PRI_RT_MAX for root, else the highest of
- * TPD_PRI_ANYONE_MAX, the grants of uid and of gid, and, when that is
- * still below want, the grants of the groups of uid's passwd entry
- * (getgrouplist(3), cached for a minute per uid).  Loop thread.  May
- * block on the system's user database when it is slow (a first look-up
- * of a uid, only when group grants could raise it to want).
+ * The highest priority a client of uid and gid (SO_PEERCRED), connected
+ * on peer_fd, may ask for when it asks for want: TP_PRI_RT_MAX for root,
+ * else the highest of TPD_PRI_ANYONE_MAX, the grants of uid and of gid,
+ * and, when that is still below want, the grants of the supplementary
+ * groups its process had when it connected (SO_PEERGROUPS).  Loop thread;
+ * never blocks.
  */
 int	tpd_grant_max_pri(const struct tpd_grants *gs, uid_t uid, gid_t gid,
-	    int want);
+	    int peer_fd, int want);
 
 /* "nice -5" or "SCHED_FIFO 10", for priority pri >= 0, in buf. */
 const char *tpd_grant_describe(int pri, char *buf, size_t len);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "conn.h"
 #include "follow.h"
 #include "grant.h"
 #include "jobs.h"
@@ -74,7 +75,8 @@ submit_may_have(struct tpd_req *r, int pri)
 
 	if (pri == TP_PRI_NONE || pri <= TPD_PRI_ANYONE_MAX)
 		return TPD_REQ_OK;
-	max = tpd_grant_max_pri(&tpd_opt.o_grants, r->r_uid, r->r_gid, pri);
+	max = tpd_grant_max_pri(&tpd_opt.o_grants, r->r_uid, r->r_gid,
+	    tpd_conn_fd(r->r_conn), pri);
 	if (pri <= max)
 		return TPD_REQ_OK;
 	return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_PERMISSION,

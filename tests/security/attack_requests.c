@@ -445,11 +445,11 @@ START_TEST(test_user_granted_through_group_gets_it)
 {
 	/*
 	 * Finding 2: --grant-priority @GROUP:MAXPRI, for a member whose
-	 * primary group it is (the peer's gid) and for one that has it as a
-	 * supplementary group in the user database only (the attacker's
-	 * process has no supplementary groups: the daemon looks them up).
+	 * primary group it is (the peer's gid) and for one whose process has
+	 * it as a supplementary group (SO_PEERGROUPS); not for a member
+	 * whose process dropped it, nor for an outsider.
 	 */
-	struct ts_user owner, member, outsider;
+	struct ts_user owner, member, dropped, outsider;
 	struct attempt at;
 	char gname[64], grant[96];
 	struct group *gr;
@@ -476,6 +476,9 @@ START_TEST(test_user_granted_through_group_gets_it)
 	    .at_code = PERM,
 	    .at_msg = "the highest it may ask for is 19 (nice 0)" };
 	attempt(&outsider, &at, "not a member");
+	dropped = member;
+	dropped.tu_no_groups = true;
+	attempt(&dropped, &at, "a member whose process dropped the group");
 	td_down(&D);
 }
 END_TEST

@@ -145,19 +145,28 @@ ts_user_make(struct ts_user *u)
 	ck_assert_msg(pw != NULL, "useradd made no %s", u->tu_name);
 	u->tu_uid = pw->pw_uid;
 	u->tu_gid = pw->pw_gid;
+	u->tu_no_groups = false;
 	ck_assert_uint_ne(u->tu_uid, 0);
 }
 
 pid_t
 ts_as_user_start(const struct ts_user *u, int (*fn)(void *), void *arg)
 {
+	gid_t groups[64];
+	int ngroups = 64;
 	pid_t pid;
 
+	/* Looked up before the fork: the child only sets them. */
+	if (u->tu_no_groups)
+		ngroups = 0;
+	else
+		ck_assert_msg(getgrouplist(u->tu_name, u->tu_gid, groups,
+		    &ngroups) >= 0, "%s has over 64 groups", u->tu_name);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		if (setgroups(0, NULL) != 0 || setgid(u->tu_gid) != 0 ||
-		    setuid(u->tu_uid) != 0)
+		if (setgroups((size_t)ngroups, groups) != 0 ||
+		    setgid(u->tu_gid) != 0 || setuid(u->tu_uid) != 0)
 			_exit(120);
 		_exit(fn(arg));
 	}

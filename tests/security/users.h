@@ -19,6 +19,9 @@
 struct ts_user {
 	uid_t	tu_uid;
 	gid_t	tu_gid;		/* the account's own group */
+	bool	tu_no_groups;	/* its processes drop their supplementary
+				 * groups (default: those of the account,
+				 * as a login gives them) */
 	char	tu_name[32];	/* tpsec-PID-N */
 };
 
@@ -33,7 +36,8 @@ void	ts_users_sweep(void);
  */
 void	ts_user_make(struct ts_user *u);
 /*
- * Run fn(arg) in a child that has become u (no supplementary groups);
+ * Run fn(arg) in a child that has become u (its account's groups, as
+ * initgroups(3) gives them; none with tu_no_groups);
  * the child's exit status.  fn must not use Check's asserts: it returns a
  * code (0: all went as expected) that the test checks.
  */
