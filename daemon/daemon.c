@@ -219,8 +219,7 @@ tpd_daemon_setup(bool listen)
 
 	tpd_start_ns = tpd_now_ns();
 	daemon_stopping = daemon_draining = daemon_done = false;
-	if (tpd_opt.o_idle_timeout_ns != 0 &&
-	    (error = threadpool_set_default_idle_timeout(
+	if ((error = threadpool_set_default_idle_timeout(
 	    tpd_opt.o_idle_timeout_ns / 1000)) != 0) {
 		tpd_err("idle timeout: %s", strerror(error));
 		return error;

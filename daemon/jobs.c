@@ -65,8 +65,6 @@
 
 #define	JOBS_HASH_MIN		1024u
 #define	JOBS_REAP_PERIOD_MS	1000
-#define	JOBS_POOL_UNUSED_NS	(30ull * 1000000000)	/* libtp's idle
-						 *    timeout's default */
 #define	JOBS_EXT_ALIGN		16u
 
 LIST_HEAD(job_bucket, tpd_job);
@@ -763,8 +761,7 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 	 * while stopping: an abandoned job may still run in one).
 	 */
 	if (!jobs_stopping)
-		tpd_pools_trim(tpd_opt.o_idle_timeout_ns != 0 ?
-		    tpd_opt.o_idle_timeout_ns : JOBS_POOL_UNUSED_NS);
+		tpd_pools_trim(tpd_opt.o_idle_timeout_ns);
 	if (jobs_over_keep) {
 		jobs_over_keep = false;
 		/* job_free() frees a user record with its last job. */

@@ -249,7 +249,7 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_max_threads = options_default_max_threads();
 	opt->o_max_running = TPD_MAX_RUNNING_AUTO;
 	opt->o_max_idle_threads = TPD_MAX_IDLE_AUTO;
-	opt->o_idle_timeout_ns = 0;
+	opt->o_idle_timeout_ns = 30 * NS_S;
 	opt->o_shutdown_grace_ns = 10 * NS_S;
 	opt->o_finished_keep = 1000;
 	opt->o_finished_ttl_ns = 600 * NS_S;

@@ -41,7 +41,7 @@ struct tpd_options {
 	size_t		o_max_output;		/* bytes queued to one client */
 	size_t		o_memory_budget;	/* 0: derived (budget.c) */
 	size_t		o_memory_per_user;	/* 0: derived (budget.c) */
-	uint64_t	o_idle_timeout_ns;	/* 0: libtp's default */
+	uint64_t	o_idle_timeout_ns;	/* workers', unused pools' */
 	uint64_t	o_shutdown_grace_ns;
 	uint64_t	o_finished_ttl_ns;
 	uint64_t	o_read_timeout_ns;	/* a partial frame's life */
