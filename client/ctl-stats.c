@@ -67,13 +67,15 @@ stats_json(const Tpool__StatsReply *s)
 	size_t i;
 
 	(void)printf("{\"uptime_ms\":%llu,\"connections\":%u,\"plugins\":%u,"
+	    "\"plugins_quarantined\":%u,"
 	    "\"jobs_accepted\":%llu,\"jobs_succeeded\":%llu,"
 	    "\"jobs_failed\":%llu,\"jobs_cancelled\":%llu,"
 	    "\"jobs_in_flight\":%u,\"jobs_waiting_turn\":%u,"
 	    "\"memory_budget\":%llu,\"memory_per_user\":%llu,"
 	    "\"memory_used\":%llu,\"memory_used_by_you\":%llu,\"pools\":[",
 	    (unsigned long long)s->uptime_ms, (unsigned)s->connections,
-	    (unsigned)s->plugins, (unsigned long long)s->jobs_accepted,
+	    (unsigned)s->plugins, (unsigned)s->plugins_quarantined,
+	    (unsigned long long)s->jobs_accepted,
 	    (unsigned long long)s->jobs_succeeded,
 	    (unsigned long long)s->jobs_failed,
 	    (unsigned long long)s->jobs_cancelled,
@@ -117,7 +119,12 @@ stats_text(const Tpool__StatsReply *s)
 
 	(void)printf("uptime:         %.1f s\n", (double)s->uptime_ms / 1e3);
 	(void)printf("connections:    %u\n", (unsigned)s->connections);
-	(void)printf("plugins:        %u\n", (unsigned)s->plugins);
+	if (s->plugins_quarantined > 0)
+		(void)printf("plugins:        %u (%u quarantined: tpctl "
+		    "plugins)\n", (unsigned)s->plugins,
+		    (unsigned)s->plugins_quarantined);
+	else
+		(void)printf("plugins:        %u\n", (unsigned)s->plugins);
 	(void)printf("jobs accepted:  %llu\n",
 	    (unsigned long long)s->jobs_accepted);
 	(void)printf("jobs succeeded: %llu\n",

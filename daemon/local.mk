@@ -27,11 +27,13 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/run.c \
 	daemon/pools.c daemon/pools.h \
 	daemon/plugin.c daemon/plugin.h \
+	daemon/isolate.c daemon/isolate.h daemon/isolate-wire.h \
 	daemon/safepath.c daemon/safepath.h \
 	daemon/options.c daemon/options.h \
 	daemon/grant.c daemon/grant.h \
 	daemon/log.c daemon/log.h
-daemon_libtpoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_PLUGIN_DIR='"$(plugindir)"'
+daemon_libtpoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_PLUGIN_DIR='"$(plugindir)"' \
+	-DTPOOLD_WORKER='"$(pkglibexecdir)/tpoold-worker"'
 daemon_libtpoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS)
 # What a program linking libtpoold.la needs besides it: the installed
 # tpoold links libtp as installed; TPOOLD_TEST_LIBADD swaps in libtp-test.la,
@@ -47,6 +49,14 @@ daemon_tpoold_SOURCES = daemon/main.c
 daemon_tpoold_CPPFLAGS = $(AM_CPPFLAGS)
 daemon_tpoold_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS)
 daemon_tpoold_LDADD = $(TPOOLD_LIBADD)
+
+# The process a plugin of isolation "process" runs in (isolate.c starts
+# it).  It links nothing of the daemon's: only the plugin ABI.
+pkglibexec_PROGRAMS += daemon/tpoold-worker
+daemon_tpoold_worker_SOURCES = daemon/worker.c daemon/isolate-wire.h
+daemon_tpoold_worker_CPPFLAGS = $(AM_CPPFLAGS)
+daemon_tpoold_worker_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
+daemon_tpoold_worker_LDADD = $(SECCOMP_LIBS) -ldl
 
 dist_man_MANS += docs/man/tpoold.8
 dist_doc_DATA += docs/architecture.md

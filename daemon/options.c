@@ -28,6 +28,10 @@
 
 struct tpd_options tpd_opt;
 
+#ifndef TPOOLD_WORKER
+#define	TPOOLD_WORKER		"/usr/local/libexec/tpool/tpoold-worker"
+#endif
+
 #ifndef TPOOLD_PLUGIN_DIR
 #define	TPOOLD_PLUGIN_DIR	"/usr/local/lib/tpool/plugins"
 #endif
@@ -41,6 +45,8 @@ enum opt_kind {
 	OPT_MODE,	/* mode_t, octal */
 	OPT_BOOL,	/* int */
 	OPT_GRANT,	/* struct tpd_grants: each one given is added */
+	OPT_ISOLATION,	/* int: enum tpd_isolation */
+	OPT_PLUGIN_ISO,	/* struct tpd_plugin_isos: each one given is added */
 };
 
 struct opt_row {
@@ -144,6 +150,55 @@ static const struct opt_row opt_table[] = {
 	    OFF(o_conn_idle_timeout_ns), 0, 30 * 86400 * NS_S, "TIME",
 	  "a connection that sends, reads and waits for nothing for TIME is "
 	      "closed, 0 = never (default 5m)" },
+	{ "isolation", 292, OPT_ISOLATION, OFF(o_isolation), 0, 0,
+	    "thread|process",
+	  "how plugins run by default: in tpoold's pool threads (thread, "
+	      "the default: fast, for trusted plugins) or in worker processes "
+	      "that contain their crashes (process)" },
+	{ "plugin-isolation", 293, OPT_PLUGIN_ISO, OFF(o_plugin_isolation),
+	    0, 0, "NAME:MODE",
+	  "run plugin NAME as MODE (thread or process) whatever --isolation "
+	      "says (repeatable)" },
+	{ "worker-program", 294, OPT_STRING, OFF(o_worker_program), 0, 0,
+	    "PATH",
+	  "the worker process of isolation process (default "
+	      TPOOLD_WORKER ")" },
+	{ "worker-user", 295, OPT_STRING, OFF(o_worker_user), 0, 0, "USER",
+	  "when tpoold runs as root, worker processes run as USER (default "
+	      "nobody)" },
+	{ "worker-memory", 296, OPT_SIZE, OFF(o_worker_memory), 0,
+	    1ull << 46, "BYTES",
+	  "address space of a worker process, 0 = unlimited (default 4G)" },
+	{ "worker-cpu-time", 297, OPT_DURATION, OFF(o_worker_cpu_ns), 0,
+	    86400 * NS_S * 365, "TIME",
+	  "CPU time a job may use in a worker process; over it tpoold ends the "
+	      "worker and the job fails; 0 = unlimited (default 0)" },
+	{ "worker-files", 298, OPT_COUNT, OFF(o_worker_files), 0, 1u << 20,
+	    "N",
+	  "open files of a worker process, 0 = as inherited (default 256)" },
+	{ "worker-procs", 299, OPT_COUNT, OFF(o_worker_procs), 0, 1u << 22,
+	    "N",
+	  "processes and threads of the worker user (RLIMIT_NPROC), 0 = as "
+	      "inherited (default 0)" },
+	{ "worker-jobs", 300, OPT_COUNT, OFF(o_worker_jobs), 0, 1u << 30,
+	    "N",
+	  "a worker process is replaced after N jobs, 0 = never (default "
+	      "10000)" },
+	{ "worker-memory-growth", 301, OPT_SIZE, OFF(o_worker_growth), 0,
+	    1ull << 46, "BYTES",
+	  "a worker process is replaced once its resident memory grew by BYTES "
+	      "since its first job, 0 = never (default 64M)" },
+	{ "worker-warm", 302, OPT_COUNT, OFF(o_worker_warm), 0, 1024, "N",
+	  "worker processes started with each plugin of isolation process "
+	      "(default 1)" },
+	{ "quarantine-crashes", 303, OPT_COUNT, OFF(o_quarantine_crashes), 0,
+	    1u << 20, "N",
+	  "a plugin of isolation process whose workers crash N times in a row "
+	      "is quarantined: refused (ERROR_PLUGIN_QUARANTINED) until "
+	      "--quarantine-time passes or SIGHUP; 0 = never (default 5)" },
+	{ "quarantine-time", 304, OPT_DURATION, OFF(o_quarantine_ns), NS_S,
+	    86400 * NS_S * 30, "TIME",
+	  "how long a quarantine lasts (default 10m)" },
 	{ "state-dir", 277, OPT_STRING, OFF(o_state_dir), 0, 0, "DIR",
 	  "keep the job id high-water mark in DIR, so ids are never reused "
 	      "(default: none; the clock alone)" },
@@ -249,6 +304,13 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_max_threads = options_default_max_threads();
 	opt->o_max_running = TPD_MAX_RUNNING_AUTO;
 	opt->o_max_idle_threads = TPD_MAX_IDLE_AUTO;
+	opt->o_worker_memory = 4ull << 30;
+	opt->o_worker_files = 256;
+	opt->o_worker_jobs = 10000;
+	opt->o_worker_growth = 64u << 20;
+	opt->o_worker_warm = 1;
+	opt->o_quarantine_crashes = 5;
+	opt->o_quarantine_ns = 600 * NS_S;
 	opt->o_idle_timeout_ns = 30 * NS_S;
 	opt->o_shutdown_grace_ns = 10 * NS_S;
 	opt->o_finished_keep = 1000;
@@ -291,6 +353,66 @@ opt_parse_number(const char *s, const char *const *suffixes,
 	return 0;
 }
 
+static int
+opt_isolation(const char *value, int *ret)
+{
+	if (strcmp(value, "thread") == 0)
+		*ret = TPD_ISO_THREAD;
+	else if (strcmp(value, "process") == 0)
+		*ret = TPD_ISO_PROCESS;
+	else
+		return EINVAL;
+	return 0;
+}
+
+/* Append "NAME:MODE" to pis. */
+static int
+opt_plugin_iso(struct tpd_plugin_isos *pis, const char *opt,
+    const char *value, char *why, size_t whylen)
+{
+	struct tpd_plugin_iso pi, *v;
+	const char *colon = strrchr(value, ':');
+	size_t len;
+
+	memset(&pi, 0, sizeof(pi));
+	len = colon != NULL ? (size_t)(colon - value) : 0;
+	if (colon == NULL || len == 0 || len >= sizeof(pi.pi_name) ||
+	    opt_isolation(colon + 1, &pi.pi_mode) != 0) {
+		(void)snprintf(why, whylen, "--%s: '%s' is not NAME:thread or "
+		    "NAME:process", opt, value);
+		return EINVAL;
+	}
+	memcpy(pi.pi_name, value, len);
+	if (pis->pis_n >= 4096) {
+		(void)snprintf(why, whylen, "--%s: more than 4096", opt);
+		return EINVAL;
+	}
+	if ((v = realloc(pis->pis_v, (pis->pis_n + 1) * sizeof(*v))) == NULL) {
+		(void)snprintf(why, whylen, "out of memory");
+		return ENOMEM;
+	}
+	v[pis->pis_n++] = pi;
+	pis->pis_v = v;
+	return 0;
+}
+
+int
+tpd_isolation_of(const struct tpd_options *opt, const char *name)
+{
+	size_t i = opt->o_plugin_isolation.pis_n;
+
+	while (i-- > 0)
+		if (strcmp(opt->o_plugin_isolation.pis_v[i].pi_name, name) == 0)
+			return opt->o_plugin_isolation.pis_v[i].pi_mode;
+	return opt->o_isolation;
+}
+
+const char *
+tpd_isolation_name(int isolation)
+{
+	return isolation == TPD_ISO_PROCESS ? "process" : "thread";
+}
+
 /* Set one setting from its text; on error, say why in why[]. */
 static int
 opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
@@ -314,6 +436,16 @@ opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
 	case OPT_GRANT:
 		return tpd_grants_add((struct tpd_grants *)field, row->or_name,
 		    value, why, whylen);
+	case OPT_ISOLATION:
+		if (opt_isolation(value, (int *)field) != 0) {
+			(void)snprintf(why, whylen, "--%s: '%s' is not thread or "
+			    "process", row->or_name, value);
+			return EINVAL;
+		}
+		return 0;
+	case OPT_PLUGIN_ISO:
+		return opt_plugin_iso((struct tpd_plugin_isos *)field,
+		    row->or_name, value, why, whylen);
 	case OPT_STRING:
 		if (*value == '\0') {
 			(void)snprintf(why, whylen, "--%s: empty value",
@@ -615,7 +747,11 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 	if ((opt->o_socket == NULL &&
 	    (opt->o_socket = strdup(TPD_DEFAULT_SOCKET)) == NULL) ||
 	    (opt->o_plugin_dir == NULL &&
-	    (opt->o_plugin_dir = strdup(TPOOLD_PLUGIN_DIR)) == NULL)) {
+	    (opt->o_plugin_dir = strdup(TPOOLD_PLUGIN_DIR)) == NULL) ||
+	    (opt->o_worker_program == NULL &&
+	    (opt->o_worker_program = strdup(TPOOLD_WORKER)) == NULL) ||
+	    (opt->o_worker_user == NULL &&
+	    (opt->o_worker_user = strdup("nobody")) == NULL)) {
 		(void)fprintf(stderr, "tpoold: out of memory\n");
 		return 1;
 	}
@@ -637,5 +773,8 @@ tpd_options_free(struct tpd_options *opt)
 	free(opt->o_socket_group);
 	free(opt->o_state_dir);
 	tpd_grants_free(&opt->o_grants);
+	free(opt->o_plugin_isolation.pis_v);
+	free(opt->o_worker_program);
+	free(opt->o_worker_user);
 	memset(opt, 0, sizeof(*opt));
 }

@@ -18,6 +18,22 @@
  * Everything the command line and the config file can set.  Strings are
  * owned (strdup'ed), freed by tpd_options_free().
  */
+/* How a plugin's jobs run (--isolation, --plugin-isolation). */
+enum tpd_isolation {
+	TPD_ISO_THREAD,		/* in tpoold, on the pool's thread */
+	TPD_ISO_PROCESS,	/* in a worker process (isolate.c) */
+};
+
+/* One --plugin-isolation NAME:MODE. */
+struct tpd_plugin_iso {
+	char		pi_name[65];
+	int		pi_mode;	/* enum tpd_isolation */
+};
+struct tpd_plugin_isos {
+	struct tpd_plugin_iso	*pis_v;	/* owned: tpd_options_free() */
+	size_t			pis_n;
+};
+
 struct tpd_options {
 	char		*o_socket;		/* -s: socket path */
 	char		*o_plugin_dir;		/* -p */
@@ -51,6 +67,19 @@ struct tpd_options {
 	char		*o_socket_group;	/* NULL: the daemon's group */
 	char		*o_state_dir;		/* NULL: none */
 	struct tpd_grants o_grants;		/* --grant-priority, all */
+	int		o_isolation;		/* enum tpd_isolation: default */
+	struct tpd_plugin_isos o_plugin_isolation; /* per plugin, in order */
+	char		*o_worker_program;	/* tpoold-worker */
+	char		*o_worker_user;		/* workers' user, when root */
+	size_t		o_worker_memory;	/* RLIMIT_AS, 0: none */
+	uint64_t	o_worker_cpu_ns;	/* CPU time per job, 0: none */
+	uint32_t	o_worker_files;		/* RLIMIT_NOFILE, 0: as is */
+	uint32_t	o_worker_procs;		/* RLIMIT_NPROC, 0: as is */
+	uint32_t	o_worker_jobs;		/* recycled after, 0: never */
+	size_t		o_worker_growth;	/* recycled after RSS grows */
+	uint32_t	o_worker_warm;		/* started with the plugin */
+	uint32_t	o_quarantine_crashes;	/* in a row; 0: never */
+	uint64_t	o_quarantine_ns;
 };
 
 /*
@@ -81,6 +110,12 @@ enum tpd_limit_unit {
 void	tpd_options_foreach_limit(const struct tpd_options *opt,
 	    void (*fn)(const char *name, uint64_t value,
 	    enum tpd_limit_unit unit, void *arg), void *arg);
+
+/* The isolation of plugin name: its last --plugin-isolation, else
+ * --isolation. */
+int	tpd_isolation_of(const struct tpd_options *opt, const char *name);
+/* "thread" or "process". */
+const char *tpd_isolation_name(int isolation);
 
 /*
  * The daemon's options: filled before set-up, read-only after it, read by

@@ -85,6 +85,7 @@
 
 #include <event2/event.h>
 
+#include "isolate.h"
 #include "log.h"
 #include "options.h"
 #include "plugin.h"
@@ -107,6 +108,9 @@ struct tpd_plugin {
 						 *    list */
 	const struct tp_plugin	*p_desc;	/* c */
 	void			*p_data;	/* c: what tpp_init returned */
+	struct tpd_iso		*p_iso;		/* c: its worker processes
+						 *    (isolation process), or
+						 *    NULL (thread) */
 	void			*p_handle;	/* c: dlopen's */
 	int			p_fd;		/* c: the file, loaded as
 						 *    /proc/self/fd/p_fd */
@@ -130,6 +134,12 @@ void *
 tpd_plugin_data(const struct tpd_plugin *plugin)
 {
 	return plugin->p_data;
+}
+
+struct tpd_iso *
+tpd_plugin_iso(const struct tpd_plugin *plugin)
+{
+	return plugin->p_iso;
 }
 
 TAILQ_HEAD(plugin_list, tpd_plugin);
@@ -177,7 +187,9 @@ static bool plugin_thread_give(struct plugin_scan *, struct tpd_plugin *);
 static void
 plugin_unload(struct tpd_plugin *p)
 {
-	if (p->p_desc != NULL && p->p_desc->tpp_fini != NULL)
+	if (p->p_iso != NULL)
+		tpd_iso_free(p->p_iso);		/* tpp_fini: in its workers */
+	else if (p->p_desc != NULL && p->p_desc->tpp_fini != NULL)
 		p->p_desc->tpp_fini(p->p_data);
 	if (p->p_handle != NULL)
 		plugin_dlclose(p->p_handle, p->p_fd);
@@ -532,8 +544,9 @@ plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 {
 	const struct tp_plugin *desc;
 	struct tpd_plugin *p;
+	struct tpd_iso *iso = NULL;
 	struct stat st;
-	char path[32], why[256];
+	char path[32], why[4096];
 	void *handle, *data = NULL;
 	const char *err, *taken;
 	size_t i;
@@ -612,7 +625,16 @@ plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 		    "(from %s); skipped", file, desc->tpp_name, taken);
 		goto fail;
 	}
-	if (desc->tpp_init != NULL && (error = desc->tpp_init(&data)) != 0) {
+	if (tpd_isolation_of(&tpd_opt, desc->tpp_name) == TPD_ISO_PROCESS) {
+		/* Its tpp_init runs in its worker processes, not here. */
+		if (tpd_iso_new(desc->tpp_name, fd, &iso, why,
+		    sizeof(why)) != 0) {
+			tpd_warn("plugin %s: its worker process: %s; skipped",
+			    file, why);
+			goto fail;
+		}
+	} else if (desc->tpp_init != NULL &&
+	    (error = desc->tpp_init(&data)) != 0) {
 		tpd_warn("plugin %s: init failed: %s; skipped", file,
 		    strerror(error));
 		goto fail;
@@ -620,11 +642,14 @@ plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->p_file = strdup(file)) == NULL) {
 		tpd_err("plugin %s: out of memory; skipped", file);
-		if (desc->tpp_fini != NULL)
+		if (iso != NULL)
+			tpd_iso_free(iso);
+		else if (desc->tpp_fini != NULL)
 			desc->tpp_fini(data);
 		free(p);
 		goto fail;
 	}
+	p->p_iso = iso;
 	p->p_desc = desc;
 	p->p_data = data;
 	p->p_handle = handle;
@@ -635,7 +660,8 @@ plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 	p->p_refs = 1;
 	TAILQ_INSERT_TAIL(&ps->ps_loaded, p, p_entry);
 	ps->ps_nloaded++;
-	tpd_info("plugin %s loaded from %s: %s", desc->tpp_name, file,
+	tpd_info("plugin %s loaded from %s%s: %s", desc->tpp_name, file,
+	    iso != NULL ? " (isolation process)" : "",
 	    desc->tpp_description != NULL ? desc->tpp_description : "");
 	return true;
 
@@ -940,6 +966,12 @@ void
 tpd_plugins_rescan(void)
 {
 	struct plugin_scan *ps;
+	struct tpd_plugin *p;
+
+	/* A SIGHUP lifts the quarantines. */
+	TAILQ_FOREACH(p, &plugins_active, p_entry)
+		if (p->p_iso != NULL)
+			tpd_iso_unquarantine(p->p_iso);
 
 	if (plt.plt_scanning) {
 		plt.plt_again = true;	/* one more after this one */

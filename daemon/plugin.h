@@ -47,6 +47,9 @@ void	tpd_plugin_rele(struct tpd_plugin *plugin);
 /* What the plugin declared, and what its tpp_init returned (constant). */
 const struct tp_plugin *tpd_plugin_desc(const struct tpd_plugin *plugin);
 void	*tpd_plugin_data(const struct tpd_plugin *plugin);
+/* Its worker processes when its isolation is "process" (isolate.h), else
+ * NULL (constant; a worker may call it as tpd_plugin_desc()). */
+struct tpd_iso *tpd_plugin_iso(const struct tpd_plugin *plugin);
 /* Visit each active plugin in the order of loading. */
 void	tpd_plugins_foreach(void (*fn)(struct tpd_plugin *, void *), void *arg);
 unsigned int tpd_plugins_count(void);

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "fairq.h"
 #include "jobs.h"
+#include "isolate.h"
 #include "log.h"
 #include "options.h"
 #include "plugin.h"
@@ -26,11 +27,36 @@ struct plugin_collect {
 	size_t			pc_n;
 };
 
+/* What is left of iso's quarantine, in ms (0: none). */
+static uint64_t
+info_quarantine_ms(struct tpd_iso *iso)
+{
+	struct tpd_iso_stats st;
+	uint64_t now = tpd_now_ns();
+
+	if (!tpd_iso_quarantined(iso, now, NULL, 0))
+		return 0;
+	tpd_iso_stats(iso, &st);
+	return st.iss_quarantine_end_ns > now ?
+	    (st.iss_quarantine_end_ns - now + 999999u) / 1000000u : 1;
+}
+
+static void
+info_count_quarantined(struct tpd_plugin *p, void *arg)
+{
+	struct tpd_iso *iso = tpd_plugin_iso(p);
+
+	if (iso != NULL && tpd_iso_quarantined(iso, tpd_now_ns(), NULL, 0))
+		(*(uint32_t *)arg)++;
+}
+
 static void
 info_collect(struct tpd_plugin *p, void *arg)
 {
 	const struct tp_plugin *desc = tpd_plugin_desc(p);
 	struct plugin_collect *pc = arg;
+	struct tpd_iso_stats st;
+	struct tpd_iso *iso;
 	Tpool__PluginInfo *pi = &pc->pc_infos[pc->pc_n];
 
 	tpool__plugin_info__init(pi);
@@ -39,6 +65,17 @@ info_collect(struct tpd_plugin *p, void *arg)
 	    desc->tpp_description : "");
 	pi->has_abi_version = true;
 	pi->abi_version = desc->tpp_abi_version;
+	pi->isolation = (char *)tpd_isolation_name((iso = tpd_plugin_iso(p)) !=
+	    NULL ? TPD_ISO_PROCESS : TPD_ISO_THREAD);
+	if (iso != NULL) {
+		tpd_iso_stats(iso, &st);
+		pi->has_workers = pi->has_workers_started =
+		    pi->has_worker_crashes = pi->has_quarantined_ms = true;
+		pi->workers = st.iss_alive;
+		pi->workers_started = st.iss_started;
+		pi->worker_crashes = st.iss_crashed;
+		pi->quarantined_ms = info_quarantine_ms(iso);
+	}
 	pc->pc_ptrs[pc->pc_n] = pi;
 	pc->pc_n++;
 }
@@ -135,6 +172,8 @@ tpd_req_stats(struct tpd_req *r)
 	st.jobs_in_flight = tpd_jobs_inflight();
 	st.has_jobs_waiting_turn = true;
 	st.jobs_waiting_turn = tpd_fq_waiting();
+	st.has_plugins_quarantined = true;
+	tpd_plugins_foreach(info_count_quarantined, &st.plugins_quarantined);
 	st.has_memory_budget = st.has_memory_per_user = true;
 	st.memory_budget = tpd_budget_total();
 	st.memory_per_user = tpd_budget_per_user();

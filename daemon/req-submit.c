@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "follow.h"
 #include "grant.h"
+#include "isolate.h"
 #include "jobs.h"
 #include "log.h"
 #include "options.h"
@@ -96,7 +97,9 @@ tpd_req_submit(struct tpd_req *r)
 	Tpool__SubmitReply sr = TPOOL__SUBMIT_REPLY__INIT;
 	struct tpd_job_spec spec;
 	struct tpd_job *job;
+	struct tpd_iso *iso;
 	Tpool__ErrorCode code;
+	char why[512];
 	int error;
 
 	if ((error = tpd_jobs_admit(r->r_uid)) == ESHUTDOWN)
@@ -116,6 +119,10 @@ tpd_req_submit(struct tpd_req *r)
 	}
 	if (error != 0)
 		return submit_refused(r, error);
+	if ((iso = tpd_plugin_iso(spec.js_plugin)) != NULL &&
+	    tpd_iso_quarantined(iso, tpd_now_ns(), why, sizeof(why)))
+		return tpd_req_fail(r,
+		    TPOOL__ERROR_CODE__ERROR_PLUGIN_QUARANTINED, "%s", why);
 	spec.js_uid = r->r_uid;
 	spec.js_input = s->has_input ? s->input.data : NULL;
 	spec.js_input_len = s->has_input ? s->input.len : 0;

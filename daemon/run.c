@@ -57,6 +57,7 @@
 
 #include <event2/event.h>
 
+#include "isolate.h"
 #include "job_impl.h"
 #include "log.h"
 #include "options.h"
@@ -369,6 +370,8 @@ tpd_job_run(struct threadpool_job *tpjob)
 	const struct tp_plugin *desc = tpd_plugin_desc(plugin);
 	Tpool__JobState state;
 	struct run_ctx rc;
+	struct tpd_iso *iso;
+	size_t refused;
 	uint64_t start, end, cpu0, cpu1;
 	char *message = NULL, errbuf[128];
 	int r, cpu;
@@ -405,9 +408,18 @@ tpd_job_run(struct threadpool_job *tpjob)
 	rc.rc_ctx.ctx_cancel_requested = run_cancel_requested;
 	rc.rc_job = job;
 
-	cpu0 = run_thread_cpu_ns();
-	r = desc->tpp_run(&rc.rc_ctx);
-	cpu1 = run_thread_cpu_ns();
+	if ((iso = tpd_plugin_iso(plugin)) != NULL) {
+		/* In one of its worker processes; the CPU time is theirs. */
+		r = tpd_iso_run(iso, &rc.rc_ctx, tpd_opt.o_max_result,
+		    &refused, &cpu1);
+		if (refused != 0)
+			rc.rc_refused_len = refused;
+		cpu0 = 0;
+	} else {
+		cpu0 = run_thread_cpu_ns();
+		r = desc->tpp_run(&rc.rc_ctx);
+		cpu1 = run_thread_cpu_ns();
+	}
 	end = tpd_now_ns();
 
 	if (rc.rc_refused_len != 0) {

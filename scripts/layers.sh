@@ -47,6 +47,7 @@ run		25
 jobid		25
 pools		20
 plugin		20
+isolate		18
 safepath	15
 budget		12
 options		10

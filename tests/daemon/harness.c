@@ -277,6 +277,9 @@ td_spawn(struct td_daemon *d, const char *const *prefix, const char *const *args
 		argv[n++] = "-p";
 		argv[n++] = d->td_plugins;
 		argv[n++] = "-v";
+		/* The build's, for plugins of isolation process. */
+		argv[n++] = "--worker-program";
+		argv[n++] = TD_BUILDDIR "/daemon/tpoold-worker";
 	}
 	for (; args != NULL && *args != NULL && n < TD_MAX_ARGS - 1; args++)
 		argv[n++] = *args;

@@ -18,7 +18,9 @@ TD_PLUGIN_LINKFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -no-undefined
 check_LTLIBRARIES += tests/daemon/probe.la tests/daemon/bad-abi.la \
 	tests/daemon/no-symbol.la tests/daemon/dup-echo.la tests/daemon/init-fail.la \
 	tests/daemon/bad-name.la tests/daemon/no-run.la tests/daemon/counted.la \
-	tests/daemon/marker.la
+	tests/daemon/marker.la tests/daemon/crash.la
+tests_daemon_crash_la_SOURCES = tests/daemon/crasher.c
+tests_daemon_crash_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
 tests_daemon_probe_la_SOURCES = tests/daemon/probe.c
 tests_daemon_probe_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
 tests_daemon_bad_abi_la_SOURCES = tests/daemon/badplugins.c
@@ -58,7 +60,8 @@ TD_TESTS = \
 	tests/daemon/test_lifecycle \
 	tests/daemon/test_tpctl \
 	tests/daemon/test_faults \
-	tests/daemon/test_security
+	tests/daemon/test_security \
+	tests/daemon/test_isolation
 check_PROGRAMS += $(TD_TESTS)
 TESTS += $(TD_TESTS) tests/daemon/units.sh tests/daemon/layers.test
 EXTRA_DIST += tests/daemon/units.sh tests/daemon/layers.test scripts/layers.sh
@@ -69,8 +72,15 @@ tests/daemon/layers.log: daemon/tpoold
 TD_TEST_DEPS = daemon/tpoold $(plugin_LTLIBRARIES) tests/daemon/probe.la \
 	tests/daemon/bad-abi.la tests/daemon/no-symbol.la tests/daemon/dup-echo.la \
 	tests/daemon/init-fail.la tests/daemon/bad-name.la tests/daemon/no-run.la \
-	tests/daemon/counted.la tests/daemon/marker.la
+	tests/daemon/counted.la tests/daemon/marker.la tests/daemon/crash.la \
+	daemon/tpoold-worker
 
+tests_daemon_test_isolation_SOURCES = tests/daemon/test_isolation.c
+tests_daemon_test_isolation_CPPFLAGS = $(TD_TEST_CPPFLAGS)
+tests_daemon_test_isolation_CFLAGS = $(TD_TEST_CFLAGS)
+tests_daemon_test_isolation_LDADD = $(TD_TEST_LDADD)
+tests_daemon_test_isolation_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_isolation_DEPENDENCIES = $(TD_TEST_DEPS)
 tests_daemon_test_jobs_SOURCES = tests/daemon/test_jobs.c
 tests_daemon_test_jobs_CPPFLAGS = $(TD_TEST_CPPFLAGS)
 tests_daemon_test_jobs_CFLAGS = $(TD_TEST_CFLAGS)

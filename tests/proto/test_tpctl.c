@@ -776,7 +776,8 @@ h_info(struct fakeq *fq, int fd, const Tpool__Request *req)
 	Tpool__JobInfo *jobs[2] = { &j1, &j2 };
 	Tpool__PluginList pl = TPOOL__PLUGIN_LIST__INIT;
 	Tpool__PluginInfo p1 = TPOOL__PLUGIN_INFO__INIT;
-	Tpool__PluginInfo *plugins[1] = { &p1 };
+	Tpool__PluginInfo p2 = TPOOL__PLUGIN_INFO__INIT;
+	Tpool__PluginInfo *plugins[2] = { &p1, &p2 };
 	Tpool__StatsReply sr = TPOOL__STATS_REPLY__INIT;
 	Tpool__PoolStats ps = TPOOL__POOL_STATS__INIT;
 	Tpool__PoolStats *pools[1] = { &ps };
@@ -797,8 +798,20 @@ h_info(struct fakeq *fq, int fd, const Tpool__Request *req)
 		p1.description = (char *)"result = input";
 		p1.has_abi_version = true;
 		p1.abi_version = 1;
+		p1.isolation = (char *)"thread";
+		p2.name = (char *)"crash";
+		p2.description = (char *)"crashes";
+		p2.has_abi_version = true;
+		p2.abi_version = 1;
+		p2.isolation = (char *)"process";
+		p2.has_workers = p2.has_workers_started = true;
+		p2.has_worker_crashes = p2.has_quarantined_ms = true;
+		p2.workers = 1;
+		p2.workers_started = 6;
+		p2.worker_crashes = 5;
+		p2.quarantined_ms = 59001;
 		pl.plugins = plugins;
-		pl.n_plugins = 1;
+		pl.n_plugins = 2;
 		r.body_case = TPOOL__RESPONSE__BODY_PLUGINS;
 		r.plugins = &pl;
 		break;
@@ -870,12 +883,21 @@ START_TEST(test_status_plugins_stats)
 
 	run_tpctl(&rn, "plugins");
 	ck_assert_int_eq(rn.rn_status, 0);
-	ck_assert_contains(rn.rn_out, "echo");
-	ck_assert_contains(rn.rn_out, "result = input");
+	ck_assert_contains(rn.rn_out, "PLUGIN           ABI  ISOLATION "
+	    "WORKERS CRASHES DESCRIPTION\n");
+	ck_assert_contains(rn.rn_out, "echo             1    thread    -       "
+	    "-       result = input\n");
+	ck_assert_contains(rn.rn_out, "crash            1    process   1       "
+	    "5       crashes\n");
+	ck_assert_contains(rn.rn_out, "quarantined for 60 s more");
 	run_free(&rn);
 	run_tpctl(&rn, "--json", "plugins");
 	ck_assert_str_eq(rn.rn_out, "{\"plugins\":[{\"name\":\"echo\","
-	    "\"description\":\"result = input\",\"abi_version\":1}]}\n");
+	    "\"description\":\"result = input\",\"abi_version\":1,"
+	    "\"isolation\":\"thread\"},{\"name\":\"crash\",\"description\":"
+	    "\"crashes\",\"abi_version\":1,\"isolation\":\"process\","
+	    "\"workers\":1,\"workers_started\":6,\"worker_crashes\":5,"
+	    "\"quarantined_ms\":59001}]}\n");
 	run_free(&rn);
 
 	run_tpctl(&rn, "stats");

@@ -1,0 +1,414 @@
+/*
+ * test_isolation.c -- plugins of isolation "process": each job runs in a
+ * worker process (tpoold-worker) of its plugin, and a plugin that crashes
+ * fails only its own job.  The test plugin "crash" (crasher.c) does what
+ * its input says.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define	UNBOUND	TPOOL__POOL_KIND__POOL_UNBOUND
+#define	PERCPU	TPOOL__POOL_KIND__POOL_PERCPU
+#define	ARGS(...)	((const char *const[]){ __VA_ARGS__, NULL })
+
+static struct td_daemon D;
+
+/* The daemon with the example plugins and "crash", crash in processes. */
+static void
+up(const char *const *args)
+{
+	const char *argv[32];
+	size_t n = 0;
+
+	argv[n++] = "--plugin-isolation";
+	argv[n++] = "crash:process";
+	for (; args != NULL && *args != NULL && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "crash", NULL);
+	td_start(&D, NULL, argv);
+}
+
+/* Run crash on input; its final JobInfo (free it). */
+static Tpool__JobInfo *
+crash(struct tpc *c, const char *input)
+{
+	return td_run_job(c, "crash", input, UNBOUND, -1, -1);
+}
+
+/* A value "key=N" of crash's "id" result. */
+static long
+id_field(const Tpool__JobInfo *j, const char *key)
+{
+	char buf[200], *p;
+
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	ck_assert_uint_lt(j->result.len, sizeof(buf));
+	memcpy(buf, j->result.data, j->result.len);
+	buf[j->result.len] = '\0';
+	ck_assert_msg((p = strstr(buf, key)) != NULL, "no %s in '%s'", key,
+	    buf);
+	return strtol(p + strlen(key) + 1, NULL, 10);
+}
+
+/* j failed, and its message holds want; j is freed. */
+static void
+failed_with(Tpool__JobInfo *j, const char *want)
+{
+	ck_assert_msg(j->state == TPOOL__JOB_STATE__JOB_FAILED,
+	    "state %d, not failed ('%s')", j->state,
+	    j->message != NULL ? j->message : "");
+	ck_assert_msg(j->message != NULL && strstr(j->message, want) != NULL,
+	    "message '%s', not '%s'", j->message != NULL ? j->message : "",
+	    want);
+	tpool__job_info__free_unpacked(j, NULL);
+}
+
+/*
+ * A job runs in a worker process of its plugin, not in tpoold, as the
+ * worker user when tpoold is root, and the same worker takes the next job.
+ */
+START_TEST(test_jobs_run_in_a_reused_worker_process)
+{
+	Tpool__JobInfo *a, *b;
+	struct tpc *c;
+
+	up(NULL);
+	c = td_connect(&D);
+	a = crash(c, "id");
+	b = crash(c, "id");
+	ck_assert_int_ne(id_field(a, "pid"), (long)D.td_pid);
+	ck_assert_int_eq(id_field(a, "ppid"), (long)D.td_pid);
+	ck_assert_int_eq(id_field(a, "pid"), id_field(b, "pid"));
+	if (geteuid() == 0)
+		ck_assert_int_eq(id_field(a, "uid"), 65534);	/* nobody */
+	tpool__job_info__free_unpacked(a, NULL);
+	tpool__job_info__free_unpacked(b, NULL);
+	/* The other plugins still run in tpoold (isolation thread). */
+	a = td_run_job(c, "echo", "x", UNBOUND, -1, -1);
+	ck_assert_int_eq(a->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(a, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* The worker runs a job on its pool's CPU, at its priority. */
+START_TEST(test_worker_takes_the_pools_cpu_and_priority)
+{
+	Tpool__JobInfo *j;
+	struct tpc *c;
+
+	up(NULL);
+	c = td_connect(&D);
+	j = td_run_job(c, "crash", "id", PERCPU, 10, 0);
+	ck_assert_int_eq(id_field(j, "cpu"), 0);
+	ck_assert_int_eq(id_field(j, "nice"), 9);	/* priority 10 */
+	tpool__job_info__free_unpacked(j, NULL);
+	j = td_run_job(c, "crash", "id", UNBOUND, 19, -1);
+	ck_assert_int_eq(id_field(j, "nice"), 0);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/*
+ * Each way of dying fails only its job, saying how; a job of another
+ * plugin running meanwhile ends well; the next job of the plugin runs in
+ * a new worker.
+ */
+START_TEST(test_crashes_fail_only_their_job)
+{
+	static const struct {
+		const char	*input;
+		const char	*message;
+	} cases[] = {
+		{ "segv", "plugin crashed: signal 11 (SIGSEGV)" },
+		{ "abort", "plugin crashed: signal 6 (SIGABRT)" },
+		{ "exit:3", "plugin crashed: it exited with status 3" },
+		{ "stack", "plugin crashed: signal 11 (SIGSEGV)" },
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+		/* (A sanitizer's build sets no address space limit.) */
+		{ "alloc:512", "plugin crashed: signal 11 (SIGSEGV)" },
+#endif
+		{ "fail", "plugin crashed: signal 11 (SIGSEGV)" },
+		{ "open", "plugin crashed: a forbidden system call: openat" },
+		{ "fork", "plugin crashed: a forbidden system call: clone" },
+	};
+	Tpool__JobInfo *j, *before, *after;
+	struct tpc *c, *other;
+	uint64_t sleeper;
+	size_t i;
+
+	up(ARGS("--worker-memory", "128M"));
+	c = td_connect(&D);
+	other = td_connect(&D);
+	sleeper = td_submit(other, "sleep", "1500");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		before = crash(c, "id");
+		failed_with(crash(c, cases[i].input), cases[i].message);
+		after = crash(c, "id");
+		ck_assert_int_ne(id_field(before, "pid"),
+		    id_field(after, "pid"));
+		tpool__job_info__free_unpacked(before, NULL);
+		tpool__job_info__free_unpacked(after, NULL);
+	}
+	j = NULL;
+	ck_assert_int_eq(tpc_wait_job(other, sleeper, &j, NULL, NULL), 0);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	td_expect_log(&D, "worker crashed running job");
+	tpc_free(other);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* What the filter allows: threads, stdio. */
+START_TEST(test_worker_allows_threads)
+{
+	Tpool__JobInfo *j;
+	struct tpc *c;
+
+	up(NULL);
+	c = td_connect(&D);
+	j = crash(c, "thread");
+	ck_assert_msg(j->state == TPOOL__JOB_STATE__JOB_SUCCEEDED,
+	    "state %d: %s", j->state, j->message != NULL ? j->message : "");
+	tpool__job_info__free_unpacked(j, NULL);
+	td_expect_log(&D, "crash: thread ran");
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/*
+ * --worker-cpu-time: a job that computes past it, ignoring its cancel
+ * request, is ended with its worker; the next job runs.
+ */
+START_TEST(test_worker_cpu_time_limit)
+{
+	Tpool__JobInfo *j;
+	struct tpc *c;
+
+	up(ARGS("--worker-cpu-time", "300ms"));
+	c = td_connect(&D);
+	failed_with(crash(c, "spin"), "plugin crashed: signal 9 (SIGKILL): "
+	    "ended by tpoold, its job used more than --worker-cpu-time "
+	    "(300 ms) of CPU time");
+	j = crash(c, "ok");
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* A cancel request reaches the plugin in its worker. */
+START_TEST(test_cancel_reaches_the_worker)
+{
+	Tpool__CancelReply *r;
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	uint64_t id;
+
+	up(NULL);
+	c = td_connect(&D);
+	id = td_submit(c, "crash", "wait");
+	td_sleep_ms(100);
+	ck_assert_int_eq(tpc_cancel(c, id, false, &r), 0);
+	tpool__cancel_reply__free_unpacked(r, NULL);
+	j = td_wait_final(c, id);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_CANCELLED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* --worker-jobs: a worker is replaced after that many jobs. */
+START_TEST(test_worker_recycled_after_its_jobs)
+{
+	Tpool__JobInfo *a, *b, *d;
+	struct tpc *c;
+
+	up(ARGS("--worker-jobs", "2"));
+	c = td_connect(&D);
+	a = crash(c, "id");
+	b = crash(c, "id");
+	d = crash(c, "id");
+	ck_assert_int_eq(id_field(a, "pid"), id_field(b, "pid"));
+	ck_assert_int_ne(id_field(b, "pid"), id_field(d, "pid"));
+	tpool__job_info__free_unpacked(a, NULL);
+	tpool__job_info__free_unpacked(b, NULL);
+	tpool__job_info__free_unpacked(d, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* Submit crash on input: the daemon's error code (the job must be
+ * refused), its message in msg[]. */
+static Tpool__ErrorCode
+refused(struct tpc *c, const char *input, char *msg, size_t len)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	const char *m = NULL;
+	Tpool__ErrorCode code;
+	uint64_t id;
+	int error;
+
+	a.tsa_plugin = "crash";
+	a.tsa_input = input;
+	a.tsa_input_len = strlen(input);
+	error = tpc_submit(c, &a, &id);
+	ck_assert_msg(error == TPC_EDAEMON, "crash %s was not refused",
+	    input);
+	code = tpc_last_error(c, &m);
+	(void)snprintf(msg, len, "%s", m != NULL ? m : "");
+	return code;
+}
+
+/* crash's quarantine as tpctl plugins and stats show it (ms left). */
+static uint64_t
+quarantine_ms(struct tpc *c)
+{
+	Tpool__PluginList *pl;
+	Tpool__StatsReply *st;
+	uint64_t ms = 0;
+	size_t i;
+
+	ck_assert_int_eq(tpc_list_plugins(c, &pl), 0);
+	for (i = 0; i < pl->n_plugins; i++)
+		if (strcmp(pl->plugins[i]->name, "crash") == 0) {
+			ck_assert_str_eq(pl->plugins[i]->isolation, "process");
+			ms = pl->plugins[i]->quarantined_ms;
+		} else
+			ck_assert_str_eq(pl->plugins[i]->isolation, "thread");
+	tpool__plugin_list__free_unpacked(pl, NULL);
+	ck_assert_int_eq(tpc_stats(c, &st), 0);
+	ck_assert_uint_eq(st->plugins_quarantined, ms > 0 ? 1 : 0);
+	tpool__stats_reply__free_unpacked(st, NULL);
+	return ms;
+}
+
+/*
+ * --quarantine-crashes 3: three crashes in a row (not two, then a job that
+ * ends) and the plugin is refused, saying why, until a SIGHUP or
+ * --quarantine-time.
+ */
+START_TEST(test_plugin_that_keeps_crashing_is_quarantined)
+{
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	char msg[512];
+	uint64_t end;
+	int round;
+
+	up(ARGS("--quarantine-crashes", "3", "--quarantine-time", "2s"));
+	c = td_connect(&D);
+	failed_with(crash(c, "segv"), "signal 11");
+	failed_with(crash(c, "abort"), "signal 6");
+	j = crash(c, "ok");
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	ck_assert_uint_eq(quarantine_ms(c), 0);
+	for (round = 0; round < 2; round++) {
+		failed_with(crash(c, "segv"), "signal 11");
+		failed_with(crash(c, "segv"), "signal 11");
+		failed_with(crash(c, "exit:9"), "status 9");
+		ck_assert_uint_gt(quarantine_ms(c), 0);
+		ck_assert_int_eq(refused(c, "ok", msg, sizeof(msg)),
+		    TPOOL__ERROR_CODE__ERROR_PLUGIN_QUARANTINED);
+		ck_assert_msg(strstr(msg, "crashed 3 times in a row (last: it "
+		    "exited with status 9)") != NULL, "message '%s'", msg);
+		if (round == 0) {
+			/* Lifted by a SIGHUP. */
+			ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+			ck_assert(td_wait_notify(&D, "READY=1",
+			    td_deadline_ms()));
+		} else {
+			/* Or over after --quarantine-time. */
+			end = tu_now_ms() + td_deadline_ms();
+			while (quarantine_ms(c) > 0 && tu_now_ms() < end)
+				td_sleep_ms(100);
+		}
+		ck_assert_uint_eq(quarantine_ms(c), 0);
+		j = crash(c, "ok");
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		tpool__job_info__free_unpacked(j, NULL);
+	}
+	/* Other plugins were never refused. */
+	j = td_run_job(c, "echo", "x", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* The daemon with args exits 2 at once, its log saying want. */
+static void
+usage_error(const char *const *args, const char *want)
+{
+	pid_t pid;
+	int status;
+
+	td_init(&D);
+	pid = td_spawn(&D, NULL, args, true);
+	status = td_wait_exit(pid, td_deadline_ms());
+	ck_assert(status != -1 && WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 2);
+	td_expect_log(&D, want);
+	td_cleanup(&D);
+}
+
+/* A bad --isolation or --plugin-isolation stops the daemon at once. */
+START_TEST(test_bad_isolation_options_are_refused)
+{
+	usage_error(ARGS("--isolation", "sandbox"),
+	    "--isolation: 'sandbox' is not thread or process");
+	usage_error(ARGS("--plugin-isolation", "crash"),
+	    "'crash' is not NAME:thread or NAME:process");
+}
+END_TEST
+
+static Suite *
+isolation_suite(void)
+{
+	Suite *s = suite_create("daemon-isolation");
+	TCase *tc = tcase_create("process");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_jobs_run_in_a_reused_worker_process);
+	tcase_add_test(tc, test_worker_takes_the_pools_cpu_and_priority);
+	tcase_add_test(tc, test_crashes_fail_only_their_job);
+	tcase_add_test(tc, test_cancel_reaches_the_worker);
+	tcase_add_test(tc, test_worker_allows_threads);
+	tcase_add_test(tc, test_worker_cpu_time_limit);
+	tcase_add_test(tc, test_worker_recycled_after_its_jobs);
+	tcase_add_test(tc, test_plugin_that_keeps_crashing_is_quarantined);
+	tcase_add_test(tc, test_bad_isolation_options_are_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return td_main(isolation_suite());
+}
