@@ -237,7 +237,9 @@ worker_cat(char *buf, size_t len, size_t *off, const char *s)
 
 /*
  * SIGSYS: the plugin made a system call the filter does not allow.  Say
- * which (ISO_FAIL) and end (ISO_EXIT_SYSCALL).  Only write and _exit.
+ * which (ISO_FAIL) and end (ISO_EXIT_SYSCALL).  Raw system calls only: the
+ * C library's (or a sanitizer's wrappers of them) may hold locks the call
+ * was made under (fork's).
  */
 static void
 worker_on_sigsys(int sig, siginfo_t *si, void *uc)
@@ -263,9 +265,11 @@ worker_on_sigsys(int sig, siginfo_t *si, void *uc)
 		msg[off++] = num[--n];
 	worker_cat(msg, sizeof(msg), &off, ")");
 	h.ih_len = off;
-	(void)send(ISO_FD_CHANNEL, &h, sizeof(h), MSG_NOSIGNAL);
-	(void)send(ISO_FD_CHANNEL, msg, off, MSG_NOSIGNAL);
-	_exit(ISO_EXIT_SYSCALL);
+	(void)syscall(SYS_sendto, ISO_FD_CHANNEL, &h, sizeof(h), MSG_NOSIGNAL,
+	    NULL, 0);
+	(void)syscall(SYS_sendto, ISO_FD_CHANNEL, msg, off, MSG_NOSIGNAL, NULL,
+	    0);
+	(void)syscall(SYS_exit_group, ISO_EXIT_SYSCALL);
 }
 
 /*
