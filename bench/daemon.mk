@@ -14,6 +14,7 @@ bench_daemon_bench_tpoold_SOURCES = \
 	bench/daemon/roundtrip.c \
 	bench/daemon/pipeline.c \
 	bench/daemon/memory.c \
+	bench/daemon/isolation.c \
 	bench/daemon/stats.c
 # Where the build tree's tpoold and plugins are, for the defaults.
 bench_daemon_bench_tpoold_CPPFLAGS = $(AM_CPPFLAGS) \

@@ -25,10 +25,12 @@
 #define TPD_ISOLATE_WIRE_H
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #define	ISO_FD_CHANNEL	3
@@ -53,14 +55,15 @@ struct iso_job {
 	uint64_t	ij_id;
 	uint64_t	ij_max_result;	/* bigger: ctx_set_result says EFBIG */
 	uint32_t	ij_name_len;
-	uint32_t	ij_pad;
+	uint32_t	ij_flags;
+#define	ISO_JOB_RSS	0x1u	/* say id_rss_kib (else 0) */
 };
 
 struct iso_done {
 	int32_t		id_ret;		/* tpp_run's */
 	uint32_t	id_pad;
 	uint64_t	id_refused_len;	/* a result over ij_max_result */
-	uint64_t	id_cpu_ns;	/* the run's CPU time */
+	uint64_t	id_cpu_ns;	/* CPU time of the thread that ran it */
 	uint64_t	id_rss_kib;	/* the worker's resident memory now */
 };
 
@@ -72,45 +75,125 @@ struct iso_done {
  * daemon's --max-result, which is below it). */
 #define	ISO_MSG_MAX	4096u
 
-/* Write all of len bytes: 0 or an errno (EPIPE: the other end is gone;
- * never SIGPIPE). */
+/*
+ * Write the iov[0..n) in as few system calls as the socket takes (one,
+ * mostly): 0 or an errno, as iso_write_all().  iov is consumed.
+ */
 static inline int
-iso_write_all(int fd, const void *buf, size_t len)
+iso_writev_all(int fd, struct iovec *iov, int n)
 {
-	const char *p = buf;
-	ssize_t n;
+	struct msghdr mh;
+	ssize_t w;
 
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0) {
+	/* never SIGPIPE: EPIPE when the other end is gone */
+	while (n > 0 && iov[0].iov_len == 0) {
+		iov++;
+		n--;
+	}
+	while (n > 0) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)n;
+		if ((w = sendmsg(fd, &mh, MSG_NOSIGNAL)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return errno;
 		}
-		p += n;
-		len -= (size_t)n;
+		while (n > 0 && (size_t)w >= iov[0].iov_len) {
+			w -= (ssize_t)iov[0].iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov[0].iov_base = (char *)iov[0].iov_base + w;
+			iov[0].iov_len -= (size_t)w;
+		}
 	}
 	return 0;
 }
 
-/* Read exactly len bytes: 0, EPIPE at end of file (or reset), or an
- * errno. */
+/*
+ * A reader that takes what the socket has in one read and hands it out:
+ * a job's messages (its result and ISO_DONE, say) cost one read, not one
+ * per header and body.
+ */
+#define	ISO_RBUF	4096
+struct iso_reader {
+	int		ir_fd;
+	size_t		ir_off;		/* next byte to hand out */
+	size_t		ir_len;		/* bytes in ir_buf */
+	unsigned char	ir_buf[ISO_RBUF];
+};
+
+/* Is a byte there already, without a system call? */
 static inline int
-iso_read_all(int fd, void *buf, size_t len)
+iso_reader_has(const struct iso_reader *r)
 {
-	char *p = buf;
+	return r->ir_off < r->ir_len;
+}
+
+/*
+ * Wait for bytes when r has none: 0 (there are), ETIMEDOUT (the socket's
+ * receive timeout, SO_RCVTIMEO, passed), EPIPE (end of file, reset), or
+ * an errno.  One read, no poll.
+ */
+static inline int
+iso_reader_fill(struct iso_reader *r)
+{
+	ssize_t n;
+
+	if (r->ir_off < r->ir_len)
+		return 0;
+	do
+		n = read(r->ir_fd, r->ir_buf, sizeof(r->ir_buf));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN ? ETIMEDOUT : errno == ECONNRESET ?
+		    EPIPE : errno;
+	if (n == 0)
+		return EPIPE;
+	r->ir_off = 0;
+	r->ir_len = (size_t)n;
+	return 0;
+}
+
+/* Read exactly len bytes through r: 0, EPIPE at end of file (or reset),
+ * or an errno.  Big reads past the buffer go straight to buf. */
+static inline int
+iso_reader_read(struct iso_reader *r, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	size_t k;
 	ssize_t n;
 
 	while (len > 0) {
-		n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
+		if (r->ir_off < r->ir_len) {
+			k = r->ir_len - r->ir_off < len ? r->ir_len - r->ir_off :
+			    len;
+			memcpy(p, r->ir_buf + r->ir_off, k);
+			r->ir_off += k;
+			p += k;
+			len -= k;
+			continue;
+		}
+		if (len >= sizeof(r->ir_buf))
+			n = read(r->ir_fd, p, len);
+		else
+			n = read(r->ir_fd, r->ir_buf, sizeof(r->ir_buf));
+		/* EAGAIN: a receive timeout (SO_RCVTIMEO) within a message. */
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			return errno == ECONNRESET ? EPIPE : errno;
 		if (n == 0)
 			return EPIPE;
-		p += n;
-		len -= (size_t)n;
+		if (len >= sizeof(r->ir_buf)) {
+			p += n;
+			len -= (size_t)n;
+		} else {
+			r->ir_off = 0;
+			r->ir_len = (size_t)n;
+		}
 	}
 	return 0;
 }

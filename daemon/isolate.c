@@ -31,6 +31,7 @@
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -130,6 +131,7 @@ struct iso_worker {
 	LIST_ENTRY(iso_worker)	iw_entry;	/* is_lock: on is_idle */
 	pid_t			iw_pid;
 	int			iw_fd;		/* the channel */
+	struct iso_reader	iw_in;		/* what it sent, buffered */
 	bool			iw_ready;	/* ISO_READY read */
 	unsigned int		iw_jobs;	/* run so far */
 	uint64_t		iw_base_kib;	/* resident after its first */
@@ -294,6 +296,7 @@ iso_spawn(struct tpd_iso *iso, struct iso_worker **ret, char *why,
 	posix_spawnattr_t attr;
 	struct iso_worker *w;
 	int sv[2], chan = -1, plug = -1, error, argc = 0;
+	struct timeval rcvtimeo = { 0, ISO_POLL_MS * 1000 };
 	sigset_t none, all;
 	pid_t pid;
 
@@ -365,6 +368,9 @@ iso_spawn(struct tpd_iso *iso, struct iso_worker **ret, char *why,
 	}
 	w->iw_pid = pid;
 	w->iw_fd = sv[0];
+	w->iw_in.ir_fd = sv[0];
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcvtimeo,
+	    sizeof(rcvtimeo));
 	sv[0] = -1;
 	(void)pthread_mutex_lock(&iso->is_lock);
 	iso->is_alive++;
@@ -400,13 +406,13 @@ iso_wait_ready(struct tpd_iso *iso, struct iso_worker *w, char *why,
 		return 0;
 	msg[0] = '\0';
 	if ((error = iso_wait_readable(w->iw_fd, ISO_READY_MS)) == 0 &&
-	    (error = iso_read_all(w->iw_fd, &h, sizeof(h))) == 0) {
+	    (error = iso_reader_read(&w->iw_in, &h, sizeof(h))) == 0) {
 		if (h.ih_type == ISO_READY && h.ih_len == 0) {
 			w->iw_ready = true;
 			return 0;
 		}
 		if (h.ih_type == ISO_FAIL && h.ih_len <= ISO_MSG_MAX &&
-		    iso_read_all(w->iw_fd, msg, (size_t)h.ih_len) == 0)
+		    iso_reader_read(&w->iw_in, msg, (size_t)h.ih_len) == 0)
 			msg[h.ih_len] = '\0';
 	}
 	iso_dead(iso, w, "", end, sizeof(end));
@@ -450,38 +456,68 @@ iso_put_idle(struct tpd_iso *iso, struct iso_worker *w)
 	(void)pthread_mutex_unlock(&iso->is_lock);
 }
 
+/*
+ * The calling thread's placement, read at most every ISO_SELF_TTL_NS: a
+ * pool's thread keeps its own (a per-CPU pool's changes only when its
+ * CPU goes and comes back), and reading it is four system calls a job.
+ */
+#define	ISO_SELF_TTL_NS	(100 * 1000 * 1000)
+static __thread struct {
+	uint64_t		at;	/* tpd_now_ns() when read; 0: never */
+	bool			ok_cpus, ok_sched, ok_nice;
+	cpu_set_t		cpus;
+	int			policy;
+	struct sched_param	param;
+	int			nice;
+} iso_self;
+
+static void
+iso_self_read(void)
+{
+	uint64_t now = tpd_now_ns();
+
+	if (iso_self.at != 0 && now - iso_self.at < ISO_SELF_TTL_NS)
+		return;
+	iso_self.at = now;
+	iso_self.ok_cpus = sched_getaffinity(0, sizeof(iso_self.cpus),
+	    &iso_self.cpus) == 0;
+	iso_self.ok_sched = (iso_self.policy = sched_getscheduler(0)) >= 0 &&
+	    sched_getparam(0, &iso_self.param) == 0;
+	errno = 0;
+	iso_self.nice = getpriority(PRIO_PROCESS, 0);	/* this thread's */
+	iso_self.ok_nice = errno == 0;
+}
+
 /* Give w the calling thread's CPU affinity, policy and nice value. */
 static void
 iso_apply_sched(struct iso_worker *w)
 {
-	struct sched_param param;
-	cpu_set_t cpus;
-	int policy, nice;
-
-	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
-	    (!w->iw_applied || !CPU_EQUAL(&cpus, &w->iw_cpus))) {
-		if (sched_setaffinity(w->iw_pid, sizeof(cpus), &cpus) != 0)
+	iso_self_read();
+	if (iso_self.ok_cpus &&
+	    (!w->iw_applied || !CPU_EQUAL(&iso_self.cpus, &w->iw_cpus))) {
+		if (sched_setaffinity(w->iw_pid, sizeof(iso_self.cpus),
+		    &iso_self.cpus) != 0)
 			tpd_debug("worker %d: affinity: %s", (int)w->iw_pid,
 			    strerror(errno));
-		w->iw_cpus = cpus;
+		w->iw_cpus = iso_self.cpus;
 	}
-	if ((policy = sched_getscheduler(0)) >= 0 &&
-	    sched_getparam(0, &param) == 0 && (!w->iw_applied ||
-	    policy != w->iw_policy ||
-	    param.sched_priority != w->iw_param.sched_priority)) {
-		if (sched_setscheduler(w->iw_pid, policy, &param) != 0)
+	if (iso_self.ok_sched && (!w->iw_applied ||
+	    iso_self.policy != w->iw_policy ||
+	    iso_self.param.sched_priority != w->iw_param.sched_priority)) {
+		if (sched_setscheduler(w->iw_pid, iso_self.policy,
+		    &iso_self.param) != 0)
 			tpd_debug("worker %d: scheduling policy: %s",
 			    (int)w->iw_pid, strerror(errno));
-		w->iw_policy = policy;
-		w->iw_param = param;
+		w->iw_policy = iso_self.policy;
+		w->iw_param = iso_self.param;
 	}
-	errno = 0;
-	nice = getpriority(PRIO_PROCESS, 0);	/* this thread's */
-	if (errno == 0 && (!w->iw_applied || nice != w->iw_nice)) {
-		if (setpriority(PRIO_PROCESS, (id_t)w->iw_pid, nice) != 0)
-			tpd_debug("worker %d: nice %d: %s", (int)w->iw_pid, nice,
-			    strerror(errno));
-		w->iw_nice = nice;
+	if (iso_self.ok_nice && (!w->iw_applied ||
+	    iso_self.nice != w->iw_nice)) {
+		if (setpriority(PRIO_PROCESS, (id_t)w->iw_pid,
+		    iso_self.nice) != 0)
+			tpd_debug("worker %d: nice %d: %s", (int)w->iw_pid,
+			    iso_self.nice, strerror(errno));
+		w->iw_nice = iso_self.nice;
 	}
 	w->iw_applied = true;
 }
@@ -659,18 +695,15 @@ iso_send_job(struct iso_worker *w, const struct tp_plugin_ctx *ctx,
 {
 	size_t name_len = strlen(ctx->ctx_job_name);
 	struct iso_job j = { .ij_id = ctx->ctx_job_id,
-	    .ij_max_result = max_result, .ij_name_len = (uint32_t)name_len };
+	    .ij_max_result = max_result, .ij_name_len = (uint32_t)name_len,
+	    .ij_flags = tpd_opt.o_worker_growth != 0 ? ISO_JOB_RSS : 0 };
 	struct iso_hdr h = { .ih_type = ISO_JOB,
 	    .ih_len = sizeof(j) + name_len + ctx->ctx_input_len };
-	int error;
+	struct iovec iov[4] = { { &h, sizeof(h) }, { &j, sizeof(j) },
+	    { (void *)ctx->ctx_job_name, name_len },
+	    { (void *)ctx->ctx_input, ctx->ctx_input_len } };
 
-	if ((error = iso_write_all(w->iw_fd, &h, sizeof(h))) != 0 ||
-	    (error = iso_write_all(w->iw_fd, &j, sizeof(j))) != 0 ||
-	    (error = iso_write_all(w->iw_fd, ctx->ctx_job_name, name_len)) != 0)
-		return error;
-	if (ctx->ctx_input_len > 0)
-		error = iso_write_all(w->iw_fd, ctx->ctx_input, ctx->ctx_input_len);
-	return error;
+	return iso_writev_all(w->iw_fd, iov, 4);
 }
 
 /* The CPU time w's process has used, in ns (0 if it cannot be read). */
@@ -723,11 +756,14 @@ iso_follow(struct iso_worker *w, struct tp_plugin_ctx *ctx,
 
 	last[0] = '\0';
 	*ret_over = false;
-	if ((have_clock = clock_getcpuclockid(w->iw_pid, &clock) == 0))
+	have_clock = tpd_opt.o_worker_cpu_ns != 0 &&
+	    clock_getcpuclockid(w->iw_pid, &clock) == 0;
+	if (have_clock)
 		cpu0 = iso_cpu_ns(clock);
 	next = tpd_now_ns() + ISO_POLL_MS * 1000000ull;
 	for (;;) {
-		error = iso_wait_readable(w->iw_fd, ISO_POLL_MS);
+		/* A read that gives up after ISO_POLL_MS (SO_RCVTIMEO). */
+		error = iso_reader_fill(&w->iw_in);
 		/* Also while reports keep coming. */
 		if (error == ETIMEDOUT || (now = tpd_now_ns()) >= next) {
 			iso_watch(w, ctx, &cancel_sent, have_clock, clock, cpu0,
@@ -736,7 +772,7 @@ iso_follow(struct iso_worker *w, struct tp_plugin_ctx *ctx,
 		}
 		if (error == ETIMEDOUT)
 			continue;
-		if (error != 0 || (error = iso_read_all(w->iw_fd, &h,
+		if (error != 0 || (error = iso_reader_read(&w->iw_in, &h,
 		    sizeof(h))) != 0)
 			return error;
 		cap = h.ih_type == ISO_RESULT ? max_result : ISO_MSG_MAX;
@@ -744,10 +780,11 @@ iso_follow(struct iso_worker *w, struct tp_plugin_ctx *ctx,
 		    h.ih_len > cap)
 			return EPROTO;
 		if (h.ih_type == ISO_DONE)
-			return iso_read_all(w->iw_fd, done, sizeof(*done));
+			return iso_reader_read(&w->iw_in, done, sizeof(*done));
 		if ((buf = malloc((size_t)h.ih_len + 1)) == NULL)
 			return ENOMEM;
-		if ((error = iso_read_all(w->iw_fd, buf, (size_t)h.ih_len)) != 0) {
+		if ((error = iso_reader_read(&w->iw_in, buf,
+		    (size_t)h.ih_len)) != 0) {
 			free(buf);
 			return error;
 		}

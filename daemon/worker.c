@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 
 #include <dlfcn.h>
 #include <sched.h>
@@ -55,6 +56,11 @@
 #include "isolate-wire.h"
 
 static volatile sig_atomic_t worker_cancel;	/* the signal handler's */
+static struct iso_reader worker_in = { .ir_fd = ISO_FD_CHANNEL };
+static void *worker_result;			/* this job's, until ISO_DONE */
+static size_t worker_result_len;
+static bool worker_has_result;
+static char worker_name[16];			/* comm now */
 static uint64_t worker_max_result;		/* this job's */
 static uint64_t worker_refused_len;		/* this job's */
 static const char *worker_syscalls[512];	/* names, for SIGSYS */
@@ -77,32 +83,25 @@ worker_die(const char *fmt, ...)
 	_exit(70);
 }
 
-/* Write all of buf to the channel, or exit (the daemon is gone). */
-static void
-worker_write(const void *buf, size_t len)
-{
-	if (iso_write_all(ISO_FD_CHANNEL, buf, len) != 0)
-		_exit(0);
-}
-
+/* Send a message of a then b, in one system call; exit if the daemon is
+ * gone. */
 static void
 worker_send(enum iso_type type, const void *a, size_t alen, const void *b,
     size_t blen)
 {
 	struct iso_hdr h = { .ih_type = type, .ih_len = alen + blen };
+	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)a, alen },
+	    { (void *)b, blen } };
 
-	worker_write(&h, sizeof(h));
-	if (alen > 0)
-		worker_write(a, alen);
-	if (blen > 0)
-		worker_write(b, blen);
+	if (iso_writev_all(ISO_FD_CHANNEL, iov, 3) != 0)
+		_exit(0);
 }
 
 /* Read exactly len bytes: true, or false at end of file. */
 static bool
 worker_read(void *buf, size_t len)
 {
-	return iso_read_all(ISO_FD_CHANNEL, buf, len) == 0;
+	return iso_reader_read(&worker_in, buf, len) == 0;
 }
 
 static void
@@ -114,16 +113,26 @@ worker_on_usr1(int sig)
 
 /* ------------------------------------------------- the plugin's context */
 
+/* Kept until the run returns: it goes with ISO_DONE, in one write. */
 static int
 worker_set_result(struct tp_plugin_ctx *ctx, const void *buf, size_t len)
 {
+	void *copy = NULL;
+
 	(void)ctx;
 	if (len > worker_max_result) {
 		worker_refused_len = len;
 		return EFBIG;
 	}
+	if (len > 0 && (copy = malloc(len)) == NULL)
+		return ENOMEM;
+	if (len > 0)
+		memcpy(copy, buf, len);
+	free(worker_result);
+	worker_result = copy;
+	worker_result_len = len;
+	worker_has_result = true;
 	worker_refused_len = 0;
-	worker_send(ISO_RESULT, buf, len, NULL, 0);
 	return 0;
 }
 
@@ -166,7 +175,7 @@ worker_cpu_ns(void)
 {
 	struct timespec ts;
 
-	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
@@ -212,17 +221,38 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 	worker_max_result = job.ij_max_result;
 	worker_refused_len = 0;
 	worker_cancel = 0;
-	(void)prctl(PR_SET_NAME, buf, 0, 0, 0);
+	/* Named after the job, as a pool's thread (renamed when it changes). */
+	if (strncmp(worker_name, buf, sizeof(worker_name) - 1) != 0) {
+		(void)snprintf(worker_name, sizeof(worker_name), "%s", buf);
+		(void)prctl(PR_SET_NAME, worker_name, 0, 0, 0);
+	}
 
 	cpu0 = worker_cpu_ns();
 	memset(&done, 0, sizeof(done));
 	done.id_ret = desc->tpp_run(&ctx);
 	done.id_cpu_ns = worker_cpu_ns() - cpu0;
 	done.id_refused_len = worker_refused_len;
-	if (getrusage(RUSAGE_SELF, &ru) == 0 && ru.ru_maxrss > 0)
+	if ((job.ij_flags & ISO_JOB_RSS) && getrusage(RUSAGE_SELF, &ru) == 0 &&
+	    ru.ru_maxrss > 0)
 		done.id_rss_kib = (uint64_t)ru.ru_maxrss;
 	free(buf);
-	worker_send(ISO_DONE, &done, sizeof(done), NULL, 0);
+	if (worker_has_result) {
+		struct iso_hdr rh = { .ih_type = ISO_RESULT,
+		    .ih_len = worker_result_len };
+		struct iso_hdr dh = { .ih_type = ISO_DONE,
+		    .ih_len = sizeof(done) };
+		struct iovec iov[4] = { { &rh, sizeof(rh) },
+		    { worker_result, worker_result_len }, { &dh, sizeof(dh) },
+		    { &done, sizeof(done) } };
+
+		if (iso_writev_all(ISO_FD_CHANNEL, iov, 4) != 0)
+			_exit(0);
+		free(worker_result);
+		worker_result = NULL;
+		worker_result_len = 0;
+		worker_has_result = false;
+	} else
+		worker_send(ISO_DONE, &done, sizeof(done), NULL, 0);
 }
 
 /* ------------------------------------------------------------ sandbox */
@@ -480,7 +510,8 @@ main(int argc, char **argv)
 		    strerror(rc));
 		goto fail;
 	}
-	(void)prctl(PR_SET_NAME, name, 0, 0, 0);
+	(void)snprintf(worker_name, sizeof(worker_name), "%s", name);
+	(void)prctl(PR_SET_NAME, worker_name, 0, 0, 0);
 	worker_sandbox();
 	worker_send(ISO_READY, NULL, 0, NULL, 0);
 

@@ -10,6 +10,8 @@
  *			submit-and-wait of a null job (or an echo round trip)
  *	pipeline.c	one client, submits pipelined in a window
  *	memory.c	tpoold's memory per queued job
+ *	isolation.c	the same null jobs with plugins in worker processes;
+ *			a worker's crash to its replacement serving
  *	stats.c		latency samples: sort, median, percentiles; clocks
  *
  * Every wait is bounded: the client library's timeout on each call
@@ -49,6 +51,7 @@ struct bench_config {
 	int		bc_cpu;			/* CPU for the pinned runs */
 	bool		bc_pin;			/* do the pinned runs */
 	bool		bc_percpu;		/* null jobs on the per-CPU pool */
+	bool		bc_isolation;		/* part 5: isolation process */
 	unsigned int	bc_row_limit_s;		/* bound on one measurement */
 	unsigned int	bc_total_limit_s;	/* bound on the whole run */
 	bool		bc_json;
@@ -215,5 +218,25 @@ struct mem_result {
  * daemon's VmRSS before and after; then stop it with SIGTERM.
  */
 void	mem_run(uint64_t n, struct mem_result *res);
+
+/* ----------------------------------------------------------- isolation.c */
+
+#define	ISO_CRASHES	10
+
+struct iso_result {
+	bool		i_valid;
+	struct rt_result i_rt1;		/* 1 client, null jobs */
+	struct rt_result i_rt8;		/* 8 clients */
+	double		i_replace_ms[ISO_CRASHES];	/* sorted */
+	int		i_exit;		/* the daemon's wait status */
+	char		i_error[200];
+};
+
+/*
+ * A tpoold of its own with --isolation process: null-job round trips from
+ * 1 and 8 clients, and ISO_CRASHES times the time from a worker's SIGKILL
+ * during a job to the next job of its plugin that succeeds.
+ */
+void	iso_run(struct iso_result *res);
 
 #endif /* BENCH_TPOOLD_H */

@@ -71,6 +71,8 @@ struct results {
 	bool		rs_have_pipe;
 	struct mem_result rs_mem;
 	bool		rs_have_mem;
+	struct iso_result rs_iso;
+	bool		rs_have_iso;
 	size_t		rs_frame_len;
 	int		rs_daemon_exit[2];	/* unpinned, pinned: wait status */
 	char		rs_error[256];	/* a part that could not run at all */
@@ -309,6 +311,13 @@ run_all(struct results *r)
 		}
 	}
 
+	if (bench_config.bc_isolation) {
+		r->rs_have_iso = true;
+		iso_run(&r->rs_iso);
+		if (!r->rs_iso.i_valid)
+			bench_failed = true;
+	}
+
 	if (bench_config.bc_queued > 0) {
 		bench_note("memory: %llu null jobs queued behind a sleep job",
 		    (unsigned long long)bench_config.bc_queued);
@@ -454,6 +463,62 @@ print_side(const struct rt_result *res)
 	    res->r_truncated ? "*" : " ", cpu);
 }
 
+/* The unpinned row of part 1 for clients, or NULL. */
+static const struct rt_result *
+thread_row(const struct results *r, unsigned int clients)
+{
+	const struct row *rw = find_row(r, clients, PIN_NONE);
+
+	return rw != NULL && rw->rw_tpoold.r_valid ? &rw->rw_tpoold : NULL;
+}
+
+/* Part 5 beside part 1, with issue 10's targets. */
+static void
+print_isolation(const struct results *r)
+{
+	const struct iso_result *is = &r->rs_iso;
+	const struct rt_result *t1 = thread_row(r, 1), *t8 = thread_row(r, 8);
+	char a[16], b[16];
+
+	if (!r->rs_have_iso)
+		return;
+	(void)printf("\nisolation process beside thread (null jobs, unpinned; "
+	    "us)\n");
+	if (!is->i_rt1.r_valid || !is->i_rt8.r_valid) {
+		(void)printf("  not measured: %s\n", is->i_error);
+		return;
+	}
+	(void)printf("  %-30s %10s %10s %8s   %s\n", "", "thread", "process",
+	    "ratio", "target (issue 10)");
+	if (t1 != NULL) {
+		fmt_us(a, sizeof(a), t1->r_median_us);
+		fmt_us(b, sizeof(b), is->i_rt1.r_median_us);
+		(void)printf("  %-30s %10s %10s %7.2fx   <= 2x: %s\n",
+		    "1 client, median round trip", a, b,
+		    is->i_rt1.r_median_us / t1->r_median_us,
+		    is->i_rt1.r_median_us <= 2 * t1->r_median_us ? "met" :
+		    "MISSED");
+		fmt_us(a, sizeof(a), t1->r_p99_us);
+		fmt_us(b, sizeof(b), is->i_rt1.r_p99_us);
+		(void)printf("  %-30s %10s %10s %7.2fx\n", "1 client, p99", a, b,
+		    is->i_rt1.r_p99_us / t1->r_p99_us);
+	}
+	if (t8 != NULL)
+		(void)printf("  %-30s %10.0f %10.0f %7.0f%%   >= 50%%: %s\n",
+		    "8 clients, jobs/s", t8->r_ops_per_s, is->i_rt8.r_ops_per_s,
+		    100 * is->i_rt8.r_ops_per_s / t8->r_ops_per_s,
+		    is->i_rt8.r_ops_per_s >= 0.5 * t8->r_ops_per_s ? "met" :
+		    "MISSED");
+	if (is->i_valid)
+		(void)printf("  a worker's crash (SIGKILL during a job) to the "
+		    "next job of its plugin done: median %.2f ms, min %.2f, "
+		    "max %.2f (%d crashes)\n",
+		    is->i_replace_ms[ISO_CRASHES / 2], is->i_replace_ms[0],
+		    is->i_replace_ms[ISO_CRASHES - 1], ISO_CRASHES);
+	else
+		(void)printf("  crashes: %s\n", is->i_error);
+}
+
 static void
 print_table(const struct results *r)
 {
@@ -560,6 +625,8 @@ print_table(const struct results *r)
 		(void)printf("  SIGTERM with them queued: %s in %.2f s\n",
 		    m->m_stop_clean ? "exit 0" : "did not exit 0", m->m_stop_secs);
 	}
+
+	print_isolation(r);
 
 	n = targets_compute(r, t);
 	(void)printf("\ntargets (issue 3)%32s %14s %12s   %s\n", "", "measured",
@@ -695,7 +762,24 @@ print_json(const struct results *r)
 		}
 		(void)printf("}");
 	}
-	(void)printf("\n  ],\n  \"memory\": ");
+	(void)printf("\n  ],\n  \"isolation\": ");
+	if (!r->rs_have_iso)
+		(void)printf("null");
+	else {
+		(void)printf("{\"valid\": %s, ",
+		    r->rs_iso.i_valid ? "true" : "false");
+		json_rt("one_client", &r->rs_iso.i_rt1);
+		(void)printf(", ");
+		json_rt("eight_clients", &r->rs_iso.i_rt8);
+		(void)printf(", \"crash_to_served_ms\": [");
+		for (i = 0; r->rs_iso.i_valid && i < ISO_CRASHES; i++)
+			(void)printf("%s%.3f", i > 0 ? ", " : "",
+			    r->rs_iso.i_replace_ms[i]);
+		(void)printf("], \"error\": ");
+		json_str(r->rs_iso.i_error);
+		(void)printf("}");
+	}
+	(void)printf(",\n  \"memory\": ");
 	if (!r->rs_have_mem)
 		(void)printf("null");
 	else {
@@ -741,6 +825,7 @@ usage(FILE *f)
 	(void)fprintf(f,
 "usage: bench_tpoold [-h] [--json] [-v] [-n N] [-c COUNTS] [--pipeline N]\n"
 "                    [--window N] [--queued N] [--cpu N] [--no-pin] [--percpu]\n"
+"                    [--no-isolation]\n"
 "                    [--daemon PATH] [--plugins DIR] [--daemon-arg ARG]...\n"
 "                    [--row-limit SECONDS] [--time-limit SECONDS]\n"
 "\n"
@@ -766,6 +851,9 @@ usage(FILE *f)
 "  --no-pin            skip the pinned 1-client runs\n"
 "  --percpu            null jobs on the per-CPU pool (CPU \"any\"), not the\n"
 "                      unbound one\n"
+"  --no-isolation      skip part 5: the null jobs again with plugins in\n"
+"                      worker processes (tpoold --isolation process), and\n"
+"                      a worker's crash to its replacement serving\n"
 "  --daemon PATH       tpoold to run (default: the build tree's,\n"
 "                      %s/daemon/tpoold)\n"
 "  --plugins DIR       its plugin directory (default: the build tree's,\n"
@@ -820,7 +908,7 @@ parse_counts(const char *s)
 enum {
 	OPT_PIPELINE = 256, OPT_WINDOW, OPT_QUEUED, OPT_CPU, OPT_NO_PIN,
 	OPT_PERCPU, OPT_DAEMON, OPT_PLUGINS, OPT_DAEMON_ARG, OPT_ROW_LIMIT,
-	OPT_TIME_LIMIT, OPT_JSON,
+	OPT_TIME_LIMIT, OPT_JSON, OPT_NO_ISOLATION,
 };
 
 static int
@@ -833,6 +921,7 @@ parse_options(int argc, char **argv)
 		{ "queued", required_argument, NULL, OPT_QUEUED },
 		{ "cpu", required_argument, NULL, OPT_CPU },
 		{ "no-pin", no_argument, NULL, OPT_NO_PIN },
+		{ "no-isolation", no_argument, NULL, OPT_NO_ISOLATION },
 		{ "percpu", no_argument, NULL, OPT_PERCPU },
 		{ "daemon", required_argument, NULL, OPT_DAEMON },
 		{ "plugins", required_argument, NULL, OPT_PLUGINS },
@@ -856,6 +945,7 @@ parse_options(int argc, char **argv)
 	bench_config.bc_queued = 100000;
 	bench_config.bc_cpu = -1;
 	bench_config.bc_pin = true;
+	bench_config.bc_isolation = true;
 	bench_config.bc_row_limit_s = 60;
 	bench_config.bc_total_limit_s = 600;
 
@@ -898,6 +988,9 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_NO_PIN:
 			bench_config.bc_pin = false;
+			break;
+		case OPT_NO_ISOLATION:
+			bench_config.bc_isolation = false;
 			break;
 		case OPT_PERCPU:
 			bench_config.bc_percpu = true;
