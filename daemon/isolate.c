@@ -12,7 +12,9 @@
  * set).  Then the worker goes back on the list, unless it has run
  * --worker-jobs jobs or its resident memory grew by more than
  * --worker-memory-growth since its first job: then it is closed (it runs
- * the plugin's tpp_fini and exits).
+ * the plugin's tpp_fini and exits).  Idle workers past --worker-warm are
+ * closed once idle for --idle-timeout (tpd_iso_trim(), from the loop's
+ * periodic reaping).
  *
  * A worker that dies with a job (end of file before ISO_DONE) fails the
  * job, saying how (its wait status); a replacement is started at once,
@@ -133,6 +135,7 @@ struct iso_worker {
 	int			iw_fd;		/* the channel */
 	struct iso_reader	iw_in;		/* what it sent, buffered */
 	bool			iw_ready;	/* ISO_READY read */
+	uint64_t		iw_idle_since;	/* is_lock: on is_idle since */
 	unsigned int		iw_jobs;	/* run so far */
 	uint64_t		iw_base_kib;	/* resident after its first */
 	/* What it was given last (iw_applied), to give only changes. */
@@ -452,8 +455,37 @@ static void
 iso_put_idle(struct tpd_iso *iso, struct iso_worker *w)
 {
 	(void)pthread_mutex_lock(&iso->is_lock);
+	w->iw_idle_since = tpd_now_ns();
 	LIST_INSERT_HEAD(&iso->is_idle, w, iw_entry);
 	(void)pthread_mutex_unlock(&iso->is_lock);
+}
+
+void
+tpd_iso_trim(struct tpd_iso *iso, uint64_t idle_ns)
+{
+	LIST_HEAD(, iso_worker) gone = LIST_HEAD_INITIALIZER(gone);
+	struct iso_worker *w, *next;
+	uint64_t now = tpd_now_ns();
+	unsigned int kept = 0;
+
+	(void)pthread_mutex_lock(&iso->is_lock);
+	/* Most recently used first: the first --worker-warm stay. */
+	for (w = LIST_FIRST(&iso->is_idle); w != NULL; w = next) {
+		next = LIST_NEXT(w, iw_entry);
+		if (kept < tpd_opt.o_worker_warm ||
+		    now - w->iw_idle_since < idle_ns) {
+			kept++;
+			continue;
+		}
+		LIST_REMOVE(w, iw_entry);
+		LIST_INSERT_HEAD(&gone, w, iw_entry);
+	}
+	(void)pthread_mutex_unlock(&iso->is_lock);
+	while ((w = LIST_FIRST(&gone)) != NULL) {
+		LIST_REMOVE(w, iw_entry);
+		iso_close(iso, w);
+	}
+	iso_reap(iso, false);
 }
 
 /*

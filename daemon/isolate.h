@@ -55,6 +55,11 @@ void	tpd_iso_free(struct tpd_iso *iso);
 int	tpd_iso_run(struct tpd_iso *iso, struct tp_plugin_ctx *ctx,
 	    size_t max_result, size_t *ret_refused_len, uint64_t *ret_cpu_ns);
 
+/* Close the idle workers past --worker-warm that have been idle for
+ * idle_ns (they run tpp_fini and exit; reaped later, without waiting).
+ * Any thread. */
+void	tpd_iso_trim(struct tpd_iso *iso, uint64_t idle_ns);
+
 /* Counters, read under iso's lock: workers alive now (idle or running),
  * workers started, workers that died with a job. */
 struct tpd_iso_stats {

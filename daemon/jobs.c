@@ -760,8 +760,10 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 	 * Pools with no job for an idle timeout go, with their threads (not
 	 * while stopping: an abandoned job may still run in one).
 	 */
-	if (!jobs_stopping)
+	if (!jobs_stopping) {
 		tpd_pools_trim(tpd_opt.o_idle_timeout_ns);
+		tpd_plugins_trim_workers(tpd_opt.o_idle_timeout_ns);
+	}
 	if (jobs_over_keep) {
 		jobs_over_keep = false;
 		/* job_free() frees a user record with its last job. */

@@ -104,8 +104,8 @@ static const struct opt_row opt_table[] = {
 	      "16)" },
 	{ "idle-timeout", 264, OPT_DURATION, OFF(o_idle_timeout_ns), 1000000,
 	    86400 * NS_S, "TIME",
-	  "idle workers exit after TIME, and unused pools are released after "
-	      "it (default 30s)" },
+	  "idle workers exit after TIME, and unused pools and worker processes "
+	      "past --worker-warm are released after it (default 30s)" },
 	{ "shutdown-grace", 265, OPT_DURATION, OFF(o_shutdown_grace_ns), 0,
 	    86400 * NS_S, "TIME",
 	  "on SIGTERM, how long running jobs may take to stop (default 10s)" },

@@ -1003,6 +1003,19 @@ tpd_plugins_foreach(void (*fn)(struct tpd_plugin *, void *), void *arg)
 		fn(p, arg);
 }
 
+void
+tpd_plugins_trim_workers(uint64_t idle_ns)
+{
+	struct tpd_plugin *p;
+
+	TAILQ_FOREACH(p, &plugins_active, p_entry)
+		if (p->p_iso != NULL)
+			tpd_iso_trim(p->p_iso, idle_ns);
+	TAILQ_FOREACH(p, &plugins_retired, p_entry)
+		if (p->p_iso != NULL)
+			tpd_iso_trim(p->p_iso, idle_ns);
+}
+
 unsigned int
 tpd_plugins_count(void)
 {

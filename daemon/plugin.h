@@ -53,6 +53,9 @@ struct tpd_iso *tpd_plugin_iso(const struct tpd_plugin *plugin);
 /* Visit each active plugin in the order of loading. */
 void	tpd_plugins_foreach(void (*fn)(struct tpd_plugin *, void *), void *arg);
 unsigned int tpd_plugins_count(void);
+/* Worker processes of every plugin (isolation process) idle past idle_ns
+ * beyond --worker-warm end (tpd_iso_trim()). */
+void	tpd_plugins_trim_workers(uint64_t idle_ns);
 /* Exit: join the plugin thread, unload every plugin no job holds (here;
  * their tpp_fini too). */
 void	tpd_plugins_unload_all(void);

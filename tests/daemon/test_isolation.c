@@ -218,6 +218,62 @@ START_TEST(test_worker_cpu_time_limit)
 }
 END_TEST
 
+/* crash's worker processes alive, as tpctl plugins shows them. */
+static unsigned int
+crash_workers(struct tpc *c)
+{
+	Tpool__PluginList *pl;
+	unsigned int n = 0;
+	size_t i;
+
+	ck_assert_int_eq(tpc_list_plugins(c, &pl), 0);
+	for (i = 0; i < pl->n_plugins; i++)
+		if (strcmp(pl->plugins[i]->name, "crash") == 0)
+			n = pl->plugins[i]->workers;
+	tpool__plugin_list__free_unpacked(pl, NULL);
+	return n;
+}
+
+/*
+ * Three jobs at once take three workers; idle for --idle-timeout, those
+ * past --worker-warm end.
+ */
+START_TEST(test_idle_workers_past_warm_end)
+{
+	Tpool__CancelReply *r;
+	uint64_t id[3], end;
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	unsigned int i;
+
+	up(ARGS("--worker-warm", "1", "--idle-timeout", "300ms",
+	    "--max-threads", "4"));
+	c = td_connect(&D);
+	ck_assert_uint_eq(crash_workers(c), 1);
+	for (i = 0; i < 3; i++)
+		id[i] = td_submit(c, "crash", "wait");
+	end = tu_now_ms() + td_deadline_ms();
+	while (crash_workers(c) < 3 && tu_now_ms() < end)
+		td_sleep_ms(20);
+	ck_assert_uint_eq(crash_workers(c), 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(tpc_cancel(c, id[i], true, &r), 0);
+		tpool__cancel_reply__free_unpacked(r, NULL);
+		j = td_wait_final(c, id[i]);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_CANCELLED);
+		tpool__job_info__free_unpacked(j, NULL);
+	}
+	while (crash_workers(c) > 1 && tu_now_ms() < end)
+		td_sleep_ms(50);
+	ck_assert_uint_eq(crash_workers(c), 1);
+	j = crash(c, "ok");
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 /* A cancel request reaches the plugin in its worker. */
 START_TEST(test_cancel_reaches_the_worker)
 {
@@ -401,6 +457,7 @@ isolation_suite(void)
 	tcase_add_test(tc, test_worker_allows_threads);
 	tcase_add_test(tc, test_worker_cpu_time_limit);
 	tcase_add_test(tc, test_worker_recycled_after_its_jobs);
+	tcase_add_test(tc, test_idle_workers_past_warm_end);
 	tcase_add_test(tc, test_plugin_that_keeps_crashing_is_quarantined);
 	tcase_add_test(tc, test_bad_isolation_options_are_refused);
 	suite_add_tcase(s, tc);
