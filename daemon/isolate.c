@@ -207,6 +207,133 @@ iso_describe_end(int status, const char *last, char *why, size_t len)
 		(void)snprintf(why, len, "wait status %#x", status);
 }
 
+/* ------------------------------------------------------------ spawner */
+
+/*
+ * Workers are started by a thread of their own, the spawner, which lives
+ * while any plugin has workers: a worker dies with the thread that
+ * started it (PR_SET_PDEATHSIG follows the parent thread, not the
+ * process), and the threads that need a worker (libtp's, the plugin
+ * thread) come and go.  Requests queue on isp_reqs; the one who asked
+ * waits for isr_done.
+ */
+struct iso_spawn_req {
+	struct iso_spawn_req		*isr_next;
+	const posix_spawn_file_actions_t *isr_fa;
+	const posix_spawnattr_t		*isr_attr;
+	char				**isr_argv;
+	pid_t				isr_pid;	/* out */
+	int				isr_error;	/* out */
+	bool				isr_done;	/* isp_lock */
+};
+
+static struct {
+	pthread_mutex_t		isp_lock;
+	pthread_cond_t		isp_cv;		/* a request, or stop */
+	pthread_cond_t		isp_done_cv;	/* a request done */
+	struct iso_spawn_req	*isp_reqs;	/* isp_lock: first in first */
+	struct iso_spawn_req	**isp_tail;	/* isp_lock */
+	unsigned int		isp_users;	/* isp_lock: plugins' sets */
+	bool			isp_stop;	/* isp_lock */
+	bool			isp_running;	/* isp_lock */
+	pthread_t		isp_thread;	/* isp_lock */
+} isp = {
+	.isp_lock = PTHREAD_MUTEX_INITIALIZER,
+	.isp_cv = PTHREAD_COND_INITIALIZER,
+	.isp_done_cv = PTHREAD_COND_INITIALIZER,
+	.isp_tail = &isp.isp_reqs,
+};
+
+static void *
+iso_spawner_main(void *arg)
+{
+	struct iso_spawn_req *r;
+
+	(void)arg;
+	(void)pthread_mutex_lock(&isp.isp_lock);
+	for (;;) {
+		while (isp.isp_reqs == NULL && !isp.isp_stop)
+			(void)pthread_cond_wait(&isp.isp_cv, &isp.isp_lock);
+		if ((r = isp.isp_reqs) == NULL)
+			break;		/* stopping, nothing asked */
+		if ((isp.isp_reqs = r->isr_next) == NULL)
+			isp.isp_tail = &isp.isp_reqs;
+		(void)pthread_mutex_unlock(&isp.isp_lock);
+		r->isr_error = posix_spawn(&r->isr_pid,
+		    tpd_opt.o_worker_program, r->isr_fa, r->isr_attr,
+		    r->isr_argv, iso_environ());
+		(void)pthread_mutex_lock(&isp.isp_lock);
+		r->isr_done = true;
+		(void)pthread_cond_broadcast(&isp.isp_done_cv);
+	}
+	(void)pthread_mutex_unlock(&isp.isp_lock);
+	return NULL;
+}
+
+/* A plugin's set needs the spawner: started with its first user. */
+static int
+iso_spawner_hold(void)
+{
+	sigset_t all, old;
+	int error = 0;
+
+	(void)pthread_mutex_lock(&isp.isp_lock);
+	if (!isp.isp_running) {
+		/* Its signals blocked: the loop thread takes them. */
+		(void)sigfillset(&all);
+		(void)pthread_sigmask(SIG_BLOCK, &all, &old);
+		isp.isp_stop = false;
+		error = pthread_create(&isp.isp_thread, NULL, iso_spawner_main,
+		    NULL);
+		(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+		isp.isp_running = error == 0;
+	}
+	if (error == 0)
+		isp.isp_users++;
+	(void)pthread_mutex_unlock(&isp.isp_lock);
+	return error;
+}
+
+/* A set is gone; with the last, the spawner stops and is joined. */
+static void
+iso_spawner_rele(void)
+{
+	pthread_t t;
+	bool join = false;
+
+	(void)pthread_mutex_lock(&isp.isp_lock);
+	if (--isp.isp_users == 0) {
+		isp.isp_stop = true;
+		isp.isp_running = false;
+		t = isp.isp_thread;
+		join = true;
+		(void)pthread_cond_signal(&isp.isp_cv);
+	}
+	(void)pthread_mutex_unlock(&isp.isp_lock);
+	if (join)
+		(void)pthread_join(t, NULL);
+}
+
+/* posix_spawn on the spawner: 0 (*ret_pid) or an errno. */
+static int
+iso_spawner_run(pid_t *ret_pid, const posix_spawn_file_actions_t *fa,
+    const posix_spawnattr_t *attr, char **argv)
+{
+	struct iso_spawn_req r = { .isr_fa = fa, .isr_attr = attr,
+	    .isr_argv = argv };
+
+	(void)pthread_mutex_lock(&isp.isp_lock);
+	*isp.isp_tail = &r;
+	isp.isp_tail = &r.isr_next;
+	(void)pthread_cond_signal(&isp.isp_cv);
+	while (!r.isr_done)
+		(void)pthread_cond_wait(&isp.isp_done_cv, &isp.isp_lock);
+	(void)pthread_mutex_unlock(&isp.isp_lock);
+	if (r.isr_error == 0)
+		*ret_pid = r.isr_pid;
+	return r.isr_error;
+}
+
 /* ------------------------------------------------------------ workers */
 
 /* Reap the closed workers that have exited; all of them with wait
@@ -360,8 +487,7 @@ iso_spawn(struct tpd_iso *iso, struct iso_worker **ret, char *why,
 	(void)posix_spawnattr_setsigdefault(&attr, &all);
 	(void)posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
-	error = posix_spawn(&pid, tpd_opt.o_worker_program, &fa, &attr, argv,
-	    iso_environ());
+	error = iso_spawner_run(&pid, &fa, &attr, argv);
 	(void)posix_spawnattr_destroy(&attr);
 	(void)posix_spawn_file_actions_destroy(&fa);
 	if (error != 0) {
@@ -571,6 +697,12 @@ tpd_iso_new(const char *name, int plugin_fd, struct tpd_iso **ret,
 		(void)snprintf(why, whylen, "out of memory");
 		return ENOMEM;
 	}
+	if ((error = iso_spawner_hold()) != 0) {
+		(void)snprintf(why, whylen, "cannot start the spawner thread: "
+		    "%s", strerror(error));
+		free(iso);
+		return error;
+	}
 	(void)pthread_mutex_init(&iso->is_lock, NULL);
 	LIST_INIT(&iso->is_idle);
 	LIST_INIT(&iso->is_closed);
@@ -633,6 +765,7 @@ tpd_iso_free(struct tpd_iso *iso)
 	iso_reap(iso, true);
 	(void)pthread_mutex_destroy(&iso->is_lock);
 	free(iso);
+	iso_spawner_rele();
 }
 
 void

@@ -5,12 +5,14 @@
  *
  * Started by tpoold with the channel on descriptor 3 and the plugin's
  * file (opened and checked by the daemon) on descriptor 4, it
- *   1. dies with the daemon (PR_SET_PDEATHSIG) and closes every other
- *      descriptor;
+ *   1. closes every descriptor but those;
  *   2. becomes the unprivileged user it is given (-u UID -g GID), with no
  *      supplementary groups, and sets its resource limits (-m address
  *      space, -f open files, -n processes of that user) and no new
- *      privileges (so nothing it runs gains any);
+ *      privileges (so nothing it runs gains any); then dies with the
+ *      daemon (PR_SET_PDEATHSIG, set after the credentials change, which
+ *      would clear it: the death of the thread that started it,
+ *      isolate.c's spawner, which lives while any plugin has workers);
  *   3. loads the plugin from descriptor 4 and calls its tpp_init;
  *   4. from then on allows only the system calls a computing plugin needs
  *      (a seccomp filter, worker_sandbox()): any other ends the worker,
@@ -428,6 +430,7 @@ main(int argc, char **argv)
 	const char *name = NULL;
 	struct sigaction sa;
 	struct iso_hdr h;
+	pid_t parent;
 	void *handle, *data = NULL;
 	int c, rc;
 
@@ -448,10 +451,8 @@ main(int argc, char **argv)
 		    "tpoold)");
 	name = argv[optind];
 
-	/* 1. Tied to the daemon; nothing of its open but what it gave. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (getppid() == 1)
-		_exit(0);
+	/* 1. Nothing of the daemon's open but what it gave. */
+	parent = getppid();
 #ifdef SYS_close_range
 	(void)syscall(SYS_close_range, ISO_FD_PLUGIN + 1, ~0u, 0);
 #else
@@ -488,6 +489,11 @@ main(int argc, char **argv)
 		worker_limit(RLIMIT_NPROC, "processes", nproc);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		worker_die("no new privileges: %s", strerror(errno));
+	/* Tied to the daemon, now that no credential changes (they clear
+	 * it); gone already, then go too. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(0);
 
 	/* 3. The plugin, from the file the daemon checked. */
 	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", ISO_FD_PLUGIN);

@@ -274,6 +274,29 @@ START_TEST(test_idle_workers_past_warm_end)
 }
 END_TEST
 
+/*
+ * A worker outlives the pool thread that had it started (a replacement
+ * after a crash), once that thread has exited after --idle-timeout.
+ */
+START_TEST(test_workers_outlive_the_threads_that_started_them)
+{
+	Tpool__JobInfo *a, *b;
+	struct tpc *c;
+
+	up(ARGS("--idle-timeout", "200ms"));
+	c = td_connect(&D);
+	failed_with(crash(c, "segv"), "signal 11");
+	td_sleep_ms(1500);	/* the pool's threads exit, its pools go */
+	a = crash(c, "id");
+	b = crash(c, "id");
+	ck_assert_int_eq(id_field(a, "pid"), id_field(b, "pid"));
+	tpool__job_info__free_unpacked(a, NULL);
+	tpool__job_info__free_unpacked(b, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 /* A cancel request reaches the plugin in its worker. */
 START_TEST(test_cancel_reaches_the_worker)
 {
@@ -458,6 +481,7 @@ isolation_suite(void)
 	tcase_add_test(tc, test_worker_cpu_time_limit);
 	tcase_add_test(tc, test_worker_recycled_after_its_jobs);
 	tcase_add_test(tc, test_idle_workers_past_warm_end);
+	tcase_add_test(tc, test_workers_outlive_the_threads_that_started_them);
 	tcase_add_test(tc, test_plugin_that_keeps_crashing_is_quarantined);
 	tcase_add_test(tc, test_bad_isolation_options_are_refused);
 	suite_add_tcase(s, tc);

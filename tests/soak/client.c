@@ -394,14 +394,21 @@ client_spec(struct soak_client *cl, struct soak_spec *sp)
 	sp->ss_spin = !final && sp->ss_ms <= 10 && sp->ss_pri < 40 &&
 	    soak_rand_below(&cl->cl_rng, 10) == 0;
 	sp->ss_fail = soak_rand_below(&cl->cl_rng, 20) == 0;
+	/* One job in 6 to the plugin in worker processes; 1 in 4 of those
+	 * crashes its worker. */
+	if (strcmp(sp->ss_plugin, SOAK_PLUGIN) == 0 &&
+	    soak_rand_below(&cl->cl_rng, 6) == 0) {
+		sp->ss_plugin = SOAK_PLUGIN_CRASH;
+		sp->ss_crash = !final && soak_rand_below(&cl->cl_rng, 4) == 0;
+	}
 }
 
 static void
 client_input(uint32_t token, const struct soak_spec *sp, char *input, size_t inlen,
     char *name, size_t namelen)
 {
-	(void)snprintf(input, inlen, "T%u M%u S%d F%d", token, sp->ss_ms, sp->ss_spin ? 1 : 0,
-	    sp->ss_fail ? 1 : 0);
+	(void)snprintf(input, inlen, "T%u M%u S%d F%d K%d", token, sp->ss_ms,
+	    sp->ss_spin ? 1 : 0, sp->ss_fail ? 1 : 0, sp->ss_crash ? 1 : 0);
 	(void)snprintf(name, namelen, "s%u", token);
 }
 

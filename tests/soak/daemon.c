@@ -237,8 +237,11 @@ soak_daemon_start(void)
 		(void)fprintf(stderr, "soak: %s: %s\n", daemon_ledger, strerror(errno));
 		return errno;
 	}
+	/* soakcrash's workers may run as another user (tpoold as root). */
+	(void)fchmod(fd, 0666);
 	(void)close(fd);
-	if (daemon_copy_plugin(SOAK_PLUGIN ".so") != 0)
+	if (daemon_copy_plugin(SOAK_PLUGIN ".so") != 0 ||
+	    daemon_copy_plugin(SOAK_PLUGIN_CRASH ".so") != 0)
 		return ENOENT;
 
 	daemon_notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -271,6 +274,13 @@ soak_daemon_start(void)
 	argv[n++] = arg_grace;
 	argv[n++] = "--max-threads";
 	argv[n++] = arg_threads;
+	/* soakcrash in worker processes; its crashes never quarantine it. */
+	argv[n++] = "--plugin-isolation";
+	argv[n++] = SOAK_PLUGIN_CRASH ":process";
+	argv[n++] = "--worker-program";
+	argv[n++] = SOAK_BUILDDIR "/daemon/tpoold-worker";
+	argv[n++] = "--quarantine-crashes";
+	argv[n++] = "0";
 	argv[n] = NULL;
 
 	daemon_pid = fork();

@@ -55,6 +55,7 @@
 #define	SJ_ORPHAN	0x04u	/* its submitter disconnected before its end */
 #define	SJ_FINAL_PHASE	0x08u	/* submitted in the SIGTERM phase */
 #define	SJ_CANCEL_SENT	0x10u	/* somebody sent a cancel for it */
+#define	SJ_CRASH	0x20u	/* to crash its worker (soakcrash) */
 
 /* sj_status */
 enum { SJ_SUBMITTING, SJ_ACCEPTED, SJ_REJECTED, SJ_LOST };
@@ -299,7 +300,8 @@ soak_job_new(const struct soak_spec *sp, int client)
 	j = ledger_job_must_locked(i + 1);
 	j->sj_client = (int16_t)client;
 	j->sj_ms = (uint16_t)sp->ss_ms;
-	j->sj_flags = (sp->ss_spin ? SJ_SPIN : 0) | (sp->ss_fail ? SJ_FAIL : 0);
+	j->sj_flags = (sp->ss_spin ? SJ_SPIN : 0) | (sp->ss_fail ? SJ_FAIL : 0) |
+	    (sp->ss_crash ? SJ_CRASH : 0);
 	j->sj_phase = (uint8_t)soak_load(&soak_phase);
 	if (j->sj_phase == SOAK_PHASE_FINAL)
 		j->sj_flags |= SJ_FINAL_PHASE;
@@ -459,7 +461,7 @@ ledger_first_final_locked(struct soak_job *j, uint32_t token, const Tpool__JobIn
 	switch (ji->state) {
 	case TPOOL__JOB_STATE__JOB_SUCCEEDED:
 		ledger_counters[SOAK_C_SUCCEEDED]++;
-		if (j->sj_flags & SJ_FAIL)
+		if (j->sj_flags & (SJ_FAIL | SJ_CRASH))
 			ledger_violate("wrong-outcome", "job %" PRIu64 " (token %u) was to fail "
 			    "but SUCCEEDED (%s)", j->sj_id, token, soak_src_names[src]);
 		n = snprintf(want, sizeof(want), "tok=%u", token);
@@ -472,8 +474,12 @@ ledger_first_final_locked(struct soak_job *j, uint32_t token, const Tpool__JobIn
 		break;
 	case TPOOL__JOB_STATE__JOB_FAILED:
 		ledger_counters[SOAK_C_FAILED]++;
-		if ((j->sj_flags & SJ_FAIL) == 0 || ji->message == NULL ||
-		    strstr(ji->message, "soak failure") == NULL)
+		if (j->sj_flags & SJ_CRASH)
+			ledger_counters[SOAK_C_CRASHED]++;
+		if (ji->message == NULL || ((j->sj_flags & SJ_CRASH) ?
+		    strstr(ji->message, "plugin crashed") == NULL :
+		    (j->sj_flags & SJ_FAIL) == 0 ||
+		    strstr(ji->message, "soak failure") == NULL))
 			ledger_violate("unexpected-failure", "job %" PRIu64 " (token %u) FAILED: "
 			    "%s (%s)", j->sj_id, token, ji->message != NULL ? ji->message :
 			    "(no message)", soak_src_names[src]);

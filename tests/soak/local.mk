@@ -8,15 +8,22 @@
 #   make soak-long   or   tests/soak/soak --duration 600 --clients 200
 # (tests/soak/soak -h for the options).
 
-# The plugin, twice: soakrec, and soakrec2 which appears at the SIGHUP.
+# The plugin, three times: soakrec, soakrec2 which appears at the SIGHUP,
+# and soakcrash, which runs in worker processes and sometimes crashes.
 # Modules that are never installed (-rpath makes libtool build a .so).
 SOAK_PLUGIN_LINKFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -no-undefined -rpath /nowhere
-check_LTLIBRARIES += tests/soak/soakrec.la tests/soak/soakrec2.la
+check_LTLIBRARIES += tests/soak/soakrec.la tests/soak/soakrec2.la \
+	tests/soak/soakcrash.la
 tests_soak_soakrec_la_SOURCES = tests/soak/soakrec.c
 tests_soak_soakrec_la_LDFLAGS = $(SOAK_PLUGIN_LINKFLAGS)
 tests_soak_soakrec2_la_SOURCES = tests/soak/soakrec.c
 tests_soak_soakrec2_la_CPPFLAGS = $(AM_CPPFLAGS) -DSOAKREC_NAME='"soakrec2"'
 tests_soak_soakrec2_la_LDFLAGS = $(SOAK_PLUGIN_LINKFLAGS)
+# And soakcrash, run in worker processes, some of its jobs crash.
+tests_soak_soakcrash_la_SOURCES = tests/soak/soakrec.c
+tests_soak_soakcrash_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSOAKREC_NAME='"soakcrash"' -DSOAKREC_PROCESS
+tests_soak_soakcrash_la_LDFLAGS = $(SOAK_PLUGIN_LINKFLAGS)
 
 check_PROGRAMS += tests/soak/soak
 TESTS += tests/soak/soak-check.sh
@@ -31,7 +38,7 @@ tests_soak_soak_LDADD = client/libtpclient.la proto/libtpproto.la \
 tests_soak_soak_LDFLAGS = $(AM_LDFLAGS) -no-install
 # The daemon and the plugins it runs must be built first.
 EXTRA_tests_soak_soak_DEPENDENCIES = daemon/tpoold$(EXEEXT) tests/soak/soakrec.la \
-	tests/soak/soakrec2.la
+	tests/soak/soakrec2.la tests/soak/soakcrash.la daemon/tpoold-worker$(EXEEXT)
 
 # The long mode by hand: make soak-long [SOAK_DURATION=600 SOAK_CLIENTS=200]
 soak-long: tests/soak/soak$(EXEEXT) $(EXTRA_tests_soak_soak_DEPENDENCIES)

@@ -2,7 +2,10 @@
  * soak.c -- the soak test of tpoold: many clients for a bounded time, then
  * proof that nothing was lost, nothing answered falsely, nothing leaked.
  *
- *	start tpoold (daemon.c) with soakrec.so in its plugin folder
+ *	start tpoold (daemon.c) with soakrec.so in its plugin folder, and
+ *			soakcrash.so, run in worker processes (isolation
+ *			process), one job in four of which crashes its worker:
+ *			such a job must end failed, "plugin crashed"
  *	probe		the priorities it permits, its CPUs; touch every pool
  *	warm-up		clients as in the load, for a few seconds
  *	quiet		no client, no job, idle workers reaped, finished jobs
@@ -769,9 +772,11 @@ soak_summary(const struct soak_usage *before, const struct soak_usage *after, do
 	    ")\n", soak_counter(SOAK_C_SUBMITTED), soak_counter(SOAK_C_ACCEPTED),
 	    soak_counter(SOAK_C_REJECTED), soak_counter(SOAK_C_REJ_UNKNOWN_PLUGIN),
 	    soak_counter(SOAK_C_REJ_INVALID_CPU), soak_counter(SOAK_C_REJ_SHUTTING_DOWN));
-	printf("  ended     succeeded %" PRIu64 ", failed %" PRIu64 ", cancelled %" PRIu64
+	printf("  ended     succeeded %" PRIu64 ", failed %" PRIu64 " (%" PRIu64 " when "
+	    "their worker process crashed), cancelled %" PRIu64
 	    " (%" PRIu64 " never ran); unobserved (client left before SIGTERM) %" PRIu64 "\n",
 	    soak_counter(SOAK_C_SUCCEEDED), soak_counter(SOAK_C_FAILED),
+	    soak_counter(SOAK_C_CRASHED),
 	    soak_counter(SOAK_C_CANCELLED), soak_counter(SOAK_C_NEVER_RAN),
 	    soak_counter(SOAK_C_UNOBSERVED));
 	printf("  cancels   %" PRIu64 " sent (%" PRIu64 " with --wait, %" PRIu64 " answer "

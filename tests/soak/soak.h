@@ -32,6 +32,7 @@
 #define	SOAK_MAX_CLIENTS	2048
 #define	SOAK_PLUGIN		"soakrec"
 #define	SOAK_PLUGIN2		"soakrec2"	/* added before the SIGHUP */
+#define	SOAK_PLUGIN_CRASH	"soakcrash"	/* in worker processes */
 
 /* The phases, in order (soak_phase). */
 enum soak_phase {
@@ -123,6 +124,7 @@ struct soak_spec {
 	unsigned int	ss_ms;
 	bool		ss_spin;
 	bool		ss_fail;
+	bool		ss_crash;		/* soakcrash: crash its worker */
 };
 
 /* A new job, about to be submitted by client (-1: the main thread); its token. */
@@ -163,7 +165,8 @@ enum soak_counter {
 	SOAK_C_DISCONNECTS, SOAK_C_ORPHANS, SOAK_C_WATCHES, SOAK_C_STATUS,
 	SOAK_C_STATUS_ALL, SOAK_C_STATS, SOAK_C_EVENTS, SOAK_C_CONNECTS,
 	SOAK_C_REJ_UNKNOWN_PLUGIN, SOAK_C_REJ_INVALID_CPU, SOAK_C_REJ_SHUTTING_DOWN,
-	SOAK_C_GONE, SOAK_C_UNOBSERVED, SOAK_C_NEVER_RAN, SOAK_C_COUNT
+	SOAK_C_GONE, SOAK_C_UNOBSERVED, SOAK_C_NEVER_RAN, SOAK_C_CRASHED,
+	SOAK_C_COUNT
 };
 void	soak_count(enum soak_counter c, uint64_t n);
 uint64_t soak_counter(enum soak_counter c);

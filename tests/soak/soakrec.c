@@ -23,12 +23,21 @@
  *
  * Built twice, as "soakrec" and, with -DSOAKREC_NAME="soakrec2", as the
  * plugin the soak adds to the plugin folder before its SIGHUP.
+ *
+ * And a third time, with -DSOAKREC_PROCESS, as "soakcrash", which the soak
+ * runs in worker processes (tpoold --plugin-isolation soakcrash:process):
+ * it opens the ledger once, in tpp_init (its worker's filter forbids
+ * opening files later), and takes one more field, K<crash 0|1>: with K1,
+ * right after its "R" line, the run crashes (a segmentation fault, an
+ * abort or an exit, by the token), and the job must end failed with
+ * "plugin crashed".
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +54,51 @@
 
 #define	SOAKREC_INPUT_MAX	127
 
+#ifdef SOAKREC_PROCESS
+/* The ledger's descriptor, opened by tpp_init in each worker. */
+static int soakrec_fd = -1;
+
+static int
+soakrec_init(void **ret_data)
+{
+	const char *ledger = getenv("SOAK_LEDGER");
+
+	if (ledger == NULL || *ledger == '\0' ||
+	    (soakrec_fd = open(ledger, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+		return ENOENT;
+	*ret_data = NULL;
+	return 0;
+}
+
+static void
+soakrec_fini(void *data)
+{
+	(void)data;
+	(void)close(soakrec_fd);
+}
+
+static void
+soakrec_write(const char *ledger, const char *line, size_t len)
+{
+	(void)ledger;
+	(void)write(soakrec_fd, line, len);
+}
+
+/* K1: crash, one way or another. */
+static void
+soakrec_crash(unsigned long long token)
+{
+	switch (token % 3) {
+	case 0:
+		(void)raise(SIGSEGV);
+		break;
+	case 1:
+		abort();
+	default:
+		_exit(3);
+	}
+}
+#else
 /* Append one line to the ledger; a failure is the soak's to notice. */
 static void
 soakrec_record(const char *ledger, const char *line, size_t len)
@@ -78,13 +132,16 @@ soakrec_fini(void *data)
 	free(data);
 }
 
+#define	soakrec_write	soakrec_record
+#endif
+
 static int
 soakrec_run(struct tp_plugin_ctx *ctx)
 {
 	const char *ledger = ctx->ctx_plugin_data;
 	char input[SOAKREC_INPUT_MAX + 1], line[96];
 	unsigned long long token;
-	unsigned int ms, spin, fail;
+	unsigned int ms, spin, fail, crash = 0;
 	uint64_t start, end, now;
 	struct timespec slice;
 	bool half = false;
@@ -96,20 +153,27 @@ soakrec_run(struct tp_plugin_ctx *ctx)
 	}
 	memcpy(input, ctx->ctx_input, ctx->ctx_input_len);
 	input[ctx->ctx_input_len] = '\0';
-	if (sscanf(input, "T%llu M%u S%u F%u", &token, &ms, &spin, &fail) != 4) {
+	if (sscanf(input, "T%llu M%u S%u F%u K%u", &token, &ms, &spin, &fail,
+	    &crash) < 4) {
 		tp_plugin_fail(ctx, "soakrec: bad input");
 		return EINVAL;
 	}
 
 	n = snprintf(line, sizeof(line), "R %llu %" PRIu64 "\n", token, ctx->ctx_job_id);
-	soakrec_record(ledger, line, (size_t)n);
+	soakrec_write(ledger, line, (size_t)n);
+#ifdef SOAKREC_PROCESS
+	if (crash)
+		soakrec_crash(token);
+#else
+	(void)crash;
+#endif
 
 	start = tu_now_ns();
 	end = start + (uint64_t)ms * 1000000u;
 	for (;;) {
 		if (tp_plugin_cancel_requested(ctx)) {
 			n = snprintf(line, sizeof(line), "X %llu C\n", token);
-			soakrec_record(ledger, line, (size_t)n);
+			soakrec_write(ledger, line, (size_t)n);
 			return ECANCELED;
 		}
 		now = tu_now_ns();
@@ -128,7 +192,7 @@ soakrec_run(struct tp_plugin_ctx *ctx)
 
 	if (fail) {
 		n = snprintf(line, sizeof(line), "X %llu F\n", token);
-		soakrec_record(ledger, line, (size_t)n);
+		soakrec_write(ledger, line, (size_t)n);
 		tp_plugin_fail(ctx, "soak failure %llu", token);
 		return EIO;
 	}
@@ -138,7 +202,7 @@ soakrec_run(struct tp_plugin_ctx *ctx)
 		return EIO;
 	}
 	n = snprintf(line, sizeof(line), "X %llu S\n", token);
-	soakrec_record(ledger, line, (size_t)n);
+	soakrec_write(ledger, line, (size_t)n);
 	return 0;
 }
 
