@@ -163,6 +163,7 @@ struct tpd_iso {
 	uint64_t		is_quarantine_end; /* is_lock: ns, 0: none */
 	char			is_last_crash[128]; /* is_lock */
 	char			is_name[TP_PLUGIN_NAME_MAX + 1]; /* c */
+	struct tpd_worker_conf	is_conf;	/* c: its settings */
 	int			is_plugin_fd;	/* c: borrowed */
 	bool			is_drop;	/* c: become is_uid/is_gid */
 	uid_t			is_uid;		/* c */
@@ -459,18 +460,18 @@ iso_spawn(struct tpd_iso *iso, struct iso_worker **ret, char *why,
 		argv[argc++] = (char *)"-g";
 		argv[argc++] = gid;
 	}
-	if (tpd_opt.o_worker_memory != 0) {
-		iso_arg_number(mem, sizeof(mem), tpd_opt.o_worker_memory);
+	if (iso->is_conf.wc_memory != 0) {
+		iso_arg_number(mem, sizeof(mem), iso->is_conf.wc_memory);
 		argv[argc++] = (char *)"-m";
 		argv[argc++] = mem;
 	}
-	if (tpd_opt.o_worker_files != 0) {
-		iso_arg_number(files, sizeof(files), tpd_opt.o_worker_files);
+	if (iso->is_conf.wc_files != 0) {
+		iso_arg_number(files, sizeof(files), iso->is_conf.wc_files);
 		argv[argc++] = (char *)"-f";
 		argv[argc++] = files;
 	}
-	if (tpd_opt.o_worker_procs != 0) {
-		iso_arg_number(procs, sizeof(procs), tpd_opt.o_worker_procs);
+	if (iso->is_conf.wc_procs != 0) {
+		iso_arg_number(procs, sizeof(procs), iso->is_conf.wc_procs);
 		argv[argc++] = (char *)"-n";
 		argv[argc++] = procs;
 	}
@@ -598,7 +599,7 @@ tpd_iso_trim(struct tpd_iso *iso, uint64_t idle_ns)
 	/* Most recently used first: the first --worker-warm stay. */
 	for (w = LIST_FIRST(&iso->is_idle); w != NULL; w = next) {
 		next = LIST_NEXT(w, iw_entry);
-		if (kept < tpd_opt.o_worker_warm ||
+		if (kept < iso->is_conf.wc_warm ||
 		    now - w->iw_idle_since < idle_ns) {
 			kept++;
 			continue;
@@ -708,6 +709,7 @@ tpd_iso_new(const char *name, int plugin_fd, struct tpd_iso **ret,
 	LIST_INIT(&iso->is_closed);
 	(void)snprintf(iso->is_name, sizeof(iso->is_name), "%s", name);
 	iso->is_plugin_fd = plugin_fd;
+	tpd_worker_conf_of(&tpd_opt, name, &iso->is_conf);
 	if (geteuid() == 0 && tpd_opt.o_worker_user != NULL &&
 	    tpd_opt.o_worker_user[0] != '\0') {
 		error = getpwnam_r(tpd_opt.o_worker_user, &pw, buf, sizeof(buf),
@@ -729,7 +731,16 @@ tpd_iso_new(const char *name, int plugin_fd, struct tpd_iso **ret,
 		iso->is_uid = pw.pw_uid;
 		iso->is_gid = pw.pw_gid;
 	}
-	for (i = 0; i < (tpd_opt.o_worker_warm > 0 ? tpd_opt.o_worker_warm :
+	tpd_info("plugin %s: worker processes: %u warm; address space %zu, "
+	    "CPU time per job %llu ms, files %u, processes %u (0: not set); "
+	    "replaced after %u jobs or %zu bytes of growth; quarantined after "
+	    "%u crashes in a row, for %llu s", name, iso->is_conf.wc_warm,
+	    iso->is_conf.wc_memory,
+	    (unsigned long long)(iso->is_conf.wc_cpu_ns / 1000000u),
+	    iso->is_conf.wc_files, iso->is_conf.wc_procs, iso->is_conf.wc_jobs,
+	    iso->is_conf.wc_growth, iso->is_conf.wc_quarantine_crashes,
+	    (unsigned long long)(iso->is_conf.wc_quarantine_ns / 1000000000u));
+	for (i = 0; i < (iso->is_conf.wc_warm > 0 ? iso->is_conf.wc_warm :
 	    1); i++) {
 		if ((error = iso_spawn(iso, &w, why, whylen)) != 0 ||
 		    (i == 0 && (error = iso_wait_ready(iso, w, why,
@@ -737,7 +748,7 @@ tpd_iso_new(const char *name, int plugin_fd, struct tpd_iso **ret,
 			tpd_iso_free(iso);
 			return error;
 		}
-		if (tpd_opt.o_worker_warm == 0)
+		if (iso->is_conf.wc_warm == 0)
 			iso_close(iso, w);	/* it loaded: enough */
 		else
 			iso_put_idle(iso, w);
@@ -788,13 +799,13 @@ iso_crashed(struct tpd_iso *iso, const char *why)
 	iso->is_crashed++;
 	(void)snprintf(iso->is_last_crash, sizeof(iso->is_last_crash), "%s",
 	    why);
-	if (++iso->is_in_a_row >= tpd_opt.o_quarantine_crashes &&
-	    tpd_opt.o_quarantine_crashes != 0 && iso->is_quarantine_end == 0) {
+	if (++iso->is_in_a_row >= iso->is_conf.wc_quarantine_crashes &&
+	    iso->is_conf.wc_quarantine_crashes != 0 && iso->is_quarantine_end == 0) {
 		iso->is_quarantine_end = tpd_now_ns() +
-		    tpd_opt.o_quarantine_ns;
+		    iso->is_conf.wc_quarantine_ns;
 		tpd_warn("plugin %s: quarantined for %llu s: its workers "
 		    "crashed %u times in a row (last: %s)", iso->is_name,
-		    (unsigned long long)(tpd_opt.o_quarantine_ns /
+		    (unsigned long long)(iso->is_conf.wc_quarantine_ns /
 		    1000000000u), iso->is_in_a_row, why);
 	}
 	(void)pthread_mutex_unlock(&iso->is_lock);
@@ -855,13 +866,13 @@ iso_fail(struct tp_plugin_ctx *ctx, const char *fmt, ...)
 
 /* Send ctx's job to w: 0 or an errno (EPIPE: w is gone). */
 static int
-iso_send_job(struct iso_worker *w, const struct tp_plugin_ctx *ctx,
-    size_t max_result)
+iso_send_job(const struct tpd_iso *iso, struct iso_worker *w,
+    const struct tp_plugin_ctx *ctx, size_t max_result)
 {
 	size_t name_len = strlen(ctx->ctx_job_name);
 	struct iso_job j = { .ij_id = ctx->ctx_job_id,
 	    .ij_max_result = max_result, .ij_name_len = (uint32_t)name_len,
-	    .ij_flags = tpd_opt.o_worker_growth != 0 ? ISO_JOB_RSS : 0 };
+	    .ij_flags = iso->is_conf.wc_growth != 0 ? ISO_JOB_RSS : 0 };
 	struct iso_hdr h = { .ih_type = ISO_JOB,
 	    .ih_len = sizeof(j) + name_len + ctx->ctx_input_len };
 	struct iovec iov[4] = { { &h, sizeof(h) }, { &j, sizeof(j) },
@@ -887,15 +898,16 @@ iso_cpu_ns(clockid_t clock)
  * and end the worker once the job has used --worker-cpu-time (*ret_over).
  */
 static void
-iso_watch(struct iso_worker *w, struct tp_plugin_ctx *ctx, bool *cancel_sent,
-    bool have_clock, clockid_t clock, uint64_t cpu0, bool *ret_over)
+iso_watch(const struct tpd_iso *iso, struct iso_worker *w,
+    struct tp_plugin_ctx *ctx, bool *cancel_sent, bool have_clock,
+    clockid_t clock, uint64_t cpu0, bool *ret_over)
 {
 	if (!*cancel_sent && ctx->ctx_cancel_requested(ctx)) {
 		(void)kill(w->iw_pid, SIGUSR1);
 		*cancel_sent = true;
 	}
-	if (have_clock && tpd_opt.o_worker_cpu_ns != 0 && !*ret_over &&
-	    iso_cpu_ns(clock) - cpu0 > tpd_opt.o_worker_cpu_ns) {
+	if (have_clock && iso->is_conf.wc_cpu_ns != 0 && !*ret_over &&
+	    iso_cpu_ns(clock) - cpu0 > iso->is_conf.wc_cpu_ns) {
 		(void)kill(w->iw_pid, SIGKILL);
 		*ret_over = true;
 	}
@@ -907,8 +919,9 @@ iso_watch(struct iso_worker *w, struct tp_plugin_ctx *ctx, bool *cancel_sent,
  * ISO_FAIL's text; *ret_over: the worker was ended for its CPU time.
  */
 static int
-iso_follow(struct iso_worker *w, struct tp_plugin_ctx *ctx,
-    size_t max_result, struct iso_done *done, char *last, bool *ret_over)
+iso_follow(const struct tpd_iso *iso, struct iso_worker *w,
+    struct tp_plugin_ctx *ctx, size_t max_result, struct iso_done *done,
+    char *last, bool *ret_over)
 {
 	bool cancel_sent = false, have_clock;
 	uint64_t cpu0 = 0, next, now;
@@ -921,7 +934,7 @@ iso_follow(struct iso_worker *w, struct tp_plugin_ctx *ctx,
 
 	last[0] = '\0';
 	*ret_over = false;
-	have_clock = tpd_opt.o_worker_cpu_ns != 0 &&
+	have_clock = iso->is_conf.wc_cpu_ns != 0 &&
 	    clock_getcpuclockid(w->iw_pid, &clock) == 0;
 	if (have_clock)
 		cpu0 = iso_cpu_ns(clock);
@@ -931,7 +944,7 @@ iso_follow(struct iso_worker *w, struct tp_plugin_ctx *ctx,
 		error = iso_reader_fill(&w->iw_in);
 		/* Also while reports keep coming. */
 		if (error == ETIMEDOUT || (now = tpd_now_ns()) >= next) {
-			iso_watch(w, ctx, &cancel_sent, have_clock, clock, cpu0,
+			iso_watch(iso, w, ctx, &cancel_sent, have_clock, clock, cpu0,
 			    ret_over);
 			next = tpd_now_ns() + ISO_POLL_MS * 1000000ull;
 		}
@@ -1006,7 +1019,7 @@ tpd_iso_run(struct tpd_iso *iso, struct tp_plugin_ctx *ctx,
 			return EIO;
 		}
 		iso_apply_sched(w);
-		if ((error = iso_send_job(w, ctx, max_result)) == 0)
+		if ((error = iso_send_job(iso, w, ctx, max_result)) == 0)
 			break;
 		/* Found dead before it had the job: the job goes to another. */
 		iso_dead(iso, w, "", end, sizeof(end));
@@ -1020,14 +1033,14 @@ tpd_iso_run(struct tpd_iso *iso, struct tp_plugin_ctx *ctx,
 	}
 
 	memset(&done, 0, sizeof(done));
-	if ((error = iso_follow(w, ctx, max_result, &done, last,
+	if ((error = iso_follow(iso, w, ctx, max_result, &done, last,
 	    &over)) != 0) {
 		iso_dead(iso, w, last, end, sizeof(end));
 		if (over)
 			(void)snprintf(end + strlen(end), sizeof(end) -
 			    strlen(end), ": ended by tpoold, its job used more "
 			    "than --worker-cpu-time (%llu ms) of CPU time",
-			    (unsigned long long)(tpd_opt.o_worker_cpu_ns /
+			    (unsigned long long)(iso->is_conf.wc_cpu_ns /
 			    1000000u));
 		if (error == EPROTO || error == ENOMEM)
 			(void)snprintf(end + strlen(end), sizeof(end) -
@@ -1052,9 +1065,9 @@ tpd_iso_run(struct tpd_iso *iso, struct tp_plugin_ctx *ctx,
 	*ret_cpu_ns = done.id_cpu_ns;
 	if (++w->iw_jobs == 1)
 		w->iw_base_kib = done.id_rss_kib;
-	if ((tpd_opt.o_worker_jobs != 0 && w->iw_jobs >= tpd_opt.o_worker_jobs) ||
-	    (tpd_opt.o_worker_growth != 0 && done.id_rss_kib >
-	    w->iw_base_kib + tpd_opt.o_worker_growth / 1024)) {
+	if ((iso->is_conf.wc_jobs != 0 && w->iw_jobs >= iso->is_conf.wc_jobs) ||
+	    (iso->is_conf.wc_growth != 0 && done.id_rss_kib >
+	    w->iw_base_kib + iso->is_conf.wc_growth / 1024)) {
 		tpd_debug("plugin %s: worker %d recycled after %u jobs "
 		    "(%llu KiB resident, %llu after its first)", iso->is_name,
 		    (int)w->iw_pid, w->iw_jobs,

@@ -46,7 +46,8 @@ enum opt_kind {
 	OPT_BOOL,	/* int */
 	OPT_GRANT,	/* struct tpd_grants: each one given is added */
 	OPT_ISOLATION,	/* int: enum tpd_isolation */
-	OPT_PLUGIN_ISO,	/* struct tpd_plugin_isos: each one given is added */
+	OPT_PLUGIN_ISO,	/* struct tpd_plugin_confs: NAME:MODE, added */
+	OPT_PLUGIN,	/* struct tpd_plugin_confs: NAME:KEY=VALUE,..., added */
 };
 
 struct opt_row {
@@ -155,10 +156,16 @@ static const struct opt_row opt_table[] = {
 	  "how plugins run by default: in tpoold's pool threads (thread, "
 	      "the default: fast, for trusted plugins) or in worker processes "
 	      "that contain their crashes (process)" },
-	{ "plugin-isolation", 293, OPT_PLUGIN_ISO, OFF(o_plugin_isolation),
+	{ "plugin-isolation", 293, OPT_PLUGIN_ISO, OFF(o_plugin_confs),
 	    0, 0, "NAME:MODE",
 	  "run plugin NAME as MODE (thread or process) whatever --isolation "
-	      "says (repeatable)" },
+	      "says (repeatable; --plugin NAME:isolation=MODE)" },
+	{ "plugin", 305, OPT_PLUGIN, OFF(o_plugin_confs), 0, 0,
+	    "NAME:KEY=VALUE[,...]",
+	  "settings of plugin NAME that override the daemon's: KEY is "
+	      "isolation, worker-memory, worker-cpu-time, worker-files, "
+	      "worker-procs, worker-jobs, worker-memory-growth, worker-warm, "
+	      "quarantine-crashes or quarantine-time (repeatable)" },
 	{ "worker-program", 294, OPT_STRING, OFF(o_worker_program), 0, 0,
 	    "PATH",
 	  "the worker process of isolation process (default "
@@ -204,6 +211,8 @@ static const struct opt_row opt_table[] = {
 	      "(default: none; the clock alone)" },
 };
 #define	OPT_NROWS	(sizeof(opt_table) / sizeof(opt_table[0]))
+_Static_assert(OPT_NROWS <= 64, "struct tpd_plugin_conf's pc_set has a "
+    "bit per row");
 
 #define	OPT_CONFIG	'c'
 #define	OPT_HELP	'h'
@@ -365,46 +374,155 @@ opt_isolation(const char *value, int *ret)
 	return 0;
 }
 
-/* Append "NAME:MODE" to pis. */
-static int
-opt_plugin_iso(struct tpd_plugin_isos *pis, const char *opt,
-    const char *value, char *why, size_t whylen)
-{
-	struct tpd_plugin_iso pi, *v;
-	const char *colon = strrchr(value, ':');
-	size_t len;
+/* The options a --plugin may set for one plugin. */
+static const char *const opt_plugin_keys[] = {
+	"isolation", "worker-memory", "worker-cpu-time", "worker-files",
+	"worker-procs", "worker-jobs", "worker-memory-growth", "worker-warm",
+	"quarantine-crashes", "quarantine-time",
+};
 
-	memset(&pi, 0, sizeof(pi));
-	len = colon != NULL ? (size_t)(colon - value) : 0;
-	if (colon == NULL || len == 0 || len >= sizeof(pi.pi_name) ||
-	    opt_isolation(colon + 1, &pi.pi_mode) != 0) {
-		(void)snprintf(why, whylen, "--%s: '%s' is not NAME:thread or "
-		    "NAME:process", opt, value);
+static const struct opt_row *opt_find(const char *name);
+static int opt_set(struct tpd_options *opt, const struct opt_row *row,
+    const char *value, char *why, size_t whylen);
+
+/*
+ * Append "NAME:KEY=VALUE[,KEY=VALUE...]" to pcs (iso: "NAME:MODE", the
+ * isolation alone).  0, or an errno with why[].
+ */
+static int
+opt_plugin_conf(struct tpd_plugin_confs *pcs, const char *opt,
+    const char *text, bool iso, char *why, size_t whylen)
+{
+	struct tpd_plugin_conf pc, *v;
+	const struct opt_row *row;
+	const char *colon = strchr(text, ':');
+	char buf[512], *pair, *save, *eq;
+	size_t len, k;
+	int error;
+
+	memset(&pc, 0, sizeof(pc));
+	len = colon != NULL ? (size_t)(colon - text) : 0;
+	if (colon == NULL || len == 0 || len >= sizeof(pc.pc_name) ||
+	    strlen(colon + 1) >= sizeof(buf) || colon[1] == '\0') {
+		(void)snprintf(why, whylen, "--%s: '%s' is not %s", opt, text,
+		    iso ? "NAME:thread or NAME:process" :
+		    "NAME:KEY=VALUE[,KEY=VALUE...]");
 		return EINVAL;
 	}
-	memcpy(pi.pi_name, value, len);
-	if (pis->pis_n >= 4096) {
+	memcpy(pc.pc_name, text, len);
+	len = 0;
+	if (iso) {
+		memcpy(buf, "isolation=", 10);
+		len = 10;
+	}
+	(void)snprintf(buf + len, sizeof(buf) - len, "%.*s",
+	    (int)(sizeof(buf) - len - 1), colon + 1);
+	if (pcs->pcs_n >= 4096) {
 		(void)snprintf(why, whylen, "--%s: more than 4096", opt);
 		return EINVAL;
 	}
-	if ((v = realloc(pis->pis_v, (pis->pis_n + 1) * sizeof(*v))) == NULL) {
+	if ((pc.pc_vals = calloc(1, sizeof(*pc.pc_vals))) == NULL) {
 		(void)snprintf(why, whylen, "out of memory");
 		return ENOMEM;
 	}
-	v[pis->pis_n++] = pi;
-	pis->pis_v = v;
+	for (pair = strtok_r(buf, ",", &save); pair != NULL;
+	    pair = strtok_r(NULL, ",", &save)) {
+		if ((eq = strchr(pair, '=')) == NULL) {
+			(void)snprintf(why, whylen, "--%s %s: '%s' is not "
+			    "KEY=VALUE", opt, pc.pc_name, pair);
+			goto bad;
+		}
+		*eq = '\0';
+		for (k = 0; k < sizeof(opt_plugin_keys) /
+		    sizeof(opt_plugin_keys[0]); k++)
+			if (strcmp(pair, opt_plugin_keys[k]) == 0)
+				break;
+		if (k == sizeof(opt_plugin_keys) / sizeof(opt_plugin_keys[0]) ||
+		    (row = opt_find(pair)) == NULL) {
+			(void)snprintf(why, whylen, "--%s %s: no setting '%s' "
+			    "per plugin", opt, pc.pc_name, pair);
+			goto bad;
+		}
+		if ((error = opt_set(pc.pc_vals, row, eq + 1, why,
+		    whylen)) != 0) {
+			free(pc.pc_vals);
+			if (iso)	/* say it as the option given */
+				(void)snprintf(why, whylen, "--%s: '%s' is not "
+				    "NAME:thread or NAME:process", opt, text);
+			return error;
+		}
+		pc.pc_set |= 1ull << (row - opt_table);
+	}
+	if ((v = realloc(pcs->pcs_v, (pcs->pcs_n + 1) * sizeof(*v))) == NULL) {
+		(void)snprintf(why, whylen, "out of memory");
+		free(pc.pc_vals);
+		return ENOMEM;
+	}
+	v[pcs->pcs_n++] = pc;
+	pcs->pcs_v = v;
 	return 0;
+bad:
+	free(pc.pc_vals);
+	return EINVAL;
+}
+
+/* The bytes of a row's field. */
+static size_t
+opt_field_size(const struct opt_row *row)
+{
+	switch (row->or_kind) {
+	case OPT_COUNT:
+	case OPT_SIZE32:
+		return sizeof(uint32_t);
+	case OPT_SIZE:
+		return sizeof(size_t);
+	case OPT_DURATION:
+		return sizeof(uint64_t);
+	case OPT_ISOLATION:
+		return sizeof(int);
+	default:
+		return 0;
+	}
+}
+
+void
+tpd_worker_conf_of(const struct tpd_options *opt, const char *name,
+    struct tpd_worker_conf *ret)
+{
+	struct tpd_options eff = *opt;	/* numbers only are read */
+	const struct tpd_plugin_conf *pc;
+	size_t i, r;
+
+	for (i = 0; i < opt->o_plugin_confs.pcs_n; i++) {
+		pc = &opt->o_plugin_confs.pcs_v[i];
+		if (strcmp(pc->pc_name, name) != 0)
+			continue;
+		for (r = 0; r < OPT_NROWS; r++)
+			if (pc->pc_set & (1ull << r))
+				memcpy((char *)&eff + opt_table[r].or_offset,
+				    (const char *)pc->pc_vals +
+				    opt_table[r].or_offset,
+				    opt_field_size(&opt_table[r]));
+	}
+	ret->wc_isolation = eff.o_isolation;
+	ret->wc_memory = eff.o_worker_memory;
+	ret->wc_cpu_ns = eff.o_worker_cpu_ns;
+	ret->wc_files = eff.o_worker_files;
+	ret->wc_procs = eff.o_worker_procs;
+	ret->wc_jobs = eff.o_worker_jobs;
+	ret->wc_growth = eff.o_worker_growth;
+	ret->wc_warm = eff.o_worker_warm;
+	ret->wc_quarantine_crashes = eff.o_quarantine_crashes;
+	ret->wc_quarantine_ns = eff.o_quarantine_ns;
 }
 
 int
 tpd_isolation_of(const struct tpd_options *opt, const char *name)
 {
-	size_t i = opt->o_plugin_isolation.pis_n;
+	struct tpd_worker_conf wc;
 
-	while (i-- > 0)
-		if (strcmp(opt->o_plugin_isolation.pis_v[i].pi_name, name) == 0)
-			return opt->o_plugin_isolation.pis_v[i].pi_mode;
-	return opt->o_isolation;
+	tpd_worker_conf_of(opt, name, &wc);
+	return wc.wc_isolation;
 }
 
 const char *
@@ -444,8 +562,10 @@ opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
 		}
 		return 0;
 	case OPT_PLUGIN_ISO:
-		return opt_plugin_iso((struct tpd_plugin_isos *)field,
-		    row->or_name, value, why, whylen);
+	case OPT_PLUGIN:
+		return opt_plugin_conf((struct tpd_plugin_confs *)field,
+		    row->or_name, value, row->or_kind == OPT_PLUGIN_ISO, why,
+		    whylen);
 	case OPT_STRING:
 		if (*value == '\0') {
 			(void)snprintf(why, whylen, "--%s: empty value",
@@ -773,7 +893,9 @@ tpd_options_free(struct tpd_options *opt)
 	free(opt->o_socket_group);
 	free(opt->o_state_dir);
 	tpd_grants_free(&opt->o_grants);
-	free(opt->o_plugin_isolation.pis_v);
+	for (size_t i = 0; i < opt->o_plugin_confs.pcs_n; i++)
+		free(opt->o_plugin_confs.pcs_v[i].pc_vals);
+	free(opt->o_plugin_confs.pcs_v);
 	free(opt->o_worker_program);
 	free(opt->o_worker_user);
 	memset(opt, 0, sizeof(*opt));

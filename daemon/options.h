@@ -24,14 +24,32 @@ enum tpd_isolation {
 	TPD_ISO_PROCESS,	/* in a worker process (isolate.c) */
 };
 
-/* One --plugin-isolation NAME:MODE. */
-struct tpd_plugin_iso {
-	char		pi_name[65];
-	int		pi_mode;	/* enum tpd_isolation */
+/* One --plugin NAME:KEY=VALUE,... (or --plugin-isolation NAME:MODE):
+ * the settings it gives, each overriding the daemon-wide option of the
+ * key's name for that plugin. */
+struct tpd_plugin_conf {
+	char			pc_name[65];
+	uint64_t		pc_set;		/* bit: the option table's row */
+	struct tpd_options	*pc_vals;	/* owned; only pc_set's rows */
 };
-struct tpd_plugin_isos {
-	struct tpd_plugin_iso	*pis_v;	/* owned: tpd_options_free() */
-	size_t			pis_n;
+struct tpd_plugin_confs {
+	struct tpd_plugin_conf	*pcs_v;	/* owned: tpd_options_free() */
+	size_t			pcs_n;
+};
+
+/* What a plugin's worker processes get: --isolation and the --worker-*
+ * and --quarantine-* options, as --plugin overrides them for it. */
+struct tpd_worker_conf {
+	int		wc_isolation;		/* enum tpd_isolation */
+	size_t		wc_memory;
+	uint64_t	wc_cpu_ns;
+	uint32_t	wc_files;
+	uint32_t	wc_procs;
+	uint32_t	wc_jobs;
+	size_t		wc_growth;
+	uint32_t	wc_warm;
+	uint32_t	wc_quarantine_crashes;
+	uint64_t	wc_quarantine_ns;
 };
 
 struct tpd_options {
@@ -68,7 +86,7 @@ struct tpd_options {
 	char		*o_state_dir;		/* NULL: none */
 	struct tpd_grants o_grants;		/* --grant-priority, all */
 	int		o_isolation;		/* enum tpd_isolation: default */
-	struct tpd_plugin_isos o_plugin_isolation; /* per plugin, in order */
+	struct tpd_plugin_confs o_plugin_confs;	/* per plugin, in order */
 	char		*o_worker_program;	/* tpoold-worker */
 	char		*o_worker_user;		/* workers' user, when root */
 	size_t		o_worker_memory;	/* RLIMIT_AS, 0: none */
@@ -111,8 +129,11 @@ void	tpd_options_foreach_limit(const struct tpd_options *opt,
 	    void (*fn)(const char *name, uint64_t value,
 	    enum tpd_limit_unit unit, void *arg), void *arg);
 
-/* The isolation of plugin name: its last --plugin-isolation, else
- * --isolation. */
+/* The settings of plugin name: the daemon's, with every --plugin (and
+ * --plugin-isolation) of that name applied in order. */
+void	tpd_worker_conf_of(const struct tpd_options *opt, const char *name,
+	    struct tpd_worker_conf *ret);
+/* Its isolation alone. */
 int	tpd_isolation_of(const struct tpd_options *opt, const char *name);
 /* "thread" or "process". */
 const char *tpd_isolation_name(int isolation);

@@ -456,13 +456,55 @@ usage_error(const char *const *args, const char *want)
 	td_cleanup(&D);
 }
 
-/* A bad --isolation or --plugin-isolation stops the daemon at once. */
+/* A bad --isolation, --plugin-isolation or --plugin stops the daemon at
+ * once. */
 START_TEST(test_bad_isolation_options_are_refused)
 {
 	usage_error(ARGS("--isolation", "sandbox"),
 	    "--isolation: 'sandbox' is not thread or process");
 	usage_error(ARGS("--plugin-isolation", "crash"),
 	    "'crash' is not NAME:thread or NAME:process");
+	usage_error(ARGS("--plugin-isolation", "crash:sandbox"),
+	    "'crash:sandbox' is not NAME:thread or NAME:process");
+	usage_error(ARGS("--plugin", "crash:max-threads=3"),
+	    "--plugin crash: no setting 'max-threads' per plugin");
+	usage_error(ARGS("--plugin", "crash:worker-memory"),
+	    "--plugin crash: 'worker-memory' is not KEY=VALUE");
+	usage_error(ARGS("--plugin", "crash:worker-memory=lots"),
+	    "--worker-memory");
+}
+END_TEST
+
+/*
+ * --plugin NAME:KEY=VALUE,...: one plugin's settings over the daemon's
+ * (here none of its own: no address space limit, one warm worker).
+ */
+START_TEST(test_plugin_settings_override_the_daemons)
+{
+	Tpool__JobInfo *j;
+	struct tpc *c;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "crash", NULL);
+	td_start(&D, NULL, ARGS("--worker-memory", "0", "--plugin",
+	    "crash:isolation=process,worker-warm=2,worker-memory=64M"));
+	c = td_connect(&D);
+	ck_assert_uint_eq(crash_workers(c), 2);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	failed_with(crash(c, "alloc:256"), "plugin crashed: signal 11");
+#endif
+	j = crash(c, "alloc:16");
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	/* echo has none of it: isolation thread, the daemon's default. */
+	j = td_run_job(c, "echo", "x", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	td_expect_log(&D, "plugin crash: worker processes: 2 warm; address "
+	    "space 67108864");
+	tpc_free(c);
+	td_down(&D);
 }
 END_TEST
 
@@ -484,6 +526,7 @@ isolation_suite(void)
 	tcase_add_test(tc, test_workers_outlive_the_threads_that_started_them);
 	tcase_add_test(tc, test_plugin_that_keeps_crashing_is_quarantined);
 	tcase_add_test(tc, test_bad_isolation_options_are_refused);
+	tcase_add_test(tc, test_plugin_settings_override_the_daemons);
 	suite_add_tcase(s, tc);
 	return s;
 }
