@@ -69,7 +69,7 @@ stats_json(const Tpool__StatsReply *s)
 	(void)printf("{\"uptime_ms\":%llu,\"connections\":%u,\"plugins\":%u,"
 	    "\"plugins_quarantined\":%u,"
 	    "\"jobs_accepted\":%llu,\"jobs_succeeded\":%llu,"
-	    "\"jobs_failed\":%llu,\"jobs_cancelled\":%llu,"
+	    "\"jobs_failed\":%llu,\"jobs_cancelled\":%llu,\"jobs_expired\":%llu,"
 	    "\"jobs_in_flight\":%u,\"jobs_waiting_turn\":%u,"
 	    "\"memory_budget\":%llu,\"memory_per_user\":%llu,"
 	    "\"memory_used\":%llu,\"memory_used_by_you\":%llu,\"pools\":[",
@@ -79,6 +79,7 @@ stats_json(const Tpool__StatsReply *s)
 	    (unsigned long long)s->jobs_succeeded,
 	    (unsigned long long)s->jobs_failed,
 	    (unsigned long long)s->jobs_cancelled,
+	    (unsigned long long)s->jobs_expired,
 	    (unsigned)s->jobs_in_flight, (unsigned)s->jobs_waiting_turn,
 	    (unsigned long long)s->memory_budget,
 	    (unsigned long long)s->memory_per_user,
@@ -133,6 +134,8 @@ stats_text(const Tpool__StatsReply *s)
 	    (unsigned long long)s->jobs_failed);
 	(void)printf("jobs cancelled: %llu\n",
 	    (unsigned long long)s->jobs_cancelled);
+	(void)printf("jobs expired:   %llu\n",
+	    (unsigned long long)s->jobs_expired);
 	(void)printf("jobs in flight: %u\n", (unsigned)s->jobs_in_flight);
 	(void)printf("  of which waiting for their user's turn: %u\n",
 	    (unsigned)s->jobs_waiting_turn);

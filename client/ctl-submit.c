@@ -3,7 +3,8 @@
  * --wait its result.
  *
  *	tpctl submit [--wait] [--cpu N|any | --unbound] [--priority P]
- *	    [--name NAME] [--raw] PLUGIN [INPUT | --input-file F]
+ *	    [--name NAME] [--deadline TIME] [--raw] PLUGIN
+ *	    [INPUT | --input-file F]
  *
  * The input is the INPUT argument's bytes (no newline added), a file's, or
  * stdin's with --input-file -.  Where it runs: the shared unbound pool of
@@ -29,6 +30,7 @@ static const struct option submit_opts[] = {
 	{ "priority",	required_argument,	NULL, 'p' },
 	{ "name",	required_argument,	NULL, 'n' },
 	{ "input-file",	required_argument,	NULL, 'f' },
+	{ "deadline",	required_argument,	NULL, 'd' },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -76,6 +78,12 @@ submit_option(struct ctl_ctx *ctx, int opt, const char *arg)
 		break;
 	case 'f':
 		so.so_file = arg;
+		break;
+	case 'd':
+		if (!ctl_parse_ms(arg, &so.so_args.tsa_deadline_ms) ||
+		    so.so_args.tsa_deadline_ms == 0)
+			return ctl_usage_error(ctx, "--deadline wants a time "
+			    "such as 500ms, 2s or 1m, not '%s'", arg);
 		break;
 	default:
 		return ctl_usage_error(ctx, "unknown option");
@@ -159,7 +167,8 @@ submit_exec(struct ctl_ctx *ctx)
 const struct ctl_cmd ctl_cmd_submit = {
 	.cmd_name = "submit",
 	.cmd_args = "[--wait] [--cpu N|any | --unbound] [--priority P] "
-	    "[--name NAME] [--raw] PLUGIN [INPUT | --input-file FILE]",
+	    "[--name NAME] [--deadline TIME] [--raw] PLUGIN "
+	    "[INPUT | --input-file FILE]",
 	.cmd_summary = "run PLUGIN as a job on INPUT; print its id, or its "
 	    "result with --wait",
 	.cmd_help =
@@ -183,6 +192,12 @@ const struct ctl_cmd ctl_cmd_submit = {
 	    "  -n, --name NAME        the job's name (threads show it); "
 	    "default: PLUGIN\n"
 	    "  -f, --input-file FILE  the input is FILE's bytes ('-': stdin)\n"
+	    "  -d, --deadline TIME    the job must start within TIME (500ms, "
+	    "2s, 1m)\n"
+	    "                         or it ends expired without running; "
+	    "refused at\n"
+	    "                         once when the daemon expects a longer "
+	    "wait\n"
 	    "      --raw              print the result's bytes untouched (else "
 	    "text\n"
 	    "                         as is, binary as hex)\n"
@@ -191,7 +206,7 @@ const struct ctl_cmd ctl_cmd_submit = {
 	    "--wait the final job object.  Put '--' before an INPUT that "
 	    "starts\n"
 	    "with '-'.\n",
-	.cmd_shortopts = "wc:p:n:f:",
+	.cmd_shortopts = "wc:p:n:f:d:",
 	.cmd_longopts = submit_opts,
 	.cmd_flags = CTL_CMD_CONNECT | CTL_CMD_RAW,
 	.cmd_option = submit_option,

@@ -185,6 +185,34 @@ ctl_parse_int(const char *s, long min, long max, int *ret_v)
 	return true;
 }
 
+bool
+ctl_parse_ms(const char *s, uint64_t *ret_ms)
+{
+	static const struct {
+		const char	*u;
+		uint64_t	ms;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "", 1000 },
+	    { "m", 60000 }, { "h", 3600000 } };
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return false;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].u) == 0) {
+			if (v > 30ull * 86400000 / units[i].ms)
+				return false;
+			*ret_ms = v * units[i].ms;
+			return true;
+		}
+	return false;
+}
+
 /* ----------------------------------------------------------------- names */
 
 const char *
@@ -205,6 +233,7 @@ ctl_state_exit(Tpool__JobState s)
 	switch (s) {
 	case TPOOL__JOB_STATE__JOB_FAILED:	return CTL_EXIT_JOB_FAILED;
 	case TPOOL__JOB_STATE__JOB_CANCELLED:	return CTL_EXIT_CANCELLED;
+	case TPOOL__JOB_STATE__JOB_EXPIRED:	return CTL_EXIT_EXPIRED;
 	default:				return CTL_EXIT_OK;
 	}
 }
@@ -500,6 +529,11 @@ ctl_report_final(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
 		ctl_warnx(ctx, "job %llu failed: %s",
 		    (unsigned long long)j->job_id,
 		    j->message != NULL ? j->message : "(no message)");
+		break;
+	case TPOOL__JOB_STATE__JOB_EXPIRED:
+		ctl_warnx(ctx, "job %llu expired: %s",
+		    (unsigned long long)j->job_id,
+		    j->message != NULL ? j->message : "its deadline passed");
 		break;
 	case TPOOL__JOB_STATE__JOB_CANCELLED:
 		if (j->message != NULL && *j->message != '\0')

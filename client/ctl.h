@@ -34,6 +34,7 @@ enum ctl_exit {
 	CTL_EXIT_CONN = 3,	/* cannot connect, connection lost, protocol */
 	CTL_EXIT_CANCELLED = 4,	/* the job was cancelled */
 	CTL_EXIT_DAEMON = 5,	/* the daemon answered an error */
+	CTL_EXIT_EXPIRED = 6,	/* the job's deadline passed before it ran */
 };
 
 /* Global options, filled by tpctl.c before a command runs. */
@@ -122,6 +123,9 @@ bool	ctl_parse_job_id(const char *s, uint64_t *ret_id);
 
 /* Parse a decimal int in [min, max]; false if it is not one. */
 bool	ctl_parse_int(const char *s, long min, long max, int *ret_v);
+/* A time: a number with ms, s, m or h (bare: seconds), in ms (at most
+ * 30 days). */
+bool	ctl_parse_ms(const char *s, uint64_t *ret_ms);
 
 const char *ctl_cancel_result_name(Tpool__CancelResult);
 

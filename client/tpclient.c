@@ -905,6 +905,10 @@ tpc_fill_submit(Tpool__Request *req, Tpool__Submit *s,
 		s->has_cpu = true;
 		s->cpu = a->tsa_cpu;
 	}
+	if (a->tsa_deadline_ms != 0) {
+		s->has_deadline_ms = true;
+		s->deadline_ms = a->tsa_deadline_ms;
+	}
 	req->body_case = TPOOL__REQUEST__BODY_SUBMIT;
 	req->submit = s;
 }

@@ -178,6 +178,8 @@ struct tpc_submit_args {
 	Tpool__PoolKind	tsa_pool;	/* default: POOL_UNBOUND */
 	int		tsa_priority;	/* -1 (default): TP_PRI_NONE */
 	int		tsa_cpu;	/* POOL_PERCPU's; -1 (default): any */
+	uint64_t	tsa_deadline_ms; /* start within it, or expire; 0:
+					 * none (default) */
 };
 /* The defaults, as designated initialisers (the fields not named are 0). */
 #define	TPC_SUBMIT_ARGS_DEFAULTS					\

@@ -508,3 +508,19 @@ tpd_fq_waiting(void)
 {
 	return fq_nwaiting;
 }
+
+unsigned int
+tpd_fq_waiting_in(const struct threadpool *pool)
+{
+	const struct fq_user *fu;
+	const struct fq_pool *fp;
+	unsigned int n = 0;
+
+	LIST_FOREACH(fp, &fq_pools, fp_entry)
+		if (fp->fp_pool == pool) {
+			LIST_FOREACH(fu, &fp->fp_users, fu_entry)
+				n += fu->fu_nwaiting;
+			break;
+		}
+	return n;
+}

@@ -36,5 +36,8 @@ bool	tpd_fq_cancel(struct tpd_job *job);
 void	tpd_fq_ended(struct tpd_job *job);
 /* How many jobs wait here, in all pools (for Stats). */
 unsigned int tpd_fq_waiting(void);
+/* In pool's turns alone (for a deadline's estimate). */
+struct threadpool;
+unsigned int tpd_fq_waiting_in(const struct threadpool *pool);
 
 #endif /* TPD_FAIRQ_H */

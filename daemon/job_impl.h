@@ -73,6 +73,8 @@ struct tpd_job {
 	int			j_pri;		/* c */
 	int			j_cpu;		/* c: the per-CPU pool's, -1 */
 	uint64_t		j_submit_ns;	/* c */
+	uint64_t		j_deadline_ns;	/* c: start by it; 0: none */
+	struct event		*j_deadline_ev;	/* l: fires at it while queued */
 	const uint8_t		*j_input;	/* c: in this allocation */
 	size_t			j_input_len;	/* c */
 	char			*j_name;	/* c: in this allocation */

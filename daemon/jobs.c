@@ -98,6 +98,7 @@ static struct job_list jobs_finished = TAILQ_HEAD_INITIALIZER(jobs_finished);
 						 *    its user's u_finished */
 static bool jobs_over_keep;			/* a user has more than
 						 *    --finished-keep */
+static struct event_base *jobs_base;		/* l: the loop's */
 static struct job_list jobs_abandoned = TAILQ_HEAD_INITIALIZER(jobs_abandoned);
 static struct event *jobs_reap_ev;
 static LIST_HEAD(, tpd_user) jobs_users = LIST_HEAD_INITIALIZER(jobs_users);
@@ -161,6 +162,7 @@ tpd_jobs_init(struct event_base *base, const struct tpd_job_hooks *hooks)
 	jobs_stopping = false;
 	memset(&jobs_counts, 0, sizeof(jobs_counts));
 	jobs_hooks = hooks;
+	jobs_base = base;
 	tpd_budget_set_reclaim(jobs_reclaim);
 	jobs_ext_size = (hooks->jh_ext_size + JOBS_EXT_ALIGN - 1) &
 	    ~(size_t)(JOBS_EXT_ALIGN - 1);
@@ -351,6 +353,8 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	job->j_pri = spec->js_pri;
 	job->j_cpu = spec->js_cpu;
 	job->j_submit_ns = tpd_now_ns();
+	job->j_deadline_ns = spec->js_deadline_ns;
+	job->j_deadline_ev = NULL;
 	job->j_state = TPOOL__JOB_STATE__JOB_QUEUED;
 	job->j_final_ns = 0;
 	job->j_abandoned = false;
@@ -394,9 +398,25 @@ nomem:
 	return ENOMEM;
 }
 
+static void job_deadline_cb(evutil_socket_t, short, void *);
+
 void
 tpd_job_schedule(struct tpd_job *job)
 {
+	uint64_t now = tpd_now_ns(), left;
+	struct timeval tv;
+
+	/*
+	 * A deadline: a timer expires the job if it is still queued then.
+	 * Without one (no memory), the worker that takes it late expires it.
+	 */
+	if (job->j_deadline_ns != 0 && (job->j_deadline_ev = evtimer_new(
+	    jobs_base, job_deadline_cb, job)) != NULL) {
+		left = job->j_deadline_ns > now ? job->j_deadline_ns - now : 0;
+		tv.tv_sec = (time_t)(left / 1000000000u);
+		tv.tv_usec = (suseconds_t)(left % 1000000000u / 1000u);
+		(void)evtimer_add(job->j_deadline_ev, &tv);
+	}
 	/* libtp gets it now, or when its user's turn comes. */
 	tpd_fq_submit(job);
 }
@@ -415,6 +435,8 @@ job_free(struct tpd_job *job)
 		LIST_REMOVE(user, u_entry);
 		free(user);
 	}
+	if (job->j_deadline_ev != NULL)
+		event_free(job->j_deadline_ev);
 	/* Waits (briefly) for the worker that ran it to let go of it. */
 	threadpool_job_destroy(&job->j_tpjob);
 	(void)pthread_mutex_destroy(&job->j_lock);
@@ -588,6 +610,16 @@ job_finalize(struct tpd_job *job)
 
 	/* Its place in its pool goes to the next in turn. */
 	tpd_fq_ended(job);
+	if (job->j_deadline_ev != NULL) {
+		event_free(job->j_deadline_ev);
+		job->j_deadline_ev = NULL;
+	}
+	/* How long the plugin's jobs run, for deadlines' estimates. */
+	if (job->j_started && !job->j_abandoned && job->j_end_ns > job->j_start_ns &&
+	    (job->j_outcome == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
+	    job->j_outcome == TPOOL__JOB_STATE__JOB_FAILED))
+		tpd_plugin_note_run(job->j_plugin, job->j_end_ns -
+		    job->j_start_ns);
 	if (!job->j_abandoned &&
 	    job->j_outcome == TPOOL__JOB_STATE__JOB_SUCCEEDED)
 		job_charge_result(job);
@@ -600,6 +632,9 @@ job_finalize(struct tpd_job *job)
 		break;
 	case TPOOL__JOB_STATE__JOB_CANCELLED:
 		jobs_counts.jc_cancelled++;
+		break;
+	case TPOOL__JOB_STATE__JOB_EXPIRED:
+		jobs_counts.jc_expired++;
 		break;
 	default:
 		jobs_counts.jc_failed++;
@@ -664,7 +699,8 @@ tpd_jobs_poll(void)
  * left alone).
  */
 static Tpool__CancelResult
-job_cancel(struct tpd_job *job, const char *why, bool running_too)
+job_cancel_as(struct tpd_job *job, const char *why, bool running_too,
+    Tpool__JobState outcome)
 {
 	bool off_queue;
 
@@ -696,17 +732,46 @@ job_cancel(struct tpd_job *job, const char *why, bool running_too)
 	if (!off_queue)
 		return TPOOL__CANCEL_RESULT__CANCEL_TOO_LATE;
 cancelled:
-	job->j_outcome = TPOOL__JOB_STATE__JOB_CANCELLED;
+	job->j_outcome = outcome;
 	job->j_end_ns = tpd_now_ns();
 	job->j_message = strdup(why);
 	job_finalize(job);
 	return TPOOL__CANCEL_RESULT__CANCEL_BEFORE_RUN;
 }
 
+static Tpool__CancelResult
+job_cancel(struct tpd_job *job, const char *why, bool running_too)
+{
+	return job_cancel_as(job, why, running_too,
+	    TPOOL__JOB_STATE__JOB_CANCELLED);
+}
+
 Tpool__CancelResult
 tpd_job_cancel(struct tpd_job *job, const char *why)
 {
 	return job_cancel(job, why, true);
+}
+
+/*
+ * A job's deadline: still not started, it never will (expired, as a
+ * cancel before its run); a worker that has it already runs it (a start
+ * past the deadline is caught by the worker itself, run.c).
+ */
+static void
+job_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tpd_job *job = arg;
+	char why[96];
+
+	(void)fd;
+	(void)what;
+	if (tp_state_is_final(job->j_state) || job->j_started)
+		return;
+	(void)snprintf(why, sizeof(why), "its deadline of %llu ms passed "
+	    "before it could start",
+	    (unsigned long long)((job->j_deadline_ns - job->j_submit_ns +
+	    500000u) / 1000000u));
+	(void)job_cancel_as(job, why, false, TPOOL__JOB_STATE__JOB_EXPIRED);
 }
 
 /* ------------------------------------------------------------ forgetting */

@@ -70,6 +70,8 @@ struct tpd_job_spec {
 	int			js_pri;
 	int			js_cpu;		/* per-CPU: its CPU; else -1 */
 	struct threadpool	*js_pool;
+	uint64_t		js_deadline_ns;	/* must start by (tpd_now_ns());
+						 *    0: no deadline */
 };
 
 /*
@@ -136,6 +138,7 @@ struct tpd_job_counts {
 	uint64_t	jc_succeeded;
 	uint64_t	jc_failed;
 	uint64_t	jc_cancelled;
+	uint64_t	jc_expired;
 };
 void	tpd_jobs_counts(struct tpd_job_counts *counts);
 

@@ -120,6 +120,9 @@ struct tpd_plugin {
 	ino_t			p_ino;		/* c */
 	int64_t			p_mtime_ns;	/* c */
 	unsigned int		p_refs;		/* l: registry + each job */
+	uint64_t		p_run_ns;	/* l: its jobs' run time, a
+						 *    moving average; 0: none
+						 *    ran yet */
 	bool			p_active;	/* l: in the registry */
 	bool			p_seen;		/* l: rescan: file is there */
 };
@@ -140,6 +143,20 @@ struct tpd_iso *
 tpd_plugin_iso(const struct tpd_plugin *plugin)
 {
 	return plugin->p_iso;
+}
+
+void
+tpd_plugin_note_run(struct tpd_plugin *plugin, uint64_t ns)
+{
+	/* Each run weighs an eighth: a change shows within a few dozen. */
+	plugin->p_run_ns = plugin->p_run_ns == 0 ? ns :
+	    plugin->p_run_ns - plugin->p_run_ns / 8 + ns / 8;
+}
+
+uint64_t
+tpd_plugin_run_ns(const struct tpd_plugin *plugin)
+{
+	return plugin->p_run_ns;
 }
 
 TAILQ_HEAD(plugin_list, tpd_plugin);

@@ -50,6 +50,10 @@ void	*tpd_plugin_data(const struct tpd_plugin *plugin);
 /* Its worker processes when its isolation is "process" (isolate.h), else
  * NULL (constant; a worker may call it as tpd_plugin_desc()). */
 struct tpd_iso *tpd_plugin_iso(const struct tpd_plugin *plugin);
+/* A job of it ran for ns (loop: at its end); how long its jobs run, a
+ * moving average of the last few dozen (0: none ran yet). */
+void	tpd_plugin_note_run(struct tpd_plugin *plugin, uint64_t ns);
+uint64_t tpd_plugin_run_ns(const struct tpd_plugin *plugin);
 /* Visit each active plugin in the order of loading. */
 void	tpd_plugins_foreach(void (*fn)(struct tpd_plugin *, void *), void *arg);
 unsigned int tpd_plugins_count(void);

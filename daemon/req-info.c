@@ -168,6 +168,8 @@ tpd_req_stats(struct tpd_req *r)
 	st.jobs_failed = jc.jc_failed;
 	st.has_jobs_cancelled = true;
 	st.jobs_cancelled = jc.jc_cancelled;
+	st.has_jobs_expired = true;
+	st.jobs_expired = jc.jc_expired;
 	st.has_jobs_in_flight = true;
 	st.jobs_in_flight = tpd_jobs_inflight();
 	st.has_jobs_waiting_turn = true;

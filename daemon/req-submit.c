@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "fairq.h"
 #include "follow.h"
 #include "grant.h"
 #include "isolate.h"
@@ -89,13 +90,48 @@ submit_may_have(struct tpd_req *r, int pri)
 	    tpd_grant_describe(max, top, sizeof(top)));
 }
 
+/*
+ * A deadline the daemon can tell the job will not make: refused now.
+ * The estimate: the jobs ahead of it in its pool (those waiting their
+ * turn in the daemon, those queued in libtp, and, when every thread is
+ * busy, one more for the running ones to finish), shared among the
+ * pool's threads (--max-threads), each taking as long as the plugin's
+ * jobs have been taking (a moving average of their run times).  No
+ * estimate before a job of the plugin has run, or for a pool without a
+ * thread cap (each job gets a thread at once).
+ */
+static Tpool__ErrorCode
+submit_reachable(struct tpd_req *r, const struct tpd_job_spec *spec,
+    uint64_t deadline_ms)
+{
+	uint64_t each = tpd_plugin_run_ns(spec->js_plugin), wait_ns;
+	struct threadpool_stats st;
+	unsigned int ahead;
+
+	if (each == 0 || tpd_opt.o_max_threads == 0)
+		return TPD_REQ_OK;
+	threadpool_stats(spec->js_pool, &st);
+	ahead = tpd_fq_waiting_in(spec->js_pool) + st.tps_queued +
+	    (st.tps_threads - st.tps_idle >= tpd_opt.o_max_threads ? 1 : 0);
+	wait_ns = (uint64_t)ahead * each / tpd_opt.o_max_threads;
+	if (wait_ns <= deadline_ms * 1000000ull)
+		return TPD_REQ_OK;
+	return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_DEADLINE,
+	    "expected wait of %llu ms before the job could start is past its "
+	    "deadline of %llu ms (%u jobs ahead in its pool, %u threads, "
+	    "%llu ms a job as its plugin's jobs have taken)",
+	    (unsigned long long)(wait_ns / 1000000u),
+	    (unsigned long long)deadline_ms, ahead, tpd_opt.o_max_threads,
+	    (unsigned long long)(each / 1000000u));
+}
+
 Tpool__ErrorCode
 tpd_req_submit(struct tpd_req *r)
 {
 	const Tpool__Submit *s = r->r_req->submit;
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__SubmitReply sr = TPOOL__SUBMIT_REPLY__INIT;
-	struct tpd_job_spec spec;
+	struct tpd_job_spec spec = { .js_deadline_ns = 0 };
 	struct tpd_job *job;
 	struct tpd_iso *iso;
 	Tpool__ErrorCode code;
@@ -136,6 +172,13 @@ tpd_req_submit(struct tpd_req *r)
 	if ((error = tpd_pool_get(s->pool, spec.js_pri, &spec.js_cpu,
 	    &spec.js_pool)) != 0)
 		return submit_no_pool(r, error, spec.js_pri, spec.js_cpu);
+	if (s->has_deadline_ms && s->deadline_ms > 0) {
+		if ((code = submit_reachable(r, &spec, s->deadline_ms)) !=
+		    TPD_REQ_OK)
+			return code;
+		spec.js_deadline_ns = tpd_now_ns() +
+		    s->deadline_ms * 1000000ull;
+	}
 	if ((error = tpd_job_create(&spec, &job)) == EDQUOT ||
 	    error == ENOSPC)
 		return tpd_req_fail_budget(r, error, spec.js_input_len);

@@ -379,12 +379,22 @@ tpd_job_run(struct threadpool_job *tpjob)
 	cpu = sched_getcpu();
 	start = tpd_now_ns();
 	(void)pthread_mutex_lock(&job->j_lock);
-	if (atomic_load(&job->j_cancel)) {
-		/* Cancelled after a worker took it, before the plugin began. */
-		job->j_outcome = TPOOL__JOB_STATE__JOB_CANCELLED;
+	if (atomic_load(&job->j_cancel) || (job->j_deadline_ns != 0 &&
+	    start > job->j_deadline_ns)) {
+		/* Cancelled after a worker took it, before the plugin began;
+		 * or taken past its deadline. */
+		if (atomic_load(&job->j_cancel)) {
+			job->j_outcome = TPOOL__JOB_STATE__JOB_CANCELLED;
+			job->j_message = run_message("cancelled before the "
+			    "plugin started");
+		} else {
+			job->j_outcome = TPOOL__JOB_STATE__JOB_EXPIRED;
+			job->j_message = run_message("its deadline of %llu ms "
+			    "passed before it could start",
+			    (unsigned long long)((job->j_deadline_ns -
+			    job->j_submit_ns + 500000u) / 1000000u));
+		}
 		job->j_end_ns = start;
-		job->j_message =
-		    run_message("cancelled before the plugin started");
 		threadpool_job_done(tpjob);
 		(void)pthread_mutex_unlock(&job->j_lock);
 		cq_post(job, TPD_NOTE_FINISHED);

@@ -12,6 +12,7 @@ tp_state_is_final(Tpool__JobState state)
 	case TPOOL__JOB_STATE__JOB_SUCCEEDED:
 	case TPOOL__JOB_STATE__JOB_FAILED:
 	case TPOOL__JOB_STATE__JOB_CANCELLED:
+	case TPOOL__JOB_STATE__JOB_EXPIRED:
 		return true;
 	default:
 		return false;
@@ -27,6 +28,7 @@ tp_state_name(Tpool__JobState state)
 	case TPOOL__JOB_STATE__JOB_SUCCEEDED:	return "succeeded";
 	case TPOOL__JOB_STATE__JOB_FAILED:	return "failed";
 	case TPOOL__JOB_STATE__JOB_CANCELLED:	return "cancelled";
+	case TPOOL__JOB_STATE__JOB_EXPIRED:	return "expired";
 	default:				return "unknown";
 	}
 }

@@ -703,9 +703,7 @@ td_wait_final(struct tpc *c, uint64_t job_id)
 		ck_assert_msg(error == 0, "status %llu: %s", (unsigned long long)job_id,
 		    tpc_strerror(error));
 		ck_assert_uint_eq(sr->n_jobs, 1);
-		if (sr->jobs[0]->state == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
-		    sr->jobs[0]->state == TPOOL__JOB_STATE__JOB_FAILED ||
-		    sr->jobs[0]->state == TPOOL__JOB_STATE__JOB_CANCELLED) {
+		if (tp_state_is_final(sr->jobs[0]->state)) {
 			/* Detach the job from the reply. */
 			info = sr->jobs[0];
 			sr->n_jobs = 0;

@@ -1118,6 +1118,118 @@ START_TEST(test_idle_workers_are_bounded_in_all_pools)
 }
 END_TEST
 
+/* ----------------------------------------------------------- deadlines */
+
+/* Submit plugin on input with a deadline: 0 and *ret_id, or the daemon's
+ * error code with its message in msg[]. */
+static Tpool__ErrorCode
+submit_deadline(struct tpc *c, const char *plugin, const char *input,
+    uint64_t deadline_ms, uint64_t *ret_id, char *msg, size_t len)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	const char *m = NULL;
+	int error;
+
+	a.tsa_plugin = plugin;
+	a.tsa_input = input;
+	a.tsa_input_len = strlen(input);
+	a.tsa_deadline_ms = deadline_ms;
+	if ((error = tpc_submit(c, &a, ret_id)) == 0)
+		return TPOOL__ERROR_CODE__ERROR_UNSPECIFIED;
+	ck_assert_int_eq(error, TPC_EDAEMON);
+	(void)tpc_last_error(c, &m);
+	(void)snprintf(msg, len, "%s", m != NULL ? m : "");
+	return tpc_last_error(c, NULL);
+}
+
+/*
+ * A job that cannot start before its deadline ends expired, never run,
+ * at its deadline; one with room enough runs.
+ */
+START_TEST(test_deadline_expires_a_queued_job)
+{
+	Tpool__StatsReply *st;
+	Tpool__JobInfo *j;
+	uint64_t sleeper, late, ok, t0;
+	char msg[256];
+	struct tpc *c;
+
+	td_up(&D, ARGS("--max-threads", "1"));
+	c = td_connect(&D);
+	sleeper = td_submit(c, "sleep", "1000");
+	ck_assert_int_eq(submit_deadline(c, "echo", "x", 200, &late, msg,
+	    sizeof(msg)), TPOOL__ERROR_CODE__ERROR_UNSPECIFIED);
+	ck_assert_int_eq(submit_deadline(c, "echo", "y", 10000, &ok, msg,
+	    sizeof(msg)), TPOOL__ERROR_CODE__ERROR_UNSPECIFIED);
+	t0 = tu_now_ms();
+	j = td_wait_final(c, late);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_EXPIRED);
+	ck_assert_int_eq(j->ran_on_cpu, -1);
+	ck_assert_msg(j->message != NULL && strstr(j->message,
+	    "deadline of 200 ms passed before it could start") != NULL,
+	    "message '%s'", j->message != NULL ? j->message : "");
+	/* At its deadline, not when the thread came free (1 s). */
+	ck_assert_uint_lt(tu_now_ms() - t0, 900);
+	tpool__job_info__free_unpacked(j, NULL);
+	j = td_wait_final(c, ok);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	j = td_wait_final(c, sleeper);
+	tpool__job_info__free_unpacked(j, NULL);
+	ck_assert_int_eq(tpc_stats(c, &st), 0);
+	ck_assert_uint_eq(st->jobs_expired, 1);
+	tpool__stats_reply__free_unpacked(st, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/*
+ * Once the plugin's jobs are known to take ~300 ms, a deadline shorter
+ * than the queue ahead is refused at once, saying the expected wait; a
+ * longer one is accepted.
+ */
+START_TEST(test_deadline_past_the_expected_wait_is_refused)
+{
+	Tpool__JobInfo *j;
+	uint64_t id[3], x;
+	char msg[256];
+	struct tpc *c;
+	int i;
+
+	td_up(&D, ARGS("--max-threads", "1"));
+	c = td_connect(&D);
+	/* No estimate yet: accepted. */
+	ck_assert_int_eq(submit_deadline(c, "sleep", "300", 1, &x, msg,
+	    sizeof(msg)), TPOOL__ERROR_CODE__ERROR_UNSPECIFIED);
+	j = td_wait_final(c, x);
+	tpool__job_info__free_unpacked(j, NULL);
+	for (i = 0; i < 2; i++) {
+		j = td_run_job(c, "sleep", "300", UNBOUND, -1, -1);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		tpool__job_info__free_unpacked(j, NULL);
+	}
+	for (i = 0; i < 3; i++)
+		id[i] = td_submit(c, "sleep", "300");
+	ck_assert_int_eq(submit_deadline(c, "sleep", "300", 300, &x, msg,
+	    sizeof(msg)), TPOOL__ERROR_CODE__ERROR_DEADLINE);
+	ck_assert_msg(strstr(msg, "expected wait of ") != NULL &&
+	    strstr(msg, "past its deadline of 300 ms") != NULL,
+	    "message '%s'", msg);
+	ck_assert_int_eq(submit_deadline(c, "sleep", "300", 20000, &x, msg,
+	    sizeof(msg)), TPOOL__ERROR_CODE__ERROR_UNSPECIFIED);
+	for (i = 0; i < 3; i++) {
+		j = td_wait_final(c, id[i]);
+		tpool__job_info__free_unpacked(j, NULL);
+	}
+	j = td_wait_final(c, x);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- load */
 
 #define	NCONN	128
@@ -1385,6 +1497,12 @@ jobs_suite(void)
 	tcase_add_test(tc, test_many_connections_with_jobs_in_flight);
 	tcase_add_test(tc, test_client_leaves_with_jobs_in_flight);
 	tcase_add_test(tc, test_pipelined_submits);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("deadlines");
+	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
+	tcase_add_test(tc, test_deadline_expires_a_queued_job);
+	tcase_add_test(tc, test_deadline_past_the_expected_wait_is_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
