@@ -42,6 +42,9 @@ plugins_exec(struct ctl_ctx *ctx)
 				    (unsigned long long)p->workers_started,
 				    (unsigned long long)p->worker_crashes,
 				    (unsigned long long)p->quarantined_ms);
+			if (p->has_stuck_jobs && p->stuck_jobs > 0)
+				(void)printf(",\"stuck_jobs\":%u",
+				    (unsigned)p->stuck_jobs);
 			(void)putchar('}');
 		}
 		(void)puts("]}");
@@ -67,6 +70,11 @@ plugins_exec(struct ctl_ctx *ctx)
 			    p->isolation != NULL ? p->isolation : "thread",
 			    workers, crashes,
 			    p->description != NULL ? p->description : "");
+			if (p->stuck_jobs > 0)
+				(void)printf("%-16s %u timed-out job%s still "
+				    "running on a pool thread (written off)\n",
+				    "", (unsigned)p->stuck_jobs,
+				    p->stuck_jobs == 1 ? "" : "s");
 			if (p->quarantined_ms > 0)
 				(void)printf("%-16s quarantined for %llu s more "
 				    "(a SIGHUP to tpoold lifts it)\n", "",

@@ -69,7 +69,7 @@ stats_json(const Tpool__StatsReply *s)
 	(void)printf("{\"uptime_ms\":%llu,\"connections\":%u,\"plugins\":%u,"
 	    "\"plugins_quarantined\":%u,"
 	    "\"jobs_accepted\":%llu,\"jobs_succeeded\":%llu,"
-	    "\"jobs_failed\":%llu,\"jobs_cancelled\":%llu,\"jobs_expired\":%llu,"
+	    "\"jobs_failed\":%llu,\"jobs_cancelled\":%llu,\"jobs_expired\":%llu,\"jobs_timed_out\":%llu,"
 	    "\"jobs_in_flight\":%u,\"jobs_waiting_turn\":%u,"
 	    "\"memory_budget\":%llu,\"memory_per_user\":%llu,"
 	    "\"memory_used\":%llu,\"memory_used_by_you\":%llu,\"pools\":[",
@@ -80,6 +80,7 @@ stats_json(const Tpool__StatsReply *s)
 	    (unsigned long long)s->jobs_failed,
 	    (unsigned long long)s->jobs_cancelled,
 	    (unsigned long long)s->jobs_expired,
+	    (unsigned long long)s->jobs_timed_out,
 	    (unsigned)s->jobs_in_flight, (unsigned)s->jobs_waiting_turn,
 	    (unsigned long long)s->memory_budget,
 	    (unsigned long long)s->memory_per_user,
@@ -136,6 +137,8 @@ stats_text(const Tpool__StatsReply *s)
 	    (unsigned long long)s->jobs_cancelled);
 	(void)printf("jobs expired:   %llu\n",
 	    (unsigned long long)s->jobs_expired);
+	(void)printf("jobs timed out: %llu\n",
+	    (unsigned long long)s->jobs_timed_out);
 	(void)printf("jobs in flight: %u\n", (unsigned)s->jobs_in_flight);
 	(void)printf("  of which waiting for their user's turn: %u\n",
 	    (unsigned)s->jobs_waiting_turn);

@@ -3,7 +3,7 @@
  * --wait its result.
  *
  *	tpctl submit [--wait] [--cpu N|any | --unbound] [--priority P]
- *	    [--name NAME] [--deadline TIME] [--raw] PLUGIN
+ *	    [--name NAME] [--deadline TIME] [--timeout TIME] [--raw] PLUGIN
  *	    [INPUT | --input-file F]
  *
  * The input is the INPUT argument's bytes (no newline added), a file's, or
@@ -31,6 +31,7 @@ static const struct option submit_opts[] = {
 	{ "name",	required_argument,	NULL, 'n' },
 	{ "input-file",	required_argument,	NULL, 'f' },
 	{ "deadline",	required_argument,	NULL, 'd' },
+	{ "timeout",	required_argument,	NULL, 't' },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -78,6 +79,12 @@ submit_option(struct ctl_ctx *ctx, int opt, const char *arg)
 		break;
 	case 'f':
 		so.so_file = arg;
+		break;
+	case 't':
+		if (!ctl_parse_ms(arg, &so.so_args.tsa_timeout_ms) ||
+		    so.so_args.tsa_timeout_ms == 0)
+			return ctl_usage_error(ctx, "--timeout wants a time "
+			    "such as 500ms, 2s or 1m, not '%s'", arg);
 		break;
 	case 'd':
 		if (!ctl_parse_ms(arg, &so.so_args.tsa_deadline_ms) ||
@@ -167,7 +174,7 @@ submit_exec(struct ctl_ctx *ctx)
 const struct ctl_cmd ctl_cmd_submit = {
 	.cmd_name = "submit",
 	.cmd_args = "[--wait] [--cpu N|any | --unbound] [--priority P] "
-	    "[--name NAME] [--deadline TIME] [--raw] PLUGIN "
+	    "[--name NAME] [--deadline TIME] [--timeout TIME] [--raw] PLUGIN "
 	    "[INPUT | --input-file FILE]",
 	.cmd_summary = "run PLUGIN as a job on INPUT; print its id, or its "
 	    "result with --wait",
@@ -198,6 +205,11 @@ const struct ctl_cmd ctl_cmd_submit = {
 	    "refused at\n"
 	    "                         once when the daemon expects a longer "
 	    "wait\n"
+	    "  -t, --timeout TIME     the job may run TIME at most (default: "
+	    "the\n"
+	    "                         plugin's); then it is asked to stop, and "
+	    "ended\n"
+	    "                         timed out\n"
 	    "      --raw              print the result's bytes untouched (else "
 	    "text\n"
 	    "                         as is, binary as hex)\n"
@@ -206,7 +218,7 @@ const struct ctl_cmd ctl_cmd_submit = {
 	    "--wait the final job object.  Put '--' before an INPUT that "
 	    "starts\n"
 	    "with '-'.\n",
-	.cmd_shortopts = "wc:p:n:f:d:",
+	.cmd_shortopts = "wc:p:n:f:d:t:",
 	.cmd_longopts = submit_opts,
 	.cmd_flags = CTL_CMD_CONNECT | CTL_CMD_RAW,
 	.cmd_option = submit_option,

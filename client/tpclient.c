@@ -909,6 +909,10 @@ tpc_fill_submit(Tpool__Request *req, Tpool__Submit *s,
 		s->has_deadline_ms = true;
 		s->deadline_ms = a->tsa_deadline_ms;
 	}
+	if (a->tsa_timeout_ms != 0) {
+		s->has_timeout_ms = true;
+		s->timeout_ms = a->tsa_timeout_ms;
+	}
 	req->body_case = TPOOL__REQUEST__BODY_SUBMIT;
 	req->submit = s;
 }

@@ -180,6 +180,8 @@ struct tpc_submit_args {
 	int		tsa_cpu;	/* POOL_PERCPU's; -1 (default): any */
 	uint64_t	tsa_deadline_ms; /* start within it, or expire; 0:
 					 * none (default) */
+	uint64_t	tsa_timeout_ms;	/* run at most this long; 0: the
+					 * plugin's default (default) */
 };
 /* The defaults, as designated initialisers (the fields not named are 0). */
 #define	TPC_SUBMIT_ARGS_DEFAULTS					\

@@ -900,11 +900,16 @@ iso_cpu_ns(clockid_t clock)
 static void
 iso_watch(const struct tpd_iso *iso, struct iso_worker *w,
     struct tp_plugin_ctx *ctx, bool *cancel_sent, bool have_clock,
-    clockid_t clock, uint64_t cpu0, bool *ret_over)
+    clockid_t clock, uint64_t cpu0, bool *ret_over,
+    const atomic_bool *killreq, bool *ret_killed)
 {
 	if (!*cancel_sent && ctx->ctx_cancel_requested(ctx)) {
 		(void)kill(w->iw_pid, SIGUSR1);
 		*cancel_sent = true;
+	}
+	if (!*ret_killed && killreq != NULL && atomic_load(killreq)) {
+		(void)kill(w->iw_pid, SIGKILL);
+		*ret_killed = true;
 	}
 	if (have_clock && iso->is_conf.wc_cpu_ns != 0 && !*ret_over &&
 	    iso_cpu_ns(clock) - cpu0 > iso->is_conf.wc_cpu_ns) {
@@ -921,7 +926,7 @@ iso_watch(const struct tpd_iso *iso, struct iso_worker *w,
 static int
 iso_follow(const struct tpd_iso *iso, struct iso_worker *w,
     struct tp_plugin_ctx *ctx, size_t max_result, struct iso_done *done,
-    char *last, bool *ret_over)
+    char *last, bool *ret_over, const atomic_bool *killreq, bool *ret_killed)
 {
 	bool cancel_sent = false, have_clock;
 	uint64_t cpu0 = 0, next, now;
@@ -934,6 +939,7 @@ iso_follow(const struct tpd_iso *iso, struct iso_worker *w,
 
 	last[0] = '\0';
 	*ret_over = false;
+	*ret_killed = false;
 	have_clock = iso->is_conf.wc_cpu_ns != 0 &&
 	    clock_getcpuclockid(w->iw_pid, &clock) == 0;
 	if (have_clock)
@@ -945,7 +951,7 @@ iso_follow(const struct tpd_iso *iso, struct iso_worker *w,
 		/* Also while reports keep coming. */
 		if (error == ETIMEDOUT || (now = tpd_now_ns()) >= next) {
 			iso_watch(iso, w, ctx, &cancel_sent, have_clock, clock, cpu0,
-			    ret_over);
+			    ret_over, killreq, ret_killed);
 			next = tpd_now_ns() + ISO_POLL_MS * 1000000ull;
 		}
 		if (error == ETIMEDOUT)
@@ -996,7 +1002,8 @@ iso_follow(const struct tpd_iso *iso, struct iso_worker *w,
 
 int
 tpd_iso_run(struct tpd_iso *iso, struct tp_plugin_ctx *ctx,
-    size_t max_result, size_t *ret_refused_len, uint64_t *ret_cpu_ns)
+    size_t max_result, const atomic_bool *killreq, bool *ret_killed,
+    size_t *ret_refused_len, uint64_t *ret_cpu_ns)
 {
 	struct iso_worker *w, *spare;
 	struct iso_done done;
@@ -1006,6 +1013,7 @@ tpd_iso_run(struct tpd_iso *iso, struct tp_plugin_ctx *ctx,
 
 	*ret_refused_len = 0;
 	*ret_cpu_ns = 0;
+	*ret_killed = false;
 	iso_reap(iso, false);
 	if (tpd_iso_quarantined(iso, tpd_now_ns(), why, sizeof(why))) {
 		/* Queued before it was: it ends without running. */
@@ -1034,8 +1042,14 @@ tpd_iso_run(struct tpd_iso *iso, struct tp_plugin_ctx *ctx,
 
 	memset(&done, 0, sizeof(done));
 	if ((error = iso_follow(iso, w, ctx, max_result, &done, last,
-	    &over)) != 0) {
+	    &over, killreq, ret_killed)) != 0) {
 		iso_dead(iso, w, last, end, sizeof(end));
+		if (*ret_killed) {
+			/* Its time and grace were over: no crash. */
+			if (iso_spawn(iso, &spare, why, sizeof(why)) == 0)
+				iso_put_idle(iso, spare);
+			return EIO;
+		}
 		if (over)
 			(void)snprintf(end + strlen(end), sizeof(end) -
 			    strlen(end), ": ended by tpoold, its job used more "

@@ -20,6 +20,7 @@
 #ifndef TPD_ISOLATE_H
 #define TPD_ISOLATE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,11 +50,14 @@ void	tpd_iso_free(struct tpd_iso *iso);
  * Returns what the plugin's tpp_run returned; when the worker died, or
  * none could be started, calls ctx_failv with why and returns EIO.
  * *ret_refused_len: a result the plugin offered over max_result (0:
- * none); *ret_cpu_ns: the CPU time the run took in the worker.  Any
- * thread.  Sleeps until the job ends.
+ * none); *ret_cpu_ns: the CPU time the run took in the worker.  Once
+ * *kill turns true (the job's time limit and grace are over), the worker
+ * is killed: EIO, *ret_killed, no crash counted, no message.  Any thread.
+ * Sleeps until the job ends.
  */
 int	tpd_iso_run(struct tpd_iso *iso, struct tp_plugin_ctx *ctx,
-	    size_t max_result, size_t *ret_refused_len, uint64_t *ret_cpu_ns);
+	    size_t max_result, const atomic_bool *kill, bool *ret_killed,
+	    size_t *ret_refused_len, uint64_t *ret_cpu_ns);
 
 /* Close the idle workers past --worker-warm that have been idle for
  * idle_ns (they run tpp_fini and exit; reaped later, without waiting).

@@ -100,6 +100,9 @@ static bool jobs_over_keep;			/* a user has more than
 						 *    --finished-keep */
 static struct event_base *jobs_base;		/* l: the loop's */
 static struct job_list jobs_abandoned = TAILQ_HEAD_INITIALIZER(jobs_abandoned);
+/* Timed out and reported, their threads still running them. */
+static struct job_list jobs_written_off =
+    TAILQ_HEAD_INITIALIZER(jobs_written_off);
 static struct event *jobs_reap_ev;
 static LIST_HEAD(, tpd_user) jobs_users = LIST_HEAD_INITIALIZER(jobs_users);
 static struct tpd_job_counts jobs_counts;	/* but in flight: derived */
@@ -286,7 +289,9 @@ job_enter(struct tpd_job *job)
 static void
 job_leave(struct tpd_job *job)
 {
-	tpd_pool_use(job->j_pool_kind, job->j_pri, false);
+	/* A written-off job's thread still runs in its pool: kept till then. */
+	if (!job->j_written_off)
+		tpd_pool_use(job->j_pool_kind, job->j_pri, false);
 	TAILQ_REMOVE(&jobs_inflight, job, j_listent);
 	job->j_user->u_inflight--;
 	if (--jobs_ninflight == 0)
@@ -355,6 +360,13 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	job->j_submit_ns = tpd_now_ns();
 	job->j_deadline_ns = spec->js_deadline_ns;
 	job->j_deadline_ev = NULL;
+	job->j_timeout_ns = spec->js_timeout_ns;
+	job->j_timeout_ev = NULL;
+	job->j_time_up = false;
+	job->j_written_off = false;
+	job->j_loop_msg = NULL;
+	atomic_init(&job->j_timed_out, false);
+	atomic_init(&job->j_kill, false);
 	job->j_state = TPOOL__JOB_STATE__JOB_QUEUED;
 	job->j_final_ns = 0;
 	job->j_abandoned = false;
@@ -398,6 +410,8 @@ nomem:
 	return ENOMEM;
 }
 
+static void job_timeout_cb(evutil_socket_t, short, void *);
+static void job_returned(struct tpd_job *);
 static void job_deadline_cb(evutil_socket_t, short, void *);
 
 void
@@ -437,6 +451,9 @@ job_free(struct tpd_job *job)
 	}
 	if (job->j_deadline_ev != NULL)
 		event_free(job->j_deadline_ev);
+	if (job->j_timeout_ev != NULL)
+		event_free(job->j_timeout_ev);
+	free(job->j_loop_msg);
 	/* Waits (briefly) for the worker that ran it to let go of it. */
 	threadpool_job_destroy(&job->j_tpjob);
 	(void)pthread_mutex_destroy(&job->j_lock);
@@ -538,6 +555,9 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	if (tp_state_is_final(state) && job->j_abandoned) {
 		info->message = (char *)jobs_abandoned_msg;
 		end = job->j_final_ns;
+	} else if (tp_state_is_final(state) && job->j_written_off) {
+		info->message = job->j_loop_msg;
+		end = job->j_final_ns;
 	} else if (tp_state_is_final(state)) {
 		end = job->j_end_ns;
 		info->message = job->j_message;
@@ -614,16 +634,22 @@ job_finalize(struct tpd_job *job)
 		event_free(job->j_deadline_ev);
 		job->j_deadline_ev = NULL;
 	}
+	if (job->j_timeout_ev != NULL) {
+		event_free(job->j_timeout_ev);
+		job->j_timeout_ev = NULL;
+	}
 	/* How long the plugin's jobs run, for deadlines' estimates. */
-	if (job->j_started && !job->j_abandoned && job->j_end_ns > job->j_start_ns &&
+	if (job->j_started && !job->j_abandoned && !job->j_written_off &&
+	    job->j_end_ns > job->j_start_ns &&
 	    (job->j_outcome == TPOOL__JOB_STATE__JOB_SUCCEEDED ||
 	    job->j_outcome == TPOOL__JOB_STATE__JOB_FAILED))
 		tpd_plugin_note_run(job->j_plugin, job->j_end_ns -
 		    job->j_start_ns);
-	if (!job->j_abandoned &&
+	if (!job->j_abandoned && !job->j_written_off &&
 	    job->j_outcome == TPOOL__JOB_STATE__JOB_SUCCEEDED)
 		job_charge_result(job);
 	job->j_state = job->j_abandoned ? TPOOL__JOB_STATE__JOB_FAILED :
+	    job->j_written_off ? TPOOL__JOB_STATE__JOB_TIMED_OUT :
 	    job->j_outcome;
 	job->j_final_ns = tpd_now_ns();
 	switch (job->j_state) {
@@ -636,6 +662,9 @@ job_finalize(struct tpd_job *job)
 	case TPOOL__JOB_STATE__JOB_EXPIRED:
 		jobs_counts.jc_expired++;
 		break;
+	case TPOOL__JOB_STATE__JOB_TIMED_OUT:
+		jobs_counts.jc_timed_out++;
+		break;
 	default:
 		jobs_counts.jc_failed++;
 		break;
@@ -643,6 +672,9 @@ job_finalize(struct tpd_job *job)
 	job_leave(job);
 	if (job->j_abandoned) {
 		TAILQ_INSERT_TAIL(&jobs_abandoned, job, j_listent);
+	} else if (job->j_written_off) {
+		/* Kept, with its plugin, until its thread lets go. */
+		TAILQ_INSERT_TAIL(&jobs_written_off, job, j_listent);
 	} else {
 		finished_add(job);
 		/* Its plugin may go now (an abandoned job's still runs it). */
@@ -657,6 +689,92 @@ job_finalize(struct tpd_job *job)
 		jobs_hooks->jh_idle();
 }
 
+/* ------------------------------------------------------------- timeouts */
+
+/* Fire job_timeout_cb at at (tpd_now_ns()), when it has a time limit. */
+static void
+job_timeout_arm(struct tpd_job *job, uint64_t at)
+{
+	uint64_t now = tpd_now_ns(), left = at > now ? at - now : 0;
+	struct timeval tv = { (time_t)(left / 1000000000u),
+	    (suseconds_t)(left % 1000000000u / 1000u) };
+
+	if (job->j_timeout_ns == 0)
+		return;
+	if (job->j_timeout_ev == NULL &&
+	    (job->j_timeout_ev = evtimer_new(jobs_base, job_timeout_cb,
+	    job)) == NULL) {
+		tpd_warn("job %llu: no memory for its time limit; it runs "
+		    "without", (unsigned long long)job->j_id);
+		return;
+	}
+	(void)evtimer_add(job->j_timeout_ev, &tv);
+}
+
+/*
+ * Its time is up: it is asked to stop (its cancel request), and reports
+ * TIMED_OUT however it ends; it has the plugin's --timeout-grace.  Then,
+ * still running: isolation process, its worker is killed (the thread
+ * following it, isolate.c); isolation thread, it is reported timed out
+ * now and written off: its thread is left to finish alone, its pool gets
+ * one more thread meanwhile (pools.c), and its plugin counts a stuck job.
+ */
+static void
+job_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	const struct tpd_worker_conf *wc;
+	struct tpd_job *job = arg;
+	char msg[256];
+
+	(void)fd;
+	(void)what;
+	if (tp_state_is_final(job->j_state))
+		return;
+	wc = tpd_plugin_conf(job->j_plugin);
+	if (!job->j_time_up) {
+		job->j_time_up = true;
+		atomic_store(&job->j_timed_out, true);
+		atomic_store(&job->j_cancel, true);
+		job_timeout_arm(job, tpd_now_ns() + wc->wc_grace_ns);
+		return;
+	}
+	if (tpd_plugin_iso(job->j_plugin) != NULL) {
+		atomic_store(&job->j_kill, true);
+		return;
+	}
+	(void)snprintf(msg, sizeof(msg), "ran past its time limit of %llu ms "
+	    "and did not stop within the grace of %llu ms: written off (its "
+	    "thread finishes alone; its pool has one more meanwhile)",
+	    (unsigned long long)(job->j_timeout_ns / 1000000u),
+	    (unsigned long long)(wc->wc_grace_ns / 1000000u));
+	tpd_warn("job %llu (%s): %s", (unsigned long long)job->j_id,
+	    job->j_name, msg);
+	job->j_loop_msg = strdup(msg);
+	job->j_written_off = true;
+	tpd_plugin_stuck(job->j_plugin, 1);
+	tpd_pool_stuck(job->j_pool, 1);
+	job_finalize(job);
+}
+
+/* A written-off job's thread let go of it: its pool and plugin too. */
+static void
+job_returned(struct tpd_job *job)
+{
+	tpd_info("job %llu (%s): its thread finished, written off before",
+	    (unsigned long long)job->j_id, job->j_name);
+	TAILQ_REMOVE(&jobs_written_off, job, j_listent);
+	tpd_pool_stuck(job->j_pool, -1);
+	tpd_pool_use(job->j_pool_kind, job->j_pri, false);
+	tpd_plugin_stuck(job->j_plugin, -1);
+	tpd_plugin_rele(job->j_plugin);
+	job->j_plugin = NULL;
+	/* What it made is discarded: it was reported timed out. */
+	free(job->j_result);
+	job->j_result = NULL;
+	job->j_result_len = 0;
+	finished_add(job);
+}
+
 /* The completion queue delivers a job's notes here (tpd_cq_init()). */
 static void
 job_notes(struct tpd_job *job, unsigned int bits)
@@ -664,13 +782,20 @@ job_notes(struct tpd_job *job, unsigned int bits)
 	char msg[TP_PLUGIN_PROGRESS_MSG_MAX];
 	unsigned int percent;
 
-	/* A job made final already (abandoned) has a worker still talking. */
-	if (tp_state_is_final(job->j_state))
+	/*
+	 * A job made final already (abandoned, written off) has a worker
+	 * still talking; a written-off one's end is its thread letting go.
+	 */
+	if (tp_state_is_final(job->j_state)) {
+		if (job->j_written_off && (bits & TPD_NOTE_FINISHED))
+			job_returned(job);
 		return;
+	}
 	if ((bits & TPD_NOTE_STARTED) &&
 	    job->j_state == TPOOL__JOB_STATE__JOB_QUEUED) {
 		job->j_state = TPOOL__JOB_STATE__JOB_RUNNING;
 		job->j_started = true;
+		job_timeout_arm(job, job->j_start_ns + job->j_timeout_ns);
 		jobs_hooks->jh_started(job, job->j_start_ns - job->j_submit_ns,
 		    job->j_ran_on_cpu);
 	}
@@ -899,7 +1024,7 @@ tpd_jobs_abandon_running(void)
 bool
 tpd_jobs_any_abandoned(void)
 {
-	return !TAILQ_EMPTY(&jobs_abandoned);
+	return !TAILQ_EMPTY(&jobs_abandoned) || !TAILQ_EMPTY(&jobs_written_off);
 }
 
 void
@@ -922,7 +1047,8 @@ tpd_jobs_free_all(void)
 		jobs_reap_ev = NULL;
 	}
 	tpd_jobid_close();
-	if (TAILQ_EMPTY(&jobs_abandoned) && TAILQ_EMPTY(&jobs_inflight)) {
+	if (TAILQ_EMPTY(&jobs_abandoned) && TAILQ_EMPTY(&jobs_inflight) &&
+	    TAILQ_EMPTY(&jobs_written_off)) {
 		free(jobs_hash);
 		jobs_hash = NULL;
 		tpd_cq_destroy();

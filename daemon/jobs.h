@@ -72,6 +72,7 @@ struct tpd_job_spec {
 	struct threadpool	*js_pool;
 	uint64_t		js_deadline_ns;	/* must start by (tpd_now_ns());
 						 *    0: no deadline */
+	uint64_t		js_timeout_ns;	/* may run that long; 0: none */
 };
 
 /*
@@ -139,6 +140,7 @@ struct tpd_job_counts {
 	uint64_t	jc_failed;
 	uint64_t	jc_cancelled;
 	uint64_t	jc_expired;
+	uint64_t	jc_timed_out;
 };
 void	tpd_jobs_counts(struct tpd_job_counts *counts);
 

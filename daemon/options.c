@@ -165,7 +165,8 @@ static const struct opt_row opt_table[] = {
 	  "settings of plugin NAME that override the daemon's: KEY is "
 	      "isolation, worker-memory, worker-cpu-time, worker-files, "
 	      "worker-procs, worker-jobs, worker-memory-growth, worker-warm, "
-	      "quarantine-crashes or quarantine-time (repeatable)" },
+	      "quarantine-crashes, quarantine-time, job-timeout, "
+	      "max-job-timeout or timeout-grace (repeatable)" },
 	{ "worker-program", 294, OPT_STRING, OFF(o_worker_program), 0, 0,
 	    "PATH",
 	  "the worker process of isolation process (default "
@@ -206,6 +207,19 @@ static const struct opt_row opt_table[] = {
 	{ "quarantine-time", 304, OPT_DURATION, OFF(o_quarantine_ns), NS_S,
 	    86400 * NS_S * 30, "TIME",
 	  "how long a quarantine lasts (default 10m)" },
+	{ "job-timeout", 306, OPT_DURATION, OFF(o_job_timeout_ns), 0,
+	    86400 * NS_S * 30, "TIME",
+	  "how long a job may run unless it asks (tpctl submit --timeout): then "
+	      "it is asked to stop, and ended timed out; 0 = no limit "
+	      "(default 0)" },
+	{ "max-job-timeout", 307, OPT_DURATION, OFF(o_max_job_timeout_ns), 0,
+	    86400 * NS_S * 30, "TIME",
+	  "the longest a job may ask to run; 0 = no cap (default 0)" },
+	{ "timeout-grace", 308, OPT_DURATION, OFF(o_timeout_grace_ns), 0,
+	    86400 * NS_S, "TIME",
+	  "after its time is up, how long a job has to stop before it is "
+	      "ended: its worker process killed, or its thread written off "
+	      "(default 5s)" },
 	{ "state-dir", 277, OPT_STRING, OFF(o_state_dir), 0, 0, "DIR",
 	  "keep the job id high-water mark in DIR, so ids are never reused "
 	      "(default: none; the clock alone)" },
@@ -320,6 +334,7 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_worker_warm = 1;
 	opt->o_quarantine_crashes = 5;
 	opt->o_quarantine_ns = 600 * NS_S;
+	opt->o_timeout_grace_ns = 5 * NS_S;
 	opt->o_idle_timeout_ns = 30 * NS_S;
 	opt->o_shutdown_grace_ns = 10 * NS_S;
 	opt->o_finished_keep = 1000;
@@ -378,7 +393,8 @@ opt_isolation(const char *value, int *ret)
 static const char *const opt_plugin_keys[] = {
 	"isolation", "worker-memory", "worker-cpu-time", "worker-files",
 	"worker-procs", "worker-jobs", "worker-memory-growth", "worker-warm",
-	"quarantine-crashes", "quarantine-time",
+	"quarantine-crashes", "quarantine-time", "job-timeout",
+	"max-job-timeout", "timeout-grace",
 };
 
 static const struct opt_row *opt_find(const char *name);
@@ -514,6 +530,9 @@ tpd_worker_conf_of(const struct tpd_options *opt, const char *name,
 	ret->wc_warm = eff.o_worker_warm;
 	ret->wc_quarantine_crashes = eff.o_quarantine_crashes;
 	ret->wc_quarantine_ns = eff.o_quarantine_ns;
+	ret->wc_timeout_ns = eff.o_job_timeout_ns;
+	ret->wc_max_timeout_ns = eff.o_max_job_timeout_ns;
+	ret->wc_grace_ns = eff.o_timeout_grace_ns;
 }
 
 int

@@ -50,6 +50,9 @@ struct tpd_worker_conf {
 	uint32_t	wc_warm;
 	uint32_t	wc_quarantine_crashes;
 	uint64_t	wc_quarantine_ns;
+	uint64_t	wc_timeout_ns;		/* a job's, unless it asks; 0: none */
+	uint64_t	wc_max_timeout_ns;	/* most a job may ask; 0: no cap */
+	uint64_t	wc_grace_ns;		/* time up to ended */
 };
 
 struct tpd_options {
@@ -98,6 +101,9 @@ struct tpd_options {
 	uint32_t	o_worker_warm;		/* started with the plugin */
 	uint32_t	o_quarantine_crashes;	/* in a row; 0: never */
 	uint64_t	o_quarantine_ns;
+	uint64_t	o_job_timeout_ns;	/* 0: none */
+	uint64_t	o_max_job_timeout_ns;	/* 0: no cap */
+	uint64_t	o_timeout_grace_ns;
 };
 
 /*

@@ -108,6 +108,7 @@ struct tpd_plugin {
 						 *    list */
 	const struct tp_plugin	*p_desc;	/* c */
 	void			*p_data;	/* c: what tpp_init returned */
+	struct tpd_worker_conf	p_conf;		/* c: its settings (--plugin) */
 	struct tpd_iso		*p_iso;		/* c: its worker processes
 						 *    (isolation process), or
 						 *    NULL (thread) */
@@ -120,6 +121,8 @@ struct tpd_plugin {
 	ino_t			p_ino;		/* c */
 	int64_t			p_mtime_ns;	/* c */
 	unsigned int		p_refs;		/* l: registry + each job */
+	unsigned int		p_stuck;	/* l: jobs timed out whose thread
+						 *    still runs them */
 	uint64_t		p_run_ns;	/* l: its jobs' run time, a
 						 *    moving average; 0: none
 						 *    ran yet */
@@ -143,6 +146,24 @@ struct tpd_iso *
 tpd_plugin_iso(const struct tpd_plugin *plugin)
 {
 	return plugin->p_iso;
+}
+
+const struct tpd_worker_conf *
+tpd_plugin_conf(const struct tpd_plugin *plugin)
+{
+	return &plugin->p_conf;
+}
+
+void
+tpd_plugin_stuck(struct tpd_plugin *plugin, int delta)
+{
+	plugin->p_stuck = (unsigned int)((int)plugin->p_stuck + delta);
+}
+
+unsigned int
+tpd_plugin_stuck_jobs(const struct tpd_plugin *plugin)
+{
+	return plugin->p_stuck;
 }
 
 void
@@ -667,6 +688,7 @@ plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 		goto fail;
 	}
 	p->p_iso = iso;
+	tpd_worker_conf_of(&tpd_opt, desc->tpp_name, &p->p_conf);
 	p->p_desc = desc;
 	p->p_data = data;
 	p->p_handle = handle;

@@ -50,6 +50,13 @@ void	*tpd_plugin_data(const struct tpd_plugin *plugin);
 /* Its worker processes when its isolation is "process" (isolate.h), else
  * NULL (constant; a worker may call it as tpd_plugin_desc()). */
 struct tpd_iso *tpd_plugin_iso(const struct tpd_plugin *plugin);
+/* Its settings (--plugin over the daemon's), constant once loaded. */
+struct tpd_worker_conf;
+const struct tpd_worker_conf *tpd_plugin_conf(const struct tpd_plugin *plugin);
+/* Jobs of it timed out whose thread still runs them (loop): one more
+ * (+1) or fewer (-1); how many. */
+void	tpd_plugin_stuck(struct tpd_plugin *plugin, int delta);
+unsigned int tpd_plugin_stuck_jobs(const struct tpd_plugin *plugin);
 /* A job of it ran for ns (loop: at its end); how long its jobs run, a
  * moving average of the last few dozen (0: none ran yet). */
 void	tpd_plugin_note_run(struct tpd_plugin *plugin, uint64_t ns);

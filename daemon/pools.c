@@ -123,6 +123,39 @@ tpd_pool_get(Tpool__PoolKind kind, int pri, int *cpu,
 	return pool_get_percpu(pri, cpu, ret_pool);
 }
 
+/* Pools with threads held by written-off jobs, and how many.  l. */
+static struct pool_stuck {
+	struct threadpool	*ps_pool;
+	unsigned int		ps_n;
+} *pool_stuck;
+static size_t pool_nstuck;
+
+void
+tpd_pool_stuck(struct threadpool *pool, int delta)
+{
+	struct pool_stuck *v;
+	size_t i;
+
+	for (i = 0; i < pool_nstuck; i++)
+		if (pool_stuck[i].ps_pool == pool)
+			break;
+	if (i == pool_nstuck) {
+		if (delta < 0 || (v = realloc(pool_stuck, (pool_nstuck + 1) *
+		    sizeof(*v))) == NULL)
+			return;		/* no memory: the cap stays */
+		pool_stuck = v;
+		pool_stuck[pool_nstuck].ps_pool = pool;
+		pool_stuck[pool_nstuck].ps_n = 0;
+		pool_nstuck++;
+	}
+	pool_stuck[i].ps_n = (unsigned int)((int)pool_stuck[i].ps_n + delta);
+	if (tpd_opt.o_max_threads != 0)
+		threadpool_set_max_threads(pool, tpd_opt.o_max_threads +
+		    pool_stuck[i].ps_n);
+	if (pool_stuck[i].ps_n == 0)
+		pool_stuck[i] = pool_stuck[--pool_nstuck];
+}
+
 void
 tpd_pool_use(Tpool__PoolKind kind, int pri, bool enter)
 {
@@ -270,4 +303,7 @@ tpd_pools_put_all(void)
 		}
 	}
 	memset(pool_usage, 0, sizeof(pool_usage));
+	free(pool_stuck);
+	pool_stuck = NULL;
+	pool_nstuck = 0;
 }

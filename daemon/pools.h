@@ -31,6 +31,12 @@ int	tpd_pool_get(Tpool__PoolKind kind, int pri, int *cpu,
  */
 void	tpd_pool_use(Tpool__PoolKind kind, int pri, bool enter);
 /*
+ * A job timed out in pool still holds one of its threads (written off):
+ * the pool's cap rises by one meanwhile (delta 1), and falls back when the
+ * thread lets go (-1).  Loop thread.
+ */
+void	tpd_pool_stuck(struct threadpool *pool, int delta);
+/*
  * Release the pools (an unbound pool, a per-CPU set) that have had no
  * job in flight for unused_ns: their threads are joined (may sleep
  * briefly; no job may be running there).  The next job there takes the

@@ -67,6 +67,8 @@ info_collect(struct tpd_plugin *p, void *arg)
 	pi->abi_version = desc->tpp_abi_version;
 	pi->isolation = (char *)tpd_isolation_name((iso = tpd_plugin_iso(p)) !=
 	    NULL ? TPD_ISO_PROCESS : TPD_ISO_THREAD);
+	pi->has_stuck_jobs = true;
+	pi->stuck_jobs = tpd_plugin_stuck_jobs(p);
 	if (iso != NULL) {
 		tpd_iso_stats(iso, &st);
 		pi->has_workers = pi->has_workers_started =
@@ -170,6 +172,8 @@ tpd_req_stats(struct tpd_req *r)
 	st.jobs_cancelled = jc.jc_cancelled;
 	st.has_jobs_expired = true;
 	st.jobs_expired = jc.jc_expired;
+	st.has_jobs_timed_out = true;
+	st.jobs_timed_out = jc.jc_timed_out;
 	st.has_jobs_in_flight = true;
 	st.jobs_in_flight = tpd_jobs_inflight();
 	st.has_jobs_waiting_turn = true;

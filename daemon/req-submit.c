@@ -91,6 +91,31 @@ submit_may_have(struct tpd_req *r, int pri)
 }
 
 /*
+ * The job's time limit: what it asks (Submit.timeout_ms), at most its
+ * plugin's maximum (else refused), or its plugin's default, or, with
+ * neither, the maximum.
+ */
+static Tpool__ErrorCode
+submit_time_limit(struct tpd_req *r, struct tpd_job_spec *spec,
+    const Tpool__Submit *s)
+{
+	const struct tpd_worker_conf *wc = tpd_plugin_conf(spec->js_plugin);
+	uint64_t asked = s->has_timeout_ms ? s->timeout_ms * 1000000ull : 0;
+
+	if (asked != 0 && wc->wc_max_timeout_ns != 0 &&
+	    asked > wc->wc_max_timeout_ns)
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
+		    "time limit of %llu ms is over plugin %s's maximum of %llu "
+		    "ms (tpoold --max-job-timeout)",
+		    (unsigned long long)s->timeout_ms,
+		    tpd_plugin_desc(spec->js_plugin)->tpp_name,
+		    (unsigned long long)(wc->wc_max_timeout_ns / 1000000u));
+	spec->js_timeout_ns = asked != 0 ? asked : wc->wc_timeout_ns != 0 ?
+	    wc->wc_timeout_ns : wc->wc_max_timeout_ns;
+	return TPD_REQ_OK;
+}
+
+/*
  * A deadline the daemon can tell the job will not make: refused now.
  * The estimate: the jobs ahead of it in its pool (those waiting their
  * turn in the daemon, those queued in libtp, and, when every thread is
@@ -131,7 +156,7 @@ tpd_req_submit(struct tpd_req *r)
 	const Tpool__Submit *s = r->r_req->submit;
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__SubmitReply sr = TPOOL__SUBMIT_REPLY__INIT;
-	struct tpd_job_spec spec = { .js_deadline_ns = 0 };
+	struct tpd_job_spec spec = { .js_deadline_ns = 0, .js_timeout_ns = 0 };
 	struct tpd_job *job;
 	struct tpd_iso *iso;
 	Tpool__ErrorCode code;
@@ -172,6 +197,8 @@ tpd_req_submit(struct tpd_req *r)
 	if ((error = tpd_pool_get(s->pool, spec.js_pri, &spec.js_cpu,
 	    &spec.js_pool)) != 0)
 		return submit_no_pool(r, error, spec.js_pri, spec.js_cpu);
+	if ((code = submit_time_limit(r, &spec, s)) != TPD_REQ_OK)
+		return code;
 	if (s->has_deadline_ms && s->deadline_ms > 0) {
 		if ((code = submit_reachable(r, &spec, s->deadline_ms)) !=
 		    TPD_REQ_OK)

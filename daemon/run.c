@@ -371,6 +371,7 @@ tpd_job_run(struct threadpool_job *tpjob)
 	Tpool__JobState state;
 	struct run_ctx rc;
 	struct tpd_iso *iso;
+	bool killed = false;
 	size_t refused;
 	uint64_t start, end, cpu0, cpu1;
 	char *message = NULL, errbuf[128];
@@ -421,7 +422,7 @@ tpd_job_run(struct threadpool_job *tpjob)
 	if ((iso = tpd_plugin_iso(plugin)) != NULL) {
 		/* In one of its worker processes; the CPU time is theirs. */
 		r = tpd_iso_run(iso, &rc.rc_ctx, tpd_opt.o_max_result,
-		    &refused, &cpu1);
+		    &job->j_kill, &killed, &refused, &cpu1);
 		if (refused != 0)
 			rc.rc_refused_len = refused;
 		cpu0 = 0;
@@ -432,7 +433,14 @@ tpd_job_run(struct threadpool_job *tpjob)
 	}
 	end = tpd_now_ns();
 
-	if (rc.rc_refused_len != 0) {
+	if (atomic_load(&job->j_timed_out)) {
+		/* Its time was up (jobs.c): however it ended, it timed out. */
+		state = TPOOL__JOB_STATE__JOB_TIMED_OUT;
+		message = run_message("ran past its time limit of %llu ms; %s",
+		    (unsigned long long)(job->j_timeout_ns / 1000000u),
+		    killed ? "its worker process was ended after the grace" :
+		    "it stopped within the grace");
+	} else if (rc.rc_refused_len != 0) {
 		state = TPOOL__JOB_STATE__JOB_FAILED;
 		message = run_message("result of %zu bytes is over the limit "
 		    "of %zu bytes", rc.rc_refused_len, tpd_opt.o_max_result);

@@ -83,6 +83,11 @@ tpd_validate_submit(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
 	    s->pool != TPOOL__POOL_KIND__POOL_PERCPU)
 		return validate_fail(ret_code, BAD, why, whylen,
 		    "unknown pool kind %d", (int)s->pool);
+	if (s->has_timeout_ms && s->timeout_ms > TPD_DEADLINE_MAX_MS)
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "time limit of %llu ms is over %llu ms (30 days)",
+		    (unsigned long long)s->timeout_ms,
+		    (unsigned long long)TPD_DEADLINE_MAX_MS);
 	if (s->has_deadline_ms && s->deadline_ms > TPD_DEADLINE_MAX_MS)
 		return validate_fail(ret_code, BAD, why, whylen,
 		    "deadline of %llu ms is over %llu ms (30 days)",

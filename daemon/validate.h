@@ -16,7 +16,7 @@
 #define	TPD_JOB_NAME_MAX	255
 /* Jobs in one page of a Status list, at most (and by default). */
 #define	TPD_STATUS_PAGE_MAX	1000u
-/* The longest deadline a Submit may give (30 days). */
+/* The longest deadline or time limit a Submit may give (30 days). */
 #define	TPD_DEADLINE_MAX_MS	(30ull * 86400 * 1000)
 
 /*

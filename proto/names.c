@@ -13,6 +13,7 @@ tp_state_is_final(Tpool__JobState state)
 	case TPOOL__JOB_STATE__JOB_FAILED:
 	case TPOOL__JOB_STATE__JOB_CANCELLED:
 	case TPOOL__JOB_STATE__JOB_EXPIRED:
+	case TPOOL__JOB_STATE__JOB_TIMED_OUT:
 		return true;
 	default:
 		return false;
@@ -29,6 +30,7 @@ tp_state_name(Tpool__JobState state)
 	case TPOOL__JOB_STATE__JOB_FAILED:	return "failed";
 	case TPOOL__JOB_STATE__JOB_CANCELLED:	return "cancelled";
 	case TPOOL__JOB_STATE__JOB_EXPIRED:	return "expired";
+	case TPOOL__JOB_STATE__JOB_TIMED_OUT:	return "timed out";
 	default:				return "unknown";
 	}
 }

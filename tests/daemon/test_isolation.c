@@ -297,6 +297,191 @@ START_TEST(test_workers_outlive_the_threads_that_started_them)
 }
 END_TEST
 
+/* ---------------------------------------------------------- time limits */
+
+/* The daemon with the example plugins, crash (isolation process) and
+ * probe (thread), and args. */
+static void
+up_probe(const char *const *args)
+{
+	const char *argv[32];
+	size_t n = 0;
+
+	argv[n++] = "--plugin-isolation";
+	argv[n++] = "crash:process";
+	for (; args != NULL && *args != NULL && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "crash", NULL);
+	td_add_plugin(&D, "probe", NULL);
+	td_start(&D, NULL, argv);
+}
+
+/* Submit plugin on input with a time limit (0: none asked); its id. */
+static uint64_t
+submit_timed(struct tpc *c, const char *plugin, const char *input,
+    uint64_t timeout_ms)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	uint64_t id;
+
+	a.tsa_plugin = plugin;
+	a.tsa_input = input;
+	a.tsa_input_len = strlen(input);
+	a.tsa_timeout_ms = timeout_ms;
+	ck_assert_int_eq(tpc_submit(c, &a, &id), 0);
+	return id;
+}
+
+/* j ended timed out, its message holding want; j is freed. */
+static void
+timed_out_with(Tpool__JobInfo *j, const char *want)
+{
+	ck_assert_msg(j->state == TPOOL__JOB_STATE__JOB_TIMED_OUT,
+	    "state %d, not timed out ('%s')", j->state,
+	    j->message != NULL ? j->message : "");
+	ck_assert_msg(j->message != NULL && strstr(j->message, want) != NULL,
+	    "message '%s', not '%s'", j->message != NULL ? j->message : "",
+	    want);
+	tpool__job_info__free_unpacked(j, NULL);
+}
+
+/* probe's stuck jobs, as tpctl plugins shows them. */
+static unsigned int
+probe_stuck(struct tpc *c)
+{
+	Tpool__PluginList *pl;
+	unsigned int n = 0;
+	size_t i;
+
+	ck_assert_int_eq(tpc_list_plugins(c, &pl), 0);
+	for (i = 0; i < pl->n_plugins; i++)
+		if (strcmp(pl->plugins[i]->name, "probe") == 0)
+			n = pl->plugins[i]->stuck_jobs;
+	tpool__plugin_list__free_unpacked(pl, NULL);
+	return n;
+}
+
+/*
+ * Isolation thread: a job that ignores its stop past the grace is
+ * reported timed out and written off; its pool (one thread) gets another
+ * meanwhile, so the next job runs; probe counts a stuck job until the
+ * thread lets go.
+ */
+START_TEST(test_thread_job_past_its_time_is_written_off)
+{
+	Tpool__StatsReply *st;
+	Tpool__JobInfo *j;
+	uint64_t held, t0, end;
+	struct tpc *c;
+
+	up_probe(ARGS("--max-threads", "1", "--job-timeout", "300ms",
+	    "--timeout-grace", "200ms"));
+	c = td_connect(&D);
+	t0 = tu_now_ms();
+	held = td_submit(c, "probe", "hold:2500");
+	timed_out_with(td_wait_final(c, held), "ran past its time limit of "
+	    "300 ms and did not stop within the grace of 200 ms: written off");
+	ck_assert_uint_lt(tu_now_ms() - t0, 2000);
+	ck_assert_uint_eq(probe_stuck(c), 1);
+	/* The one thread is held; the pool has another for this. */
+	j = td_run_job(c, "echo", "x", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	ck_assert_uint_lt(tu_now_ms() - t0, 2000);
+	end = tu_now_ms() + td_deadline_ms();
+	while (probe_stuck(c) > 0 && tu_now_ms() < end)
+		td_sleep_ms(50);
+	ck_assert_uint_eq(probe_stuck(c), 0);
+	j = td_wait_final(c, held);	/* still timed out, still there */
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_TIMED_OUT);
+	tpool__job_info__free_unpacked(j, NULL);
+	ck_assert_int_eq(tpc_stats(c, &st), 0);
+	ck_assert_uint_eq(st->jobs_timed_out, 1);
+	tpool__stats_reply__free_unpacked(st, NULL);
+	td_expect_log(&D, "its thread finished, written off before");
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* A job that stops when its time is up (its cancel request) times out
+ * within the grace; one that ends in time succeeds. */
+START_TEST(test_job_that_stops_when_its_time_is_up)
+{
+	Tpool__JobInfo *j;
+	struct tpc *c;
+
+	up_probe(ARGS("--timeout-grace", "5s"));
+	c = td_connect(&D);
+	timed_out_with(td_wait_final(c, submit_timed(c, "probe", "spin:10000",
+	    200)), "ran past its time limit of 200 ms; it stopped within the "
+	    "grace");
+	j = td_wait_final(c, submit_timed(c, "sleep", "50", 2000));
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/*
+ * Isolation process: past its time and grace, the worker is killed; no
+ * crash counted; the next job runs.
+ */
+START_TEST(test_process_job_past_its_time_is_killed)
+{
+	Tpool__PluginList *pl;
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	size_t i;
+
+	up_probe(ARGS("--plugin", "crash:job-timeout=300ms,timeout-grace=100ms"));
+	c = td_connect(&D);
+	timed_out_with(td_wait_final(c, submit_timed(c, "crash", "spin", 0)),
+	    "ran past its time limit of 300 ms; its worker process was ended "
+	    "after the grace");
+	j = crash(c, "ok");
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	ck_assert_int_eq(tpc_list_plugins(c, &pl), 0);
+	for (i = 0; i < pl->n_plugins; i++)
+		if (strcmp(pl->plugins[i]->name, "crash") == 0)
+			ck_assert_uint_eq(pl->plugins[i]->worker_crashes, 0);
+	tpool__plugin_list__free_unpacked(pl, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* --max-job-timeout: a longer limit asked is refused; none asked gets it. */
+START_TEST(test_time_limit_capped_by_the_maximum)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	const char *msg = NULL;
+	struct tpc *c;
+	uint64_t id;
+
+	up_probe(ARGS("--max-job-timeout", "400ms", "--timeout-grace", "1s"));
+	c = td_connect(&D);
+	a.tsa_plugin = "sleep";
+	a.tsa_input = "10";
+	a.tsa_input_len = 2;
+	a.tsa_timeout_ms = 5000;
+	ck_assert_int_eq(tpc_submit(c, &a, &id), TPC_EDAEMON);
+	ck_assert_int_eq(tpc_last_error(c, &msg),
+	    TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
+	ck_assert_msg(strstr(msg, "time limit of 5000 ms is over plugin "
+	    "sleep's maximum of 400 ms") != NULL, "message '%s'", msg);
+	timed_out_with(td_wait_final(c, submit_timed(c, "sleep", "3000", 0)),
+	    "ran past its time limit of 400 ms");
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 /* A cancel request reaches the plugin in its worker. */
 START_TEST(test_cancel_reaches_the_worker)
 {
@@ -526,6 +711,10 @@ isolation_suite(void)
 	tcase_add_test(tc, test_workers_outlive_the_threads_that_started_them);
 	tcase_add_test(tc, test_plugin_that_keeps_crashing_is_quarantined);
 	tcase_add_test(tc, test_bad_isolation_options_are_refused);
+	tcase_add_test(tc, test_thread_job_past_its_time_is_written_off);
+	tcase_add_test(tc, test_job_that_stops_when_its_time_is_up);
+	tcase_add_test(tc, test_process_job_past_its_time_is_killed);
+	tcase_add_test(tc, test_time_limit_capped_by_the_maximum);
 	tcase_add_test(tc, test_plugin_settings_override_the_daemons);
 	suite_add_tcase(s, tc);
 	return s;
