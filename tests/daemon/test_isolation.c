@@ -24,9 +24,12 @@
 
 static struct td_daemon D;
 
-/* The daemon with the example plugins and "crash", crash in processes. */
+/*
+ * The daemon with the example plugins and "crash", crash in processes,
+ * and with probe, "probe" (isolation thread) too.
+ */
 static void
-up(const char *const *args)
+up_with(bool probe, const char *const *args)
 {
 	const char *argv[32];
 	size_t n = 0;
@@ -39,7 +42,15 @@ up(const char *const *args)
 	td_init(&D);
 	td_add_example_plugins(&D);
 	td_add_plugin(&D, "crash", NULL);
+	if (probe)
+		td_add_plugin(&D, "probe", NULL);
 	td_start(&D, NULL, argv);
+}
+
+static void
+up(const char *const *args)
+{
+	up_with(false, args);
 }
 
 /* Run crash on input; its final JobInfo (free it). */
@@ -218,9 +229,10 @@ START_TEST(test_worker_cpu_time_limit)
 }
 END_TEST
 
-/* crash's worker processes alive, as tpctl plugins shows them. */
+/* What tpctl plugins shows of plugin name: its workers alive, or (stuck)
+ * its stuck jobs. */
 static unsigned int
-crash_workers(struct tpc *c)
+plugin_count(struct tpc *c, const char *name, bool stuck)
 {
 	Tpool__PluginList *pl;
 	unsigned int n = 0;
@@ -228,10 +240,17 @@ crash_workers(struct tpc *c)
 
 	ck_assert_int_eq(tpc_list_plugins(c, &pl), 0);
 	for (i = 0; i < pl->n_plugins; i++)
-		if (strcmp(pl->plugins[i]->name, "crash") == 0)
-			n = pl->plugins[i]->workers;
+		if (strcmp(pl->plugins[i]->name, name) == 0)
+			n = stuck ? pl->plugins[i]->stuck_jobs :
+			    pl->plugins[i]->workers;
 	tpool__plugin_list__free_unpacked(pl, NULL);
 	return n;
+}
+
+static unsigned int
+crash_workers(struct tpc *c)
+{
+	return plugin_count(c, "crash", false);
 }
 
 /*
@@ -299,24 +318,10 @@ END_TEST
 
 /* ---------------------------------------------------------- time limits */
 
-/* The daemon with the example plugins, crash (isolation process) and
- * probe (thread), and args. */
 static void
 up_probe(const char *const *args)
 {
-	const char *argv[32];
-	size_t n = 0;
-
-	argv[n++] = "--plugin-isolation";
-	argv[n++] = "crash:process";
-	for (; args != NULL && *args != NULL && n < 31; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	td_init(&D);
-	td_add_example_plugins(&D);
-	td_add_plugin(&D, "crash", NULL);
-	td_add_plugin(&D, "probe", NULL);
-	td_start(&D, NULL, argv);
+	up_with(true, args);
 }
 
 /* Submit plugin on input with a time limit (0: none asked); its id. */
@@ -348,20 +353,10 @@ timed_out_with(Tpool__JobInfo *j, const char *want)
 	tpool__job_info__free_unpacked(j, NULL);
 }
 
-/* probe's stuck jobs, as tpctl plugins shows them. */
 static unsigned int
 probe_stuck(struct tpc *c)
 {
-	Tpool__PluginList *pl;
-	unsigned int n = 0;
-	size_t i;
-
-	ck_assert_int_eq(tpc_list_plugins(c, &pl), 0);
-	for (i = 0; i < pl->n_plugins; i++)
-		if (strcmp(pl->plugins[i]->name, "probe") == 0)
-			n = pl->plugins[i]->stuck_jobs;
-	tpool__plugin_list__free_unpacked(pl, NULL);
-	return n;
+	return plugin_count(c, "probe", true);
 }
 
 /*
