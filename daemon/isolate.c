@@ -149,6 +149,8 @@ struct iso_worker {
 struct iso_pid {
 	LIST_ENTRY(iso_pid)	ip_entry;
 	pid_t			ip_pid;
+	uint64_t		ip_closed_ns;	/* its channel closed then */
+	bool			ip_killed;	/* past ISO_REAP_KILL_MS */
 };
 
 struct tpd_iso {
@@ -337,8 +339,12 @@ iso_spawner_run(pid_t *ret_pid, const posix_spawn_file_actions_t *fa,
 
 /* ------------------------------------------------------------ workers */
 
-/* Reap the closed workers that have exited; all of them with wait
- * (SIGKILL after ISO_REAP_KILL_MS).  Called without is_lock. */
+/*
+ * Reap the closed workers that have exited, and kill those closed more
+ * than ISO_REAP_KILL_MS ago (a tpp_fini that hangs); with wait, all of
+ * them, sleeping until they have (up to ISO_REAP_KILL_MS more each).
+ * Called without is_lock.
+ */
 static void
 iso_reap(struct tpd_iso *iso, bool wait)
 {
@@ -351,8 +357,17 @@ iso_reap(struct tpd_iso *iso, bool wait)
 	for (ip = LIST_FIRST(&iso->is_closed); ip != NULL; ip = next) {
 		next = LIST_NEXT(ip, ip_entry);
 		r = waitpid(ip->ip_pid, NULL, WNOHANG);
+		/* A tpp_fini that never ends costs a process: not for long. */
+		if (r == 0 && !ip->ip_killed && tpd_now_ns() -
+		    ip->ip_closed_ns >= ISO_REAP_KILL_MS * 1000000ull) {
+			tpd_warn("plugin %s: worker %d still runs tpp_fini "
+			    "after %d s; killed", iso->is_name,
+			    (int)ip->ip_pid, ISO_REAP_KILL_MS / 1000);
+			(void)kill(ip->ip_pid, SIGKILL);
+			ip->ip_killed = true;
+		}
 		for (waited = 0; r == 0 && wait; waited += 10) {
-			if (waited == ISO_REAP_KILL_MS) {
+			if (waited == ISO_REAP_KILL_MS && !ip->ip_killed) {
 				tpd_warn("plugin %s: worker %d still runs "
 				    "tpp_fini after %d s; killed", iso->is_name,
 				    (int)ip->ip_pid, ISO_REAP_KILL_MS / 1000);
@@ -380,6 +395,8 @@ iso_close(struct tpd_iso *iso, struct iso_worker *w)
 	iso->is_alive--;
 	if (ip != NULL) {
 		ip->ip_pid = w->iw_pid;
+		ip->ip_closed_ns = tpd_now_ns();
+		ip->ip_killed = false;
 		LIST_INSERT_HEAD(&iso->is_closed, ip, ip_entry);
 	}
 	(void)pthread_mutex_unlock(&iso->is_lock);
