@@ -77,6 +77,7 @@
 #include <event2/event.h>
 
 #include "frame.h"
+#include "names.h"
 #include "testing.h"
 
 #ifndef FUZZ_BUILDDIR
@@ -286,8 +287,7 @@ conn_job(uint64_t id)
 static bool
 conn_state_final(Tpool__JobState st)
 {
-	return st == TPOOL__JOB_STATE__JOB_SUCCEEDED || st == TPOOL__JOB_STATE__JOB_FAILED ||
-	    st == TPOOL__JOB_STATE__JOB_CANCELLED;
+	return tp_state_is_final(st);
 }
 
 static void
