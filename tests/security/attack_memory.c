@@ -459,7 +459,7 @@ watch_until_refused(void *arg)
 	uint64_t ids[WATCHED], jobs_only, now = 0;
 	unsigned int i, j, refused = 0;
 	const char *msg = "";
-	int error;
+	int code, error;
 
 	(void)arg;
 	if (connect_user(&c) != 0)
@@ -489,13 +489,30 @@ watch_until_refused(void *arg)
 		tpc_free(w[i]);
 	if (refused == 0)
 		return 64;
-	/* What the user holds falls back to its jobs alone. */
+	/*
+	 * What the user holds falls back to its jobs alone.  Until the daemon
+	 * has seen the watchers close, the user is still over its share and
+	 * a frame may be refused with the connection closed (and a new
+	 * connection may be one too many): ask each time on a connection of
+	 * its own, so that c stays whole for the cancels.
+	 */
 	for (i = 0; i < 500; i++) {
-		if (tpc_stats(c, &st) != 0)
+		struct tpc *q;
+
+		if (connect_user(&q) != 0)
 			return 65;
-		now = st->memory_used_by_you;
-		tpool__stats_reply__free_unpacked(st, NULL);
-		if (now == jobs_only)
+		if ((error = tpc_stats(q, &st)) == 0) {
+			now = st->memory_used_by_you;
+			tpool__stats_reply__free_unpacked(st, NULL);
+		} else if (error != TPC_EDAEMON ||
+		    ((code = tpc_last_error(q, &msg)) !=
+		    TPOOL__ERROR_CODE__ERROR_OVER_BUDGET && code !=
+		    TPOOL__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS)) {
+			tpc_free(q);
+			return 68;
+		}
+		tpc_free(q);
+		if (error == 0 && now == jobs_only)
 			break;
 		td_sleep_ms(10);
 	}
