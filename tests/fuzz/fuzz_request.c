@@ -39,6 +39,7 @@ int	LLVMFuzzerInitialize(int *argc, char ***argv);
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define	REQ_MAX_INPUT	256u
+#define	REQ_MAX_MS	(30ull * 86400 * 1000)	/* docs/protocol.md: 30 days */
 
 #define	CHECK(cond)	do { if (!(cond)) __builtin_trap(); } while (0)
 
@@ -132,6 +133,11 @@ req_wrongs(const Tpool__Request *req)
 		/* A CPU named with the unbound pool is refused. */
 		if (s->pool == TPOOL__POOL_KIND__POOL_UNBOUND && s->cpu != -1)
 			WRONG(ERROR_INVALID_CPU);
+		/* A time limit or deadline is at most 30 days. */
+		if (s->has_timeout_ms && s->timeout_ms > REQ_MAX_MS)
+			WRONG(ERROR_BAD_REQUEST);
+		if (s->has_deadline_ms && s->deadline_ms > REQ_MAX_MS)
+			WRONG(ERROR_BAD_REQUEST);
 		break;
 	case TPOOL__REQUEST__BODY_CANCEL:
 		if (!req->cancel->has_job_id)
