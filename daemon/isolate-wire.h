@@ -18,7 +18,13 @@
  *	end of file: the worker calls tpp_fini and exits
  *
  * A worker that dies instead (a signal, exit) ends its job: the daemon
- * reads end of file and its status.  Both sides are the same build: no
+ * reads end of file and its status.
+ *
+ * Started with -d instead of a plugin's name, the worker only reads the
+ * plugin's declaration for the daemon (its constructors run there, not in
+ * the daemon) and exits:
+ *
+ *	                          ◀──── ISO_DECL, or ISO_FAIL (not loadable)  Both sides are the same build: no
  * versioning, native byte order.
  */
 #ifndef TPD_ISOLATE_WIRE_H
@@ -43,6 +49,7 @@ enum iso_type {
 	ISO_RESULT,		/* the result's bytes */
 	ISO_FAIL,		/* the message (not NUL-terminated) */
 	ISO_DONE,		/* struct iso_done */
+	ISO_DECL,		/* struct iso_decl, the name, the description */
 };
 
 struct iso_hdr {
@@ -66,6 +73,20 @@ struct iso_done {
 	uint64_t	id_cpu_ns;	/* CPU time of the thread that ran it */
 	uint64_t	id_rss_kib;	/* the worker's resident memory now */
 };
+
+/* A plugin's declaration (TP_PLUGIN_SYMBOL), as the worker read it. */
+struct iso_decl {
+	uint32_t	idl_flags;
+#define	ISO_DECL_FOUND	0x1u	/* the symbol is there */
+#define	ISO_DECL_RUN	0x2u	/* tpp_run is set */
+	uint32_t	idl_abi_version;
+	uint32_t	idl_name_len;	/* at most ISO_DECL_NAME_MAX */
+	uint32_t	idl_desc_len;	/* at most ISO_DECL_DESC_MAX */
+};
+/* One over the longest valid name: a longer one arrives cut, and is
+ * refused as too long. */
+#define	ISO_DECL_NAME_MAX	65u
+#define	ISO_DECL_DESC_MAX	1024u	/* a longer description is cut */
 
 /* The worker's exit status after a system call its filter forbids (its
  * ISO_FAIL before it names the call). */

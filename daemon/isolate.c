@@ -59,6 +59,8 @@
 
 #define	ISO_POLL_MS		20	/* a cancel request's way to a worker */
 #define	ISO_READY_MS		(60 * 1000)	/* tpp_init's time */
+#define	ISO_DECL_MS		(10 * 1000)	/* loading, to read the
+						 * declaration */
 #define	ISO_REAP_KILL_MS	(10 * 1000)	/* tpp_fini's, at free */
 
 extern char **environ;
@@ -167,6 +169,8 @@ struct tpd_iso {
 	char			is_name[TP_PLUGIN_NAME_MAX + 1]; /* c */
 	struct tpd_worker_conf	is_conf;	/* c: its settings */
 	int			is_plugin_fd;	/* c: borrowed */
+	bool			is_declare;	/* c: its workers only read the
+						 *    declaration (-d) */
 	bool			is_drop;	/* c: become is_uid/is_gid */
 	uid_t			is_uid;		/* c */
 	gid_t			is_gid;		/* c */
@@ -492,7 +496,10 @@ iso_spawn(struct tpd_iso *iso, struct iso_worker **ret, char *why,
 		argv[argc++] = (char *)"-n";
 		argv[argc++] = procs;
 	}
-	argv[argc++] = iso->is_name;
+	if (iso->is_declare)
+		argv[argc++] = (char *)"-d";
+	else
+		argv[argc++] = iso->is_name;
 	argv[argc] = NULL;
 
 	(void)sigemptyset(&none);
@@ -538,6 +545,49 @@ out:
 }
 
 /*
+ * Wait up to ms for w's first message: 0 and *h (its body unread); EIO
+ * when it is an ISO_FAIL, its text in msg[ISO_MSG_MAX + 1]; ETIMEDOUT,
+ * EPIPE (it ended) or an errno.
+ */
+static int
+iso_first(struct iso_worker *w, int ms, struct iso_hdr *h, char *msg)
+{
+	int error;
+
+	msg[0] = '\0';
+	if ((error = iso_wait_readable(w->iw_fd, ms)) != 0 ||
+	    (error = iso_reader_read(&w->iw_in, h, sizeof(*h))) != 0)
+		return error;
+	if (h->ih_type != ISO_FAIL)
+		return 0;
+	if (h->ih_len <= ISO_MSG_MAX &&
+	    iso_reader_read(&w->iw_in, msg, (size_t)h->ih_len) == 0)
+		msg[h->ih_len] = '\0';
+	return EIO;
+}
+
+/*
+ * w did not do what it was started for (error, msg: iso_first()'s): end
+ * it (freed), and say why in why[]: its message, else late (a time out),
+ * else ended and how it ended.
+ */
+static void
+iso_failed_start(struct tpd_iso *iso, struct iso_worker *w, int error,
+    const char *msg, const char *late, const char *ended, char *why,
+    size_t whylen)
+{
+	char end[128];
+
+	iso_dead(iso, w, "", end, sizeof(end));
+	if (msg[0] != '\0')
+		(void)snprintf(why, whylen, "%s", msg);
+	else if (error == ETIMEDOUT)
+		(void)snprintf(why, whylen, "%s", late);
+	else
+		(void)snprintf(why, whylen, "%s: %s", ended, end);
+}
+
+/*
  * Wait for w's ISO_READY: 0; else w is dead and freed, and why[] says
  * what it said or how it ended (EIO).
  */
@@ -545,32 +595,21 @@ static int
 iso_wait_ready(struct tpd_iso *iso, struct iso_worker *w, char *why,
     size_t whylen)
 {
-	char msg[ISO_MSG_MAX + 1], end[128];
+	char msg[ISO_MSG_MAX + 1], late[64];
 	struct iso_hdr h;
 	int error;
 
 	if (w->iw_ready)
 		return 0;
-	msg[0] = '\0';
-	if ((error = iso_wait_readable(w->iw_fd, ISO_READY_MS)) == 0 &&
-	    (error = iso_reader_read(&w->iw_in, &h, sizeof(h))) == 0) {
-		if (h.ih_type == ISO_READY && h.ih_len == 0) {
-			w->iw_ready = true;
-			return 0;
-		}
-		if (h.ih_type == ISO_FAIL && h.ih_len <= ISO_MSG_MAX &&
-		    iso_reader_read(&w->iw_in, msg, (size_t)h.ih_len) == 0)
-			msg[h.ih_len] = '\0';
+	if ((error = iso_first(w, ISO_READY_MS, &h, msg)) == 0 &&
+	    h.ih_type == ISO_READY && h.ih_len == 0) {
+		w->iw_ready = true;
+		return 0;
 	}
-	iso_dead(iso, w, "", end, sizeof(end));
-	if (msg[0] != '\0')
-		(void)snprintf(why, whylen, "%s", msg);
-	else if (error == ETIMEDOUT)
-		(void)snprintf(why, whylen, "it did not load the plugin "
-		    "within %d s", ISO_READY_MS / 1000);
-	else
-		(void)snprintf(why, whylen, "its worker ended before it "
-		    "was ready: %s", end);
+	(void)snprintf(late, sizeof(late), "it did not load the plugin "
+	    "within %d s", ISO_READY_MS / 1000);
+	iso_failed_start(iso, w, error, msg, late, "its worker ended before "
+	    "it was ready", why, whylen);
 	return EIO;
 }
 
@@ -700,15 +739,18 @@ iso_apply_sched(struct iso_worker *w)
 
 /* ------------------------------------------------------------ the API */
 
-int
-tpd_iso_new(const char *name, int plugin_fd, struct tpd_iso **ret,
-    char *why, size_t whylen)
+/*
+ * A set for plugin name's workers (no worker started yet), with its
+ * settings and its user: 0, or an errno and why[].  *ret: the caller's
+ * (tpd_iso_free()).
+ */
+static int
+iso_alloc(const char *name, int plugin_fd, struct tpd_iso **ret, char *why,
+    size_t whylen)
 {
-	struct iso_worker *w;
 	struct tpd_iso *iso;
 	struct passwd pw, *pwp = NULL;
 	char buf[4096];
-	unsigned int i;
 	int error;
 
 	if ((iso = calloc(1, sizeof(*iso))) == NULL) {
@@ -748,6 +790,21 @@ tpd_iso_new(const char *name, int plugin_fd, struct tpd_iso **ret,
 		iso->is_uid = pw.pw_uid;
 		iso->is_gid = pw.pw_gid;
 	}
+	*ret = iso;
+	return 0;
+}
+
+int
+tpd_iso_new(const char *name, int plugin_fd, struct tpd_iso **ret,
+    char *why, size_t whylen)
+{
+	struct iso_worker *w;
+	struct tpd_iso *iso;
+	unsigned int i;
+	int error;
+
+	if ((error = iso_alloc(name, plugin_fd, &iso, why, whylen)) != 0)
+		return error;
 	tpd_info("plugin %s: worker processes: %u warm; address space %zu, "
 	    "CPU time per job %llu ms, files %u, processes %u (0: not set); "
 	    "replaced after %u jobs or %zu bytes of growth; quarantined after "
@@ -772,6 +829,57 @@ tpd_iso_new(const char *name, int plugin_fd, struct tpd_iso **ret,
 	}
 	*ret = iso;
 	return 0;
+}
+
+_Static_assert(sizeof(((struct tpd_iso_decl *)0)->dcl_name) ==
+    ISO_DECL_NAME_MAX + 1, "a declared name and its NUL");
+_Static_assert(sizeof(((struct tpd_iso_decl *)0)->dcl_description) ==
+    ISO_DECL_DESC_MAX + 1, "a declared description and its NUL");
+
+int
+tpd_iso_declaration(int plugin_fd, struct tpd_iso_decl *ret, char *why,
+    size_t whylen)
+{
+	char msg[ISO_MSG_MAX + 1], late[64];
+	struct iso_worker *w;
+	struct tpd_iso *iso;
+	struct iso_decl d;
+	struct iso_hdr h;
+	int error;
+
+	memset(ret, 0, sizeof(*ret));
+	/* The daemon-wide worker settings: the name is not known yet. */
+	if ((error = iso_alloc("", plugin_fd, &iso, why, whylen)) != 0)
+		return error;
+	iso->is_declare = true;
+	if ((error = iso_spawn(iso, &w, why, whylen)) != 0) {
+		tpd_iso_free(iso);
+		return error;
+	}
+	if ((error = iso_first(w, ISO_DECL_MS, &h, msg)) == 0 &&
+	    h.ih_type == ISO_DECL && h.ih_len >= sizeof(d) &&
+	    iso_reader_read(&w->iw_in, &d, sizeof(d)) == 0 &&
+	    d.idl_name_len <= ISO_DECL_NAME_MAX &&
+	    d.idl_desc_len <= ISO_DECL_DESC_MAX &&
+	    h.ih_len == sizeof(d) + d.idl_name_len + d.idl_desc_len &&
+	    iso_reader_read(&w->iw_in, ret->dcl_name, d.idl_name_len) == 0 &&
+	    iso_reader_read(&w->iw_in, ret->dcl_description,
+	    d.idl_desc_len) == 0) {
+		ret->dcl_found = (d.idl_flags & ISO_DECL_FOUND) != 0;
+		ret->dcl_has_run = (d.idl_flags & ISO_DECL_RUN) != 0;
+		ret->dcl_abi_version = d.idl_abi_version;
+		ret->dcl_name[d.idl_name_len] = '\0';
+		ret->dcl_description[d.idl_desc_len] = '\0';
+		iso_close(iso, w);	/* it exits by itself */
+		tpd_iso_free(iso);
+		return 0;
+	}
+	(void)snprintf(late, sizeof(late), "its worker did not load it "
+	    "within %d s (killed)", ISO_DECL_MS / 1000);
+	iso_failed_start(iso, w, error, msg, late, "loading it ended its "
+	    "worker", why, whylen);
+	tpd_iso_free(iso);
+	return EIO;
 }
 
 void

@@ -3,10 +3,10 @@
  * (isolate.c; the worker is worker.c, their messages isolate-wire.h).
  * Layer: beside plugins, below run.c; calls options and the log.
  *
- * A plugin whose isolation is "process" runs no code of its own in tpoold
- * past its loading: its tpp_init, tpp_run and tpp_fini run in worker
- * processes (tpoold-worker) that load it from the descriptor the daemon
- * checked.  A job still goes to the pool its client asked for: the libtp
+ * A plugin whose isolation is "process" runs no code of its own in
+ * tpoold: its declaration is read (tpd_iso_declaration()), and its
+ * constructors, tpp_init, tpp_run and tpp_fini run, in worker processes
+ * (tpoold-worker) that load it from the descriptor the daemon checked.  A job still goes to the pool its client asked for: the libtp
  * worker that runs it hands it to a worker process of the plugin, one job
  * at a time per process, after giving that process its own CPU affinity
  * and priority, and relays the plugin's reports back.  A worker that dies
@@ -39,6 +39,24 @@ struct tpd_iso;
  */
 int	tpd_iso_new(const char *name, int plugin_fd, struct tpd_iso **ret,
 	    char *why, size_t whylen);
+/*
+ * A plugin's declaration, read in a worker process (tpoold-worker -d,
+ * with the workers' user and limits) from plugin_fd (borrowed): the
+ * plugin's constructors run there, never in the daemon.  0 and *ret, or
+ * an errno with why[] (it could not be loaded, or its worker died or
+ * took over 10 s).  May sleep.
+ */
+struct tpd_iso_decl {
+	bool		dcl_found;	/* TP_PLUGIN_SYMBOL is there */
+	bool		dcl_has_run;	/* tpp_run is set */
+	uint32_t	dcl_abi_version;
+	char		dcl_name[66];	/* as declared; a longer name is
+					 * cut to 65 bytes (invalid) */
+	char		dcl_description[1025];	/* cut to 1024 bytes */
+};
+int	tpd_iso_declaration(int plugin_fd, struct tpd_iso_decl *ret,
+	    char *why, size_t whylen);
+
 /* End the workers (their tpp_fini runs) and free iso.  No job of it may
  * run.  May sleep. */
 void	tpd_iso_free(struct tpd_iso *iso);

@@ -544,6 +544,20 @@ tpd_isolation_of(const struct tpd_options *opt, const char *name)
 	return wc.wc_isolation;
 }
 
+bool
+tpd_isolation_any_process(const struct tpd_options *opt)
+{
+	size_t i;
+
+	if (opt->o_isolation == TPD_ISO_PROCESS)
+		return true;
+	for (i = 0; i < opt->o_plugin_confs.pcs_n; i++)
+		if (tpd_isolation_of(opt,
+		    opt->o_plugin_confs.pcs_v[i].pc_name) == TPD_ISO_PROCESS)
+			return true;
+	return false;
+}
+
 const char *
 tpd_isolation_name(int isolation)
 {

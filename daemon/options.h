@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -141,6 +142,9 @@ void	tpd_worker_conf_of(const struct tpd_options *opt, const char *name,
 	    struct tpd_worker_conf *ret);
 /* Its isolation alone. */
 int	tpd_isolation_of(const struct tpd_options *opt, const char *name);
+/* May any plugin run in isolation "process" (the default, or a plugin's
+ * setting)? */
+bool	tpd_isolation_any_process(const struct tpd_options *opt);
 /* "thread" or "process". */
 const char *tpd_isolation_name(int isolation);
 

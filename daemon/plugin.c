@@ -32,6 +32,12 @@
  * TP_PLUGIN_SYMBOL, checked (ABI version, a valid name, a run function, no
  * other loaded plugin of that name), and its tpp_init called.  Any failure
  * is logged, naming the file and the reason, and the file skipped.
+ * Where any plugin may be of isolation "process", the declaration is
+ * first read in a worker process (tpd_iso_declaration(), tpoold-worker
+ * -d), since its name decides its isolation: a plugin of isolation
+ * "process" is then never dlopen'ed here (its constructors run only in
+ * workers; p_desc is a copy of what the worker read), one of isolation
+ * "thread" is loaded as above, and must declare the same name here.
  *
  * References: the registry holds one on each active plugin; each job holds
  * one from submit until it has its final state.  A rescan (SIGHUP) loads
@@ -112,7 +118,17 @@ struct tpd_plugin {
 	struct tpd_iso		*p_iso;		/* c: its worker processes
 						 *    (isolation process), or
 						 *    NULL (thread) */
-	void			*p_handle;	/* c: dlopen's */
+	void			*p_handle;	/* c: dlopen's; NULL for
+						 *    isolation process (never
+						 *    loaded in the daemon) */
+	struct tp_plugin	p_decl;		/* c: isolation process: its
+						 *    declaration as its worker
+						 *    read it (p_desc points
+						 *    here; no functions) */
+	char			p_name[TP_PLUGIN_NAME_MAX + 1];	/* c: its
+						 *    tpp_name */
+	char			*p_description;	/* c: owned: its
+						 *    tpp_description */
 	int			p_fd;		/* c: the file, loaded as
 						 *    /proc/self/fd/p_fd */
 	char			*p_file;	/* c: file name in the folder */
@@ -229,8 +245,8 @@ plugin_unload(struct tpd_plugin *p)
 		tpd_iso_free(p->p_iso);		/* tpp_fini: in its workers */
 	else if (p->p_desc != NULL && p->p_desc->tpp_fini != NULL)
 		p->p_desc->tpp_fini(p->p_data);
-	if (p->p_handle != NULL)
-		plugin_dlclose(p->p_handle, p->p_fd);
+	plugin_dlclose(p->p_handle, p->p_fd);
+	free(p->p_description);
 	free(p->p_file);
 	free(p);
 }
@@ -408,7 +424,8 @@ plugin_linger_take(const struct stat *st)
 }
 
 /*
- * dlclose handle, loaded from the descriptor fd, and close fd (consumed)
+ * dlclose handle (unless NULL: nothing was loaded from fd here), loaded
+ * from the descriptor fd, and close fd (consumed)
  * once no object is loaded under its name any more: the dynamic linker
  * hands back an object already loaded under the name asked for, so the
  * name "/proc/self/fd/N" must not come back with another file behind it
@@ -421,7 +438,8 @@ plugin_dlclose(void *handle, int fd)
 	struct plugin_linger *pl, *next;
 	struct stat st;
 
-	(void)dlclose(handle);
+	if (handle != NULL)
+		(void)dlclose(handle);
 	(void)pthread_mutex_lock(&plugin_linger_lock);
 	for (pl = LIST_FIRST(&plugin_lingering); pl != NULL; pl = next) {
 		next = LIST_NEXT(pl, pl_entry);
@@ -571,22 +589,124 @@ plugin_scan_name_taken(const struct plugin_scan *ps, const char *name)
 }
 
 /*
+ * May a plugin declared so (found: the symbol is there) be loaded from
+ * file into ps?  On no, logged.
+ */
+static bool
+plugin_decl_ok(const struct plugin_scan *ps, const char *file, bool found,
+    uint32_t abi_version, const char *name, bool has_run)
+{
+	const char *taken;
+
+	if (!found) {
+		tpd_warn("plugin %s: no symbol %s (not a tpool plugin?); "
+		    "skipped", file, TP_PLUGIN_SYMBOL);
+		return false;
+	}
+	if (abi_version != TP_PLUGIN_ABI_VERSION) {
+		tpd_warn("plugin %s: ABI version %u, this tpoold speaks %u; "
+		    "skipped", file, abi_version, TP_PLUGIN_ABI_VERSION);
+		return false;
+	}
+	if (name == NULL || !tpd_plugin_name_ok(name)) {
+		tpd_warn("plugin %s: missing or invalid name (1 to %d of A-Z "
+		    "a-z 0-9 _ . -); skipped", file, TP_PLUGIN_NAME_MAX);
+		return false;
+	}
+	if (!has_run) {
+		tpd_warn("plugin %s: no run function; skipped", file);
+		return false;
+	}
+	if ((taken = plugin_scan_name_taken(ps, name)) != NULL) {
+		tpd_warn("plugin %s: a plugin named '%s' is already loaded "
+		    "(from %s); skipped", file, name, taken);
+		return false;
+	}
+	return true;
+}
+
+/* A new plugin of file (st) into ps, active from the scan's end. */
+static void
+plugin_scan_add(struct plugin_scan *ps, struct tpd_plugin *p, const char *file,
+    const struct stat *st)
+{
+	tpd_worker_conf_of(&tpd_opt, p->p_desc->tpp_name, &p->p_conf);
+	p->p_dev = st->st_dev;
+	p->p_ino = st->st_ino;
+	p->p_mtime_ns = plugin_mtime_ns(st);
+	p->p_refs = 1;
+	TAILQ_INSERT_TAIL(&ps->ps_loaded, p, p_entry);
+	ps->ps_nloaded++;
+	tpd_info("plugin %s loaded from %s%s: %s", p->p_desc->tpp_name, file,
+	    p->p_iso != NULL ? " (isolation process)" : "",
+	    p->p_desc->tpp_description != NULL ?
+	    p->p_desc->tpp_description : "");
+}
+
+/*
+ * Load the plugin of isolation "process" that its worker declared decl
+ * from file (st, its descriptor fd, consumed) into ps: its workers are
+ * started; nothing of it is loaded in the daemon.  false: logged.
+ */
+static bool
+plugin_load_isolated(struct plugin_scan *ps, const char *file, int fd,
+    const struct stat *st, const struct tpd_iso_decl *decl)
+{
+	struct tpd_plugin *p;
+	struct tpd_iso *iso;
+	char why[4096];
+
+	if (tpd_iso_new(decl->dcl_name, fd, &iso, why, sizeof(why)) != 0) {
+		tpd_warn("plugin %s: its worker process: %s; skipped", file,
+		    why);
+		plugin_dlclose(NULL, fd);
+		return false;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->p_file = strdup(file)) == NULL ||
+	    (p->p_description = strdup(decl->dcl_description)) == NULL) {
+		tpd_err("plugin %s: out of memory; skipped", file);
+		tpd_iso_free(iso);
+		if (p != NULL)
+			free(p->p_file);
+		free(p);
+		plugin_dlclose(NULL, fd);
+		return false;
+	}
+	/* A valid name (plugin_decl_ok): 1 to TP_PLUGIN_NAME_MAX bytes. */
+	memcpy(p->p_name, decl->dcl_name, strnlen(decl->dcl_name,
+	    TP_PLUGIN_NAME_MAX));
+	p->p_decl.tpp_abi_version = decl->dcl_abi_version;
+	p->p_decl.tpp_name = p->p_name;
+	p->p_decl.tpp_description = p->p_description;
+	p->p_desc = &p->p_decl;
+	p->p_iso = iso;
+	p->p_fd = fd;
+	plugin_scan_add(ps, p, file, st);
+	return true;
+}
+
+/*
  * Load file of the checked directory dfd (borrowed) into ps's list; log
  * and return false on any problem.  The file is opened once, O_NOFOLLOW,
  * checked with fstat on that descriptor, and loaded from it
  * ("/proc/self/fd/N"): what was checked is what runs, whatever happens to
- * the name meanwhile.  Any thread: it touches only ps.
+ * the name meanwhile.  Where any plugin may be of isolation "process",
+ * its declaration is first read in a worker process (its name decides
+ * its isolation, and nothing of a plugin of isolation "process", its
+ * constructors included, may run in the daemon); a plugin of isolation
+ * "thread" is then loaded here.  Any thread: it touches only ps.
  */
 static bool
 plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 {
 	const struct tp_plugin *desc;
+	struct tpd_iso_decl *decl = NULL;
 	struct tpd_plugin *p;
-	struct tpd_iso *iso = NULL;
 	struct stat st;
 	char path[32], why[4096];
 	void *handle, *data = NULL;
-	const char *err, *taken;
+	const char *err;
 	size_t i;
 	int fd, kept, error;
 
@@ -616,12 +736,42 @@ plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 		(void)close(fd);
 		fd = kept;
 	}
+	if (tpd_isolation_any_process(&tpd_opt)) {
+		if ((decl = malloc(sizeof(*decl))) == NULL) {
+			tpd_err("plugin %s: out of memory; skipped", file);
+			plugin_dlclose(NULL, fd);
+			return false;
+		}
+		if (tpd_iso_declaration(fd, decl, why, sizeof(why)) != 0) {
+			tpd_warn("plugin %s: %s; skipped", file, why);
+			free(decl);
+			plugin_dlclose(NULL, fd);
+			return false;
+		}
+		if (!plugin_decl_ok(ps, file, decl->dcl_found,
+		    decl->dcl_abi_version, decl->dcl_name,
+		    decl->dcl_has_run)) {
+			free(decl);
+			plugin_dlclose(NULL, fd);
+			return false;
+		}
+		if (tpd_isolation_of(&tpd_opt, decl->dcl_name) ==
+		    TPD_ISO_PROCESS) {
+			bool ok = plugin_load_isolated(ps, file, fd, &st,
+			    decl);
+
+			free(decl);
+			return ok;
+		}
+		/* Isolation thread: loaded here, as declared there. */
+	}
 	plugin_fd_path(fd, path, sizeof(path));
 	if ((handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		err = dlerror();
 		tpd_warn("plugin %s: cannot load: %s; skipped", file,
 		    err != NULL ? err : "?");
-		(void)close(fd);
+		free(decl);
+		plugin_dlclose(NULL, fd);
 		return false;
 	}
 	for (i = 0; i < ps->ps_nknown; i++) {
@@ -630,49 +780,24 @@ plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 			tpd_warn("plugin %s: its old version still runs jobs; "
 			    "the new file "
 			    "will be loaded by a SIGHUP after they end", file);
+			free(decl);
 			plugin_dlclose(handle, fd);
 			return false;
 		}
 	}
 	(void)dlerror();
 	desc = dlsym(handle, TP_PLUGIN_SYMBOL);
-	if (desc == NULL) {
-		tpd_warn("plugin %s: no symbol %s (not a tpool plugin?); "
-		    "skipped", file,
-		    TP_PLUGIN_SYMBOL);
+	if (!plugin_decl_ok(ps, file, desc != NULL, desc != NULL ?
+	    desc->tpp_abi_version : 0, desc != NULL ? desc->tpp_name : NULL,
+	    desc != NULL && desc->tpp_run != NULL))
+		goto fail;
+	if (decl != NULL && strcmp(decl->dcl_name, desc->tpp_name) != 0) {
+		tpd_warn("plugin %s: declares itself '%s' here but '%s' in a "
+		    "worker process; skipped", file, desc->tpp_name,
+		    decl->dcl_name);
 		goto fail;
 	}
-	if (desc->tpp_abi_version != TP_PLUGIN_ABI_VERSION) {
-		tpd_warn("plugin %s: ABI version %u, this tpoold speaks %u; "
-		    "skipped", file,
-		    desc->tpp_abi_version, TP_PLUGIN_ABI_VERSION);
-		goto fail;
-	}
-	if (desc->tpp_name == NULL || !tpd_plugin_name_ok(desc->tpp_name)) {
-		tpd_warn("plugin %s: missing or invalid name (1 to %d of A-Z "
-		    "a-z 0-9 _ . -); "
-		    "skipped", file, TP_PLUGIN_NAME_MAX);
-		goto fail;
-	}
-	if (desc->tpp_run == NULL) {
-		tpd_warn("plugin %s: no run function; skipped", file);
-		goto fail;
-	}
-	if ((taken = plugin_scan_name_taken(ps, desc->tpp_name)) != NULL) {
-		tpd_warn("plugin %s: a plugin named '%s' is already loaded "
-		    "(from %s); skipped", file, desc->tpp_name, taken);
-		goto fail;
-	}
-	if (tpd_isolation_of(&tpd_opt, desc->tpp_name) == TPD_ISO_PROCESS) {
-		/* Its tpp_init runs in its worker processes, not here. */
-		if (tpd_iso_new(desc->tpp_name, fd, &iso, why,
-		    sizeof(why)) != 0) {
-			tpd_warn("plugin %s: its worker process: %s; skipped",
-			    file, why);
-			goto fail;
-		}
-	} else if (desc->tpp_init != NULL &&
-	    (error = desc->tpp_init(&data)) != 0) {
+	if (desc->tpp_init != NULL && (error = desc->tpp_init(&data)) != 0) {
 		tpd_warn("plugin %s: init failed: %s; skipped", file,
 		    strerror(error));
 		goto fail;
@@ -680,31 +805,21 @@ plugin_load(struct plugin_scan *ps, int dfd, const char *file)
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->p_file = strdup(file)) == NULL) {
 		tpd_err("plugin %s: out of memory; skipped", file);
-		if (iso != NULL)
-			tpd_iso_free(iso);
-		else if (desc->tpp_fini != NULL)
+		if (desc->tpp_fini != NULL)
 			desc->tpp_fini(data);
 		free(p);
 		goto fail;
 	}
-	p->p_iso = iso;
-	tpd_worker_conf_of(&tpd_opt, desc->tpp_name, &p->p_conf);
+	free(decl);
 	p->p_desc = desc;
 	p->p_data = data;
 	p->p_handle = handle;
 	p->p_fd = fd;
-	p->p_dev = st.st_dev;
-	p->p_ino = st.st_ino;
-	p->p_mtime_ns = plugin_mtime_ns(&st);
-	p->p_refs = 1;
-	TAILQ_INSERT_TAIL(&ps->ps_loaded, p, p_entry);
-	ps->ps_nloaded++;
-	tpd_info("plugin %s loaded from %s%s: %s", desc->tpp_name, file,
-	    iso != NULL ? " (isolation process)" : "",
-	    desc->tpp_description != NULL ? desc->tpp_description : "");
+	plugin_scan_add(ps, p, file, &st);
 	return true;
 
 fail:
+	free(decl);
 	plugin_dlclose(handle, fd);
 	return false;
 }

@@ -13,7 +13,9 @@
  *      daemon (PR_SET_PDEATHSIG, set after the credentials change, which
  *      would clear it: the death of the thread that started it,
  *      isolate.c's spawner, which lives while any plugin has workers);
- *   3. loads the plugin from descriptor 4 and calls its tpp_init;
+ *   3. loads the plugin from descriptor 4 and calls its tpp_init (with
+ *      -d instead of a plugin's name: sends the plugin's declaration,
+ *      ISO_DECL, and exits without calling any of its functions);
  *   4. from then on allows only the system calls a computing plugin needs
  *      (a seccomp filter, worker_sandbox()): any other ends the worker,
  *      with an ISO_FAIL naming the call and exit status
@@ -395,6 +397,42 @@ worker_sandbox(void)
 	seccomp_release(f);
 }
 
+/* ----------------------------------------------------- the declaration */
+
+/*
+ * -d: send the declaration of the plugin loaded as handle (ISO_DECL) and
+ * exit, without calling any of its functions: the daemon reads it here so
+ * that nothing of a plugin of isolation "process" (its constructors
+ * included) runs in the daemon.
+ */
+static void __attribute__((__noreturn__))
+worker_declare(void *handle)
+{
+	const struct tp_plugin *desc = dlsym(handle, TP_PLUGIN_SYMBOL);
+	struct iso_decl d = { 0, 0, 0, 0 };
+	char buf[ISO_DECL_NAME_MAX + ISO_DECL_DESC_MAX];
+
+	if (desc != NULL) {
+		d.idl_flags = ISO_DECL_FOUND |
+		    (desc->tpp_run != NULL ? ISO_DECL_RUN : 0);
+		d.idl_abi_version = desc->tpp_abi_version;
+		if (desc->tpp_name != NULL) {
+			d.idl_name_len = (uint32_t)strnlen(desc->tpp_name,
+			    ISO_DECL_NAME_MAX);
+			memcpy(buf, desc->tpp_name, d.idl_name_len);
+		}
+		if (desc->tpp_description != NULL) {
+			d.idl_desc_len = (uint32_t)strnlen(
+			    desc->tpp_description, ISO_DECL_DESC_MAX);
+			memcpy(buf + d.idl_name_len, desc->tpp_description,
+			    d.idl_desc_len);
+		}
+	}
+	worker_send(ISO_DECL, &d, sizeof(d), buf, d.idl_name_len +
+	    d.idl_desc_len);
+	_exit(0);	/* the plugin's destructors: not the daemon's matter */
+}
+
 /* ------------------------------------------------------------- set-up */
 
 static void
@@ -432,10 +470,12 @@ main(int argc, char **argv)
 	struct iso_hdr h;
 	pid_t parent;
 	void *handle, *data = NULL;
+	bool declare = false;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "f:g:m:n:u:")) != -1) {
+	while ((c = getopt(argc, argv, "df:g:m:n:u:")) != -1) {
 		switch (c) {
+		case 'd': declare = true; break;
 		case 'f': nofile = worker_number(optarg, 'f'); break;
 		case 'g': gid = worker_number(optarg, 'g'); break;
 		case 'm': as = worker_number(optarg, 'm'); break;
@@ -443,13 +483,13 @@ main(int argc, char **argv)
 		case 'u': uid = worker_number(optarg, 'u'); break;
 		default:
 			worker_die("usage: tpoold-worker [-u UID -g GID] [-m BYTES] "
-			    "[-f N] [-n N] PLUGIN (started by tpoold)");
+			    "[-f N] [-n N] -d | PLUGIN (started by tpoold)");
 		}
 	}
-	if (optind != argc - 1)
-		worker_die("usage: tpoold-worker [options] PLUGIN (started by "
-		    "tpoold)");
-	name = argv[optind];
+	if (optind != argc - (declare ? 0 : 1))
+		worker_die("usage: tpoold-worker [options] -d | PLUGIN "
+		    "(started by tpoold)");
+	name = declare ? "" : argv[optind];
 
 	/* 1. Nothing of the daemon's open but what it gave. */
 	parent = getppid();
@@ -502,6 +542,8 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	(void)close(ISO_FD_PLUGIN);
+	if (declare)
+		worker_declare(handle);
 	desc = dlsym(handle, TP_PLUGIN_SYMBOL);
 	if (desc == NULL || desc->tpp_abi_version != TP_PLUGIN_ABI_VERSION ||
 	    desc->tpp_name == NULL || strcmp(desc->tpp_name, name) != 0 ||

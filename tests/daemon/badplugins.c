@@ -15,11 +15,16 @@
  *			any check of the descriptor) creates $TPOOL_TEST_MARKER:
  *			the security suite's attacker plugin, whose trace says
  *			that tpoold loaded it
+ *	9  load-crash	its constructor dies of SIGSEGV: loaded only where
+ *			every plugin's declaration is read in a worker
+ *			process (a daemon where any plugin is of isolation
+ *			"process"), which it takes down instead of tpoold
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -155,6 +160,19 @@ TP_PLUGIN_EXPORT const struct tp_plugin tpool_plugin = {
 	.tpp_abi_version = TP_PLUGIN_ABI_VERSION,
 	.tpp_name = "marker",
 	.tpp_description = "leaves $TPOOL_TEST_MARKER when loaded",
+	.tpp_run = bad_run,
+};
+#elif BAD_KIND == 9
+static void __attribute__((__constructor__))
+load_crash(void)
+{
+	(void)raise(SIGSEGV);
+}
+
+TP_PLUGIN_EXPORT const struct tp_plugin tpool_plugin = {
+	.tpp_abi_version = TP_PLUGIN_ABI_VERSION,
+	.tpp_name = "loadcrash",
+	.tpp_description = "dies as it loads",
 	.tpp_run = bad_run,
 };
 #else

@@ -18,7 +18,7 @@ TD_PLUGIN_LINKFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -no-undefined
 check_LTLIBRARIES += tests/daemon/probe.la tests/daemon/bad-abi.la \
 	tests/daemon/no-symbol.la tests/daemon/dup-echo.la tests/daemon/init-fail.la \
 	tests/daemon/bad-name.la tests/daemon/no-run.la tests/daemon/counted.la \
-	tests/daemon/marker.la tests/daemon/crash.la
+	tests/daemon/marker.la tests/daemon/crash.la tests/daemon/load-crash.la
 tests_daemon_crash_la_SOURCES = tests/daemon/crasher.c
 tests_daemon_crash_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
 tests_daemon_probe_la_SOURCES = tests/daemon/probe.c
@@ -47,6 +47,9 @@ tests_daemon_counted_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
 tests_daemon_marker_la_SOURCES = tests/daemon/badplugins.c
 tests_daemon_marker_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=8
 tests_daemon_marker_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
+tests_daemon_load_crash_la_SOURCES = tests/daemon/badplugins.c
+tests_daemon_load_crash_la_CPPFLAGS = $(AM_CPPFLAGS) -DBAD_KIND=9
+tests_daemon_load_crash_la_LDFLAGS = $(TD_PLUGIN_LINKFLAGS)
 
 TD_TEST_CPPFLAGS = $(AM_CPPFLAGS) -DTD_BUILDDIR='"$(abs_top_builddir)"'
 TD_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
@@ -72,7 +75,7 @@ tests/daemon/layers.log: daemon/tpoold
 TD_TEST_DEPS = daemon/tpoold $(plugin_LTLIBRARIES) tests/daemon/probe.la \
 	tests/daemon/bad-abi.la tests/daemon/no-symbol.la tests/daemon/dup-echo.la \
 	tests/daemon/init-fail.la tests/daemon/bad-name.la tests/daemon/no-run.la \
-	tests/daemon/counted.la tests/daemon/marker.la tests/daemon/crash.la \
+	tests/daemon/counted.la tests/daemon/marker.la tests/daemon/crash.la tests/daemon/load-crash.la \
 	daemon/tpoold-worker
 
 tests_daemon_test_isolation_SOURCES = tests/daemon/test_isolation.c
