@@ -16,6 +16,12 @@
  *	fork		fork() (forbidden in a worker)
  *	thread		runs a thread and joins it, prints to stderr: "ok"
  *	spin		burns CPU for ever, ignoring cancel requests
+ *	leak:MIB	allocates and touches MIB MiB and never frees them:
+ *			result "ok"
+ *	fdleak:N	copies descriptor 3 (in a worker, its channel: always
+ *			open) N times (fcntl F_DUPFD) and never
+ *			closes them: result "fds N" (the copies it got)
+ *	dup		dup(0) (forbidden in a worker)
  */
 #include "config.h"
 
@@ -173,6 +179,27 @@ crash_run(struct tp_plugin_ctx *ctx)
 	if (crash_is(ctx, "spin", NULL)) {
 		for (;;)
 			crash_sink++;
+	}
+	if (crash_is(ctx, "leak:", &arg)) {
+		if ((p = malloc((size_t)arg << 20)) == NULL)
+			return ENOMEM;
+		memset(p, 1, (size_t)arg << 20);
+		crash_sink += (unsigned long)(uintptr_t)p;	/* kept */
+		return ctx->ctx_set_result(ctx, "ok", 2);
+	}
+	if (crash_is(ctx, "fdleak:", &arg)) {
+		long got = 0;
+
+		for (; arg > 0; arg--)
+			if (fcntl(3, F_DUPFD, 0) >= 0)
+				got++;
+		(void)snprintf(buf, sizeof(buf), "fds %ld", got);
+		return ctx->ctx_set_result(ctx, buf, strlen(buf));
+	}
+	if (crash_is(ctx, "dup", NULL)) {
+		fd = dup(0);
+		(void)snprintf(buf, sizeof(buf), "dup: %d", fd);
+		return ctx->ctx_set_result(ctx, buf, strlen(buf));
 	}
 	crash_fail(ctx, "unknown command");
 	return EINVAL;

@@ -60,6 +60,16 @@ crash(struct tpc *c, const char *input)
 	return td_run_job(c, "crash", input, UNBOUND, -1, -1);
 }
 
+/* crash "ok" succeeds: the plugin serves. */
+static void
+crash_ok(struct tpc *c)
+{
+	Tpool__JobInfo *j = crash(c, "ok");
+
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+}
+
 /* A value "key=N" of crash's "id" result. */
 static long
 id_field(const Tpool__JobInfo *j, const char *key)
@@ -159,6 +169,7 @@ START_TEST(test_crashes_fail_only_their_job)
 		{ "fail", "plugin crashed: signal 11 (SIGSEGV)" },
 		{ "open", "plugin crashed: a forbidden system call: openat" },
 		{ "fork", "plugin crashed: a forbidden system call: clone" },
+		{ "dup", "plugin crashed: a forbidden system call: dup" },
 	};
 	Tpool__JobInfo *j, *before, *after;
 	struct tpc *c, *other;
@@ -213,7 +224,6 @@ END_TEST
  */
 START_TEST(test_worker_cpu_time_limit)
 {
-	Tpool__JobInfo *j;
 	struct tpc *c;
 
 	up(ARGS("--worker-cpu-time", "300ms"));
@@ -221,9 +231,7 @@ START_TEST(test_worker_cpu_time_limit)
 	failed_with(crash(c, "spin"), "plugin crashed: signal 9 (SIGKILL): "
 	    "ended by tpoold, its job used more than --worker-cpu-time "
 	    "(300 ms) of CPU time");
-	j = crash(c, "ok");
-	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
-	tpool__job_info__free_unpacked(j, NULL);
+	crash_ok(c);
 	tpc_free(c);
 	td_down(&D);
 }
@@ -285,9 +293,7 @@ START_TEST(test_idle_workers_past_warm_end)
 	while (crash_workers(c) > 1 && tu_now_ms() < end)
 		td_sleep_ms(50);
 	ck_assert_uint_eq(crash_workers(c), 1);
-	j = crash(c, "ok");
-	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
-	tpool__job_info__free_unpacked(j, NULL);
+	crash_ok(c);
 	tpc_free(c);
 	td_down(&D);
 }
@@ -429,7 +435,6 @@ END_TEST
 START_TEST(test_process_job_past_its_time_is_killed)
 {
 	Tpool__PluginList *pl;
-	Tpool__JobInfo *j;
 	struct tpc *c;
 	size_t i;
 
@@ -438,9 +443,7 @@ START_TEST(test_process_job_past_its_time_is_killed)
 	timed_out_with(td_wait_final(c, submit_timed(c, "crash", "spin", 0)),
 	    "ran past its time limit of 300 ms; its worker process was ended "
 	    "after the grace");
-	j = crash(c, "ok");
-	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
-	tpool__job_info__free_unpacked(j, NULL);
+	crash_ok(c);
 	ck_assert_int_eq(tpc_list_plugins(c, &pl), 0);
 	for (i = 0; i < pl->n_plugins; i++)
 		if (strcmp(pl->plugins[i]->name, "crash") == 0)
@@ -520,6 +523,115 @@ START_TEST(test_worker_recycled_after_its_jobs)
 }
 END_TEST
 
+/*
+ * A plugin that leaks memory is contained by recycling: a worker whose
+ * resident memory grew past --worker-memory-growth is replaced after the
+ * job, so that leaking jobs one after another all succeed (ten leaks of
+ * 32 MiB would pass the 256 MiB address space in one worker).  One that
+ * leaks descriptors gets no more than --worker-files.
+ */
+START_TEST(test_leaks_are_contained)
+{
+	Tpool__JobInfo *a, *j, *b;
+	struct tpc *c;
+	char buf[32];
+	long got;
+	int i;
+
+	up(ARGS("--worker-memory", "256M", "--worker-memory-growth", "16M",
+	    "--worker-files", "32"));
+	c = td_connect(&D);
+	for (i = 0; i < 10; i++) {
+		a = crash(c, "id");
+		j = crash(c, "leak:32");
+		ck_assert_msg(j->state == TPOOL__JOB_STATE__JOB_SUCCEEDED,
+		    "leak %d: state %d ('%s')", i, j->state,
+		    j->message != NULL ? j->message : "");
+		b = crash(c, "id");
+		/* The leaking worker went; another runs the next job. */
+		ck_assert_int_ne(id_field(a, "pid"), id_field(b, "pid"));
+		tpool__job_info__free_unpacked(a, NULL);
+		tpool__job_info__free_unpacked(j, NULL);
+		tpool__job_info__free_unpacked(b, NULL);
+	}
+	j = crash(c, "fdleak:100");
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	ck_assert_uint_lt(j->result.len, sizeof(buf));
+	memcpy(buf, j->result.data, j->result.len);
+	buf[j->result.len] = '\0';
+	ck_assert_int_eq(sscanf(buf, "fds %ld", &got), 1);
+	ck_assert_msg(got > 0 && got < 32, "%ld copies under 32 files", got);
+	tpool__job_info__free_unpacked(j, NULL);
+	/* The worker it left with 32 open files still serves. */
+	crash_ok(c);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* How often the daemon's log says needle. */
+static size_t
+log_count(const char *needle)
+{
+	char *log = td_log_read(&D), *p;
+	size_t n = 0;
+
+	for (p = log; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	free(log);
+	return n;
+}
+
+#define	LOAD_CRASHED	"plugin load-crash.so: loading it ended its " \
+	"worker: signal 11 (SIGSEGV); skipped"
+
+/*
+ * Where a plugin may be of isolation "process", every plugin's
+ * declaration is read in a worker process: one that dies as it loads (in
+ * its constructor, before any function of it is called) takes that
+ * process down, not tpoold, and is skipped, saying how.
+ */
+START_TEST(test_plugin_that_dies_as_it_loads_is_skipped)
+{
+	Tpool__PluginList *pl;
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	size_t i;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "crash", NULL);
+	td_add_plugin(&D, "load-crash", NULL);
+	td_start(&D, NULL, ARGS("--plugin-isolation", "crash:process"));
+	ck_assert_uint_eq(log_count(LOAD_CRASHED), 1);
+	c = td_connect(&D);
+	ck_assert_int_eq(tpc_list_plugins(c, &pl), 0);
+	ck_assert_uint_eq(pl->n_plugins, 5);
+	for (i = 0; i < pl->n_plugins; i++) {
+		ck_assert_str_ne(pl->plugins[i]->name, "loadcrash");
+		/* Declared in a worker, the same as loaded here. */
+		if (strcmp(pl->plugins[i]->name, "crash") == 0)
+			ck_assert_str_eq(pl->plugins[i]->description,
+			    "crashes as its input says (tests)");
+	}
+	tpool__plugin_list__free_unpacked(pl, NULL);
+	j = td_run_job(c, "echo", "x", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	crash_ok(c);
+	/* A rescan reads it again, and skips it again. */
+	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+	for (i = 0; i < 1000 && log_count(LOAD_CRASHED) < 2; i++)
+		td_sleep_ms(10);
+	ck_assert_uint_eq(log_count(LOAD_CRASHED), 2);
+	j = td_run_job(c, "echo", "y", UNBOUND, -1, -1);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 /* Submit crash on input: the daemon's error code (the job must be
  * refused), its message in msg[]. */
 static Tpool__ErrorCode
@@ -582,9 +694,7 @@ START_TEST(test_plugin_that_keeps_crashing_is_quarantined)
 	c = td_connect(&D);
 	failed_with(crash(c, "segv"), "signal 11");
 	failed_with(crash(c, "abort"), "signal 6");
-	j = crash(c, "ok");
-	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
-	tpool__job_info__free_unpacked(j, NULL);
+	crash_ok(c);
 	ck_assert_uint_eq(quarantine_ms(c), 0);
 	for (round = 0; round < 2; round++) {
 		failed_with(crash(c, "segv"), "signal 11");
@@ -607,9 +717,7 @@ START_TEST(test_plugin_that_keeps_crashing_is_quarantined)
 				td_sleep_ms(100);
 		}
 		ck_assert_uint_eq(quarantine_ms(c), 0);
-		j = crash(c, "ok");
-		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
-		tpool__job_info__free_unpacked(j, NULL);
+		crash_ok(c);
 	}
 	/* Other plugins were never refused. */
 	j = td_run_job(c, "echo", "x", UNBOUND, -1, -1);
@@ -702,6 +810,8 @@ isolation_suite(void)
 	tcase_add_test(tc, test_worker_allows_threads);
 	tcase_add_test(tc, test_worker_cpu_time_limit);
 	tcase_add_test(tc, test_worker_recycled_after_its_jobs);
+	tcase_add_test(tc, test_leaks_are_contained);
+	tcase_add_test(tc, test_plugin_that_dies_as_it_loads_is_skipped);
 	tcase_add_test(tc, test_idle_workers_past_warm_end);
 	tcase_add_test(tc, test_workers_outlive_the_threads_that_started_them);
 	tcase_add_test(tc, test_plugin_that_keeps_crashing_is_quarantined);

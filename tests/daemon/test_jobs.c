@@ -1142,9 +1142,12 @@ submit_deadline(struct tpc *c, const char *plugin, const char *input,
 	return tpc_last_error(c, NULL);
 }
 
+/* A loop test's isolation: 0 thread, 1 process. */
+#define	ISOLATION(i)	((i) == 0 ? "thread" : "process")
+
 /*
  * A job that cannot start before its deadline ends expired, never run,
- * at its deadline; one with room enough runs.
+ * at its deadline; one with room enough runs.  In both isolation modes.
  */
 START_TEST(test_deadline_expires_a_queued_job)
 {
@@ -1154,7 +1157,8 @@ START_TEST(test_deadline_expires_a_queued_job)
 	char msg[256];
 	struct tpc *c;
 
-	td_up(&D, ARGS("--max-threads", "1"));
+	td_up(&D, ARGS("--max-threads", "1", "--isolation",
+	    ISOLATION(_i)));
 	c = td_connect(&D);
 	sleeper = td_submit(c, "sleep", "1000");
 	ck_assert_int_eq(submit_deadline(c, "echo", "x", 200, &late, msg,
@@ -1187,7 +1191,7 @@ END_TEST
 /*
  * Once the plugin's jobs are known to take ~300 ms, a deadline shorter
  * than the queue ahead is refused at once, saying the expected wait; a
- * longer one is accepted.
+ * longer one is accepted.  In both isolation modes.
  */
 START_TEST(test_deadline_past_the_expected_wait_is_refused)
 {
@@ -1197,7 +1201,8 @@ START_TEST(test_deadline_past_the_expected_wait_is_refused)
 	struct tpc *c;
 	int i;
 
-	td_up(&D, ARGS("--max-threads", "1"));
+	td_up(&D, ARGS("--max-threads", "1", "--isolation",
+	    ISOLATION(_i)));
 	c = td_connect(&D);
 	/* No estimate yet: accepted. */
 	ck_assert_int_eq(submit_deadline(c, "sleep", "300", 1, &x, msg,
@@ -1501,8 +1506,10 @@ jobs_suite(void)
 
 	tc = tcase_create("deadlines");
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
-	tcase_add_test(tc, test_deadline_expires_a_queued_job);
-	tcase_add_test(tc, test_deadline_past_the_expected_wait_is_refused);
+	/* Each in both isolation modes (ISOLATION(_i)). */
+	tcase_add_loop_test(tc, test_deadline_expires_a_queued_job, 0, 2);
+	tcase_add_loop_test(tc, test_deadline_past_the_expected_wait_is_refused,
+	    0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
