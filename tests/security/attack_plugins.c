@@ -122,7 +122,7 @@ static const struct {
 	    "plugin crashed: a forbidden system call: dup" },
 	{ "leak:64", TPOOL__JOB_STATE__JOB_SUCCEEDED, NULL },
 	{ "fdleak:1000", TPOOL__JOB_STATE__JOB_SUCCEEDED, NULL },
-	{ "spin", TPOOL__JOB_STATE__JOB_TIMED_OUT, "time limit of 300 ms" },
+	{ "spin", TPOOL__JOB_STATE__JOB_TIMED_OUT, "time limit of 1000 ms" },
 };
 
 /* The final JobInfo of job id (free it), or NULL. */
@@ -161,7 +161,12 @@ attacker_jobs(void *arg)
 			a.tsa_plugin = "crash";
 			a.tsa_input = attacks[i].input;
 			a.tsa_input_len = strlen(attacks[i].input);
-			a.tsa_timeout_ms = 300;
+			/* Only spin needs one; a worker's start-up (a
+			 * sanitizer's build, a loaded machine) must not
+			 * make another time out. */
+			if (attacks[i].state ==
+			    TPOOL__JOB_STATE__JOB_TIMED_OUT)
+				a.tsa_timeout_ms = 1000;
 			if (tpc_submit(c, &a, &ids[i]) != 0) {
 				const char *m = "";
 

@@ -56,6 +56,14 @@ tests_security_attack_identity_LDADD = $(TS_TEST_LDADD)
 tests_security_attack_identity_LDFLAGS = $(TS_TEST_LINKFLAGS)
 EXTRA_tests_security_attack_identity_DEPENDENCIES = $(TD_TEST_DEPS)
 
+TS_TESTS += tests/security/attack_plugins
+tests_security_attack_plugins_SOURCES = tests/security/attack_plugins.c
+tests_security_attack_plugins_CPPFLAGS = $(TS_TEST_CPPFLAGS)
+tests_security_attack_plugins_CFLAGS = $(TS_TEST_CFLAGS)
+tests_security_attack_plugins_LDADD = $(TS_TEST_LDADD)
+tests_security_attack_plugins_LDFLAGS = $(TS_TEST_LINKFLAGS)
+EXTRA_tests_security_attack_plugins_DEPENDENCIES = $(TD_TEST_DEPS)
+
 TS_TESTS += tests/security/attack_ids
 tests_security_attack_ids_SOURCES = tests/security/attack_ids.c
 tests_security_attack_ids_CPPFLAGS = $(TS_TEST_CPPFLAGS)
