@@ -43,6 +43,7 @@
 #include <dlfcn.h>
 #include <sched.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <signal.h>
@@ -68,6 +69,7 @@ static char worker_name[16];			/* comm now */
 static uint64_t worker_max_result;		/* this job's */
 static uint64_t worker_refused_len;		/* this job's */
 static const char *worker_syscalls[512];	/* names, for SIGSYS */
+static int worker_statm = -1;			/* /proc/self/statm */
 
 static void
 worker_die(const char *fmt, ...) __attribute__((__format__(__printf__, 1, 2),
@@ -184,6 +186,31 @@ worker_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * This process's resident memory now, in KiB (0: unknown), from
+ * /proc/self/statm, opened before the plugin loaded.  Not getrusage()'s
+ * ru_maxrss: that is the peak of every image this process has had, and
+ * the worker was started by posix_spawn, whose child shares the daemon's
+ * memory until it execs, so its peak starts at the daemon's.
+ */
+static uint64_t
+worker_rss_kib(void)
+{
+	char buf[128];
+	unsigned long long size, resident;
+	ssize_t n;
+	long page;
+
+	if (worker_statm < 0 ||
+	    (n = pread(worker_statm, buf, sizeof(buf) - 1, 0)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2 ||
+	    (page = sysconf(_SC_PAGESIZE)) <= 0)
+		return 0;
+	return resident * (unsigned long long)page / 1024u;
+}
+
 /* Run one job (its ISO_JOB header read: len bytes follow). */
 static void
 worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
@@ -191,7 +218,6 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 	struct tp_plugin_ctx ctx;
 	struct iso_done done;
 	struct iso_job job;
-	struct rusage ru;
 	uint64_t cpu0;
 	char *buf;
 
@@ -236,9 +262,8 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 	done.id_ret = desc->tpp_run(&ctx);
 	done.id_cpu_ns = worker_cpu_ns() - cpu0;
 	done.id_refused_len = worker_refused_len;
-	if ((job.ij_flags & ISO_JOB_RSS) && getrusage(RUSAGE_SELF, &ru) == 0 &&
-	    ru.ru_maxrss > 0)
-		done.id_rss_kib = (uint64_t)ru.ru_maxrss;
+	if (job.ij_flags & ISO_JOB_RSS)
+		done.id_rss_kib = worker_rss_kib();
 	free(buf);
 	if (worker_has_result) {
 		struct iso_hdr rh = { .ih_type = ISO_RESULT,
@@ -499,6 +524,9 @@ main(int argc, char **argv)
 	for (c = ISO_FD_PLUGIN + 1; c < 1024; c++)
 		(void)close(c);
 #endif
+	/* Its resident memory, read after each job (worker_rss_kib()). */
+	if (!declare)
+		worker_statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);

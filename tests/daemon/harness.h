@@ -7,9 +7,9 @@
  * library or with raw frames; reading its log.
  *
  * Under valgrind: TPOOL_TEST_WRAPPER="valgrind --leak-check=full
- * --error-exitcode=99" (split at spaces) is put before the daemon's command
- * line, so a leak or an error makes td_stop() fail the test.  Deadlines
- * scale with CK_TIMEOUT_MULTIPLIER.
+ * --error-exitcode=99 --fair-sched=yes" (split at spaces) is put before
+ * the daemon's command line, so a leak or an error makes td_stop() fail
+ * the test.  Deadlines scale with CK_TIMEOUT_MULTIPLIER.
  *
  * A daemon a test leaves running (the test failed) is killed: it gets
  * SIGKILL when the test's process dies (PR_SET_PDEATHSIG), and the folder
