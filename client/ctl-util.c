@@ -235,6 +235,7 @@ ctl_state_exit(Tpool__JobState s)
 	case TPOOL__JOB_STATE__JOB_CANCELLED:	return CTL_EXIT_CANCELLED;
 	case TPOOL__JOB_STATE__JOB_EXPIRED:	return CTL_EXIT_EXPIRED;
 	case TPOOL__JOB_STATE__JOB_TIMED_OUT:	return CTL_EXIT_TIMED_OUT;
+	case TPOOL__JOB_STATE__JOB_INTERRUPTED:	return CTL_EXIT_INTERRUPTED;
 	default:				return CTL_EXIT_OK;
 	}
 }
@@ -535,6 +536,11 @@ ctl_report_final(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
 		ctl_warnx(ctx, "job %llu timed out: %s",
 		    (unsigned long long)j->job_id,
 		    j->message != NULL ? j->message : "its time was up");
+		break;
+	case TPOOL__JOB_STATE__JOB_INTERRUPTED:
+		ctl_warnx(ctx, "job %llu interrupted: %s",
+		    (unsigned long long)j->job_id,
+		    j->message != NULL ? j->message : "the daemon stopped");
 		break;
 	case TPOOL__JOB_STATE__JOB_EXPIRED:
 		ctl_warnx(ctx, "job %llu expired: %s",

@@ -36,6 +36,7 @@ enum ctl_exit {
 	CTL_EXIT_DAEMON = 5,	/* the daemon answered an error */
 	CTL_EXIT_EXPIRED = 6,	/* the job's deadline passed before it ran */
 	CTL_EXIT_TIMED_OUT = 7,	/* the job ran past its time limit */
+	CTL_EXIT_INTERRUPTED = 8,	/* the daemon stopped while it ran */
 };
 
 /* Global options, filled by tpctl.c before a command runs. */

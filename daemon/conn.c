@@ -331,6 +331,18 @@ tpd_conn_count(void)
 	return conn_n;
 }
 
+bool
+tpd_conn_is_open(const struct tpd_conn *conn)
+{
+	return !conn->c_dead;
+}
+
+void
+tpd_conn_flush_soon(void)
+{
+	conn_arm_end();
+}
+
 uid_t
 tpd_conn_uid(const struct tpd_conn *conn)
 {

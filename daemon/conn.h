@@ -72,6 +72,15 @@ int	tpd_conn_fd(const struct tpd_conn *conn);
 void	tpd_conn_set_name(struct tpd_conn *conn, const char *name);
 /* The layer above's bytes in conn (ch_ext_size of them). */
 void	*tpd_conn_ext(struct tpd_conn *conn);
+/* Is conn still open (not closed: it is freed at the end of the
+ * iteration that closed it)? */
+bool	tpd_conn_is_open(const struct tpd_conn *conn);
+/*
+ * Run ch_before_write (and write what it queues) at the end of this loop
+ * iteration even when nothing else was queued: for a layer that answers
+ * there (the job store answers submits once they are recorded).
+ */
+void	tpd_conn_flush_soon(void);
 
 /*
  * Room for len more output bytes, to fill and then commit: NULL when

@@ -58,6 +58,7 @@
 #include "log.h"
 #include "msg.h"
 #include "options.h"
+#include "store.h"
 #include "plugin.h"
 #include "pools.h"
 #include "testing.h"
@@ -203,6 +204,15 @@ daemon_plugins_scanned(void)
 		tpd_daemon_notify_status("READY=1\n");
 }
 
+/* The ch_before_write hook: the jobs' ends, then the store's writes
+ * (which answer the submits it recorded), before any output. */
+static void
+daemon_before_write(void)
+{
+	tpd_jobs_poll();
+	tpd_store_flush();
+}
+
 /* The ch_closed hook: a connection closed. */
 static void
 daemon_conn_closed(struct tpd_conn *conn)
@@ -238,17 +248,22 @@ tpd_daemon_setup(bool listen)
 	daemon_job_hooks.jh_progress = tpd_follow_progress;
 	daemon_job_hooks.jh_finished = tpd_follow_finished;
 	daemon_job_hooks.jh_idle = daemon_jobs_idle;
+	daemon_job_hooks.jh_changed = tpd_store_job_changed;
+	daemon_job_hooks.jh_forgotten = tpd_store_job_forgotten;
 	daemon_conn_hooks.ch_ext_size = tpd_follow_conn_ext_size;
 	daemon_conn_hooks.ch_frame = tpd_dispatch;
 	daemon_conn_hooks.ch_refuse = tpd_msg_refuse;
 	daemon_conn_hooks.ch_closed = daemon_conn_closed;
-	daemon_conn_hooks.ch_before_write = tpd_jobs_poll;
+	daemon_conn_hooks.ch_before_write = daemon_before_write;
 	daemon_conn_hooks.ch_busy = tpd_follow_conn_busy;
 	if ((error = tpd_jobs_init(tpd_base, &daemon_job_hooks)) != 0 ||
+	    (error = tpd_store_open()) != 0 ||
 	    (error = tpd_conn_init(tpd_base, &daemon_conn_hooks)) != 0 ||
 	    (error = tpd_plugins_init(tpd_base, daemon_plugins_scanned)) != 0)
 		return error;
 	tpd_plugins_scan();
+	if ((error = tpd_store_recover()) != 0)
+		return error;
 	if (listen && (error = tpd_listen_start(tpd_base)) != 0)
 		return error;
 	return 0;
@@ -379,6 +394,8 @@ tpd_daemon_teardown(void)
 	bool abandoned;
 
 	tpd_listen_stop();
+	/* The last changes written and the last submits answered. */
+	tpd_store_close();
 	tpd_conn_free_all();
 	tpd_jobs_free_all();
 	tpd_msg_free();

@@ -94,6 +94,18 @@ struct tpd_job {
 	Tpool__JobState		j_state;	/* l: the job's state */
 	uint64_t		j_final_ns;	/* l: when it became final */
 	bool			j_abandoned;	/* l: still running at exit */
+	bool			j_pending;	/* l: in flight, not yet given
+						 *    to tpd_job_schedule() (a
+						 *    submit the store has yet
+						 *    to record, a job restored
+						 *    from it) */
+	bool			j_shelved;	/* l: queued at a stop that
+						 *    keeps queued jobs: out of
+						 *    flight, on jobs_shelved,
+						 *    its store row queued */
+	bool			j_interrupted;	/* l: running at such a stop:
+						 *    asked to stop, it ends
+						 *    INTERRUPTED */
 	bool			j_scheduled;	/* l: handed to libtp */
 	bool			j_started;	/* l: its STARTED was taken */
 

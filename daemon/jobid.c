@@ -230,6 +230,12 @@ tpd_jobid_issue(uint64_t id)
 	jobid_mark = id + JOBID_BLOCK;
 }
 
+int
+tpd_jobid_dir_fd(void)
+{
+	return jobid_dfd;
+}
+
 void
 tpd_jobid_close(void)
 {

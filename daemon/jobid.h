@@ -20,6 +20,9 @@ int	tpd_jobid_open(uint64_t *ret_first);
  * the mark on by a block first when id reaches it.
  */
 void	tpd_jobid_issue(uint64_t id);
+/* The state directory, opened and checked (-1: none); the caller's to
+ * use, not to close. */
+int	tpd_jobid_dir_fd(void);
 /* Close the state directory (a later tpd_jobid_open() opens it again). */
 void	tpd_jobid_close(void);
 

@@ -109,6 +109,10 @@ static struct tpd_job_counts jobs_counts;	/* but in flight: derived */
 static const struct tpd_job_hooks *jobs_hooks;
 static size_t jobs_ext_size;			/* rounded up */
 static bool jobs_stopping;			/* no new job */
+static bool jobs_keep;				/* tpd_jobs_keep_queued() */
+static bool jobs_exiting;			/* tpd_jobs_free_all() */
+/* Kept queued by a stop (j_shelved): freed at exit. */
+static struct job_list jobs_shelved = TAILQ_HEAD_INITIALIZER(jobs_shelved);
 
 static const char jobs_abandoned_msg[] =
     "still running when the daemon stopped (shutdown grace period over)";
@@ -163,6 +167,7 @@ tpd_jobs_init(struct event_base *base, const struct tpd_job_hooks *hooks)
 	if ((error = tpd_jobid_open(&jobs_next_id)) != 0)
 		return error;
 	jobs_stopping = false;
+	jobs_keep = false;
 	memset(&jobs_counts, 0, sizeof(jobs_counts));
 	jobs_hooks = hooks;
 	jobs_base = base;
@@ -298,12 +303,17 @@ job_leave(struct tpd_job *job)
 		tpd_cq_lazy_timer(false);
 }
 
-int
-tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
+/*
+ * Charge and allocate a job of spec, its plugin named pname, with every
+ * field set but its id, its plugin reference and its place in the table
+ * (job_insert()).  0, ENOMEM, EDQUOT, ENOSPC.
+ */
+static int
+job_make(const struct tpd_job_spec *spec, const char *pname,
+    struct tpd_job **ret_job)
 {
 	struct tpd_job *job;
 	struct tpd_user *user;
-	const char *pname = tpd_plugin_desc(spec->js_plugin)->tpp_name;
 	size_t namelen = strlen(spec->js_name), pnamelen = strlen(pname);
 	size_t size = sizeof(*job) + jobs_ext_size + spec->js_input_len +
 	    namelen + 1 + pnamelen + 1;
@@ -349,8 +359,7 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	memcpy(p, pname, pnamelen + 1);
 	job->j_plugin_name = (const char *)p;
 
-	tpd_jobid_issue(jobs_next_id);
-	job->j_id = jobs_next_id++;
+	job->j_id = 0;
 	job->j_uid = spec->js_uid;
 	job->j_plugin = spec->js_plugin;
 	job->j_pool = spec->js_pool;
@@ -370,6 +379,9 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	job->j_state = TPOOL__JOB_STATE__JOB_QUEUED;
 	job->j_final_ns = 0;
 	job->j_abandoned = false;
+	job->j_pending = false;
+	job->j_shelved = false;
+	job->j_interrupted = false;
 	job->j_scheduled = false;
 	job->j_fq = TPD_FQ_NONE;
 	job->j_fquser = NULL;
@@ -389,16 +401,6 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 	job->j_user = user;
 	threadpool_job_init(&job->j_tpjob, tpd_job_run, &job->j_lock, "%s",
 	    spec->js_name);
-	tpd_plugin_hold(spec->js_plugin);
-
-	LIST_INSERT_HEAD(&jobs_hash[job->j_id & jobs_hash_mask], job,
-	    j_hashent);
-	if (++jobs_count > jobs_hash_mask + 1)
-		jobs_hash_grow();
-	TAILQ_INSERT_TAIL(&user->u_jobs, job, j_userent);
-	TAILQ_INSERT_TAIL(&jobs_all, job, j_allent);
-	job_enter(job);
-	jobs_counts.jc_accepted++;
 	*ret_job = job;
 	return 0;
 
@@ -408,6 +410,92 @@ nomem:
 		free(user);
 	}
 	return ENOMEM;
+}
+
+/* Enter a made job, its id set, in the table and its user's list. */
+static void
+job_insert(struct tpd_job *job)
+{
+	LIST_INSERT_HEAD(&jobs_hash[job->j_id & jobs_hash_mask], job,
+	    j_hashent);
+	if (++jobs_count > jobs_hash_mask + 1)
+		jobs_hash_grow();
+	TAILQ_INSERT_TAIL(&job->j_user->u_jobs, job, j_userent);
+	TAILQ_INSERT_TAIL(&jobs_all, job, j_allent);
+}
+
+int
+tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
+{
+	struct tpd_job *job;
+	int error;
+
+	if ((error = job_make(spec, tpd_plugin_desc(spec->js_plugin)->tpp_name,
+	    &job)) != 0)
+		return error;
+	tpd_jobid_issue(jobs_next_id);
+	job->j_id = jobs_next_id++;
+	tpd_plugin_hold(spec->js_plugin);
+	job_insert(job);
+	job_enter(job);
+	job->j_pending = true;
+	jobs_counts.jc_accepted++;
+	*ret_job = job;
+	return 0;
+}
+
+static void finished_add(struct tpd_job *);
+static void job_charge_result(struct tpd_job *);
+static void job_free(struct tpd_job *);
+
+int
+tpd_job_restore(const struct tpd_job_spec *spec,
+    const struct tpd_job_record *rec, struct tpd_job **ret_job)
+{
+	struct tpd_job *job;
+	int error;
+
+	if ((error = job_make(spec, rec->jr_plugin, &job)) != 0)
+		return error;
+	job->j_id = rec->jr_id;
+	if (rec->jr_id >= jobs_next_id)
+		jobs_next_id = rec->jr_id + 1;	/* the mark says otherwise */
+	job->j_submit_ns = rec->jr_submit_ns;
+	job_insert(job);
+	if (rec->jr_state == TPOOL__JOB_STATE__JOB_QUEUED) {
+		tpd_plugin_hold(spec->js_plugin);
+		job_enter(job);
+		job->j_pending = true;
+		*ret_job = job;
+		return 0;
+	}
+	/* A final one: as job_finalize() leaves a job, without its plugin. */
+	job->j_plugin = NULL;
+	job->j_pool = NULL;
+	job->j_started = rec->jr_start_ns != 0;
+	job->j_start_ns = rec->jr_start_ns;
+	job->j_ran_on_cpu = rec->jr_ran_on_cpu;
+	job->j_end_ns = job->j_final_ns = rec->jr_end_ns;
+	job->j_cpu_ns = rec->jr_cpu_ns;
+	job->j_outcome = rec->jr_state;
+	if (rec->jr_message != NULL && (job->j_message =
+	    strdup(rec->jr_message)) == NULL) {
+		job_free(job);
+		return ENOMEM;
+	}
+	if (rec->jr_result_len > 0) {
+		if ((job->j_result = malloc(rec->jr_result_len)) == NULL) {
+			job_free(job);
+			return ENOMEM;
+		}
+		memcpy(job->j_result, rec->jr_result, rec->jr_result_len);
+		job->j_result_len = rec->jr_result_len;
+		job_charge_result(job);
+	}
+	job->j_state = job->j_outcome;
+	finished_add(job);
+	*ret_job = job;
+	return 0;
 }
 
 static void job_timeout_cb(evutil_socket_t, short, void *);
@@ -420,6 +508,9 @@ tpd_job_schedule(struct tpd_job *job)
 	uint64_t now = tpd_now_ns(), left;
 	struct timeval tv;
 
+	if (!job->j_pending)
+		return;
+	job->j_pending = false;
 	/*
 	 * A deadline: a timer expires the job if it is still queued then.
 	 * Without one (no memory), the worker that takes it late expires it.
@@ -463,6 +554,75 @@ job_free(struct tpd_job *job)
 	free(job->j_message);
 	tpd_budget_release(job->j_uid, job->j_budget);
 	free(job);
+}
+
+bool
+tpd_job_awaits_schedule(const struct tpd_job *job)
+{
+	return job->j_pending;
+}
+
+void
+tpd_job_discard(struct tpd_job *job)
+{
+	if (job->j_shelved) {
+		TAILQ_REMOVE(&jobs_shelved, job, j_listent);
+		job_free(job);
+		return;
+	}
+	if (!job->j_pending)
+		return;		/* final, or scheduled after all */
+	job->j_pending = false;
+	jobs_counts.jc_accepted--;
+	job_leave(job);
+	job_free(job);
+	if (jobs_ninflight == 0)
+		jobs_hooks->jh_idle();
+}
+
+void
+tpd_job_record(struct tpd_job *job, struct tpd_job_record *rec)
+{
+	Tpool__JobInfo info;
+
+	tpd_job_info(job, &info, true);
+	memset(rec, 0, sizeof(*rec));
+	rec->jr_id = job->j_id;
+	rec->jr_uid = job->j_uid;
+	rec->jr_plugin = job->j_plugin_name;
+	rec->jr_name = job->j_name;
+	rec->jr_input = job->j_input;
+	rec->jr_input_len = job->j_input_len;
+	rec->jr_pool_kind = job->j_pool_kind;
+	rec->jr_pri = job->j_pri;
+	rec->jr_cpu = job->j_cpu;
+	rec->jr_timeout_ns = job->j_timeout_ns;
+	rec->jr_deadline_ns = job->j_deadline_ns;
+	rec->jr_submit_ns = job->j_submit_ns;
+	/* A job kept queued by a stop is queued for the next start. */
+	rec->jr_state = job->j_shelved ? TPOOL__JOB_STATE__JOB_QUEUED :
+	    info.state;
+	rec->jr_ran_on_cpu = -1;
+	if (job->j_started && !job->j_shelved) {
+		rec->jr_start_ns = job->j_start_ns;
+		rec->jr_ran_on_cpu = job->j_ran_on_cpu;
+	}
+	if (tp_state_is_final(info.state)) {
+		rec->jr_end_ns = job->j_abandoned || job->j_written_off ?
+		    job->j_final_ns : job->j_end_ns;
+		rec->jr_cpu_ns = info.has_cpu_ns ? info.cpu_ns : 0;
+		rec->jr_message = info.message;
+		if (info.has_result) {
+			rec->jr_result = info.result.data;
+			rec->jr_result_len = info.result.len;
+		}
+	}
+}
+
+void
+tpd_jobs_keep_queued(bool on)
+{
+	jobs_keep = on;
 }
 
 /*
@@ -648,7 +808,16 @@ job_finalize(struct tpd_job *job)
 	if (!job->j_abandoned && !job->j_written_off &&
 	    job->j_outcome == TPOOL__JOB_STATE__JOB_SUCCEEDED)
 		job_charge_result(job);
-	job->j_state = job->j_abandoned ? TPOOL__JOB_STATE__JOB_FAILED :
+	/* Asked to stop by a stop that keeps jobs (tpd_jobs_keep_queued()). */
+	if (job->j_interrupted && !job->j_abandoned &&
+	    job->j_outcome == TPOOL__JOB_STATE__JOB_CANCELLED) {
+		job->j_outcome = TPOOL__JOB_STATE__JOB_INTERRUPTED;
+		free(job->j_message);
+		job->j_message = strdup("interrupted: the daemon stopped while "
+		    "it ran, and it stopped when asked");
+	}
+	job->j_state = job->j_abandoned ? (job->j_interrupted ?
+	    TPOOL__JOB_STATE__JOB_INTERRUPTED : TPOOL__JOB_STATE__JOB_FAILED) :
 	    job->j_written_off ? TPOOL__JOB_STATE__JOB_TIMED_OUT :
 	    job->j_outcome;
 	job->j_final_ns = tpd_now_ns();
@@ -664,6 +833,9 @@ job_finalize(struct tpd_job *job)
 		break;
 	case TPOOL__JOB_STATE__JOB_TIMED_OUT:
 		jobs_counts.jc_timed_out++;
+		break;
+	case TPOOL__JOB_STATE__JOB_INTERRUPTED:
+		jobs_counts.jc_interrupted++;
 		break;
 	default:
 		jobs_counts.jc_failed++;
@@ -681,8 +853,11 @@ job_finalize(struct tpd_job *job)
 		tpd_plugin_rele(job->j_plugin);
 		job->j_plugin = NULL;
 	}
+	job->j_pending = false;
 	tpd_job_info(job, &info, true);
 	jobs_hooks->jh_finished(job, &info);
+	if (jobs_hooks->jh_changed != NULL)
+		jobs_hooks->jh_changed(job);
 	if (jobs_over_keep)
 		event_active(jobs_reap_ev, EV_TIMEOUT, 0);
 	if (jobs_ninflight == 0)
@@ -798,6 +973,8 @@ job_notes(struct tpd_job *job, unsigned int bits)
 		job_timeout_arm(job, job->j_start_ns + job->j_timeout_ns);
 		jobs_hooks->jh_started(job, job->j_start_ns - job->j_submit_ns,
 		    job->j_ran_on_cpu);
+		if (jobs_hooks->jh_changed != NULL)
+			jobs_hooks->jh_changed(job);
 	}
 	if (bits & TPD_NOTE_PROGRESS) {
 		(void)pthread_mutex_lock(&job->j_lock);
@@ -831,8 +1008,9 @@ job_cancel_as(struct tpd_job *job, const char *why, bool running_too,
 
 	if (tp_state_is_final(job->j_state))
 		return TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED;
-	/* Waiting for its turn, libtp has not got it: it never runs. */
-	if (tpd_fq_cancel(job)) {
+	/* Waiting for its turn, libtp has not got it (or not even its
+	 * turn: a submit not yet recorded): it never runs. */
+	if (job->j_pending || tpd_fq_cancel(job)) {
 		atomic_store(&job->j_cancel, true);
 		goto cancelled;
 	}
@@ -920,10 +1098,14 @@ finished_add(struct tpd_job *job)
 static void
 finished_forget(struct tpd_job *job)
 {
+	uint64_t id = job->j_id;
+
 	TAILQ_REMOVE(&jobs_finished, job, j_listent);
 	TAILQ_REMOVE(&job->j_user->u_finished, job, j_ufinent);
 	job->j_user->u_nfinished--;
 	job_free(job);
+	if (jobs_hooks->jh_forgotten != NULL && !jobs_exiting)
+		jobs_hooks->jh_forgotten(id);
 }
 
 /* The budget's reclaim hook: forget uid's oldest finished job, if any. */
@@ -990,6 +1172,52 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 
 /* -------------------------------------------------------------- shutdown */
 
+/* A queued job out of flight, kept for the next start (its store row
+ * stays queued); freed at exit. */
+static void
+job_shelve(struct tpd_job *job)
+{
+	job->j_pending = false;
+	job->j_shelved = true;
+	job_leave(job);
+	TAILQ_INSERT_TAIL(&jobs_shelved, job, j_listent);
+}
+
+/*
+ * The stop of a daemon that keeps its jobs: queued ones leave flight as
+ * they are (waiting for their turn first, so that no turn hands libtp
+ * another meanwhile; then those libtp still queues), and running ones
+ * are asked to stop, ending interrupted.
+ */
+static void
+jobs_stop_keeping(void)
+{
+	static const char why[] = "the daemon is stopping";
+	struct tpd_job *job, *next;
+	bool off_queue;
+
+	TAILQ_FOREACH_SAFE(job, &jobs_inflight, j_listent, next)
+		if (job->j_pending || tpd_fq_cancel(job))
+			job_shelve(job);
+	TAILQ_FOREACH_SAFE(job, &jobs_inflight, j_listent, next) {
+		if (job->j_started)
+			continue;
+		(void)pthread_mutex_lock(&job->j_lock);
+		off_queue = threadpool_cancel_job_async(job->j_pool,
+		    &job->j_tpjob) &&
+		    job->j_outcome == TPOOL__JOB_STATE__JOB_STATE_UNSPECIFIED;
+		(void)pthread_mutex_unlock(&job->j_lock);
+		if (off_queue) {
+			tpd_fq_ended(job);
+			job_shelve(job);
+		}
+	}
+	TAILQ_FOREACH_SAFE(job, &jobs_inflight, j_listent, next) {
+		job->j_interrupted = true;
+		(void)job_cancel(job, why, true);
+	}
+}
+
 void
 tpd_jobs_stop_all(void)
 {
@@ -997,6 +1225,10 @@ tpd_jobs_stop_all(void)
 	struct tpd_job *job, *next;
 
 	jobs_stopping = true;
+	if (jobs_keep) {
+		jobs_stop_keeping();
+		return;
+	}
 	/*
 	 * Queued jobs first: a running job told to stop would free its
 	 * worker for the next queued job while we are still going through
@@ -1040,8 +1272,14 @@ tpd_jobs_free_all(void)
 		job_leave(job);
 		job_free(job);
 	}
+	jobs_exiting = true;
 	while ((job = TAILQ_FIRST(&jobs_finished)) != NULL)
 		finished_forget(job);
+	while ((job = TAILQ_FIRST(&jobs_shelved)) != NULL) {
+		TAILQ_REMOVE(&jobs_shelved, job, j_listent);
+		job_free(job);
+	}
+	jobs_exiting = false;
 	if (jobs_reap_ev != NULL) {
 		event_free(jobs_reap_ev);
 		jobs_reap_ev = NULL;

@@ -49,6 +49,14 @@ struct tpd_job_hooks {
 		    const Tpool__JobInfo *info);
 	/* The last job in flight ended (the shutdown waits for this). */
 	void	(*jh_idle)(void);
+	/*
+	 * For the job store: the job's state changed (it started, or it
+	 * is final: after jh_finished); a finished job was forgotten (its
+	 * id: the job is gone).  NULL: none.  Not called for the jobs
+	 * freed at exit.
+	 */
+	void	(*jh_changed)(struct tpd_job *job);
+	void	(*jh_forgotten)(uint64_t id);
 };
 
 /*
@@ -90,8 +98,67 @@ int	tpd_jobs_admit(uid_t uid);
  */
 int	tpd_job_create(const struct tpd_job_spec *spec,
 	    struct tpd_job **ret_job);
-/* Hand a created job to its pool. */
+/*
+ * Hand a created (or restored queued) job to its pool; nothing when it
+ * is no longer waiting for that (cancelled meanwhile, or kept queued by
+ * a stop: tpd_job_awaits_schedule()).
+ */
 void	tpd_job_schedule(struct tpd_job *job);
+bool	tpd_job_awaits_schedule(const struct tpd_job *job);
+/*
+ * Forget a created job that was never scheduled, without a final state
+ * and without telling anyone (the store could not record it, so it was
+ * never accepted).  A job that became final meanwhile is left as it is.
+ */
+void	tpd_job_discard(struct tpd_job *job);
+
+/*
+ * A job as the job store records it (store.c); strings and bytes are
+ * borrowed from the job.  Times are tpd_now_ns()'s (0: not yet).
+ */
+struct tpd_job_record {
+	uint64_t		jr_id;
+	uid_t			jr_uid;
+	const char		*jr_plugin;
+	const char		*jr_name;
+	const uint8_t		*jr_input;
+	size_t			jr_input_len;
+	Tpool__PoolKind		jr_pool_kind;
+	int			jr_pri;
+	int			jr_cpu;
+	uint64_t		jr_timeout_ns;	/* 0: none */
+	uint64_t		jr_deadline_ns;	/* 0: none */
+	uint64_t		jr_submit_ns;
+	Tpool__JobState		jr_state;
+	uint64_t		jr_start_ns;	/* 0: never ran */
+	uint64_t		jr_end_ns;	/* final: when it ended */
+	uint64_t		jr_cpu_ns;
+	int			jr_ran_on_cpu;	/* -1: never ran */
+	const uint8_t		*jr_result;	/* SUCCEEDED: may be NULL */
+	size_t			jr_result_len;
+	const char		*jr_message;	/* NULL: none */
+};
+void	tpd_job_record(struct tpd_job *job, struct tpd_job_record *rec);
+
+/*
+ * Enter a job of an earlier run, as its record says, with its id (the
+ * store, at start): a queued one (jr_state QUEUED, spec's plugin and
+ * pool set) is in flight and waits for tpd_job_schedule(); a final one
+ * is a finished job kept for status (spec's plugin and pool unused), its
+ * result kept within its user's share as any result (else it ends failed
+ * saying so).  Not counted as accepted.  0, ENOMEM, or EDQUOT / ENOSPC
+ * (the memory budget has no room for it).
+ */
+int	tpd_job_restore(const struct tpd_job_spec *spec,
+	    const struct tpd_job_record *rec, struct tpd_job **ret_job);
+
+/*
+ * At a stop (tpd_jobs_stop_all()), keep queued jobs rather than cancel
+ * them: they leave flight without a final state (the store keeps them
+ * queued for the next start), and running jobs asked to stop end
+ * INTERRUPTED.  Set by the store when it is open.
+ */
+void	tpd_jobs_keep_queued(bool on);
 
 /* The job of that id, NULL when none (never was, or forgotten). */
 struct tpd_job *tpd_job_lookup(uint64_t id);
@@ -141,6 +208,7 @@ struct tpd_job_counts {
 	uint64_t	jc_cancelled;
 	uint64_t	jc_expired;
 	uint64_t	jc_timed_out;
+	uint64_t	jc_interrupted;
 };
 void	tpd_jobs_counts(struct tpd_job_counts *counts);
 

@@ -24,6 +24,7 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/fairq.c daemon/fairq.h \
 	daemon/budget.c daemon/budget.h \
 	daemon/jobid.c daemon/jobid.h \
+	daemon/store.c daemon/store.h \
 	daemon/run.c \
 	daemon/pools.c daemon/pools.h \
 	daemon/plugin.c daemon/plugin.h \
@@ -34,12 +35,13 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/log.c daemon/log.h
 daemon_libtpoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_PLUGIN_DIR='"$(plugindir)"' \
 	-DTPOOLD_WORKER='"$(pkglibexecdir)/tpoold-worker"'
-daemon_libtpoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS)
+daemon_libtpoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS) $(SQLITE_CFLAGS)
 # What a program linking libtpoold.la needs besides it: the installed
 # tpoold links libtp as installed; TPOOLD_TEST_LIBADD swaps in libtp-test.la,
 # libtp with its test hooks, for tests/daemon/tpoold-test.
 TPOOLD_LIBS_BELOW = proto/libtpproto.la \
-	$(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS) -ldl
+	$(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(SYSTEMD_LIBS) $(SQLITE_LIBS) \
+	$(PTHREAD_LIBS) -ldl
 TPOOLD_LIBADD = daemon/libtpoold.la libtp/libtp.la $(TPOOLD_LIBS_BELOW)
 TPOOLD_TEST_LIBADD = daemon/libtpoold.la libtp/libtp-test.la \
 	$(TPOOLD_LIBS_BELOW)

@@ -151,6 +151,9 @@ main(int argc, char **argv)
 	tpd_log_set_verbose(tpd_opt.o_verbose);
 	/* A client that goes away must be a write error, not a signal. */
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit makes a job store write fail (EFBIG: submits are
+	 * refused), not the daemon die. */
+	(void)signal(SIGXFSZ, SIG_IGN);
 #ifdef TPOOLD_TESTING
 	if ((rc = main_test_hooks()) != 0) {
 		tpd_options_free(&tpd_opt);

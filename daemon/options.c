@@ -46,6 +46,7 @@ enum opt_kind {
 	OPT_BOOL,	/* int */
 	OPT_GRANT,	/* struct tpd_grants: each one given is added */
 	OPT_ISOLATION,	/* int: enum tpd_isolation */
+	OPT_SYNC,	/* int: enum tpd_sync */
 	OPT_PLUGIN_ISO,	/* struct tpd_plugin_confs: NAME:MODE, added */
 	OPT_PLUGIN,	/* struct tpd_plugin_confs: NAME:KEY=VALUE,..., added */
 };
@@ -221,8 +222,14 @@ static const struct opt_row opt_table[] = {
 	      "ended: its worker process killed, or its thread written off "
 	      "(default 5s)" },
 	{ "state-dir", 277, OPT_STRING, OFF(o_state_dir), 0, 0, "DIR",
-	  "keep the job id high-water mark in DIR, so ids are never reused "
-	      "(default: none; the clock alone)" },
+	  "keep every accepted job, its state and its result in DIR/jobs.db "
+	      "(SQLite), so that jobs survive a restart or a crash of the "
+	      "daemon, and the job id mark, so ids are never reused (default: "
+	      "none; jobs in memory only)" },
+	{ "sync", 309, OPT_SYNC, OFF(o_sync), 0, 0, "normal|full",
+	  "with --state-dir: normal (the default) keeps what was answered "
+	      "across a crash of the daemon; full also across a power loss "
+	      "(an fsync before each group of submits is answered)" },
 };
 #define	OPT_NROWS	(sizeof(opt_table) / sizeof(opt_table[0]))
 _Static_assert(OPT_NROWS <= 64, "struct tpd_plugin_conf's pc_set has a "
@@ -587,6 +594,17 @@ opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
 	case OPT_GRANT:
 		return tpd_grants_add((struct tpd_grants *)field, row->or_name,
 		    value, why, whylen);
+	case OPT_SYNC:
+		if (strcmp(value, "normal") == 0)
+			*(int *)field = TPD_SYNC_NORMAL;
+		else if (strcmp(value, "full") == 0)
+			*(int *)field = TPD_SYNC_FULL;
+		else {
+			(void)snprintf(why, whylen, "--%s: '%s' is not normal "
+			    "or full", row->or_name, value);
+			return EINVAL;
+		}
+		return 0;
 	case OPT_ISOLATION:
 		if (opt_isolation(value, (int *)field) != 0) {
 			(void)snprintf(why, whylen, "--%s: '%s' is not thread or "

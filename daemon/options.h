@@ -20,6 +20,12 @@
  * owned (strdup'ed), freed by tpd_options_free().
  */
 /* How a plugin's jobs run (--isolation, --plugin-isolation). */
+/* --sync: what the job store (store.c) survives. */
+enum tpd_sync {
+	TPD_SYNC_NORMAL,	/* a crash of the daemon (written, not synced) */
+	TPD_SYNC_FULL,		/* a power loss too (fsync before answers) */
+};
+
 enum tpd_isolation {
 	TPD_ISO_THREAD,		/* in tpoold, on the pool's thread */
 	TPD_ISO_PROCESS,	/* in a worker process (isolate.c) */
@@ -88,6 +94,7 @@ struct tpd_options {
 	mode_t		o_socket_mode;
 	char		*o_socket_group;	/* NULL: the daemon's group */
 	char		*o_state_dir;		/* NULL: none */
+	int		o_sync;			/* enum tpd_sync */
 	struct tpd_grants o_grants;		/* --grant-priority, all */
 	int		o_isolation;		/* enum tpd_isolation: default */
 	struct tpd_plugin_confs o_plugin_confs;	/* per plugin, in order */

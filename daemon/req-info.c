@@ -18,6 +18,7 @@
 #include "plugin.h"
 #include "pools.h"
 #include "req.h"
+#include "store.h"
 
 #define	TPD_LIMITS_MAX	32	/* numeric settings (options.c) */
 
@@ -174,6 +175,10 @@ tpd_req_stats(struct tpd_req *r)
 	st.jobs_expired = jc.jc_expired;
 	st.has_jobs_timed_out = true;
 	st.jobs_timed_out = jc.jc_timed_out;
+	st.has_jobs_interrupted = true;
+	st.jobs_interrupted = jc.jc_interrupted;
+	st.has_store = true;
+	st.store = tpd_store_is_open();
 	st.has_jobs_in_flight = true;
 	st.jobs_in_flight = tpd_jobs_inflight();
 	st.has_jobs_waiting_turn = true;

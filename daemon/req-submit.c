@@ -26,6 +26,7 @@
 #include "plugin.h"
 #include "pools.h"
 #include "req.h"
+#include "store.h"
 
 /* The wire error of tpd_jobs_admit()'s refusal. */
 static Tpool__ErrorCode
@@ -213,6 +214,14 @@ tpd_req_submit(struct tpd_req *r)
 		tpd_err("cannot create a job: %s", strerror(error));
 		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_INTERNAL,
 		    "cannot create the job: %s", strerror(error));
+	}
+	if (tpd_store_is_open()) {
+		/* Answered once recorded, at the end of this iteration. */
+		if (tpd_store_submitted(job, r->r_conn, r->r_id) == 0)
+			return TPD_REQ_OK;
+		tpd_job_discard(job);
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_INTERNAL,
+		    "cannot create the job: out of memory");
 	}
 	sr.has_job_id = true;
 	sr.job_id = tpd_job_id(job);

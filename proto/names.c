@@ -14,6 +14,7 @@ tp_state_is_final(Tpool__JobState state)
 	case TPOOL__JOB_STATE__JOB_CANCELLED:
 	case TPOOL__JOB_STATE__JOB_EXPIRED:
 	case TPOOL__JOB_STATE__JOB_TIMED_OUT:
+	case TPOOL__JOB_STATE__JOB_INTERRUPTED:
 		return true;
 	default:
 		return false;
@@ -31,6 +32,7 @@ tp_state_name(Tpool__JobState state)
 	case TPOOL__JOB_STATE__JOB_CANCELLED:	return "cancelled";
 	case TPOOL__JOB_STATE__JOB_EXPIRED:	return "expired";
 	case TPOOL__JOB_STATE__JOB_TIMED_OUT:	return "timed out";
+	case TPOOL__JOB_STATE__JOB_INTERRUPTED:	return "interrupted";
 	default:				return "unknown";
 	}
 }

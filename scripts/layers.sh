@@ -37,6 +37,7 @@ req-status	60
 req-info	60
 req		55
 validate	55
+store		52
 listen		50
 follow		50
 msg		45

@@ -64,7 +64,8 @@ TD_TESTS = \
 	tests/daemon/test_tpctl \
 	tests/daemon/test_faults \
 	tests/daemon/test_security \
-	tests/daemon/test_isolation
+	tests/daemon/test_isolation \
+	tests/daemon/test_store
 check_PROGRAMS += $(TD_TESTS)
 TESTS += $(TD_TESTS) tests/daemon/units.sh tests/daemon/layers.test
 EXTRA_DIST += tests/daemon/units.sh tests/daemon/layers.test scripts/layers.sh
@@ -84,6 +85,13 @@ tests_daemon_test_isolation_CFLAGS = $(TD_TEST_CFLAGS)
 tests_daemon_test_isolation_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_isolation_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_isolation_DEPENDENCIES = $(TD_TEST_DEPS)
+tests_daemon_test_store_SOURCES = tests/daemon/test_store.c
+tests_daemon_test_store_CPPFLAGS = $(TD_TEST_CPPFLAGS)
+tests_daemon_test_store_CFLAGS = $(TD_TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_daemon_test_store_LDADD = $(TD_TEST_LDADD) $(SQLITE_LIBS)
+tests_daemon_test_store_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_store_DEPENDENCIES = $(TD_TEST_DEPS)
+
 tests_daemon_test_jobs_SOURCES = tests/daemon/test_jobs.c
 tests_daemon_test_jobs_CPPFLAGS = $(TD_TEST_CPPFLAGS)
 tests_daemon_test_jobs_CFLAGS = $(TD_TEST_CFLAGS)
