@@ -3,8 +3,8 @@
  * --wait its result.
  *
  *	tpctl submit [--wait] [--cpu N|any | --unbound] [--priority P]
- *	    [--name NAME] [--deadline TIME] [--timeout TIME] [--raw] PLUGIN
- *	    [INPUT | --input-file F]
+ *	    [--name NAME] [--deadline TIME] [--timeout TIME]
+ *	    [--delay TIME | --at WHEN] [--raw] PLUGIN [INPUT | --input-file F]
  *
  * The input is the INPUT argument's bytes (no newline added), a file's, or
  * stdin's with --input-file -.  Where it runs: the shared unbound pool of
@@ -22,6 +22,9 @@
 #include "ctl.h"
 
 #define	OPT_UNBOUND	0x200
+#define	OPT_DELAY	0x201
+#define	OPT_AT		0x202
+#define	OPT_UNIQUE	0x203
 
 static const struct option submit_opts[] = {
 	{ "wait",	no_argument,		NULL, 'w' },
@@ -32,6 +35,9 @@ static const struct option submit_opts[] = {
 	{ "input-file",	required_argument,	NULL, 'f' },
 	{ "deadline",	required_argument,	NULL, 'd' },
 	{ "timeout",	required_argument,	NULL, 't' },
+	{ "delay",	required_argument,	NULL, OPT_DELAY },
+	{ "at",		required_argument,	NULL, OPT_AT },
+	{ "unique",	required_argument,	NULL, OPT_UNIQUE },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -45,6 +51,8 @@ static struct {
 	bool			so_wait;
 	bool			so_cpu_given;
 	bool			so_unbound;
+	bool			so_delay_given;
+	bool			so_at_given;
 } so = { .so_args = TPC_SUBMIT_ARGS_INIT };
 
 static int
@@ -86,6 +94,24 @@ submit_option(struct ctl_ctx *ctx, int opt, const char *arg)
 			return ctl_usage_error(ctx, "--timeout wants a time "
 			    "such as 500ms, 2s or 1m, not '%s'", arg);
 		break;
+	case OPT_DELAY:
+		so.so_delay_given = true;
+		if (!ctl_parse_ms(arg, &so.so_args.tsa_delay_ms))
+			return ctl_usage_error(ctx, "--delay wants a time "
+			    "such as 500ms, 2s or 1m (at most 30 days), not "
+			    "'%s'", arg);
+		break;
+	case OPT_UNIQUE:
+		so.so_args.tsa_unique_key = arg;
+		break;
+	case OPT_AT:
+		so.so_at_given = true;
+		if (!ctl_parse_at(arg, &so.so_args.tsa_delay_ms))
+			return ctl_usage_error(ctx, "--at wants a time within "
+			    "30 days: HH:MM[:SS] (the next one), 'YYYY-MM-DD "
+			    "HH:MM[:SS]' (local time) or @SECONDS (since the "
+			    "epoch), not '%s'", arg);
+		break;
 	case 'd':
 		if (!ctl_parse_ms(arg, &so.so_args.tsa_deadline_ms) ||
 		    so.so_args.tsa_deadline_ms == 0)
@@ -103,6 +129,9 @@ submit_operands(struct ctl_ctx *ctx, int argc, char **argv)
 {
 	if (so.so_cpu_given && so.so_unbound)
 		return ctl_usage_error(ctx, "--cpu and --unbound exclude "
+		    "each other");
+	if (so.so_delay_given && so.so_at_given)
+		return ctl_usage_error(ctx, "--delay and --at exclude "
 		    "each other");
 	if (argc < 1)
 		return ctl_usage_error(ctx, "which plugin?");
@@ -123,10 +152,12 @@ submit_operands(struct ctl_ctx *ctx, int argc, char **argv)
 static int
 submit_exec(struct ctl_ctx *ctx)
 {
+	Tpool__SubmitReply *sr = NULL;
 	Tpool__JobInfo *ji;
 	uint8_t *fbuf = NULL;
+	bool existing = false;
 	size_t max;
-	uint64_t job;
+	uint64_t job = 0;
 	int ex, error;
 
 	max = ctx->cc_max_frame > SUBMIT_OVERHEAD ?
@@ -146,8 +177,13 @@ submit_exec(struct ctl_ctx *ctx)
 		}
 		so.so_args.tsa_input = fbuf;
 	}
-	error = tpc_submit(ctx->cc_conn, &so.so_args, &job);
+	error = tpc_submit_reply(ctx->cc_conn, &so.so_args, &sr);
 	free(fbuf);
+	if (error == 0) {
+		job = sr->job_id;
+		existing = sr->has_existing && sr->existing;
+		tpool__submit_reply__free_unpacked(sr, NULL);
+	}
 	if (error == EMSGSIZE) {
 		ctl_warnx(ctx, "the input is larger than the daemon accepts "
 		    "(frames of %u bytes)", (unsigned)ctx->cc_max_frame);
@@ -156,10 +192,14 @@ submit_exec(struct ctl_ctx *ctx)
 	if (error != 0)
 		return ctl_fail(ctx, error, "submit");
 
+	if (existing && !ctx->cc_json)
+		ctl_warnx(ctx, "job %llu has key '%s' and is in flight: no new "
+		    "job", (unsigned long long)job, so.so_args.tsa_unique_key);
 	if (!so.so_wait) {
 		if (ctx->cc_json)
-			(void)printf("{\"job_id\":%llu}\n",
-			    (unsigned long long)job);
+			(void)printf("{\"job_id\":%llu%s}\n",
+			    (unsigned long long)job, existing ?
+			    ",\"existing\":true" : "");
 		else
 			(void)printf("%llu\n", (unsigned long long)job);
 		return CTL_EXIT_OK;
@@ -174,7 +214,8 @@ submit_exec(struct ctl_ctx *ctx)
 const struct ctl_cmd ctl_cmd_submit = {
 	.cmd_name = "submit",
 	.cmd_args = "[--wait] [--cpu N|any | --unbound] [--priority P] "
-	    "[--name NAME] [--deadline TIME] [--timeout TIME] [--raw] PLUGIN "
+	    "[--name NAME] [--deadline TIME] [--timeout TIME] "
+	    "[--delay TIME | --at WHEN] [--unique KEY] [--raw] PLUGIN "
 	    "[INPUT | --input-file FILE]",
 	.cmd_summary = "run PLUGIN as a job on INPUT; print its id, or its "
 	    "result with --wait",
@@ -210,6 +251,19 @@ const struct ctl_cmd ctl_cmd_submit = {
 	    "                         plugin's); then it is asked to stop, and "
 	    "ended\n"
 	    "                         timed out\n"
+	    "      --delay TIME       queue the job only TIME after the "
+	    "submit (it is\n"
+	    "                         scheduled until then; a --deadline "
+	    "counts from\n"
+	    "                         the submit too)\n"
+	    "      --at WHEN          the same, until WHEN: HH:MM[:SS] (the "
+	    "next one),\n"
+	    "                         'YYYY-MM-DD HH:MM[:SS]' (local time) or "
+	    "@SECONDS\n"
+	    "      --unique KEY       while a job of yours with KEY is "
+	    "scheduled, queued\n"
+	    "                         or running, print its id and make no "
+	    "new one\n"
 	    "      --raw              print the result's bytes untouched (else "
 	    "text\n"
 	    "                         as is, binary as hex)\n"

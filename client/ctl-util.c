@@ -15,7 +15,9 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -182,6 +184,73 @@ ctl_parse_int(const char *s, long min, long max, int *ret_v)
 	if (errno != 0 || *end != '\0' || v < min || v > max)
 		return false;
 	*ret_v = (int)v;
+	return true;
+}
+
+bool
+ctl_parse_at(const char *s, uint64_t *ret_ms)
+{
+	static const char *const full[] = { "%Y-%m-%d %H:%M:%S",
+	    "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", NULL };
+	static const char *const day[] = { "%H:%M:%S", "%H:%M", NULL };
+	struct timespec now;
+	struct tm tm, today;
+	unsigned long long secs;
+	const char *end = NULL;
+	char *e;
+	time_t t, n;
+	int64_t ms;
+	size_t i;
+
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	n = now.tv_sec;
+	if (s[0] == '@') {
+		if (s[1] < '0' || s[1] > '9')
+			return false;
+		errno = 0;
+		secs = strtoull(s + 1, &e, 10);
+		if (errno != 0 || *e != '\0' || secs > (unsigned long long)
+		    INT64_MAX / 1000)
+			return false;
+		t = (time_t)secs;
+		goto got;
+	}
+	for (i = 0; full[i] != NULL; i++) {
+		memset(&tm, 0, sizeof(tm));
+		if ((end = strptime(s, full[i], &tm)) != NULL && *end == '\0')
+			break;
+	}
+	if (full[i] != NULL) {
+		tm.tm_isdst = -1;
+		if ((t = mktime(&tm)) == (time_t)-1)
+			return false;
+		goto got;
+	}
+	for (i = 0; day[i] != NULL; i++) {
+		memset(&tm, 0, sizeof(tm));
+		if ((end = strptime(s, day[i], &tm)) != NULL && *end == '\0')
+			break;
+	}
+	if (day[i] == NULL || localtime_r(&n, &today) == NULL)
+		return false;
+	/* Today at that time, or tomorrow if it has passed. */
+	today.tm_hour = tm.tm_hour;
+	today.tm_min = tm.tm_min;
+	today.tm_sec = tm.tm_sec;
+	today.tm_isdst = -1;
+	if ((t = mktime(&today)) == (time_t)-1)
+		return false;
+	if (t <= n) {
+		today.tm_mday++;
+		today.tm_isdst = -1;
+		if ((t = mktime(&today)) == (time_t)-1)
+			return false;
+	}
+got:
+	ms = ((int64_t)t - (int64_t)n) * 1000 - now.tv_nsec / 1000000;
+	if (ms > (int64_t)(30ull * 86400000))
+		return false;
+	*ret_ms = ms > 0 ? (uint64_t)ms : 0;
 	return true;
 }
 
@@ -444,6 +513,9 @@ ctl_json_job(FILE *f, const Tpool__JobInfo *j)
 		    (unsigned long long)j->cpu_ns);
 	if (j->has_ran_on_cpu)
 		(void)fprintf(f, ",\"ran_on_cpu\":%d", (int)j->ran_on_cpu);
+	if (j->has_delay_left_ms)
+		(void)fprintf(f, ",\"delay_left_ms\":%llu",
+		    (unsigned long long)j->delay_left_ms);
 	(void)fputc('}', f);
 }
 
@@ -458,6 +530,11 @@ ctl_text_job(const struct ctl_ctx *ctx, FILE *f, const Tpool__JobInfo *j)
 	    (j->state == TPOOL__JOB_STATE__JOB_QUEUED ||
 	    j->state == TPOOL__JOB_STATE__JOB_RUNNING) ?
 	    " (cancel requested)" : "");
+	if (j->has_delay_left_ms) {
+		(void)fputs("queued in:    ", f);
+		ctl_print_ns(f, j->delay_left_ms * 1000000u);
+		(void)fputc('\n', f);
+	}
 	if (j->plugin != NULL)
 		(void)fprintf(f, "plugin:       %s\n", j->plugin);
 	if (j->name != NULL)

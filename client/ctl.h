@@ -128,6 +128,13 @@ bool	ctl_parse_int(const char *s, long min, long max, int *ret_v);
 /* A time: a number with ms, s, m or h (bare: seconds), in ms (at most
  * 30 days). */
 bool	ctl_parse_ms(const char *s, uint64_t *ret_ms);
+/*
+ * A moment, as the ms from now to it (0 when it has passed): HH:MM[:SS]
+ * (the next such time of day), "YYYY-MM-DD HH:MM[:SS]" (local time) or
+ * @SECONDS since the epoch; false if it is none of them or more than 30
+ * days away.
+ */
+bool	ctl_parse_at(const char *s, uint64_t *ret_ms);
 
 const char *ctl_cancel_result_name(Tpool__CancelResult);
 

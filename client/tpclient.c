@@ -913,13 +913,18 @@ tpc_fill_submit(Tpool__Request *req, Tpool__Submit *s,
 		s->has_timeout_ms = true;
 		s->timeout_ms = a->tsa_timeout_ms;
 	}
+	if (a->tsa_delay_ms != 0) {
+		s->has_delay_ms = true;
+		s->delay_ms = a->tsa_delay_ms;
+	}
+	s->unique_key = (char *)a->tsa_unique_key;
 	req->body_case = TPOOL__REQUEST__BODY_SUBMIT;
 	req->submit = s;
 }
 
 int
-tpc_submit(struct tpc *c, const struct tpc_submit_args *args,
-    uint64_t *ret_job_id)
+tpc_submit_reply(struct tpc *c, const struct tpc_submit_args *args,
+    Tpool__SubmitReply **ret_reply)
 {
 	Tpool__Request req = TPOOL__REQUEST__INIT;
 	Tpool__Submit s;
@@ -931,11 +936,26 @@ tpc_submit(struct tpc *c, const struct tpc_submit_args *args,
 	if ((error = conn_call(c, &req, &body)) != 0)
 		return error;
 	r = (Tpool__SubmitReply *)body;
-	error = r->has_job_id ? 0 : EPROTO;
-	if (error == 0)
-		*ret_job_id = r->job_id;
+	if (!r->has_job_id) {
+		tpool__submit_reply__free_unpacked(r, NULL);
+		return EPROTO;
+	}
+	*ret_reply = r;
+	return 0;
+}
+
+int
+tpc_submit(struct tpc *c, const struct tpc_submit_args *args,
+    uint64_t *ret_job_id)
+{
+	Tpool__SubmitReply *r;
+	int error;
+
+	if ((error = tpc_submit_reply(c, args, &r)) != 0)
+		return error;
+	*ret_job_id = r->job_id;
 	tpool__submit_reply__free_unpacked(r, NULL);
-	return error;
+	return 0;
 }
 
 int

@@ -182,6 +182,12 @@ struct tpc_submit_args {
 					 * none (default) */
 	uint64_t	tsa_timeout_ms;	/* run at most this long; 0: the
 					 * plugin's default (default) */
+	uint64_t	tsa_delay_ms;	/* queue it only this long after the
+					 * submit (scheduled until then);
+					 * 0: at once (default) */
+	const char	*tsa_unique_key; /* while a job of the caller's with
+					 * this key is in flight, its id is
+					 * the answer; NULL: none (default) */
 };
 /* The defaults, as designated initialisers (the fields not named are 0). */
 #define	TPC_SUBMIT_ARGS_DEFAULTS					\
@@ -203,6 +209,13 @@ struct tpc_submit_args {
 /* Submit a job.  *ret_job_id: the daemon's job id. */
 int	tpc_submit(struct tpc *c, const struct tpc_submit_args *args,
 	    uint64_t *ret_job_id);
+/*
+ * The same, with the whole reply (its job id, and whether a unique key
+ * found a job already in flight: existing).  Free *ret_reply with
+ * tpool__submit_reply__free_unpacked(r, NULL).
+ */
+int	tpc_submit_reply(struct tpc *c, const struct tpc_submit_args *args,
+	    Tpool__SubmitReply **ret_reply);
 
 /*
  * Cancel a job; with wait the daemon answers only once it is not running.

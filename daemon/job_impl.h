@@ -75,6 +75,8 @@ struct tpd_job {
 	uint64_t		j_submit_ns;	/* c */
 	uint64_t		j_deadline_ns;	/* c: start by it; 0: none */
 	struct event		*j_deadline_ev;	/* l: fires at it while queued */
+	uint64_t		j_not_before_ns; /* c: queued then; 0: at once */
+	struct event		*j_delay_ev;	/* l: fires then (SCHEDULED) */
 	uint64_t		j_timeout_ns;	/* c: may run that long; 0: none */
 	struct event		*j_timeout_ev;	/* l: time up, then grace over */
 	bool			j_time_up;	/* l: the timer fired once */
@@ -89,6 +91,11 @@ struct tpd_job {
 	const uint8_t		*j_input;	/* c: in this allocation */
 	size_t			j_input_len;	/* c */
 	char			*j_name;	/* c: in this allocation */
+	char			*j_unique_key;	/* c: in this allocation; NULL:
+						 *    none */
+	LIST_ENTRY(tpd_job)	j_keyent;	/* l: on jobs_keys while in
+						 *    flight (j_keyed) */
+	bool			j_keyed;	/* l: on jobs_keys */
 	void			*j_ext;		/* c: the layer above's bytes */
 
 	Tpool__JobState		j_state;	/* l: the job's state */

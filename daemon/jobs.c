@@ -113,6 +113,10 @@ static bool jobs_keep;				/* tpd_jobs_keep_queued() */
 static bool jobs_exiting;			/* tpd_jobs_free_all() */
 /* Kept queued by a stop (j_shelved): freed at exit. */
 static struct job_list jobs_shelved = TAILQ_HEAD_INITIALIZER(jobs_shelved);
+/* Jobs in flight with a unique key, hashed by uid and key (j_keyent). */
+static struct job_bucket *jobs_keys;
+static size_t jobs_keys_mask;			/* buckets - 1 */
+static size_t jobs_nkeys;
 
 static const char jobs_abandoned_msg[] =
     "still running when the daemon stopped (shutdown grace period over)";
@@ -280,11 +284,15 @@ tpd_jobs_admit(uid_t uid)
 	return 0;
 }
 
+static void key_enter(struct tpd_job *);
+static void key_leave(struct tpd_job *);
+
 /* The only two places that change what is in flight. */
 static void
 job_enter(struct tpd_job *job)
 {
 	tpd_pool_use(job->j_pool_kind, job->j_pri, true);
+	key_enter(job);
 	TAILQ_INSERT_TAIL(&jobs_inflight, job, j_listent);
 	job->j_user->u_inflight++;
 	if (jobs_ninflight++ == 0)
@@ -297,6 +305,7 @@ job_leave(struct tpd_job *job)
 	/* A written-off job's thread still runs in its pool: kept till then. */
 	if (!job->j_written_off)
 		tpd_pool_use(job->j_pool_kind, job->j_pri, false);
+	key_leave(job);
 	TAILQ_REMOVE(&jobs_inflight, job, j_listent);
 	job->j_user->u_inflight--;
 	if (--jobs_ninflight == 0)
@@ -315,8 +324,10 @@ job_make(const struct tpd_job_spec *spec, const char *pname,
 	struct tpd_job *job;
 	struct tpd_user *user;
 	size_t namelen = strlen(spec->js_name), pnamelen = strlen(pname);
+	size_t keylen = spec->js_unique_key != NULL ?
+	    strlen(spec->js_unique_key) + 1 : 0;
 	size_t size = sizeof(*job) + jobs_ext_size + spec->js_input_len +
-	    namelen + 1 + pnamelen + 1;
+	    namelen + 1 + pnamelen + 1 + keylen;
 	uint8_t *p;
 	int error;
 
@@ -358,6 +369,13 @@ job_make(const struct tpd_job_spec *spec, const char *pname,
 	p += namelen + 1;
 	memcpy(p, pname, pnamelen + 1);
 	job->j_plugin_name = (const char *)p;
+	p += pnamelen + 1;
+	job->j_unique_key = NULL;
+	if (keylen > 0) {
+		memcpy(p, spec->js_unique_key, keylen);
+		job->j_unique_key = (char *)p;
+	}
+	job->j_keyed = false;
 
 	job->j_id = 0;
 	job->j_uid = spec->js_uid;
@@ -369,6 +387,8 @@ job_make(const struct tpd_job_spec *spec, const char *pname,
 	job->j_submit_ns = tpd_now_ns();
 	job->j_deadline_ns = spec->js_deadline_ns;
 	job->j_deadline_ev = NULL;
+	job->j_not_before_ns = spec->js_not_before_ns;
+	job->j_delay_ev = NULL;
 	job->j_timeout_ns = spec->js_timeout_ns;
 	job->j_timeout_ev = NULL;
 	job->j_time_up = false;
@@ -376,7 +396,10 @@ job_make(const struct tpd_job_spec *spec, const char *pname,
 	job->j_loop_msg = NULL;
 	atomic_init(&job->j_timed_out, false);
 	atomic_init(&job->j_kill, false);
-	job->j_state = TPOOL__JOB_STATE__JOB_QUEUED;
+	/* Recorded so from its submit (the store writes it before it is
+	 * scheduled). */
+	job->j_state = job->j_not_before_ns > job->j_submit_ns ?
+	    TPOOL__JOB_STATE__JOB_SCHEDULED : TPOOL__JOB_STATE__JOB_QUEUED;
 	job->j_final_ns = 0;
 	job->j_abandoned = false;
 	job->j_pending = false;
@@ -410,6 +433,87 @@ nomem:
 		free(user);
 	}
 	return ENOMEM;
+}
+
+/* ----------------------------------------------------------- unique keys */
+
+/* FNV-1a of uid and key. */
+static size_t
+key_hash(uid_t uid, const char *key)
+{
+	uint64_t h = 14695981039346656037ull ^ (uint64_t)uid;
+
+	for (; *key != '\0'; key++) {
+		h ^= (unsigned char)*key;
+		h *= 1099511628211ull;
+	}
+	return (size_t)h;
+}
+
+/* Double the key buckets (at first: make them); on no memory keep the
+ * longer chains (false only when there are none at all). */
+static bool
+keys_grow(void)
+{
+	struct job_bucket *nh;
+	struct tpd_job *job;
+	size_t i, n = jobs_keys == NULL ? 64 : (jobs_keys_mask + 1) * 2;
+
+	if ((nh = malloc(n * sizeof(*nh))) == NULL)
+		return jobs_keys != NULL;
+	for (i = 0; i < n; i++)
+		LIST_INIT(&nh[i]);
+	for (i = 0; jobs_keys != NULL && i <= jobs_keys_mask; i++) {
+		while ((job = LIST_FIRST(&jobs_keys[i])) != NULL) {
+			LIST_REMOVE(job, j_keyent);
+			LIST_INSERT_HEAD(&nh[key_hash(job->j_uid,
+			    job->j_unique_key) & (n - 1)], job, j_keyent);
+		}
+	}
+	free(jobs_keys);
+	jobs_keys = nh;
+	jobs_keys_mask = n - 1;
+	return true;
+}
+
+/* A job in flight with a key goes on the index (on no memory: not, and
+ * its key finds nothing). */
+static void
+key_enter(struct tpd_job *job)
+{
+	if (job->j_unique_key == NULL)
+		return;
+	if ((jobs_keys == NULL || jobs_nkeys >= jobs_keys_mask + 1) &&
+	    !keys_grow())
+		return;
+	LIST_INSERT_HEAD(&jobs_keys[key_hash(job->j_uid, job->j_unique_key) &
+	    jobs_keys_mask], job, j_keyent);
+	job->j_keyed = true;
+	jobs_nkeys++;
+}
+
+static void
+key_leave(struct tpd_job *job)
+{
+	if (!job->j_keyed)
+		return;
+	LIST_REMOVE(job, j_keyent);
+	job->j_keyed = false;
+	jobs_nkeys--;
+}
+
+struct tpd_job *
+tpd_job_find_unique(uid_t uid, const char *key)
+{
+	struct tpd_job *job;
+
+	if (jobs_keys == NULL)
+		return NULL;
+	LIST_FOREACH(job, &jobs_keys[key_hash(uid, key) & jobs_keys_mask],
+	    j_keyent)
+		if (job->j_uid == uid && strcmp(job->j_unique_key, key) == 0)
+			return job;
+	return NULL;
 }
 
 /* Enter a made job, its id set, in the table and its user's list. */
@@ -462,7 +566,8 @@ tpd_job_restore(const struct tpd_job_spec *spec,
 		jobs_next_id = rec->jr_id + 1;	/* the mark says otherwise */
 	job->j_submit_ns = rec->jr_submit_ns;
 	job_insert(job);
-	if (rec->jr_state == TPOOL__JOB_STATE__JOB_QUEUED) {
+	if (rec->jr_state == TPOOL__JOB_STATE__JOB_QUEUED ||
+	    rec->jr_state == TPOOL__JOB_STATE__JOB_SCHEDULED) {
 		tpd_plugin_hold(spec->js_plugin);
 		job_enter(job);
 		job->j_pending = true;
@@ -501,29 +606,86 @@ tpd_job_restore(const struct tpd_job_spec *spec,
 static void job_timeout_cb(evutil_socket_t, short, void *);
 static void job_returned(struct tpd_job *);
 static void job_deadline_cb(evutil_socket_t, short, void *);
+static void job_delay_cb(evutil_socket_t, short, void *);
+
+/* A timer of job's firing at ns (tpd_now_ns()) into *evp; false: none
+ * (no memory). */
+static bool
+job_timer_at(struct tpd_job *job, struct event **evp,
+    void (*cb)(evutil_socket_t, short, void *), uint64_t at, uint64_t now)
+{
+	uint64_t left = at > now ? at - now : 0;
+	struct timeval tv = { (time_t)(left / 1000000000u),
+	    (suseconds_t)(left % 1000000000u / 1000u) };
+
+	if ((*evp = evtimer_new(jobs_base, cb, job)) == NULL)
+		return false;
+	if (evtimer_add(*evp, &tv) != 0) {
+		event_free(*evp);
+		*evp = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* Queued: libtp gets it now, or when its user's turn comes. */
+static void
+job_queue(struct tpd_job *job)
+{
+	job->j_state = TPOOL__JOB_STATE__JOB_QUEUED;
+	tpd_fq_submit(job);
+}
+
+/* Its delay is over: queued now (the store hears of it). */
+static void
+job_delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tpd_job *job = arg;
+	uint64_t now = tpd_now_ns();
+
+	(void)fd;
+	(void)what;
+	if (job->j_state != TPOOL__JOB_STATE__JOB_SCHEDULED)
+		return;
+	/* The loop's timers count from its cached time: never early. */
+	if (now < job->j_not_before_ns) {
+		event_free(job->j_delay_ev);
+		job->j_delay_ev = NULL;
+		if (job_timer_at(job, &job->j_delay_ev, job_delay_cb,
+		    job->j_not_before_ns, now))
+			return;
+	}
+	job_queue(job);
+	if (jobs_hooks->jh_changed != NULL)
+		jobs_hooks->jh_changed(job);
+}
 
 void
 tpd_job_schedule(struct tpd_job *job)
 {
-	uint64_t now = tpd_now_ns(), left;
-	struct timeval tv;
+	uint64_t now = tpd_now_ns();
 
 	if (!job->j_pending)
 		return;
 	job->j_pending = false;
 	/*
-	 * A deadline: a timer expires the job if it is still queued then.
+	 * A deadline: a timer expires the job if it has not started then.
 	 * Without one (no memory), the worker that takes it late expires it.
 	 */
-	if (job->j_deadline_ns != 0 && (job->j_deadline_ev = evtimer_new(
-	    jobs_base, job_deadline_cb, job)) != NULL) {
-		left = job->j_deadline_ns > now ? job->j_deadline_ns - now : 0;
-		tv.tv_sec = (time_t)(left / 1000000000u);
-		tv.tv_usec = (suseconds_t)(left % 1000000000u / 1000u);
-		(void)evtimer_add(job->j_deadline_ev, &tv);
+	if (job->j_deadline_ns != 0)
+		(void)job_timer_at(job, &job->j_deadline_ev, job_deadline_cb,
+		    job->j_deadline_ns, now);
+	/* A delay: SCHEDULED until it is over, then queued. */
+	if (job->j_not_before_ns > now) {
+		if (job_timer_at(job, &job->j_delay_ev, job_delay_cb,
+		    job->j_not_before_ns, now)) {
+			job->j_state = TPOOL__JOB_STATE__JOB_SCHEDULED;
+			return;
+		}
+		tpd_warn("job %llu: no memory for its delay; it is queued at "
+		    "once", (unsigned long long)job->j_id);
 	}
-	/* libtp gets it now, or when its user's turn comes. */
-	tpd_fq_submit(job);
+	job_queue(job);
 }
 
 /* Forget a final job: out of the table and its lists, and free it. */
@@ -542,6 +704,8 @@ job_free(struct tpd_job *job)
 	}
 	if (job->j_deadline_ev != NULL)
 		event_free(job->j_deadline_ev);
+	if (job->j_delay_ev != NULL)
+		event_free(job->j_delay_ev);
 	if (job->j_timeout_ev != NULL)
 		event_free(job->j_timeout_ev);
 	free(job->j_loop_msg);
@@ -598,10 +762,10 @@ tpd_job_record(struct tpd_job *job, struct tpd_job_record *rec)
 	rec->jr_cpu = job->j_cpu;
 	rec->jr_timeout_ns = job->j_timeout_ns;
 	rec->jr_deadline_ns = job->j_deadline_ns;
+	rec->jr_not_before_ns = job->j_not_before_ns;
+	rec->jr_unique_key = job->j_unique_key;
 	rec->jr_submit_ns = job->j_submit_ns;
-	/* A job kept queued by a stop is queued for the next start. */
-	rec->jr_state = job->j_shelved ? TPOOL__JOB_STATE__JOB_QUEUED :
-	    info.state;
+	rec->jr_state = info.state;
 	rec->jr_ran_on_cpu = -1;
 	if (job->j_started && !job->j_shelved) {
 		rec->jr_start_ns = job->j_start_ns;
@@ -686,6 +850,7 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	info->job_id = job->j_id;
 	info->plugin = (char *)job->j_plugin_name;
 	info->name = job->j_name;
+	info->unique_key = job->j_unique_key;
 	info->has_pool = true;
 	info->pool = job->j_pool_kind;
 	info->has_priority = true;
@@ -734,6 +899,11 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	info->has_state = true;
 	info->state = state;
 	now = tpd_now_ns();
+	if (state == TPOOL__JOB_STATE__JOB_SCHEDULED) {
+		info->has_delay_left_ms = true;
+		info->delay_left_ms = job->j_not_before_ns > now ?
+		    (job->j_not_before_ns - now + 999999u) / 1000000u : 0;
+	}
 	info->has_queue_ns = true;
 	if (start != 0) {
 		info->queue_ns = start - job->j_submit_ns;
@@ -793,6 +963,10 @@ job_finalize(struct tpd_job *job)
 	if (job->j_deadline_ev != NULL) {
 		event_free(job->j_deadline_ev);
 		job->j_deadline_ev = NULL;
+	}
+	if (job->j_delay_ev != NULL) {
+		event_free(job->j_delay_ev);
+		job->j_delay_ev = NULL;
 	}
 	if (job->j_timeout_ev != NULL) {
 		event_free(job->j_timeout_ev);
@@ -1010,7 +1184,9 @@ job_cancel_as(struct tpd_job *job, const char *why, bool running_too,
 		return TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED;
 	/* Waiting for its turn, libtp has not got it (or not even its
 	 * turn: a submit not yet recorded): it never runs. */
-	if (job->j_pending || tpd_fq_cancel(job)) {
+	if (job->j_pending ||
+	    job->j_state == TPOOL__JOB_STATE__JOB_SCHEDULED ||
+	    tpd_fq_cancel(job)) {
 		atomic_store(&job->j_cancel, true);
 		goto cancelled;
 	}
@@ -1179,6 +1355,10 @@ job_shelve(struct tpd_job *job)
 {
 	job->j_pending = false;
 	job->j_shelved = true;
+	if (job->j_delay_ev != NULL)
+		(void)event_del(job->j_delay_ev);
+	if (job->j_deadline_ev != NULL)
+		(void)event_del(job->j_deadline_ev);
 	job_leave(job);
 	TAILQ_INSERT_TAIL(&jobs_shelved, job, j_listent);
 }
@@ -1197,7 +1377,9 @@ jobs_stop_keeping(void)
 	bool off_queue;
 
 	TAILQ_FOREACH_SAFE(job, &jobs_inflight, j_listent, next)
-		if (job->j_pending || tpd_fq_cancel(job))
+		if (job->j_pending ||
+		    job->j_state == TPOOL__JOB_STATE__JOB_SCHEDULED ||
+		    tpd_fq_cancel(job))
 			job_shelve(job);
 	TAILQ_FOREACH_SAFE(job, &jobs_inflight, j_listent, next) {
 		if (job->j_started)
@@ -1280,6 +1462,9 @@ tpd_jobs_free_all(void)
 		job_free(job);
 	}
 	jobs_exiting = false;
+	free(jobs_keys);
+	jobs_keys = NULL;
+	jobs_keys_mask = jobs_nkeys = 0;
 	if (jobs_reap_ev != NULL) {
 		event_free(jobs_reap_ev);
 		jobs_reap_ev = NULL;

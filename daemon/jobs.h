@@ -81,6 +81,10 @@ struct tpd_job_spec {
 	uint64_t		js_deadline_ns;	/* must start by (tpd_now_ns());
 						 *    0: no deadline */
 	uint64_t		js_timeout_ns;	/* may run that long; 0: none */
+	uint64_t		js_not_before_ns; /* queued only then
+						 *    (tpd_now_ns(); SCHEDULED
+						 *    until): 0: at once */
+	const char		*js_unique_key;	/* copied; NULL: none */
 };
 
 /*
@@ -128,6 +132,8 @@ struct tpd_job_record {
 	int			jr_cpu;
 	uint64_t		jr_timeout_ns;	/* 0: none */
 	uint64_t		jr_deadline_ns;	/* 0: none */
+	uint64_t		jr_not_before_ns; /* 0: none */
+	const char		*jr_unique_key;	/* NULL: none */
 	uint64_t		jr_submit_ns;
 	Tpool__JobState		jr_state;
 	uint64_t		jr_start_ns;	/* 0: never ran */
@@ -142,8 +148,8 @@ void	tpd_job_record(struct tpd_job *job, struct tpd_job_record *rec);
 
 /*
  * Enter a job of an earlier run, as its record says, with its id (the
- * store, at start): a queued one (jr_state QUEUED, spec's plugin and
- * pool set) is in flight and waits for tpd_job_schedule(); a final one
+ * store, at start): a queued or scheduled one (jr_state QUEUED or
+ * SCHEDULED, spec's plugin and pool set) is in flight and waits for tpd_job_schedule(); a final one
  * is a finished job kept for status (spec's plugin and pool unused), its
  * result kept within its user's share as any result (else it ends failed
  * saying so).  Not counted as accepted.  0, ENOMEM, or EDQUOT / ENOSPC
@@ -159,6 +165,12 @@ int	tpd_job_restore(const struct tpd_job_spec *spec,
  * INTERRUPTED.  Set by the store when it is open.
  */
 void	tpd_jobs_keep_queued(bool on);
+
+/*
+ * uid's job in flight (scheduled, queued or running) created with unique
+ * key key, NULL when none.
+ */
+struct tpd_job *tpd_job_find_unique(uid_t uid, const char *key);
 
 /* The job of that id, NULL when none (never was, or forgotten). */
 struct tpd_job *tpd_job_lookup(uint64_t id);

@@ -151,13 +151,43 @@ submit_reachable(struct tpd_req *r, const struct tpd_job_spec *spec,
 	    (unsigned long long)(each / 1000000u));
 }
 
+/*
+ * A job of the caller's in flight with the same unique key: its id is the
+ * answer (existing), and the connection watches it.  With a store, a job
+ * not yet recorded is answered with it, once it is (or with its error).
+ */
+static Tpool__ErrorCode
+submit_existing(struct tpd_req *r, struct tpd_job *job)
+{
+	Tpool__Response resp = TPOOL__RESPONSE__INIT;
+	Tpool__SubmitReply sr = TPOOL__SUBMIT_REPLY__INIT;
+
+	if (tpd_store_is_open() && tpd_job_awaits_schedule(job)) {
+		if (tpd_store_submitted(job, r->r_conn, r->r_id, true) == 0)
+			return TPD_REQ_OK;
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_INTERNAL,
+		    "out of memory");
+	}
+	sr.has_job_id = true;
+	sr.job_id = tpd_job_id(job);
+	sr.has_existing = true;
+	sr.existing = true;
+	resp.body_case = TPOOL__RESPONSE__BODY_SUBMIT;
+	resp.submit = &sr;
+	(void)tpd_req_reply(r, &resp);
+	/* Its events too, as its submitter gets them (best effort). */
+	(void)tpd_follow_watch(job, r->r_conn);
+	return TPD_REQ_OK;
+}
+
 Tpool__ErrorCode
 tpd_req_submit(struct tpd_req *r)
 {
 	const Tpool__Submit *s = r->r_req->submit;
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__SubmitReply sr = TPOOL__SUBMIT_REPLY__INIT;
-	struct tpd_job_spec spec = { .js_deadline_ns = 0, .js_timeout_ns = 0 };
+	struct tpd_job_spec spec = { .js_deadline_ns = 0, .js_timeout_ns = 0,
+	    .js_not_before_ns = 0, .js_unique_key = NULL };
 	struct tpd_job *job;
 	struct tpd_iso *iso;
 	Tpool__ErrorCode code;
@@ -179,6 +209,10 @@ tpd_req_submit(struct tpd_req *r)
 		    "no plugin of that name (names are 1 to %d of A-Z a-z "
 		    "0-9 _ . -)", TP_PLUGIN_NAME_MAX);
 	}
+	/* The same key as a job in flight: that job, whatever the limits. */
+	if (s->unique_key != NULL && error != ESHUTDOWN &&
+	    (job = tpd_job_find_unique(r->r_uid, s->unique_key)) != NULL)
+		return submit_existing(r, job);
 	if (error != 0)
 		return submit_refused(r, error);
 	if ((iso = tpd_plugin_iso(spec.js_plugin)) != NULL &&
@@ -193,6 +227,7 @@ tpd_req_submit(struct tpd_req *r)
 	spec.js_pool_kind = s->pool;
 	spec.js_pri = s->priority;
 	spec.js_cpu = s->pool == TPOOL__POOL_KIND__POOL_PERCPU ? s->cpu : -1;
+	spec.js_unique_key = s->unique_key;
 	if ((code = submit_may_have(r, spec.js_pri)) != TPD_REQ_OK)
 		return code;
 	if ((error = tpd_pool_get(s->pool, spec.js_pri, &spec.js_cpu,
@@ -200,9 +235,12 @@ tpd_req_submit(struct tpd_req *r)
 		return submit_no_pool(r, error, spec.js_pri, spec.js_cpu);
 	if ((code = submit_time_limit(r, &spec, s)) != TPD_REQ_OK)
 		return code;
+	if (s->has_delay_ms && s->delay_ms > 0)
+		spec.js_not_before_ns = tpd_now_ns() + s->delay_ms * 1000000ull;
 	if (s->has_deadline_ms && s->deadline_ms > 0) {
-		if ((code = submit_reachable(r, &spec, s->deadline_ms)) !=
-		    TPD_REQ_OK)
+		/* The queue ahead of a delayed job is not known yet. */
+		if (spec.js_not_before_ns == 0 && (code = submit_reachable(r,
+		    &spec, s->deadline_ms)) != TPD_REQ_OK)
 			return code;
 		spec.js_deadline_ns = tpd_now_ns() +
 		    s->deadline_ms * 1000000ull;
@@ -217,7 +255,7 @@ tpd_req_submit(struct tpd_req *r)
 	}
 	if (tpd_store_is_open()) {
 		/* Answered once recorded, at the end of this iteration. */
-		if (tpd_store_submitted(job, r->r_conn, r->r_id) == 0)
+		if (tpd_store_submitted(job, r->r_conn, r->r_id, false) == 0)
 			return TPD_REQ_OK;
 		tpd_job_discard(job);
 		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_INTERNAL,

@@ -79,6 +79,8 @@ static const char store_schema[] =
     " cpu INTEGER NOT NULL,"		/* per-CPU: its CPU; else -1 */
     " timeout_ns INTEGER NOT NULL,"	/* 0: none */
     " deadline_us INTEGER NOT NULL,"	/* 0: none */
+    " not_before_us INTEGER NOT NULL,"	/* a delay's end; 0: none */
+    " unique_key TEXT,"			/* Submit.unique_key; NULL: none */
     " submitted_us INTEGER NOT NULL,"
     " state INTEGER NOT NULL,"		/* JobState */
     " started_us INTEGER NOT NULL,"	/* 0: never ran */
@@ -91,7 +93,8 @@ static const char store_schema[] =
     " CASE state WHEN 1 THEN 'queued' WHEN 2 THEN 'running'"
     " WHEN 3 THEN 'succeeded' WHEN 4 THEN 'failed' WHEN 5 THEN 'cancelled'"
     " WHEN 6 THEN 'expired' WHEN 7 THEN 'timed out'"
-    " WHEN 8 THEN 'interrupted' ELSE state END AS state,"
+    " WHEN 8 THEN 'interrupted' WHEN 9 THEN 'scheduled'"
+    " ELSE state END AS state,"
     " datetime(submitted_us / 1000000, 'unixepoch') AS submitted,"
     " CASE ended_us WHEN 0 THEN NULL"
     " ELSE datetime(ended_us / 1000000, 'unixepoch') END AS ended,"
@@ -103,9 +106,9 @@ static const char store_schema[] =
 static const char store_upsert_sql[] =
     "INSERT INTO jobs (id, uid, plugin, name, input, pool, priority, cpu,"
     " timeout_ns, deadline_us, submitted_us, state, started_us, ended_us,"
-    " cpu_ns, ran_on_cpu, result, message)"
+    " cpu_ns, ran_on_cpu, result, message, not_before_us, unique_key)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-    " ?15, ?16, ?17, ?18)"
+    " ?15, ?16, ?17, ?18, ?19, ?20)"
     " ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
     " started_us = excluded.started_us, ended_us = excluded.ended_us,"
     " cpu_ns = excluded.cpu_ns, ran_on_cpu = excluded.ran_on_cpu,"
@@ -113,13 +116,15 @@ static const char store_upsert_sql[] =
 static const char store_select_sql[] =
     "SELECT id, uid, plugin, name, input, pool, priority, cpu, timeout_ns,"
     " deadline_us, submitted_us, state, started_us, ended_us, cpu_ns,"
-    " ran_on_cpu, result, message FROM jobs ORDER BY id";
+    " ran_on_cpu, result, message, not_before_us, unique_key FROM jobs"
+    " ORDER BY id";
 
 /* A submit waiting for its transaction. */
 struct store_pending {
 	struct tpd_conn	*sp_conn;	/* valid to the iteration's end */
 	uint64_t	sp_request_id;
 	uint64_t	sp_job_id;
+	bool		sp_existing;	/* found by its unique key */
 };
 
 static sqlite3 *store_db;			/* NULL: no store */
@@ -411,7 +416,7 @@ tpd_store_job_forgotten(uint64_t id)
 
 int
 tpd_store_submitted(struct tpd_job *job, struct tpd_conn *conn,
-    uint64_t request_id)
+    uint64_t request_id, bool existing)
 {
 	struct store_pending *n;
 	size_t c;
@@ -426,8 +431,10 @@ tpd_store_submitted(struct tpd_job *job, struct tpd_conn *conn,
 	store_pend[store_npend].sp_conn = conn;
 	store_pend[store_npend].sp_request_id = request_id;
 	store_pend[store_npend].sp_job_id = tpd_job_id(job);
+	store_pend[store_npend].sp_existing = existing;
 	store_npend++;
-	store_mark(tpd_job_id(job));
+	if (!existing)
+		store_mark(tpd_job_id(job));
 	tpd_conn_flush_soon();
 	return 0;
 }
@@ -472,6 +479,13 @@ store_write_job(struct tpd_job *job, int64_t off)
 		    SQLITE_STATIC);
 	else
 		(void)sqlite3_bind_null(st, 18);
+	(void)sqlite3_bind_int64(st, 19, store_to_wall_us(
+	    rec.jr_not_before_ns, off));
+	if (rec.jr_unique_key != NULL)
+		(void)sqlite3_bind_text(st, 20, rec.jr_unique_key, -1,
+		    SQLITE_STATIC);
+	else
+		(void)sqlite3_bind_null(st, 20);
 	rc = sqlite3_step(st);
 	(void)sqlite3_reset(st);
 	(void)sqlite3_clear_bindings(st);
@@ -551,16 +565,24 @@ tpd_store_flush(void)
 				    TPOOL__ERROR_CODE__ERROR_STORE,
 				    "the job store cannot record the job, so "
 				    "it was not accepted: %s", why);
-			if (job != NULL)
+			if (job != NULL && !p->sp_existing)
 				tpd_job_discard(job);
 			continue;
 		}
 		if (tpd_conn_is_open(p->sp_conn)) {
 			sr.has_job_id = true;
 			sr.job_id = p->sp_job_id;
+			sr.has_existing = p->sp_existing;
+			sr.existing = p->sp_existing;
 			resp.body_case = TPOOL__RESPONSE__BODY_SUBMIT;
 			resp.submit = &sr;
 			tpd_msg_reply(p->sp_conn, p->sp_request_id, &resp);
+		}
+		if (p->sp_existing) {
+			if (job != NULL && !tpd_job_is_final(job) &&
+			    tpd_conn_is_open(p->sp_conn))
+				(void)tpd_follow_watch(job, p->sp_conn);
+			continue;
 		}
 		if (job == NULL || !tpd_job_awaits_schedule(job))
 			continue;
@@ -647,6 +669,10 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 	}
 	if (sqlite3_column_type(st, 17) != SQLITE_NULL)
 		rec.jr_message = store_text(st, 17);
+	rec.jr_not_before_ns = store_from_wall_us(sqlite3_column_int64(st, 18),
+	    off);
+	if (sqlite3_column_type(st, 19) != SQLITE_NULL)
+		rec.jr_unique_key = store_text(st, 19);
 	/* Times in order, whatever the clock did meanwhile. */
 	if (rec.jr_start_ns != 0 && rec.jr_start_ns < rec.jr_submit_ns)
 		rec.jr_start_ns = rec.jr_submit_ns;
@@ -664,9 +690,12 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 	spec.js_cpu = rec.jr_cpu;
 	spec.js_deadline_ns = rec.jr_deadline_ns;
 	spec.js_timeout_ns = rec.jr_timeout_ns;
+	spec.js_not_before_ns = rec.jr_not_before_ns;
+	spec.js_unique_key = rec.jr_unique_key;
 
 	switch (rec.jr_state) {
 	case TPOOL__JOB_STATE__JOB_QUEUED:
+	case TPOOL__JOB_STATE__JOB_SCHEDULED:
 		if ((spec.js_plugin = tpd_plugin_lookup(rec.jr_plugin)) ==
 		    NULL) {
 			(void)snprintf(msg, sizeof(msg), "not run: plugin %s "
@@ -793,7 +822,7 @@ tpd_store_recover(void)
 	if (!store_write(why, sizeof(why)))
 		tpd_err("job store %s: cannot record what the start found: "
 		    "%s", store_path, why);
-	tpd_info("job store %s: %u jobs queued again, %u interrupted (they "
+	tpd_info("job store %s: %u jobs queued or scheduled again, %u interrupted (they "
 	    "were running), %u finished kept, %u failed (their plugin or "
 	    "pool is gone), %u over the memory budget", store_path,
 	    sc.sc_queued, sc.sc_interrupted, sc.sc_finished, sc.sc_failed,

@@ -37,11 +37,14 @@ bool	tpd_store_is_open(void);
  * A submit of job (created, not scheduled) from conn, request_id: it is
  * answered (SubmitReply, then followed and scheduled) once the store has
  * recorded it, at the end of this loop iteration (tpd_store_flush()), or
- * answered ERROR_STORE and discarded when it could not be.  0 or ENOMEM
- * (nothing kept: the caller answers).
+ * answered ERROR_STORE and discarded when it could not be.  existing: the
+ * submit found job by its unique key (created by another submit of this
+ * iteration): it is answered the same way, SubmitReply.existing, and
+ * watches the job rather than schedule it.  0 or ENOMEM (nothing kept:
+ * the caller answers).
  */
 int	tpd_store_submitted(struct tpd_job *job, struct tpd_conn *conn,
-	    uint64_t request_id);
+	    uint64_t request_id, bool existing);
 
 /* The job table's hooks (struct tpd_job_hooks). */
 void	tpd_store_job_changed(struct tpd_job *job);

@@ -93,6 +93,28 @@ tpd_validate_submit(const Tpool__Request *req, Tpool__ErrorCode *ret_code,
 		    "deadline of %llu ms is over %llu ms (30 days)",
 		    (unsigned long long)s->deadline_ms,
 		    (unsigned long long)TPD_DEADLINE_MAX_MS);
+	if (s->has_delay_ms && s->delay_ms > TPD_DEADLINE_MAX_MS)
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "delay of %llu ms is over %llu ms (30 days)",
+		    (unsigned long long)s->delay_ms,
+		    (unsigned long long)TPD_DEADLINE_MAX_MS);
+	if (s->has_delay_ms && s->delay_ms > 0 && s->has_deadline_ms &&
+	    s->deadline_ms > 0 && s->deadline_ms <= s->delay_ms)
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "deadline of %llu ms is not after the delay of %llu ms "
+		    "(both count from the submit): the job could never start",
+		    (unsigned long long)s->deadline_ms,
+		    (unsigned long long)s->delay_ms);
+	if (s->unique_key != NULL && (s->unique_key[0] == '\0' ||
+	    strlen(s->unique_key) > TPD_UNIQUE_KEY_MAX))
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "unique key of %zu bytes (1 to %d)", strlen(s->unique_key),
+		    TPD_UNIQUE_KEY_MAX);
+	if (s->unique_key != NULL && !tp_utf8_name_ok(s->unique_key,
+	    strlen(s->unique_key), &bad))
+		return validate_fail(ret_code, BAD, why, whylen,
+		    "unique key: invalid UTF-8 or a control character at byte "
+		    "offset %zu", bad);
 	/* The one check of the priority (pools.c relies on it). */
 	if (!threadpool_pri_is_valid(s->priority))
 		return validate_fail(ret_code,

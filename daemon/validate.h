@@ -16,7 +16,9 @@
 #define	TPD_JOB_NAME_MAX	255
 /* Jobs in one page of a Status list, at most (and by default). */
 #define	TPD_STATUS_PAGE_MAX	1000u
-/* The longest deadline or time limit a Submit may give (30 days). */
+/* Longest unique key of a Submit. */
+#define	TPD_UNIQUE_KEY_MAX	128
+/* The longest deadline, time limit or delay a Submit may give (30 days). */
 #define	TPD_DEADLINE_MAX_MS	(30ull * 86400 * 1000)
 
 /*

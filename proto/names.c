@@ -33,6 +33,7 @@ tp_state_name(Tpool__JobState state)
 	case TPOOL__JOB_STATE__JOB_EXPIRED:	return "expired";
 	case TPOOL__JOB_STATE__JOB_TIMED_OUT:	return "timed out";
 	case TPOOL__JOB_STATE__JOB_INTERRUPTED:	return "interrupted";
+	case TPOOL__JOB_STATE__JOB_SCHEDULED:	return "scheduled";
 	default:				return "unknown";
 	}
 }

@@ -1188,6 +1188,152 @@ START_TEST(test_deadline_expires_a_queued_job)
 }
 END_TEST
 
+/* Submit echo on input after delay_ms (deadline_ms: 0, none); its id, or
+ * 0 and the error code in *ret_code. */
+static uint64_t
+submit_delayed(struct tpc *c, const char *input, uint64_t delay_ms,
+    uint64_t deadline_ms, Tpool__ErrorCode *ret_code)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	uint64_t id;
+
+	a.tsa_plugin = "echo";
+	a.tsa_input = input;
+	a.tsa_input_len = strlen(input);
+	a.tsa_delay_ms = delay_ms;
+	a.tsa_deadline_ms = deadline_ms;
+	*ret_code = TPOOL__ERROR_CODE__ERROR_UNSPECIFIED;
+	if (tpc_submit(c, &a, &id) == 0)
+		return id;
+	*ret_code = tpc_last_error(c, NULL);
+	return 0;
+}
+
+/*
+ * A delayed job is scheduled (status says how long is left), queued when
+ * its delay is over, and runs; cancelled while scheduled, it never runs;
+ * a deadline must be after the delay.
+ */
+START_TEST(test_delayed_job_is_scheduled_then_runs)
+{
+	Tpool__CancelReply *cr;
+	Tpool__StatusReply *sr;
+	Tpool__ErrorCode code;
+	Tpool__JobInfo *j;
+	uint64_t id, far;
+	struct tpc *c;
+
+	td_up(&D, NULL);
+	c = td_connect(&D);
+	id = submit_delayed(c, "later", 400, 5000, &code);
+	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_UNSPECIFIED);
+	ck_assert_int_eq(tpc_status(c, id, &sr), 0);
+	ck_assert_int_eq(sr->jobs[0]->state, TPOOL__JOB_STATE__JOB_SCHEDULED);
+	ck_assert(sr->jobs[0]->has_delay_left_ms);
+	ck_assert_uint_gt(sr->jobs[0]->delay_left_ms, 0);
+	ck_assert_uint_le(sr->jobs[0]->delay_left_ms, 400);
+	tpool__status_reply__free_unpacked(sr, NULL);
+	j = td_wait_final(c, id);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	/* Not queued before its delay (from the daemon's receipt, a few us
+	 * before the job's submit time) was over. */
+	ck_assert_uint_ge(j->queue_ns, 399000000u);
+	tpool__job_info__free_unpacked(j, NULL);
+
+	far = submit_delayed(c, "never", 60000, 0, &code);
+	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_UNSPECIFIED);
+	ck_assert_int_eq(tpc_cancel(c, far, false, &cr), 0);
+	ck_assert_int_eq(cr->result, TPOOL__CANCEL_RESULT__CANCEL_BEFORE_RUN);
+	tpool__cancel_reply__free_unpacked(cr, NULL);
+	j = td_wait_final(c, far);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_CANCELLED);
+	ck_assert_int_eq(j->ran_on_cpu, -1);
+	tpool__job_info__free_unpacked(j, NULL);
+
+	ck_assert_uint_eq(submit_delayed(c, "x", 2000, 1000, &code), 0);
+	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
+	/* A scheduled job at a stop (no store): cancelled, as queued ones. */
+	(void)submit_delayed(c, "at the stop", 60000, 0, &code);
+	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_UNSPECIFIED);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* Submit plugin on input with unique key key: the reply (free it), or
+ * NULL and the error code in *ret_code. */
+static Tpool__SubmitReply *
+submit_keyed(struct tpc *c, const char *plugin, const char *input,
+    const char *key, Tpool__ErrorCode *ret_code)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	Tpool__SubmitReply *sr;
+
+	a.tsa_plugin = plugin;
+	a.tsa_input = input;
+	a.tsa_input_len = strlen(input);
+	a.tsa_unique_key = key;
+	*ret_code = TPOOL__ERROR_CODE__ERROR_UNSPECIFIED;
+	if (tpc_submit_reply(c, &a, &sr) == 0)
+		return sr;
+	*ret_code = tpc_last_error(c, NULL);
+	return NULL;
+}
+
+/*
+ * A unique key: while the caller's job with that key is in flight, a
+ * submit with it answers that job's id (existing) and makes none; once
+ * it ended, the key makes a new job; another key is another job.
+ */
+START_TEST(test_unique_key_answers_the_job_in_flight)
+{
+	Tpool__SubmitReply *a, *b, *o, *d;
+	Tpool__StatusReply *st;
+	Tpool__ErrorCode code;
+	Tpool__JobInfo *j;
+	struct tpc *c;
+
+	td_up(&D, NULL);
+	c = td_connect(&D);
+	a = submit_keyed(c, "sleep", "400", "nightly", &code);
+	ck_assert_ptr_nonnull(a);
+	ck_assert(!a->existing);
+	b = submit_keyed(c, "echo", "x", "nightly", &code);
+	ck_assert_ptr_nonnull(b);
+	ck_assert(b->has_existing && b->existing);
+	ck_assert_uint_eq(b->job_id, a->job_id);
+	o = submit_keyed(c, "echo", "y", "weekly", &code);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(!o->existing);
+	ck_assert_uint_ne(o->job_id, a->job_id);
+	ck_assert_int_eq(tpc_status(c, a->job_id, &st), 0);
+	ck_assert_str_eq(st->jobs[0]->unique_key, "nightly");
+	tpool__status_reply__free_unpacked(st, NULL);
+	/* The watch the existing answer added: its end comes as an event. */
+	tpool__event__free_unpacked(td_wait_event(c, a->job_id,
+	    TPOOL__EVENT__KIND_FINISHED), NULL);
+	j = td_wait_final(c, a->job_id);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	tpool__job_info__free_unpacked(j, NULL);
+	d = submit_keyed(c, "echo", "z", "nightly", &code);
+	ck_assert_ptr_nonnull(d);
+	ck_assert(!d->existing);
+	ck_assert_uint_gt(d->job_id, a->job_id);
+	tpool__job_info__free_unpacked(td_wait_final(c, d->job_id), NULL);
+	/* Keys are text of 1 to 128 bytes. */
+	ck_assert_ptr_null(submit_keyed(c, "echo", "x", "", &code));
+	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
+	ck_assert_ptr_null(submit_keyed(c, "echo", "x", "bad\nkey", &code));
+	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST);
+	tpool__submit_reply__free_unpacked(a, NULL);
+	tpool__submit_reply__free_unpacked(b, NULL);
+	tpool__submit_reply__free_unpacked(o, NULL);
+	tpool__submit_reply__free_unpacked(d, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 /*
  * Once the plugin's jobs are known to take ~300 ms, a deadline shorter
  * than the queue ahead is refused at once, saying the expected wait; a
@@ -1508,6 +1654,8 @@ jobs_suite(void)
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	/* Each in both isolation modes (ISOLATION(_i)). */
 	tcase_add_loop_test(tc, test_deadline_expires_a_queued_job, 0, 2);
+	tcase_add_test(tc, test_delayed_job_is_scheduled_then_runs);
+	tcase_add_test(tc, test_unique_key_answers_the_job_in_flight);
 	tcase_add_loop_test(tc, test_deadline_past_the_expected_wait_is_refused,
 	    0, 2);
 	suite_add_tcase(s, tc);

@@ -189,7 +189,7 @@ START_TEST(test_jobs_survive_a_stop)
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
 
 	store_start();
-	td_expect_log(&D, "3 jobs queued again");
+	td_expect_log(&D, "3 jobs queued or scheduled again");
 	c = td_connect(&D);
 	life_check(c, &l, "the daemon stopped while it ran");
 	tpc_free(c);
@@ -333,6 +333,51 @@ rows_in_state(const char *state_name)
 	(void)sqlite3_close(h);
 	return n;
 }
+
+/* A delayed job is kept scheduled across a stop and runs after its delay,
+ * counted from its submit, not from the restart; a unique key still finds
+ * its job after the restart. */
+START_TEST(test_delayed_job_survives_a_stop)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	Tpool__SubmitReply *sr;
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	uint64_t id, far;
+
+	store_init();
+	store_start();
+	c = td_connect(&D);
+	a.tsa_plugin = "echo";
+	a.tsa_input = "delayed";
+	a.tsa_input_len = 7;
+	a.tsa_delay_ms = 2000;
+	ck_assert_int_eq(tpc_submit(c, &a, &id), 0);
+	j = status_of(c, id);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SCHEDULED);
+	tpool__job_info__free_unpacked(j, NULL);
+	/* One far off, with a unique key. */
+	a.tsa_delay_ms = 60000;
+	a.tsa_unique_key = "nightly";
+	ck_assert_int_eq(tpc_submit(c, &a, &far), 0);
+	tpc_free(c);
+	td_stop(&D);
+	ck_assert_int_eq(rows_in_state("scheduled"), 2);
+
+	store_start();
+	c = td_connect(&D);
+	/* Its key still finds it. */
+	ck_assert_int_eq(tpc_submit_reply(c, &a, &sr), 0);
+	ck_assert(sr->has_existing && sr->existing);
+	ck_assert_uint_eq(sr->job_id, far);
+	tpool__submit_reply__free_unpacked(sr, NULL);
+	j = td_wait_final(c, id);
+	ck_assert_uint_ge(j->queue_ns, 1999000000u);
+	expect_result(j, "delayed");
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
 
 /* --sync full: the same, synced at each commit. */
 START_TEST(test_store_is_readable_with_sqlite)
@@ -526,6 +571,7 @@ store_suite(void)
 	tcase_add_test(tc, test_jobs_survive_a_kill);
 	tcase_add_test(tc, test_answered_jobs_survive_kills);
 	tcase_add_test(tc, test_store_is_readable_with_sqlite);
+	tcase_add_test(tc, test_delayed_job_survives_a_stop);
 	tcase_add_test(tc, test_without_state_dir_says_memory_only);
 	suite_add_tcase(s, tc);
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -434,6 +435,53 @@ START_TEST(test_submit_wait_prints_result)
 }
 END_TEST
 
+/* --delay and --at: scheduled, then run; a bad time is a usage error. */
+START_TEST(test_submit_delay_and_at)
+{
+	uint64_t t0;
+	struct run r;
+	char at[32];
+
+	start();
+	t0 = tu_now_ms();
+	r = tpctl(ARGS("submit", "--wait", "--delay", "300ms", "echo", "later"));
+	ck_assert_msg(r.r_status == 0, "exit %d: %s", r.r_status, r.r_err);
+	ck_assert_str_eq(r.r_out, "later\n");
+	ck_assert_uint_ge(tu_now_ms() - t0, 300);
+	run_free(&r);
+
+	/* A scheduled job, as status shows it. */
+	r = tpctl(ARGS("--json", "submit", "--delay", "1m", "echo", "x"));
+	ck_assert_int_eq(r.r_status, 0);
+	run_free(&r);
+	r = tpctl(ARGS("status"));
+	ck_assert_int_eq(r.r_status, 0);
+	ck_assert_msg(strstr(r.r_out, "scheduled") != NULL, "%s", r.r_out);
+	run_free(&r);
+
+	/* @SECONDS: one second from now. */
+	(void)snprintf(at, sizeof(at), "@%lld", (long long)time(NULL) + 1);
+	r = tpctl(ARGS("submit", "--wait", "--at", at, "echo", "at"));
+	ck_assert_msg(r.r_status == 0, "exit %d: %s", r.r_status, r.r_err);
+	ck_assert_str_eq(r.r_out, "at\n");
+	run_free(&r);
+
+	r = tpctl(ARGS("submit", "--at", "25:99", "echo", "x"));
+	ck_assert_int_eq(r.r_status, 2);
+	run_free(&r);
+	r = tpctl(ARGS("submit", "--delay", "1s", "--at", "12:00", "echo"));
+	ck_assert_int_eq(r.r_status, 2);
+	run_free(&r);
+	/* A deadline not after the delay: the daemon refuses it. */
+	r = tpctl(ARGS("submit", "--delay", "2s", "--deadline", "1s", "echo"));
+	ck_assert_int_eq(r.r_status, 5);
+	ck_assert_msg(strstr(r.r_err, "not after the delay") != NULL, "%s",
+	    r.r_err);
+	run_free(&r);
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_exit_status_of_failed_and_cancelled_jobs)
 {
 	struct run r, w;
@@ -641,6 +689,7 @@ tpctl_suite(void)
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_json_parser_is_strict);
 	tcase_add_test(tc, test_submit_wait_prints_result);
+	tcase_add_test(tc, test_submit_delay_and_at);
 	tcase_add_test(tc, test_exit_status_of_failed_and_cancelled_jobs);
 	tcase_add_test(tc, test_exit_status_of_errors);
 	tcase_add_test(tc, test_plugins_stats_status_list);

@@ -138,6 +138,18 @@ req_wrongs(const Tpool__Request *req)
 			WRONG(ERROR_BAD_REQUEST);
 		if (s->has_deadline_ms && s->deadline_ms > REQ_MAX_MS)
 			WRONG(ERROR_BAD_REQUEST);
+		/* A unique key: 1 to 128 bytes of text. */
+		if (s->unique_key != NULL && (s->unique_key[0] == '\0' ||
+		    strlen(s->unique_key) > 128 ||
+		    !req_name_is_text(s->unique_key)))
+			WRONG(ERROR_BAD_REQUEST);
+		/* So is a delay, and a deadline must be after it. */
+		if (s->has_delay_ms && s->delay_ms > REQ_MAX_MS)
+			WRONG(ERROR_BAD_REQUEST);
+		if (s->has_delay_ms && s->delay_ms > 0 &&
+		    s->has_deadline_ms && s->deadline_ms > 0 &&
+		    s->deadline_ms <= s->delay_ms)
+			WRONG(ERROR_BAD_REQUEST);
 		break;
 	case TPOOL__REQUEST__BODY_CANCEL:
 		if (!req->cancel->has_job_id)

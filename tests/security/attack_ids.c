@@ -361,6 +361,61 @@ START_TEST(test_root_status_all_sees_every_user)
 }
 END_TEST
 
+/*
+ * After the go (root's job id): submit with root's unique key; it must
+ * make a job of this user's own, not answer root's.
+ */
+static int
+then_same_key(struct tpc *c, uint64_t mine, int go_fd, void *arg)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	Tpool__SubmitReply *sr;
+	uint64_t theirs;
+	int rc;
+
+	(void)mine;
+	(void)arg;
+	if (read(go_fd, &theirs, sizeof(theirs)) != sizeof(theirs))
+		return 64;
+	a.tsa_plugin = "echo";
+	a.tsa_input = "x";
+	a.tsa_input_len = 1;
+	a.tsa_unique_key = "shared";
+	if (tpc_submit_reply(c, &a, &sr) != 0)
+		return 65;
+	rc = (sr->has_existing && sr->existing) || sr->job_id == theirs ?
+	    66 : 0;
+	tpool__submit_reply__free_unpacked(sr, NULL);
+	return rc;
+}
+
+/* A unique key is the user's own: another user's key finds nothing. */
+START_TEST(test_unique_key_is_per_user)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	struct ts_user u;
+	struct ts_part pa;
+	struct tpc *c;
+	uint64_t rid;
+
+	if (!ts_need_root())
+		return;
+	ts_user_make(&u);
+	td_up(&D, NULL);
+	c = td_connect(&D);
+	a.tsa_plugin = "echo";
+	a.tsa_input = "root's";
+	a.tsa_input_len = 6;
+	a.tsa_delay_ms = 60000;
+	a.tsa_unique_key = "shared";
+	ck_assert_int_eq(tpc_submit(c, &a, &rid), 0);
+	ts_part_start(&pa, &u, D.td_sock, then_same_key, NULL);
+	ck_assert_int_eq(ts_part_finish(&pa, &rid, sizeof(rid)), 0);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -370,6 +425,7 @@ main(void)
 	    test_state_dir_others_may_write_is_refused,
 	    test_probe_other_users_job_like_missing,
 	    test_root_status_all_sees_every_user,
+	    test_unique_key_is_per_user,
 	    NULL,
 	};
 
