@@ -25,6 +25,7 @@
 #define	OPT_DELAY	0x201
 #define	OPT_AT		0x202
 #define	OPT_UNIQUE	0x203
+#define	OPT_RETRIES	0x204
 
 static const struct option submit_opts[] = {
 	{ "wait",	no_argument,		NULL, 'w' },
@@ -38,6 +39,7 @@ static const struct option submit_opts[] = {
 	{ "delay",	required_argument,	NULL, OPT_DELAY },
 	{ "at",		required_argument,	NULL, OPT_AT },
 	{ "unique",	required_argument,	NULL, OPT_UNIQUE },
+	{ "retries",	required_argument,	NULL, OPT_RETRIES },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -100,6 +102,11 @@ submit_option(struct ctl_ctx *ctx, int opt, const char *arg)
 			return ctl_usage_error(ctx, "--delay wants a time "
 			    "such as 500ms, 2s or 1m (at most 30 days), not "
 			    "'%s'", arg);
+		break;
+	case OPT_RETRIES:
+		if (!ctl_parse_int(arg, 0, 1000, &so.so_args.tsa_retries))
+			return ctl_usage_error(ctx, "--retries wants a number "
+			    "of retries, not '%s'", arg);
 		break;
 	case OPT_UNIQUE:
 		so.so_args.tsa_unique_key = arg;
@@ -215,7 +222,8 @@ const struct ctl_cmd ctl_cmd_submit = {
 	.cmd_name = "submit",
 	.cmd_args = "[--wait] [--cpu N|any | --unbound] [--priority P] "
 	    "[--name NAME] [--deadline TIME] [--timeout TIME] "
-	    "[--delay TIME | --at WHEN] [--unique KEY] [--raw] PLUGIN "
+	    "[--delay TIME | --at WHEN] [--unique KEY] [--retries N] [--raw] "
+	    "PLUGIN "
 	    "[INPUT | --input-file FILE]",
 	.cmd_summary = "run PLUGIN as a job on INPUT; print its id, or its "
 	    "result with --wait",
@@ -264,6 +272,10 @@ const struct ctl_cmd ctl_cmd_submit = {
 	    "scheduled, queued\n"
 	    "                         or running, print its id and make no "
 	    "new one\n"
+	    "      --retries N        run it again, up to N times, if it "
+	    "fails, crashes,\n"
+	    "                         times out or is interrupted (default: "
+	    "the plugin's)\n"
 	    "      --raw              print the result's bytes untouched (else "
 	    "text\n"
 	    "                         as is, binary as hex)\n"

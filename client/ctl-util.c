@@ -516,6 +516,14 @@ ctl_json_job(FILE *f, const Tpool__JobInfo *j)
 	if (j->has_delay_left_ms)
 		(void)fprintf(f, ",\"delay_left_ms\":%llu",
 		    (unsigned long long)j->delay_left_ms);
+	if (j->has_attempt)
+		(void)fprintf(f, ",\"attempt\":%u", (unsigned)j->attempt);
+	if (j->has_retries)
+		(void)fprintf(f, ",\"retries\":%u", (unsigned)j->retries);
+	if (j->unique_key != NULL) {
+		(void)fputs(",\"unique_key\":", f);
+		ctl_json_string(f, j->unique_key);
+	}
 	(void)fputc('}', f);
 }
 
@@ -530,6 +538,11 @@ ctl_text_job(const struct ctl_ctx *ctx, FILE *f, const Tpool__JobInfo *j)
 	    (j->state == TPOOL__JOB_STATE__JOB_QUEUED ||
 	    j->state == TPOOL__JOB_STATE__JOB_RUNNING) ?
 	    " (cancel requested)" : "");
+	if (j->has_attempt && j->has_retries && j->retries > 0)
+		(void)fprintf(f, "attempt:      %u of at most %u\n",
+		    (unsigned)j->attempt, (unsigned)j->retries + 1);
+	if (j->unique_key != NULL)
+		(void)fprintf(f, "unique key:   %s\n", j->unique_key);
 	if (j->has_delay_left_ms) {
 		(void)fputs("queued in:    ", f);
 		ctl_print_ns(f, j->delay_left_ms * 1000000u);

@@ -918,6 +918,10 @@ tpc_fill_submit(Tpool__Request *req, Tpool__Submit *s,
 		s->delay_ms = a->tsa_delay_ms;
 	}
 	s->unique_key = (char *)a->tsa_unique_key;
+	if (a->tsa_retries >= 0) {
+		s->has_retries = true;
+		s->retries = (uint32_t)a->tsa_retries;
+	}
 	req->body_case = TPOOL__REQUEST__BODY_SUBMIT;
 	req->submit = s;
 }

@@ -188,12 +188,15 @@ struct tpc_submit_args {
 	const char	*tsa_unique_key; /* while a job of the caller's with
 					 * this key is in flight, its id is
 					 * the answer; NULL: none (default) */
+	int		tsa_retries;	/* runs after the first, when it
+					 * fails; -1 (default): the plugin's */
 };
 /* The defaults, as designated initialisers (the fields not named are 0). */
 #define	TPC_SUBMIT_ARGS_DEFAULTS					\
 	.tsa_pool = TPOOL__POOL_KIND__POOL_UNBOUND,			\
 	.tsa_priority = -1,						\
-	.tsa_cpu = -1
+	.tsa_cpu = -1,							\
+	.tsa_retries = -1
 #define	TPC_SUBMIT_ARGS_INIT	{ TPC_SUBMIT_ARGS_DEFAULTS }
 
 /*

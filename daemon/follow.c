@@ -178,7 +178,8 @@ tpd_follow_started(struct tpd_job *job, uint64_t queue_ns, int cpu)
 	struct follow_job *fj = follow_job(job);
 
 	if (follow_anyone(fj) &&
-	    tpd_msg_event_started(tpd_job_id(job), queue_ns, cpu))
+	    tpd_msg_event_started(tpd_job_id(job), queue_ns, cpu,
+	    tpd_job_attempt(job)))
 		follow_broadcast(fj);
 }
 

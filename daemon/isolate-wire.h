@@ -64,11 +64,14 @@ struct iso_job {
 	uint32_t	ij_name_len;
 	uint32_t	ij_flags;
 #define	ISO_JOB_RSS	0x1u	/* say id_rss_kib (else 0) */
+	uint32_t	ij_attempt;	/* ctx_attempt */
+	uint32_t	ij_pad;
 };
 
 struct iso_done {
 	int32_t		id_ret;		/* tpp_run's */
-	uint32_t	id_pad;
+	uint32_t	id_flags;
+#define	ISO_DONE_PERMANENT 0x1u	/* tp_plugin_fail_permanently() */
 	uint64_t	id_refused_len;	/* a result over ij_max_result */
 	uint64_t	id_cpu_ns;	/* CPU time of the thread that ran it */
 	uint64_t	id_rss_kib;	/* the worker's resident memory now */

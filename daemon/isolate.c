@@ -997,7 +997,8 @@ iso_send_job(const struct tpd_iso *iso, struct iso_worker *w,
 	size_t name_len = strlen(ctx->ctx_job_name);
 	struct iso_job j = { .ij_id = ctx->ctx_job_id,
 	    .ij_max_result = max_result, .ij_name_len = (uint32_t)name_len,
-	    .ij_flags = iso->is_conf.wc_growth != 0 ? ISO_JOB_RSS : 0 };
+	    .ij_flags = iso->is_conf.wc_growth != 0 ? ISO_JOB_RSS : 0,
+	    .ij_attempt = ctx->ctx_attempt };
 	struct iso_hdr h = { .ih_type = ISO_JOB,
 	    .ih_len = sizeof(j) + name_len + ctx->ctx_input_len };
 	struct iovec iov[4] = { { &h, sizeof(h) }, { &j, sizeof(j) },
@@ -1202,6 +1203,9 @@ tpd_iso_run(struct tpd_iso *iso, struct tp_plugin_ctx *ctx,
 	(void)pthread_mutex_unlock(&iso->is_lock);
 	*ret_refused_len = (size_t)done.id_refused_len;
 	*ret_cpu_ns = done.id_cpu_ns;
+	if ((done.id_flags & ISO_DONE_PERMANENT) &&
+	    ctx->ctx_fail_permanent != NULL)
+		ctx->ctx_fail_permanent(ctx);
 	if (++w->iw_jobs == 1)
 		w->iw_base_kib = done.id_rss_kib;
 	if ((iso->is_conf.wc_jobs != 0 && w->iw_jobs >= iso->is_conf.wc_jobs) ||

@@ -75,7 +75,9 @@ struct tpd_job {
 	uint64_t		j_submit_ns;	/* c */
 	uint64_t		j_deadline_ns;	/* c: start by it; 0: none */
 	struct event		*j_deadline_ev;	/* l: fires at it while queued */
-	uint64_t		j_not_before_ns; /* c: queued then; 0: at once */
+	uint64_t		j_not_before_ns; /* l: queued then (a delay, a
+						 *    retry's backoff); 0: at
+						 *    once */
 	struct event		*j_delay_ev;	/* l: fires then (SCHEDULED) */
 	uint64_t		j_timeout_ns;	/* c: may run that long; 0: none */
 	struct event		*j_timeout_ev;	/* l: time up, then grace over */
@@ -96,6 +98,17 @@ struct tpd_job {
 	LIST_ENTRY(tpd_job)	j_keyent;	/* l: on jobs_keys while in
 						 *    flight (j_keyed) */
 	bool			j_keyed;	/* l: on jobs_keys */
+	unsigned int		j_attempt;	/* l: 1, 2...; set before the
+						 *    job is handed to libtp,
+						 *    which its worker reads
+						 *    after (libtp's lock) */
+	unsigned int		j_retries;	/* c: runs after the first */
+	uint64_t		j_backoff_ns;	/* c: before the first retry */
+	bool			j_permanent;	/* w: FINISHED: the plugin
+						 *    said no retry */
+	char			*j_retry_msg;	/* l: owned: how the last
+						 *    attempt ended, while it
+						 *    waits for the next */
 	void			*j_ext;		/* c: the layer above's bytes */
 
 	Tpool__JobState		j_state;	/* l: the job's state */

@@ -48,6 +48,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,6 +235,12 @@ tpd_job_id(const struct tpd_job *job)
 	return job->j_id;
 }
 
+unsigned int
+tpd_job_attempt(const struct tpd_job *job)
+{
+	return job->j_attempt;
+}
+
 uid_t
 tpd_job_uid(const struct tpd_job *job)
 {
@@ -376,6 +383,11 @@ job_make(const struct tpd_job_spec *spec, const char *pname,
 		job->j_unique_key = (char *)p;
 	}
 	job->j_keyed = false;
+	job->j_attempt = 1;
+	job->j_retries = spec->js_retries;
+	job->j_backoff_ns = spec->js_backoff_ns;
+	job->j_permanent = false;
+	job->j_retry_msg = NULL;
 
 	job->j_id = 0;
 	job->j_uid = spec->js_uid;
@@ -551,6 +563,9 @@ tpd_job_create(const struct tpd_job_spec *spec, struct tpd_job **ret_job)
 static void finished_add(struct tpd_job *);
 static void job_charge_result(struct tpd_job *);
 static void job_free(struct tpd_job *);
+static void job_shelve(struct tpd_job *);
+static bool job_may_retry(const struct tpd_job *);
+static void job_retry(struct tpd_job *);
 
 int
 tpd_job_restore(const struct tpd_job_spec *spec,
@@ -565,9 +580,15 @@ tpd_job_restore(const struct tpd_job_spec *spec,
 	if (rec->jr_id >= jobs_next_id)
 		jobs_next_id = rec->jr_id + 1;	/* the mark says otherwise */
 	job->j_submit_ns = rec->jr_submit_ns;
+	job->j_attempt = rec->jr_attempt > 0 ? rec->jr_attempt : 1;
+	job->j_retries = rec->jr_retries;
+	job->j_backoff_ns = rec->jr_backoff_ns;
 	job_insert(job);
 	if (rec->jr_state == TPOOL__JOB_STATE__JOB_QUEUED ||
 	    rec->jr_state == TPOOL__JOB_STATE__JOB_SCHEDULED) {
+		/* A retry's: how its last attempt ended. */
+		if (rec->jr_message != NULL)
+			job->j_retry_msg = strdup(rec->jr_message);
 		tpd_plugin_hold(spec->js_plugin);
 		job_enter(job);
 		job->j_pending = true;
@@ -716,6 +737,7 @@ job_free(struct tpd_job *job)
 		tpd_plugin_rele(job->j_plugin);
 	free(job->j_result);
 	free(job->j_message);
+	free(job->j_retry_msg);
 	tpd_budget_release(job->j_uid, job->j_budget);
 	free(job);
 }
@@ -764,6 +786,11 @@ tpd_job_record(struct tpd_job *job, struct tpd_job_record *rec)
 	rec->jr_deadline_ns = job->j_deadline_ns;
 	rec->jr_not_before_ns = job->j_not_before_ns;
 	rec->jr_unique_key = job->j_unique_key;
+	rec->jr_attempt = job->j_attempt;
+	rec->jr_retries = job->j_retries;
+	rec->jr_backoff_ns = job->j_backoff_ns;
+	if (!tp_state_is_final(info.state))
+		rec->jr_message = info.message;
 	rec->jr_submit_ns = job->j_submit_ns;
 	rec->jr_state = info.state;
 	rec->jr_ran_on_cpu = -1;
@@ -851,6 +878,10 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	info->plugin = (char *)job->j_plugin_name;
 	info->name = job->j_name;
 	info->unique_key = job->j_unique_key;
+	info->has_attempt = true;
+	info->attempt = job->j_attempt;
+	info->has_retries = true;
+	info->retries = job->j_retries;
 	info->has_pool = true;
 	info->pool = job->j_pool_kind;
 	info->has_priority = true;
@@ -899,6 +930,9 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	info->has_state = true;
 	info->state = state;
 	now = tpd_now_ns();
+	/* Waiting for its next attempt: how the last one ended. */
+	if (!tp_state_is_final(state) && job->j_attempt > 1)
+		info->message = job->j_retry_msg;
 	if (state == TPOOL__JOB_STATE__JOB_SCHEDULED) {
 		info->has_delay_left_ms = true;
 		info->delay_left_ms = job->j_not_before_ns > now ?
@@ -1124,6 +1158,109 @@ job_returned(struct tpd_job *job)
 	finished_add(job);
 }
 
+/* ---------------------------------------------------------------- retries */
+
+#define	JOBS_BACKOFF_MAX_NS	(3600ull * 1000000000u)
+
+/*
+ * May the job that just ended be run again?  It has retries left, the
+ * plugin did not call its failure permanent, and it failed, timed out
+ * (and stopped within the grace), or was stopped by a stop that keeps
+ * jobs; not when its user cancelled it, nor at a stop that does not keep
+ * jobs.
+ */
+static bool
+job_may_retry(const struct tpd_job *job)
+{
+	if (job->j_attempt > job->j_retries || job->j_permanent ||
+	    job->j_written_off || job->j_abandoned ||
+	    (jobs_stopping && !jobs_keep))
+		return false;
+	if (atomic_load(&job->j_cancel) && !job->j_time_up &&
+	    !job->j_interrupted)
+		return false;		/* its user asked it to stop */
+	switch (job->j_outcome) {
+	case TPOOL__JOB_STATE__JOB_FAILED:
+	case TPOOL__JOB_STATE__JOB_TIMED_OUT:
+		return true;
+	case TPOOL__JOB_STATE__JOB_CANCELLED:
+		return job->j_interrupted;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Run it again after its backoff (j_backoff_ns, doubled for each attempt
+ * after the first retry, at most an hour): SCHEDULED meanwhile, its last
+ * end's message kept for status; at a stop, kept scheduled for the next
+ * start.
+ */
+static void
+job_retry(struct tpd_job *job)
+{
+	uint64_t now = tpd_now_ns(), wait = job->j_backoff_ns;
+	unsigned int i;
+	char *msg = NULL;
+
+	tpd_fq_ended(job);
+	if (job->j_timeout_ev != NULL) {
+		event_free(job->j_timeout_ev);
+		job->j_timeout_ev = NULL;
+	}
+	if (job->j_delay_ev != NULL) {
+		event_free(job->j_delay_ev);
+		job->j_delay_ev = NULL;
+	}
+	for (i = 1; i < job->j_attempt && wait < JOBS_BACKOFF_MAX_NS; i++)
+		wait *= 2;
+	if (wait > JOBS_BACKOFF_MAX_NS)
+		wait = JOBS_BACKOFF_MAX_NS;
+	if (asprintf(&msg, "attempt %u %s: %s", job->j_attempt,
+	    job->j_interrupted ? "interrupted" :
+	    tp_state_name(job->j_outcome), job->j_interrupted ?
+	    "the daemon stopped while it ran" : job->j_message != NULL ?
+	    job->j_message : "no message") < 0)
+		msg = NULL;
+	tpd_info("job %llu (%s): %s; attempt %u of %u in %llu ms",
+	    (unsigned long long)job->j_id, job->j_name,
+	    msg != NULL ? msg : "ended", job->j_attempt + 1,
+	    job->j_retries + 1, (unsigned long long)(wait / 1000000u));
+	free(job->j_retry_msg);
+	job->j_retry_msg = msg;
+	free(job->j_message);
+	job->j_message = NULL;
+	free(job->j_result);
+	job->j_result = NULL;
+	job->j_result_len = 0;
+	job->j_outcome = TPOOL__JOB_STATE__JOB_STATE_UNSPECIFIED;
+	job->j_started = false;
+	job->j_start_ns = job->j_end_ns = job->j_cpu_ns = 0;
+	job->j_ran_on_cpu = -1;
+	job->j_time_up = false;
+	job->j_permanent = false;
+	atomic_store(&job->j_timed_out, false);
+	atomic_store(&job->j_kill, false);
+	atomic_store(&job->j_cancel, false);
+	(void)pthread_mutex_lock(&job->j_lock);
+	job->j_progress = 0;
+	job->j_progress_msg[0] = '\0';
+	(void)pthread_mutex_unlock(&job->j_lock);
+	job->j_attempt++;
+	job->j_not_before_ns = now + wait;
+	job->j_state = TPOOL__JOB_STATE__JOB_SCHEDULED;
+	if (jobs_stopping) {
+		/* A stop that keeps jobs: its retry is the next start's. */
+		job_shelve(job);
+		if (jobs_ninflight == 0)
+			jobs_hooks->jh_idle();
+	} else if (!job_timer_at(job, &job->j_delay_ev, job_delay_cb,
+	    job->j_not_before_ns, now))
+		job_queue(job);
+	if (jobs_hooks->jh_changed != NULL)
+		jobs_hooks->jh_changed(job);
+}
+
 /* The completion queue delivers a job's notes here (tpd_cq_init()). */
 static void
 job_notes(struct tpd_job *job, unsigned int bits)
@@ -1158,8 +1295,12 @@ job_notes(struct tpd_job *job, unsigned int bits)
 		jobs_hooks->jh_progress(job, percent,
 		    msg[0] != '\0' ? msg : NULL);
 	}
-	if (bits & TPD_NOTE_FINISHED)
-		job_finalize(job);
+	if (bits & TPD_NOTE_FINISHED) {
+		if (job_may_retry(job))
+			job_retry(job);
+		else
+			job_finalize(job);
+	}
 }
 
 void

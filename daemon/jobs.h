@@ -85,6 +85,9 @@ struct tpd_job_spec {
 						 *    (tpd_now_ns(); SCHEDULED
 						 *    until): 0: at once */
 	const char		*js_unique_key;	/* copied; NULL: none */
+	unsigned int		js_retries;	/* runs after the first, on
+						 *    failure */
+	uint64_t		js_backoff_ns;	/* before the first retry */
 };
 
 /*
@@ -134,6 +137,9 @@ struct tpd_job_record {
 	uint64_t		jr_deadline_ns;	/* 0: none */
 	uint64_t		jr_not_before_ns; /* 0: none */
 	const char		*jr_unique_key;	/* NULL: none */
+	unsigned int		jr_attempt;	/* 1, 2... */
+	unsigned int		jr_retries;
+	uint64_t		jr_backoff_ns;
 	uint64_t		jr_submit_ns;
 	Tpool__JobState		jr_state;
 	uint64_t		jr_start_ns;	/* 0: never ran */
@@ -175,6 +181,8 @@ struct tpd_job *tpd_job_find_unique(uid_t uid, const char *key);
 /* The job of that id, NULL when none (never was, or forgotten). */
 struct tpd_job *tpd_job_lookup(uint64_t id);
 uint64_t tpd_job_id(const struct tpd_job *job);
+/* Which run of the job this is (1, then 2... when it is retried). */
+unsigned int tpd_job_attempt(const struct tpd_job *job);
 uid_t	tpd_job_uid(const struct tpd_job *job);
 /* Has the job its final state (the loop has recorded its end)? */
 bool	tpd_job_is_final(const struct tpd_job *job);

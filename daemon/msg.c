@@ -136,11 +136,14 @@ msg_event_encode(Tpool__Event *ev)
 }
 
 bool
-tpd_msg_event_started(uint64_t job_id, uint64_t queue_ns, int cpu)
+tpd_msg_event_started(uint64_t job_id, uint64_t queue_ns, int cpu,
+    unsigned int attempt)
 {
 	Tpool__Event ev = TPOOL__EVENT__INIT;
 	Tpool__JobStarted st = TPOOL__JOB_STARTED__INIT;
 
+	st.has_attempt = true;
+	st.attempt = attempt;
 	st.has_queue_ns = true;
 	st.queue_ns = queue_ns;
 	st.has_cpu = true;

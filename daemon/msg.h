@@ -35,7 +35,8 @@ void	tpd_msg_cancel_reply(struct tpd_conn *conn, uint64_t request_id,
  * send nothing), then tpd_msg_event_to() sends that frame to each
  * listener.  The encoding is valid until the next event is encoded.
  */
-bool	tpd_msg_event_started(uint64_t job_id, uint64_t queue_ns, int cpu);
+bool	tpd_msg_event_started(uint64_t job_id, uint64_t queue_ns, int cpu,
+	    unsigned int attempt);
 bool	tpd_msg_event_progress(uint64_t job_id, unsigned int percent,
 	    const char *message);
 bool	tpd_msg_event_finished(const Tpool__JobInfo *info);

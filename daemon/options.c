@@ -167,7 +167,8 @@ static const struct opt_row opt_table[] = {
 	      "isolation, worker-memory, worker-cpu-time, worker-files, "
 	      "worker-procs, worker-jobs, worker-memory-growth, worker-warm, "
 	      "quarantine-crashes, quarantine-time, job-timeout, "
-	      "max-job-timeout or timeout-grace (repeatable)" },
+	      "max-job-timeout, timeout-grace, job-retries, max-job-retries "
+	      "or retry-backoff (repeatable)" },
 	{ "worker-program", 294, OPT_STRING, OFF(o_worker_program), 0, 0,
 	    "PATH",
 	  "the worker process of isolation process (default "
@@ -216,6 +217,17 @@ static const struct opt_row opt_table[] = {
 	{ "max-job-timeout", 307, OPT_DURATION, OFF(o_max_job_timeout_ns), 0,
 	    86400 * NS_S * 30, "TIME",
 	  "the longest a job may ask to run; 0 = no cap (default 0)" },
+	{ "job-retries", 310, OPT_COUNT, OFF(o_job_retries), 0, 100, "N",
+	  "how many times a job that failed, crashed, timed out or was "
+	      "interrupted is run again, unless it asks (tpctl submit "
+	      "--retries) (default 0)" },
+	{ "max-job-retries", 311, OPT_COUNT, OFF(o_max_job_retries), 0, 100,
+	    "N",
+	  "the most retries a job may ask for (default 10)" },
+	{ "retry-backoff", 312, OPT_DURATION, OFF(o_retry_backoff_ns),
+	    1000000, 3600 * NS_S, "TIME",
+	  "the wait before a job's first retry, doubled for each next one, "
+	      "at most 1h (default 1s)" },
 	{ "timeout-grace", 308, OPT_DURATION, OFF(o_timeout_grace_ns), 0,
 	    86400 * NS_S, "TIME",
 	  "after its time is up, how long a job has to stop before it is "
@@ -342,6 +354,8 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_quarantine_crashes = 5;
 	opt->o_quarantine_ns = 600 * NS_S;
 	opt->o_timeout_grace_ns = 5 * NS_S;
+	opt->o_max_job_retries = 10;
+	opt->o_retry_backoff_ns = NS_S;
 	opt->o_idle_timeout_ns = 30 * NS_S;
 	opt->o_shutdown_grace_ns = 10 * NS_S;
 	opt->o_finished_keep = 1000;
@@ -401,7 +415,8 @@ static const char *const opt_plugin_keys[] = {
 	"isolation", "worker-memory", "worker-cpu-time", "worker-files",
 	"worker-procs", "worker-jobs", "worker-memory-growth", "worker-warm",
 	"quarantine-crashes", "quarantine-time", "job-timeout",
-	"max-job-timeout", "timeout-grace",
+	"max-job-timeout", "timeout-grace", "job-retries", "max-job-retries",
+	"retry-backoff",
 };
 
 static const struct opt_row *opt_find(const char *name);
@@ -540,6 +555,9 @@ tpd_worker_conf_of(const struct tpd_options *opt, const char *name,
 	ret->wc_timeout_ns = eff.o_job_timeout_ns;
 	ret->wc_max_timeout_ns = eff.o_max_job_timeout_ns;
 	ret->wc_grace_ns = eff.o_timeout_grace_ns;
+	ret->wc_retries = eff.o_job_retries;
+	ret->wc_max_retries = eff.o_max_job_retries;
+	ret->wc_backoff_ns = eff.o_retry_backoff_ns;
 }
 
 int

@@ -60,6 +60,9 @@ struct tpd_worker_conf {
 	uint64_t	wc_timeout_ns;		/* a job's, unless it asks; 0: none */
 	uint64_t	wc_max_timeout_ns;	/* most a job may ask; 0: no cap */
 	uint64_t	wc_grace_ns;		/* time up to ended */
+	uint32_t	wc_retries;		/* a job's, unless it asks */
+	uint32_t	wc_max_retries;		/* most a job may ask */
+	uint64_t	wc_backoff_ns;		/* before the first retry */
 };
 
 struct tpd_options {
@@ -112,6 +115,9 @@ struct tpd_options {
 	uint64_t	o_job_timeout_ns;	/* 0: none */
 	uint64_t	o_max_job_timeout_ns;	/* 0: no cap */
 	uint64_t	o_timeout_grace_ns;
+	uint32_t	o_job_retries;		/* a job's, unless it asks */
+	uint32_t	o_max_job_retries;	/* most a job may ask */
+	uint64_t	o_retry_backoff_ns;	/* before the first retry */
 };
 
 /*

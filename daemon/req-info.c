@@ -20,7 +20,8 @@
 #include "req.h"
 #include "store.h"
 
-#define	TPD_LIMITS_MAX	32	/* numeric settings (options.c) */
+#define	TPD_LIMITS_MAX	64	/* numeric settings: options.c's table
+				 * has at most 64 rows */
 
 struct plugin_collect {
 	Tpool__PluginInfo	*pc_infos;

@@ -117,6 +117,27 @@ submit_time_limit(struct tpd_req *r, struct tpd_job_spec *spec,
 }
 
 /*
+ * The job's retries: what it asks (Submit.retries), at most its plugin's
+ * maximum (else refused), or its plugin's default; and its backoff.
+ */
+static Tpool__ErrorCode
+submit_retries(struct tpd_req *r, struct tpd_job_spec *spec,
+    const Tpool__Submit *s)
+{
+	const struct tpd_worker_conf *wc = tpd_plugin_conf(spec->js_plugin);
+
+	if (s->has_retries && s->retries > wc->wc_max_retries)
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_BAD_REQUEST,
+		    "%u retries is over plugin %s's maximum of %u (tpoold "
+		    "--max-job-retries)", (unsigned int)s->retries,
+		    tpd_plugin_desc(spec->js_plugin)->tpp_name,
+		    (unsigned int)wc->wc_max_retries);
+	spec->js_retries = s->has_retries ? s->retries : wc->wc_retries;
+	spec->js_backoff_ns = wc->wc_backoff_ns;
+	return TPD_REQ_OK;
+}
+
+/*
  * A deadline the daemon can tell the job will not make: refused now.
  * The estimate: the jobs ahead of it in its pool (those waiting their
  * turn in the daemon, those queued in libtp, and, when every thread is
@@ -187,7 +208,8 @@ tpd_req_submit(struct tpd_req *r)
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__SubmitReply sr = TPOOL__SUBMIT_REPLY__INIT;
 	struct tpd_job_spec spec = { .js_deadline_ns = 0, .js_timeout_ns = 0,
-	    .js_not_before_ns = 0, .js_unique_key = NULL };
+	    .js_not_before_ns = 0, .js_unique_key = NULL, .js_retries = 0,
+	    .js_backoff_ns = 0 };
 	struct tpd_job *job;
 	struct tpd_iso *iso;
 	Tpool__ErrorCode code;
@@ -233,7 +255,8 @@ tpd_req_submit(struct tpd_req *r)
 	if ((error = tpd_pool_get(s->pool, spec.js_pri, &spec.js_cpu,
 	    &spec.js_pool)) != 0)
 		return submit_no_pool(r, error, spec.js_pri, spec.js_cpu);
-	if ((code = submit_time_limit(r, &spec, s)) != TPD_REQ_OK)
+	if ((code = submit_time_limit(r, &spec, s)) != TPD_REQ_OK ||
+	    (code = submit_retries(r, &spec, s)) != TPD_REQ_OK)
 		return code;
 	if (s->has_delay_ms && s->delay_ms > 0)
 		spec.js_not_before_ns = tpd_now_ns() + s->delay_ms * 1000000ull;

@@ -264,6 +264,7 @@ struct run_ctx {
 	size_t			rc_refused_len;	/* a result over the limit */
 	char			*rc_message;	/* owned: tp_plugin_fail's */
 	bool			rc_nomem;
+	bool			rc_permanent;	/* tp_plugin_fail_permanently */
 };
 
 #define	RUN_CTX(ctx)	((struct run_ctx *)((char *)(ctx) -		\
@@ -291,6 +292,12 @@ run_set_result(struct tp_plugin_ctx *ctx, const void *buf, size_t len)
 	rc->rc_result_len = len;
 	rc->rc_refused_len = 0;
 	return 0;
+}
+
+static void
+run_fail_permanent(struct tp_plugin_ctx *ctx)
+{
+	RUN_CTX(ctx)->rc_permanent = true;
 }
 
 static void
@@ -417,6 +424,8 @@ tpd_job_run(struct threadpool_job *tpjob)
 	rc.rc_ctx.ctx_failv = run_failv;
 	rc.rc_ctx.ctx_progress = run_progress;
 	rc.rc_ctx.ctx_cancel_requested = run_cancel_requested;
+	rc.rc_ctx.ctx_attempt = job->j_attempt;
+	rc.rc_ctx.ctx_fail_permanent = run_fail_permanent;
 	rc.rc_job = job;
 
 	if ((iso = tpd_plugin_iso(plugin)) != NULL) {
@@ -470,6 +479,7 @@ tpd_job_run(struct threadpool_job *tpjob)
 	job->j_end_ns = end;
 	job->j_cpu_ns = cpu1 - cpu0;
 	job->j_message = message;
+	job->j_permanent = rc.rc_permanent;
 	if (state == TPOOL__JOB_STATE__JOB_SUCCEEDED) {
 		job->j_result = rc.rc_result;
 		job->j_result_len = rc.rc_result_len;

@@ -81,6 +81,9 @@ static const char store_schema[] =
     " deadline_us INTEGER NOT NULL,"	/* 0: none */
     " not_before_us INTEGER NOT NULL,"	/* a delay's end; 0: none */
     " unique_key TEXT,"			/* Submit.unique_key; NULL: none */
+    " attempt INTEGER NOT NULL,"	/* 1, 2... */
+    " retries INTEGER NOT NULL,"	/* runs after the first, on failure */
+    " backoff_ns INTEGER NOT NULL,"	/* before the first retry */
     " submitted_us INTEGER NOT NULL,"
     " state INTEGER NOT NULL,"		/* JobState */
     " started_us INTEGER NOT NULL,"	/* 0: never ran */
@@ -106,18 +109,20 @@ static const char store_schema[] =
 static const char store_upsert_sql[] =
     "INSERT INTO jobs (id, uid, plugin, name, input, pool, priority, cpu,"
     " timeout_ns, deadline_us, submitted_us, state, started_us, ended_us,"
-    " cpu_ns, ran_on_cpu, result, message, not_before_us, unique_key)"
+    " cpu_ns, ran_on_cpu, result, message, not_before_us, unique_key,"
+    " attempt, retries, backoff_ns)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-    " ?15, ?16, ?17, ?18, ?19, ?20)"
+    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
     " ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
+    " attempt = excluded.attempt, not_before_us = excluded.not_before_us,"
     " started_us = excluded.started_us, ended_us = excluded.ended_us,"
     " cpu_ns = excluded.cpu_ns, ran_on_cpu = excluded.ran_on_cpu,"
     " result = excluded.result, message = excluded.message";
 static const char store_select_sql[] =
     "SELECT id, uid, plugin, name, input, pool, priority, cpu, timeout_ns,"
     " deadline_us, submitted_us, state, started_us, ended_us, cpu_ns,"
-    " ran_on_cpu, result, message, not_before_us, unique_key FROM jobs"
-    " ORDER BY id";
+    " ran_on_cpu, result, message, not_before_us, unique_key, attempt,"
+    " retries, backoff_ns FROM jobs ORDER BY id";
 
 /* A submit waiting for its transaction. */
 struct store_pending {
@@ -486,6 +491,9 @@ store_write_job(struct tpd_job *job, int64_t off)
 		    SQLITE_STATIC);
 	else
 		(void)sqlite3_bind_null(st, 20);
+	(void)sqlite3_bind_int(st, 21, (int)rec.jr_attempt);
+	(void)sqlite3_bind_int(st, 22, (int)rec.jr_retries);
+	(void)sqlite3_bind_int64(st, 23, (sqlite3_int64)rec.jr_backoff_ns);
 	rc = sqlite3_step(st);
 	(void)sqlite3_reset(st);
 	(void)sqlite3_clear_bindings(st);
@@ -625,7 +633,37 @@ struct store_counts {
 	unsigned int	sc_finished;
 	unsigned int	sc_failed;	/* queued, their plugin or pool gone */
 	unsigned int	sc_dropped;	/* no room in the memory budget */
+	unsigned int	sc_retried;	/* of sc_queued: were running */
 };
+
+/*
+ * A job that was running when the daemon ended, with retries left: its
+ * next attempt, scheduled after its backoff, as jobs.c's job_retry()
+ * would have.  false: none (no memory for its message).
+ */
+static bool
+store_retry_row(struct tpd_job_record *rec, uint64_t now, char *msg,
+    size_t msglen)
+{
+	uint64_t wait = rec->jr_backoff_ns, max = 3600ull * 1000000000u;
+	unsigned int i;
+
+	for (i = 1; i < rec->jr_attempt && wait < max; i++)
+		wait *= 2;
+	if (wait > max)
+		wait = max;
+	(void)snprintf(msg, msglen, "attempt %u interrupted: the daemon ended "
+	    "while it ran", rec->jr_attempt);
+	rec->jr_message = msg;
+	rec->jr_attempt++;
+	rec->jr_state = TPOOL__JOB_STATE__JOB_SCHEDULED;
+	rec->jr_not_before_ns = now + wait;
+	rec->jr_start_ns = 0;
+	rec->jr_ran_on_cpu = -1;
+	rec->jr_result = NULL;
+	rec->jr_result_len = 0;
+	return true;
+}
 
 /* Enter one row's job; a queued one's id is added to *sched. */
 static void
@@ -635,7 +673,7 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 	struct tpd_job_spec spec;
 	struct tpd_job_record rec;
 	struct tpd_job *job;
-	char msg[512];
+	char msg[512], retry_msg[128];
 	uint64_t *n;
 	int error;
 
@@ -673,6 +711,9 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 	    off);
 	if (sqlite3_column_type(st, 19) != SQLITE_NULL)
 		rec.jr_unique_key = store_text(st, 19);
+	rec.jr_attempt = (unsigned int)sqlite3_column_int(st, 20);
+	rec.jr_retries = (unsigned int)sqlite3_column_int(st, 21);
+	rec.jr_backoff_ns = (uint64_t)sqlite3_column_int64(st, 22);
 	/* Times in order, whatever the clock did meanwhile. */
 	if (rec.jr_start_ns != 0 && rec.jr_start_ns < rec.jr_submit_ns)
 		rec.jr_start_ns = rec.jr_submit_ns;
@@ -692,10 +733,13 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 	spec.js_timeout_ns = rec.jr_timeout_ns;
 	spec.js_not_before_ns = rec.jr_not_before_ns;
 	spec.js_unique_key = rec.jr_unique_key;
+	spec.js_retries = rec.jr_retries;
+	spec.js_backoff_ns = rec.jr_backoff_ns;
 
 	switch (rec.jr_state) {
 	case TPOOL__JOB_STATE__JOB_QUEUED:
 	case TPOOL__JOB_STATE__JOB_SCHEDULED:
+	queued:
 		if ((spec.js_plugin = tpd_plugin_lookup(rec.jr_plugin)) ==
 		    NULL) {
 			(void)snprintf(msg, sizeof(msg), "not run: plugin %s "
@@ -727,6 +771,13 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 		sc->sc_queued++;
 		return;
 	case TPOOL__JOB_STATE__JOB_RUNNING:
+		if (rec.jr_attempt <= rec.jr_retries &&
+		    store_retry_row(&rec, now, retry_msg, sizeof(retry_msg))) {
+			spec.js_not_before_ns = rec.jr_not_before_ns;
+			store_mark(rec.jr_id);	/* its new state */
+			sc->sc_retried++;
+			goto queued;
+		}
 		rec.jr_state = TPOOL__JOB_STATE__JOB_INTERRUPTED;
 		rec.jr_end_ns = now;
 		rec.jr_message = "interrupted: the daemon ended while it ran";
@@ -785,7 +836,7 @@ failed:
 int
 tpd_store_recover(void)
 {
-	struct store_counts sc = { 0, 0, 0, 0, 0 };
+	struct store_counts sc = { 0, 0, 0, 0, 0, 0 };
 	int64_t off = store_wall_offset();
 	uint64_t now = tpd_now_ns(), *sched = NULL;
 	struct tpd_job *job;
@@ -822,10 +873,10 @@ tpd_store_recover(void)
 	if (!store_write(why, sizeof(why)))
 		tpd_err("job store %s: cannot record what the start found: "
 		    "%s", store_path, why);
-	tpd_info("job store %s: %u jobs queued or scheduled again, %u interrupted (they "
-	    "were running), %u finished kept, %u failed (their plugin or "
-	    "pool is gone), %u over the memory budget", store_path,
-	    sc.sc_queued, sc.sc_interrupted, sc.sc_finished, sc.sc_failed,
-	    sc.sc_dropped);
+	tpd_info("job store %s: %u jobs queued or scheduled again (%u of them "
+	    "were running: retried), %u interrupted (they were running), %u "
+	    "finished kept, %u failed (their plugin or pool is gone), %u over "
+	    "the memory budget", store_path, sc.sc_queued, sc.sc_retried,
+	    sc.sc_interrupted, sc.sc_finished, sc.sc_failed, sc.sc_dropped);
 	return 0;
 }

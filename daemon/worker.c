@@ -169,6 +169,15 @@ worker_progress(struct tp_plugin_ctx *ctx, unsigned int percent,
 	worker_send(ISO_PROGRESS, &p, sizeof(p), message, len);
 }
 
+static bool worker_permanent;			/* this job's */
+
+static void
+worker_fail_permanent(struct tp_plugin_ctx *ctx)
+{
+	(void)ctx;
+	worker_permanent = true;
+}
+
 static bool
 worker_cancel_requested(struct tp_plugin_ctx *ctx)
 {
@@ -248,6 +257,9 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 	ctx.ctx_failv = worker_failv;
 	ctx.ctx_progress = worker_progress;
 	ctx.ctx_cancel_requested = worker_cancel_requested;
+	ctx.ctx_attempt = job.ij_attempt;
+	ctx.ctx_fail_permanent = worker_fail_permanent;
+	worker_permanent = false;
 	worker_max_result = job.ij_max_result;
 	worker_refused_len = 0;
 	worker_cancel = 0;
@@ -260,6 +272,8 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 	cpu0 = worker_cpu_ns();
 	memset(&done, 0, sizeof(done));
 	done.id_ret = desc->tpp_run(&ctx);
+	if (worker_permanent)
+		done.id_flags |= ISO_DONE_PERMANENT;
 	done.id_cpu_ns = worker_cpu_ns() - cpu0;
 	done.id_refused_len = worker_refused_len;
 	if (job.ij_flags & ISO_JOB_RSS)

@@ -122,7 +122,27 @@ struct tp_plugin_ctx {
 	 * ECANCELED once it is true.
 	 */
 	bool		(*ctx_cancel_requested)(struct tp_plugin_ctx *ctx);
+
+	/*
+	 * Added in tpool 0.2 (present when ctx_size covers them: use
+	 * tp_plugin_attempt() and tp_plugin_fail_permanently(), which check).
+	 *
+	 * Which run of the job this is: 1, then 2, ... when the daemon runs
+	 * it again after a failure (Submit.retries, tpctl submit --retries).
+	 */
+	unsigned int	ctx_attempt;
+	/*
+	 * The job's failure is permanent: the daemon does not run it again,
+	 * whatever retries it has left.  With ctx_failv, as
+	 * tp_plugin_fail_permanently() calls them.
+	 */
+	void		(*ctx_fail_permanent)(struct tp_plugin_ctx *ctx);
 };
+
+/* Does ctx have field (a daemon older than the field does not)? */
+#define	TP_PLUGIN_CTX_HAS(ctx, field)					\
+	((ctx)->ctx_size >= offsetof(struct tp_plugin_ctx, field) +	\
+	    sizeof((ctx)->field))
 
 #define	TP_PLUGIN_PROGRESS_MSG_MAX	64
 
@@ -179,6 +199,33 @@ static inline bool
 tp_plugin_cancel_requested(struct tp_plugin_ctx *ctx)
 {
 	return ctx->ctx_cancel_requested(ctx);
+}
+
+/* Which run of the job this is (1 from a daemon that does not say). */
+static inline unsigned int
+tp_plugin_attempt(const struct tp_plugin_ctx *ctx)
+{
+	return TP_PLUGIN_CTX_HAS(ctx, ctx_attempt) ? ctx->ctx_attempt : 1;
+}
+
+static inline void tp_plugin_fail_permanently(struct tp_plugin_ctx *ctx,
+    const char *fmt, ...) __attribute__((__format__(__printf__, 2, 3)));
+
+/*
+ * As tp_plugin_fail(), and the failure is permanent: no retry (a daemon
+ * older than retries has none to skip).
+ */
+static inline void
+tp_plugin_fail_permanently(struct tp_plugin_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (TP_PLUGIN_CTX_HAS(ctx, ctx_fail_permanent) &&
+	    ctx->ctx_fail_permanent != NULL)
+		ctx->ctx_fail_permanent(ctx);
+	va_start(ap, fmt);
+	ctx->ctx_failv(ctx, fmt, ap);
+	va_end(ap);
 }
 
 #ifdef __cplusplus

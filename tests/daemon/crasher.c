@@ -5,6 +5,7 @@
  *	ok		result "ok"
  *	id		result "uid=N pid=N ppid=N nice=N cpu=N"
  *	segv		writes through a bad pointer
+ *	segv-until:N	the same while its attempt is below N, then "attempt N"
  *	abort		abort()
  *	exit:N		_exit(N)
  *	stack		recurses until the stack overflows
@@ -127,6 +128,13 @@ crash_run(struct tp_plugin_ctx *ctx)
 		    "uid=%d pid=%d ppid=%d nice=%d cpu=%d", (int)getuid(),
 		    (int)getpid(), (int)getppid(),
 		    getpriority(PRIO_PROCESS, 0), sched_getcpu());
+		return ctx->ctx_set_result(ctx, buf, strlen(buf));
+	}
+	if (crash_is(ctx, "segv-until:", &arg)) {
+		if (tp_plugin_attempt(ctx) < (unsigned long)arg)
+			crash_segv();
+		(void)snprintf(buf, sizeof(buf), "attempt %u",
+		    tp_plugin_attempt(ctx));
 		return ctx->ctx_set_result(ctx, buf, strlen(buf));
 	}
 	if (crash_is(ctx, "segv", NULL))

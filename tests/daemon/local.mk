@@ -65,7 +65,8 @@ TD_TESTS = \
 	tests/daemon/test_faults \
 	tests/daemon/test_security \
 	tests/daemon/test_isolation \
-	tests/daemon/test_store
+	tests/daemon/test_store \
+	tests/daemon/test_retries
 check_PROGRAMS += $(TD_TESTS)
 TESTS += $(TD_TESTS) tests/daemon/units.sh tests/daemon/layers.test
 EXTRA_DIST += tests/daemon/units.sh tests/daemon/layers.test scripts/layers.sh
@@ -91,6 +92,13 @@ tests_daemon_test_store_CFLAGS = $(TD_TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_daemon_test_store_LDADD = $(TD_TEST_LDADD) $(SQLITE_LIBS)
 tests_daemon_test_store_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_store_DEPENDENCIES = $(TD_TEST_DEPS)
+
+tests_daemon_test_retries_SOURCES = tests/daemon/test_retries.c
+tests_daemon_test_retries_CPPFLAGS = $(TD_TEST_CPPFLAGS)
+tests_daemon_test_retries_CFLAGS = $(TD_TEST_CFLAGS)
+tests_daemon_test_retries_LDADD = $(TD_TEST_LDADD)
+tests_daemon_test_retries_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_retries_DEPENDENCIES = $(TD_TEST_DEPS)
 
 tests_daemon_test_jobs_SOURCES = tests/daemon/test_jobs.c
 tests_daemon_test_jobs_CPPFLAGS = $(TD_TEST_CPPFLAGS)

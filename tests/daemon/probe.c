@@ -11,6 +11,9 @@
  *	ecanceled	return ECANCELED without being asked
  *	errno		return EIO without a message
  *	setfail		set a result, then fail: the failure wins
+ *	fail-until:N	fail while its attempt (tp_plugin_attempt()) is
+ *			below N, then succeed "attempt N"
+ *	permanent	fail permanently (tp_plugin_fail_permanently())
  *
  * Its destructor checks that it is not unloaded (dlclose, or the exit's
  * destructors) while a run is still executing: if it is, it says so on
@@ -112,6 +115,20 @@ probe_run_cmd(struct tp_plugin_ctx *ctx)
 			if (tp_plugin_cancel_requested(ctx))
 				return ECANCELED;
 		return tp_plugin_set_result(ctx, "spun", 4);
+	}
+	if (probe_is(ctx, "fail-until:", &arg)) {
+		if (tp_plugin_attempt(ctx) < arg) {
+			tp_plugin_fail(ctx, "attempt %u: not yet",
+			    tp_plugin_attempt(ctx));
+			return EIO;
+		}
+		n = snprintf(out, sizeof(out), "attempt %u",
+		    tp_plugin_attempt(ctx));
+		return tp_plugin_set_result(ctx, out, (size_t)n);
+	}
+	if (probe_is(ctx, "permanent", NULL)) {
+		tp_plugin_fail_permanently(ctx, "this will never work");
+		return EINVAL;
 	}
 	if (probe_is(ctx, "hold:", &arg)) {
 		ts.tv_sec = (time_t)(arg / 1000);
