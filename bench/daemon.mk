@@ -15,6 +15,7 @@ bench_daemon_bench_tpoold_SOURCES = \
 	bench/daemon/pipeline.c \
 	bench/daemon/memory.c \
 	bench/daemon/isolation.c \
+	bench/daemon/store.c \
 	bench/daemon/stats.c
 # Where the build tree's tpoold and plugins are, for the defaults.
 bench_daemon_bench_tpoold_CPPFLAGS = $(AM_CPPFLAGS) \

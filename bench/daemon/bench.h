@@ -12,6 +12,7 @@
  *	memory.c	tpoold's memory per queued job
  *	isolation.c	the same null jobs with plugins in worker processes;
  *			a worker's crash to its replacement serving
+ *	store.c		the job store (--state-dir) beside beanstalkd's binlog
  *	stats.c		latency samples: sort, median, percentiles; clocks
  *
  * Every wait is bounded: the client library's timeout on each call
@@ -52,6 +53,7 @@ struct bench_config {
 	bool		bc_pin;			/* do the pinned runs */
 	bool		bc_percpu;		/* null jobs on the per-CPU pool */
 	bool		bc_isolation;		/* part 5: isolation process */
+	bool		bc_store;		/* part 6: the job store */
 	unsigned int	bc_row_limit_s;		/* bound on one measurement */
 	unsigned int	bc_total_limit_s;	/* bound on the whole run */
 	bool		bc_json;
@@ -103,6 +105,12 @@ int	proc_daemon_start(const char *sock_path, const char *log_path,
  */
 int	proc_stop(pid_t pid, unsigned int timeout_ms, uint64_t *ret_ns,
 	    int *ret_status);
+/*
+ * Run a program of the PATH, argv (argv[0] its name), stdout and stderr in
+ * log_path; killed at the end as every child.
+ */
+int	proc_exec_start(char *const argv[], const char *log_path,
+	    pid_t *ret_pid);
 /* Fork the echo server on sock_path, pinned to cpu when cpu >= 0. */
 int	proc_echo_start(const char *sock_path, int cpu, pid_t *ret_pid);
 /* Print the last lines of a daemon log on stderr. */
@@ -238,5 +246,38 @@ struct iso_result {
  * during a job to the next job of its plugin that succeeds.
  */
 void	iso_run(struct iso_result *res);
+
+/* --------------------------------------------------------------- store.c */
+
+#define	STORE_LEVELS	2	/* normal, full */
+
+/* One sync level: tpoold's store and beanstalkd's binlog. */
+struct store_level {
+	const char	*sl_level;		/* "normal" or "full" */
+	struct pipe_result sl_pipe;		/* tpoold, pipelined (lean) */
+	struct rt_result sl_rt1;		/* tpoold, 1 client */
+	uint64_t	sl_jobs;		/* jobs in the store */
+	uint64_t	sl_store_bytes;		/* its file, after the stop */
+	double		sl_bytes_per_job;
+	int		sl_exit;		/* tpoold's wait status */
+	char		sl_error[200];
+	bool		sl_bs_valid;		/* beanstalkd, pipelined puts */
+	uint64_t	sl_bs_puts;
+	double		sl_bs_secs;
+	double		sl_bs_puts_per_s;
+	char		sl_bs_error[200];
+};
+
+struct store_result {
+	bool		s_valid;
+	struct store_level s_levels[STORE_LEVELS];
+};
+
+/*
+ * Part 6: for each level, a tpoold with a store of its own (pipelined
+ * submits, 1-client round trips, bytes per job), then a beanstalkd -b of
+ * its own (pipelined puts), one client each.
+ */
+void	store_run(struct store_result *res);
 
 #endif /* BENCH_TPOOLD_H */

@@ -72,6 +72,8 @@ struct results {
 	struct mem_result rs_mem;
 	bool		rs_have_mem;
 	struct iso_result rs_iso;
+	struct store_result rs_store;
+	bool		rs_have_store;
 	bool		rs_have_iso;
 	size_t		rs_frame_len;
 	int		rs_daemon_exit[2];	/* unpinned, pinned: wait status */
@@ -318,6 +320,13 @@ run_all(struct results *r)
 			bench_failed = true;
 	}
 
+	if (bench_config.bc_store) {
+		r->rs_have_store = true;
+		store_run(&r->rs_store);
+		if (!r->rs_store.s_valid)
+			bench_failed = true;
+	}
+
 	if (bench_config.bc_queued > 0) {
 		bench_note("memory: %llu null jobs queued behind a sleep job",
 		    (unsigned long long)bench_config.bc_queued);
@@ -470,6 +479,54 @@ thread_row(const struct results *r, unsigned int clients)
 	const struct row *rw = find_row(r, clients, PIN_NONE);
 
 	return rw != NULL && rw->rw_tpoold.r_valid ? &rw->rw_tpoold : NULL;
+}
+
+/* Part 6 beside part 2's lean pipeline, with issue 11's target. */
+static void
+print_store(const struct results *r)
+{
+	const struct pipe_result *mem = r->rs_have_pipe &&
+	    r->rs_pipe[1].p_valid ? &r->rs_pipe[1] : NULL;
+	const struct store_level *sl;
+	char a[16], b[16];
+	unsigned int i;
+
+	if (!r->rs_have_store)
+		return;
+	(void)printf("\njob store (--state-dir) beside beanstalkd's binlog "
+	    "(-b), one client, null jobs\n");
+	(void)printf("  %-8s %14s %14s %7s %12s %12s %10s   %s\n", "--sync",
+	    "tpoold jobs/s", "beanstalkd/s", "ratio", "1-client med",
+	    "1-client p99", "bytes/job", "target (issue 11)");
+	for (i = 0; i < STORE_LEVELS; i++) {
+		sl = &r->rs_store.s_levels[i];
+		if (!sl->sl_pipe.p_valid || !sl->sl_rt1.r_valid) {
+			(void)printf("  %-8s not measured: %s%s\n", sl->sl_level,
+			    sl->sl_error, sl->sl_pipe.p_valid ?
+			    sl->sl_rt1.r_error : sl->sl_pipe.p_error);
+			continue;
+		}
+		fmt_us(a, sizeof(a), sl->sl_rt1.r_median_us);
+		fmt_us(b, sizeof(b), sl->sl_rt1.r_p99_us);
+		if (!sl->sl_bs_valid) {
+			(void)printf("  %-8s %14.0f %14s %7s %9s us %9s us %10.0f"
+			    "   beanstalkd: %s\n", sl->sl_level,
+			    sl->sl_pipe.p_jobs_per_s, "-", "-", a, b,
+			    sl->sl_bytes_per_job, sl->sl_bs_error);
+			continue;
+		}
+		(void)printf("  %-8s %14.0f %14.0f %6.2fx %9s us %9s us %10.0f"
+		    "   >= 1x: %s\n", sl->sl_level, sl->sl_pipe.p_jobs_per_s,
+		    sl->sl_bs_puts_per_s, sl->sl_pipe.p_jobs_per_s /
+		    sl->sl_bs_puts_per_s, a, b, sl->sl_bytes_per_job,
+		    sl->sl_pipe.p_jobs_per_s >= sl->sl_bs_puts_per_s ? "met" :
+		    "MISSED");
+	}
+	if (mem != NULL)
+		(void)printf("  without a store (part 2, the lean client): "
+		    "%.0f jobs/s\n", mem->p_jobs_per_s);
+	(void)printf("  tpoold's jobs are submitted, run and ended (echo); "
+	    "beanstalkd's are put only\n");
 }
 
 /* Part 5 beside part 1, with issue 10's targets. */
@@ -627,6 +684,7 @@ print_table(const struct results *r)
 	}
 
 	print_isolation(r);
+	print_store(r);
 
 	n = targets_compute(r, t);
 	(void)printf("\ntargets (issue 3)%32s %14s %12s   %s\n", "", "measured",
@@ -779,6 +837,33 @@ print_json(const struct results *r)
 		json_str(r->rs_iso.i_error);
 		(void)printf("}");
 	}
+	(void)printf(",\n  \"store\": ");
+	if (!r->rs_have_store)
+		(void)printf("null");
+	else {
+		(void)printf("[");
+		for (i = 0; i < STORE_LEVELS; i++) {
+			const struct store_level *sl =
+			    &r->rs_store.s_levels[i];
+
+			(void)printf("%s\n    {\"sync\": \"%s\", "
+			    "\"pipelined_jobs_per_s\": %.1f, ", i > 0 ? "," :
+			    "", sl->sl_level, sl->sl_pipe.p_valid ?
+			    sl->sl_pipe.p_jobs_per_s : 0.0);
+			json_rt("one_client", &sl->sl_rt1);
+			(void)printf(", \"store_bytes\": %llu, \"jobs\": %llu, "
+			    "\"bytes_per_job\": %.1f, "
+			    "\"beanstalkd_puts_per_s\": %.1f, \"error\": ",
+			    (unsigned long long)sl->sl_store_bytes,
+			    (unsigned long long)sl->sl_jobs,
+			    sl->sl_bytes_per_job, sl->sl_bs_valid ?
+			    sl->sl_bs_puts_per_s : 0.0);
+			json_str(sl->sl_error[0] != '\0' ? sl->sl_error :
+			    sl->sl_bs_error);
+			(void)printf("}");
+		}
+		(void)printf("\n  ]");
+	}
 	(void)printf(",\n  \"memory\": ");
 	if (!r->rs_have_mem)
 		(void)printf("null");
@@ -825,7 +910,7 @@ usage(FILE *f)
 	(void)fprintf(f,
 "usage: bench_tpoold [-h] [--json] [-v] [-n N] [-c COUNTS] [--pipeline N]\n"
 "                    [--window N] [--queued N] [--cpu N] [--no-pin] [--percpu]\n"
-"                    [--no-isolation]\n"
+"                    [--no-isolation] [--store]\n"
 "                    [--daemon PATH] [--plugins DIR] [--daemon-arg ARG]...\n"
 "                    [--row-limit SECONDS] [--time-limit SECONDS]\n"
 "\n"
@@ -854,6 +939,11 @@ usage(FILE *f)
 "  --no-isolation      skip part 5: the null jobs again with plugins in\n"
 "                      worker processes (tpoold --isolation process), and\n"
 "                      a worker's crash to its replacement serving\n"
+"  --store             part 6: the job store (tpoold --state-dir, --sync\n"
+"                      normal and full) beside beanstalkd's binlog (-b,\n"
+"                      -F and -f0; beanstalkd must be installed):\n"
+"                      pipelined submits, 1-client round trips (a tenth\n"
+"                      of -n at full), the store's bytes per job\n"
 "  --daemon PATH       tpoold to run (default: the build tree's,\n"
 "                      %s/daemon/tpoold)\n"
 "  --plugins DIR       its plugin directory (default: the build tree's,\n"
@@ -908,7 +998,7 @@ parse_counts(const char *s)
 enum {
 	OPT_PIPELINE = 256, OPT_WINDOW, OPT_QUEUED, OPT_CPU, OPT_NO_PIN,
 	OPT_PERCPU, OPT_DAEMON, OPT_PLUGINS, OPT_DAEMON_ARG, OPT_ROW_LIMIT,
-	OPT_TIME_LIMIT, OPT_JSON, OPT_NO_ISOLATION,
+	OPT_TIME_LIMIT, OPT_JSON, OPT_NO_ISOLATION, OPT_STORE,
 };
 
 static int
@@ -922,6 +1012,7 @@ parse_options(int argc, char **argv)
 		{ "cpu", required_argument, NULL, OPT_CPU },
 		{ "no-pin", no_argument, NULL, OPT_NO_PIN },
 		{ "no-isolation", no_argument, NULL, OPT_NO_ISOLATION },
+		{ "store", no_argument, NULL, OPT_STORE },
 		{ "percpu", no_argument, NULL, OPT_PERCPU },
 		{ "daemon", required_argument, NULL, OPT_DAEMON },
 		{ "plugins", required_argument, NULL, OPT_PLUGINS },
@@ -988,6 +1079,9 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_NO_PIN:
 			bench_config.bc_pin = false;
+			break;
+		case OPT_STORE:
+			bench_config.bc_store = true;
 			break;
 		case OPT_NO_ISOLATION:
 			bench_config.bc_isolation = false;

@@ -243,6 +243,24 @@ proc_exec_daemon(void *arg)
 	_exit(127);
 }
 
+static void
+proc_exec_path(void *arg)
+{
+	char *const *argv = arg;
+
+	(void)execvp(argv[0], argv);
+	(void)fprintf(stderr, "bench_tpoold: cannot run %s: %s\n", argv[0],
+	    strerror(errno));
+	_exit(127);
+}
+
+int
+proc_exec_start(char *const argv[], const char *log_path, pid_t *ret_pid)
+{
+	return proc_spawn(-1, log_path, proc_exec_path, (void *)argv,
+	    ret_pid);
+}
+
 void
 proc_show_log(const char *log_path)
 {
