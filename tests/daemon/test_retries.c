@@ -65,6 +65,21 @@ submit_retried(struct tpc *c, const char *plugin, const char *input,
 	return 0;
 }
 
+/* Submit plugin on input with retries and wait for its end: its final
+ * JobInfo (free it). */
+static Tpool__JobInfo *
+run_retried(struct tpc *c, const char *plugin, const char *input,
+    int retries)
+{
+	Tpool__ErrorCode code;
+	uint64_t id;
+
+	id = submit_retried(c, plugin, input, retries, &code);
+	ck_assert_msg(id != 0, "submit %s %s: error %d", plugin, input,
+	    (int)code);
+	return td_wait_final(c, id);
+}
+
 /* Read id's events to its end: the attempts its JobStarted events gave,
  * in order, in att[] (up to n); how many; the final JobInfo in *ret. */
 static unsigned int
@@ -127,22 +142,18 @@ END_TEST
 
 START_TEST(test_retries_run_out)
 {
-	Tpool__ErrorCode code;
 	Tpool__JobInfo *j;
 	struct tpc *c;
-	uint64_t id;
 
 	up(NULL);
 	c = td_connect(&D);
-	id = submit_retried(c, "probe", "fail-until:10", 2, &code);
-	j = td_wait_final(c, id);
+	j = run_retried(c, "probe", "fail-until:10", 2);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_FAILED);
 	ck_assert_uint_eq(j->attempt, 3);
 	ck_assert_str_eq(j->message, "attempt 3: not yet");
 	tpool__job_info__free_unpacked(j, NULL);
 	/* Without retries (the default): one attempt. */
-	id = submit_retried(c, "probe", "fail-until:2", -1, &code);
-	j = td_wait_final(c, id);
+	j = run_retried(c, "probe", "fail-until:2", -1);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_FAILED);
 	ck_assert_uint_eq(j->attempt, 1);
 	tpool__job_info__free_unpacked(j, NULL);
@@ -153,15 +164,12 @@ END_TEST
 
 START_TEST(test_permanent_failure_is_not_retried)
 {
-	Tpool__ErrorCode code;
 	Tpool__JobInfo *j;
 	struct tpc *c;
-	uint64_t id;
 
 	up(NULL);
 	c = td_connect(&D);
-	id = submit_retried(c, "probe", "permanent", 5, &code);
-	j = td_wait_final(c, id);
+	j = run_retried(c, "probe", "permanent", 5);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_FAILED);
 	ck_assert_uint_eq(j->attempt, 1);
 	ck_assert_str_eq(j->message, "this will never work");
@@ -227,15 +235,12 @@ END_TEST
 /* A worker process's crash is retried; the attempt reaches the worker. */
 START_TEST(test_crash_is_retried)
 {
-	Tpool__ErrorCode code;
 	Tpool__JobInfo *j;
 	struct tpc *c;
-	uint64_t id;
 
 	up(NULL);
 	c = td_connect(&D);
-	id = submit_retried(c, "crash", "segv-until:2", 1, &code);
-	j = td_wait_final(c, id);
+	j = run_retried(c, "crash", "segv-until:2", 1);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
 	ck_assert_uint_eq(j->attempt, 2);
 	ck_assert_uint_eq(j->result.len, 9);
