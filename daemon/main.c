@@ -6,7 +6,11 @@
  * Start: options (options.c), the test hooks of the environment (below),
  * the daemon (daemon.c: plugins, the completion queue, the socket), then
  * READY=1 to systemd.  Serve: the libevent loop runs every callback of the
- * daemon on this one thread.  Signals come in as loop events:
+ * daemon on this one thread.  Signals come in as loop events, read from a
+ * signalfd: they are blocked in every thread (from the first line of
+ * main(), so every thread started later inherits the mask), so none is
+ * ever delivered to a pool's or a plugin's thread, and none waits for a
+ * thread that happens to have it pending:
  *
  *	SIGHUP		rescan the plugin directory.
  *	SIGTERM/SIGINT	stop (tpd_daemon_stop): close the socket, cancel every
@@ -30,7 +34,10 @@
  */
 #include "config.h"
 
+#include <sys/signalfd.h>
+
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,35 +58,53 @@
 #include "tp_test.h"
 #endif
 
-static struct event *main_sig_ev[3];
+static sigset_t main_sigs;		/* SIGTERM, SIGINT, SIGHUP */
+static int main_sig_fd = -1;		/* their signalfd */
+static struct event *main_sig_ev;
 
 static void
-main_signal_cb(evutil_socket_t sig, short what, void *arg)
+main_signal_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct signalfd_siginfo si;
 	char why[32];
 
-	if (sig == SIGHUP) {
-		tpd_daemon_reload();
-	} else {
-		(void)snprintf(why, sizeof(why), "signal %d", (int)sig);
-		tpd_daemon_stop(why);
+	(void)what;
+	(void)arg;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			tpd_daemon_reload();
+		} else {
+			(void)snprintf(why, sizeof(why), "signal %u",
+			    (unsigned int)si.ssi_signo);
+			tpd_daemon_stop(why);
+		}
 	}
+}
+
+/* Block the signals tpoold handles, in this thread and every later one. */
+static void
+main_block_signals(void)
+{
+	(void)sigemptyset(&main_sigs);
+	(void)sigaddset(&main_sigs, SIGTERM);
+	(void)sigaddset(&main_sigs, SIGINT);
+	(void)sigaddset(&main_sigs, SIGHUP);
+	(void)pthread_sigmask(SIG_BLOCK, &main_sigs, NULL);
 }
 
 static int
 main_signals(void)
 {
-	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
-	size_t i;
-
-	for (i = 0; i < 3; i++) {
-		main_sig_ev[i] = evsignal_new(tpd_base, sigs[i], main_signal_cb,
-		    NULL);
-		if (main_sig_ev[i] == NULL ||
-		    evsignal_add(main_sig_ev[i], NULL) != 0) {
-			tpd_err("cannot watch signal %d", sigs[i]);
-			return ENOMEM;
-		}
+	if ((main_sig_fd = signalfd(-1, &main_sigs, SFD_NONBLOCK |
+	    SFD_CLOEXEC)) < 0) {
+		tpd_err("cannot watch signals: signalfd: %s", strerror(errno));
+		return errno;
+	}
+	main_sig_ev = event_new(tpd_base, main_sig_fd, EV_READ | EV_PERSIST,
+	    main_signal_cb, NULL);
+	if (main_sig_ev == NULL || event_add(main_sig_ev, NULL) != 0) {
+		tpd_err("cannot watch signals");
+		return ENOMEM;
 	}
 	return 0;
 }
@@ -87,13 +112,12 @@ main_signals(void)
 static void
 main_signals_free(void)
 {
-	size_t i;
-
-	for (i = 0; i < 3; i++) {
-		if (main_sig_ev[i] != NULL)
-			event_free(main_sig_ev[i]);
-		main_sig_ev[i] = NULL;
-	}
+	if (main_sig_ev != NULL)
+		event_free(main_sig_ev);
+	main_sig_ev = NULL;
+	if (main_sig_fd >= 0)
+		(void)close(main_sig_fd);
+	main_sig_fd = -1;
 }
 
 #ifdef TPOOLD_TESTING
@@ -143,6 +167,7 @@ main(int argc, char **argv)
 	struct tpd_job_counts jc;
 	int rc, error;
 
+	main_block_signals();
 	rc = tpd_options_load(&tpd_opt, argc, argv);
 	if (rc != 0) {
 		tpd_options_free(&tpd_opt);
