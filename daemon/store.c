@@ -29,8 +29,9 @@
  * kernel has it), not a power loss; full (synchronous=FULL): the WAL is
  * fsync'ed at each commit, before the answers.
  *
- * The schema (version 1, PRAGMA user_version; PRAGMA application_id
- * 0x74706f6f, "tpoo") is in docs/architecture.md.  Times in the file are
+ * The schema (version 2, PRAGMA user_version; PRAGMA application_id
+ * 0x74706f6f, "tpoo") is in docs/architecture.md; a file of schema 1 is
+ * upgraded when the store opens it (store_upgrade[]).  Times in the file are
  * wall-clock microseconds since the epoch; in memory they are the loop's
  * monotonic clock (tpd_now_ns()), converted at each write and at start.
  *
@@ -65,8 +66,23 @@
 
 #define	STORE_FILE	"jobs.db"
 #define	STORE_APP_ID	0x74706f6f	/* "tpoo" */
-#define	STORE_SCHEMA	1
+#define	STORE_SCHEMA	2
 
+/* The view of the states by name and times as dates (the sqlite3 shell). */
+#define	STORE_VIEW							\
+    "CREATE VIEW jobs_readable AS SELECT id, uid, plugin, name,"	\
+    " CASE state WHEN 1 THEN 'queued' WHEN 2 THEN 'running'"		\
+    " WHEN 3 THEN 'succeeded' WHEN 4 THEN 'failed' WHEN 5 THEN 'cancelled'" \
+    " WHEN 6 THEN 'expired' WHEN 7 THEN 'timed out'"			\
+    " WHEN 8 THEN 'interrupted' WHEN 9 THEN 'scheduled'"		\
+    " ELSE state END AS state, attempt, unique_key,"			\
+    " datetime(submitted_us / 1000000, 'unixepoch') AS submitted,"	\
+    " CASE ended_us WHEN 0 THEN NULL"					\
+    " ELSE datetime(ended_us / 1000000, 'unixepoch') END AS ended,"	\
+    " length(input) AS input_bytes, length(result) AS result_bytes,"	\
+    " message FROM jobs;"
+
+/* Schema 2, made new (docs/architecture.md). */
 static const char store_schema[] =
     "CREATE TABLE jobs ("
     " id INTEGER PRIMARY KEY,"		/* the job id */
@@ -79,11 +95,6 @@ static const char store_schema[] =
     " cpu INTEGER NOT NULL,"		/* per-CPU: its CPU; else -1 */
     " timeout_ns INTEGER NOT NULL,"	/* 0: none */
     " deadline_us INTEGER NOT NULL,"	/* 0: none */
-    " not_before_us INTEGER NOT NULL,"	/* a delay's end; 0: none */
-    " unique_key TEXT,"			/* Submit.unique_key; NULL: none */
-    " attempt INTEGER NOT NULL,"	/* 1, 2... */
-    " retries INTEGER NOT NULL,"	/* runs after the first, on failure */
-    " backoff_ns INTEGER NOT NULL,"	/* before the first retry */
     " submitted_us INTEGER NOT NULL,"
     " state INTEGER NOT NULL,"		/* JobState */
     " started_us INTEGER NOT NULL,"	/* 0: never ran */
@@ -91,20 +102,34 @@ static const char store_schema[] =
     " cpu_ns INTEGER NOT NULL,"
     " ran_on_cpu INTEGER NOT NULL,"	/* -1: never ran */
     " result BLOB,"
-    " message TEXT);"
-    "CREATE VIEW jobs_readable AS SELECT id, uid, plugin, name,"
-    " CASE state WHEN 1 THEN 'queued' WHEN 2 THEN 'running'"
-    " WHEN 3 THEN 'succeeded' WHEN 4 THEN 'failed' WHEN 5 THEN 'cancelled'"
-    " WHEN 6 THEN 'expired' WHEN 7 THEN 'timed out'"
-    " WHEN 8 THEN 'interrupted' WHEN 9 THEN 'scheduled'"
-    " ELSE state END AS state,"
-    " datetime(submitted_us / 1000000, 'unixepoch') AS submitted,"
-    " CASE ended_us WHEN 0 THEN NULL"
-    " ELSE datetime(ended_us / 1000000, 'unixepoch') END AS ended,"
-    " length(input) AS input_bytes, length(result) AS result_bytes,"
-    " message FROM jobs;"
+    " message TEXT,"
+    /* Schema 2's, added to schema 1's by store_upgrade[0]. */
+    " not_before_us INTEGER NOT NULL DEFAULT 0," /* a delay's end */
+    " unique_key TEXT,"			/* Submit.unique_key; NULL: none */
+    " attempt INTEGER NOT NULL DEFAULT 1," /* 1, 2... */
+    " retries INTEGER NOT NULL DEFAULT 0," /* runs after the first */
+    " backoff_ns INTEGER NOT NULL DEFAULT 1000000000);" /* before the
+					 * first retry */
+    STORE_VIEW
     "PRAGMA application_id = 1953525615;"	/* STORE_APP_ID */
-    "PRAGMA user_version = 1;";			/* STORE_SCHEMA */
+    "PRAGMA user_version = 2;";			/* STORE_SCHEMA */
+
+/*
+ * From schema N to N + 1 (store_upgrade[N - 1]), in one transaction each.
+ * Schema 1: the first job store, without delays, unique keys and retries.
+ */
+static const char *const store_upgrade[STORE_SCHEMA - 1] = {
+	"ALTER TABLE jobs ADD COLUMN not_before_us INTEGER NOT NULL "
+	    "DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN unique_key TEXT;"
+	"ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN backoff_ns INTEGER NOT NULL "
+	    "DEFAULT 1000000000;"
+	"DROP VIEW IF EXISTS jobs_readable;"
+	STORE_VIEW
+	"PRAGMA user_version = 2;",
+};
 
 static const char store_upsert_sql[] =
     "INSERT INTO jobs (id, uid, plugin, name, input, pool, priority, cpu,"
@@ -293,12 +318,25 @@ store_check_schema(void)
 		    store_path, version, STORE_SCHEMA);
 		return EINVAL;
 	}
-	if (version < STORE_SCHEMA) {
-		/* Schema 1 is the first: no file has an older one. */
+	if (version < 1) {
 		tpd_err("job store %s has schema %" PRId64 ", which no tpoold "
 		    "wrote: the file is damaged; move it away to start with an "
 		    "empty store", store_path, version);
 		return EINVAL;
+	}
+	for (; version < STORE_SCHEMA; version++) {
+		if (!store_exec("BEGIN", why, sizeof(why)) ||
+		    !store_exec(store_upgrade[version - 1], why, sizeof(why)) ||
+		    !store_exec("COMMIT", why, sizeof(why))) {
+			(void)sqlite3_exec(store_db, "ROLLBACK", NULL, NULL,
+			    NULL);
+			tpd_err("job store %s: cannot upgrade it from schema %"
+			    PRId64 " to %" PRId64 ": %s (the file is as it "
+			    "was)", store_path, version, version + 1, why);
+			return EIO;
+		}
+		tpd_notice("job store %s: upgraded from schema %" PRId64 " to %"
+		    PRId64, store_path, version, version + 1);
 	}
 	return 0;
 }

@@ -532,6 +532,47 @@ make_newer(void)
 	    "PRAGMA application_id = 1953525615; PRAGMA user_version = 99");
 }
 
+/* A store of schema 1 (the first: no delays, keys or retries), one job
+ * queued in it. */
+static void
+make_schema_1(void)
+{
+	make_db("CREATE TABLE jobs (id INTEGER PRIMARY KEY,"
+	    " uid INTEGER NOT NULL, plugin TEXT NOT NULL, name TEXT NOT NULL,"
+	    " input BLOB NOT NULL, pool INTEGER NOT NULL,"
+	    " priority INTEGER NOT NULL, cpu INTEGER NOT NULL,"
+	    " timeout_ns INTEGER NOT NULL, deadline_us INTEGER NOT NULL,"
+	    " submitted_us INTEGER NOT NULL, state INTEGER NOT NULL,"
+	    " started_us INTEGER NOT NULL, ended_us INTEGER NOT NULL,"
+	    " cpu_ns INTEGER NOT NULL, ran_on_cpu INTEGER NOT NULL,"
+	    " result BLOB, message TEXT);"
+	    "CREATE VIEW jobs_readable AS SELECT id, state FROM jobs;"
+	    "INSERT INTO jobs VALUES (1000, 0, 'echo', 'old', "
+	    "CAST('from schema 1' AS BLOB), 0, -1, -1, 0, 0, "
+	    "1700000000000000, 1, 0, 0, 0, -1, NULL, NULL);"
+	    "PRAGMA application_id = 1953525615; PRAGMA user_version = 1");
+	ck_assert_int_eq(chmod(db, 0600), 0);
+}
+
+/* A store of schema 1 is upgraded, and its queued job runs. */
+START_TEST(test_schema_1_store_is_upgraded)
+{
+	struct tpc *c;
+
+	store_init();
+	make_schema_1();
+	store_start();
+	td_expect_log(&D, "upgraded from schema 1 to 2");
+	td_expect_log(&D, "1 jobs queued or scheduled again");
+	c = td_connect(&D);
+	expect_result(td_wait_final(c, 1000), "from schema 1");
+	tpc_free(c);
+	td_stop(&D);
+	ck_assert_int_eq(rows_in_state("succeeded"), 1);
+	td_cleanup(&D);
+}
+END_TEST
+
 START_TEST(test_damaged_store_stops_the_start)
 {
 	refused_start(make_garbage, "move it away to start with an empty "
@@ -581,6 +622,7 @@ store_suite(void)
 	tcase_add_test(tc, test_damaged_store_stops_the_start);
 	tcase_add_test(tc, test_foreign_database_stops_the_start);
 	tcase_add_test(tc, test_newer_schema_stops_the_start);
+	tcase_add_test(tc, test_schema_1_store_is_upgraded);
 	suite_add_tcase(s, tc);
 	return s;
 }
