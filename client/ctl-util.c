@@ -104,15 +104,39 @@ ctl_fail(const struct ctl_ctx *ctx, int error, const char *what)
 	return CTL_EXIT_CONN;
 }
 
+/* The monotonic clock, ms. */
+static uint64_t
+ctl_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Is error one a restarting daemon gives (worth trying again)? */
+static bool
+ctl_restarting(int error)
+{
+	return error == ENOENT || error == ECONNREFUSED ||
+	    error == ECONNRESET || error == EPIPE || error == ECONNABORTED;
+}
+
 int
 ctl_connect(struct ctl_ctx *ctx)
 {
+	struct timespec pause = { 0, 100 * 1000000 };
 	Tpool__HelloReply *hr;
 	const char *path;
+	uint64_t end;
 	int error, ex;
 
 	path = ctx->cc_socket != NULL ? ctx->cc_socket : tpc_default_path();
-	if ((error = tpc_open(path, &ctx->cc_conn)) != 0) {
+	end = ctl_now_ms() + ctx->cc_reconnect_ms;
+	while ((error = tpc_open(path, &ctx->cc_conn)) != 0 &&
+	    ctl_restarting(error) && ctl_now_ms() < end)
+		(void)nanosleep(&pause, NULL);
+	if (error != 0) {
 		ctl_warnx(ctx, "cannot connect to %s: %s", path,
 		    tpc_strerror(error));
 		return CTL_EXIT_CONN;
@@ -725,22 +749,67 @@ wait_event(const Tpool__Event *ev, void *arg)
 		bar_draw(w, ev->progress->percent, ev->progress->message);
 }
 
+/*
+ * The connection was lost while waiting for job_id: connect again (within
+ * --reconnect) and watch it.  CTL_EXIT_OK and *ret_final when it has
+ * ended meanwhile (else NULL: wait on), or an exit status.
+ */
+static int
+ctl_resume(struct ctl_ctx *ctx, uint64_t job_id, Tpool__JobInfo **ret_final)
+{
+	Tpool__WatchReply *wr;
+	int ex, error;
+
+	*ret_final = NULL;
+	tpc_free(ctx->cc_conn);
+	ctx->cc_conn = NULL;
+	ctl_warnx(ctx, "the connection was lost while waiting for job %llu; "
+	    "connecting again", (unsigned long long)job_id);
+	if ((ex = ctl_connect(ctx)) != CTL_EXIT_OK)
+		return ex;
+	if ((error = tpc_watch(ctx->cc_conn, job_id, &wr)) != 0) {
+		if (error == TPC_EDAEMON && tpc_last_error(ctx->cc_conn, NULL) ==
+		    TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB) {
+			ctl_warnx(ctx, "the daemon does not know job %llu any "
+			    "more (a daemon without a job store loses its jobs "
+			    "when it stops)", (unsigned long long)job_id);
+			return CTL_EXIT_DAEMON;
+		}
+		return ctl_fail(ctx, error, "watch");
+	}
+	if (wr->job != NULL && tp_state_is_final(wr->job->state)) {
+		*ret_final = wr->job;
+		wr->job = NULL;
+	}
+	tpool__watch_reply__free_unpacked(wr, NULL);
+	return CTL_EXIT_OK;
+}
+
 int
 ctl_wait_job(struct ctl_ctx *ctx, uint64_t job_id, bool json_events,
     Tpool__JobInfo **ret_final)
 {
 	struct waiter w;
-	int error;
+	int ex, error;
 
 	w.w_ctx = ctx;
 	w.w_bar = isatty(STDERR_FILENO) == 1;
 	w.w_drawn = false;
 	w.w_json = json_events && ctx->cc_json;
-	error = tpc_wait_job(ctx->cc_conn, job_id, ret_final, wait_event, &w);
-	bar_clear(&w);
-	if (error != 0)
-		return ctl_fail(ctx, error, "waiting for the job");
-	return CTL_EXIT_OK;
+	for (;;) {
+		error = tpc_wait_job(ctx->cc_conn, job_id, ret_final,
+		    wait_event, &w);
+		bar_clear(&w);
+		if (error == 0)
+			return CTL_EXIT_OK;
+		if (!ctl_restarting(error) || ctx->cc_reconnect_ms == 0)
+			return ctl_fail(ctx, error, "waiting for the job");
+		/* A restart: the job is found again (a daemon with a store). */
+		if ((ex = ctl_resume(ctx, job_id, ret_final)) != CTL_EXIT_OK)
+			return ex;
+		if (*ret_final != NULL)
+			return CTL_EXIT_OK;
+	}
 }
 
 /* ------------------------------------------------------------- files */

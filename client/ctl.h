@@ -48,6 +48,8 @@ struct ctl_ctx {
 	struct tpc	*cc_conn;	/* once connected */
 	uint32_t	cc_max_frame;	/* the daemon's limit, after Hello */
 	uint64_t	cc_job;		/* the JOBID operand; 0: none */
+	uint64_t	cc_reconnect_ms; /* --reconnect: how long to keep
+					 * trying to reach the daemon */
 };
 
 /* cmd_flags */
@@ -90,6 +92,7 @@ extern const struct ctl_cmd ctl_cmd_stats;
 /* The options every command takes, as getopt_long returns them. */
 #define	CTL_OPT_JSON	0x100
 #define	CTL_OPT_RAW	0x101
+#define	CTL_OPT_RECONNECT 0x102
 #define	CTL_OPT_HELP	'h'
 
 /* ---------------------------------------------------------- ctl-util.c */

@@ -44,6 +44,7 @@ static const struct option common_opts[] = {
 static const struct option top_opts[] = {
 	{ "socket",	required_argument,	NULL, 's' },
 	{ "json",	no_argument,		NULL, CTL_OPT_JSON },
+	{ "reconnect",	required_argument,	NULL, CTL_OPT_RECONNECT },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 },
@@ -55,7 +56,8 @@ usage(FILE *f)
 	size_t i;
 
 	(void)fprintf(f,
-	    "Usage: tpctl [-s PATH] [--json] COMMAND [OPTIONS] [ARGS]\n"
+	    "Usage: tpctl [-s PATH] [--json] [--reconnect TIME] COMMAND "
+	    "[OPTIONS] [ARGS]\n"
 	    "       tpctl -h | --help | -V | --version\n\n"
 	    "Drive tpoold, the tpool job daemon.\n\n"
 	    "Commands:\n");
@@ -67,6 +69,11 @@ usage(FILE *f)
 	    "Options:\n"
 	    "  -s, --socket PATH  the daemon's socket (default: $%s, else %s)\n"
 	    "      --json         print JSON for scripts (also after COMMAND)\n"
+	    "      --reconnect TIME  while the daemon cannot be reached (its\n"
+	    "                     socket is missing or refuses: a restart), or\n"
+	    "                     the connection is lost while waiting for a\n"
+	    "                     job, keep trying for TIME, then go on\n"
+	    "                     waiting (default 0: give up at once)\n"
 	    "  -h, --help         show this help\n"
 	    "  -V, --version      show the version\n\n%s",
 	    TPC_SOCKET_ENV, TPC_DEFAULT_SOCKET, ctl_exit_help);
@@ -164,6 +171,12 @@ main(int argc, char **argv)
 			break;
 		case CTL_OPT_JSON:
 			ctx.cc_json = true;
+			break;
+		case CTL_OPT_RECONNECT:
+			if (!ctl_parse_ms(optarg, &ctx.cc_reconnect_ms))
+				return ctl_usage_error(&ctx, "--reconnect wants "
+				    "a time such as 500ms, 10s or 1m, not '%s'",
+				    optarg);
 			break;
 		case 'h':
 			usage(stdout);

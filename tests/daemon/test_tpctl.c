@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -482,6 +483,59 @@ START_TEST(test_submit_delay_and_at)
 }
 END_TEST
 
+/*
+ * --reconnect: submit --wait outlives a restart of a daemon with a job
+ * store.  Its job is queued behind a long one when the daemon stops; the
+ * stop keeps it, the next start runs it, and tpctl, connected again,
+ * prints its result.
+ */
+START_TEST(test_wait_survives_a_restart)
+{
+	char state[128], arg[160];
+	struct tpc *c;
+	struct run r;
+	uint64_t end;
+	int out, err;
+	pid_t pid;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	(void)snprintf(state, sizeof(state), "%s/state", D.td_dir);
+	(void)snprintf(arg, sizeof(arg), "--state-dir=%s", state);
+	ck_assert_int_eq(mkdir(state, 0700), 0);
+	td_start(&D, NULL, ARGS(arg, "--max-threads", "1", "--max-running",
+	    "1"));
+	c = td_connect(&D);
+	(void)td_submit(c, "sleep", "60000");
+	pid = tpctl_spawn(ARGS("--reconnect", "30s", "submit", "--wait", "echo",
+	    "after the restart"), true, &out, &err);
+	/* Until its job is queued: two jobs in flight. */
+	end = tu_now_ms() + td_deadline_ms();
+	for (;;) {
+		Tpool__StatsReply *st;
+		bool two;
+
+		ck_assert_int_eq(tpc_stats(c, &st), 0);
+		two = st->jobs_in_flight == 2;
+		tpool__stats_reply__free_unpacked(st, NULL);
+		if (two || tu_now_ms() > end)
+			break;
+		td_sleep_ms(10);
+	}
+	tpc_free(c);
+	td_stop(&D);
+	td_start(&D, NULL, ARGS(arg, "--max-threads", "1", "--max-running",
+	    "1"));
+	r = tpctl_wait(pid, out, err);
+	ck_assert_msg(r.r_status == 0, "exit %d: %s", r.r_status, r.r_err);
+	ck_assert_str_eq(r.r_out, "after the restart\n");
+	ck_assert_msg(strstr(r.r_err, "connecting again") != NULL, "%s",
+	    r.r_err);
+	run_free(&r);
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_exit_status_of_failed_and_cancelled_jobs)
 {
 	struct run r, w;
@@ -690,6 +744,7 @@ tpctl_suite(void)
 	tcase_add_test(tc, test_json_parser_is_strict);
 	tcase_add_test(tc, test_submit_wait_prints_result);
 	tcase_add_test(tc, test_submit_delay_and_at);
+	tcase_add_test(tc, test_wait_survives_a_restart);
 	tcase_add_test(tc, test_exit_status_of_failed_and_cancelled_jobs);
 	tcase_add_test(tc, test_exit_status_of_errors);
 	tcase_add_test(tc, test_plugins_stats_status_list);
