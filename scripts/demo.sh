@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone on Debian 12 (as root, so that missing
 # packages can be installed): build tpool, show libtp's pools, then start
-# tpoold on a private socket with the example plugins, drive it with tpctl
-# (plugins, a CPU-bound sha256 job, a sleep job cancelled while running and
-# one cancelled while queued, stats) and stop it.
+# tpoold on a private socket with the example plugins and a job store, drive
+# it with tpctl (plugins, a CPU-bound sha256 job, a sleep job cancelled while
+# running and one cancelled while queued, stats, a delayed job that outlives
+# a restart of the daemon) and stop it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -36,14 +37,31 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-# One worker per pool, so that a second job on the same pool stays queued.
-say "tpoold -s $sock -p $b/plugins/.libs --max-threads 1 &"
-"$b/daemon/tpoold" -s "$sock" -p "$b/plugins/.libs" --max-threads 1 2>"$dir/tpoold.log" &
-daemon_pid=$!
-for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.05; done
-[[ -S $sock ]] || { cat "$dir/tpoold.log"; echo "demo: tpoold did not start" >&2; exit 1; }
-sed 's/^/    tpoold: /' "$dir/tpoold.log"
-shown=$(wc -l <"$dir/tpoold.log")
+# One worker per pool, so that a second job on the same pool stays queued;
+# a job store in the demo's folder, so that jobs outlive a restart.
+mkdir -m 0700 "$dir/state"
+shown=0
+start_daemon() {
+	say "tpoold -s $sock -p $b/plugins/.libs --max-threads 1 --state-dir $dir/state &"
+	"$b/daemon/tpoold" -s "$sock" -p "$b/plugins/.libs" --max-threads 1 \
+	    --state-dir "$dir/state" 2>>"$dir/tpoold.log" &
+	daemon_pid=$!
+	for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.05; done
+	[[ -S $sock ]] || { cat "$dir/tpoold.log"; echo "demo: tpoold did not start" >&2; exit 1; }
+	show_log
+}
+show_log() {
+	tail -n +$((shown + 1)) "$dir/tpoold.log" | sed 's/^/    tpoold: /'
+	shown=$(wc -l <"$dir/tpoold.log")
+}
+stop_daemon() {
+	say "kill -TERM $daemon_pid    # $1"
+	kill -TERM "$daemon_pid"
+	wait "$daemon_pid" && echo "tpoold exited with status 0"
+	daemon_pid=
+	show_log
+}
+start_daemon
 
 tpctl=$b/client/tpctl
 run "$tpctl" plugins
@@ -67,9 +85,13 @@ say "$tpctl cancel --wait $long                 # running: too late, the plugin 
 run "$tpctl" status "$long"
 run "$tpctl" stats
 
-say "kill -TERM $daemon_pid    # tpoold stops"
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" && echo "tpoold exited with status 0"
-daemon_pid=
-tail -n +$((shown + 1)) "$dir/tpoold.log" | sed 's/^/    tpoold: /'
+# A job delayed by 3 s, then a restart: the job store keeps it.
+say "$tpctl submit --delay 3s --name later echo 'still here after a restart'"
+later=$("$tpctl" submit --delay 3s --name later echo "still here after a restart")
+echo "$later"
+stop_daemon "tpoold stops; its job store keeps the scheduled job"
+start_daemon
+run "$tpctl" status "$later"
+run "$tpctl" watch "$later"
+stop_daemon "tpoold stops"
 exit 0
