@@ -365,7 +365,7 @@ int
 tpd_store_open(void)
 {
 	const char *dir = tpd_opt.o_state_dir;
-	char why[512], sync[64];
+	char why[512] = "", sync[64];
 	int dfd = tpd_jobid_dir_fd(), error;
 
 	if (dir == NULL || dfd < 0) {
@@ -420,41 +420,46 @@ tpd_store_open(void)
 
 /* ------------------------------------------------------------ writing */
 
-static void
+/*
+ * Job id changed: written with the next transaction.  false on no memory:
+ * not marked (the job's next change writes all of it; until then its row
+ * says what it was).
+ */
+static bool
 store_mark(uint64_t id)
 {
 	uint64_t *n;
 	size_t c;
 
 	if (store_ndirty > 0 && store_dirty[store_ndirty - 1] == id)
-		return;
+		return true;
 	if (store_ndirty == store_cdirty) {
 		c = store_cdirty == 0 ? 256 : store_cdirty * 2;
 		if ((n = realloc(store_dirty, c * sizeof(*n))) == NULL) {
-			/* Written at the next change that finds memory. */
 			tpd_err("job store: out of memory: job %" PRIu64 "'s "
-			    "change is not recorded", id);
-			return;
+			    "change is not recorded now", id);
+			return false;
 		}
 		store_dirty = n;
 		store_cdirty = c;
 	}
 	store_dirty[store_ndirty++] = id;
 	tpd_conn_flush_soon();
+	return true;
 }
 
 void
 tpd_store_job_changed(struct tpd_job *job)
 {
 	if (store_db != NULL)
-		store_mark(tpd_job_id(job));
+		(void)store_mark(tpd_job_id(job));
 }
 
 void
 tpd_store_job_forgotten(uint64_t id)
 {
 	if (store_db != NULL)
-		store_mark(id);
+		(void)store_mark(id);
 }
 
 int
@@ -475,9 +480,10 @@ tpd_store_submitted(struct tpd_job *job, struct tpd_conn *conn,
 	store_pend[store_npend].sp_request_id = request_id;
 	store_pend[store_npend].sp_job_id = tpd_job_id(job);
 	store_pend[store_npend].sp_existing = existing;
+	/* A new job unmarked would be answered unrecorded: refused. */
+	if (!existing && !store_mark(tpd_job_id(job)))
+		return ENOMEM;
 	store_npend++;
-	if (!existing)
-		store_mark(tpd_job_id(job));
 	tpd_conn_flush_soon();
 	return 0;
 }
@@ -812,7 +818,7 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 		if (rec.jr_attempt <= rec.jr_retries &&
 		    store_retry_row(&rec, now, retry_msg, sizeof(retry_msg))) {
 			spec.js_not_before_ns = rec.jr_not_before_ns;
-			store_mark(rec.jr_id);	/* its new state */
+			(void)store_mark(rec.jr_id);	/* its new state */
 			sc->sc_retried++;
 			goto queued;
 		}
@@ -823,7 +829,7 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 		rec.jr_result_len = 0;
 		if ((error = tpd_job_restore(&spec, &rec, &job)) == 0) {
 			sc->sc_interrupted++;
-			store_mark(rec.jr_id);
+			(void)store_mark(rec.jr_id);
 			return;
 		}
 		break;
@@ -832,7 +838,7 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 			tpd_warn("job store %s: job %" PRIu64 " has no state "
 			    "this tpoold knows (%d); left out", store_path,
 			    rec.jr_id, (int)rec.jr_state);
-			store_mark(rec.jr_id);	/* deleted */
+			(void)store_mark(rec.jr_id);	/* deleted */
 			return;
 		}
 		if ((error = tpd_job_restore(&spec, &rec, &job)) == 0) {
@@ -848,7 +854,7 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 	    error == ENOSPC ? "the daemon's memory budget is full" :
 	    strerror(error));
 	sc->sc_dropped++;
-	store_mark(rec.jr_id);
+	(void)store_mark(rec.jr_id);
 	return;
 
 failed:
@@ -864,11 +870,11 @@ failed:
 	spec.js_plugin = NULL;
 	if ((error = tpd_job_restore(&spec, &rec, &job)) == 0) {
 		sc->sc_failed++;
-		store_mark(rec.jr_id);
+		(void)store_mark(rec.jr_id);
 		return;
 	}
 	sc->sc_dropped++;
-	store_mark(rec.jr_id);
+	(void)store_mark(rec.jr_id);
 }
 
 int
