@@ -732,6 +732,9 @@ wait_event(const Tpool__Event *ev, void *arg)
 			if (ev->started->has_queue_ns)
 				(void)printf(",\"queue_ns\":%llu",
 				    (unsigned long long)ev->started->queue_ns);
+			if (ev->started->has_attempt)
+				(void)printf(",\"attempt\":%u",
+				    (unsigned)ev->started->attempt);
 			(void)puts("}");
 		} else if (ev->kind_case == TPOOL__EVENT__KIND_PROGRESS) {
 			(void)printf("{\"event\":\"progress\",\"job_id\":%llu,"
