@@ -1162,6 +1162,17 @@ job_returned(struct tpd_job *job)
 
 #define	JOBS_BACKOFF_MAX_NS	(3600ull * 1000000000u)
 
+uint64_t
+tpd_job_backoff_ns(uint64_t base_ns, unsigned int attempt)
+{
+	uint64_t wait = base_ns;
+	unsigned int i;
+
+	for (i = 1; i < attempt && wait < JOBS_BACKOFF_MAX_NS; i++)
+		wait *= 2;
+	return wait < JOBS_BACKOFF_MAX_NS ? wait : JOBS_BACKOFF_MAX_NS;
+}
+
 /*
  * May the job that just ended be run again?  It has retries left, the
  * plugin did not call its failure permanent, and it failed, timed out
@@ -1199,8 +1210,8 @@ job_may_retry(const struct tpd_job *job)
 static void
 job_retry(struct tpd_job *job)
 {
-	uint64_t now = tpd_now_ns(), wait = job->j_backoff_ns;
-	unsigned int i;
+	uint64_t now = tpd_now_ns(),
+	    wait = tpd_job_backoff_ns(job->j_backoff_ns, job->j_attempt);
 	char *msg = NULL;
 
 	tpd_fq_ended(job);
@@ -1212,10 +1223,6 @@ job_retry(struct tpd_job *job)
 		event_free(job->j_delay_ev);
 		job->j_delay_ev = NULL;
 	}
-	for (i = 1; i < job->j_attempt && wait < JOBS_BACKOFF_MAX_NS; i++)
-		wait *= 2;
-	if (wait > JOBS_BACKOFF_MAX_NS)
-		wait = JOBS_BACKOFF_MAX_NS;
 	if (asprintf(&msg, "attempt %u %s: %s", job->j_attempt,
 	    job->j_interrupted ? "interrupted" :
 	    tp_state_name(job->j_outcome), job->j_interrupted ?

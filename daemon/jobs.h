@@ -183,6 +183,9 @@ struct tpd_job *tpd_job_lookup(uint64_t id);
 uint64_t tpd_job_id(const struct tpd_job *job);
 /* Which run of the job this is (1, then 2... when it is retried). */
 unsigned int tpd_job_attempt(const struct tpd_job *job);
+/* The wait before the retry that follows attempt: base_ns doubled for
+ * each attempt after the first, at most an hour. */
+uint64_t tpd_job_backoff_ns(uint64_t base_ns, unsigned int attempt);
 uid_t	tpd_job_uid(const struct tpd_job *job);
 /* Has the job its final state (the loop has recorded its end)? */
 bool	tpd_job_is_final(const struct tpd_job *job);

@@ -683,19 +683,15 @@ struct store_counts {
 /*
  * A job that was running when the daemon ended, with retries left: its
  * next attempt, scheduled after its backoff, as jobs.c's job_retry()
- * would have.  false: none (no memory for its message).
+ * would have (msg[] holds its message).
  */
-static bool
+static void
 store_retry_row(struct tpd_job_record *rec, uint64_t now, char *msg,
     size_t msglen)
 {
-	uint64_t wait = rec->jr_backoff_ns, max = 3600ull * 1000000000u;
-	unsigned int i;
+	uint64_t wait = tpd_job_backoff_ns(rec->jr_backoff_ns,
+	    rec->jr_attempt);
 
-	for (i = 1; i < rec->jr_attempt && wait < max; i++)
-		wait *= 2;
-	if (wait > max)
-		wait = max;
 	(void)snprintf(msg, msglen, "attempt %u interrupted: the daemon ended "
 	    "while it ran", rec->jr_attempt);
 	rec->jr_message = msg;
@@ -706,7 +702,6 @@ store_retry_row(struct tpd_job_record *rec, uint64_t now, char *msg,
 	rec->jr_ran_on_cpu = -1;
 	rec->jr_result = NULL;
 	rec->jr_result_len = 0;
-	return true;
 }
 
 /* Enter one row's job; a queued one's id is added to *sched. */
@@ -815,8 +810,9 @@ store_recover_row(sqlite3_stmt *st, int64_t off, uint64_t now,
 		sc->sc_queued++;
 		return;
 	case TPOOL__JOB_STATE__JOB_RUNNING:
-		if (rec.jr_attempt <= rec.jr_retries &&
-		    store_retry_row(&rec, now, retry_msg, sizeof(retry_msg))) {
+		if (rec.jr_attempt <= rec.jr_retries) {
+			store_retry_row(&rec, now, retry_msg,
+			    sizeof(retry_msg));
 			spec.js_not_before_ns = rec.jr_not_before_ns;
 			(void)store_mark(rec.jr_id);	/* its new state */
 			sc->sc_retried++;

@@ -51,7 +51,8 @@ void	tpd_store_job_changed(struct tpd_job *job);
 void	tpd_store_job_forgotten(uint64_t id);
 
 /*
- * Write what changed since the last time in one transaction, then answer
+ * Write what changed since the last time in one transaction (with --sync
+ * full it waits for the disk: fsync of the WAL), then answer
  * the submits it recorded (conn.c's ch_before_write, after the job table
  * took in its workers' posts).  Cheap when nothing changed.
  */
