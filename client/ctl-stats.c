@@ -70,7 +70,7 @@ stats_json(const Tpool__StatsReply *s)
 	    "\"plugins_quarantined\":%u,"
 	    "\"jobs_accepted\":%llu,\"jobs_succeeded\":%llu,"
 	    "\"jobs_failed\":%llu,\"jobs_cancelled\":%llu,\"jobs_expired\":%llu,\"jobs_timed_out\":%llu,"
-	    "\"jobs_interrupted\":%llu,\"store\":%s,"
+	    "\"jobs_interrupted\":%llu,\"store\":%s,\"store_writable\":%s,"
 	    "\"jobs_in_flight\":%u,\"jobs_waiting_turn\":%u,"
 	    "\"memory_budget\":%llu,\"memory_per_user\":%llu,"
 	    "\"memory_used\":%llu,\"memory_used_by_you\":%llu,\"pools\":[",
@@ -84,6 +84,8 @@ stats_json(const Tpool__StatsReply *s)
 	    (unsigned long long)s->jobs_timed_out,
 	    (unsigned long long)s->jobs_interrupted,
 	    s->store ? "true" : "false",
+	    s->store && (!s->has_store_writable || s->store_writable) ?
+	    "true" : "false",
 	    (unsigned)s->jobs_in_flight, (unsigned)s->jobs_waiting_turn,
 	    (unsigned long long)s->memory_budget,
 	    (unsigned long long)s->memory_per_user,
@@ -144,8 +146,11 @@ stats_text(const Tpool__StatsReply *s)
 	    (unsigned long long)s->jobs_timed_out);
 	(void)printf("jobs interrupted: %llu\n",
 	    (unsigned long long)s->jobs_interrupted);
-	(void)printf("job store:      %s\n", s->store ? "yes (jobs survive "
-	    "a restart)" : "no (jobs in memory only)");
+	(void)printf("job store:      %s\n", !s->store ?
+	    "no (jobs in memory only)" : !s->has_store_writable ||
+	    s->store_writable ? "yes (jobs "
+	    "survive a restart)" : "yes, but it cannot be written now "
+	    "(read-only, or its disk is full): submits are refused");
 	(void)printf("jobs in flight: %u\n", (unsigned)s->jobs_in_flight);
 	(void)printf("  of which waiting for their user's turn: %u\n",
 	    (unsigned)s->jobs_waiting_turn);

@@ -21,9 +21,13 @@
  * The state directory is trusted as the plugin directory is (plugin.c:
  * owned by root or the daemon's euid, writable by nobody else, nor is
  * any folder above it); one that is not, or a mark that cannot be read or
- * written at start, stops the daemon from starting.  A mark that cannot
- * be written later is logged at err and ids go on from the clock's
- * floor: refusing every submit for a full disk would harm every user.
+ * written at start, stops the daemon from starting -- unless the folder
+ * is read-only (EROFS, or EACCES: not writable by the daemon's user):
+ * then no id is issued in this run (the job store serves its jobs read-
+ * only and refuses submits, store.c) and tpd_jobid_read_only() says why.
+ * A mark that cannot be written later is logged at err and ids go on from
+ * the clock's floor: refusing every submit for a full disk would harm
+ * every user.
  *
  * All of it is the loop's (l).
  */
@@ -55,6 +59,7 @@ uint64_t tpd_jobid_testing_first;	/* testing.h */
 static int jobid_dfd = -1;		/* --state-dir, or -1 */
 static uint64_t jobid_mark;		/* ids below it are reserved */
 static bool jobid_write_failed;		/* logged once */
+static char jobid_ro_why[256];		/* the folder is read-only: why; "" */
 
 /* Read the mark (0 when there is none yet).  0 or an errno; why[] says. */
 static int
@@ -175,6 +180,7 @@ tpd_jobid_open(uint64_t *ret_first)
 		first = 1;
 	jobid_write_failed = false;
 	jobid_mark = 0;
+	jobid_ro_why[0] = '\0';
 	if (tpd_jobid_testing_first != 0) {
 		*ret_first = tpd_jobid_testing_first;
 		return 0;
@@ -198,8 +204,16 @@ tpd_jobid_open(uint64_t *ret_first)
 		    first);
 		first = mark;
 	}
-	if ((error = jobid_write(first + JOBID_BLOCK, why, sizeof(why)))
-	    != 0) {
+	error = jobid_write(first + JOBID_BLOCK, why, sizeof(why));
+	if (error == EROFS || error == EACCES) {
+		/* Nothing will be issued: the mark stays where it is. */
+		(void)snprintf(jobid_ro_why, sizeof(jobid_ro_why), "%s",
+		    strerror(error));
+		jobid_mark = UINT64_MAX;
+		*ret_first = first;
+		return 0;
+	}
+	if (error != 0) {
 		tpd_err("state directory %s: cannot keep the job id mark: %s",
 		    dir, why);
 		tpd_jobid_close();
@@ -228,6 +242,12 @@ tpd_jobid_issue(uint64_t id)
 	}
 	jobid_write_failed = false;
 	jobid_mark = id + JOBID_BLOCK;
+}
+
+const char *
+tpd_jobid_read_only(void)
+{
+	return jobid_dfd >= 0 && jobid_ro_why[0] != '\0' ? jobid_ro_why : NULL;
 }
 
 int

@@ -23,6 +23,12 @@ void	tpd_jobid_issue(uint64_t id);
 /* The state directory, opened and checked (-1: none); the caller's to
  * use, not to close. */
 int	tpd_jobid_dir_fd(void);
+/*
+ * The state directory cannot be written (read-only file system, or not
+ * writable by the daemon's user): why, borrowed; NULL when it can be (or
+ * there is none).  Then no id may be issued in this run.
+ */
+const char *tpd_jobid_read_only(void);
 /* Close the state directory (a later tpd_jobid_open() opens it again). */
 void	tpd_jobid_close(void);
 

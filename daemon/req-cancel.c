@@ -13,6 +13,10 @@
  *				answer at once, as without wait (a repeat
  *				holds nothing).
  *	CANCEL_ALREADY_FINISHED	it had its final state
+ *
+ * With a read-only job store, a cancel of a job not finished is refused
+ * (ERROR_STORE): it could not be recorded, and the job would run after
+ * the next start.
  */
 #include "config.h"
 
@@ -24,6 +28,7 @@
 #include "log.h"
 #include "msg.h"
 #include "req.h"
+#include "store.h"
 
 Tpool__ErrorCode
 tpd_req_cancel(struct tpd_req *r)
@@ -32,9 +37,15 @@ tpd_req_cancel(struct tpd_req *r)
 	struct tpd_job *job = r->r_job;
 	Tpool__CancelResult result;
 	Tpool__JobInfo info;
+	const char *ro;
 	char why[64];
 	int error;
 
+	if ((ro = tpd_store_read_only()) != NULL && !tpd_job_is_final(job))
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_STORE,
+		    "the job store is read-only (its state directory: %s), so "
+		    "the cancel could not be recorded: the job is left as it "
+		    "is", ro);
 	(void)snprintf(why, sizeof(why), "cancelled by uid %u",
 	    (unsigned int)r->r_uid);
 	result = tpd_job_cancel(job, why);

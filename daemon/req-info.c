@@ -180,6 +180,8 @@ tpd_req_stats(struct tpd_req *r)
 	st.jobs_interrupted = jc.jc_interrupted;
 	st.has_store = true;
 	st.store = tpd_store_is_open();
+	st.has_store_writable = true;
+	st.store_writable = tpd_store_writable();
 	st.has_jobs_in_flight = true;
 	st.jobs_in_flight = tpd_jobs_inflight();
 	st.has_jobs_waiting_turn = true;

@@ -213,11 +213,17 @@ tpd_req_submit(struct tpd_req *r)
 	struct tpd_job *job;
 	struct tpd_iso *iso;
 	Tpool__ErrorCode code;
+	const char *ro;
 	char why[512];
 	int error;
 
 	if ((error = tpd_jobs_admit(r->r_uid)) == ESHUTDOWN)
 		return submit_refused(r, error);
+	if ((ro = tpd_store_read_only()) != NULL)
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_STORE,
+		    "the job store is read-only (its state directory: %s), so "
+		    "no job can be recorded: submits are refused until tpoold "
+		    "is started with it writable", ro);
 	if ((spec.js_plugin = tpd_plugin_lookup(s->plugin)) == NULL) {
 		/*
 		 * Echo the name only when it could be one (A-Z a-z 0-9 _ . -):

@@ -23,6 +23,16 @@
  * times in an iteration is written as it ended, and one that is gone is
  * deleted.
  *
+ * A state directory that cannot be written at start (a read-only file
+ * system; one the daemon's user may not write: jobid.c finds it) opens the
+ * store read-only: its jobs are entered as at any start and shown (status,
+ * watch, list), but none is run -- a run's start and end could not be
+ * recorded, so it would run again at the next start -- and submits and
+ * cancels of jobs not finished are refused with ERROR_STORE
+ * (tpd_store_read_only()); nothing is written.  A read-only folder without
+ * a store, or with one of an older schema (which would need an upgrade),
+ * stops the start.
+ *
  * Levels (--sync): normal (PRAGMA synchronous=OFF in WAL mode): each
  * transaction is written to the WAL file before its submits are answered,
  * so what was answered survives a crash or kill -9 of the daemon (the
@@ -165,6 +175,7 @@ static size_t store_ndirty, store_cdirty;
 static struct store_pending *store_pend;	/* owned */
 static size_t store_npend, store_cpend;
 static bool store_failing;			/* the last write failed */
+static bool store_read_only;			/* opened read-only */
 
 bool
 tpd_store_is_open(void)
@@ -293,6 +304,14 @@ store_check_schema(void)
 		    store_path);
 		return EINVAL;
 	}
+	if (store_read_only && ((app == 0 && tables == 0) ||
+	    (app == STORE_APP_ID && version >= 1 && version < STORE_SCHEMA))) {
+		tpd_err("job store %s %s, and its state directory is read-only "
+		    "(%s): make the directory writable", store_path,
+		    app == 0 && tables == 0 ? "is empty" :
+		    "needs an upgrade from an older schema", tpd_jobid_read_only());
+		return EROFS;
+	}
 	if (app == 0 && tables == 0) {
 		if (!store_exec("BEGIN", why, sizeof(why)) ||
 		    !store_exec(store_schema, why, sizeof(why)) ||
@@ -355,10 +374,128 @@ store_close_db(void)
 	free(store_dirty);
 	store_dirty = NULL;
 	store_ndirty = store_cdirty = 0;
+	store_read_only = false;
 	free(store_pend);
 	store_pend = NULL;
 	store_npend = store_cpend = 0;
 	store_failing = false;
+}
+
+/*
+ * Open name (a path, or a URI with SQLITE_OPEN_URI in flags) as the
+ * store, and check or create its schema.  0, or an errno (logged: "cannot
+ * open it<how>") with everything closed.
+ */
+static int
+store_open_db(const char *name, int flags, const char *how)
+{
+	int error;
+
+	if (sqlite3_open_v2(name, &store_db, flags | SQLITE_OPEN_NOFOLLOW |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		tpd_err("job store %s: cannot open it%s: %s", store_path, how,
+		    store_db != NULL ? sqlite3_errmsg(store_db) :
+		    "out of memory");
+		store_close_db();
+		return EIO;
+	}
+	(void)sqlite3_extended_result_codes(store_db, 1);
+	if ((error = store_check_schema()) != 0)
+		store_close_db();
+	return error;
+}
+
+/* "file:PATH?immutable=1", PATH percent-encoded; malloc'ed (the
+ * caller's), NULL for no memory. */
+static char *
+store_uri_immutable(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *tail = "?immutable=1";
+	size_t n = strlen(path);
+	char *uri, *o;
+
+	if ((uri = malloc(5 + 3 * n + strlen(tail) + 1)) == NULL)
+		return NULL;
+	o = uri + 5;
+	memcpy(uri, "file:", 5);
+	for (; *path != '\0'; path++) {
+		unsigned char ch = (unsigned char)*path;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("/._-~", ch) != NULL) {
+			*o++ = (char)ch;
+		} else {
+			*o++ = '%';
+			*o++ = hex[ch >> 4];
+			*o++ = hex[ch & 15];
+		}
+	}
+	(void)strcpy(o, tail);
+	return uri;
+}
+
+/*
+ * The state directory cannot be written: open its store read-only, if it
+ * has one that needs no upgrade.  0 or an errno (logged).
+ */
+static int
+store_open_read_only(int dfd)
+{
+	const char *ro = tpd_jobid_read_only();
+	struct stat st;
+	char *uri = NULL;
+	bool immutable;
+	int error;
+
+	store_read_only = true;
+	if (fstatat(dfd, STORE_FILE, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(st.st_mode)) {
+		error = errno == ENOENT ? ENOENT : EINVAL;
+		tpd_err("state directory %s is read-only (%s) and has no job "
+		    "store%s: make it writable, or start without --state-dir",
+		    tpd_opt.o_state_dir, ro, error == ENOENT ? "" :
+		    " (jobs.db is not a regular file)");
+		store_close_db();
+		return error == ENOENT ? EROFS : error;
+	}
+	/*
+	 * Without a WAL file (a clean stop folded it in) SQLite could not
+	 * make the shared-memory file a WAL store needs even to read: the
+	 * file is all there is, and nothing can change it, so it is opened
+	 * immutable.  With one (a crash), its -shm is there to read too.
+	 */
+	immutable = faccessat(dfd, STORE_FILE "-wal", F_OK,
+	    AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
+	if (immutable && (uri = store_uri_immutable(store_path)) == NULL) {
+		store_close_db();
+		return ENOMEM;
+	}
+	error = store_open_db(immutable ? uri : store_path,
+	    SQLITE_OPEN_READONLY | (immutable ? SQLITE_OPEN_URI : 0),
+	    " read-only");
+	free(uri);
+	if (error != 0)
+		return error;
+	tpd_jobs_keep_queued(true);
+	tpd_warn("job store %s: its state directory is read-only (%s): "
+	    "its jobs are shown but none is run, and submits and cancels are "
+	    "refused, until tpoold is started with the directory writable",
+	    store_path, ro);
+	return 0;
+}
+
+const char *
+tpd_store_read_only(void)
+{
+	return store_db != NULL && store_read_only ? tpd_jobid_read_only() :
+	    NULL;
+}
+
+bool
+tpd_store_writable(void)
+{
+	return store_db != NULL && !store_read_only && !store_failing;
 }
 
 int
@@ -378,24 +515,15 @@ tpd_store_open(void)
 		store_path = NULL;
 		return ENOMEM;
 	}
+	if (tpd_jobid_read_only() != NULL)
+		return store_open_read_only(dfd);
 	if ((error = store_make_file(dfd, why, sizeof(why))) != 0) {
 		tpd_err("job store %s: %s", store_path, why);
 		store_close_db();
 		return error;
 	}
-	if (sqlite3_open_v2(store_path, &store_db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		tpd_err("job store %s: cannot open it: %s", store_path,
-		    store_db != NULL ? sqlite3_errmsg(store_db) :
-		    "out of memory");
-		store_close_db();
-		return EIO;
-	}
-	(void)sqlite3_extended_result_codes(store_db, 1);
-	if ((error = store_check_schema()) != 0) {
-		store_close_db();
+	if ((error = store_open_db(store_path, SQLITE_OPEN_READWRITE, "")) != 0)
 		return error;
-	}
 	(void)snprintf(sync, sizeof(sync), "PRAGMA synchronous = %s",
 	    tpd_opt.o_sync == TPD_SYNC_FULL ? "FULL" : "OFF");
 	if (!store_exec("PRAGMA journal_mode = WAL", why, sizeof(why)) ||
@@ -451,14 +579,14 @@ store_mark(uint64_t id)
 void
 tpd_store_job_changed(struct tpd_job *job)
 {
-	if (store_db != NULL)
+	if (store_db != NULL && !store_read_only)
 		(void)store_mark(tpd_job_id(job));
 }
 
 void
 tpd_store_job_forgotten(uint64_t id)
 {
-	if (store_db != NULL)
+	if (store_db != NULL && !store_read_only)
 		(void)store_mark(id);
 }
 
@@ -905,18 +1033,23 @@ tpd_store_recover(void)
 		free(sched);
 		return EINVAL;
 	}
-	/* Queued again in their order, now that all are in the table. */
-	for (i = 0; i < nsched; i++)
+	/*
+	 * Queued again in their order, now that all are in the table; read-
+	 * only, they wait (their runs could not be recorded).
+	 */
+	for (i = 0; i < nsched && !store_read_only; i++)
 		if ((job = tpd_job_lookup(sched[i])) != NULL)
 			tpd_job_schedule(job);
 	free(sched);
-	if (!store_write(why, sizeof(why)))
+	if (!store_read_only && !store_write(why, sizeof(why)))
 		tpd_err("job store %s: cannot record what the start found: "
 		    "%s", store_path, why);
-	tpd_info("job store %s: %u jobs queued or scheduled again (%u of them "
+	tpd_info("job store %s: %u jobs %s (%u of them "
 	    "were running: retried), %u interrupted (they were running), %u "
 	    "finished kept, %u failed (their plugin or pool is gone), %u over "
-	    "the memory budget", store_path, sc.sc_queued, sc.sc_retried,
+	    "the memory budget", store_path, sc.sc_queued, store_read_only ?
+	    "held queued or scheduled (the store is read-only)" :
+	    "queued or scheduled again", sc.sc_retried,
 	    sc.sc_interrupted, sc.sc_finished, sc.sc_failed, sc.sc_dropped);
 	return 0;
 }

@@ -32,6 +32,15 @@ int	tpd_store_open(void);
 int	tpd_store_recover(void);
 /* Is a store open (so that submits wait for it)? */
 bool	tpd_store_is_open(void);
+/*
+ * The store was opened read-only (its state directory cannot be written):
+ * why, borrowed; NULL when it was not (or there is none).  Then submits,
+ * and cancels of jobs not finished, are refused (ERROR_STORE), and the
+ * jobs it holds are shown but not run.
+ */
+const char *tpd_store_read_only(void);
+/* A store is open, writable, and its last write succeeded. */
+bool	tpd_store_writable(void);
 
 /*
  * A submit of job (created, not scheduled) from conn, request_id: it is

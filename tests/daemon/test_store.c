@@ -4,16 +4,20 @@
  * their ids, a running one ends interrupted, finished ones keep their
  * results, new ids are above the old), the file is private and readable
  * with SQLite, a store that cannot be written refuses submits and serves
- * reads (and takes them again once it can), and a file that is not a job
- * store, or of a newer schema, stops the start saying what to do.
+ * reads (and takes them again once it can), a read-only state directory
+ * serves its jobs without running them and refuses submits and cancels,
+ * and a file that is not a job store, or of a newer schema, stops the
+ * start saying what to do.
  */
 #include "config.h"
 
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -480,6 +484,128 @@ START_TEST(test_store_that_cannot_write_refuses_submits)
 }
 END_TEST
 
+/*
+ * Make the state directory read-only for the daemon, or writable again:
+ * as root, a read-only bind mount of it over itself in a mount namespace
+ * of this test process's own (root writes through any mode bits), then
+ * unmounted; as anyone else, mode 0500.  The daemons started afterwards
+ * see it so.
+ */
+static void
+state_read_only(bool ro)
+{
+	if (geteuid() != 0) {
+		ck_assert_int_eq(chmod(state, ro ? 0500 : 0700), 0);
+		return;
+	}
+	if (!ro) {
+		ck_assert_msg(umount2(state, MNT_DETACH) == 0, "umount: %s",
+		    strerror(errno));
+		return;
+	}
+	/* Once per test process: Check runs each in a child of its own. */
+	(void)unshare(CLONE_NEWNS);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_msg(mount(state, state, NULL, MS_BIND, NULL) == 0,
+	    "bind mount: %s", strerror(errno));
+	ck_assert_msg(mount(NULL, state, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY,
+	    NULL) == 0, "remount: %s", strerror(errno));
+}
+
+/*
+ * A state directory that cannot be written at start: the daemon starts,
+ * shows the jobs of its store (a finished one with its result, a
+ * scheduled one) but runs none, refuses submits and the cancel of a job
+ * not finished with ERROR_STORE, and says so in its stats; started again
+ * with the directory writable, the held job is still there to cancel.
+ */
+START_TEST(test_read_only_state_dir_serves_its_jobs)
+{
+	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
+	Tpool__StatsReply *st;
+	Tpool__CancelReply *cr;
+	Tpool__JobInfo *j;
+	Tpool__ErrorCode code;
+	const char *msg;
+	struct tpc *c;
+	uint64_t done, held, id;
+
+	store_init();
+	store_start();
+	c = td_connect(&D);
+	done = td_submit(c, "echo", "done");
+	expect_result(td_wait_final(c, done), "done");
+	a.tsa_plugin = "echo";
+	a.tsa_input = "held";
+	a.tsa_input_len = 4;
+	a.tsa_delay_ms = 1500;
+	ck_assert_int_eq(tpc_submit(c, &a, &held), 0);
+	tpc_free(c);
+	td_stop(&D);
+
+	state_read_only(true);
+	store_start();
+	td_expect_log(&D, "its state directory is read-only");
+	c = td_connect(&D);
+	expect_result(status_of(c, done), "done");
+	/* Past its delay, it is held: its run could not be recorded. */
+	td_sleep_ms(2000);
+	j = status_of(c, held);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SCHEDULED);
+	tpool__job_info__free_unpacked(j, NULL);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", "no", 2), &id),
+	    TPC_EDAEMON);
+	code = tpc_last_error(c, &msg);
+	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_STORE);
+	ck_assert_msg(strstr(msg, "read-only") != NULL, "'%s'", msg);
+	ck_assert_int_eq(tpc_cancel(c, held, false, &cr), TPC_EDAEMON);
+	ck_assert_int_eq(tpc_last_error(c, &msg), TPOOL__ERROR_CODE__ERROR_STORE);
+	/* A finished job's cancel changes nothing: answered. */
+	ck_assert_int_eq(tpc_cancel(c, done, false, &cr), 0);
+	ck_assert_int_eq(cr->result,
+	    TPOOL__CANCEL_RESULT__CANCEL_ALREADY_FINISHED);
+	tpool__cancel_reply__free_unpacked(cr, NULL);
+	ck_assert_int_eq(tpc_stats(c, &st), 0);
+	ck_assert(st->store);
+	ck_assert(st->has_store_writable && !st->store_writable);
+	tpool__stats_reply__free_unpacked(st, NULL);
+	tpc_free(c);
+	td_stop(&D);
+
+	state_read_only(false);
+	store_start();
+	c = td_connect(&D);
+	ck_assert_int_eq(tpc_stats(c, &st), 0);
+	ck_assert(st->store && st->store_writable);
+	tpool__stats_reply__free_unpacked(st, NULL);
+	j = td_wait_final(c, held);
+	expect_result(j, "held");
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/* A read-only state directory without a store: nothing to serve, the
+ * start stops, saying so. */
+START_TEST(test_read_only_state_dir_without_store_stops_the_start)
+{
+	int status;
+	pid_t pid;
+
+	store_init();
+	state_read_only(true);
+	pid = td_spawn(&D, NULL, ARGS(state_arg), true);
+	status = td_wait_exit(pid, td_deadline_ms());
+	D.td_pid = 0;
+	ck_assert_msg(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) != 0, "tpoold started without a store");
+	td_expect_log(&D, "is read-only");
+	td_expect_log(&D, "has no job store");
+	state_read_only(false);
+	td_cleanup(&D);
+}
+END_TEST
+
 /* Start on a state directory whose jobs.db is what make() left: the
  * start must fail, and the log say needle. */
 static void
@@ -619,6 +745,8 @@ store_suite(void)
 	tc = tcase_create("faults");
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_store_that_cannot_write_refuses_submits);
+	tcase_add_test(tc, test_read_only_state_dir_serves_its_jobs);
+	tcase_add_test(tc, test_read_only_state_dir_without_store_stops_the_start);
 	tcase_add_test(tc, test_damaged_store_stops_the_start);
 	tcase_add_test(tc, test_foreign_database_stops_the_start);
 	tcase_add_test(tc, test_newer_schema_stops_the_start);
