@@ -12,6 +12,8 @@
  *	    runs.ledger		the plugin's run ledger ($SOAK_LEDGER)
  *	    tpoold.log		the daemon's stderr
  *	    notify		the NOTIFY_SOCKET it says READY=1 on
+ *	    state/		0700: its --state-dir in the crash mode (crash.c),
+ *				where it is killed and started again
  *
  * The daemon is forked with PR_SET_PDEATHSIG (SIGKILL), so it dies with
  * the soak however the soak dies; soak_daemon_kill() is async-signal-safe
@@ -52,6 +54,7 @@ static char daemon_plugins[96];
 static char daemon_log_path[96];
 static char daemon_ledger[96];
 static char daemon_notify[96];
+static char daemon_state[96];		/* the crash mode's --state-dir */
 static int daemon_notify_fd = -1;
 /* Read by signal handlers: the live daemon's pid, or 0. */
 static volatile sig_atomic_t daemon_live;
@@ -208,52 +211,15 @@ daemon_sanitizer_env(void)
 	(void)setenv("ASAN_OPTIONS", opts, 1);
 }
 
-int
-soak_daemon_start(void)
+/* Start tpoold in the folder made by soak_daemon_start, wait for READY=1. */
+static int
+daemon_spawn(void)
 {
-	struct sockaddr_un sun;
 	char arg_idle[32], arg_ttl[32], arg_grace[32], arg_threads[32], ldpath[PATH_MAX * 2];
-	const char *argv[24], *old;
+	const char *argv[32], *old;
 	size_t n = 0;
 	pid_t parent = getpid();
 	int fd;
-
-	(void)snprintf(daemon_dir, sizeof(daemon_dir), "/tmp/tpsoak-XXXXXX");
-	if (mkdtemp(daemon_dir) == NULL || chmod(daemon_dir, 0755) != 0) {
-		(void)fprintf(stderr, "soak: mkdtemp: %s\n", strerror(errno));
-		daemon_dir[0] = '\0';
-		return errno;
-	}
-	(void)snprintf(daemon_plugins, sizeof(daemon_plugins), "%s/plugins", daemon_dir);
-	(void)snprintf(daemon_log_path, sizeof(daemon_log_path), "%s/tpoold.log", daemon_dir);
-	(void)snprintf(daemon_ledger, sizeof(daemon_ledger), "%s/runs.ledger", daemon_dir);
-	(void)snprintf(daemon_notify, sizeof(daemon_notify), "%s/notify", daemon_dir);
-	(void)snprintf(soak_cfg.sc_sock, sizeof(soak_cfg.sc_sock), "%s/tpoold.sock", daemon_dir);
-	if (mkdir(daemon_plugins, 0755) != 0 || chmod(daemon_plugins, 0755) != 0) {
-		(void)fprintf(stderr, "soak: %s: %s\n", daemon_plugins, strerror(errno));
-		return errno;
-	}
-	if ((fd = open(daemon_ledger, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		(void)fprintf(stderr, "soak: %s: %s\n", daemon_ledger, strerror(errno));
-		return errno;
-	}
-	/* soakcrash's workers may run as another user (tpoold as root). */
-	(void)fchmod(fd, 0666);
-	(void)close(fd);
-	if (daemon_copy_plugin(SOAK_PLUGIN ".so") != 0 ||
-	    daemon_copy_plugin(SOAK_PLUGIN_CRASH ".so") != 0)
-		return ENOENT;
-
-	daemon_notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	(void)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", daemon_notify);
-	if (daemon_notify_fd < 0 ||
-	    bind(daemon_notify_fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		(void)fprintf(stderr, "soak: notify socket: %s\n", strerror(errno));
-		return errno;
-	}
-
 	(void)snprintf(arg_idle, sizeof(arg_idle), "%ums", soak_cfg.sc_idle_ms);
 	(void)snprintf(arg_ttl, sizeof(arg_ttl), "%ums", soak_cfg.sc_ttl_ms);
 	(void)snprintf(arg_grace, sizeof(arg_grace), "%ums", soak_cfg.sc_grace_ms);
@@ -281,6 +247,13 @@ soak_daemon_start(void)
 	argv[n++] = SOAK_BUILDDIR "/daemon/tpoold-worker";
 	argv[n++] = "--quarantine-crashes";
 	argv[n++] = "0";
+	if (soak_cfg.sc_crash_kills != 0) {
+		/* The crash mode: a job store, quick retries. */
+		argv[n++] = "--state-dir";
+		argv[n++] = daemon_state;
+		argv[n++] = "--retry-backoff";
+		argv[n++] = "20ms";
+	}
 	argv[n] = NULL;
 
 	daemon_pid = fork();
@@ -321,6 +294,64 @@ soak_daemon_start(void)
 		return ETIMEDOUT;
 	}
 	return 0;
+}
+
+int
+soak_daemon_start(void)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	(void)snprintf(daemon_dir, sizeof(daemon_dir), "/tmp/tpsoak-XXXXXX");
+	if (mkdtemp(daemon_dir) == NULL || chmod(daemon_dir, 0755) != 0) {
+		(void)fprintf(stderr, "soak: mkdtemp: %s\n", strerror(errno));
+		daemon_dir[0] = '\0';
+		return errno;
+	}
+	(void)snprintf(daemon_plugins, sizeof(daemon_plugins), "%s/plugins", daemon_dir);
+	(void)snprintf(daemon_log_path, sizeof(daemon_log_path), "%s/tpoold.log", daemon_dir);
+	(void)snprintf(daemon_ledger, sizeof(daemon_ledger), "%s/runs.ledger", daemon_dir);
+	(void)snprintf(daemon_notify, sizeof(daemon_notify), "%s/notify", daemon_dir);
+	(void)snprintf(daemon_state, sizeof(daemon_state), "%s/state", daemon_dir);
+	(void)snprintf(soak_cfg.sc_sock, sizeof(soak_cfg.sc_sock), "%s/tpoold.sock", daemon_dir);
+	if (mkdir(daemon_plugins, 0755) != 0 || chmod(daemon_plugins, 0755) != 0) {
+		(void)fprintf(stderr, "soak: %s: %s\n", daemon_plugins, strerror(errno));
+		return errno;
+	}
+	if (soak_cfg.sc_crash_kills != 0 && mkdir(daemon_state, 0700) != 0) {
+		(void)fprintf(stderr, "soak: %s: %s\n", daemon_state, strerror(errno));
+		return errno;
+	}
+	if ((fd = open(daemon_ledger, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		(void)fprintf(stderr, "soak: %s: %s\n", daemon_ledger, strerror(errno));
+		return errno;
+	}
+	/* soakcrash's workers may run as another user (tpoold as root). */
+	(void)fchmod(fd, 0666);
+	(void)close(fd);
+	if (daemon_copy_plugin(SOAK_PLUGIN ".so") != 0 ||
+	    daemon_copy_plugin(SOAK_PLUGIN_CRASH ".so") != 0)
+		return ENOENT;
+
+	daemon_notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	(void)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", daemon_notify);
+	if (daemon_notify_fd < 0 ||
+	    bind(daemon_notify_fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		(void)fprintf(stderr, "soak: notify socket: %s\n", strerror(errno));
+		return errno;
+	}
+
+	return daemon_spawn();
+}
+
+int
+soak_daemon_restart(void)
+{
+	if (daemon_pid > 0)
+		return EBUSY;
+	return daemon_spawn();
 }
 
 int

@@ -768,6 +768,29 @@ soak_ledger_prove(const char *run_ledger)
 
 /* ------------------------------------------------------------- self-test */
 
+void
+soak_self_test_allow(const char *const *kinds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		(void)soak_violation_allow(kinds[i]);
+}
+
+void
+soak_self_test_check(const char *const *kinds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (soak_violation_count(kinds[i]) == 0)
+			soak_violation("self-test", "the proof did not find the injected %s",
+			    kinds[i]);
+		else
+			printf("soak: self-test: the proof found the injected %s\n", kinds[i]);
+	}
+}
+
 size_t
 soak_ledger_inject(const char *run_ledger, const char **kinds, size_t max)
 {

@@ -1,11 +1,13 @@
-# tests/soak: the soak test of tpoold (issue 4).  tests/soak/soak starts the
+# tests/soak: the soak test of tpoold.  tests/soak/soak starts the
 # build tree's tpoold with the soakrec plugin, loads it with many clients,
 # SIGHUPs and SIGTERMs it, and proves from its own ledger and the plugin's
 # run ledger that every accepted job got exactly one final state, that
 # every cancel answer was true, and that the daemon's memory, descriptors
 # and threads came back.  make check runs the short mode (about 25 s,
-# tests/soak/soak-check.sh); the long mode by hand:
+# tests/soak/soak-check.sh) and the crash mode (tpoold with a job store
+# killed with SIGKILL 12 times, crash.c); the long modes by hand:
 #   make soak-long   or   tests/soak/soak --duration 600 --clients 200
+#   tests/soak/soak --crash 300
 # (tests/soak/soak -h for the options).
 
 # The plugin, three times: soakrec, soakrec2 which appears at the SIGHUP,
@@ -29,7 +31,7 @@ check_PROGRAMS += tests/soak/soak
 TESTS += tests/soak/soak-check.sh
 EXTRA_DIST += tests/soak/soak-check.sh
 tests_soak_soak_SOURCES = tests/soak/soak.h tests/soak/soak.c tests/soak/client.c \
-	tests/soak/ledger.c tests/soak/daemon.c
+	tests/soak/ledger.c tests/soak/daemon.c tests/soak/crash.c
 tests_soak_soak_CPPFLAGS = $(AM_CPPFLAGS) -DSOAK_BUILDDIR='"$(abs_top_builddir)"'
 tests_soak_soak_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_soak_soak_LDADD = client/libtpclient.la proto/libtpproto.la \

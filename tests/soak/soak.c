@@ -32,6 +32,11 @@
  *	proof		ledger.c against the plugin's run ledger; the log
  *			has no sanitizer report and no error line
  *
+ * The crash mode (--crash KILLS, crash.c) is another run: tpoold with a
+ * job store, killed with SIGKILL at random moments under load and started
+ * again KILLS times, then proof that every answered submit was found again
+ * with one final state and that no final state a client saw was lost.
+ *
  * The whole run is bounded by an alarm; the daemon dies with the soak.
  * The exit status is 0 when every promise was kept, 1 when one was broken
  * (each is printed as a VIOLATION line naming it), 99 when the soak could
@@ -85,6 +90,8 @@
 #define	SOAK_SHORT_DURATION_S	10u
 #define	SOAK_SHORT_CLIENTS	32u
 #define	SOAK_LONG_CLIENTS	200u
+#define	SOAK_CRASH_CLIENTS	6u
+#define	SOAK_CRASH_TTL_MS	3600000u
 #define	SOAK_IDLE_MS		1000u
 #define	SOAK_TTL_MS		2000u
 #define	SOAK_GRACE_MS		5000u
@@ -233,12 +240,19 @@ soak_usage(FILE *f)
 	    "            [--warmup S] [--daemon PATH] [--plugins DIR] [--max-threads N]\n"
 	    "            [--replace-plugin] [--allow KIND] [--malloc-stats] [--self-test]\n"
 	    "            [--keep] [-v]\n"
+	    "       soak --crash KILLS [--clients N] [--seed N] [--daemon PATH] [--keep] [-v]\n"
 	    "\n"
 	    "Soak test of tpoold: starts the daemon on a private socket, loads it with\n"
 	    "many clients (all pool kinds and priorities, cancels, watches, status,\n"
 	    "disconnects, a SIGHUP), stops it with SIGTERM, and proves that every\n"
 	    "accepted job got exactly one final state, that every cancel answer was\n"
 	    "true, and that its memory and descriptors came back.\n"
+	    "\n"
+	    "The crash mode (--crash) runs it with a job store (--state-dir) under load\n"
+	    "and kills it with SIGKILL KILLS times at random moments, starting it again\n"
+	    "each time; then proves that every submit answered with a job id was found\n"
+	    "again with one final state, that no final state a client saw was lost or\n"
+	    "changed, and that no job ran after its end was seen.\n"
 	    "\n"
 	    "  --short            about 25 s: %u s of load, %u clients (the default;\n"
 	    "                     fewer clients under a sanitizer)\n"
@@ -249,6 +263,7 @@ soak_usage(FILE *f)
 	    "  --daemon PATH      the tpoold to run (default: the build tree's)\n"
 	    "  --plugins DIR      where soakrec.so and soakrec2.so are\n"
 	    "  --max-threads N    tpoold --max-threads (default 4, so jobs queue; 0: none)\n"
+	    "  --crash KILLS      the crash mode (%u clients unless --clients)\n"
 	    "  --replace-plugin   at the SIGHUP also rename a new copy of soakrec.so over\n"
 	    "                     the old one while its jobs run: soakrec must stay usable\n"
 	    "  --allow KIND       report violations of KIND (e.g. event-after-final) but\n"
@@ -265,7 +280,7 @@ soak_usage(FILE *f)
 	    "Environment: SOAK_DURATION, SOAK_CLIENTS, SOAK_SEED (defaults for the\n"
 	    "options), SOAK_SLOW (scale every wait: default 1, 2 under ASan, 4 under TSan).\n"
 	    "Exit status: 0 all promises kept, 1 a violation (printed), 99 could not run.\n",
-	    SOAK_SHORT_DURATION_S, SOAK_SHORT_CLIENTS, SOAK_LONG_CLIENTS);
+	    SOAK_SHORT_DURATION_S, SOAK_SHORT_CLIENTS, SOAK_LONG_CLIENTS, SOAK_CRASH_CLIENTS);
 }
 
 static unsigned long
@@ -298,6 +313,7 @@ soak_options(int argc, char **argv)
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "allow", required_argument, NULL, 'a' },
 		{ "replace-plugin", no_argument, NULL, 'R' },
+		{ "crash", required_argument, NULL, 'K' },
 		{ "self-test", no_argument, NULL, 'T' },
 		{ "malloc-stats", no_argument, NULL, 'M' },
 		{ "keep", no_argument, NULL, 'k' },
@@ -361,6 +377,10 @@ soak_options(int argc, char **argv)
 		case 'w':
 			warmup = soak_number("--warmup", optarg, 1, 86400);
 			break;
+		case 'K':
+			soak_cfg.sc_crash_kills = (unsigned int)soak_number("--crash", optarg,
+			    1, 1000);
+			break;
 		case 'R':
 			soak_cfg.sc_replace = true;
 			break;
@@ -391,13 +411,18 @@ soak_options(int argc, char **argv)
 
 	soak_cfg.sc_duration_s = longmode ? (unsigned int)duration : SOAK_SHORT_DURATION_S;
 	/* Half as many under a sanitizer: the daemon is slower there. */
-	if (clients == 0)
+	if (clients == 0 && soak_cfg.sc_crash_kills != 0)
+		clients = SOAK_CRASH_CLIENTS;
+	else if (clients == 0)
 		clients = (longmode ? SOAK_LONG_CLIENTS : SOAK_SHORT_CLIENTS) /
 		    (SOAK_SLOW > 1 ? 2 : 1);
 	soak_cfg.sc_clients = (unsigned int)clients;
 	/* Long enough for the warm-up to reach the load's steady state. */
 	soak_cfg.sc_idle_ms = SOAK_IDLE_MS;
 	soak_cfg.sc_ttl_ms = SOAK_TTL_MS * (soak_cfg.sc_slow > 1 ? 2 : 1);
+	/* The crash mode looks every job up at its end: none is forgotten. */
+	if (soak_cfg.sc_crash_kills != 0)
+		soak_cfg.sc_ttl_ms = SOAK_CRASH_TTL_MS;
 	/*
 	 * The baseline must be taken once the daemon has seen what the load
 	 * will make it hold: finished jobs are kept --finished-ttl, so the
@@ -810,13 +835,23 @@ main(int argc, char **argv)
 {
 	struct soak_usage before = { 0, 0, 0, 0, -1 }, after = { 0, 0, 0, 0, -1 };
 	const char *injected[8];
-	size_t ninjected = 0, i;
+	size_t ninjected = 0;
 	unsigned int bound_s, nviol;
 	int error;
 
 	soak_t0 = tu_now_ns();
 	soak_options(argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (soak_cfg.sc_crash_kills != 0) {
+		/* Each kill waits at most 0.6 s, each start up to 30 s. */
+		bound_s = soak_cfg.sc_slow * (120u + soak_cfg.sc_crash_kills * 3u);
+		soak_signals(bound_s);
+		printf("soak: seed %" PRIu64 " (rerun with --seed %" PRIu64 "), crash mode, "
+		    "%u kills, %u clients, sanitizer %s, bound %u s\n", soak_cfg.sc_seed,
+		    soak_cfg.sc_seed, soak_cfg.sc_crash_kills, soak_cfg.sc_clients,
+		    soak_cfg.sc_sanitizer, bound_s);
+		return soak_crash_main();
+	}
 	bound_s = soak_cfg.sc_warmup_s + soak_cfg.sc_duration_s + soak_cfg.sc_slow * (150u +
 	    2 * (soak_cfg.sc_ttl_ms + soak_cfg.sc_idle_ms) / 1000 + soak_cfg.sc_grace_ms / 1000);
 	soak_signals(bound_s);
@@ -867,17 +902,10 @@ main(int argc, char **argv)
 	if (soak_cfg.sc_self_test) {
 		ninjected = soak_ledger_inject(soak_daemon_run_ledger(), injected,
 		    sizeof(injected) / sizeof(injected[0]));
-		for (i = 0; i < ninjected; i++)
-			(void)soak_violation_allow(injected[i]);
+		soak_self_test_allow(injected, ninjected);
 	}
 	soak_ledger_prove(soak_daemon_run_ledger());
-	for (i = 0; i < ninjected; i++) {
-		if (soak_violation_count(injected[i]) == 0)
-			soak_violation("self-test", "the proof did not find the injected %s",
-			    injected[i]);
-		else
-			printf("soak: self-test: the proof found the injected %s\n", injected[i]);
-	}
+	soak_self_test_check(injected, ninjected);
 	soak_summary(&before, &after, (double)(tu_now_ns() - soak_t0) / 1e9);
 	nviol = soak_violations();
 	soak_violations_print();

@@ -64,6 +64,7 @@ struct soak_config {
 	unsigned int	sc_ttl_ms;		/* tpoold --finished-ttl */
 	unsigned int	sc_grace_ms;		/* tpoold --shutdown-grace */
 	unsigned int	sc_call_ms;		/* a client call's timeout */
+	unsigned int	sc_crash_kills;		/* the crash mode's SIGKILLs (0: none) */
 	bool		sc_replace;		/* replace soakrec.so at the SIGHUP */
 	bool		sc_self_test;		/* inject faults into the proof */
 	bool		sc_malloc_stats;	/* also measure malloc's bytes in use */
@@ -193,6 +194,13 @@ void	soak_ledger_prove(const char *run_ledger);
  * submitted); kinds[] gets the violations the proof must then report.
  */
 size_t	soak_ledger_inject(const char *run_ledger, const char **kinds, size_t max);
+/*
+ * --self-test, either mode: the kinds injected are allowed (reported, not
+ * failing); after the proof, each must have been found (a violation
+ * "self-test" for each that was not).
+ */
+void	soak_self_test_allow(const char *const *kinds, size_t n);
+void	soak_self_test_check(const char *const *kinds, size_t n);
 /* Jobs in the ledger. */
 size_t	soak_ledger_jobs(void);
 
@@ -233,8 +241,13 @@ struct soak_usage {
 	long long	su_heap;		/* malloc's bytes in use, -1 unknown */
 };
 
-/* Make the folder, copy soakrec.so, start tpoold, wait for READY=1. */
+/*
+ * Make the folder, copy soakrec.so, start tpoold, wait for READY=1 (in
+ * the crash mode with --state-dir).  soak_daemon_restart() starts it again
+ * in the same folder once it has ended (soak_daemon_wait()).
+ */
 int	soak_daemon_start(void);
+int	soak_daemon_restart(void);
 pid_t	soak_daemon_pid(void);
 const char *soak_daemon_dir(void);
 const char *soak_daemon_log(void);
@@ -260,5 +273,15 @@ void	soak_daemon_cleanup(bool failed);
 /* Async-signal-safe: SIGKILL the daemon. */
 void	soak_daemon_kill(void);
 int	soak_daemon_usage(struct soak_usage *ret_u);
+
+/* --------------------------------------------------------------- crash */
+
+/*
+ * The crash mode (--crash KILLS, crash.c): tpoold with a job store under
+ * load, killed with SIGKILL KILLS times at random moments and started
+ * again; then the proof that every answered submit was found again with
+ * one final state and no final state seen was lost.  The exit status.
+ */
+int	soak_crash_main(void);
 
 #endif /* TP_TESTS_SOAK_H */
