@@ -643,6 +643,8 @@ call_reply_case(Tpool__Request__BodyCase kind)
 		return TPOOL__RESPONSE__BODY_PLUGINS;
 	case TPOOL__REQUEST__BODY_STATS:
 		return TPOOL__RESPONSE__BODY_STATS;
+	case TPOOL__REQUEST__BODY_METRICS:
+		return TPOOL__RESPONSE__BODY_METRICS;
 	default:
 		return TPOOL__RESPONSE__BODY__NOT_SET;
 	}
@@ -1077,6 +1079,21 @@ tpc_stats(struct tpc *c, Tpool__StatsReply **ret_stats)
 	req.stats = &st;
 	if ((error = conn_call(c, &req, &body)) == 0)
 		*ret_stats = (Tpool__StatsReply *)body;
+	return error;
+}
+
+int
+tpc_metrics(struct tpc *c, Tpool__MetricsReply **ret_metrics)
+{
+	Tpool__Request req = TPOOL__REQUEST__INIT;
+	Tpool__Metrics m = TPOOL__METRICS__INIT;
+	ProtobufCMessage *body;
+	int error;
+
+	req.body_case = TPOOL__REQUEST__BODY_METRICS;
+	req.metrics = &m;
+	if ((error = conn_call(c, &req, &body)) == 0)
+		*ret_metrics = (Tpool__MetricsReply *)body;
 	return error;
 }
 

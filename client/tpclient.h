@@ -259,6 +259,12 @@ int	tpc_list_plugins(struct tpc *c, Tpool__PluginList **ret_list);
 int	tpc_stats(struct tpc *c, Tpool__StatsReply **ret_stats);
 
 /*
+ * The daemon's metrics in Prometheus's text format (text).  Free
+ * *ret_metrics with tpool__metrics_reply__free_unpacked(m, NULL).
+ */
+int	tpc_metrics(struct tpc *c, Tpool__MetricsReply **ret_metrics);
+
+/*
  * Any request: req's body is sent with a fresh request_id (req->request_id is
  * overwritten; req is otherwise borrowed).  *ret_resp is the whole Response,
  * which may hold an Error (then TPC_EDAEMON is returned and *ret_resp is

@@ -56,6 +56,8 @@
 #include "jobs.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics-http.h"
 #include "msg.h"
 #include "options.h"
 #include "store.h"
@@ -213,6 +215,14 @@ daemon_before_write(void)
 	tpd_store_flush();
 }
 
+/* The jh_finished hook: a job's final state, counted, then told. */
+static void
+daemon_job_finished(struct tpd_job *job, const Tpool__JobInfo *info)
+{
+	tpd_metrics_job_ended(info);
+	tpd_follow_finished(job, info);
+}
+
 /* The ch_closed hook: a connection closed. */
 static void
 daemon_conn_closed(struct tpd_conn *conn)
@@ -236,6 +246,7 @@ tpd_daemon_setup(bool listen)
 	}
 	threadpool_set_max_idle_threads(tpd_opt.o_max_idle_threads);
 	tpd_budget_init();
+	tpd_metrics_reset();
 	if ((tpd_base = event_base_new()) == NULL) {
 		tpd_err("cannot create the event loop");
 		return ENOMEM;
@@ -246,7 +257,7 @@ tpd_daemon_setup(bool listen)
 	daemon_job_hooks.jh_ext_size = tpd_follow_job_ext_size;
 	daemon_job_hooks.jh_started = tpd_follow_started;
 	daemon_job_hooks.jh_progress = tpd_follow_progress;
-	daemon_job_hooks.jh_finished = tpd_follow_finished;
+	daemon_job_hooks.jh_finished = daemon_job_finished;
 	daemon_job_hooks.jh_idle = daemon_jobs_idle;
 	daemon_job_hooks.jh_changed = tpd_store_job_changed;
 	daemon_job_hooks.jh_forgotten = tpd_store_job_forgotten;
@@ -264,7 +275,8 @@ tpd_daemon_setup(bool listen)
 	tpd_plugins_scan();
 	if ((error = tpd_store_recover()) != 0)
 		return error;
-	if (listen && (error = tpd_listen_start(tpd_base)) != 0)
+	if (listen && ((error = tpd_listen_start(tpd_base)) != 0 ||
+	    (error = tpd_metrics_http_start(tpd_base)) != 0))
 		return error;
 	return 0;
 }
@@ -394,6 +406,7 @@ tpd_daemon_teardown(void)
 	bool abandoned;
 
 	tpd_listen_stop();
+	tpd_metrics_http_stop();
 	/* The last changes written and the last submits answered. */
 	tpd_store_close();
 	tpd_conn_free_all();

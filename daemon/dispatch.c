@@ -133,6 +133,8 @@ static const struct tpd_req_row dispatch_rows[] = {
 	    RO | TPD_REQ_ANYONE, NULL, NULL },
 	{ TPOOL__REQUEST__BODY_WATCH, "watch", tpd_req_watch,
 	    RO | TPD_REQ_OWNER, tpd_validate_watch, dispatch_watch_job },
+	{ TPOOL__REQUEST__BODY_METRICS, "metrics", tpd_req_metrics,
+	    RO | TPD_REQ_ANYONE, NULL, NULL },
 };
 #define	DISPATCH_NROWS	(sizeof(dispatch_rows) / sizeof(dispatch_rows[0]))
 

@@ -748,6 +748,12 @@ tpd_job_awaits_schedule(const struct tpd_job *job)
 	return job->j_pending;
 }
 
+const char *
+tpd_job_plugin_name(const struct tpd_job *job)
+{
+	return job->j_plugin_name;
+}
+
 void
 tpd_job_discard(struct tpd_job *job)
 {

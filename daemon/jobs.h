@@ -256,6 +256,8 @@ void	tpd_jobs_abandon_running(void);
  * last reference to each job).
  */
 void	tpd_jobs_free_all(void);
+/* The name of the job's plugin (borrowed: as long as the job lives). */
+const char *tpd_job_plugin_name(const struct tpd_job *job);
 /* Were jobs abandoned (so pools and plugins must not be freed)? */
 bool	tpd_jobs_any_abandoned(void);
 

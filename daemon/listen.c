@@ -59,6 +59,7 @@ static struct event *listen_pause_ev;
 static bool listen_paused;		/* the listener is off the loop */
 static unsigned int listen_pause_ms;	/* the next pause's length */
 static uint64_t listen_trouble_ns;	/* accept failing since then, or 0 */
+static int listen_metrics_fd = -1;	/* systemd's "metrics" socket, untaken */
 static unsigned int listen_retries;	/* pauses since listen_trouble_ns */
 
 bool
@@ -67,22 +68,56 @@ tpd_listen_activated(void)
 	return listen_activated;
 }
 
-/* A socket from systemd, if there is one: 1 taken, 0 none, -errno. */
+int
+tpd_listen_take_metrics_fd(void)
+{
+	int fd = listen_metrics_fd;
+
+	listen_metrics_fd = -1;
+	return fd;
+}
+
+/*
+ * A socket from systemd, if there is one: 1 taken, 0 none, -errno.  The
+ * one named "metrics" (FileDescriptorName=, tpoold-metrics.socket) is kept
+ * for the metrics endpoint; of the others the first is the socket.
+ */
 static int
 listen_from_systemd(void)
 {
-	int n, fd, r;
+	char **names = NULL;
+	int n, i, fd = -1, r;
 
-	n = sd_listen_fds(1);
+	n = sd_listen_fds_with_names(1, &names);
 	if (n < 0) {
 		tpd_err("sd_listen_fds: %s", strerror(-n));
 		return n;
 	}
-	if (n == 0)
+	for (i = 0; i < n; i++) {
+		if (names != NULL && names[i] != NULL &&
+		    strcmp(names[i], "metrics") == 0 && listen_metrics_fd < 0) {
+			r = sd_is_socket(SD_LISTEN_FDS_START + i, AF_UNSPEC,
+			    SOCK_STREAM, 1);
+			if (r <= 0 || fcntl(SD_LISTEN_FDS_START + i, F_SETFL,
+			    O_NONBLOCK) != 0 || fcntl(SD_LISTEN_FDS_START + i,
+			    F_SETFD, FD_CLOEXEC) != 0)
+				tpd_warn("the metrics socket systemd passed is "
+				    "not a listening stream socket; not used");
+			else
+				listen_metrics_fd = SD_LISTEN_FDS_START + i;
+		} else if (fd < 0) {
+			fd = SD_LISTEN_FDS_START + i;
+		} else {
+			tpd_warn("systemd passed another socket (%s); not used",
+			    names != NULL && names[i] != NULL ? names[i] :
+			    "unnamed");
+		}
+	}
+	for (i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
+	if (fd < 0)
 		return 0;
-	if (n > 1)
-		tpd_warn("systemd passed %d sockets; using the first", n);
-	fd = SD_LISTEN_FDS_START;
 	r = sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0);
 	if (r <= 0) {
 		tpd_err("the socket systemd passed is not a listening Unix "
@@ -454,5 +489,9 @@ tpd_listen_stop(void)
 	if (listen_dirfd >= 0) {
 		(void)close(listen_dirfd);
 		listen_dirfd = -1;
+	}
+	if (listen_metrics_fd >= 0) {
+		(void)close(listen_metrics_fd);
+		listen_metrics_fd = -1;
 	}
 }

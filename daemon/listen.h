@@ -22,6 +22,12 @@ void	tpd_listen_stop(void);
 bool	tpd_listen_activated(void);
 /* A connection closed (a descriptor is free): resume a paused accept. */
 void	tpd_listen_fd_freed(void);
+/*
+ * The socket systemd passed named "metrics", checked and non-blocking,
+ * once (the caller owns it); -1 when there is none.  After
+ * tpd_listen_start().
+ */
+int	tpd_listen_take_metrics_fd(void);
 /* Is accepting paused (out of descriptors)? */
 bool	tpd_listen_paused(void);
 

@@ -14,6 +14,9 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/dispatch.c daemon/dispatch.h \
 	daemon/req-hello.c daemon/req-submit.c daemon/req-cancel.c \
 	daemon/req-status.c daemon/req-info.c \
+	daemon/exposition.c daemon/exposition.h \
+	daemon/metrics-http.c daemon/metrics-http.h \
+	daemon/metrics.c daemon/metrics.h \
 	daemon/req.c daemon/req.h \
 	daemon/validate.c daemon/validate.h \
 	daemon/listen.c daemon/listen.h \

@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "names.h"
 
@@ -61,6 +62,7 @@ msg_error(struct tpd_conn *conn, uint64_t request_id,
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__Error err = TPOOL__ERROR__INIT;
 
+	tpd_metrics_refused(code);
 	err.has_code = true;
 	err.code = code;
 	err.message = (char *)message;

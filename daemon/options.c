@@ -238,6 +238,11 @@ static const struct opt_row opt_table[] = {
 	      "(SQLite), so that jobs survive a restart or a crash of the "
 	      "daemon, and the job id mark, so ids are never reused (default: "
 	      "none; jobs in memory only)" },
+	{ "metrics-listen", 313, OPT_STRING, OFF(o_metrics_listen), 0, 0,
+	    "HOST:PORT",
+	  "serve the metrics (Prometheus text format) over HTTP at "
+	      "http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 (default: none, "
+	      "or the socket systemd passes named \"metrics\")" },
 	{ "sync", 309, OPT_SYNC, OFF(o_sync), 0, 0, "normal|full",
 	  "with --state-dir: normal (the default) keeps what was answered "
 	      "across a crash of the daemon; full also across a power loss "
@@ -961,6 +966,7 @@ tpd_options_free(struct tpd_options *opt)
 	free(opt->o_config);
 	free(opt->o_socket_group);
 	free(opt->o_state_dir);
+	free(opt->o_metrics_listen);
 	tpd_grants_free(&opt->o_grants);
 	for (size_t i = 0; i < opt->o_plugin_confs.pcs_n; i++)
 		free(opt->o_plugin_confs.pcs_v[i].pc_vals);

@@ -97,6 +97,7 @@ struct tpd_options {
 	mode_t		o_socket_mode;
 	char		*o_socket_group;	/* NULL: the daemon's group */
 	char		*o_state_dir;		/* NULL: none */
+	char		*o_metrics_listen;	/* HOST:PORT; NULL: none */
 	int		o_sync;			/* enum tpd_sync */
 	struct tpd_grants o_grants;		/* --grant-priority, all */
 	int		o_isolation;		/* enum tpd_isolation: default */

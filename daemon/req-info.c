@@ -1,7 +1,8 @@
 /*
- * req-info.c -- ListPlugins and Stats: what the daemon offers and how it
- * is doing, with every numeric setting as in effect (the derived memory
- * budget resolved).  Both are cheap and open to every peer.
+ * req-info.c -- ListPlugins, Stats and Metrics: what the daemon offers and
+ * how it is doing, with every numeric setting as in effect (the derived
+ * memory budget resolved), and its metrics as the metrics endpoint serves
+ * them (exposition.c).  All are cheap and open to every peer.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 
 #include "budget.h"
 #include "conn.h"
+#include "exposition.h"
 #include "fairq.h"
 #include "jobs.h"
 #include "isolate.h"
@@ -208,5 +210,24 @@ tpd_req_stats(struct tpd_req *r)
 	resp.stats = &st;
 	(void)tpd_req_reply(r, &resp);
 	tpd_pool_stats_free(pools, npools);
+	return TPD_REQ_OK;
+}
+
+Tpool__ErrorCode
+tpd_req_metrics(struct tpd_req *r)
+{
+	Tpool__Response resp = TPOOL__RESPONSE__INIT;
+	Tpool__MetricsReply mr = TPOOL__METRICS_REPLY__INIT;
+	size_t len;
+	char *text;
+
+	if (tpd_exposition(&text, &len) != 0)
+		return tpd_req_fail(r, TPOOL__ERROR_CODE__ERROR_INTERNAL,
+		    "out of memory");
+	mr.text = text;
+	resp.body_case = TPOOL__RESPONSE__BODY_METRICS;
+	resp.metrics = &mr;
+	(void)tpd_req_reply(r, &resp);
+	free(text);
 	return TPD_REQ_OK;
 }

@@ -22,6 +22,7 @@
 #include "isolate.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "plugin.h"
 #include "pools.h"
@@ -295,6 +296,7 @@ tpd_req_submit(struct tpd_req *r)
 	resp.body_case = TPOOL__RESPONSE__BODY_SUBMIT;
 	resp.submit = &sr;
 	(void)tpd_req_reply(r, &resp);
+	tpd_metrics_job_accepted(tpd_job_plugin_name(job));
 	tpd_follow_submitted(job, r->r_conn);
 	tpd_job_schedule(job);
 	return TPD_REQ_OK;

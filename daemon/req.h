@@ -93,5 +93,6 @@ tpd_req_fn tpd_req_status;
 tpd_req_fn tpd_req_watch;
 tpd_req_fn tpd_req_list_plugins;
 tpd_req_fn tpd_req_stats;
+tpd_req_fn tpd_req_metrics;
 
 #endif /* TPD_REQ_H */

@@ -67,6 +67,7 @@
 #include "jobid.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "names.h"
 #include "options.h"
@@ -724,12 +725,17 @@ tpd_store_flush(void)
 	struct store_pending *p;
 	struct tpd_job *job;
 	char why[512] = "";
+	uint64_t t0;
 	size_t i;
-	bool ok;
+	bool ok, some;
 
 	if (store_db == NULL || (store_ndirty == 0 && store_npend == 0))
 		return;
+	t0 = tpd_now_ns();
+	some = store_ndirty > 0;
 	ok = store_write(why, sizeof(why));
+	if (some)
+		tpd_metrics_store_write(tpd_now_ns() - t0, ok);
 	if (!ok && !store_failing)
 		tpd_err("job store %s: cannot write: %s; submits are refused "
 		    "until it can", store_path, why);
@@ -766,6 +772,7 @@ tpd_store_flush(void)
 		}
 		if (job == NULL || !tpd_job_awaits_schedule(job))
 			continue;
+		tpd_metrics_job_accepted(tpd_job_plugin_name(job));
 		if (tpd_conn_is_open(p->sp_conn))
 			tpd_follow_submitted(job, p->sp_conn);
 		tpd_job_schedule(job);

@@ -35,6 +35,8 @@ req-submit	60
 req-cancel	60
 req-status	60
 req-info	60
+metrics-http	58
+exposition	57
 req		55
 validate	55
 store		52
@@ -53,6 +55,7 @@ safepath	15
 budget		12
 options		10
 grant		8
+metrics		6
 log		5
 '}
 

@@ -7,7 +7,8 @@ set -euo pipefail
 # The build; the daemon and protocol; sd_notify, socket activation and unit
 # checks, the plugin workers' seccomp filter; the job store (SQLite, and
 # its shell to inspect it); the tests; the benchmark peers (GLib, libuv,
-# beanstalkd); libFuzzer; ps.
+# beanstalkd); libFuzzer; ps; Prometheus's Python client, whose parser
+# reads the metrics in a test.
 pkgs=(
 	build-essential autoconf automake libtool pkg-config
 	libevent-dev libprotobuf-c-dev protobuf-c-compiler
@@ -16,6 +17,7 @@ pkgs=(
 	libglib2.0-dev libuv1-dev beanstalkd
 	clang
 	procps
+	python3-prometheus-client
 )
 want=()
 for p in "${pkgs[@]}"; do

@@ -1,10 +1,13 @@
 # systemd/: tpoold.service (from tpoold.service.in, with this build's
-# paths) and tpoold.socket, installed into $(systemdsystemunitdir).
+# paths), tpoold.socket and tpoold-metrics.socket, installed into
+# $(systemdsystemunitdir).
 # tests/daemon checks them with systemd-analyze verify.
 
-systemdsystemunit_DATA = systemd/tpoold.service systemd/tpoold.socket
+systemdsystemunit_DATA = systemd/tpoold.service systemd/tpoold.socket \
+	systemd/tpoold-metrics.socket
 CLEANFILES += systemd/tpoold.service
-EXTRA_DIST += systemd/tpoold.service.in systemd/tpoold.socket
+EXTRA_DIST += systemd/tpoold.service.in systemd/tpoold.socket \
+	systemd/tpoold-metrics.socket
 
 systemd/tpoold.service: $(srcdir)/systemd/tpoold.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && sed \

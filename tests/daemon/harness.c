@@ -896,3 +896,13 @@ td_main(Suite *s)
 	srunner_free(sr);
 	return failed == 0 ? 0 : 1;
 }
+
+bool
+td_have_socket_activate(void)
+{
+	if (access("/usr/bin/systemd-socket-activate", X_OK) == 0 ||
+	    access("/bin/systemd-socket-activate", X_OK) == 0)
+		return true;
+	(void)fprintf(stderr, "skipped: no systemd-socket-activate\n");
+	return false;
+}

@@ -83,6 +83,8 @@ void	td_expect_running_threads_at_exit(void);
 /* Run the daemon with args without waiting for anything; its pid. */
 pid_t	td_spawn(struct td_daemon *d, const char *const *prefix, const char *const *args,
 	    bool with_socket_args);
+/* Is systemd-socket-activate there?  If not, says the test is skipped. */
+bool	td_have_socket_activate(void);
 /* Wait for pid to exit (up to td_deadline_ms()); its status or -1. */
 int	td_wait_exit(pid_t pid, unsigned int timeout_ms);
 /* SIGTERM, wait, and assert it exited 0 (the log is printed if not); then

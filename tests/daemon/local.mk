@@ -66,7 +66,8 @@ TD_TESTS = \
 	tests/daemon/test_security \
 	tests/daemon/test_isolation \
 	tests/daemon/test_store \
-	tests/daemon/test_retries
+	tests/daemon/test_retries \
+	tests/daemon/test_metrics
 check_PROGRAMS += $(TD_TESTS)
 TESTS += $(TD_TESTS) tests/daemon/units.sh tests/daemon/layers.test
 EXTRA_DIST += tests/daemon/units.sh tests/daemon/layers.test scripts/layers.sh
@@ -99,6 +100,13 @@ tests_daemon_test_retries_CFLAGS = $(TD_TEST_CFLAGS)
 tests_daemon_test_retries_LDADD = $(TD_TEST_LDADD)
 tests_daemon_test_retries_LDFLAGS = $(TD_TEST_LINKFLAGS)
 EXTRA_tests_daemon_test_retries_DEPENDENCIES = $(TD_TEST_DEPS)
+
+tests_daemon_test_metrics_SOURCES = tests/daemon/test_metrics.c
+tests_daemon_test_metrics_CPPFLAGS = $(TD_TEST_CPPFLAGS)
+tests_daemon_test_metrics_CFLAGS = $(TD_TEST_CFLAGS)
+tests_daemon_test_metrics_LDADD = $(TD_TEST_LDADD)
+tests_daemon_test_metrics_LDFLAGS = $(TD_TEST_LINKFLAGS)
+EXTRA_tests_daemon_test_metrics_DEPENDENCIES = $(TD_TEST_DEPS) client/tpctl$(EXEEXT)
 
 tests_daemon_test_jobs_SOURCES = tests/daemon/test_jobs.c
 tests_daemon_test_jobs_CPPFLAGS = $(TD_TEST_CPPFLAGS)

@@ -97,11 +97,8 @@ START_TEST(test_socket_activation)
 	struct stat st;
 	struct tpc *c;
 
-	if (access("/usr/bin/systemd-socket-activate", X_OK) != 0 &&
-	    access("/bin/systemd-socket-activate", X_OK) != 0) {
-		(void)fprintf(stderr, "skipped: no systemd-socket-activate\n");
+	if (!td_have_socket_activate())
 		return;
-	}
 	td_init(&D);
 	td_add_example_plugins(&D);
 	prefix[2] = D.td_sock;

@@ -1,5 +1,6 @@
 #!/bin/sh
-# units.sh -- check tpoold.service and tpoold.socket with systemd-analyze:
+# units.sh -- check tpoold.service, tpoold.socket and tpoold-metrics.socket
+# with systemd-analyze:
 # `verify` must pass (the service pointed at the daemon built here, since
 # the installed path does not exist yet), the service must keep peer uids
 # apart (no PrivateUsers=) and keep a state directory, and `security
@@ -17,12 +18,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 sed "s|^ExecStart=[^ ]*|ExecStart=$(pwd)/daemon/tpoold|" "$service" >"$tmp/tpoold.service"
 cp "$srcdir/systemd/tpoold.socket" "$tmp/tpoold.socket"
+cp "$srcdir/systemd/tpoold-metrics.socket" "$tmp/tpoold-metrics.socket"
 
 # What the units promise.
 grep -q '^Type=notify$' "$tmp/tpoold.service"
 grep -q '^ListenStream=/run/tpool/tpoold.sock$' "$tmp/tpoold.socket"
 grep -q "^ExecStart=$(pwd)/daemon/tpoold --plugin-dir=/.* --state-dir=/var/lib/tpoold" "$tmp/tpoold.service"
 grep -q '^StateDirectory=tpoold$' "$tmp/tpoold.service"
+# The metrics socket: loopback, named as tpoold looks for it, and let
+# through the service's address filter.
+grep -q '^ListenStream=127.0.0.1:' "$tmp/tpoold-metrics.socket"
+grep -q '^FileDescriptorName=metrics$' "$tmp/tpoold-metrics.socket"
+grep -q '^IPAddressAllow=localhost$' "$tmp/tpoold.service"
 # tpoold tells users apart by their uids: in a private user namespace
 # every other user reads as the overflow uid (and tpoold refuses them).
 if grep -q '^PrivateUsers=' "$tmp/tpoold.service"; then
@@ -35,7 +42,8 @@ if grep -q '@[a-z]*@' "$tmp/tpoold.service"; then
 fi
 
 echo "systemd-analyze verify:"
-systemd-analyze verify --man=no "$tmp/tpoold.service" "$tmp/tpoold.socket"
+systemd-analyze verify --man=no "$tmp/tpoold.service" "$tmp/tpoold.socket" \
+    "$tmp/tpoold-metrics.socket"
 
 # --offline appeared in systemd 250; without it the score cannot be taken
 # from a unit file here, and only then is this part skipped.

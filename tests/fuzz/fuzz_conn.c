@@ -379,6 +379,7 @@ conn_on_response(struct client *cl, size_t k, const Tpool__Response *r)
 	case TPOOL__RESPONSE__BODY_HELLO:
 	case TPOOL__RESPONSE__BODY_PLUGINS:
 	case TPOOL__RESPONSE__BODY_STATS:
+	case TPOOL__RESPONSE__BODY_METRICS:
 		break;
 	default:
 		CHECK_WHY(0, "a Response without a body");

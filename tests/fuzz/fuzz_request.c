@@ -175,6 +175,7 @@ req_wrongs(const Tpool__Request *req)
 		break;
 	case TPOOL__REQUEST__BODY_LIST_PLUGINS:
 	case TPOOL__REQUEST__BODY_STATS:
+	case TPOOL__REQUEST__BODY_METRICS:
 		break;
 	default:
 		/* No body, or one this version does not know. */
