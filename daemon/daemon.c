@@ -36,8 +36,10 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "audit.h"
 #include "conn.h"
 #include "daemon.h"
 #include "dispatch.h"
@@ -75,6 +78,11 @@ static bool daemon_done;		/* the loop may end: all written */
 static struct event *daemon_grace_ev;
 static struct event *daemon_drain_ev;
 static struct event *daemon_idle_ev;
+static struct event *daemon_tick_ev;		/* STATUS=, WATCHDOG=1 */
+static uint64_t daemon_watchdog_usec;		/* WATCHDOG_USEC, or 0 */
+static char daemon_status_sent[192];		/* the last STATUS= */
+static int daemon_notify_fd = -1;		/* for the tick's messages */
+static bool daemon_status_live;			/* STATUS= at each tick */
 
 static struct tpd_job_hooks daemon_job_hooks;
 static struct tpd_conn_hooks daemon_conn_hooks;
@@ -85,15 +93,120 @@ tpd_daemon_done(void)
 	return daemon_done;
 }
 
+/* "STATUS=..." as of now into buf: jobs in flight and running, clients. */
+static void
+daemon_status_line(char *buf, size_t len)
+{
+	Tpool__PoolStats **ps;
+	unsigned int running = 0;
+	size_t n, i;
+
+	if (tpd_pool_stats(&ps, &n) == 0) {
+		for (i = 0; i < n; i++)
+			running += ps[i]->threads - ps[i]->idle;
+		tpd_pool_stats_free(ps, n);
+	}
+	(void)snprintf(buf, len, "STATUS=%u jobs in flight (%u running), %u "
+	    "connections, %u plugins", tpd_jobs_inflight(), running,
+	    tpd_conn_count(), tpd_plugins_count());
+}
+
 void
 tpd_daemon_notify_status(const char *state)
 {
 	char buf[256];
 
-	(void)snprintf(buf, sizeof(buf), "%sSTATUS=%u plugins, %u jobs in "
-	    "flight, %u connections", state, tpd_plugins_count(),
-	    tpd_jobs_inflight(), tpd_conn_count());
+	daemon_status_line(daemon_status_sent, sizeof(daemon_status_sent));
+	(void)snprintf(buf, sizeof(buf), "%s%s", state, daemon_status_sent);
 	(void)sd_notify(0, buf);
+}
+
+/*
+ * Send msg to $NOTIFY_SOCKET without ever waiting: a tick's message is
+ * dropped when the manager's queue is full (sd_notify() would block the
+ * loop until it is read).  A message that a full queue drops is sent
+ * again at a later tick.
+ */
+static void
+daemon_notify_nowait(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t len;
+	size_t plen;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (plen = strlen(path)) >= sizeof(sun.sun_path))
+		return;
+	if (daemon_notify_fd < 0 && (daemon_notify_fd = socket(AF_UNIX,
+	    SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, plen);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';	/* the abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen);
+	(void)sendto(daemon_notify_fd, msg, strlen(msg), MSG_DONTWAIT |
+	    MSG_NOSIGNAL, (struct sockaddr *)&sun, len);
+}
+
+/*
+ * Once a tick: WATCHDOG=1 when the service has a watchdog (fed from this
+ * loop, so a loop that is stuck is not fed and systemd restarts the
+ * daemon), and STATUS= when it changed.
+ */
+static void
+daemon_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char buf[sizeof(daemon_status_sent)];
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (daemon_watchdog_usec != 0)
+		daemon_notify_nowait("WATCHDOG=1");
+	if (daemon_stopping || !daemon_status_live)
+		return;
+	daemon_status_line(buf, sizeof(buf));
+	if (strcmp(buf, daemon_status_sent) != 0) {
+		(void)memcpy(daemon_status_sent, buf, sizeof(buf));
+		daemon_notify_nowait(buf);
+	}
+}
+
+/* The tick: every second, or half the watchdog's time when shorter. */
+static int
+daemon_tick_start(void)
+{
+	uint64_t usec;
+	struct timeval tv;
+	int r;
+
+	r = sd_watchdog_enabled(0, &usec);
+	daemon_watchdog_usec = r > 0 ? usec : 0;
+	/*
+	 * STATUS= each tick only for a service manager that reads it: a
+	 * service of systemd's (INVOCATION_ID), or one that asked for a
+	 * watchdog.  Another reader of NOTIFY_SOCKET (a test, a supervisor)
+	 * gets the STATUS= of READY=1 and of reloads only, and never a queue
+	 * of them that fills its socket.
+	 */
+	daemon_status_live = getenv("NOTIFY_SOCKET") != NULL &&
+	    (getenv("INVOCATION_ID") != NULL || daemon_watchdog_usec != 0);
+	usec = daemon_watchdog_usec != 0 && daemon_watchdog_usec / 2 < 1000000 ?
+	    daemon_watchdog_usec / 2 : 1000000;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	daemon_tick_ev = event_new(tpd_base, -1, EV_PERSIST, daemon_tick_cb,
+	    NULL);
+	if (daemon_tick_ev == NULL || event_add(daemon_tick_ev, &tv) != 0)
+		return ENOMEM;
+	if (daemon_watchdog_usec != 0)
+		tpd_info("watchdog: fed every %llu ms (WatchdogSec=%llu ms)",
+		    (unsigned long long)(usec / 1000),
+		    (unsigned long long)(daemon_watchdog_usec / 1000));
+	return 0;
 }
 
 static void
@@ -215,11 +328,12 @@ daemon_before_write(void)
 	tpd_store_flush();
 }
 
-/* The jh_finished hook: a job's final state, counted, then told. */
+/* The jh_finished hook: a job's final state, counted, audited, told. */
 static void
 daemon_job_finished(struct tpd_job *job, const Tpool__JobInfo *info)
 {
 	tpd_metrics_job_ended(info);
+	tpd_audit_job_ended(info);
 	tpd_follow_finished(job, info);
 }
 
@@ -276,7 +390,8 @@ tpd_daemon_setup(bool listen)
 	if ((error = tpd_store_recover()) != 0)
 		return error;
 	if (listen && ((error = tpd_listen_start(tpd_base)) != 0 ||
-	    (error = tpd_metrics_http_start(tpd_base)) != 0))
+	    (error = tpd_metrics_http_start(tpd_base)) != 0 ||
+	    (error = daemon_tick_start()) != 0))
 		return error;
 	return 0;
 }
@@ -423,6 +538,12 @@ tpd_daemon_teardown(void)
 		event_free(daemon_drain_ev);
 	if (daemon_idle_ev != NULL)
 		event_free(daemon_idle_ev);
+	if (daemon_tick_ev != NULL)
+		event_free(daemon_tick_ev);
+	daemon_tick_ev = NULL;
+	if (daemon_notify_fd >= 0)
+		(void)close(daemon_notify_fd);
+	daemon_notify_fd = -1;
 	daemon_grace_ev = daemon_drain_ev = daemon_idle_ev = NULL;
 	if (tpd_base != NULL && !abandoned) {
 		event_base_free(tpd_base);

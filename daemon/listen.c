@@ -29,6 +29,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@ static bool listen_paused;		/* the listener is off the loop */
 static unsigned int listen_pause_ms;	/* the next pause's length */
 static uint64_t listen_trouble_ns;	/* accept failing since then, or 0 */
 static int listen_metrics_fd = -1;	/* systemd's "metrics" socket, untaken */
+static char listen_activated_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 static unsigned int listen_retries;	/* pauses since listen_trouble_ns */
 
 bool
@@ -85,6 +87,8 @@ tpd_listen_take_metrics_fd(void)
 static int
 listen_from_systemd(void)
 {
+	struct sockaddr_un sun;
+	socklen_t sunlen;
 	char **names = NULL;
 	int n, i, fd = -1, r;
 
@@ -133,7 +137,25 @@ listen_from_systemd(void)
 	}
 	listen_fd = fd;
 	listen_activated = true;
+	/* Its name, for the log (an abstract or unnamed one: none). */
+	sunlen = sizeof(sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &sunlen) == 0 &&
+	    sunlen > offsetof(struct sockaddr_un, sun_path) &&
+	    sun.sun_path[0] != '\0')
+		(void)snprintf(listen_activated_path,
+		    sizeof(listen_activated_path), "%.*s",
+		    (int)(sunlen - offsetof(struct sockaddr_un, sun_path)),
+		    sun.sun_path);
 	return 1;
+}
+
+const char *
+tpd_listen_path(void)
+{
+	if (listen_activated)
+		return listen_activated_path[0] != '\0' ?
+		    listen_activated_path : "(unnamed)";
+	return tpd_opt.o_socket;
 }
 
 /*

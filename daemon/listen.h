@@ -18,6 +18,8 @@ struct event_base;
 int	tpd_listen_start(struct event_base *base);
 /* Stop accepting and close the socket (unlinking it if we bound it). */
 void	tpd_listen_stop(void);
+/* The socket's path, for the log: systemd's socket's own, or --socket. */
+const char *tpd_listen_path(void);
 /* Was the socket passed by systemd? */
 bool	tpd_listen_activated(void);
 /* A connection closed (a descriptor is free): resume a paused accept. */

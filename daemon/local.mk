@@ -17,6 +17,7 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/exposition.c daemon/exposition.h \
 	daemon/metrics-http.c daemon/metrics-http.h \
 	daemon/metrics.c daemon/metrics.h \
+	daemon/audit.c daemon/audit.h \
 	daemon/req.c daemon/req.h \
 	daemon/validate.c daemon/validate.h \
 	daemon/listen.c daemon/listen.h \

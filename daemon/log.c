@@ -1,14 +1,22 @@
 /*
- * log.c -- the daemon's log: lines on stderr, each prefixed with its syslog
- * priority as "<N>", the form journald (and systemd's stderr capture)
- * classifies.  Verbosity: 1 adds debug lines, -1 keeps only errors (for
- * fuzz targets and in-process tests).  No timestamps: journald adds them.
- * One write(2) per line,
- * so lines from worker threads do not interleave.
+ * log.c -- the daemon's log: lines on stderr.  When stderr is the journal
+ * ($JOURNAL_STREAM names its device and inode, as systemd sets it for a
+ * service), each line starts with its syslog priority as "<N>", the form
+ * journald classifies; anywhere else (a terminal, a file) lines are plain
+ * text, errors and warnings marked "error: " and "warning: ".  Verbosity:
+ * 1 adds debug lines, -1 keeps only errors (for fuzz targets and
+ * in-process tests).  No timestamps: journald adds them.  One write(2)
+ * per line, so lines from worker threads do not interleave.
+ *
+ * log_journal is written by tpd_log_init() (main, before any thread) and
+ * only read afterwards.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +26,40 @@
 #define	LOG_LINE_MAX	1024
 
 static int log_verbose;
+static int log_journal = -1;	/* stderr is the journal: 1; not: 0; -1 unknown */
+
+void
+tpd_log_init(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	log_journal = js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev ==
+	    dev && (unsigned long long)st.st_ino == ino;
+}
+
+bool
+tpd_log_to_journal(void)
+{
+	if (log_journal < 0)
+		tpd_log_init();
+	return log_journal == 1;
+}
+
+/* The start of a line of priority prio, off the journal. */
+static const char *
+log_plain_prefix(int prio)
+{
+	if (prio <= LOG_ERR)
+		return "error: ";
+	if (prio == LOG_WARNING)
+		return "warning: ";
+	if (prio == LOG_DEBUG)
+		return "debug: ";
+	return "";
+}
 
 void
 tpd_log_set_verbose(int verbose)
@@ -43,7 +85,11 @@ tpd_logv(int prio, const char *fmt, va_list ap)
 	/* Quiet (tests, fuzz targets): errors only. */
 	if (log_verbose < 0 && (prio & LOG_PRIMASK) > LOG_ERR)
 		return;
-	n = snprintf(line, sizeof(line), "<%d>", prio & LOG_PRIMASK);
+	if (tpd_log_to_journal())
+		n = snprintf(line, sizeof(line), "<%d>", prio & LOG_PRIMASK);
+	else
+		n = snprintf(line, sizeof(line), "%s",
+		    log_plain_prefix(prio & LOG_PRIMASK));
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;

@@ -11,8 +11,9 @@
 #include <syslog.h>
 
 /*
- * Log a line to stderr with its syslog priority as a "<N>" prefix, which
- * journald reads.  LOG_DEBUG only with -v (verbose 1); verbose -1 keeps
+ * Log a line to stderr: with its syslog priority as a "<N>" prefix, which
+ * journald reads, when stderr is the journal; else plain, errors and
+ * warnings marked.  LOG_DEBUG only with -v (verbose 1); verbose -1 keeps
  * only LOG_ERR and worse.  Thread-safe (one write(2)).
  */
 void	tpd_log(int prio, const char *fmt, ...)
@@ -20,6 +21,10 @@ void	tpd_log(int prio, const char *fmt, ...)
 void	tpd_logv(int prio, const char *fmt, va_list ap)
 	    __attribute__((__format__(__printf__, 2, 0)));
 void	tpd_log_set_verbose(int verbose);
+/* Find out whether stderr is the journal ($JOURNAL_STREAM): main, first. */
+void	tpd_log_init(void);
+/* Is it?  (Found out on first use if tpd_log_init() was not called.) */
+bool	tpd_log_to_journal(void);
 bool	tpd_log_debug_enabled(void);
 
 #define	tpd_err(...)	tpd_log(LOG_ERR, __VA_ARGS__)

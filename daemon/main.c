@@ -168,6 +168,7 @@ main(int argc, char **argv)
 	int rc, error;
 
 	main_block_signals();
+	tpd_log_init();
 	rc = tpd_options_load(&tpd_opt, argc, argv);
 	if (rc != 0) {
 		tpd_options_free(&tpd_opt);
@@ -196,7 +197,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	tpd_notice("%s %s ready: socket %s%s, %u plugins from %s", PACKAGE_NAME,
-	    PACKAGE_VERSION, tpd_opt.o_socket,
+	    PACKAGE_VERSION, tpd_listen_path(),
 	    tpd_listen_activated() ? " (from systemd)" : "",
 	    tpd_plugins_count(),
 	    tpd_opt.o_plugin_dir);

@@ -47,6 +47,7 @@ enum opt_kind {
 	OPT_GRANT,	/* struct tpd_grants: each one given is added */
 	OPT_ISOLATION,	/* int: enum tpd_isolation */
 	OPT_SYNC,	/* int: enum tpd_sync */
+	OPT_AUDIT,	/* int: enum tpd_audit */
 	OPT_PLUGIN_ISO,	/* struct tpd_plugin_confs: NAME:MODE, added */
 	OPT_PLUGIN,	/* struct tpd_plugin_confs: NAME:KEY=VALUE,..., added */
 };
@@ -243,6 +244,11 @@ static const struct opt_row opt_table[] = {
 	  "serve the metrics (Prometheus text format) over HTTP at "
 	      "http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 (default: none, "
 	      "or the socket systemd passes named \"metrics\")" },
+	{ "audit-log", 314, OPT_AUDIT, OFF(o_audit_log), 0, 0,
+	    "auto|journal|stderr|off",
+	  "one entry per job that ends (id, plugin, uid, state, times): "
+	      "journal (structured fields), stderr (a log line) or off; auto "
+	      "(the default) is journal when stderr is the journal, else off" },
 	{ "sync", 309, OPT_SYNC, OFF(o_sync), 0, 0, "normal|full",
 	  "with --state-dir: normal (the default) keeps what was answered "
 	      "across a crash of the daemon; full also across a power loss "
@@ -628,6 +634,21 @@ opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
 			return EINVAL;
 		}
 		return 0;
+	case OPT_AUDIT:
+		if (strcmp(value, "auto") == 0)
+			*(int *)field = TPD_AUDIT_AUTO;
+		else if (strcmp(value, "journal") == 0)
+			*(int *)field = TPD_AUDIT_JOURNAL;
+		else if (strcmp(value, "stderr") == 0)
+			*(int *)field = TPD_AUDIT_STDERR;
+		else if (strcmp(value, "off") == 0)
+			*(int *)field = TPD_AUDIT_OFF;
+		else {
+			(void)snprintf(why, whylen, "--%s: '%s' is not auto, "
+			    "journal, stderr or off", row->or_name, value);
+			return EINVAL;
+		}
+		return 0;
 	case OPT_ISOLATION:
 		if (opt_isolation(value, (int *)field) != 0) {
 			(void)snprintf(why, whylen, "--%s: '%s' is not thread or "
@@ -755,15 +776,13 @@ opt_load_file(struct tpd_options *opt, const char *path)
 
 	if ((f = fopen(path, "re")) == NULL) {
 		error = errno;
-		(void)fprintf(stderr, "tpoold: %s: %s\n", path,
-		    strerror(error));
+		tpd_err("%s: %s", path, strerror(error));
 		return error;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
-			(void)fprintf(stderr, "tpoold: %s:%u: line too long\n",
-			    path, lineno);
+			tpd_err("%s:%u: line too long", path, lineno);
 			error = EINVAL;
 			break;
 		}
@@ -773,9 +792,7 @@ opt_load_file(struct tpd_options *opt, const char *path)
 		if (*key == '\0')
 			continue;
 		if ((eq = strchr(key, '=')) == NULL) {
-			(void)fprintf(stderr,
-			    "tpoold: %s:%u: expected 'key = value'\n",
-			    path, lineno);
+			tpd_err("%s:%u: expected 'key = value'", path, lineno);
 			error = EINVAL;
 			break;
 		}
@@ -783,21 +800,18 @@ opt_load_file(struct tpd_options *opt, const char *path)
 		key = opt_trim(key);
 		value = opt_trim(eq + 1);
 		if ((row = opt_find(key)) == NULL) {
-			(void)fprintf(stderr,
-			    "tpoold: %s:%u: unknown key '%s'\n",
-			    path, lineno, key);
+			tpd_err("%s:%u: unknown key '%s'", path, lineno, key);
 			error = EINVAL;
 			break;
 		}
 		if ((error = opt_set(opt, row, value, why, sizeof(why))) != 0) {
-			(void)fprintf(stderr, "tpoold: %s:%u: %s\n", path,
-			    lineno, why);
+			tpd_err("%s:%u: %s", path, lineno, why);
 			break;
 		}
 	}
 	if (error == 0 && ferror(f)) {
 		error = EIO;
-		(void)fprintf(stderr, "tpoold: %s: read error\n", path);
+		tpd_err("%s: read error", path);
 	}
 	(void)fclose(f);
 	return error;
@@ -854,7 +868,7 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 	tpd_options_defaults(opt);
 	given = calloc((size_t)argc + 1, sizeof(*given));
 	if (given == NULL) {
-		(void)fprintf(stderr, "tpoold: out of memory\n");
+		tpd_err("out of memory");
 		return 1;
 	}
 
@@ -931,7 +945,7 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 		error = opt_set(opt, given[i].row, given[i].value, why,
 		    sizeof(why));
 		if (error != 0) {
-			(void)fprintf(stderr, "tpoold: %s\n", why);
+			tpd_err("%s", why);
 			free(given);
 			return 2;
 		}
@@ -946,7 +960,7 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 	    (opt->o_worker_program = strdup(TPOOLD_WORKER)) == NULL) ||
 	    (opt->o_worker_user == NULL &&
 	    (opt->o_worker_user = strdup("nobody")) == NULL)) {
-		(void)fprintf(stderr, "tpoold: out of memory\n");
+		tpd_err("out of memory");
 		return 1;
 	}
 	if (opt->o_max_jobs_per_client > opt->o_max_jobs)

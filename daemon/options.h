@@ -26,6 +26,14 @@ enum tpd_sync {
 	TPD_SYNC_FULL,		/* a power loss too (fsync before answers) */
 };
 
+/* --audit-log: where each job's end is recorded (audit.c). */
+enum tpd_audit {
+	TPD_AUDIT_AUTO,		/* journal when stderr is the journal, else off */
+	TPD_AUDIT_JOURNAL,	/* sd_journal_send, structured */
+	TPD_AUDIT_STDERR,	/* a log line */
+	TPD_AUDIT_OFF,
+};
+
 enum tpd_isolation {
 	TPD_ISO_THREAD,		/* in tpoold, on the pool's thread */
 	TPD_ISO_PROCESS,	/* in a worker process (isolate.c) */
@@ -98,6 +106,7 @@ struct tpd_options {
 	char		*o_socket_group;	/* NULL: the daemon's group */
 	char		*o_state_dir;		/* NULL: none */
 	char		*o_metrics_listen;	/* HOST:PORT; NULL: none */
+	int		o_audit_log;		/* enum tpd_audit */
 	int		o_sync;			/* enum tpd_sync */
 	struct tpd_grants o_grants;		/* --grant-priority, all */
 	int		o_isolation;		/* enum tpd_isolation: default */

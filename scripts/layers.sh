@@ -56,6 +56,7 @@ budget		12
 options		10
 grant		8
 metrics		6
+audit		11
 log		5
 '}
 

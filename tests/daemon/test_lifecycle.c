@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,10 +92,125 @@ START_TEST(test_notifications)
 }
 END_TEST
 
+/*
+ * STATUS= follows the jobs in flight and running, and with a watchdog
+ * (WATCHDOG_USEC, as systemd sets it for WatchdogSec=) the loop feeds it
+ * at half its time.
+ */
+START_TEST(test_status_and_watchdog)
+{
+	Tpool__CancelReply *cr;
+	struct tpc *c;
+	uint64_t id;
+
+	ck_assert_int_eq(setenv("WATCHDOG_USEC", "400000", 1), 0);
+	td_up(&D, NULL);
+	ck_assert_int_eq(unsetenv("WATCHDOG_USEC"), 0);
+	td_expect_log(&D, "watchdog: fed every 200 ms");
+	ck_assert(td_wait_notify(&D, "WATCHDOG=1", td_deadline_ms()));
+	ck_assert(td_wait_notify(&D, "WATCHDOG=1", td_deadline_ms()));
+	c = td_connect(&D);
+	id = td_submit(c, "sleep", "30000");
+	ck_assert(td_wait_notify(&D, "STATUS=1 jobs in flight (1 running), 1 "
+	    "connections", td_deadline_ms()));
+	ck_assert_int_eq(tpc_cancel(c, id, true, &cr), 0);
+	tpool__cancel_reply__free_unpacked(cr, NULL);
+	ck_assert(td_wait_notify(&D, "STATUS=0 jobs in flight (0 running), 1 "
+	    "connections", td_deadline_ms()));
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/*
+ * Under journald: with stderr the journal ($JOURNAL_STREAM names its
+ * device and inode), the log lines carry "<N>" priorities and each job's
+ * end is a structured journal entry (--audit-log auto).  journald is
+ * played by a datagram socket at /run/systemd/journal/socket, in a mount
+ * namespace of this test's own where /run is a folder of the test (as
+ * root; skipped otherwise).
+ */
+START_TEST(test_audit_log_to_the_journal)
+{
+	static const char jsock[] = "/run/systemd/journal/socket";
+	char run[160], jdir[200], env[64], buf[8192], want[64];
+	struct sockaddr_un sun;
+	struct pollfd pfd;
+	struct stat st;
+	struct tpc *c;
+	uint64_t id;
+	bool found = false;
+	ssize_t n;
+	int fd;
+
+	if (geteuid() != 0) {
+		(void)fprintf(stderr, "skipped: needs root for a mount "
+		    "namespace\n");
+		return;
+	}
+	td_init(&D);
+	td_add_example_plugins(&D);
+	(void)snprintf(run, sizeof(run), "%s/run", D.td_dir);
+	(void)snprintf(jdir, sizeof(jdir), "%s/systemd/journal", run);
+	ck_assert_int_eq(mkdir(run, 0755), 0);
+	(void)snprintf(buf, sizeof(buf), "%s/systemd", run);
+	ck_assert_int_eq(mkdir(buf, 0755), 0);
+	ck_assert_int_eq(mkdir(jdir, 0755), 0);
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(mount(run, "/run", NULL, MS_BIND, NULL), 0);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, jsock, sizeof(jsock));
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+
+	/* stderr, the log file, is "the journal". */
+	ck_assert_int_eq(close(open(D.td_log, O_WRONLY | O_CREAT | O_CLOEXEC,
+	    0644)), 0);
+	ck_assert_int_eq(stat(D.td_log, &st), 0);
+	(void)snprintf(env, sizeof(env), "%llu:%llu",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	ck_assert_int_eq(setenv("JOURNAL_STREAM", env, 1), 0);
+	td_start(&D, NULL, NULL);
+	ck_assert_int_eq(unsetenv("JOURNAL_STREAM"), 0);
+	td_expect_log(&D, "<5>tpool ");
+	c = td_connect(&D);
+	id = td_submit(c, "echo", "audited");
+	tpool__job_info__free_unpacked(td_wait_final(c, id), NULL);
+	(void)snprintf(want, sizeof(want), "TPOOL_JOB_ID=%llu\n",
+	    (unsigned long long)id);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (!found && poll(&pfd, 1, (int)td_deadline_ms()) == 1) {
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		ck_assert_int_gt(n, 0);
+		buf[n] = '\0';
+		if (strstr(buf, want) == NULL)
+			continue;
+		found = true;
+		ck_assert_msg(strstr(buf, "TPOOL_PLUGIN=echo\n") != NULL, "%s", buf);
+		ck_assert(strstr(buf, "TPOOL_STATE=succeeded\n") != NULL);
+		ck_assert(strstr(buf, "TPOOL_UID=0\n") != NULL);
+		ck_assert(strstr(buf, "TPOOL_RUN_SECONDS=") != NULL);
+		ck_assert(strstr(buf, "MESSAGE_ID=70e49a14469f4a2485942e1fa8645448\n")
+		    != NULL);
+	}
+	ck_assert_msg(found, "no journal entry for job %llu",
+	    (unsigned long long)id);
+	tpc_free(c);
+	td_down(&D);
+	(void)close(fd);
+	(void)umount2("/run", MNT_DETACH);
+}
+END_TEST
+
 START_TEST(test_socket_activation)
 {
 	const char *prefix[] = { "systemd-socket-activate", "-l", NULL, "-E", "LD_LIBRARY_PATH",
 	    "-E", "NOTIFY_SOCKET", "-E", "PATH", NULL };
+	char ready[256];
 	Tpool__JobInfo *j;
 	struct stat st;
 	struct tpc *c;
@@ -111,7 +229,10 @@ START_TEST(test_socket_activation)
 	}
 	c = td_connect(&D);
 	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
-	ck_assert(td_log_contains(&D, "(from systemd)"));
+	/* The log names the socket systemd made, not the -s given. */
+	(void)snprintf(ready, sizeof(ready), "ready: socket %s (from systemd)",
+	    D.td_sock);
+	ck_assert_msg(td_log_contains(&D, ready), "no '%s'", ready);
 	j = td_run_job(c, "sha256", "abc", UNBOUND, -1, -1);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
 	tpool__job_info__free_unpacked(j, NULL);
@@ -803,6 +924,8 @@ lifecycle_suite(void)
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_notifications);
 	tcase_add_test(tc, test_socket_activation);
+	tcase_add_test(tc, test_status_and_watchdog);
+	tcase_add_test(tc, test_audit_log_to_the_journal);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sigterm");

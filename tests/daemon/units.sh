@@ -25,6 +25,7 @@ grep -q '^Type=notify$' "$tmp/tpoold.service"
 grep -q '^ListenStream=/run/tpool/tpoold.sock$' "$tmp/tpoold.socket"
 grep -q "^ExecStart=$(pwd)/daemon/tpoold --plugin-dir=/.* --state-dir=/var/lib/tpoold" "$tmp/tpoold.service"
 grep -q '^StateDirectory=tpoold$' "$tmp/tpoold.service"
+grep -q '^WatchdogSec=' "$tmp/tpoold.service"
 # The metrics socket: loopback, named as tpoold looks for it, and let
 # through the service's address filter.
 grep -q '^ListenStream=127.0.0.1:' "$tmp/tpoold-metrics.socket"

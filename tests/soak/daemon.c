@@ -531,7 +531,9 @@ soak_daemon_check_log(void)
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			if (strstr(line, bad[i]) != NULL)
 				break;
-		if (i == sizeof(bad) / sizeof(bad[0]))
+		/* Off the journal, an error line starts "error: ". */
+		if (i == sizeof(bad) / sizeof(bad[0]) &&
+		    strncmp(line, "error: ", 7) != 0)
 			continue;
 		line[strcspn(line, "\n")] = '\0';
 		if (shown++ < 10)
