@@ -38,6 +38,7 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/grant.c daemon/grant.h \
 	daemon/log.c daemon/log.h
 daemon_libtpoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_PLUGIN_DIR='"$(plugindir)"' \
+	-DTPOOLD_CONFIG='"$(sysconfdir)/tpool/tpoold.conf"' \
 	-DTPOOLD_WORKER='"$(pkglibexecdir)/tpoold-worker"'
 daemon_libtpoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS) $(SQLITE_CFLAGS)
 # What a program linking libtpoold.la needs besides it: the installed
@@ -66,3 +67,13 @@ daemon_tpoold_worker_LDADD = $(SECCOMP_LIBS) -ldl
 
 dist_man_MANS += docs/man/tpoold.8
 dist_doc_DATA += docs/architecture.md
+
+# The annotated config file: every key with its help, commented out, as
+# tpoold --config-sample prints it; installed as a sample to copy to
+# $(sysconfdir)/tpool/tpoold.conf.
+tpoolsampledir = $(pkgdatadir)
+tpoolsample_DATA = daemon/tpoold.conf.sample
+CLEANFILES += daemon/tpoold.conf.sample
+daemon/tpoold.conf.sample: daemon/tpoold$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) daemon && ./daemon/tpoold --config-sample > $@.tmp && \
+		mv $@.tmp $@

@@ -54,6 +54,7 @@
 #include "log.h"
 #include "options.h"
 #include "plugin.h"
+#include "safepath.h"
 #ifdef TPOOLD_TESTING
 #include "tp_test.h"
 #endif
@@ -161,6 +162,60 @@ main_log_grants(void)
 	}
 }
 
+/* A folder the daemon will use: there, and safe (safepath.h)?  0 or 1. */
+static int
+main_check_dir(const char *what, const char *dir)
+{
+	char why[512];
+	int fd;
+
+	if (tpd_safepath_opendir(dir, &fd, why, sizeof(why)) != 0) {
+		tpd_err("%s %s: %s", what, dir, why);
+		return 1;
+	}
+	(void)close(fd);
+	return 0;
+}
+
+/*
+ * --check-config: the options and the config file were read (each error
+ * logged, and then we are not here); now the folders and programs they
+ * name.  Says what it checked; the exit status.
+ */
+static int
+main_check_config(void)
+{
+	int errors = 0;
+
+	errors += main_check_dir("plugin directory", tpd_opt.o_plugin_dir);
+	if (tpd_opt.o_state_dir != NULL)
+		errors += main_check_dir("state directory", tpd_opt.o_state_dir);
+	if (access(tpd_opt.o_worker_program, X_OK) != 0) {
+		if (tpd_opt.o_isolation == TPD_ISO_PROCESS ||
+		    tpd_opt.o_plugin_confs.pcs_n > 0) {
+			tpd_err("worker program %s: %s", tpd_opt.o_worker_program,
+			    strerror(errno));
+			errors++;
+		} else {
+			tpd_warn("worker program %s: %s (needed only by plugins "
+			    "of isolation process)", tpd_opt.o_worker_program,
+			    strerror(errno));
+		}
+	}
+	if (errors != 0) {
+		(void)printf("tpoold: %d error%s in the configuration%s%s\n",
+		    errors, errors == 1 ? "" : "s", tpd_opt.o_config != NULL ?
+		    " of " : "", tpd_opt.o_config != NULL ? tpd_opt.o_config : "");
+		return 1;
+	}
+	(void)printf("tpoold: configuration OK (%s; plugins from %s%s%s)\n",
+	    tpd_opt.o_config != NULL ? tpd_opt.o_config : "no config file",
+	    tpd_opt.o_plugin_dir, tpd_opt.o_state_dir != NULL ?
+	    ", job store in " : ", no job store", tpd_opt.o_state_dir != NULL ?
+	    tpd_opt.o_state_dir : "");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -171,8 +226,16 @@ main(int argc, char **argv)
 	tpd_log_init();
 	rc = tpd_options_load(&tpd_opt, argc, argv);
 	if (rc != 0) {
+		if (rc > 0 && tpd_opt.o_check_config)
+			(void)printf("tpoold: the configuration has errors "
+			    "(above)\n");
 		tpd_options_free(&tpd_opt);
 		return rc < 0 ? 0 : rc;
+	}
+	if (tpd_opt.o_check_config) {
+		rc = main_check_config();
+		tpd_options_free(&tpd_opt);
+		return rc;
 	}
 	tpd_log_set_verbose(tpd_opt.o_verbose);
 	/* A client that goes away must be a write error, not a signal. */

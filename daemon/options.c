@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frame.h"
 #include "log.h"
@@ -261,6 +262,12 @@ _Static_assert(OPT_NROWS <= 64, "struct tpd_plugin_conf's pc_set has a "
 #define	OPT_CONFIG	'c'
 #define	OPT_HELP	'h'
 #define	OPT_VERSION	'V'
+#define	OPT_CHECK	1001	/* --check-config */
+#define	OPT_SAMPLE	1002	/* --config-sample */
+
+#ifndef TPOOLD_CONFIG
+#define	TPOOLD_CONFIG	"/etc/tpool/tpoold.conf"
+#endif
 
 void
 tpd_options_foreach_limit(const struct tpd_options *opt,
@@ -764,7 +771,7 @@ opt_trim(char *s)
 	return s;
 }
 
-/* Apply the config file; errors are reported on stderr. */
+/* Apply the config file; every error is logged, the first returned. */
 static int
 opt_load_file(struct tpd_options *opt, const char *path)
 {
@@ -772,19 +779,25 @@ opt_load_file(struct tpd_options *opt, const char *path)
 	char line[4096], why[256], *key, *value, *eq, *hash;
 	unsigned int lineno = 0;
 	FILE *f;
-	int error = 0;
+	int error = 0, e;
 
 	if ((f = fopen(path, "re")) == NULL) {
 		error = errno;
 		tpd_err("%s: %s", path, strerror(error));
 		return error;
 	}
+	/* Every error is said, then the first one returned. */
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
 			tpd_err("%s:%u: line too long", path, lineno);
-			error = EINVAL;
-			break;
+			if (error == 0)
+				error = EINVAL;
+			/* The rest of that line. */
+			while (fgets(line, sizeof(line), f) != NULL &&
+			    strchr(line, '\n') == NULL)
+				continue;
+			continue;
 		}
 		if ((hash = strchr(line, '#')) != NULL)
 			*hash = '\0';
@@ -793,25 +806,29 @@ opt_load_file(struct tpd_options *opt, const char *path)
 			continue;
 		if ((eq = strchr(key, '=')) == NULL) {
 			tpd_err("%s:%u: expected 'key = value'", path, lineno);
-			error = EINVAL;
-			break;
+			if (error == 0)
+				error = EINVAL;
+			continue;
 		}
 		*eq = '\0';
 		key = opt_trim(key);
 		value = opt_trim(eq + 1);
 		if ((row = opt_find(key)) == NULL) {
 			tpd_err("%s:%u: unknown key '%s'", path, lineno, key);
-			error = EINVAL;
-			break;
+			if (error == 0)
+				error = EINVAL;
+			continue;
 		}
-		if ((error = opt_set(opt, row, value, why, sizeof(why))) != 0) {
+		if ((e = opt_set(opt, row, value, why, sizeof(why))) != 0) {
 			tpd_err("%s:%u: %s", path, lineno, why);
-			break;
+			if (error == 0)
+				error = e;
 		}
 	}
-	if (error == 0 && ferror(f)) {
-		error = EIO;
+	if (ferror(f)) {
 		tpd_err("%s: read error", path);
+		if (error == 0)
+			error = EIO;
 	}
 	(void)fclose(f);
 	return error;
@@ -844,21 +861,65 @@ opt_usage(FILE *out)
 		(void)fprintf(out, "  %-34s %s\n", left, row->or_help);
 	}
 	(void)fprintf(out,
-	    "  %-34s %s\n  %-34s %s\n  %-34s %s\n\n"
+	    "  %-34s %s\n  %-34s %s\n  %-34s %s\n  %-34s %s\n  %-34s %s\n\n"
 	    "Sizes take K, M, G suffixes; times take ms, s, m, h (bare: "
 	    "seconds).\n"
 	    "The config file holds 'key = value' lines with the long option "
 	    "names as\n"
 	    "keys; the command line wins over it.  See tpoold(8).\n",
-	    "-c, --config FILE", "read settings from FILE",
+	    "-c, --config FILE", "read settings from FILE (default: "
+	    TPOOLD_CONFIG ", when it is there)",
+	    "--check-config", "check the settings and the folders they name, "
+	    "list every error, exit 0 if none",
+	    "--config-sample", "print an annotated config file and exit",
 	    "-h, --help", "show this help and exit",
 	    "-V, --version", "show the version and exit");
+}
+
+/* Print text as "# " comment lines of at most 76 columns. */
+static void
+opt_comment(FILE *out, const char *text)
+{
+	const char *p = text, *end, *brk;
+
+	while (*p != '\0') {
+		end = p + strlen(p);
+		if (end - p > 74) {
+			for (brk = p + 74; brk > p && *brk != ' '; brk--)
+				continue;
+			if (brk > p)
+				end = brk;
+		}
+		(void)fprintf(out, "# %.*s\n", (int)(end - p), p);
+		p = *end == ' ' ? end + 1 : end;
+	}
+}
+
+/* --config-sample: every key, its help, commented out. */
+static void
+opt_sample(FILE *out)
+{
+	size_t i;
+
+	(void)fprintf(out,
+	    "# tpoold.conf -- settings of tpoold(8), read from " TPOOLD_CONFIG "\n"
+	    "# when it is there (or the file of -c).  One 'key = value' a line;\n"
+	    "# the keys are the long options; '#' starts a comment; the command\n"
+	    "# line wins over the file.  Sizes take K, M, G; times ms, s, m, h.\n"
+	    "# Check a file with: tpoold --check-config [-c FILE]\n"
+	    "# (printed by tpoold --config-sample).\n");
+	for (i = 0; i < OPT_NROWS; i++) {
+		(void)fprintf(out, "\n");
+		opt_comment(out, opt_table[i].or_help);
+		(void)fprintf(out, "#%s = %s\n", opt_table[i].or_name,
+		    opt_table[i].or_arg != NULL ? opt_table[i].or_arg : "1");
+	}
 }
 
 int
 tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 {
-	struct option longopts[OPT_NROWS + 4];
+	struct option longopts[OPT_NROWS + 6];
 	char shortopts[3 * OPT_NROWS + 8], why[256];
 	struct { const struct opt_row *row; const char *value; } *given;
 	size_t i, ngiven = 0, s = 0;
@@ -887,6 +948,10 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 	}
 	longopts[i++] = (struct option){ "config", required_argument, NULL,
 	    OPT_CONFIG };
+	longopts[i++] = (struct option){ "check-config", no_argument, NULL,
+	    OPT_CHECK };
+	longopts[i++] = (struct option){ "config-sample", no_argument, NULL,
+	    OPT_SAMPLE };
 	longopts[i++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	longopts[i++] = (struct option){ "version", no_argument, NULL,
 	    OPT_VERSION };
@@ -900,6 +965,13 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 		case OPT_CONFIG:
 			config = optarg;
 			continue;
+		case OPT_CHECK:
+			opt->o_check_config = true;
+			continue;
+		case OPT_SAMPLE:
+			opt_sample(stdout);
+			free(given);
+			return -1;
 		case OPT_HELP:
 			opt_usage(stdout);
 			free(given);
@@ -933,7 +1005,12 @@ tpd_options_load(struct tpd_options *opt, int argc, char **argv)
 		return 2;
 	}
 
-	/* Then the config file, then the command line over it. */
+	/*
+	 * Then the config file (-c, or the default one when it is there),
+	 * then the command line over it.
+	 */
+	if (config == NULL && access(TPOOLD_CONFIG, F_OK) == 0)
+		config = TPOOLD_CONFIG;
 	if (config != NULL) {
 		if ((opt->o_config = strdup(config)) == NULL ||
 		    opt_load_file(opt, config) != 0) {

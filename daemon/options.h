@@ -76,7 +76,8 @@ struct tpd_worker_conf {
 struct tpd_options {
 	char		*o_socket;		/* -s: socket path */
 	char		*o_plugin_dir;		/* -p */
-	char		*o_config;		/* -c */
+	char		*o_config;		/* -c, or the default file read */
+	bool		o_check_config;		/* --check-config */
 	int		o_verbose;		/* -v: debug logs */
 	uint32_t	o_max_frame;		/* largest request frame body */
 	uint32_t	o_max_jobs;		/* jobs in flight, all users */

@@ -868,6 +868,48 @@ START_TEST(test_bad_config_and_options)
 }
 END_TEST
 
+/*
+ * --check-config lists every error of the file (not only the first) and
+ * of the folders it names, and exits non-zero; a good configuration, and
+ * the annotated sample of --config-sample as it is, exit 0.
+ */
+START_TEST(test_check_config)
+{
+	char cfg[160], sample[160], cmd[512];
+	FILE *f;
+	int rc;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	(void)snprintf(cfg, sizeof(cfg), "%s/check.conf", D.td_dir);
+	write_file(cfg, "max-jobs = lots\nno-such-key = 1\nno equals sign\n"
+	    "max-frame = 1G\n");
+	ck_assert_int_ne(run_status(ARGS("--check-config", "-c", cfg), false), 0);
+	ck_assert(td_log_contains(&D, "check.conf:1: --max-jobs: 'lots'"));
+	ck_assert(td_log_contains(&D, "check.conf:2: unknown key 'no-such-key'"));
+	ck_assert(td_log_contains(&D, "check.conf:3: expected 'key = value'"));
+	ck_assert(td_log_contains(&D, "check.conf:4: --max-frame"));
+	ck_assert(td_log_contains(&D, "the configuration has errors"));
+
+	write_file(cfg, "plugin-dir = /nonexistent/plugins\n");
+	ck_assert_int_eq(run_status(ARGS("--check-config", "-c", cfg), false), 1);
+	ck_assert(td_log_contains(&D, "plugin directory /nonexistent/plugins"));
+
+	(void)snprintf(sample, sizeof(sample), "%s/sample.conf", D.td_dir);
+	(void)snprintf(cmd, sizeof(cmd), "%s/daemon/tpoold --config-sample > %s",
+	    TD_BUILDDIR, sample);
+	ck_assert_int_eq(system(cmd), 0);
+	f = fopen(sample, "a");
+	ck_assert_ptr_nonnull(f);
+	(void)fprintf(f, "plugin-dir = %s\nmax-jobs = 100\n", D.td_plugins);
+	ck_assert_int_eq(fclose(f), 0);
+	rc = run_status(ARGS("--check-config", "-c", sample), false);
+	ck_assert_msg(rc == 0, "the sample does not check: %d", rc);
+	ck_assert(td_log_contains(&D, "configuration OK"));
+	td_cleanup(&D);
+}
+END_TEST
+
 START_TEST(test_grant_priority_checked_at_start)
 {
 	char cfg[160];
@@ -959,6 +1001,7 @@ lifecycle_suite(void)
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_config_file);
 	tcase_add_test(tc, test_bad_config_and_options);
+	tcase_add_test(tc, test_check_config);
 	tcase_add_test(tc, test_grant_priority_checked_at_start);
 	suite_add_tcase(s, tc);
 	return s;
