@@ -66,6 +66,7 @@
 #include "store.h"
 #include "plugin.h"
 #include "pools.h"
+#include "safepath.h"
 #include "testing.h"
 
 #define	DRAIN_DEADLINE_MS	2000	/* writing the last replies at exit */
@@ -346,6 +347,32 @@ daemon_conn_closed(struct tpd_conn *conn)
 	tpd_listen_fd_freed();
 }
 
+/*
+ * The plugin directory, at start: there, readable, and safe by
+ * safepath.h's rules; else the daemon does not start, saying why (a
+ * rescan later that finds it gone or unsafe loads nothing from it and
+ * goes on).  0 or an errno (logged).
+ */
+static int
+daemon_check_plugin_dir(void)
+{
+	const char *dir = tpd_opt.o_plugin_dir;
+	char why[512];
+	int error, fd;
+
+	if (!tpd_safepath_proc_ok()) {
+		tpd_err("plugin directory %s: /proc is not mounted, and plugins "
+		    "are loaded only through /proc/self/fd; not starting", dir);
+		return ENOENT;
+	}
+	if ((error = tpd_safepath_opendir(dir, &fd, why, sizeof(why))) != 0) {
+		tpd_err("plugin directory %s: %s; not starting", dir, why);
+		return error;
+	}
+	(void)close(fd);
+	return 0;
+}
+
 int
 tpd_daemon_setup(bool listen)
 {
@@ -384,7 +411,8 @@ tpd_daemon_setup(bool listen)
 	if ((error = tpd_jobs_init(tpd_base, &daemon_job_hooks)) != 0 ||
 	    (error = tpd_store_open()) != 0 ||
 	    (error = tpd_conn_init(tpd_base, &daemon_conn_hooks)) != 0 ||
-	    (error = tpd_plugins_init(tpd_base, daemon_plugins_scanned)) != 0)
+	    (error = tpd_plugins_init(tpd_base, daemon_plugins_scanned)) != 0 ||
+	    (listen && (error = daemon_check_plugin_dir()) != 0))
 		return error;
 	tpd_plugins_scan();
 	if ((error = tpd_store_recover()) != 0)

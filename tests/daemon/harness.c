@@ -906,3 +906,28 @@ td_have_socket_activate(void)
 	(void)fprintf(stderr, "skipped: no systemd-socket-activate\n");
 	return false;
 }
+
+int
+td_start_refused(struct td_daemon *d, const char *const *args)
+{
+	pid_t pid = td_spawn(d, NULL, args, true);
+	uint64_t end = tu_now_ms() + td_deadline_ms();
+	int status;
+
+	/* Its last words (STATUS=failed...) must not find the socket full. */
+	do {
+		td_notify_drain(d);
+		status = td_wait_exit(pid, 50);
+	} while (status == -1 && tu_now_ms() < end);
+	td_notify_drain(d);
+	d->td_pid = 0;
+	if (status == -1) {
+		(void)kill(pid, SIGKILL);
+		(void)td_wait_exit(pid, 5000);
+		td_dump_log(d);
+		ck_abort_msg("tpoold did not exit");
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+	    "tpoold started (status %#x)", (unsigned int)status);
+	return WEXITSTATUS(status);
+}

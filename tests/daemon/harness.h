@@ -83,6 +83,12 @@ void	td_expect_running_threads_at_exit(void);
 /* Run the daemon with args without waiting for anything; its pid. */
 pid_t	td_spawn(struct td_daemon *d, const char *const *prefix, const char *const *args,
 	    bool with_socket_args);
+/*
+ * Start tpoold -s SOCK -p PLUGINS -v plus args (may be NULL) expecting it
+ * to refuse to start: it must exit within the deadline, with a status
+ * other than 0 (returned).
+ */
+int	td_start_refused(struct td_daemon *d, const char *const *args);
 /* Is systemd-socket-activate there?  If not, says the test is skipped. */
 bool	td_have_socket_activate(void);
 /* Wait for pid to exit (up to td_deadline_ms()); its status or -1. */

@@ -670,18 +670,18 @@ START_TEST(test_bad_plugins_are_skipped)
 }
 END_TEST
 
+/* A plugin directory that is not there stops the start, saying so. */
 START_TEST(test_missing_plugin_dir)
 {
-	struct tpc *c;
+	char why[256];
 
 	td_init(&D);
 	ck_assert_int_eq(rmdir(D.td_plugins), 0);
-	td_start(&D, NULL, NULL);
-	ck_assert(td_log_contains(&D, "plugin directory"));
-	c = td_connect(&D);
-	ck_assert_uint_eq(count_plugins(c), 0);
-	tpc_free(c);
-	td_down(&D);
+	ck_assert_int_eq(td_start_refused(&D, NULL), 1);
+	(void)snprintf(why, sizeof(why), "plugin directory %s: ", D.td_plugins);
+	ck_assert(td_log_contains(&D, why));
+	ck_assert(td_log_contains(&D, "; not starting"));
+	td_cleanup(&D);
 }
 END_TEST
 

@@ -243,8 +243,8 @@ replace_socket(void *arg)
  * through which tpoold's plugin directory goes, and swaps it, all the
  * time, between root's real plugin folder and one of its own holding its
  * plugin under the same file name.  Over STARTS starts the attacker's
- * plugin never loads (no marker) and each start says why it loaded
- * nothing: the link is not root's or the daemon's.
+ * plugin never loads (no marker) and each start is refused, saying why:
+ * the link is not root's or the daemon's.
  */
 START_TEST(test_plugin_dir_via_attackers_link_never_loads)
 {
@@ -282,11 +282,10 @@ START_TEST(test_plugin_dir_via_attackers_link_never_loads)
 	ck_assert_uint_lt(strlen(link), sizeof(D.td_plugins));
 	fmt(D.td_plugins, sizeof(D.td_plugins), "%s", link);
 	fmt(why, sizeof(why), "%s is a symbolic link owned by uid "
-	    "%u, not root or the daemon's uid 0; loading nothing from it",
+	    "%u, not root or the daemon's uid 0; not starting",
 	    link, (unsigned int)u.tu_uid);
 	for (i = 0; i < STARTS; i++) {
-		td_start(&D, NULL, NULL);
-		td_stop(&D);
+		ck_assert_int_eq(td_start_refused(&D, NULL), 1);
 		ck_assert_msg(access(marker, F_OK) != 0,
 		    "start %u: tpoold loaded the attacker's plugin", i + 1);
 	}
@@ -342,12 +341,11 @@ START_TEST(test_plugin_dir_via_roots_link_is_followed_and_checked)
 	in_dir(link, sizeof(link), "rootlink2");
 	ck_assert_int_eq(symlink(evil, link), 0);
 	fmt(D.td_plugins, sizeof(D.td_plugins), "%s", link);
-	td_start(&D, NULL, NULL);
+	ck_assert_int_eq(td_start_refused(&D, NULL), 1);
 	fmt(why, sizeof(why), "plugin directory %s: owned by uid "
-	    "%u, not root or the daemon's uid 0; loading nothing from it",
+	    "%u, not root or the daemon's uid 0; not starting",
 	    link, (unsigned int)u.tu_uid);
 	expect_log(why);
-	td_stop(&D);
 	ck_assert_msg(access(marker, F_OK) != 0,
 	    "tpoold loaded the attacker's plugin");
 
@@ -355,11 +353,10 @@ START_TEST(test_plugin_dir_via_roots_link_is_followed_and_checked)
 	in_dir(link, sizeof(link), "loop");
 	ck_assert_int_eq(symlink("loop", link), 0);
 	fmt(D.td_plugins, sizeof(D.td_plugins), "%s", link);
-	td_start(&D, NULL, NULL);
+	ck_assert_int_eq(td_start_refused(&D, NULL), 1);
 	fmt(why, sizeof(why), "plugin directory %s: more than 40 symbolic "
-	    "links; loading nothing from it", link);
+	    "links; not starting", link);
 	expect_log(why);
-	td_stop(&D);
 	td_cleanup(&D);
 }
 END_TEST
