@@ -94,6 +94,12 @@ tpd_daemon_done(void)
 	return daemon_done;
 }
 
+bool
+tpd_daemon_stopping(void)
+{
+	return daemon_stopping;
+}
+
 /* "STATUS=..." as of now into buf: jobs in flight and running, clients. */
 static void
 daemon_status_line(char *buf, size_t len)

@@ -34,6 +34,8 @@ void	tpd_daemon_stop(const char *why);
 /* SIGHUP: rescan the plugin directory.  May sleep (dlopen). */
 void	tpd_daemon_reload(void);
 /* Has the shutdown finished (the loop may end)? */
+/* Has a stop begun (SIGTERM)? */
+bool	tpd_daemon_stopping(void);
 bool	tpd_daemon_done(void);
 /* sd_notify state (e.g. "READY=1\n") with a STATUS= line. */
 void	tpd_daemon_notify_status(const char *state);

@@ -12,7 +12,10 @@
  * ever delivered to a pool's or a plugin's thread, and none waits for a
  * thread that happens to have it pending:
  *
- *	SIGHUP		rescan the plugin directory.
+ *	SIGHUP		read the options and the config file again (the
+ *			settings that can change live are applied, the
+ *			others named as needing a restart), then rescan the
+ *			plugin directory.
  *	SIGTERM/SIGINT	stop (tpd_daemon_stop): close the socket, cancel every
  *			queued job (each reported cancelled), ask running jobs
  *			to stop, wait for them up to --shutdown-grace, report
@@ -63,6 +66,31 @@ static sigset_t main_sigs;		/* SIGTERM, SIGINT, SIGHUP */
 static int main_sig_fd = -1;		/* their signalfd */
 static struct event *main_sig_ev;
 
+static int main_argc;		/* for SIGHUP's second reading */
+static char **main_argv;
+
+/* SIGHUP: read the options and the config file again, apply what can
+ * change live, say what needs a restart. */
+static void
+main_reload_config(void)
+{
+	struct tpd_options fresh;
+	unsigned int n;
+
+	memset(&fresh, 0, sizeof(fresh));
+	if (tpd_options_load(&fresh, main_argc, main_argv) != 0) {
+		tpd_err("SIGHUP: the configuration has errors (above); every "
+		    "setting stays as it was");
+		tpd_options_free(&fresh);
+		return;
+	}
+	n = tpd_options_apply_reload(&tpd_opt, &fresh);
+	tpd_notice("SIGHUP: configuration %s read again: %u setting%s "
+	    "applied", fresh.o_config != NULL ? fresh.o_config : "(none)", n,
+	    n == 1 ? "" : "s");
+	tpd_options_free(&fresh);
+}
+
 static void
 main_signal_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -73,6 +101,8 @@ main_signal_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
+			if (!tpd_daemon_stopping())
+				main_reload_config();
 			tpd_daemon_reload();
 		} else {
 			(void)snprintf(why, sizeof(why), "signal %u",
@@ -224,6 +254,8 @@ main(int argc, char **argv)
 
 	main_block_signals();
 	tpd_log_init();
+	main_argc = argc;
+	main_argv = argv;
 	rc = tpd_options_load(&tpd_opt, argc, argv);
 	if (rc != 0) {
 		if (rc > 0 && tpd_opt.o_check_config)

@@ -269,6 +269,69 @@ _Static_assert(OPT_NROWS <= 64, "struct tpd_plugin_conf's pc_set has a "
 #define	TPOOLD_CONFIG	"/etc/tpool/tpoold.conf"
 #endif
 
+/*
+ * The settings a SIGHUP may change in a running daemon: each is read
+ * where it is used, on the loop thread, so the next use sees the new
+ * value (a new connection, the next submit, the next forgetting of
+ * finished jobs, the next stop, the next job's end).
+ */
+static const char *const opt_live[] = {
+	"max-connections", "max-connections-per-user", "max-input",
+	"max-jobs", "max-jobs-per-client", "finished-keep", "finished-ttl",
+	"shutdown-grace", "connection-idle-timeout", "audit-log",
+};
+
+static bool
+opt_is_live(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(opt_live) / sizeof(opt_live[0]); i++)
+		if (strcmp(opt_live[i], name) == 0)
+			return true;
+	return false;
+}
+
+static size_t opt_field_size(const struct opt_row *);
+
+unsigned int
+tpd_options_apply_reload(struct tpd_options *cur,
+    const struct tpd_options *fresh)
+{
+	const struct opt_row *row;
+	const char *a, *b;
+	unsigned int applied = 0;
+	size_t i, sz;
+	bool differs;
+
+	for (i = 0; i < OPT_NROWS; i++) {
+		row = &opt_table[i];
+		if (row->or_kind == OPT_STRING) {
+			memcpy(&a, (const char *)cur + row->or_offset, sizeof(a));
+			memcpy(&b, (const char *)fresh + row->or_offset, sizeof(b));
+			differs = (a == NULL) != (b == NULL) ||
+			    (a != NULL && strcmp(a, b) != 0);
+		} else if ((sz = opt_field_size(row)) != 0) {
+			differs = memcmp((const char *)cur + row->or_offset,
+			    (const char *)fresh + row->or_offset, sz) != 0;
+		} else {
+			continue;
+		}
+		if (!differs)
+			continue;
+		if (row->or_kind != OPT_STRING && opt_is_live(row->or_name)) {
+			memcpy((char *)cur + row->or_offset,
+			    (const char *)fresh + row->or_offset, sz);
+			tpd_notice("SIGHUP: %s changed: applied", row->or_name);
+			applied++;
+		} else {
+			tpd_warn("SIGHUP: %s changed: it takes effect at the "
+			    "next start (a restart)", row->or_name);
+		}
+	}
+	return applied;
+}
+
 void
 tpd_options_foreach_limit(const struct tpd_options *opt,
     void (*fn)(const char *, uint64_t, enum tpd_limit_unit, void *),
@@ -522,7 +585,7 @@ bad:
 	return EINVAL;
 }
 
-/* The bytes of a row's field. */
+/* The bytes of a row's field (0: a string, grants, plugin settings). */
 static size_t
 opt_field_size(const struct opt_row *row)
 {
@@ -534,7 +597,12 @@ opt_field_size(const struct opt_row *row)
 		return sizeof(size_t);
 	case OPT_DURATION:
 		return sizeof(uint64_t);
+	case OPT_MODE:
+		return sizeof(mode_t);
 	case OPT_ISOLATION:
+	case OPT_BOOL:
+	case OPT_SYNC:
+	case OPT_AUDIT:
 		return sizeof(int);
 	default:
 		return 0;

@@ -143,6 +143,18 @@ int	tpd_options_load(struct tpd_options *opt, int argc, char **argv);
 void	tpd_options_defaults(struct tpd_options *opt);
 void	tpd_options_free(struct tpd_options *opt);
 
+/*
+ * SIGHUP: fresh is the options and the config file read again.  Each
+ * setting that changed is applied to cur when it can change live (the
+ * limits read where they are used: connections, jobs, input, finished
+ * jobs kept, timeouts of idle connections, the shutdown grace, the audit
+ * log), or logged as taking effect at the next start; grant-priority and
+ * the per-plugin settings are not compared (read at start).  The number
+ * applied.  Loop thread.
+ */
+unsigned int tpd_options_apply_reload(struct tpd_options *cur,
+	    const struct tpd_options *fresh);
+
 /* A numeric setting, for Stats (tpd_options_foreach_limit). */
 enum tpd_limit_unit {
 	TPD_LIMIT_COUNT,

@@ -910,6 +910,56 @@ START_TEST(test_check_config)
 }
 END_TEST
 
+/*
+ * SIGHUP reads the config file again: a limit that can change live is
+ * applied (the next submit sees it), one that cannot is named as needing
+ * a restart, and a file with an error changes nothing.
+ */
+START_TEST(test_sighup_applies_live_limits)
+{
+	Tpool__CancelReply *cr;
+	const char *msg;
+	char cfg[160];
+	struct tpc *c;
+	uint64_t id, ids[3];
+	int i;
+
+	td_init(&D);
+	td_add_example_plugins(&D);
+	(void)snprintf(cfg, sizeof(cfg), "%s/live.conf", D.td_dir);
+	write_file(cfg, "max-jobs-per-client = 2\nmax-threads = 4\n");
+	td_start(&D, NULL, ARGS("-c", cfg));
+	c = td_connect(&D);
+	for (i = 0; i < 2; i++)
+		ids[i] = td_submit(c, "sleep", "20000");
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "1", 1), &id),
+	    TPC_EDAEMON);
+	ck_assert_int_eq(tpc_last_error(c, &msg),
+	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
+
+	write_file(cfg, "max-jobs-per-client = 3\nmax-threads = 5\n");
+	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+	td_expect_log(&D, "SIGHUP: max-jobs-per-client changed: applied");
+	td_expect_log(&D, "SIGHUP: max-threads changed: it takes effect at "
+	    "the next start");
+	ids[2] = td_submit(c, "sleep", "20000");
+
+	write_file(cfg, "max-jobs-per-client = many\n");
+	ck_assert_int_eq(kill(D.td_pid, SIGHUP), 0);
+	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
+	td_expect_log(&D, "every setting stays as it was");
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "1", 1), &id),
+	    TPC_EDAEMON);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(tpc_cancel(c, ids[i], true, &cr), 0);
+		tpool__cancel_reply__free_unpacked(cr, NULL);
+	}
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_grant_priority_checked_at_start)
 {
 	char cfg[160];
@@ -1002,6 +1052,7 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_config_file);
 	tcase_add_test(tc, test_bad_config_and_options);
 	tcase_add_test(tc, test_check_config);
+	tcase_add_test(tc, test_sighup_applies_live_limits);
 	tcase_add_test(tc, test_grant_priority_checked_at_start);
 	suite_add_tcase(s, tc);
 	return s;
