@@ -3,8 +3,8 @@
 # packages can be installed): build tpool, show libtp's pools, then start
 # tpoold on a private socket with the example plugins and a job store, drive
 # it with tpctl (plugins, a CPU-bound sha256 job, a sleep job cancelled while
-# running and one cancelled while queued, stats, a delayed job that outlives
-# a restart of the daemon) and stop it.
+# running and one cancelled while queued, stats and metrics, a delayed job
+# that outlives a restart of the daemon) and stop it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -84,6 +84,8 @@ say "$tpctl cancel --wait $long                 # running: too late, the plugin 
 "$tpctl" cancel --wait "$long" || status=$?
 run "$tpctl" status "$long"
 run "$tpctl" stats
+say "$tpctl metrics | grep -E '^tpool_jobs_(accepted|ended)_total' | grep -v ' 0\$'"
+"$tpctl" metrics | grep -E '^tpool_jobs_(accepted|ended)_total' | grep -v ' 0$'
 
 # A job delayed by 3 s, then a restart: the job store keeps it.
 say "$tpctl submit --delay 3s --name later echo 'still here after a restart'"
