@@ -61,4 +61,4 @@ daemon_tpoold_worker_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
 daemon_tpoold_worker_LDADD = $(SECCOMP_LIBS) -ldl
 
 dist_man_MANS += docs/man/tpoold.8
-dist_doc_DATA += docs/architecture.md
+dist_doc_DATA += docs/architecture.md docs/reliability.md
