@@ -26,4 +26,4 @@ if HAVE_LIBUV
 bench_libtp_bench_libtp_CFLAGS += $(LIBUV_CFLAGS)
 bench_libtp_bench_libtp_LDADD += $(LIBUV_LIBS)
 endif
-EXTRA_DIST += docs/benchmarks.md
+dist_doc_DATA += docs/benchmarks.md

@@ -4,7 +4,9 @@
  * One struct tpc is one connection to the daemon's Unix socket, speaking
  * the protocol of docs/protocol.md (4-byte big-endian length, then one
  * protobuf message; Request up, ServerMessage down).  tpctl, the daemon's
- * integration tests and the benchmarks are built on it.
+ * integration tests and the benchmarks are built on it.  Installed as
+ * <tpool/tpclient.h> (with tpool.pb-c.h and names.h beside it), libtpclient
+ * and tpclient.pc; the manual is tpclient(3).
  *
  * How it works:
  *

@@ -35,5 +35,8 @@ noinst_PROGRAMS += docs/examples/libtp-demo
 docs_examples_libtp_demo_SOURCES = docs/examples/libtp-demo.c
 docs_examples_libtp_demo_LDADD = libtp/libtp.la
 docs_examples_libtp_demo_LDFLAGS = $(AM_LDFLAGS) -no-install
+# ...and installed, as libtp(3) says, into $(docdir)/examples.
+docexamplesdir = $(docdir)/examples
+docexamples_DATA = docs/examples/libtp-demo.c
 
 dist_man_MANS += docs/man/libtp.3

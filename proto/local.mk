@@ -11,7 +11,9 @@ proto_libtpproto_la_LIBADD = $(PROTOBUF_C_LIBS)
 
 BUILT_SOURCES += proto/tpool.pb-c.c proto/tpool.pb-c.h
 CLEANFILES += proto/tpool.pb-c.c proto/tpool.pb-c.h
-EXTRA_DIST += proto/tpool.proto
+# The schema, installed for clients in other languages
+# (pkg-config --variable=protodir tpclient).
+dist_pkgdata_DATA = proto/tpool.proto
 
 # protoc-c writes both files at once; the .h rule depends on the .c one.
 proto/tpool.pb-c.c: $(srcdir)/proto/tpool.proto
