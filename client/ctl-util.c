@@ -4,7 +4,9 @@
  * for people and as JSON, the progress bar while waiting on a job.
  *
  * Output rules (tpctl(1)): results go to stdout, diagnostics and the
- * progress bar to stderr.  A result is printed as it is when it is text
+ * progress bar to stderr; under --json every error is one JSON object on
+ * stdout instead (ctl_errorv, the one place errors are printed) and
+ * nothing is written to stderr but the progress bar.  A result is printed as it is when it is text
  * (valid UTF-8 without control characters other than tab and newline),
  * else as hex; --raw writes its bytes untouched.  JSON carries a result as
  * "result_base64" always and as "result" too when it is valid UTF-8.
@@ -38,11 +40,54 @@ const char ctl_exit_help[] =
 
 /* --------------------------------------------------------------- messages */
 
+/*
+ * Every error tpctl reports comes here.  With --json: one line
+ * {"error":{"code":CODE,"message":MESSAGE}} on stdout; else
+ * "tpctl CMD: MESSAGE" on stderr.
+ */
+static void
+ctl_errorv(const struct ctl_ctx *ctx, const char *code, const char *fmt,
+    va_list ap)
+{
+	char *msg = NULL;	/* ours: vasprintf's */
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	if (ctx->cc_json) {
+		(void)fputs("{\"error\":{\"code\":", stdout);
+		ctl_json_string(stdout, code);
+		(void)fputs(",\"message\":", stdout);
+		ctl_json_string(stdout, msg != NULL ? msg : fmt);
+		(void)fputs("}}\n", stdout);
+		(void)fflush(stdout);
+	} else {
+		(void)fflush(stdout);
+		if (ctx->cc_cmd != NULL)
+			(void)fprintf(stderr, "tpctl %s: ", ctx->cc_cmd);
+		else
+			(void)fputs("tpctl: ", stderr);
+		(void)fprintf(stderr, "%s\n", msg != NULL ? msg : fmt);
+	}
+	free(msg);
+}
+
+void
+ctl_error(const struct ctl_ctx *ctx, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_errorv(ctx, code, fmt, ap);
+	va_end(ap);
+}
+
 void
 ctl_warnx(const struct ctl_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (ctx->cc_json)
+		return;
 	(void)fflush(stdout);
 	if (ctx->cc_cmd != NULL)
 		(void)fprintf(stderr, "tpctl %s: ", ctx->cc_cmd);
@@ -59,17 +104,26 @@ ctl_usage_error(const struct ctl_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (ctx->cc_cmd != NULL)
-		(void)fprintf(stderr, "tpctl %s: ", ctx->cc_cmd);
-	else
-		(void)fputs("tpctl: ", stderr);
 	va_start(ap, fmt);
-	(void)vfprintf(stderr, fmt, ap);
+	ctl_errorv(ctx, CTL_ERR_USAGE, fmt, ap);
 	va_end(ap);
-	(void)fprintf(stderr, "\nTry 'tpctl %s%s--help'.\n",
-	    ctx->cc_cmd != NULL ? ctx->cc_cmd : "",
-	    ctx->cc_cmd != NULL ? " " : "");
+	if (!ctx->cc_json)
+		(void)fprintf(stderr, "Try 'tpctl %s%s--help'.\n",
+		    ctx->cc_cmd != NULL ? ctx->cc_cmd : "",
+		    ctx->cc_cmd != NULL ? " " : "");
 	return CTL_EXIT_USAGE;
+}
+
+bool
+ctl_json_wanted(int argc, char **argv)
+{
+	int i;
+
+	/* As getopt_long reads them: options may follow operands, not "--". */
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	return false;
 }
 
 int
@@ -92,15 +146,21 @@ ctl_fail(const struct ctl_ctx *ctx, int error, const char *what)
 
 	if (error == TPC_EDAEMON && ctx->cc_conn != NULL) {
 		code = tpc_last_error(ctx->cc_conn, &msg);
-		ctl_warnx(ctx, "%s%s (%s)", msg,
-		    *msg == '\0' ? "the daemon refused" : "",
-		    tp_error_name(code));
+		if (ctx->cc_json)
+			ctl_error(ctx, tp_error_name(code), "%s", *msg == '\0' ?
+			    "the daemon refused" : msg);
+		else
+			ctl_error(ctx, NULL, "%s%s (%s)", msg,
+			    *msg == '\0' ? "the daemon refused" : "",
+			    tp_error_name(code));
 		return CTL_EXIT_DAEMON;
 	}
 	if (error == ECONNRESET || error == EPIPE)
-		ctl_warnx(ctx, "%s: the daemon closed the connection", what);
+		ctl_error(ctx, CTL_ERR_CONNECTION,
+		    "%s: the daemon closed the connection", what);
 	else
-		ctl_warnx(ctx, "%s: %s", what, tpc_strerror(error));
+		ctl_error(ctx, CTL_ERR_CONNECTION, "%s: %s", what,
+		    tpc_strerror(error));
 	return CTL_EXIT_CONN;
 }
 
@@ -137,8 +197,8 @@ ctl_connect(struct ctl_ctx *ctx)
 	    ctl_restarting(error) && ctl_now_ms() < end)
 		(void)nanosleep(&pause, NULL);
 	if (error != 0) {
-		ctl_warnx(ctx, "cannot connect to %s: %s", path,
-		    tpc_strerror(error));
+		ctl_error(ctx, CTL_ERR_CONNECT, "cannot connect to %s: %s",
+		    path, tpc_strerror(error));
 		return CTL_EXIT_CONN;
 	}
 	/* Results may be as large as any daemon's --max-result allows. */
@@ -773,9 +833,11 @@ ctl_resume(struct ctl_ctx *ctx, uint64_t job_id, Tpool__JobInfo **ret_final)
 	if ((error = tpc_watch(ctx->cc_conn, job_id, &wr)) != 0) {
 		if (error == TPC_EDAEMON && tpc_last_error(ctx->cc_conn, NULL) ==
 		    TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB) {
-			ctl_warnx(ctx, "the daemon does not know job %llu any "
-			    "more (a daemon without a job store loses its jobs "
-			    "when it stops)", (unsigned long long)job_id);
+			ctl_error(ctx, tp_error_name(
+			    TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB),
+			    "the daemon does not know job %llu any more (a "
+			    "daemon without a job store loses its jobs when it "
+			    "stops)", (unsigned long long)job_id);
 			return CTL_EXIT_DAEMON;
 		}
 		return ctl_fail(ctx, error, "watch");

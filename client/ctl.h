@@ -97,9 +97,35 @@ extern const struct ctl_cmd ctl_cmd_stats;
 
 /* ---------------------------------------------------------- ctl-util.c */
 
-/* "tpctl CMD: " + message on stderr. */
+/*
+ * tpctl's own error codes in --json's {"error":{"code":...}}, beside the
+ * daemon's (tp_error_name: "ERROR_UNKNOWN_PLUGIN", ...); tpctl(1) lists
+ * them.
+ */
+#define	CTL_ERR_USAGE		"usage"		/* bad command line */
+#define	CTL_ERR_CONNECT		"connect"	/* cannot reach the daemon */
+#define	CTL_ERR_CONNECTION	"connection"	/* lost, or a protocol error */
+#define	CTL_ERR_INPUT		"input"		/* --input-file unreadable */
+#define	CTL_ERR_TOO_LARGE	"too_large"	/* input over the frame size */
+#define	CTL_ERR_PROTOCOL	"protocol"	/* an answer that makes no sense */
+
+/*
+ * Report an error, the one way tpctl does: with --json one line
+ * {"error":{"code":CODE,"message":...}} on stdout, else "tpctl CMD: "
+ * and the message on stderr (CODE unused: NULL is fine there).
+ */
+void	ctl_error(const struct ctl_ctx *, const char *code, const char *fmt,
+	    ...) __attribute__((__format__(__printf__, 3, 4)));
+
+/*
+ * A note that is not an error (tpctl goes on): "tpctl CMD: " + message on
+ * stderr; nothing under --json, whose output is only JSON.
+ */
 void	ctl_warnx(const struct ctl_ctx *, const char *fmt, ...)
 	    __attribute__((__format__(__printf__, 2, 3)));
+
+/* Is --json among the arguments (before any "--")? */
+bool	ctl_json_wanted(int argc, char **argv);
 
 /* A usage error: message, a pointer to --help; returns CTL_EXIT_USAGE. */
 int	ctl_usage_error(const struct ctl_ctx *, const char *fmt, ...)

@@ -92,6 +92,23 @@ cmd_find(const char *name)
 }
 
 /*
+ * getopt_long returned '?' under --json (opterr 0: it said nothing): say
+ * which option, as JSON.  Returns CTL_EXIT_USAGE.
+ */
+static int
+ctl_bad_option(const struct ctl_ctx *ctx, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	/* A long option is named by its word, a short one by its letter. */
+	if (strncmp(arg, "--", 2) == 0 || optopt == 0 || optopt >= 0x100)
+		return ctl_usage_error(ctx, "option '%.*s' is unknown or "
+		    "wants an argument", (int)strcspn(arg, "="), arg);
+	return ctl_usage_error(ctx, "option '-%c' is unknown or wants an "
+	    "argument", optopt);
+}
+
+/*
  * Run cmd on its argv (argv[0] its name): options, operands, connection,
  * then the command itself.  Returns an enum ctl_exit.
  */
@@ -132,7 +149,9 @@ cmd_run(struct ctl_ctx *ctx, const struct ctl_cmd *cmd, int argc, char **argv)
 		case CTL_OPT_HELP:
 			return ctl_cmd_help(cmd);
 		case '?':
-			/* getopt_long said what was wrong. */
+			/* Without --json getopt_long said what was wrong. */
+			if (ctx->cc_json)
+				return ctl_bad_option(ctx, argv);
 			(void)fprintf(stderr, "Try 'tpctl %s --help'.\n",
 			    cmd->cmd_name);
 			return CTL_EXIT_USAGE;
@@ -161,6 +180,10 @@ main(int argc, char **argv)
 	int opt, ex;
 
 	memset(&ctx, 0, sizeof(ctx));
+	/* Known before any error, so that every error can be JSON. */
+	ctx.cc_json = ctl_json_wanted(argc, argv);
+	if (ctx.cc_json)
+		opterr = 0;	/* its messages are ctl_bad_option's */
 	while ((opt = getopt_long(argc, argv, "+s:hV", top_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -186,11 +209,15 @@ main(int argc, char **argv)
 			    PACKAGE_VERSION);
 			return CTL_EXIT_OK;
 		default:
+			if (ctx.cc_json)
+				return ctl_bad_option(&ctx, argv);
 			(void)fputs("Try 'tpctl --help'.\n", stderr);
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
+		if (ctx.cc_json)
+			return ctl_usage_error(&ctx, "which command?");
 		usage(stderr);
 		return CTL_EXIT_USAGE;
 	}

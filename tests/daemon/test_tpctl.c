@@ -619,6 +619,78 @@ START_TEST(test_exit_status_of_errors)
 }
 END_TEST
 
+/* What a --json error must be: one object on stdout, nothing on stderr. */
+static void
+json_error_expect(const struct run *r, int status, const char *code)
+{
+	char *e, *v;
+
+	ck_assert_msg(r->r_status == status, "exit %d, expected %d: %s", r->r_status,
+	    status, r->r_out);
+	ck_assert_msg(*r->r_err == '\0', "stderr under --json: %s", r->r_err);
+	e = json_get(r->r_out, "error");
+	ck_assert_msg(e != NULL, "no error object: %s", r->r_out);
+	json_expect(e, "code", code);
+	v = json_get(e, "message");
+	ck_assert_msg(v != NULL && strlen(v) > 2, "no message: %s", e);
+	free(v);
+	free(e);
+}
+
+/*
+ * --json: every error, the daemon's and tpctl's own, is one JSON object on
+ * stdout with the exit status the same error has without --json; stderr
+ * stays empty.  Without --json the same errors are text on stderr.
+ */
+START_TEST(test_json_errors_on_stdout)
+{
+	int out, err;
+	struct run r;
+	pid_t pid;
+
+	start();
+	r = tpctl(ARGS("--json", "submit", "--wait", "no-such-plugin", "x"));
+	json_error_expect(&r, 5, "\"ERROR_UNKNOWN_PLUGIN\"");
+	run_free(&r);
+	/* --json after the command counts too. */
+	r = tpctl(ARGS("cancel", "999999", "--json"));
+	json_error_expect(&r, 5, "\"ERROR_NO_SUCH_JOB\"");
+	run_free(&r);
+	r = tpctl(ARGS("--json", "submit"));
+	json_error_expect(&r, 2, "\"usage\"");
+	run_free(&r);
+	r = tpctl(ARGS("--json", "submit", "--no-such-option", "echo", "x"));
+	json_error_expect(&r, 2, "\"usage\"");
+	ck_assert_ptr_nonnull(strstr(r.r_out, "--no-such-option"));
+	run_free(&r);
+	r = tpctl(ARGS("--json", "submit", "--cpu"));
+	json_error_expect(&r, 2, "\"usage\"");
+	run_free(&r);
+	r = tpctl(ARGS("--json", "no-such-command"));
+	json_error_expect(&r, 2, "\"usage\"");
+	run_free(&r);
+	r = tpctl(ARGS("--json"));
+	json_error_expect(&r, 2, "\"usage\"");
+	run_free(&r);
+	r = tpctl(ARGS("--json", "submit", "--input-file", "/nonexistent/input", "echo"));
+	json_error_expect(&r, 2, "\"input\"");
+	run_free(&r);
+	pid = tpctl_spawn(ARGS("-s", "/nonexistent/tpoold.sock", "--json", "plugins"), false,
+	    &out, &err);
+	r = tpctl_wait(pid, out, err);
+	json_error_expect(&r, 3, "\"connect\"");
+	run_free(&r);
+
+	/* Without --json: text on stderr, nothing on stdout. */
+	r = tpctl(ARGS("submit", "--wait", "no-such-plugin", "x"));
+	ck_assert_int_eq(r.r_status, 5);
+	ck_assert_str_eq(r.r_out, "");
+	ck_assert_ptr_nonnull(strstr(r.r_err, "ERROR_UNKNOWN_PLUGIN"));
+	run_free(&r);
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_plugins_stats_status_list)
 {
 	struct run r;
@@ -747,6 +819,7 @@ tpctl_suite(void)
 	tcase_add_test(tc, test_wait_survives_a_restart);
 	tcase_add_test(tc, test_exit_status_of_failed_and_cancelled_jobs);
 	tcase_add_test(tc, test_exit_status_of_errors);
+	tcase_add_test(tc, test_json_errors_on_stdout);
 	tcase_add_test(tc, test_plugins_stats_status_list);
 	tcase_add_test(tc, test_status_lists_every_page);
 	tcase_add_test(tc, test_socket_from_environment);
