@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,77 @@ cmd_find(const char *name)
 			return ctl_cmds[i];
 	}
 	return NULL;
+}
+
+/* Names longer than this get no suggestion (and bound the table below). */
+#define	SUGGEST_MAX_LEN	32
+
+/*
+ * The edit distance between a and b (optimal string alignment: an
+ * insertion, a deletion, a substitution or two neighbours swapped each
+ * count 1), or SIZE_MAX when either is longer than SUGGEST_MAX_LEN.
+ */
+static size_t
+cmd_distance(const char *a, const char *b)
+{
+	size_t d[SUGGEST_MAX_LEN + 1][SUGGEST_MAX_LEN + 1];
+	size_t la = strlen(a), lb = strlen(b), i, j, v;
+
+	if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/*
+ * The command (or "help") nearest to a mistyped name, when near enough to
+ * be what was meant: at most 2 edits, and fewer than the name has letters
+ * (so that "x" suggests nothing); the first of the table on a tie.  NULL
+ * when none is.
+ */
+static const char *
+cmd_suggest(const char *name)
+{
+	const char *best = NULL, *cand;
+	size_t i, dist, best_dist = SIZE_MAX;
+
+	for (i = 0; i <= NCMDS; i++) {
+		cand = i < NCMDS ? ctl_cmds[i]->cmd_name : "help";
+		dist = cmd_distance(name, cand);
+		if (dist < best_dist) {
+			best_dist = dist;
+			best = cand;
+		}
+	}
+	return best_dist <= 2 && best_dist < strlen(name) ? best : NULL;
+}
+
+/* No command called name: a usage error, with a suggestion if one fits. */
+static int
+cmd_unknown(const struct ctl_ctx *ctx, const char *name)
+{
+	const char *near = cmd_suggest(name);
+
+	if (near != NULL)
+		return ctl_usage_error(ctx, "no command '%s'; did you mean "
+		    "'%s'?", name, near);
+	return ctl_usage_error(ctx, "no command '%s'", name);
 }
 
 /*
@@ -227,12 +299,11 @@ main(int argc, char **argv)
 			return CTL_EXIT_OK;
 		}
 		if ((cmd = cmd_find(argv[optind + 1])) == NULL)
-			return ctl_usage_error(&ctx, "no command '%s'",
-			    argv[optind + 1]);
+			return cmd_unknown(&ctx, argv[optind + 1]);
 		return ctl_cmd_help(cmd);
 	}
 	if ((cmd = cmd_find(argv[optind])) == NULL)
-		return ctl_usage_error(&ctx, "no command '%s'", argv[optind]);
+		return cmd_unknown(&ctx, argv[optind]);
 	ctx.cc_cmd = cmd->cmd_name;
 	argc -= optind;
 	argv += optind;
