@@ -740,12 +740,25 @@ ctl_report_final(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
 /* ----------------------------------------------------------- waiting */
 
 #define	BAR_WIDTH	30
+#define	BAR_MSG_MAX	40		/* the bar shows this much of a message */
+/*
+ * The bar is drawn at most once in this long (10 times a second): a job
+ * may report progress thousands of times a second, and a terminal that
+ * redraws each is slow and flickers.  A report that comes sooner is kept
+ * and drawn by the next report after the interval, or at the job's end.
+ */
+#define	BAR_INTERVAL_MS	100
 
+/* One wait: the caller's, on its stack; the event callback's argument. */
 struct waiter {
 	struct ctl_ctx	*w_ctx;
 	bool		w_bar;		/* stderr is a terminal */
 	bool		w_drawn;	/* a bar is on screen */
 	bool		w_json;		/* print events as JSON lines */
+	uint64_t	w_drawn_ms;	/* monotonic, the last draw; 0: none yet */
+	bool		w_pending;	/* a report not drawn yet: */
+	unsigned	w_pending_pct;
+	char		w_pending_msg[BAR_MSG_MAX + 1];
 };
 
 static void
@@ -761,10 +774,36 @@ bar_draw(struct waiter *w, unsigned pct, const char *msg)
 		bar[i] = i < fill ? '#' : '.';
 	bar[BAR_WIDTH] = '\0';
 	/* \033[K clears what a longer message left behind. */
-	(void)fprintf(stderr, "\r[%s] %3u%%%s%.40s\033[K", bar, pct,
-	    msg != NULL && *msg != '\0' ? "  " : "", msg != NULL ? msg : "");
+	(void)fprintf(stderr, "\r[%s] %3u%%%s%.*s\033[K", bar, pct,
+	    msg != NULL && *msg != '\0' ? "  " : "", BAR_MSG_MAX,
+	    msg != NULL ? msg : "");
 	(void)fflush(stderr);
 	w->w_drawn = true;
+	w->w_drawn_ms = ctl_now_ms();
+	w->w_pending = false;
+}
+
+/* A progress report: drawn now, or kept if the bar was drawn too lately. */
+static void
+bar_update(struct waiter *w, unsigned pct, const char *msg)
+{
+	if (w->w_drawn_ms == 0 ||
+	    ctl_now_ms() - w->w_drawn_ms >= BAR_INTERVAL_MS) {
+		bar_draw(w, pct, msg);
+		return;
+	}
+	w->w_pending = true;
+	w->w_pending_pct = pct;
+	(void)snprintf(w->w_pending_msg, sizeof(w->w_pending_msg), "%s",
+	    msg != NULL ? msg : "");
+}
+
+/* The wait is over: the last report is drawn, whenever it came. */
+static void
+bar_flush(struct waiter *w)
+{
+	if (w->w_pending)
+		bar_draw(w, w->w_pending_pct, w->w_pending_msg);
 }
 
 static void
@@ -809,7 +848,7 @@ wait_event(const Tpool__Event *ev, void *arg)
 		(void)fflush(stdout);
 	}
 	if (w->w_bar && ev->kind_case == TPOOL__EVENT__KIND_PROGRESS)
-		bar_draw(w, ev->progress->percent, ev->progress->message);
+		bar_update(w, ev->progress->percent, ev->progress->message);
 }
 
 /*
@@ -857,13 +896,14 @@ ctl_wait_job(struct ctl_ctx *ctx, uint64_t job_id, bool json_events,
 	struct waiter w;
 	int ex, error;
 
+	memset(&w, 0, sizeof(w));
 	w.w_ctx = ctx;
 	w.w_bar = isatty(STDERR_FILENO) == 1;
-	w.w_drawn = false;
 	w.w_json = json_events && ctx->cc_json;
 	for (;;) {
 		error = tpc_wait_job(ctx->cc_conn, job_id, ret_final,
 		    wait_event, &w);
+		bar_flush(&w);
 		bar_clear(&w);
 		if (error == 0)
 			return CTL_EXIT_OK;

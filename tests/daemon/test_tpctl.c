@@ -2,7 +2,7 @@
  * test_tpctl.c -- the tpctl binary against the real tpoold: what it prints
  * (text and --json, which must parse), and its exit status for a job that
  * succeeded, failed or was cancelled, a usage error, a daemon error and no
- * daemon at all.
+ * daemon at all; the progress bar on a pseudo-terminal.
  *
  * The JSON is checked with a small strict parser here (RFC 8259 values),
  * which also pulls out the top-level fields the tests look at.
@@ -314,12 +314,15 @@ drain(int fd, char **buf, size_t *len)
 	(*buf)[*len] = '\0';
 }
 
-/* Start tpctl with args (-s SOCKET first when with_socket); its pid. */
+/*
+ * Start tpctl with args (-s SOCKET first when with_socket), its stdout and
+ * stderr on out_fd and err_fd (every other descriptor of ours is
+ * close-on-exec); its pid.
+ */
 static pid_t
-tpctl_spawn(const char *const *args, bool with_socket, int *ret_out, int *ret_err)
+tpctl_spawn_fds(const char *const *args, bool with_socket, int out_fd, int err_fd)
 {
 	const char *argv[32];
-	int out[2], err[2];
 	size_t n = 0;
 	pid_t pid;
 
@@ -331,18 +334,27 @@ tpctl_spawn(const char *const *args, bool with_socket, int *ret_out, int *ret_er
 	for (; *args != NULL && n < 31; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
-	ck_assert_int_eq(pipe(out), 0);
-	ck_assert_int_eq(pipe(err), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		(void)dup2(out[1], STDOUT_FILENO);
-		(void)dup2(err[1], STDERR_FILENO);
-		(void)close(out[0]);
-		(void)close(err[0]);
+		(void)dup2(out_fd, STDOUT_FILENO);
+		(void)dup2(err_fd, STDERR_FILENO);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+/* The same with stdout and stderr on pipes: *ret_out, *ret_err. */
+static pid_t
+tpctl_spawn(const char *const *args, bool with_socket, int *ret_out, int *ret_err)
+{
+	int out[2], err[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+	pid = tpctl_spawn_fds(args, with_socket, out[1], err[1]);
 	(void)close(out[1]);
 	(void)close(err[1]);
 	*ret_out = out[0];
@@ -691,6 +703,99 @@ START_TEST(test_json_errors_on_stdout)
 }
 END_TEST
 
+/*
+ * Run tpctl with stderr on a pseudo-terminal (so that it draws its progress
+ * bar) and stdout on a pipe; everything written to the terminal is
+ * returned in r_err.  *ret_ms: how long it ran.
+ */
+static struct run
+tpctl_pty(const char *const *args, uint64_t *ret_ms)
+{
+	struct run r = { -1, NULL, NULL };
+	size_t olen = 0, elen = 0;
+	uint64_t t0 = tu_now_ms(), end = t0 + td_deadline_ms();
+	struct pollfd pfd;
+	int mfd, sfd, out[2], status;
+	const char *sname;
+	pid_t pid;
+
+	mfd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(mfd, 0);
+	ck_assert_int_eq(grantpt(mfd), 0);
+	ck_assert_int_eq(unlockpt(mfd), 0);
+	ck_assert_ptr_nonnull(sname = ptsname(mfd));
+	sfd = open(sname, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(sfd, 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	pid = tpctl_spawn_fds(args, true, out[1], sfd);
+	(void)close(out[1]);
+	(void)close(sfd);
+	/* Read the terminal until its last writer is gone (EIO), or too long. */
+	pfd.fd = mfd;
+	pfd.events = POLLIN;
+	while (tu_now_ms() < end) {
+		size_t before = elen;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		drain(mfd, &r.r_err, &elen);
+		if (elen == before)
+			break;
+	}
+	if (tu_now_ms() >= end)
+		(void)kill(pid, SIGKILL);
+	status = td_wait_exit(pid, 5000);
+	*ret_ms = tu_now_ms() - t0;
+	if (status != -1 && WIFEXITED(status))
+		r.r_status = WEXITSTATUS(status);
+	for (;;) {
+		size_t before = olen;
+
+		drain(out[0], &r.r_out, &olen);
+		if (olen == before)
+			break;
+	}
+	(void)close(out[0]);
+	(void)close(mfd);
+	if (r.r_out == NULL)
+		r.r_out = strdup("");
+	if (r.r_err == NULL)
+		r.r_err = strdup("");
+	return r;
+}
+
+/*
+ * The progress bar of submit --wait is redrawn at most about 10 times a
+ * second though the sleep plugin reports every 1 % (every 10 ms of a 1.5 s
+ * job: some 150 reports), and its last report ("100%  done") is drawn.
+ */
+START_TEST(test_progress_bar_redrawn_at_most_ten_times_a_second)
+{
+	static const char done[] = "\r[##############################] 100%  done\033[K";
+	const char *p, *last = NULL;
+	unsigned int draws = 0;
+	uint64_t ms;
+	struct run r;
+
+	start();
+	r = tpctl_pty(ARGS("submit", "--wait", "sleep", "1500"), &ms);
+	ck_assert_msg(r.r_status == 0, "exit %d: %s", r.r_status, r.r_err);
+	ck_assert_str_eq(r.r_out, "slept 1500 ms\n");
+	for (p = r.r_err; (p = strstr(p, "\r[")) != NULL; p++) {
+		draws++;
+		last = p;
+	}
+	/* One draw per 100 ms it ran, the first and the last. */
+	ck_assert_msg(draws >= 5 && draws <= ms / 100 + 2,
+	    "%u draws in %llu ms: %s", draws, (unsigned long long)ms, r.r_err);
+	ck_assert_ptr_nonnull(last);
+	ck_assert_msg(strncmp(last, done, strlen(done)) == 0,
+	    "the last draw is not the job's last report: %s", last);
+	run_free(&r);
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_plugins_stats_status_list)
 {
 	struct run r;
@@ -820,6 +925,7 @@ tpctl_suite(void)
 	tcase_add_test(tc, test_exit_status_of_failed_and_cancelled_jobs);
 	tcase_add_test(tc, test_exit_status_of_errors);
 	tcase_add_test(tc, test_json_errors_on_stdout);
+	tcase_add_test(tc, test_progress_bar_redrawn_at_most_ten_times_a_second);
 	tcase_add_test(tc, test_plugins_stats_status_list);
 	tcase_add_test(tc, test_status_lists_every_page);
 	tcase_add_test(tc, test_socket_from_environment);
