@@ -604,6 +604,15 @@ ctl_json_job(FILE *f, const Tpool__JobInfo *j)
 		(void)fprintf(f, ",\"attempt\":%u", (unsigned)j->attempt);
 	if (j->has_retries)
 		(void)fprintf(f, ",\"retries\":%u", (unsigned)j->retries);
+	if (j->has_submitted_unix_ms)
+		(void)fprintf(f, ",\"submitted_unix_ms\":%llu",
+		    (unsigned long long)j->submitted_unix_ms);
+	if (j->has_started_unix_ms)
+		(void)fprintf(f, ",\"started_unix_ms\":%llu",
+		    (unsigned long long)j->started_unix_ms);
+	if (j->has_ended_unix_ms)
+		(void)fprintf(f, ",\"ended_unix_ms\":%llu",
+		    (unsigned long long)j->ended_unix_ms);
 	if (j->unique_key != NULL) {
 		(void)fputs(",\"unique_key\":", f);
 		ctl_json_string(f, j->unique_key);
@@ -612,6 +621,25 @@ ctl_json_job(FILE *f, const Tpool__JobInfo *j)
 }
 
 /* ------------------------------------------------------------------ text */
+
+void
+ctl_print_unix_ms(FILE *f, const char *label, uint64_t ms)
+{
+	char date[64], zone[8];
+	time_t t = (time_t)(ms / 1000u);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
+	    strftime(zone, sizeof(zone), "%z", &tm) != 5) {
+		(void)fprintf(f, "%s@%llu.%03u\n", label,
+		    (unsigned long long)(ms / 1000u), (unsigned)(ms % 1000u));
+		return;
+	}
+	/* ISO 8601's extended form writes the offset +hh:mm. */
+	(void)fprintf(f, "%s%s.%03u%.3s:%s\n", label, date,
+	    (unsigned)(ms % 1000u), zone, zone + 3);
+}
 
 void
 ctl_text_job(const struct ctl_ctx *ctx, FILE *f, const Tpool__JobInfo *j)
@@ -659,6 +687,12 @@ ctl_text_job(const struct ctl_ctx *ctx, FILE *f, const Tpool__JobInfo *j)
 		(void)fprintf(f, "progress:     %u%%\n", (unsigned)j->progress);
 	if (j->has_ran_on_cpu && j->ran_on_cpu >= 0)
 		(void)fprintf(f, "ran on CPU:   %d\n", (int)j->ran_on_cpu);
+	if (j->has_submitted_unix_ms)
+		ctl_print_unix_ms(f, "submitted:    ", j->submitted_unix_ms);
+	if (j->has_started_unix_ms)
+		ctl_print_unix_ms(f, "started:      ", j->started_unix_ms);
+	if (j->has_ended_unix_ms)
+		ctl_print_unix_ms(f, "ended:        ", j->ended_unix_ms);
 	if (j->has_queue_ns) {
 		(void)fputs("queued for:   ", f);
 		ctl_print_ns(f, j->queue_ns);

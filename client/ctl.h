@@ -185,6 +185,13 @@ void	ctl_json_base64(FILE *, const uint8_t *p, size_t n);
 /* A job as one JSON object (no newline). */
 void	ctl_json_job(FILE *, const Tpool__JobInfo *);
 
+/*
+ * label, then a wall-clock time (ms since the epoch) as local time in ISO
+ * 8601 with ms and the offset, "2026-12-05T23:10:01.123+01:00", and a
+ * newline (@SECONDS.MS when it cannot be shown so).
+ */
+void	ctl_print_unix_ms(FILE *, const char *label, uint64_t ms);
+
 /* A job for people, "key: value" lines. */
 void	ctl_text_job(const struct ctl_ctx *, FILE *, const Tpool__JobInfo *);
 

@@ -796,6 +796,106 @@ START_TEST(test_progress_bar_redrawn_at_most_ten_times_a_second)
 }
 END_TEST
 
+/* The wall clock, ms since the epoch. */
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A JSON member that is a number, as one. */
+static uint64_t
+json_u64(const char *text, const char *member)
+{
+	char *v = json_get(text, member), *end;
+	uint64_t n;
+
+	ck_assert_msg(v != NULL, "no member %s in %s", member, text);
+	n = strtoull(v, &end, 10);
+	ck_assert_msg(*end == '\0', "%s is not a number: %s", member, v);
+	free(v);
+	return n;
+}
+
+/* What tpctl status must print for ms under TZ=UTC. */
+static void
+iso_utc(uint64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000u);
+	struct tm tm;
+	char date[32];
+
+	ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+	ck_assert_uint_gt(strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm), 0);
+	(void)snprintf(buf, len, "%s.%03u+00:00", date, (unsigned)(ms % 1000u));
+}
+
+/*
+ * A job's wall-clock times: submitted, started and ended, in ms since the
+ * epoch in JSON, within the test's own readings of the wall clock and in
+ * order; in the text, each as local time in ISO 8601 (TZ=UTC here); a job
+ * not started yet has only its submission time.
+ */
+START_TEST(test_status_wall_clock_times)
+{
+	uint64_t before, after, sub, sta, end, id;
+	char line[96], iso[64], *idtext;
+	struct run r;
+
+	ck_assert_int_eq(setenv("TZ", "UTC", 1), 0);
+	start();
+	before = wall_ms();
+	r = tpctl(ARGS("--json", "submit", "--wait", "sleep", "200"));
+	after = wall_ms();
+	ck_assert_int_eq(r.r_status, 0);
+	id = json_u64(r.r_out, "job_id");
+	sub = json_u64(r.r_out, "submitted_unix_ms");
+	sta = json_u64(r.r_out, "started_unix_ms");
+	end = json_u64(r.r_out, "ended_unix_ms");
+	/* The daemon's monotonic times through its offset: allow 1 ms. */
+	ck_assert_msg(before <= sub + 1 && sub <= sta && sta <= end && end <= after + 1,
+	    "before %llu submitted %llu started %llu ended %llu after %llu",
+	    (unsigned long long)before, (unsigned long long)sub,
+	    (unsigned long long)sta, (unsigned long long)end, (unsigned long long)after);
+	ck_assert_uint_ge(end - sta, 190);
+	run_free(&r);
+
+	ck_assert_int_gt(asprintf(&idtext, "%llu", (unsigned long long)id), 0);
+	r = tpctl(ARGS("status", idtext));
+	ck_assert_int_eq(r.r_status, 0);
+	iso_utc(sub, iso, sizeof(iso));
+	(void)snprintf(line, sizeof(line), "submitted:    %s\n", iso);
+	ck_assert_msg(strstr(r.r_out, line) != NULL, "no '%s' in %s", line, r.r_out);
+	iso_utc(sta, iso, sizeof(iso));
+	(void)snprintf(line, sizeof(line), "started:      %s\n", iso);
+	ck_assert_msg(strstr(r.r_out, line) != NULL, "no '%s' in %s", line, r.r_out);
+	iso_utc(end, iso, sizeof(iso));
+	(void)snprintf(line, sizeof(line), "ended:        %s\n", iso);
+	ck_assert_msg(strstr(r.r_out, line) != NULL, "no '%s' in %s", line, r.r_out);
+	run_free(&r);
+	free(idtext);
+
+	/* Scheduled, not started: submitted only. */
+	r = tpctl(ARGS("--json", "submit", "--delay", "1m", "echo", "later"));
+	ck_assert_int_eq(r.r_status, 0);
+	id = json_u64(r.r_out, "job_id");
+	run_free(&r);
+	ck_assert_int_gt(asprintf(&idtext, "%llu", (unsigned long long)id), 0);
+	r = tpctl(ARGS("--json", "status", idtext));
+	ck_assert_int_eq(r.r_status, 0);
+	(void)json_u64(r.r_out, "submitted_unix_ms");
+	ck_assert_ptr_null(json_get(r.r_out, "started_unix_ms"));
+	ck_assert_ptr_null(json_get(r.r_out, "ended_unix_ms"));
+	run_free(&r);
+	free(idtext);
+	(void)unsetenv("TZ");
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_plugins_stats_status_list)
 {
 	struct run r;
@@ -925,6 +1025,7 @@ tpctl_suite(void)
 	tcase_add_test(tc, test_exit_status_of_failed_and_cancelled_jobs);
 	tcase_add_test(tc, test_exit_status_of_errors);
 	tcase_add_test(tc, test_json_errors_on_stdout);
+	tcase_add_test(tc, test_status_wall_clock_times);
 	tcase_add_test(tc, test_progress_bar_redrawn_at_most_ten_times_a_second);
 	tcase_add_test(tc, test_plugins_stats_status_list);
 	tcase_add_test(tc, test_status_lists_every_page);
