@@ -88,6 +88,7 @@ extern const struct ctl_cmd ctl_cmd_status;
 extern const struct ctl_cmd ctl_cmd_watch;
 extern const struct ctl_cmd ctl_cmd_plugins;
 extern const struct ctl_cmd ctl_cmd_stats;
+extern const struct ctl_cmd ctl_cmd_top;
 
 /* The options every command takes, as getopt_long returns them. */
 #define	CTL_OPT_JSON	0x100

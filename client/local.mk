@@ -16,7 +16,8 @@ client_tpctl_SOURCES = \
 	client/ctl-status.c \
 	client/ctl-watch.c \
 	client/ctl-plugins.c \
-	client/ctl-stats.c
+	client/ctl-stats.c \
+	client/ctl-top.c
 client_tpctl_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 client_tpctl_LDADD = client/libtpclient.la
 

@@ -28,6 +28,7 @@ static const struct ctl_cmd *const ctl_cmds[] = {
 	&ctl_cmd_watch,
 	&ctl_cmd_plugins,
 	&ctl_cmd_stats,
+	&ctl_cmd_top,
 };
 #define	NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 

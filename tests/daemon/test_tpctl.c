@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -315,12 +316,13 @@ drain(int fd, char **buf, size_t *len)
 }
 
 /*
- * Start tpctl with args (-s SOCKET first when with_socket), its stdout and
- * stderr on out_fd and err_fd (every other descriptor of ours is
- * close-on-exec); its pid.
+ * Start tpctl with args (-s SOCKET first when with_socket), its stdin (if
+ * in_fd >= 0), stdout and stderr on in_fd, out_fd and err_fd (every other
+ * descriptor of ours is close-on-exec); its pid.
  */
 static pid_t
-tpctl_spawn_fds(const char *const *args, bool with_socket, int out_fd, int err_fd)
+tpctl_spawn_fds(const char *const *args, bool with_socket, int in_fd, int out_fd,
+    int err_fd)
 {
 	const char *argv[32];
 	size_t n = 0;
@@ -337,6 +339,8 @@ tpctl_spawn_fds(const char *const *args, bool with_socket, int out_fd, int err_f
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		if (in_fd >= 0)
+			(void)dup2(in_fd, STDIN_FILENO);
 		(void)dup2(out_fd, STDOUT_FILENO);
 		(void)dup2(err_fd, STDERR_FILENO);
 		execv(argv[0], (char *const *)argv);
@@ -354,7 +358,7 @@ tpctl_spawn(const char *const *args, bool with_socket, int *ret_out, int *ret_er
 
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
-	pid = tpctl_spawn_fds(args, with_socket, out[1], err[1]);
+	pid = tpctl_spawn_fds(args, with_socket, -1, out[1], err[1]);
 	(void)close(out[1]);
 	(void)close(err[1]);
 	*ret_out = out[0];
@@ -703,6 +707,24 @@ START_TEST(test_json_errors_on_stdout)
 }
 END_TEST
 
+/* A pseudo-terminal: its master and its slave, both close-on-exec. */
+static void
+pty_open(int *ret_master, int *ret_slave)
+{
+	const char *sname;
+	int mfd, sfd;
+
+	mfd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(mfd, 0);
+	ck_assert_int_eq(grantpt(mfd), 0);
+	ck_assert_int_eq(unlockpt(mfd), 0);
+	ck_assert_ptr_nonnull(sname = ptsname(mfd));
+	sfd = open(sname, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(sfd, 0);
+	*ret_master = mfd;
+	*ret_slave = sfd;
+}
+
 /*
  * Run tpctl with stderr on a pseudo-terminal (so that it draws its progress
  * bar) and stdout on a pipe; everything written to the terminal is
@@ -716,18 +738,11 @@ tpctl_pty(const char *const *args, uint64_t *ret_ms)
 	uint64_t t0 = tu_now_ms(), end = t0 + td_deadline_ms();
 	struct pollfd pfd;
 	int mfd, sfd, out[2], status;
-	const char *sname;
 	pid_t pid;
 
-	mfd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	ck_assert_int_ge(mfd, 0);
-	ck_assert_int_eq(grantpt(mfd), 0);
-	ck_assert_int_eq(unlockpt(mfd), 0);
-	ck_assert_ptr_nonnull(sname = ptsname(mfd));
-	sfd = open(sname, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	ck_assert_int_ge(sfd, 0);
+	pty_open(&mfd, &sfd);
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	pid = tpctl_spawn_fds(args, true, out[1], sfd);
+	pid = tpctl_spawn_fds(args, true, -1, out[1], sfd);
 	(void)close(out[1]);
 	(void)close(sfd);
 	/* Read the terminal until its last writer is gone (EIO), or too long. */
@@ -896,6 +911,104 @@ START_TEST(test_status_wall_clock_times)
 }
 END_TEST
 
+/*
+ * tpctl top without a terminal: one frame, plain text (no escape
+ * sequences), with the pools and the caller's running job, exit 0.
+ */
+START_TEST(test_top_without_terminal_prints_one_frame)
+{
+	uint64_t end;
+	char *id;
+	struct run r;
+
+	start();
+	r = tpctl(ARGS("submit", "--name", "topjob", "sleep", "20000"));
+	ck_assert_int_eq(r.r_status, 0);
+	id = strndup(r.r_out, strcspn(r.r_out, "\n"));
+	run_free(&r);
+	/* The job may still be queued at the first look. */
+	for (end = tu_now_ms() + td_deadline_ms();; usleep(20000)) {
+		r = tpctl(ARGS("top"));
+		ck_assert_msg(r.r_status == 0, "exit %d: %s", r.r_status, r.r_err);
+		if (strstr(r.r_out, "running") != NULL || tu_now_ms() > end)
+			break;
+		run_free(&r);
+	}
+	ck_assert_ptr_nonnull(strstr(r.r_out, "jobs: 1 accepted"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "POOL"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "unbound"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, id));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "running"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "topjob"));
+	ck_assert_ptr_null(strchr(r.r_out, '\033'));
+	run_free(&r);
+	r = tpctl(ARGS("top", "--json"));
+	ck_assert_int_eq(r.r_status, 2);
+	run_free(&r);
+	free(id);
+	td_down(&D);
+}
+END_TEST
+
+/*
+ * tpctl top on a pseudo-terminal: frames on the alternate screen until q
+ * is typed, then exit 0 with the screen and the terminal's modes (echo,
+ * line editing) put back.
+ */
+START_TEST(test_top_on_a_terminal_quits_on_q)
+{
+	uint64_t end;
+	struct termios tio;
+	char *out = NULL;
+	size_t len = 0;
+	int mfd, sfd, status = -1;
+	bool sent = false;
+	pid_t pid;
+
+	start();
+	pty_open(&mfd, &sfd);
+	pid = tpctl_spawn_fds(ARGS("top", "--delay", "100ms"), true, sfd, sfd, sfd);
+	end = tu_now_ms() + td_deadline_ms();
+	while (tu_now_ms() < end) {
+		struct pollfd pfd = { mfd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 50) > 0)
+			drain(mfd, &out, &len);
+		/* Two frames drawn: raw mode is on; then q. */
+		if (!sent && out != NULL && strstr(out, "POOL") != NULL &&
+		    strstr(strstr(out, "POOL") + 4, "POOL") != NULL) {
+			ck_assert_int_eq(write(mfd, "q", 1), 1);
+			sent = true;
+		}
+		if (sent && waitpid(pid, &status, WNOHANG) == pid)
+			break;
+	}
+	ck_assert_msg(sent, "no frame on the terminal: %s", out != NULL ? out : "");
+	ck_assert_msg(status != -1, "tpctl top did not end on q");
+	/* What it wrote last (we hold the slave open: no EOF, so poll). */
+	for (;;) {
+		struct pollfd pfd = { mfd, POLLIN, 0 };
+		size_t before = len;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			break;
+		drain(mfd, &out, &len);
+		if (len == before)
+			break;
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	ck_assert_ptr_nonnull(strstr(out, "\033[?1049h"));
+	ck_assert_ptr_nonnull(strstr(out, "\033[?1049l"));
+	ck_assert_ptr_nonnull(strstr(out, "tpoold up"));
+	ck_assert_int_eq(tcgetattr(sfd, &tio), 0);
+	ck_assert((tio.c_lflag & ICANON) != 0 && (tio.c_lflag & ECHO) != 0);
+	(void)close(sfd);
+	(void)close(mfd);
+	free(out);
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_plugins_stats_status_list)
 {
 	struct run r;
@@ -1026,6 +1139,8 @@ tpctl_suite(void)
 	tcase_add_test(tc, test_exit_status_of_errors);
 	tcase_add_test(tc, test_json_errors_on_stdout);
 	tcase_add_test(tc, test_status_wall_clock_times);
+	tcase_add_test(tc, test_top_without_terminal_prints_one_frame);
+	tcase_add_test(tc, test_top_on_a_terminal_quits_on_q);
 	tcase_add_test(tc, test_progress_bar_redrawn_at_most_ten_times_a_second);
 	tcase_add_test(tc, test_plugins_stats_status_list);
 	tcase_add_test(tc, test_status_lists_every_page);
