@@ -181,7 +181,8 @@ status_exec(struct ctl_ctx *ctx)
 	if ((error = tpc_status(ctx->cc_conn, job, &r)) != 0)
 		return ctl_fail(ctx, error, "status");
 	if (r->n_jobs != 1) {
-		ctl_warnx(ctx, "the daemon answered %zu jobs for one",
+		ctl_error(ctx, CTL_ERR_PROTOCOL, "the daemon answered %zu jobs "
+		    "for one",
 		    r->n_jobs);
 		tpool__status_reply__free_unpacked(r, NULL);
 		return CTL_EXIT_CONN;

@@ -173,13 +173,15 @@ submit_exec(struct ctl_ctx *ctx)
 		error = ctl_read_file(so.so_file, max > 0 ? max : SIZE_MAX / 2,
 		    &fbuf, &so.so_args.tsa_input_len);
 		if (error == EFBIG) {
-			ctl_warnx(ctx, "%s: larger than the daemon accepts "
+			ctl_error(ctx, CTL_ERR_TOO_LARGE, "%s: larger than "
+			    "the daemon accepts "
 			    "(frames of %u bytes)", so.so_file,
 			    (unsigned)ctx->cc_max_frame);
 			return CTL_EXIT_DAEMON;
 		}
 		if (error != 0) {
-			ctl_warnx(ctx, "%s: %s", so.so_file, strerror(error));
+			ctl_error(ctx, CTL_ERR_INPUT, "%s: %s", so.so_file,
+			    strerror(error));
 			return CTL_EXIT_USAGE;
 		}
 		so.so_args.tsa_input = fbuf;
@@ -192,7 +194,8 @@ submit_exec(struct ctl_ctx *ctx)
 		tpool__submit_reply__free_unpacked(sr, NULL);
 	}
 	if (error == EMSGSIZE) {
-		ctl_warnx(ctx, "the input is larger than the daemon accepts "
+		ctl_error(ctx, CTL_ERR_TOO_LARGE, "the input is larger than "
+		    "the daemon accepts "
 		    "(frames of %u bytes)", (unsigned)ctx->cc_max_frame);
 		return CTL_EXIT_DAEMON;
 	}

@@ -4,7 +4,9 @@
  * for people and as JSON, the progress bar while waiting on a job.
  *
  * Output rules (tpctl(1)): results go to stdout, diagnostics and the
- * progress bar to stderr.  A result is printed as it is when it is text
+ * progress bar to stderr; under --json every error is one JSON object on
+ * stdout instead (ctl_errorv, the one place errors are printed) and
+ * nothing is written to stderr but the progress bar.  A result is printed as it is when it is text
  * (valid UTF-8 without control characters other than tab and newline),
  * else as hex; --raw writes its bytes untouched.  JSON carries a result as
  * "result_base64" always and as "result" too when it is valid UTF-8.
@@ -38,11 +40,54 @@ const char ctl_exit_help[] =
 
 /* --------------------------------------------------------------- messages */
 
+/*
+ * Every error tpctl reports comes here.  With --json: one line
+ * {"error":{"code":CODE,"message":MESSAGE}} on stdout; else
+ * "tpctl CMD: MESSAGE" on stderr.
+ */
+static void
+ctl_errorv(const struct ctl_ctx *ctx, const char *code, const char *fmt,
+    va_list ap)
+{
+	char *msg = NULL;	/* ours: vasprintf's */
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	if (ctx->cc_json) {
+		(void)fputs("{\"error\":{\"code\":", stdout);
+		ctl_json_string(stdout, code);
+		(void)fputs(",\"message\":", stdout);
+		ctl_json_string(stdout, msg != NULL ? msg : fmt);
+		(void)fputs("}}\n", stdout);
+		(void)fflush(stdout);
+	} else {
+		(void)fflush(stdout);
+		if (ctx->cc_cmd != NULL)
+			(void)fprintf(stderr, "tpctl %s: ", ctx->cc_cmd);
+		else
+			(void)fputs("tpctl: ", stderr);
+		(void)fprintf(stderr, "%s\n", msg != NULL ? msg : fmt);
+	}
+	free(msg);
+}
+
+void
+ctl_error(const struct ctl_ctx *ctx, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_errorv(ctx, code, fmt, ap);
+	va_end(ap);
+}
+
 void
 ctl_warnx(const struct ctl_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (ctx->cc_json)
+		return;
 	(void)fflush(stdout);
 	if (ctx->cc_cmd != NULL)
 		(void)fprintf(stderr, "tpctl %s: ", ctx->cc_cmd);
@@ -59,17 +104,26 @@ ctl_usage_error(const struct ctl_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (ctx->cc_cmd != NULL)
-		(void)fprintf(stderr, "tpctl %s: ", ctx->cc_cmd);
-	else
-		(void)fputs("tpctl: ", stderr);
 	va_start(ap, fmt);
-	(void)vfprintf(stderr, fmt, ap);
+	ctl_errorv(ctx, CTL_ERR_USAGE, fmt, ap);
 	va_end(ap);
-	(void)fprintf(stderr, "\nTry 'tpctl %s%s--help'.\n",
-	    ctx->cc_cmd != NULL ? ctx->cc_cmd : "",
-	    ctx->cc_cmd != NULL ? " " : "");
+	if (!ctx->cc_json)
+		(void)fprintf(stderr, "Try 'tpctl %s%s--help'.\n",
+		    ctx->cc_cmd != NULL ? ctx->cc_cmd : "",
+		    ctx->cc_cmd != NULL ? " " : "");
 	return CTL_EXIT_USAGE;
+}
+
+bool
+ctl_json_wanted(int argc, char **argv)
+{
+	int i;
+
+	/* As getopt_long reads them: options may follow operands, not "--". */
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	return false;
 }
 
 int
@@ -92,15 +146,21 @@ ctl_fail(const struct ctl_ctx *ctx, int error, const char *what)
 
 	if (error == TPC_EDAEMON && ctx->cc_conn != NULL) {
 		code = tpc_last_error(ctx->cc_conn, &msg);
-		ctl_warnx(ctx, "%s%s (%s)", msg,
-		    *msg == '\0' ? "the daemon refused" : "",
-		    tp_error_name(code));
+		if (ctx->cc_json)
+			ctl_error(ctx, tp_error_name(code), "%s", *msg == '\0' ?
+			    "the daemon refused" : msg);
+		else
+			ctl_error(ctx, NULL, "%s%s (%s)", msg,
+			    *msg == '\0' ? "the daemon refused" : "",
+			    tp_error_name(code));
 		return CTL_EXIT_DAEMON;
 	}
 	if (error == ECONNRESET || error == EPIPE)
-		ctl_warnx(ctx, "%s: the daemon closed the connection", what);
+		ctl_error(ctx, CTL_ERR_CONNECTION,
+		    "%s: the daemon closed the connection", what);
 	else
-		ctl_warnx(ctx, "%s: %s", what, tpc_strerror(error));
+		ctl_error(ctx, CTL_ERR_CONNECTION, "%s: %s", what,
+		    tpc_strerror(error));
 	return CTL_EXIT_CONN;
 }
 
@@ -137,8 +197,8 @@ ctl_connect(struct ctl_ctx *ctx)
 	    ctl_restarting(error) && ctl_now_ms() < end)
 		(void)nanosleep(&pause, NULL);
 	if (error != 0) {
-		ctl_warnx(ctx, "cannot connect to %s: %s", path,
-		    tpc_strerror(error));
+		ctl_error(ctx, CTL_ERR_CONNECT, "cannot connect to %s: %s",
+		    path, tpc_strerror(error));
 		return CTL_EXIT_CONN;
 	}
 	/* Results may be as large as any daemon's --max-result allows. */
@@ -544,6 +604,15 @@ ctl_json_job(FILE *f, const Tpool__JobInfo *j)
 		(void)fprintf(f, ",\"attempt\":%u", (unsigned)j->attempt);
 	if (j->has_retries)
 		(void)fprintf(f, ",\"retries\":%u", (unsigned)j->retries);
+	if (j->has_submitted_unix_ms)
+		(void)fprintf(f, ",\"submitted_unix_ms\":%llu",
+		    (unsigned long long)j->submitted_unix_ms);
+	if (j->has_started_unix_ms)
+		(void)fprintf(f, ",\"started_unix_ms\":%llu",
+		    (unsigned long long)j->started_unix_ms);
+	if (j->has_ended_unix_ms)
+		(void)fprintf(f, ",\"ended_unix_ms\":%llu",
+		    (unsigned long long)j->ended_unix_ms);
 	if (j->unique_key != NULL) {
 		(void)fputs(",\"unique_key\":", f);
 		ctl_json_string(f, j->unique_key);
@@ -552,6 +621,25 @@ ctl_json_job(FILE *f, const Tpool__JobInfo *j)
 }
 
 /* ------------------------------------------------------------------ text */
+
+void
+ctl_print_unix_ms(FILE *f, const char *label, uint64_t ms)
+{
+	char date[64], zone[8];
+	time_t t = (time_t)(ms / 1000u);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
+	    strftime(zone, sizeof(zone), "%z", &tm) != 5) {
+		(void)fprintf(f, "%s@%llu.%03u\n", label,
+		    (unsigned long long)(ms / 1000u), (unsigned)(ms % 1000u));
+		return;
+	}
+	/* ISO 8601's extended form writes the offset +hh:mm. */
+	(void)fprintf(f, "%s%s.%03u%.3s:%s\n", label, date,
+	    (unsigned)(ms % 1000u), zone, zone + 3);
+}
 
 void
 ctl_text_job(const struct ctl_ctx *ctx, FILE *f, const Tpool__JobInfo *j)
@@ -599,6 +687,12 @@ ctl_text_job(const struct ctl_ctx *ctx, FILE *f, const Tpool__JobInfo *j)
 		(void)fprintf(f, "progress:     %u%%\n", (unsigned)j->progress);
 	if (j->has_ran_on_cpu && j->ran_on_cpu >= 0)
 		(void)fprintf(f, "ran on CPU:   %d\n", (int)j->ran_on_cpu);
+	if (j->has_submitted_unix_ms)
+		ctl_print_unix_ms(f, "submitted:    ", j->submitted_unix_ms);
+	if (j->has_started_unix_ms)
+		ctl_print_unix_ms(f, "started:      ", j->started_unix_ms);
+	if (j->has_ended_unix_ms)
+		ctl_print_unix_ms(f, "ended:        ", j->ended_unix_ms);
 	if (j->has_queue_ns) {
 		(void)fputs("queued for:   ", f);
 		ctl_print_ns(f, j->queue_ns);
@@ -680,12 +774,25 @@ ctl_report_final(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
 /* ----------------------------------------------------------- waiting */
 
 #define	BAR_WIDTH	30
+#define	BAR_MSG_MAX	40		/* the bar shows this much of a message */
+/*
+ * The bar is drawn at most once in this long (10 times a second): a job
+ * may report progress thousands of times a second, and a terminal that
+ * redraws each is slow and flickers.  A report that comes sooner is kept
+ * and drawn by the next report after the interval, or at the job's end.
+ */
+#define	BAR_INTERVAL_MS	100
 
+/* One wait: the caller's, on its stack; the event callback's argument. */
 struct waiter {
 	struct ctl_ctx	*w_ctx;
 	bool		w_bar;		/* stderr is a terminal */
 	bool		w_drawn;	/* a bar is on screen */
 	bool		w_json;		/* print events as JSON lines */
+	uint64_t	w_drawn_ms;	/* monotonic, the last draw; 0: none yet */
+	bool		w_pending;	/* a report not drawn yet: */
+	unsigned	w_pending_pct;
+	char		w_pending_msg[BAR_MSG_MAX + 1];
 };
 
 static void
@@ -701,10 +808,36 @@ bar_draw(struct waiter *w, unsigned pct, const char *msg)
 		bar[i] = i < fill ? '#' : '.';
 	bar[BAR_WIDTH] = '\0';
 	/* \033[K clears what a longer message left behind. */
-	(void)fprintf(stderr, "\r[%s] %3u%%%s%.40s\033[K", bar, pct,
-	    msg != NULL && *msg != '\0' ? "  " : "", msg != NULL ? msg : "");
+	(void)fprintf(stderr, "\r[%s] %3u%%%s%.*s\033[K", bar, pct,
+	    msg != NULL && *msg != '\0' ? "  " : "", BAR_MSG_MAX,
+	    msg != NULL ? msg : "");
 	(void)fflush(stderr);
 	w->w_drawn = true;
+	w->w_drawn_ms = ctl_now_ms();
+	w->w_pending = false;
+}
+
+/* A progress report: drawn now, or kept if the bar was drawn too lately. */
+static void
+bar_update(struct waiter *w, unsigned pct, const char *msg)
+{
+	if (w->w_drawn_ms == 0 ||
+	    ctl_now_ms() - w->w_drawn_ms >= BAR_INTERVAL_MS) {
+		bar_draw(w, pct, msg);
+		return;
+	}
+	w->w_pending = true;
+	w->w_pending_pct = pct;
+	(void)snprintf(w->w_pending_msg, sizeof(w->w_pending_msg), "%s",
+	    msg != NULL ? msg : "");
+}
+
+/* The wait is over: the last report is drawn, whenever it came. */
+static void
+bar_flush(struct waiter *w)
+{
+	if (w->w_pending)
+		bar_draw(w, w->w_pending_pct, w->w_pending_msg);
 }
 
 static void
@@ -749,7 +882,7 @@ wait_event(const Tpool__Event *ev, void *arg)
 		(void)fflush(stdout);
 	}
 	if (w->w_bar && ev->kind_case == TPOOL__EVENT__KIND_PROGRESS)
-		bar_draw(w, ev->progress->percent, ev->progress->message);
+		bar_update(w, ev->progress->percent, ev->progress->message);
 }
 
 /*
@@ -773,9 +906,11 @@ ctl_resume(struct ctl_ctx *ctx, uint64_t job_id, Tpool__JobInfo **ret_final)
 	if ((error = tpc_watch(ctx->cc_conn, job_id, &wr)) != 0) {
 		if (error == TPC_EDAEMON && tpc_last_error(ctx->cc_conn, NULL) ==
 		    TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB) {
-			ctl_warnx(ctx, "the daemon does not know job %llu any "
-			    "more (a daemon without a job store loses its jobs "
-			    "when it stops)", (unsigned long long)job_id);
+			ctl_error(ctx, tp_error_name(
+			    TPOOL__ERROR_CODE__ERROR_NO_SUCH_JOB),
+			    "the daemon does not know job %llu any more (a "
+			    "daemon without a job store loses its jobs when it "
+			    "stops)", (unsigned long long)job_id);
 			return CTL_EXIT_DAEMON;
 		}
 		return ctl_fail(ctx, error, "watch");
@@ -795,13 +930,14 @@ ctl_wait_job(struct ctl_ctx *ctx, uint64_t job_id, bool json_events,
 	struct waiter w;
 	int ex, error;
 
+	memset(&w, 0, sizeof(w));
 	w.w_ctx = ctx;
 	w.w_bar = isatty(STDERR_FILENO) == 1;
-	w.w_drawn = false;
 	w.w_json = json_events && ctx->cc_json;
 	for (;;) {
 		error = tpc_wait_job(ctx->cc_conn, job_id, ret_final,
 		    wait_event, &w);
+		bar_flush(&w);
 		bar_clear(&w);
 		if (error == 0)
 			return CTL_EXIT_OK;

@@ -89,6 +89,7 @@ extern const struct ctl_cmd ctl_cmd_watch;
 extern const struct ctl_cmd ctl_cmd_plugins;
 extern const struct ctl_cmd ctl_cmd_stats;
 extern const struct ctl_cmd ctl_cmd_metrics;
+extern const struct ctl_cmd ctl_cmd_top;
 
 /* The options every command takes, as getopt_long returns them. */
 #define	CTL_OPT_JSON	0x100
@@ -98,9 +99,35 @@ extern const struct ctl_cmd ctl_cmd_metrics;
 
 /* ---------------------------------------------------------- ctl-util.c */
 
-/* "tpctl CMD: " + message on stderr. */
+/*
+ * tpctl's own error codes in --json's {"error":{"code":...}}, beside the
+ * daemon's (tp_error_name: "ERROR_UNKNOWN_PLUGIN", ...); tpctl(1) lists
+ * them.
+ */
+#define	CTL_ERR_USAGE		"usage"		/* bad command line */
+#define	CTL_ERR_CONNECT		"connect"	/* cannot reach the daemon */
+#define	CTL_ERR_CONNECTION	"connection"	/* lost, or a protocol error */
+#define	CTL_ERR_INPUT		"input"		/* --input-file unreadable */
+#define	CTL_ERR_TOO_LARGE	"too_large"	/* input over the frame size */
+#define	CTL_ERR_PROTOCOL	"protocol"	/* an answer that makes no sense */
+
+/*
+ * Report an error, the one way tpctl does: with --json one line
+ * {"error":{"code":CODE,"message":...}} on stdout, else "tpctl CMD: "
+ * and the message on stderr (CODE unused: NULL is fine there).
+ */
+void	ctl_error(const struct ctl_ctx *, const char *code, const char *fmt,
+	    ...) __attribute__((__format__(__printf__, 3, 4)));
+
+/*
+ * A note that is not an error (tpctl goes on): "tpctl CMD: " + message on
+ * stderr; nothing under --json, whose output is only JSON.
+ */
 void	ctl_warnx(const struct ctl_ctx *, const char *fmt, ...)
 	    __attribute__((__format__(__printf__, 2, 3)));
+
+/* Is --json among the arguments (before any "--")? */
+bool	ctl_json_wanted(int argc, char **argv);
 
 /* A usage error: message, a pointer to --help; returns CTL_EXIT_USAGE. */
 int	ctl_usage_error(const struct ctl_ctx *, const char *fmt, ...)
@@ -159,6 +186,13 @@ void	ctl_json_base64(FILE *, const uint8_t *p, size_t n);
 
 /* A job as one JSON object (no newline). */
 void	ctl_json_job(FILE *, const Tpool__JobInfo *);
+
+/*
+ * label, then a wall-clock time (ms since the epoch) as local time in ISO
+ * 8601 with ms and the offset, "2026-12-05T23:10:01.123+01:00", and a
+ * newline (@SECONDS.MS when it cannot be shown so).
+ */
+void	ctl_print_unix_ms(FILE *, const char *label, uint64_t ms);
 
 /* A job for people, "key: value" lines. */
 void	ctl_text_job(const struct ctl_ctx *, FILE *, const Tpool__JobInfo *);

@@ -29,7 +29,8 @@ client_tpctl_SOURCES = \
 	client/ctl-watch.c \
 	client/ctl-plugins.c \
 	client/ctl-stats.c \
-	client/ctl-metrics.c
+	client/ctl-metrics.c \
+	client/ctl-top.c
 client_tpctl_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 client_tpctl_LDADD = client/libtpclient.la proto/libtpproto.la
 

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static const struct ctl_cmd *const ctl_cmds[] = {
 	&ctl_cmd_plugins,
 	&ctl_cmd_stats,
 	&ctl_cmd_metrics,
+	&ctl_cmd_top,
 };
 #define	NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
@@ -92,6 +94,94 @@ cmd_find(const char *name)
 	return NULL;
 }
 
+/* Names longer than this get no suggestion (and bound the table below). */
+#define	SUGGEST_MAX_LEN	32
+
+/*
+ * The edit distance between a and b (optimal string alignment: an
+ * insertion, a deletion, a substitution or two neighbours swapped each
+ * count 1), or SIZE_MAX when either is longer than SUGGEST_MAX_LEN.
+ */
+static size_t
+cmd_distance(const char *a, const char *b)
+{
+	size_t d[SUGGEST_MAX_LEN + 1][SUGGEST_MAX_LEN + 1];
+	size_t la = strlen(a), lb = strlen(b), i, j, v;
+
+	if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/*
+ * The command (or "help") nearest to a mistyped name, when near enough to
+ * be what was meant: at most 2 edits, and fewer than the name has letters
+ * (so that "x" suggests nothing); the first of the table on a tie.  NULL
+ * when none is.
+ */
+static const char *
+cmd_suggest(const char *name)
+{
+	const char *best = NULL, *cand;
+	size_t i, dist, best_dist = SIZE_MAX;
+
+	for (i = 0; i <= NCMDS; i++) {
+		cand = i < NCMDS ? ctl_cmds[i]->cmd_name : "help";
+		dist = cmd_distance(name, cand);
+		if (dist < best_dist) {
+			best_dist = dist;
+			best = cand;
+		}
+	}
+	return best_dist <= 2 && best_dist < strlen(name) ? best : NULL;
+}
+
+/* No command called name: a usage error, with a suggestion if one fits. */
+static int
+cmd_unknown(const struct ctl_ctx *ctx, const char *name)
+{
+	const char *near = cmd_suggest(name);
+
+	if (near != NULL)
+		return ctl_usage_error(ctx, "no command '%s'; did you mean "
+		    "'%s'?", name, near);
+	return ctl_usage_error(ctx, "no command '%s'", name);
+}
+
+/*
+ * getopt_long returned '?' under --json (opterr 0: it said nothing): say
+ * which option, as JSON.  Returns CTL_EXIT_USAGE.
+ */
+static int
+ctl_bad_option(const struct ctl_ctx *ctx, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	/* A long option is named by its word, a short one by its letter. */
+	if (strncmp(arg, "--", 2) == 0 || optopt == 0 || optopt >= 0x100)
+		return ctl_usage_error(ctx, "option '%.*s' is unknown or "
+		    "wants an argument", (int)strcspn(arg, "="), arg);
+	return ctl_usage_error(ctx, "option '-%c' is unknown or wants an "
+	    "argument", optopt);
+}
+
 /*
  * Run cmd on its argv (argv[0] its name): options, operands, connection,
  * then the command itself.  Returns an enum ctl_exit.
@@ -133,7 +223,9 @@ cmd_run(struct ctl_ctx *ctx, const struct ctl_cmd *cmd, int argc, char **argv)
 		case CTL_OPT_HELP:
 			return ctl_cmd_help(cmd);
 		case '?':
-			/* getopt_long said what was wrong. */
+			/* Without --json getopt_long said what was wrong. */
+			if (ctx->cc_json)
+				return ctl_bad_option(ctx, argv);
 			(void)fprintf(stderr, "Try 'tpctl %s --help'.\n",
 			    cmd->cmd_name);
 			return CTL_EXIT_USAGE;
@@ -162,6 +254,10 @@ main(int argc, char **argv)
 	int opt, ex;
 
 	memset(&ctx, 0, sizeof(ctx));
+	/* Known before any error, so that every error can be JSON. */
+	ctx.cc_json = ctl_json_wanted(argc, argv);
+	if (ctx.cc_json)
+		opterr = 0;	/* its messages are ctl_bad_option's */
 	while ((opt = getopt_long(argc, argv, "+s:hV", top_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -187,11 +283,15 @@ main(int argc, char **argv)
 			    PACKAGE_VERSION);
 			return CTL_EXIT_OK;
 		default:
+			if (ctx.cc_json)
+				return ctl_bad_option(&ctx, argv);
 			(void)fputs("Try 'tpctl --help'.\n", stderr);
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
+		if (ctx.cc_json)
+			return ctl_usage_error(&ctx, "which command?");
 		usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
@@ -201,12 +301,11 @@ main(int argc, char **argv)
 			return CTL_EXIT_OK;
 		}
 		if ((cmd = cmd_find(argv[optind + 1])) == NULL)
-			return ctl_usage_error(&ctx, "no command '%s'",
-			    argv[optind + 1]);
+			return cmd_unknown(&ctx, argv[optind + 1]);
 		return ctl_cmd_help(cmd);
 	}
 	if ((cmd = cmd_find(argv[optind])) == NULL)
-		return ctl_usage_error(&ctx, "no command '%s'", argv[optind]);
+		return cmd_unknown(&ctx, argv[optind]);
 	ctx.cc_cmd = cmd->cmd_name;
 	argc -= optind;
 	argv += optind;

@@ -872,11 +872,21 @@ tpd_jobs_foreach(uint64_t before_id, bool (*fn)(struct tpd_job *, void *),
 
 /* ----------------------------------------------------------------- info */
 
+/* A tpd_now_ns() time as wall-clock ms since the epoch (off: the offset). */
+static uint64_t
+jobs_wall_ms(uint64_t ns, int64_t off)
+{
+	int64_t wall = (int64_t)ns + off;
+
+	return wall > 0 ? (uint64_t)wall / 1000000u : 0;
+}
+
 void
 tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 {
 	Tpool__JobState state = job->j_state;
 	uint64_t start = 0, end = 0, now;
+	int64_t off;
 
 	tpool__job_info__init(info);
 	info->has_job_id = true;
@@ -945,6 +955,17 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 		    (job->j_not_before_ns - now + 999999u) / 1000000u : 0;
 	}
 	info->has_queue_ns = true;
+	off = tpd_wall_offset_ns();
+	info->has_submitted_unix_ms = true;
+	info->submitted_unix_ms = jobs_wall_ms(job->j_submit_ns, off);
+	if (start != 0) {
+		info->has_started_unix_ms = true;
+		info->started_unix_ms = jobs_wall_ms(start, off);
+	}
+	if (end != 0) {
+		info->has_ended_unix_ms = true;
+		info->ended_unix_ms = jobs_wall_ms(end, off);
+	}
 	if (start != 0) {
 		info->queue_ns = start - job->j_submit_ns;
 		info->has_run_ns = true;

@@ -125,3 +125,13 @@ tpd_now_ns(void)
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+int64_t
+tpd_wall_offset_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)((uint64_t)ts.tv_sec * 1000000000u +
+	    (uint64_t)ts.tv_nsec) - (int64_t)tpd_now_ns();
+}

@@ -39,6 +39,14 @@ bool	tpd_log_debug_enabled(void);
 /* CLOCK_MONOTONIC in nanoseconds.  Any thread. */
 uint64_t tpd_now_ns(void);
 
+/*
+ * The wall clock (CLOCK_REALTIME, ns since the epoch) minus tpd_now_ns(),
+ * now: add it to a tpd_now_ns() time for that moment's wall-clock time,
+ * as the wall clock reads today (a clock set since moves it too).  Any
+ * thread.
+ */
+int64_t	tpd_wall_offset_ns(void);
+
 /* When the daemon was last set up (tpd_now_ns()); the loop sets it. */
 extern uint64_t tpd_start_ns;
 

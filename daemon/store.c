@@ -186,17 +186,6 @@ tpd_store_is_open(void)
 
 /* ------------------------------------------------------------- clocks */
 
-/* Wall-clock ns minus tpd_now_ns(), now. */
-static int64_t
-store_wall_offset(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)((uint64_t)ts.tv_sec * 1000000000u +
-	    (uint64_t)ts.tv_nsec) - (int64_t)tpd_now_ns();
-}
-
 static int64_t
 store_to_wall_us(uint64_t ns, int64_t off)
 {
@@ -689,7 +678,7 @@ store_delete_job(uint64_t id)
 static bool
 store_write(char *why, size_t whylen)
 {
-	int64_t off = store_wall_offset();
+	int64_t off = tpd_wall_offset_ns();
 	struct tpd_job *job;
 	size_t i;
 	int rc = SQLITE_DONE;
@@ -1012,7 +1001,7 @@ int
 tpd_store_recover(void)
 {
 	struct store_counts sc = { 0, 0, 0, 0, 0, 0 };
-	int64_t off = store_wall_offset();
+	int64_t off = tpd_wall_offset_ns();
 	uint64_t now = tpd_now_ns(), *sched = NULL;
 	struct tpd_job *job;
 	sqlite3_stmt *st;

@@ -17,7 +17,10 @@ plugins_sleep_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LINKFLAGS)
 plugins_fail_la_SOURCES = plugins/fail.c plugins/tpool/plugin.h
 plugins_fail_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LINKFLAGS)
 plugins_sha256_la_SOURCES = plugins/sha256.c plugins/tpool/plugin.h
+plugins_sha256_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 plugins_sha256_la_LDFLAGS = $(AM_LDFLAGS) $(PLUGIN_LINKFLAGS)
+# Only this plugin links libcrypto (its EVP digests); nothing else does.
+plugins_sha256_la_LIBADD = $(CRYPTO_LIBS)
 
 # tpool-plugin.pc: `pkg-config --cflags tpool-plugin` and
 # `pkg-config --variable=plugindir tpool-plugin` for plugin authors.

@@ -6,13 +6,14 @@ set -euo pipefail
 
 # The build; the daemon and protocol; sd_notify, socket activation and unit
 # checks, the plugin workers' seccomp filter; the job store (SQLite, and
-# its shell to inspect it); the tests; the benchmark peers (GLib, libuv,
-# beanstalkd); libFuzzer; ps; Prometheus's Python client, whose parser
-# reads the metrics in a test.
+# its shell to inspect it); libcrypto (the sha256 plugin); the tests; the
+# benchmark peers (GLib, libuv, beanstalkd); libFuzzer; ps; Prometheus's
+# Python client, whose parser reads the metrics in a test.
 pkgs=(
 	build-essential autoconf automake libtool pkg-config
 	libevent-dev libprotobuf-c-dev protobuf-c-compiler
 	libsystemd-dev systemd libseccomp-dev libsqlite3-dev sqlite3
+	libssl-dev
 	check valgrind
 	libglib2.0-dev libuv1-dev beanstalkd
 	clang

@@ -2,7 +2,7 @@
  * test_tpctl.c -- the tpctl binary against the real tpoold: what it prints
  * (text and --json, which must parse), and its exit status for a job that
  * succeeded, failed or was cancelled, a usage error, a daemon error and no
- * daemon at all.
+ * daemon at all; the progress bar on a pseudo-terminal.
  *
  * The JSON is checked with a small strict parser here (RFC 8259 values),
  * which also pulls out the top-level fields the tests look at.
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,12 +315,16 @@ drain(int fd, char **buf, size_t *len)
 	(*buf)[*len] = '\0';
 }
 
-/* Start tpctl with args (-s SOCKET first when with_socket); its pid. */
+/*
+ * Start tpctl with args (-s SOCKET first when with_socket), its stdin (if
+ * in_fd >= 0), stdout and stderr on in_fd, out_fd and err_fd (every other
+ * descriptor of ours is close-on-exec); its pid.
+ */
 static pid_t
-tpctl_spawn(const char *const *args, bool with_socket, int *ret_out, int *ret_err)
+tpctl_spawn_fds(const char *const *args, bool with_socket, int in_fd, int out_fd,
+    int err_fd)
 {
 	const char *argv[32];
-	int out[2], err[2];
 	size_t n = 0;
 	pid_t pid;
 
@@ -331,18 +336,29 @@ tpctl_spawn(const char *const *args, bool with_socket, int *ret_out, int *ret_er
 	for (; *args != NULL && n < 31; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
-	ck_assert_int_eq(pipe(out), 0);
-	ck_assert_int_eq(pipe(err), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		(void)dup2(out[1], STDOUT_FILENO);
-		(void)dup2(err[1], STDERR_FILENO);
-		(void)close(out[0]);
-		(void)close(err[0]);
+		if (in_fd >= 0)
+			(void)dup2(in_fd, STDIN_FILENO);
+		(void)dup2(out_fd, STDOUT_FILENO);
+		(void)dup2(err_fd, STDERR_FILENO);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+/* The same with stdout and stderr on pipes: *ret_out, *ret_err. */
+static pid_t
+tpctl_spawn(const char *const *args, bool with_socket, int *ret_out, int *ret_err)
+{
+	int out[2], err[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+	pid = tpctl_spawn_fds(args, with_socket, -1, out[1], err[1]);
 	(void)close(out[1]);
 	(void)close(err[1]);
 	*ret_out = out[0];
@@ -619,6 +635,380 @@ START_TEST(test_exit_status_of_errors)
 }
 END_TEST
 
+/* What a --json error must be: one object on stdout, nothing on stderr. */
+static void
+json_error_expect(const struct run *r, int status, const char *code)
+{
+	char *e, *v;
+
+	ck_assert_msg(r->r_status == status, "exit %d, expected %d: %s", r->r_status,
+	    status, r->r_out);
+	ck_assert_msg(*r->r_err == '\0', "stderr under --json: %s", r->r_err);
+	e = json_get(r->r_out, "error");
+	ck_assert_msg(e != NULL, "no error object: %s", r->r_out);
+	json_expect(e, "code", code);
+	v = json_get(e, "message");
+	ck_assert_msg(v != NULL && strlen(v) > 2, "no message: %s", e);
+	free(v);
+	free(e);
+}
+
+/*
+ * --json: every error, the daemon's and tpctl's own, is one JSON object on
+ * stdout with the exit status the same error has without --json; stderr
+ * stays empty.  Without --json the same errors are text on stderr.
+ */
+START_TEST(test_json_errors_on_stdout)
+{
+	int out, err;
+	struct run r;
+	pid_t pid;
+
+	start();
+	r = tpctl(ARGS("--json", "submit", "--wait", "no-such-plugin", "x"));
+	json_error_expect(&r, 5, "\"ERROR_UNKNOWN_PLUGIN\"");
+	run_free(&r);
+	/* --json after the command counts too. */
+	r = tpctl(ARGS("cancel", "999999", "--json"));
+	json_error_expect(&r, 5, "\"ERROR_NO_SUCH_JOB\"");
+	run_free(&r);
+	r = tpctl(ARGS("--json", "submit"));
+	json_error_expect(&r, 2, "\"usage\"");
+	run_free(&r);
+	r = tpctl(ARGS("--json", "submit", "--no-such-option", "echo", "x"));
+	json_error_expect(&r, 2, "\"usage\"");
+	ck_assert_ptr_nonnull(strstr(r.r_out, "--no-such-option"));
+	run_free(&r);
+	r = tpctl(ARGS("--json", "submit", "--cpu"));
+	json_error_expect(&r, 2, "\"usage\"");
+	run_free(&r);
+	r = tpctl(ARGS("--json", "no-such-command"));
+	json_error_expect(&r, 2, "\"usage\"");
+	run_free(&r);
+	r = tpctl(ARGS("--json"));
+	json_error_expect(&r, 2, "\"usage\"");
+	run_free(&r);
+	r = tpctl(ARGS("--json", "submit", "--input-file", "/nonexistent/input", "echo"));
+	json_error_expect(&r, 2, "\"input\"");
+	run_free(&r);
+	pid = tpctl_spawn(ARGS("-s", "/nonexistent/tpoold.sock", "--json", "plugins"), false,
+	    &out, &err);
+	r = tpctl_wait(pid, out, err);
+	json_error_expect(&r, 3, "\"connect\"");
+	run_free(&r);
+
+	/* Without --json: text on stderr, nothing on stdout. */
+	r = tpctl(ARGS("submit", "--wait", "no-such-plugin", "x"));
+	ck_assert_int_eq(r.r_status, 5);
+	ck_assert_str_eq(r.r_out, "");
+	ck_assert_ptr_nonnull(strstr(r.r_err, "ERROR_UNKNOWN_PLUGIN"));
+	run_free(&r);
+	td_down(&D);
+}
+END_TEST
+
+/* A pseudo-terminal: its master and its slave, both close-on-exec. */
+static void
+pty_open(int *ret_master, int *ret_slave)
+{
+	const char *sname;
+	int mfd, sfd;
+
+	mfd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(mfd, 0);
+	ck_assert_int_eq(grantpt(mfd), 0);
+	ck_assert_int_eq(unlockpt(mfd), 0);
+	ck_assert_ptr_nonnull(sname = ptsname(mfd));
+	sfd = open(sname, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(sfd, 0);
+	*ret_master = mfd;
+	*ret_slave = sfd;
+}
+
+/*
+ * Run tpctl with stderr on a pseudo-terminal (so that it draws its progress
+ * bar) and stdout on a pipe; everything written to the terminal is
+ * returned in r_err.  *ret_ms: how long it ran.
+ */
+static struct run
+tpctl_pty(const char *const *args, uint64_t *ret_ms)
+{
+	struct run r = { -1, NULL, NULL };
+	size_t olen = 0, elen = 0;
+	uint64_t t0 = tu_now_ms(), end = t0 + td_deadline_ms();
+	struct pollfd pfd;
+	int mfd, sfd, out[2], status;
+	pid_t pid;
+
+	pty_open(&mfd, &sfd);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	pid = tpctl_spawn_fds(args, true, -1, out[1], sfd);
+	(void)close(out[1]);
+	(void)close(sfd);
+	/* Read the terminal until its last writer is gone (EIO), or too long. */
+	pfd.fd = mfd;
+	pfd.events = POLLIN;
+	while (tu_now_ms() < end) {
+		size_t before = elen;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		drain(mfd, &r.r_err, &elen);
+		if (elen == before)
+			break;
+	}
+	if (tu_now_ms() >= end)
+		(void)kill(pid, SIGKILL);
+	status = td_wait_exit(pid, 5000);
+	*ret_ms = tu_now_ms() - t0;
+	if (status != -1 && WIFEXITED(status))
+		r.r_status = WEXITSTATUS(status);
+	for (;;) {
+		size_t before = olen;
+
+		drain(out[0], &r.r_out, &olen);
+		if (olen == before)
+			break;
+	}
+	(void)close(out[0]);
+	(void)close(mfd);
+	if (r.r_out == NULL)
+		r.r_out = strdup("");
+	if (r.r_err == NULL)
+		r.r_err = strdup("");
+	return r;
+}
+
+/*
+ * The progress bar of submit --wait is redrawn at most about 10 times a
+ * second though the sleep plugin reports every 1 % (every 10 ms of a 1.5 s
+ * job: some 150 reports), and its last report ("100%  done") is drawn.
+ */
+START_TEST(test_progress_bar_redrawn_at_most_ten_times_a_second)
+{
+	static const char done[] = "\r[##############################] 100%  done\033[K";
+	const char *p, *last = NULL;
+	unsigned int draws = 0;
+	uint64_t ms;
+	struct run r;
+
+	start();
+	r = tpctl_pty(ARGS("submit", "--wait", "sleep", "1500"), &ms);
+	ck_assert_msg(r.r_status == 0, "exit %d: %s", r.r_status, r.r_err);
+	ck_assert_str_eq(r.r_out, "slept 1500 ms\n");
+	for (p = r.r_err; (p = strstr(p, "\r[")) != NULL; p++) {
+		draws++;
+		last = p;
+	}
+	/* One draw per 100 ms it ran, the first and the last. */
+	ck_assert_msg(draws >= 5 && draws <= ms / 100 + 2,
+	    "%u draws in %llu ms: %s", draws, (unsigned long long)ms, r.r_err);
+	ck_assert_ptr_nonnull(last);
+	ck_assert_msg(strncmp(last, done, strlen(done)) == 0,
+	    "the last draw is not the job's last report: %s", last);
+	run_free(&r);
+	td_down(&D);
+}
+END_TEST
+
+/* The wall clock, ms since the epoch. */
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A JSON member that is a number, as one. */
+static uint64_t
+json_u64(const char *text, const char *member)
+{
+	char *v = json_get(text, member), *end;
+	uint64_t n;
+
+	ck_assert_msg(v != NULL, "no member %s in %s", member, text);
+	n = strtoull(v, &end, 10);
+	ck_assert_msg(*end == '\0', "%s is not a number: %s", member, v);
+	free(v);
+	return n;
+}
+
+/* What tpctl status must print for ms under TZ=UTC. */
+static void
+iso_utc(uint64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000u);
+	struct tm tm;
+	char date[32];
+
+	ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+	ck_assert_uint_gt(strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm), 0);
+	(void)snprintf(buf, len, "%s.%03u+00:00", date, (unsigned)(ms % 1000u));
+}
+
+/*
+ * A job's wall-clock times: submitted, started and ended, in ms since the
+ * epoch in JSON, within the test's own readings of the wall clock and in
+ * order; in the text, each as local time in ISO 8601 (TZ=UTC here); a job
+ * not started yet has only its submission time.
+ */
+START_TEST(test_status_wall_clock_times)
+{
+	uint64_t before, after, sub, sta, end, id;
+	char line[96], iso[64], *idtext;
+	struct run r;
+
+	ck_assert_int_eq(setenv("TZ", "UTC", 1), 0);
+	start();
+	before = wall_ms();
+	r = tpctl(ARGS("--json", "submit", "--wait", "sleep", "200"));
+	after = wall_ms();
+	ck_assert_int_eq(r.r_status, 0);
+	id = json_u64(r.r_out, "job_id");
+	sub = json_u64(r.r_out, "submitted_unix_ms");
+	sta = json_u64(r.r_out, "started_unix_ms");
+	end = json_u64(r.r_out, "ended_unix_ms");
+	/* The daemon's monotonic times through its offset: allow 1 ms. */
+	ck_assert_msg(before <= sub + 1 && sub <= sta && sta <= end && end <= after + 1,
+	    "before %llu submitted %llu started %llu ended %llu after %llu",
+	    (unsigned long long)before, (unsigned long long)sub,
+	    (unsigned long long)sta, (unsigned long long)end, (unsigned long long)after);
+	ck_assert_uint_ge(end - sta, 190);
+	run_free(&r);
+
+	ck_assert_int_gt(asprintf(&idtext, "%llu", (unsigned long long)id), 0);
+	r = tpctl(ARGS("status", idtext));
+	ck_assert_int_eq(r.r_status, 0);
+	iso_utc(sub, iso, sizeof(iso));
+	(void)snprintf(line, sizeof(line), "submitted:    %s\n", iso);
+	ck_assert_msg(strstr(r.r_out, line) != NULL, "no '%s' in %s", line, r.r_out);
+	iso_utc(sta, iso, sizeof(iso));
+	(void)snprintf(line, sizeof(line), "started:      %s\n", iso);
+	ck_assert_msg(strstr(r.r_out, line) != NULL, "no '%s' in %s", line, r.r_out);
+	iso_utc(end, iso, sizeof(iso));
+	(void)snprintf(line, sizeof(line), "ended:        %s\n", iso);
+	ck_assert_msg(strstr(r.r_out, line) != NULL, "no '%s' in %s", line, r.r_out);
+	run_free(&r);
+	free(idtext);
+
+	/* Scheduled, not started: submitted only. */
+	r = tpctl(ARGS("--json", "submit", "--delay", "1m", "echo", "later"));
+	ck_assert_int_eq(r.r_status, 0);
+	id = json_u64(r.r_out, "job_id");
+	run_free(&r);
+	ck_assert_int_gt(asprintf(&idtext, "%llu", (unsigned long long)id), 0);
+	r = tpctl(ARGS("--json", "status", idtext));
+	ck_assert_int_eq(r.r_status, 0);
+	(void)json_u64(r.r_out, "submitted_unix_ms");
+	ck_assert_ptr_null(json_get(r.r_out, "started_unix_ms"));
+	ck_assert_ptr_null(json_get(r.r_out, "ended_unix_ms"));
+	run_free(&r);
+	free(idtext);
+	(void)unsetenv("TZ");
+	td_down(&D);
+}
+END_TEST
+
+/*
+ * tpctl top without a terminal: one frame, plain text (no escape
+ * sequences), with the pools and the caller's running job, exit 0.
+ */
+START_TEST(test_top_without_terminal_prints_one_frame)
+{
+	uint64_t end;
+	char *id;
+	struct run r;
+
+	start();
+	r = tpctl(ARGS("submit", "--name", "topjob", "sleep", "20000"));
+	ck_assert_int_eq(r.r_status, 0);
+	id = strndup(r.r_out, strcspn(r.r_out, "\n"));
+	run_free(&r);
+	/* The job may still be queued at the first look. */
+	for (end = tu_now_ms() + td_deadline_ms();; usleep(20000)) {
+		r = tpctl(ARGS("top"));
+		ck_assert_msg(r.r_status == 0, "exit %d: %s", r.r_status, r.r_err);
+		if (strstr(r.r_out, "running") != NULL || tu_now_ms() > end)
+			break;
+		run_free(&r);
+	}
+	ck_assert_ptr_nonnull(strstr(r.r_out, "jobs: 1 accepted"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "POOL"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "unbound"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, id));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "running"));
+	ck_assert_ptr_nonnull(strstr(r.r_out, "topjob"));
+	ck_assert_ptr_null(strchr(r.r_out, '\033'));
+	run_free(&r);
+	r = tpctl(ARGS("top", "--json"));
+	ck_assert_int_eq(r.r_status, 2);
+	run_free(&r);
+	free(id);
+	td_down(&D);
+}
+END_TEST
+
+/*
+ * tpctl top on a pseudo-terminal: frames on the alternate screen until q
+ * is typed, then exit 0 with the screen and the terminal's modes (echo,
+ * line editing) put back.
+ */
+START_TEST(test_top_on_a_terminal_quits_on_q)
+{
+	uint64_t end;
+	struct termios tio;
+	char *out = NULL;
+	size_t len = 0;
+	int mfd, sfd, status = -1;
+	bool sent = false;
+	pid_t pid;
+
+	start();
+	pty_open(&mfd, &sfd);
+	pid = tpctl_spawn_fds(ARGS("top", "--delay", "100ms"), true, sfd, sfd, sfd);
+	end = tu_now_ms() + td_deadline_ms();
+	while (tu_now_ms() < end) {
+		struct pollfd pfd = { mfd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 50) > 0)
+			drain(mfd, &out, &len);
+		/* Two frames drawn: raw mode is on; then q. */
+		if (!sent && out != NULL && strstr(out, "POOL") != NULL &&
+		    strstr(strstr(out, "POOL") + 4, "POOL") != NULL) {
+			ck_assert_int_eq(write(mfd, "q", 1), 1);
+			sent = true;
+		}
+		if (sent && waitpid(pid, &status, WNOHANG) == pid)
+			break;
+	}
+	ck_assert_msg(sent, "no frame on the terminal: %s", out != NULL ? out : "");
+	ck_assert_msg(status != -1, "tpctl top did not end on q");
+	/* What it wrote last (we hold the slave open: no EOF, so poll). */
+	for (;;) {
+		struct pollfd pfd = { mfd, POLLIN, 0 };
+		size_t before = len;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			break;
+		drain(mfd, &out, &len);
+		if (len == before)
+			break;
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	ck_assert_ptr_nonnull(strstr(out, "\033[?1049h"));
+	ck_assert_ptr_nonnull(strstr(out, "\033[?1049l"));
+	ck_assert_ptr_nonnull(strstr(out, "tpoold up"));
+	ck_assert_int_eq(tcgetattr(sfd, &tio), 0);
+	ck_assert((tio.c_lflag & ICANON) != 0 && (tio.c_lflag & ECHO) != 0);
+	(void)close(sfd);
+	(void)close(mfd);
+	free(out);
+	td_down(&D);
+}
+END_TEST
+
 START_TEST(test_plugins_stats_status_list)
 {
 	struct run r;
@@ -747,6 +1137,11 @@ tpctl_suite(void)
 	tcase_add_test(tc, test_wait_survives_a_restart);
 	tcase_add_test(tc, test_exit_status_of_failed_and_cancelled_jobs);
 	tcase_add_test(tc, test_exit_status_of_errors);
+	tcase_add_test(tc, test_json_errors_on_stdout);
+	tcase_add_test(tc, test_status_wall_clock_times);
+	tcase_add_test(tc, test_top_without_terminal_prints_one_frame);
+	tcase_add_test(tc, test_top_on_a_terminal_quits_on_q);
+	tcase_add_test(tc, test_progress_bar_redrawn_at_most_ten_times_a_second);
 	tcase_add_test(tc, test_plugins_stats_status_list);
 	tcase_add_test(tc, test_status_lists_every_page);
 	tcase_add_test(tc, test_socket_from_environment);

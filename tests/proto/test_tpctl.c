@@ -984,6 +984,58 @@ START_TEST(test_usage_errors_exit_2)
 }
 END_TEST
 
+/*
+ * A mistyped command gets the nearest one by edit distance (a swap of two
+ * neighbours is one edit), when it is within two edits and shorter than
+ * the word; a word near nothing gets no suggestion.  Exit 2 either way.
+ */
+START_TEST(test_mistyped_command_suggests_nearest)
+{
+	static const char *const cases[][2] = {
+		{ "stauts", "'status'" },
+		{ "sumbit", "'submit'" },
+		{ "stat", "'stats'" },
+		{ "cancle", "'cancel'" },
+		{ "watc", "'watch'" },
+		{ "pluginz", "'plugins'" },
+		{ "hlep", "'help'" },
+		{ "xyzzy", NULL },
+		{ "x", NULL },
+	};
+	char want[128];
+	struct run rn;
+	size_t i;
+
+	ck_assert_int_eq(setenv("TPOOL_SOCKET", "/nonexistent/sock", 1), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run_tpctl(&rn, cases[i][0]);
+		ck_assert_int_eq(rn.rn_status, 2);
+		(void)snprintf(want, sizeof(want), "no command '%s'", cases[i][0]);
+		ck_assert_contains(rn.rn_err, want);
+		if (cases[i][1] != NULL) {
+			(void)snprintf(want, sizeof(want), "; did you mean %s?",
+			    cases[i][1]);
+			ck_assert_contains(rn.rn_err, want);
+		} else {
+			ck_assert_msg(strstr(rn.rn_err, "did you mean") == NULL,
+			    "%s: %s", cases[i][0], rn.rn_err);
+		}
+		run_free(&rn);
+	}
+	/* tpctl help NAME, and --json, suggest the same. */
+	run_tpctl(&rn, "help", "stauts");
+	ck_assert_int_eq(rn.rn_status, 2);
+	ck_assert_contains(rn.rn_err, "did you mean 'status'?");
+	run_free(&rn);
+	run_tpctl(&rn, "--json", "sumbit");
+	ck_assert_int_eq(rn.rn_status, 2);
+	ck_assert_contains(rn.rn_out, "\"code\":\"usage\"");
+	ck_assert_contains(rn.rn_out, "did you mean 'submit'?");
+	run_free(&rn);
+	(void)unsetenv("TPOOL_SOCKET");
+}
+END_TEST
+
 START_TEST(test_help_and_version)
 {
 	static const char *const cmds[] = { "submit", "cancel", "status",
@@ -1048,6 +1100,7 @@ tpctl_suite(void)
 	tcase_add_test(tc, test_status_plugins_stats);
 	tcase_add_test(tc, test_socket_option_and_connection_errors);
 	tcase_add_test(tc, test_usage_errors_exit_2);
+	tcase_add_test(tc, test_mistyped_command_suggests_nearest);
 	tcase_add_test(tc, test_help_and_version);
 	suite_add_tcase(s, tc);
 	return s;
