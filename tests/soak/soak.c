@@ -668,6 +668,15 @@ soak_rss_limit(long before_kb)
 		if (slack < 8192)
 			slack = 8192;
 	}
+	/*
+	 * ThreadSanitizer's shadow memory (several bytes per byte touched)
+	 * and its per-thread histories follow the load's peak, not what the
+	 * daemon holds: over 2-vCPU runs it ended 12-34% above its baseline
+	 * with no leak (the plain build's check, 10%, passed in the same
+	 * run).  Half again there.
+	 */
+	if (strcmp(soak_cfg.sc_sanitizer, "TSan") == 0 && slack < before_kb / 2)
+		slack = before_kb / 2;
 	return before_kb + slack;
 }
 
