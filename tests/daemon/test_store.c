@@ -548,10 +548,16 @@ START_TEST(test_read_only_state_dir_serves_its_jobs)
 	td_expect_log(&D, "its state directory is read-only");
 	c = td_connect(&D);
 	expect_result(status_of(c, done), "done");
-	/* Past its delay, it is held: its run could not be recorded. */
+	/*
+	 * Past its delay, it is held, scheduled (or queued, when its delay
+	 * ended before the first daemon stopped, as under valgrind): its run
+	 * could not be recorded.
+	 */
 	td_sleep_ms(2000);
 	j = status_of(c, held);
-	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SCHEDULED);
+	ck_assert_msg(j->state == TPOOL__JOB_STATE__JOB_SCHEDULED ||
+	    j->state == TPOOL__JOB_STATE__JOB_QUEUED, "held job in state %d",
+	    (int)j->state);
 	tpool__job_info__free_unpacked(j, NULL);
 	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("echo", "no", 2), &id),
 	    TPC_EDAEMON);
