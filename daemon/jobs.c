@@ -396,7 +396,8 @@ job_make(const struct tpd_job_spec *spec, const char *pname,
 	job->j_pool_kind = spec->js_pool_kind;
 	job->j_pri = spec->js_pri;
 	job->j_cpu = spec->js_cpu;
-	job->j_submit_ns = tpd_now_ns();
+	job->j_submit_ns = spec->js_submit_ns != 0 ? spec->js_submit_ns :
+	    tpd_now_ns();
 	job->j_deadline_ns = spec->js_deadline_ns;
 	job->j_deadline_ev = NULL;
 	job->j_not_before_ns = spec->js_not_before_ns;

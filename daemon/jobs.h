@@ -88,6 +88,9 @@ struct tpd_job_spec {
 	unsigned int		js_retries;	/* runs after the first, on
 						 *    failure */
 	uint64_t		js_backoff_ns;	/* before the first retry */
+	uint64_t		js_submit_ns;	/* when submitted (tpd_now_ns(),
+						 *    the time the deadline and
+						 *    delay count from); 0: now */
 };
 
 /*

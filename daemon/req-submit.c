@@ -210,7 +210,7 @@ tpd_req_submit(struct tpd_req *r)
 	Tpool__SubmitReply sr = TPOOL__SUBMIT_REPLY__INIT;
 	struct tpd_job_spec spec = { .js_deadline_ns = 0, .js_timeout_ns = 0,
 	    .js_not_before_ns = 0, .js_unique_key = NULL, .js_retries = 0,
-	    .js_backoff_ns = 0 };
+	    .js_backoff_ns = 0, .js_submit_ns = 0 };
 	struct tpd_job *job;
 	struct tpd_iso *iso;
 	Tpool__ErrorCode code;
@@ -265,14 +265,18 @@ tpd_req_submit(struct tpd_req *r)
 	if ((code = submit_time_limit(r, &spec, s)) != TPD_REQ_OK ||
 	    (code = submit_retries(r, &spec, s)) != TPD_REQ_OK)
 		return code;
+	/* One reading: the deadline and the delay count from the submit
+	 * time the job keeps (and its expiry message reports). */
+	spec.js_submit_ns = tpd_now_ns();
 	if (s->has_delay_ms && s->delay_ms > 0)
-		spec.js_not_before_ns = tpd_now_ns() + s->delay_ms * 1000000ull;
+		spec.js_not_before_ns = spec.js_submit_ns +
+		    s->delay_ms * 1000000ull;
 	if (s->has_deadline_ms && s->deadline_ms > 0) {
 		/* The queue ahead of a delayed job is not known yet. */
 		if (spec.js_not_before_ns == 0 && (code = submit_reachable(r,
 		    &spec, s->deadline_ms)) != TPD_REQ_OK)
 			return code;
-		spec.js_deadline_ns = tpd_now_ns() +
+		spec.js_deadline_ns = spec.js_submit_ns +
 		    s->deadline_ms * 1000000ull;
 	}
 	if ((error = tpd_job_create(&spec, &job)) == EDQUOT ||
