@@ -114,7 +114,22 @@ stats_json(const Tpool__StatsReply *s)
 		    (unsigned long long)s->limits[i]->value,
 		    stats_unit_name(s->limits[i]->unit));
 	}
-	(void)puts("]}");
+	(void)putchar(']');
+	if (s->gearman != NULL) {
+		const Tpool__GearmanStats *g = s->gearman;
+
+		(void)printf(",\"gearman\":{\"servers\":%u,\"slots\":%u,"
+		    "\"connected\":%u,\"running\":%u,\"taken\":%llu,"
+		    "\"completed\":%llu,\"failed\":%llu,\"returned\":%llu,"
+		    "\"connect_failures\":%llu}", (unsigned)g->servers,
+		    (unsigned)g->slots, (unsigned)g->connected,
+		    (unsigned)g->running, (unsigned long long)g->taken,
+		    (unsigned long long)g->completed,
+		    (unsigned long long)g->failed,
+		    (unsigned long long)g->returned,
+		    (unsigned long long)g->connect_failures);
+	}
+	(void)puts("}");
 }
 
 static void
@@ -151,6 +166,19 @@ stats_text(const Tpool__StatsReply *s)
 	    s->store_writable ? "yes (jobs "
 	    "survive a restart)" : "yes, but it cannot be written now "
 	    "(read-only, or its disk is full): submits are refused");
+	if (s->gearman != NULL)
+		(void)printf("gearman:        %u of %u slots connected to %u "
+		    "servers, %u jobs running; %llu taken: %llu completed, "
+		    "%llu failed, %llu handed back; %llu connect failures\n",
+		    (unsigned)s->gearman->connected,
+		    (unsigned)s->gearman->slots,
+		    (unsigned)s->gearman->servers,
+		    (unsigned)s->gearman->running,
+		    (unsigned long long)s->gearman->taken,
+		    (unsigned long long)s->gearman->completed,
+		    (unsigned long long)s->gearman->failed,
+		    (unsigned long long)s->gearman->returned,
+		    (unsigned long long)s->gearman->connect_failures);
 	(void)printf("jobs in flight: %u\n", (unsigned)s->jobs_in_flight);
 	(void)printf("  of which waiting for their user's turn: %u\n",
 	    (unsigned)s->jobs_waiting_turn);

@@ -142,6 +142,15 @@ submit_operands(struct ctl_ctx *ctx, int argc, char **argv)
 		    "each other");
 	if (argc < 1)
 		return ctl_usage_error(ctx, "which plugin?");
+	if (ctx->cc_gearman != NULL && (so.so_cpu_given || so.so_unbound ||
+	    so.so_delay_given || so.so_at_given || so.so_args.tsa_name !=
+	    NULL || so.so_args.tsa_priority != -1 ||
+	    so.so_args.tsa_deadline_ms != 0 || so.so_args.tsa_timeout_ms != 0 ||
+	    so.so_args.tsa_retries != -1))
+		return ctl_usage_error(ctx, "--gearman: only --wait, --unique, "
+		    "--input-file and --raw apply (the tpoold that takes the "
+		    "job runs it as its --gearman-pool and --plugin settings "
+		    "say)");
 	so.so_args.tsa_plugin = argv[0];
 	if (argc > 2)
 		return ctl_usage_error(ctx, "too many arguments (one INPUT; "
@@ -185,6 +194,13 @@ submit_exec(struct ctl_ctx *ctx)
 			return CTL_EXIT_USAGE;
 		}
 		so.so_args.tsa_input = fbuf;
+	}
+	if (ctx->cc_gearman != NULL) {
+		ex = ctl_gearman_submit(ctx, so.so_args.tsa_plugin,
+		    so.so_args.tsa_input, so.so_args.tsa_input_len,
+		    so.so_args.tsa_unique_key, so.so_wait);
+		free(fbuf);
+		return ex;
 	}
 	error = tpc_submit_reply(ctx->cc_conn, &so.so_args, &sr);
 	free(fbuf);

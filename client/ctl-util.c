@@ -774,7 +774,7 @@ ctl_report_final(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
 /* ----------------------------------------------------------- waiting */
 
 #define	BAR_WIDTH	30
-#define	BAR_MSG_MAX	40		/* the bar shows this much of a message */
+#define	BAR_MSG_MAX	CTL_BAR_MSG_MAX	/* the bar shows this much of a message */
 /*
  * The bar is drawn at most once in this long (10 times a second): a job
  * may report progress thousands of times a second, and a terminal that
@@ -783,20 +783,9 @@ ctl_report_final(const struct ctl_ctx *ctx, const Tpool__JobInfo *j)
  */
 #define	BAR_INTERVAL_MS	100
 
-/* One wait: the caller's, on its stack; the event callback's argument. */
-struct waiter {
-	struct ctl_ctx	*w_ctx;
-	bool		w_bar;		/* stderr is a terminal */
-	bool		w_drawn;	/* a bar is on screen */
-	bool		w_json;		/* print events as JSON lines */
-	uint64_t	w_drawn_ms;	/* monotonic, the last draw; 0: none yet */
-	bool		w_pending;	/* a report not drawn yet: */
-	unsigned	w_pending_pct;
-	char		w_pending_msg[BAR_MSG_MAX + 1];
-};
 
 static void
-bar_draw(struct waiter *w, unsigned pct, const char *msg)
+bar_draw(struct ctl_waiter *w, unsigned pct, const char *msg)
 {
 	char bar[BAR_WIDTH + 1];
 	unsigned i, fill;
@@ -818,8 +807,8 @@ bar_draw(struct waiter *w, unsigned pct, const char *msg)
 }
 
 /* A progress report: drawn now, or kept if the bar was drawn too lately. */
-static void
-bar_update(struct waiter *w, unsigned pct, const char *msg)
+void
+ctl_bar_update(struct ctl_waiter *w, unsigned pct, const char *msg)
 {
 	if (w->w_drawn_ms == 0 ||
 	    ctl_now_ms() - w->w_drawn_ms >= BAR_INTERVAL_MS) {
@@ -833,15 +822,15 @@ bar_update(struct waiter *w, unsigned pct, const char *msg)
 }
 
 /* The wait is over: the last report is drawn, whenever it came. */
-static void
-bar_flush(struct waiter *w)
+void
+ctl_bar_flush(struct ctl_waiter *w)
 {
 	if (w->w_pending)
 		bar_draw(w, w->w_pending_pct, w->w_pending_msg);
 }
 
-static void
-bar_clear(struct waiter *w)
+void
+ctl_bar_clear(struct ctl_waiter *w)
 {
 	if (!w->w_drawn)
 		return;
@@ -853,7 +842,7 @@ bar_clear(struct waiter *w)
 static void
 wait_event(const Tpool__Event *ev, void *arg)
 {
-	struct waiter *w = arg;
+	struct ctl_waiter *w = arg;
 
 	if (w->w_json) {
 		if (ev->kind_case == TPOOL__EVENT__KIND_STARTED) {
@@ -882,7 +871,15 @@ wait_event(const Tpool__Event *ev, void *arg)
 		(void)fflush(stdout);
 	}
 	if (w->w_bar && ev->kind_case == TPOOL__EVENT__KIND_PROGRESS)
-		bar_update(w, ev->progress->percent, ev->progress->message);
+		ctl_bar_update(w, ev->progress->percent, ev->progress->message);
+}
+
+void
+ctl_waiter_init(struct ctl_waiter *w, struct ctl_ctx *ctx)
+{
+	memset(w, 0, sizeof(*w));
+	w->w_ctx = ctx;
+	w->w_bar = isatty(STDERR_FILENO) == 1;
 }
 
 /*
@@ -927,18 +924,16 @@ int
 ctl_wait_job(struct ctl_ctx *ctx, uint64_t job_id, bool json_events,
     Tpool__JobInfo **ret_final)
 {
-	struct waiter w;
+	struct ctl_waiter w;
 	int ex, error;
 
-	memset(&w, 0, sizeof(w));
-	w.w_ctx = ctx;
-	w.w_bar = isatty(STDERR_FILENO) == 1;
+	ctl_waiter_init(&w, ctx);
 	w.w_json = json_events && ctx->cc_json;
 	for (;;) {
 		error = tpc_wait_job(ctx->cc_conn, job_id, ret_final,
 		    wait_event, &w);
-		bar_flush(&w);
-		bar_clear(&w);
+		ctl_bar_flush(&w);
+		ctl_bar_clear(&w);
 		if (error == 0)
 			return CTL_EXIT_OK;
 		if (!ctl_restarting(error) || ctx->cc_reconnect_ms == 0)

@@ -50,6 +50,9 @@ struct ctl_ctx {
 	uint64_t	cc_job;		/* the JOBID operand; 0: none */
 	uint64_t	cc_reconnect_ms; /* --reconnect: how long to keep
 					 * trying to reach the daemon */
+	const char	*cc_gearman;	/* --gearman: submit through these
+					 * gearmand servers; NULL: no */
+	const char	*cc_gearman_prefix; /* NULL: "tpool." */
 };
 
 /* cmd_flags */
@@ -95,6 +98,8 @@ extern const struct ctl_cmd ctl_cmd_top;
 #define	CTL_OPT_JSON	0x100
 #define	CTL_OPT_RAW	0x101
 #define	CTL_OPT_RECONNECT 0x102
+#define	CTL_OPT_GEARMAN	0x103
+#define	CTL_OPT_GM_PREFIX 0x104
 #define	CTL_OPT_HELP	'h'
 
 /* ---------------------------------------------------------- ctl-util.c */
@@ -196,6 +201,35 @@ void	ctl_print_unix_ms(FILE *, const char *label, uint64_t ms);
 
 /* A job for people, "key: value" lines. */
 void	ctl_text_job(const struct ctl_ctx *, FILE *, const Tpool__JobInfo *);
+
+/*
+ * tpctl --gearman submit (ctl-gearman.c): plugin's job through gearmand,
+ * in the background (prints its handle) or, with wait, waited for
+ * (progress, then the result).  unique may be NULL.  An enum ctl_exit.
+ */
+int	ctl_gearman_submit(struct ctl_ctx *, const char *plugin,
+	    const void *input, size_t len, const char *unique, bool wait);
+
+/*
+ * A wait's progress bar on stderr (when it is a terminal), drawn at most
+ * ten times a second: ctl_waiter_init, ctl_bar_update for each report,
+ * ctl_bar_flush (the last report) and ctl_bar_clear at the end.
+ */
+#define	CTL_BAR_MSG_MAX	40
+struct ctl_waiter {
+	struct ctl_ctx	*w_ctx;
+	bool		w_bar;		/* stderr is a terminal */
+	bool		w_drawn;	/* a bar is on screen */
+	bool		w_json;		/* print events as JSON lines */
+	uint64_t	w_drawn_ms;	/* monotonic, the last draw; 0: none yet */
+	bool		w_pending;	/* a report not drawn yet: */
+	unsigned	w_pending_pct;
+	char		w_pending_msg[CTL_BAR_MSG_MAX + 1];
+};
+void	ctl_waiter_init(struct ctl_waiter *, struct ctl_ctx *);
+void	ctl_bar_update(struct ctl_waiter *, unsigned pct, const char *msg);
+void	ctl_bar_flush(struct ctl_waiter *);
+void	ctl_bar_clear(struct ctl_waiter *);
 
 /*
  * Report a job's final state (result, failure, cancellation) the way

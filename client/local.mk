@@ -12,6 +12,13 @@ client_libtpclient_la_LIBADD = proto/libtpproto.la $(PROTOBUF_C_LIBS)
 client_libtpclient_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBTPCLIENT_LT_VERSION) -no-undefined \
 	-export-symbols-regex '^(tpc_|tpool__|tp_state_is_final$$|tp_state_name$$|tp_pool_name$$|tp_error_name$$|tp_cancel_result_name$$)'
 
+# The same client, linked into tpoold itself (its Gearman slots are
+# clients of the daemon's socket: daemon/gearman.c), so the daemon needs
+# no libtpclient.so at run time.
+noinst_LTLIBRARIES += client/libtpclient-in.la
+client_libtpclient_in_la_SOURCES = client/tpclient.c client/tpclient.h
+client_libtpclient_in_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+
 # Installed as <tpool/tpclient.h>: the header includes the messages'
 # header and names.h beside it.
 tpoolinclude_HEADERS += client/tpclient.h proto/names.h
@@ -30,9 +37,10 @@ client_tpctl_SOURCES = \
 	client/ctl-plugins.c \
 	client/ctl-stats.c \
 	client/ctl-metrics.c \
-	client/ctl-top.c
-client_tpctl_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
-client_tpctl_LDADD = client/libtpclient.la proto/libtpproto.la
+	client/ctl-top.c \
+	client/ctl-gearman.c
+client_tpctl_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(GEARMAN_CFLAGS)
+client_tpctl_LDADD = client/libtpclient.la proto/libtpproto.la $(GEARMAN_LIBS)
 
 dist_man_MANS += docs/man/tpctl.1 docs/man/tpclient.3
 

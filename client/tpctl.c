@@ -48,6 +48,8 @@ static const struct option top_opts[] = {
 	{ "socket",	required_argument,	NULL, 's' },
 	{ "json",	no_argument,		NULL, CTL_OPT_JSON },
 	{ "reconnect",	required_argument,	NULL, CTL_OPT_RECONNECT },
+	{ "gearman",	required_argument,	NULL, CTL_OPT_GEARMAN },
+	{ "gearman-prefix", required_argument,	NULL, CTL_OPT_GM_PREFIX },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 },
@@ -61,6 +63,9 @@ usage(FILE *f)
 	(void)fprintf(f,
 	    "Usage: tpctl [-s PATH] [--json] [--reconnect TIME] COMMAND "
 	    "[OPTIONS] [ARGS]\n"
+	    "       tpctl --gearman HOST[:PORT][,...] [--gearman-prefix P] "
+	    "submit [--wait]\n"
+	    "             [--unique KEY] PLUGIN [INPUT]\n"
 	    "       tpctl -h | --help | -V | --version\n\n"
 	    "Drive tpoold, the tpool job daemon.\n\n"
 	    "Commands:\n");
@@ -77,6 +82,11 @@ usage(FILE *f)
 	    "                     the connection is lost while waiting for a\n"
 	    "                     job, keep trying for TIME, then go on\n"
 	    "                     waiting (default 0: give up at once)\n"
+	    "      --gearman HOST[:PORT][,...]  submit through these gearmand\n"
+	    "                     servers to any tpoold serving them (tpoold\n"
+	    "                     --gearman); submit only\n"
+	    "      --gearman-prefix PREFIX  the functions' prefix (default\n"
+	    "                     \"tpool.\", as tpoold's)\n"
 	    "  -h, --help         show this help\n"
 	    "  -V, --version      show the version\n\n%s",
 	    TPC_SOCKET_ENV, TPC_DEFAULT_SOCKET, ctl_exit_help);
@@ -239,8 +249,9 @@ cmd_run(struct ctl_ctx *ctx, const struct ctl_cmd *cmd, int argc, char **argv)
 	ex = cmd->cmd_operands(ctx, argc - optind, argv + optind);
 	if (ex != CTL_EXIT_OK)
 		return ex;
+	/* Through gearmand (submit alone): no daemon of ours to reach. */
 	if ((cmd->cmd_flags & CTL_CMD_CONNECT) != 0 &&
-	    (ex = ctl_connect(ctx)) != CTL_EXIT_OK)
+	    ctx->cc_gearman == NULL && (ex = ctl_connect(ctx)) != CTL_EXIT_OK)
 		return ex;
 	return cmd->cmd_exec(ctx);
 }
@@ -268,6 +279,15 @@ main(int argc, char **argv)
 			break;
 		case CTL_OPT_JSON:
 			ctx.cc_json = true;
+			break;
+		case CTL_OPT_GEARMAN:
+			if (*optarg == '\0')
+				return ctl_usage_error(&ctx,
+				    "--gearman needs HOST[:PORT][,...]");
+			ctx.cc_gearman = optarg;
+			break;
+		case CTL_OPT_GM_PREFIX:
+			ctx.cc_gearman_prefix = optarg;
 			break;
 		case CTL_OPT_RECONNECT:
 			if (!ctl_parse_ms(optarg, &ctx.cc_reconnect_ms))
@@ -307,6 +327,10 @@ main(int argc, char **argv)
 	if ((cmd = cmd_find(argv[optind])) == NULL)
 		return cmd_unknown(&ctx, argv[optind]);
 	ctx.cc_cmd = cmd->cmd_name;
+	if (ctx.cc_gearman != NULL && cmd != &ctl_cmd_submit)
+		return ctl_usage_error(&ctx, "--gearman: only submit goes "
+		    "through gearmand (%s asks a tpoold: -s PATH)",
+		    cmd->cmd_name);
 	argc -= optind;
 	argv += optind;
 	/* getopt_long's own messages then say "tpctl submit: ...". */

@@ -56,6 +56,7 @@
 #include "dispatch.h"
 #include "budget.h"
 #include "follow.h"
+#include "gearman.h"
 #include "jobs.h"
 #include "listen.h"
 #include "log.h"
@@ -291,6 +292,7 @@ tpd_daemon_stop(const char *why)
 	tpd_notice("%s: stopping (%u jobs in flight)", why,
 	    tpd_jobs_inflight());
 	(void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	tpd_gearman_stop();
 	tpd_listen_stop();
 	tpd_jobs_stop_all();
 	if (tpd_jobs_inflight() == 0) {
@@ -322,6 +324,7 @@ tpd_daemon_reload(void)
 static void
 daemon_plugins_scanned(void)
 {
+	tpd_gearman_reload();
 	if (!daemon_stopping)
 		tpd_daemon_notify_status("READY=1\n");
 }
@@ -425,6 +428,7 @@ tpd_daemon_setup(bool listen)
 		return error;
 	if (listen && ((error = tpd_listen_start(tpd_base)) != 0 ||
 	    (error = tpd_metrics_http_start(tpd_base)) != 0 ||
+	    (error = tpd_gearman_start()) != 0 ||
 	    (error = daemon_tick_start()) != 0))
 		return error;
 	return 0;
@@ -554,6 +558,7 @@ tpd_daemon_teardown(void)
 {
 	bool abandoned;
 
+	tpd_gearman_join();
 	tpd_listen_stop();
 	tpd_metrics_http_stop();
 	/* The last changes written and the last submits answered. */

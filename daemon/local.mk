@@ -12,6 +12,7 @@ noinst_LTLIBRARIES += daemon/libtpoold.la
 daemon_libtpoold_la_SOURCES = \
 	daemon/daemon.c daemon/daemon.h daemon/testing.h \
 	daemon/dispatch.c daemon/dispatch.h \
+	daemon/gearman.c daemon/gearman.h \
 	daemon/req-hello.c daemon/req-submit.c daemon/req-cancel.c \
 	daemon/req-status.c daemon/req-info.c \
 	daemon/exposition.c daemon/exposition.h \
@@ -40,12 +41,12 @@ daemon_libtpoold_la_SOURCES = \
 daemon_libtpoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DTPOOLD_PLUGIN_DIR='"$(plugindir)"' \
 	-DTPOOLD_CONFIG='"$(sysconfdir)/tpool/tpoold.conf"' \
 	-DTPOOLD_WORKER='"$(pkglibexecdir)/tpoold-worker"'
-daemon_libtpoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS) $(SQLITE_CFLAGS)
+daemon_libtpoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SYSTEMD_CFLAGS) $(SQLITE_CFLAGS) $(GEARMAN_CFLAGS)
 # What a program linking libtpoold.la needs besides it: the installed
 # tpoold links libtp as installed; TPOOLD_TEST_LIBADD swaps in libtp-test.la,
 # libtp with its test hooks, for tests/daemon/tpoold-test.
-TPOOLD_LIBS_BELOW = proto/libtpproto.la \
-	$(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(SYSTEMD_LIBS) $(SQLITE_LIBS) \
+TPOOLD_LIBS_BELOW = client/libtpclient-in.la proto/libtpproto.la \
+	$(GEARMAN_LIBS) $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(SYSTEMD_LIBS) $(SQLITE_LIBS) \
 	$(PTHREAD_LIBS) -ldl
 TPOOLD_LIBADD = daemon/libtpoold.la libtp/libtp.la $(TPOOLD_LIBS_BELOW)
 TPOOLD_TEST_LIBADD = daemon/libtpoold.la libtp/libtp-test.la \

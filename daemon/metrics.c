@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,13 @@ static size_t metrics_nplugins;						/* l */
 static uint64_t metrics_refused[METRICS_NCODES];			/* l */
 static struct metrics_hist metrics_store;				/* l */
 static uint64_t metrics_store_failures;					/* l */
+
+/* The Gearman worker's: atomics, any thread (tpd_gearman_counts). */
+static _Atomic uint32_t metrics_gm_servers, metrics_gm_slots;
+static _Atomic uint32_t metrics_gm_connected, metrics_gm_running;
+static _Atomic uint64_t metrics_gm_taken, metrics_gm_completed;
+static _Atomic uint64_t metrics_gm_failed, metrics_gm_returned;
+static _Atomic uint64_t metrics_gm_connect_failures;
 
 /* ---------------------------------------------------------------- buffer */
 
@@ -131,6 +139,74 @@ tpd_metrics_reset(void)
 	memset(metrics_refused, 0, sizeof(metrics_refused));
 	memset(&metrics_store, 0, sizeof(metrics_store));
 	metrics_store_failures = 0;
+	tpd_metrics_gearman_start(0, 0);
+}
+
+void
+tpd_metrics_gearman_start(uint32_t servers, uint32_t slots)
+{
+	atomic_store(&metrics_gm_servers, servers);
+	atomic_store(&metrics_gm_slots, slots);
+	atomic_store(&metrics_gm_connected, 0);
+	atomic_store(&metrics_gm_running, 0);
+	atomic_store(&metrics_gm_taken, 0);
+	atomic_store(&metrics_gm_completed, 0);
+	atomic_store(&metrics_gm_failed, 0);
+	atomic_store(&metrics_gm_returned, 0);
+	atomic_store(&metrics_gm_connect_failures, 0);
+}
+
+void
+tpd_metrics_gearman_up(bool up)
+{
+	if (up)
+		atomic_fetch_add(&metrics_gm_connected, 1);
+	else
+		atomic_fetch_sub(&metrics_gm_connected, 1);
+}
+
+void
+tpd_metrics_gearman_connect_failed(void)
+{
+	atomic_fetch_add(&metrics_gm_connect_failures, 1);
+}
+
+void
+tpd_metrics_gearman_taken(void)
+{
+	atomic_fetch_add(&metrics_gm_taken, 1);
+	atomic_fetch_add(&metrics_gm_running, 1);
+}
+
+void
+tpd_metrics_gearman_ended(enum tpd_gearman_end end)
+{
+	atomic_fetch_sub(&metrics_gm_running, 1);
+	switch (end) {
+	case TPD_GEARMAN_COMPLETED:
+		atomic_fetch_add(&metrics_gm_completed, 1);
+		break;
+	case TPD_GEARMAN_FAILED:
+		atomic_fetch_add(&metrics_gm_failed, 1);
+		break;
+	case TPD_GEARMAN_RETURNED:
+		atomic_fetch_add(&metrics_gm_returned, 1);
+		break;
+	}
+}
+
+void
+tpd_metrics_gearman_get(struct tpd_gearman_counts *ret)
+{
+	ret->gc_servers = atomic_load(&metrics_gm_servers);
+	ret->gc_slots = atomic_load(&metrics_gm_slots);
+	ret->gc_connected = atomic_load(&metrics_gm_connected);
+	ret->gc_running = atomic_load(&metrics_gm_running);
+	ret->gc_taken = atomic_load(&metrics_gm_taken);
+	ret->gc_completed = atomic_load(&metrics_gm_completed);
+	ret->gc_failed = atomic_load(&metrics_gm_failed);
+	ret->gc_returned = atomic_load(&metrics_gm_returned);
+	ret->gc_connect_failures = atomic_load(&metrics_gm_connect_failures);
 }
 
 /* The counters of plugin name, made when first seen; NULL: no memory. */
@@ -315,6 +391,41 @@ metrics_per_plugin(struct tpd_mbuf *b, const char *name,
 		    (int)strlen(labels) - 1, labels, (unsigned long long)count);
 }
 
+/* The Gearman worker's counters, when it is configured (--gearman). */
+static void
+metrics_write_gearman(struct tpd_mbuf *b)
+{
+	struct tpd_gearman_counts gc;
+
+	tpd_metrics_gearman_get(&gc);
+	if (gc.gc_servers == 0)
+		return;
+	metrics_family(b, "tpool_gearman_slots", "gauge",
+	    "Gearman jobs the daemon may hold at once (--gearman-jobs).");
+	tpd_mbuf_printf(b, "tpool_gearman_slots %u\n", gc.gc_slots);
+	metrics_family(b, "tpool_gearman_slots_connected", "gauge",
+	    "Of them, those whose gearmand servers answer now.");
+	tpd_mbuf_printf(b, "tpool_gearman_slots_connected %u\n",
+	    gc.gc_connected);
+	metrics_family(b, "tpool_gearman_jobs_running", "gauge",
+	    "Gearman jobs held now.");
+	tpd_mbuf_printf(b, "tpool_gearman_jobs_running %u\n", gc.gc_running);
+	metrics_family(b, "tpool_gearman_jobs_total", "counter",
+	    "Gearman jobs taken that ended, by how: completed (WORK_COMPLETE), "
+	    "failed (WORK_FAIL) or returned (handed back to gearmand).");
+	tpd_mbuf_printf(b, "tpool_gearman_jobs_total{result=\"completed\"} "
+	    "%llu\n", (unsigned long long)gc.gc_completed);
+	tpd_mbuf_printf(b, "tpool_gearman_jobs_total{result=\"failed\"} "
+	    "%llu\n", (unsigned long long)gc.gc_failed);
+	tpd_mbuf_printf(b, "tpool_gearman_jobs_total{result=\"returned\"} "
+	    "%llu\n", (unsigned long long)gc.gc_returned);
+	metrics_family(b, "tpool_gearman_connect_failures_total", "counter",
+	    "Attempts to reach the gearmand servers that failed (each retried "
+	    "with a backoff).");
+	tpd_mbuf_printf(b, "tpool_gearman_connect_failures_total %llu\n",
+	    (unsigned long long)gc.gc_connect_failures);
+}
+
 void
 tpd_metrics_write(struct tpd_mbuf *b)
 {
@@ -371,4 +482,5 @@ tpd_metrics_write(struct tpd_mbuf *b)
 	    "Job store transactions that failed (their submits refused).");
 	tpd_mbuf_printf(b, "tpool_store_write_failures_total %llu\n",
 	    (unsigned long long)metrics_store_failures);
+	metrics_write_gearman(b);
 }

@@ -40,6 +40,35 @@ void	tpd_metrics_refused(Tpool__ErrorCode code);
 /* The job store wrote (ok) or failed to write a transaction that took ns. */
 void	tpd_metrics_store_write(uint64_t ns, bool ok);
 
+/*
+ * The Gearman worker (gearman.c).  Unlike the rest, these are atomics:
+ * gearman.c's slot threads count, any thread reads.
+ */
+struct tpd_gearman_counts {
+	uint32_t	gc_servers;	/* gearmand servers configured */
+	uint32_t	gc_slots;	/* Gearman jobs it may hold at once */
+	uint32_t	gc_connected;	/* slots whose servers answer now */
+	uint32_t	gc_running;	/* slots holding a Gearman job now */
+	uint64_t	gc_taken;	/* Gearman jobs taken */
+	uint64_t	gc_completed;	/* ... answered WORK_COMPLETE */
+	uint64_t	gc_failed;	/* ... answered WORK_FAIL */
+	uint64_t	gc_returned;	/* ... handed back to gearmand */
+	uint64_t	gc_connect_failures; /* attempts that found no server */
+};
+enum tpd_gearman_end {
+	TPD_GEARMAN_COMPLETED, TPD_GEARMAN_FAILED, TPD_GEARMAN_RETURNED,
+};
+/* Gearman mode starts: servers and slots configured, none connected. */
+void	tpd_metrics_gearman_start(uint32_t servers, uint32_t slots);
+/* A slot's servers began (up) or stopped (!up) answering. */
+void	tpd_metrics_gearman_up(bool up);
+/* A slot's attempt to reach its servers failed. */
+void	tpd_metrics_gearman_connect_failed(void);
+/* A slot took a Gearman job; it ended as end. */
+void	tpd_metrics_gearman_taken(void);
+void	tpd_metrics_gearman_ended(enum tpd_gearman_end end);
+void	tpd_metrics_gearman_get(struct tpd_gearman_counts *ret);
+
 /* Append the counters and histograms, in the text exposition format. */
 void	tpd_metrics_write(struct tpd_mbuf *b);
 

@@ -26,6 +26,7 @@
 #include "frame.h"
 #include "log.h"
 #include "options.h"
+#include "tpool.pb-c.h"
 
 struct tpd_options tpd_opt;
 
@@ -51,6 +52,8 @@ enum opt_kind {
 	OPT_AUDIT,	/* int: enum tpd_audit */
 	OPT_PLUGIN_ISO,	/* struct tpd_plugin_confs: NAME:MODE, added */
 	OPT_PLUGIN,	/* struct tpd_plugin_confs: NAME:KEY=VALUE,..., added */
+	OPT_POOLKIND,	/* int: Tpool__PoolKind, unbound or percpu */
+	OPT_PRIORITY,	/* int: -1 (the default) or a tp_pri_t, 0..138 */
 };
 
 struct opt_row {
@@ -250,6 +253,31 @@ static const struct opt_row opt_table[] = {
 	  "one entry per job that ends (id, plugin, uid, state, times): "
 	      "journal (structured fields), stderr (a log line) or off; auto "
 	      "(the default) is journal when stderr is the journal, else off" },
+	{ "gearman", 315, OPT_STRING, OFF(o_gearman), 0, 0,
+	    "HOST[:PORT][,...]",
+	  "also serve as a Gearman worker of these gearmand servers (port "
+	      "4730 unless given): each plugin is registered as a function "
+	      "(default: none)" },
+	{ "gearman-prefix", 316, OPT_STRING, OFF(o_gearman_prefix), 0, 0,
+	    "PREFIX",
+	  "a plugin's Gearman function is PREFIX followed by its name "
+	      "(default \"tpool.\")" },
+	{ "gearman-plugins", 317, OPT_STRING, OFF(o_gearman_plugins), 0, 0,
+	    "NAME[,...]",
+	  "register only these plugins with gearmand (default: every plugin "
+	      "loaded)" },
+	{ "gearman-jobs", 318, OPT_COUNT, OFF(o_gearman_jobs), 0, 4096, "N",
+	  "Gearman jobs taken at once, none while the daemon has jobs "
+	      "waiting; 0 = --max-threads (the default)" },
+	{ "gearman-pool", 319, OPT_POOLKIND, OFF(o_gearman_pool), 0, 0,
+	    "unbound|percpu",
+	  "the pool Gearman jobs run on: the unbound pool (the default) or "
+	      "the per-CPU pool of a CPU the daemon picks (per plugin: --plugin "
+	      "NAME:gearman-pool=percpu)" },
+	{ "gearman-priority", 320, OPT_PRIORITY, OFF(o_gearman_priority), 0,
+	    138, "P",
+	  "the priority of Gearman jobs' pool, 0..138, or -1 for the default "
+	      "(per plugin: --plugin NAME:gearman-priority=P)" },
 	{ "sync", 309, OPT_SYNC, OFF(o_sync), 0, 0, "normal|full",
 	  "with --state-dir: normal (the default) keeps what was answered "
 	      "across a crash of the daemon; full also across a power loss "
@@ -446,6 +474,8 @@ tpd_options_defaults(struct tpd_options *opt)
 	opt->o_max_connections_per_user = 64;
 	opt->o_write_timeout_ns = 30 * NS_S;
 	opt->o_conn_idle_timeout_ns = 300 * NS_S;
+	opt->o_gearman_pool = TPOOL__POOL_KIND__POOL_UNBOUND;
+	opt->o_gearman_priority = -1;
 }
 
 /* Parse an unsigned number with an optional suffix from a table. */
@@ -497,7 +527,7 @@ static const char *const opt_plugin_keys[] = {
 	"worker-procs", "worker-jobs", "worker-memory-growth", "worker-warm",
 	"quarantine-crashes", "quarantine-time", "job-timeout",
 	"max-job-timeout", "timeout-grace", "job-retries", "max-job-retries",
-	"retry-backoff",
+	"retry-backoff", "gearman-pool", "gearman-priority",
 };
 
 static const struct opt_row *opt_find(const char *name);
@@ -603,31 +633,55 @@ opt_field_size(const struct opt_row *row)
 	case OPT_BOOL:
 	case OPT_SYNC:
 	case OPT_AUDIT:
+	case OPT_POOLKIND:
+	case OPT_PRIORITY:
 		return sizeof(int);
 	default:
 		return 0;
 	}
 }
 
-void
-tpd_worker_conf_of(const struct tpd_options *opt, const char *name,
-    struct tpd_worker_conf *ret)
+/* *eff: opt with plugin name's --plugin settings over it (numbers only
+ * may be read: its strings are opt's). */
+static void
+opt_effective(const struct tpd_options *opt, const char *name,
+    struct tpd_options *eff)
 {
-	struct tpd_options eff = *opt;	/* numbers only are read */
 	const struct tpd_plugin_conf *pc;
 	size_t i, r;
 
+	*eff = *opt;
 	for (i = 0; i < opt->o_plugin_confs.pcs_n; i++) {
 		pc = &opt->o_plugin_confs.pcs_v[i];
 		if (strcmp(pc->pc_name, name) != 0)
 			continue;
 		for (r = 0; r < OPT_NROWS; r++)
 			if (pc->pc_set & (1ull << r))
-				memcpy((char *)&eff + opt_table[r].or_offset,
+				memcpy((char *)eff + opt_table[r].or_offset,
 				    (const char *)pc->pc_vals +
 				    opt_table[r].or_offset,
 				    opt_field_size(&opt_table[r]));
 	}
+}
+
+void
+tpd_gearman_conf_of(const struct tpd_options *opt, const char *name,
+    int *ret_pool, int *ret_priority)
+{
+	struct tpd_options eff;
+
+	opt_effective(opt, name, &eff);
+	*ret_pool = eff.o_gearman_pool;
+	*ret_priority = eff.o_gearman_priority;
+}
+
+void
+tpd_worker_conf_of(const struct tpd_options *opt, const char *name,
+    struct tpd_worker_conf *ret)
+{
+	struct tpd_options eff;
+
+	opt_effective(opt, name, &eff);
 	ret->wc_isolation = eff.o_isolation;
 	ret->wc_memory = eff.o_worker_memory;
 	ret->wc_cpu_ns = eff.o_worker_cpu_ns;
@@ -723,6 +777,31 @@ opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
 			    "journal, stderr or off", row->or_name, value);
 			return EINVAL;
 		}
+		return 0;
+	case OPT_POOLKIND:
+		if (strcmp(value, "unbound") == 0)
+			*(int *)field = TPOOL__POOL_KIND__POOL_UNBOUND;
+		else if (strcmp(value, "percpu") == 0)
+			*(int *)field = TPOOL__POOL_KIND__POOL_PERCPU;
+		else {
+			(void)snprintf(why, whylen, "--%s: '%s' is not unbound "
+			    "or percpu", row->or_name, value);
+			return EINVAL;
+		}
+		return 0;
+	case OPT_PRIORITY:
+		if (strcmp(value, "-1") == 0 || strcmp(value, "default") == 0) {
+			*(int *)field = -1;
+			return 0;
+		}
+		if (opt_parse_number(value, (const char *const[]){ NULL },
+		    NULL, 1, &v) != 0 || v > row->or_max) {
+			(void)snprintf(why, whylen, "--%s: '%s' is not a "
+			    "priority (-1, or 0 to %llu)", row->or_name, value,
+			    (unsigned long long)row->or_max);
+			return EINVAL;
+		}
+		*(int *)field = (int)v;
 		return 0;
 	case OPT_ISOLATION:
 		if (opt_isolation(value, (int *)field) != 0) {
@@ -1126,6 +1205,9 @@ tpd_options_free(struct tpd_options *opt)
 	free(opt->o_socket_group);
 	free(opt->o_state_dir);
 	free(opt->o_metrics_listen);
+	free(opt->o_gearman);
+	free(opt->o_gearman_prefix);
+	free(opt->o_gearman_plugins);
 	tpd_grants_free(&opt->o_grants);
 	for (size_t i = 0; i < opt->o_plugin_confs.pcs_n; i++)
 		free(opt->o_plugin_confs.pcs_v[i].pc_vals);

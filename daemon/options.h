@@ -108,6 +108,12 @@ struct tpd_options {
 	char		*o_state_dir;		/* NULL: none */
 	char		*o_metrics_listen;	/* HOST:PORT; NULL: none */
 	int		o_audit_log;		/* enum tpd_audit */
+	char		*o_gearman;		/* gearmand servers; NULL: none */
+	char		*o_gearman_prefix;	/* NULL: "tpool." */
+	char		*o_gearman_plugins;	/* NAME,...; NULL: all */
+	uint32_t	o_gearman_jobs;		/* at once; 0: o_max_threads */
+	int		o_gearman_pool;		/* Tpool__PoolKind */
+	int		o_gearman_priority;	/* -1: the default */
 	int		o_sync;			/* enum tpd_sync */
 	struct tpd_grants o_grants;		/* --grant-priority, all */
 	int		o_isolation;		/* enum tpd_isolation: default */
@@ -142,6 +148,11 @@ int	tpd_options_load(struct tpd_options *opt, int argc, char **argv);
 /* Only the defaults (tests and fuzz targets; strings stay NULL). */
 void	tpd_options_defaults(struct tpd_options *opt);
 void	tpd_options_free(struct tpd_options *opt);
+
+/* The pool kind and priority of plugin name's Gearman jobs (--gearman-pool,
+ * --gearman-priority, as --plugin overrides them for it). */
+void	tpd_gearman_conf_of(const struct tpd_options *opt, const char *name,
+	    int *ret_pool, int *ret_priority);
 
 /*
  * SIGHUP: fresh is the options and the config file read again.  Each

@@ -19,6 +19,7 @@
 #include "options.h"
 #include "plugin.h"
 #include "pools.h"
+#include "metrics.h"
 #include "req.h"
 #include "store.h"
 
@@ -156,7 +157,9 @@ tpd_req_stats(struct tpd_req *r)
 	struct limit_collect lc;
 	Tpool__Response resp = TPOOL__RESPONSE__INIT;
 	Tpool__StatsReply st = TPOOL__STATS_REPLY__INIT;
+	Tpool__GearmanStats gs = TPOOL__GEARMAN_STATS__INIT;
 	Tpool__PoolStats **pools = NULL;
+	struct tpd_gearman_counts gc;
 	struct tpd_job_counts jc;
 	size_t npools = 0;
 
@@ -184,6 +187,23 @@ tpd_req_stats(struct tpd_req *r)
 	st.store = tpd_store_is_open();
 	st.has_store_writable = true;
 	st.store_writable = tpd_store_writable();
+	tpd_metrics_gearman_get(&gc);
+	if (gc.gc_servers > 0) {
+		gs.has_servers = gs.has_slots = gs.has_connected = true;
+		gs.has_running = gs.has_taken = gs.has_completed = true;
+		gs.has_failed = gs.has_returned = true;
+		gs.has_connect_failures = true;
+		gs.servers = gc.gc_servers;
+		gs.slots = gc.gc_slots;
+		gs.connected = gc.gc_connected;
+		gs.running = gc.gc_running;
+		gs.taken = gc.gc_taken;
+		gs.completed = gc.gc_completed;
+		gs.failed = gc.gc_failed;
+		gs.returned = gc.gc_returned;
+		gs.connect_failures = gc.gc_connect_failures;
+		st.gearman = &gs;
+	}
 	st.has_jobs_in_flight = true;
 	st.jobs_in_flight = tpd_jobs_inflight();
 	st.has_jobs_waiting_turn = true;

@@ -30,6 +30,7 @@ ranks=${LAYERS_RANKS:-'
 main		90
 daemon		80
 dispatch	70
+gearman		62
 req-hello	60
 req-submit	60
 req-cancel	60

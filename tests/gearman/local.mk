@@ -1,0 +1,14 @@
+# tests/gearman: tpoold as a Gearman worker (cluster.sh): a real gearmand
+# on a free loopback port, three tpoold instances serving it, the stock
+# gearman client, tpctl --gearman, a host killed mid-job, gearmand
+# restarted, an unreachable gearmand, SIGHUP.
+
+TESTS += tests/gearman/cluster.sh
+EXTRA_DIST += tests/gearman/cluster.sh
+# It runs the daemon, tpctl and the example plugins built here.
+tests/gearman/cluster.log: daemon/tpoold$(EXEEXT) client/tpctl$(EXEEXT) $(plugin_LTLIBRARIES)
+# Nothing is built in tests/gearman: its log's folder is made first.
+check_DATA += tests/gearman/$(am__dirstamp)
+tests/gearman/$(am__dirstamp):
+	@$(MKDIR_P) tests/gearman && : > $@
+DISTCLEANFILES += tests/gearman/$(am__dirstamp)
