@@ -182,6 +182,6 @@ TD_VALGRIND = valgrind --leak-check=full --error-exitcode=99 -q \
 # test_inproc runs the daemon's code in its own process: valgrind runs it.
 check-daemon-valgrind: tests/daemon/test_inproc$(EXEEXT)
 	TPOOL_TEST_WRAPPER="$(TD_VALGRIND)" CK_TIMEOUT_MULTIPLIER=4 \
-		$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(TD_TESTS) $(TS_TESTS)"
+		$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(TD_TESTS) $(TS_TESTS) tests/gearman/cluster.sh"
 	CK_FORK=no CK_TIMEOUT_MULTIPLIER=4 $(TD_VALGRIND) tests/daemon/test_inproc$(EXEEXT)
 .PHONY: check-daemon-valgrind

@@ -16,7 +16,9 @@
 #     connects once gearmand is there;
 #   - SIGHUP after a plugin is removed: its function is no longer
 #     registered (gearadmin --status).
-# Run from the build folder (make check).
+# Run from the build folder (make check).  With $TPOOL_TEST_WRAPPER
+# (make check-daemon-valgrind), each tpoold runs under it (a leak or an
+# error makes the daemon exit non-zero, which fails its clean stop).
 set -eu
 SECONDS=0
 note() { echo "   [$SECONDS s] $*"; }
@@ -64,6 +66,19 @@ start_gearmand() {	# start_gearmand PORT
 	    fail "gearmand did not start on port $1"
 }
 
+# --- the options' checks
+set +e
+out=$("$tpoold" -s "$tmp/x.sock" --gearman-pool bogus --check-config 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] && echo "$out" | grep -q "not unbound or percpu" ||
+	fail "--gearman-pool bogus: exit $rc, '$out'"
+set +e
+out=$("$tpoold" -s "$tmp/x.sock" --plugin echo:gearman-priority=200 --check-config 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] && echo "$out" | grep -q "is not a priority" ||
+	fail "--plugin echo:gearman-priority=200: exit $rc, '$out'"
+echo "ok: bad --gearman-pool and gearman-priority values are refused ($SECONDS s)"
+
 port=$(free_port)
 start_gearmand "$port"
 G=127.0.0.1:$port
@@ -77,11 +92,13 @@ chmod 755 "$tmp/plugins"
 # start_tpoold NAME GEARMAN-SERVERS [OPTIONS]
 start_tpoold() {
 	local name=$1 servers=$2; shift 2
-	"$tpoold" -s "$tmp/$name.sock" -p "$tmp/plugins" --gearman "$servers" \
+	# shellcheck disable=SC2086 # the wrapper is words
+	${TPOOL_TEST_WRAPPER:+"$top/libtool" --mode=execute $TPOOL_TEST_WRAPPER} \
+	    "$tpoold" -s "$tmp/$name.sock" -p "$tmp/plugins" --gearman "$servers" \
 	    --gearman-jobs 1 "$@" >"$tmp/$name.log" 2>&1 &
 	pids+=($!)
 	eval "pid_$name=\$!"
-	until_ok 20 "$tpctl" -s "$tmp/$name.sock" stats ||
+	until_ok 60 "$tpctl" -s "$tmp/$name.sock" stats ||
 	    { cat "$tmp/$name.log"; fail "tpoold $name did not start"; }
 }
 stat_of() {	# stat_of NAME FIELD: a field of the gearman stats (JSON)
