@@ -8,7 +8,8 @@ set -euo pipefail
 # checks, the plugin workers' seccomp filter; the job store (SQLite, and
 # its shell to inspect it); libcrypto (the sha256 plugin); the tests; the
 # benchmark peers (GLib, libuv, beanstalkd); libFuzzer; ps; Prometheus's
-# Python client, whose parser reads the metrics in a test.
+# Python client, whose parser reads the metrics in a test; protoc and
+# Python's protobuf, for the Python client (python/) and its test.
 pkgs=(
 	build-essential autoconf automake libtool pkg-config
 	libevent-dev libprotobuf-c-dev protobuf-c-compiler
@@ -19,6 +20,7 @@ pkgs=(
 	clang
 	procps
 	python3-prometheus-client
+	protobuf-compiler python3-protobuf
 )
 want=()
 for p in "${pkgs[@]}"; do
