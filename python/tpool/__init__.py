@@ -9,7 +9,8 @@ The protocol is docs/protocol.md of the tpool sources; the messages
 (tpool.pb, generated from tpool.proto by protoc) are the ones it names.
 """
 
-from . import client, tpool_pb2 as pb
+from . import client
+from .client import pb
 from .client import *  # noqa: F401,F403 (the names of client.__all__)
 
 __version__ = "0.1.0"

@@ -14,7 +14,15 @@ import socket
 import struct
 import time
 
-from . import tpool_pb2 as pb
+try:
+    from . import tpool_pb2 as pb
+except ImportError as e:
+    if (e.name or "").startswith("google"):
+        raise                           # no protobuf package: its own message
+    raise ImportError(
+        "tpool's messages (tpool/tpool_pb2.py) are not there: generate them "
+        "from tpool.proto with python/gen.sh of the tpool sources (protoc), "
+        "then install again") from e
 
 __all__ = [
     "Client",
