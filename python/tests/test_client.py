@@ -519,7 +519,7 @@ class FakeDaemonTest(unittest.TestCase):
             wait_closed(conn)
 
         fake = self.run_fake(script)
-        c = tpool.Client(fake.path, timeout=DEADLINE, max_frame=1 << 20)
+        c = tpool.Client(fake.path, timeout=DEADLINE, max_recv_frame=1 << 20)
         with self.assertRaisesRegex(tpool.ProtocolError, "2147483647 bytes"):
             c.stats()
         self.assertTrue(c.closed)

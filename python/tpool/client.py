@@ -51,7 +51,7 @@ DEFAULT_SOCKET = "/run/tpool/tpoold.sock"
 SOCKET_ENV = "TPOOL_SOCKET"
 #: The protocol version this client speaks.
 PROTOCOL_VERSION = pb.PROTOCOL_VERSION_CURRENT
-#: The largest frame body accepted from the daemon unless Client(max_frame=).
+#: The largest frame body accepted from the daemon unless Client(max_recv_frame=).
 MAX_FRAME_DEFAULT = 16 << 20
 
 _HEADER = struct.Struct(">I")
@@ -171,18 +171,19 @@ class Client:
 
     path: the daemon's socket (default: default_socket()).  timeout: the
     seconds each call may take, None to wait as long as it takes.
-    max_frame: the largest frame body accepted from the daemon (checked
-    from the header, before anything is buffered).  client_name: for the
-    daemon's logs.  The Hello is exchanged at once; its reply is .hello.
+    max_recv_frame: the largest frame body accepted from the daemon
+    (checked from the header, before anything is buffered).  client_name:
+    for the daemon's logs.  The Hello is exchanged at once; its reply is
+    .hello, and .max_frame the daemon's limit on a request's body.
     """
 
-    def __init__(self, path=None, *, timeout=None, max_frame=MAX_FRAME_DEFAULT,
+    def __init__(self, path=None, *, timeout=None, max_recv_frame=MAX_FRAME_DEFAULT,
                  client_name="tpool-python"):
-        if max_frame < 64:
-            raise ValueError("max_frame must be at least 64 bytes")
+        if max_recv_frame < 64:
+            raise ValueError("max_recv_frame must be at least 64 bytes")
         self.path = path if path is not None else default_socket()
         self.timeout = timeout
-        self.max_recv_frame = max_frame
+        self.max_recv_frame = max_recv_frame
         # The daemon's limit on our requests, once Hello told it.
         self.max_frame = None
         self.hello = None
@@ -225,7 +226,8 @@ class Client:
         self.close()
 
     def fileno(self):
-        """The socket's descriptor (for select or poll)."""
+        """The socket's descriptor.  What the daemon sent may already be
+        read into the client's buffer: poll with next_event(timeout=0)."""
         self._check_open()
         return self._sock.fileno()
 
