@@ -8,8 +8,10 @@ set -euo pipefail
 # checks, the plugin workers' seccomp filter; the job store (SQLite, and
 # its shell to inspect it); libcrypto (the sha256 plugin); the tests; the
 # benchmark peers (GLib, libuv, beanstalkd); libFuzzer; ps; Prometheus's
-# Python client, whose parser reads the metrics in a test; libgearman,
-# gearmand and its command-line tools (tpoold --gearman, its tests).
+# Python client, whose parser reads the metrics in a test; protoc and
+# Python's protobuf, for the Python client (python/) and its test;
+# libgearman, gearmand and its command-line tools (tpoold --gearman, its
+# tests).
 pkgs=(
 	build-essential autoconf automake libtool pkg-config
 	libevent-dev libprotobuf-c-dev protobuf-c-compiler
@@ -20,6 +22,7 @@ pkgs=(
 	clang
 	procps
 	python3-prometheus-client
+	protobuf-compiler python3-protobuf
 	libgearman-dev gearman-job-server gearman-tools
 )
 want=()

@@ -5,8 +5,8 @@
 
 TESTS += tests/gearman/cluster.sh
 EXTRA_DIST += tests/gearman/cluster.sh
-# It runs the daemon, tpctl and the example plugins built here.
-tests/gearman/cluster.log: daemon/tpoold$(EXEEXT) client/tpctl$(EXEEXT) $(plugin_LTLIBRARIES)
+# It runs the daemon, tpctl and the example plugins that make check's
+# `all` builds first.
 # Nothing is built in tests/gearman: its log's folder is made first.
 check_DATA += tests/gearman/$(am__dirstamp)
 tests/gearman/$(am__dirstamp):
