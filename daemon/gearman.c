@@ -52,6 +52,9 @@
 #define	GM_POLL_MS		500
 /* While the daemon has jobs waiting: how long before looking again. */
 #define	GM_BUSY_MS		20
+/* A look that found room holds this long: a slot taking job after job
+ * asks the daemon at most 200 times a second, not once a job. */
+#define	GM_ROOM_FRESH_NS	(5 * 1000000ull)
 /* Retrying unreachable servers (or the daemon's socket): the first wait,
  * doubled each time up to the last. */
 #define	GM_BACKOFF_MIN_MS	100
@@ -80,6 +83,8 @@ struct gm_slot {
 	unsigned int		gs_backoff_ms;
 	bool			gs_returned;	/* the job in hand was handed
 						 * back */
+	uint64_t		gs_room_ns;	/* when room was last found
+						 * (CLOCK_MONOTONIC); 0: not */
 };
 
 static struct gm_slot	*gm_slots;	/* loop thread sets, join frees */
@@ -196,16 +201,30 @@ gm_connect(struct gm_slot *s)
 
 /*
  * May the slot take a Gearman job now: no job of the daemon's waits for a
- * thread, and the jobs in flight are under --max-jobs?  false also when
- * the daemon cannot be asked (the connection is dropped then).
+ * thread, and the jobs in flight are under --max-jobs (as the daemon's
+ * stats said within GM_ROOM_FRESH_NS)?  false also when the daemon cannot
+ * be asked (the connection is dropped then).
  */
+static uint64_t
+gm_now_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static bool
 gm_room(struct gm_slot *s)
 {
 	Tpool__StatsReply *st;
+	uint64_t now = gm_now_ns();
 	bool room;
 	size_t i;
 
+	if (s->gs_room_ns != 0 && now - s->gs_room_ns < GM_ROOM_FRESH_NS)
+		return true;
+	s->gs_room_ns = 0;
 	if (tpc_stats(s->gs_conn, &st) != 0) {
 		gm_disconnect(s);
 		return false;
@@ -216,6 +235,8 @@ gm_room(struct gm_slot *s)
 		if (st->pools[i]->queued > 0)
 			room = false;
 	tpool__stats_reply__free_unpacked(st, NULL);
+	if (room)
+		s->gs_room_ns = now;
 	return room;
 }
 

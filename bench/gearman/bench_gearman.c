@@ -11,7 +11,7 @@
  *   - tpoold: one tpoold per host (its own socket, the build tree's
  *     plugins, --gearman-jobs 2), serving "tpool.echo";
  * and drives each with C client threads (each its own libgearman client,
- * one foreground job at a time, an empty workload) for S seconds: jobs
+ * one foreground job at a time, an a 1-byte workload) for S seconds: jobs
  * per second, and how the jobs split over the tpoold instances.  Then
  * the round trip of one client, one job at a time: through gearmand to a
  * plain worker, through gearmand to tpoold, and a local tpoold submit
@@ -160,7 +160,7 @@ client_main(void *arg)
 	    gearman_client_add_servers(c, servers) != GEARMAN_SUCCESS)
 		die("gearman client");
 	while (now_ns() < l->l_end_ns) {
-		r = gearman_client_do(c, l->l_fn, NULL, "", 0, &size, &rc);
+		r = gearman_client_do(c, l->l_fn, NULL, "x", 1, &size, &rc);
 		free(r);
 		if (rc == GEARMAN_SUCCESS)
 			atomic_fetch_add(&l->l_done, 1);
@@ -252,7 +252,7 @@ rt_gearman(const char *fn)
 		die("gearman client");
 	for (i = 0; i < RT_JOBS; i++) {
 		t0 = now_ns();
-		free(gearman_client_do(c, fn, NULL, "", 0, &size, &rc));
+		free(gearman_client_do(c, fn, NULL, "x", 1, &size, &rc));
 		if (rc != GEARMAN_SUCCESS)
 			die("a round-trip job failed");
 		v[i] = now_ns() - t0;
@@ -272,6 +272,8 @@ rt_local(const char *sock)
 	size_t i;
 
 	a.tsa_plugin = "echo";
+	a.tsa_input = "x";
+	a.tsa_input_len = 1;
 	if (tpc_connect(sock, &c) != 0)
 		die("cannot reach the local tpoold");
 	for (i = 0; i < RT_JOBS; i++) {
@@ -391,7 +393,7 @@ main(int argc, char **argv)
 	(void)usleep(300000);
 
 	(void)printf("gearmand on %s; %d clients, one foreground job at a "
-	    "time each, empty workload; %.0f s per row\n\n", servers, clients,
+	    "time each, a 1-byte workload; %.0f s per row\n\n", servers, clients,
 	    seconds);
 	(void)printf("%-6s %-28s %12s %8s  %s\n", "hosts", "workers",
 	    "jobs/s", "errors", "jobs per tpoold instance");
