@@ -67,7 +67,8 @@ daemon_tpoold_worker_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
 daemon_tpoold_worker_LDADD = $(SECCOMP_LIBS) -ldl
 
 dist_man_MANS += docs/man/tpoold.8
-dist_doc_DATA += docs/architecture.md docs/operations.md docs/reliability.md
+dist_doc_DATA += docs/architecture.md docs/operations.md docs/reliability.md \
+	docs/scaling.md
 
 # The annotated config file: every key with its help, commented out, as
 # tpoold --config-sample prints it; installed as a sample to copy to
