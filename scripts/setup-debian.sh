@@ -8,7 +8,8 @@ set -euo pipefail
 # checks, the plugin workers' seccomp filter; the job store (SQLite, and
 # its shell to inspect it); libcrypto (the sha256 plugin); the tests; the
 # benchmark peers (GLib, libuv, beanstalkd); libFuzzer; ps; Prometheus's
-# Python client, whose parser reads the metrics in a test.
+# Python client, whose parser reads the metrics in a test; the Debian
+# packages' build and lintian.
 pkgs=(
 	build-essential autoconf automake libtool pkg-config
 	libevent-dev libprotobuf-c-dev protobuf-c-compiler
@@ -19,6 +20,7 @@ pkgs=(
 	clang
 	procps
 	python3-prometheus-client
+	debhelper lintian fakeroot dpkg-dev
 )
 want=()
 for p in "${pkgs[@]}"; do
