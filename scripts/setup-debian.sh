@@ -11,7 +11,7 @@ set -euo pipefail
 # Python client, whose parser reads the metrics in a test; protoc and
 # Python's protobuf, for the Python client (python/) and its test;
 # libgearman, gearmand and its command-line tools (tpoold --gearman, its
-# tests).
+# tests); the Debian packages' build and lintian.
 pkgs=(
 	build-essential autoconf automake libtool pkg-config
 	libevent-dev libprotobuf-c-dev protobuf-c-compiler
@@ -24,6 +24,7 @@ pkgs=(
 	python3-prometheus-client
 	protobuf-compiler python3-protobuf
 	libgearman-dev gearman-job-server gearman-tools
+	debhelper lintian fakeroot dpkg-dev
 )
 want=()
 for p in "${pkgs[@]}"; do

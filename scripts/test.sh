@@ -13,6 +13,10 @@
 #   5. the libFuzzer targets, each for FUZZ_SECONDS (default 40) over the
 #      committed corpus (scripts/fuzz.sh; clang, ASan+UBSan)
 #   6. make distcheck
+#   7. the Debian packages: dpkg-buildpackage -b in the tarball of step 6
+#      unpacked in build-ci/deb, lintian (errors fail), then
+#      tests/debian/smoke.sh installs them, runs tpoold, tpctl and programs
+#      built on the -dev packages, and purges them
 #
 # Builds go to build-ci/ (removed first).  Ends with one line
 # "tests: N passed, N failed" counting every test program of every step.
@@ -83,6 +87,20 @@ bash scripts/fuzz.sh "${FUZZ_SECONDS:-40}" || fail "fuzzing"
 
 step "make distcheck"
 (cd build-ci/plain && make -s -j"$jobs" distcheck >/dev/null) || fail "make distcheck"
+
+step "Debian packages"
+# From the tarball make distcheck left, as a packager would; the unit tests
+# already ran above (nocheck), and the debug symbols' packages are not
+# needed (noautodbgsym).
+tarball=build-ci/plain/tpool-$(sed -n 's/^PACKAGE_VERSION = //p' build-ci/plain/Makefile).tar.gz
+[[ -f $tarball ]] || (cd build-ci/plain && make -s dist >/dev/null) || fail "make dist"
+mkdir -p build-ci/deb
+tar -xzf "$tarball" -C build-ci/deb
+(cd build-ci/deb/tpool-* && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$jobs" \
+    dpkg-buildpackage -us -uc -b >../dpkg-buildpackage.log 2>&1) ||
+	{ tail -n 60 build-ci/deb/dpkg-buildpackage.log >&2; fail "dpkg-buildpackage"; }
+lintian --fail-on error build-ci/deb/*.changes || fail "lintian"
+bash tests/debian/smoke.sh build-ci/deb || fail "the Debian packages' smoke test"
 
 step "done"
 # Count Check's cases where a test program is a Check runner ("Checks: N,

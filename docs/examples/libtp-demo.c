@@ -5,7 +5,9 @@
  * Build against an installed libtp:
  *	cc libtp-demo.c $(pkg-config --cflags --libs libtp) -o libtp-demo
  */
-#include "config.h"
+#ifndef _GNU_SOURCE
+#define	_GNU_SOURCE	/* sched_getcpu() */
+#endif
 
 #include <sched.h>
 #include <stddef.h>
