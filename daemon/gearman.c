@@ -92,7 +92,13 @@ static unsigned int	 gm_nslots;
 static atomic_bool	 gm_stopping;
 static atomic_uint	 gm_gen = 1;	/* plugins' generation: SIGHUP bumps */
 static char		*gm_socket;	/* the daemon's socket (a copy) */
-static const char	*gm_prefix;	/* tpd_opt's, read-only after start */
+static const char	*gm_prefix;	/* gm_opt's, read-only after start */
+/*
+ * tpd_opt as it was at the start, for the slots: a SIGHUP writes the live
+ * settings of tpd_opt on the loop thread.  Its strings and plugin
+ * settings are tpd_opt's, which no SIGHUP replaces.
+ */
+static struct tpd_options gm_opt;
 
 /* ------------------------------------------------------------- helpers */
 
@@ -152,10 +158,10 @@ gm_set_up(struct gm_slot *s, bool up, const char *why)
 	if (s->gs_index != 0)
 		return;
 	if (up)
-		tpd_notice("gearman: serving jobs from %s", tpd_opt.o_gearman);
+		tpd_notice("gearman: serving jobs from %s", gm_opt.o_gearman);
 	else
 		tpd_warn("gearman: cannot reach %s (%s); retrying",
-		    tpd_opt.o_gearman, why);
+		    gm_opt.o_gearman, why);
 }
 
 /* --------------------------------------------------- the daemon's side */
@@ -218,7 +224,7 @@ static bool
 gm_room(struct gm_slot *s)
 {
 	Tpool__StatsReply *st;
-	uint64_t now = gm_now_ns();
+	uint64_t now = gm_now_ns(), max_jobs = UINT64_MAX;
 	bool room;
 	size_t i;
 
@@ -229,8 +235,10 @@ gm_room(struct gm_slot *s)
 		gm_disconnect(s);
 		return false;
 	}
-	room = st->jobs_waiting_turn == 0 &&
-	    st->jobs_in_flight < tpd_opt.o_max_jobs;
+	for (i = 0; i < st->n_limits; i++)
+		if (strcmp(st->limits[i]->name, "max-jobs") == 0)
+			max_jobs = st->limits[i]->value;
+	room = st->jobs_waiting_turn == 0 && st->jobs_in_flight < max_jobs;
 	for (i = 0; room && i < st->n_pools; i++)
 		if (st->pools[i]->queued > 0)
 			room = false;
@@ -312,11 +320,14 @@ gm_job(gearman_job_st *gj, void *ctx, size_t *result_size,
 	(void)snprintf(name, sizeof(name), "gearman %s",
 	    gearman_job_handle(gj));
 	a.tsa_name = name;
-	tpd_gearman_conf_of(&tpd_opt, a.tsa_plugin, &pool, &pri);
+	tpd_gearman_conf_of(&gm_opt, a.tsa_plugin, &pool, &pri);
 	a.tsa_pool = (Tpool__PoolKind)pool;
 	a.tsa_priority = pri;
 	a.tsa_cpu = -1;
 	if ((error = tpc_submit(s->gs_conn, &a, &id)) != 0) {
+		if (error == EMSGSIZE)
+			return gm_fail(s, gj, ret, "ERROR_FRAME_TOO_LARGE: the "
+			    "workload is larger than the daemon's frames");
 		if (error != TPC_EDAEMON) {
 			gm_disconnect(s);
 			return gm_return(s, ret);
@@ -373,7 +384,7 @@ gm_listed(const Tpool__PluginList *pl, const char *name)
 
 	for (i = 0; i < pl->n_plugins; i++)
 		if (strcmp(pl->plugins[i]->name, name) == 0 &&
-		    gm_selected(tpd_opt.o_gearman_plugins, name))
+		    gm_selected(gm_opt.o_gearman_plugins, name))
 			return true;
 	return false;
 }
@@ -409,7 +420,7 @@ gm_register(struct gm_slot *s)
 	}
 	s->gs_nfuncs = n;
 	for (i = 0; i < pl->n_plugins; i++) {
-		if (!gm_selected(tpd_opt.o_gearman_plugins,
+		if (!gm_selected(gm_opt.o_gearman_plugins,
 		    pl->plugins[i]->name))
 			continue;
 		if ((size_t)snprintf(fn, sizeof(fn), "%s%s", gm_prefix,
@@ -481,8 +492,12 @@ gm_slot_main(void *arg)
 			 * just unregistered (gearmand gives it to another). */
 			break;
 		default:
-			if (s->gs_returned)
-				break;	/* we dropped the connection */
+			if (s->gs_returned) {
+				/* We dropped the connection: no room here
+				 * for now, or the daemon is stopping. */
+				gm_sleep_ms(GM_BUSY_MS);
+				break;
+			}
 			gm_set_up(s, false, gearman_strerror(rc));
 			tpd_metrics_gearman_connect_failed();
 			gm_backoff(s);
@@ -509,6 +524,7 @@ tpd_gearman_start(void)
 
 	if (tpd_opt.o_gearman == NULL)
 		return 0;
+	gm_opt = tpd_opt;
 	if ((path = tpd_listen_path()) == NULL) {
 		tpd_err("--gearman: the daemon has no socket to serve "
 		    "Gearman jobs through");

@@ -107,7 +107,11 @@ stat_of() {	# stat_of NAME FIELD: a field of the gearman stats (JSON)
 }
 connected() { [ "$(stat_of "$1" connected)" = "$(stat_of "$1" slots)" ]; }
 
-for n in a b c; do start_tpoold "$n" "$G"; done
+# sha256 on a per-CPU pool at priority 5; sleep limited to 3 s.
+for n in a b c; do
+	start_tpoold "$n" "$G" --plugin sha256:gearman-pool=percpu,gearman-priority=5 \
+	    --plugin sleep:job-timeout=3s
+done
 for n in a b c; do
 	until_ok 20 connected "$n" || fail "tpoold $n did not connect to gearmand"
 done
@@ -127,7 +131,18 @@ rc=$?
 set -e
 [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "a failing job through gearman exited $rc"
 case $out in *boom*) ;; *) fail "a failed job's message did not come back: '$out'";; esac
-echo "ok: the gearman client runs echo and sha256; a failure comes back as one ($SECONDS s)"
+found=
+for n in a b c; do
+	if "$tpctl" -s "$tmp/$n.sock" status | grep -E -q 'sha256 +gearman H:[^ ]+ +cpu [0-9]+ +5 '; then found=$n; fi
+done
+[ -n "$found" ] || { for n in a b c; do "$tpctl" -s "$tmp/$n.sock" status; done; fail "the sha256 job did not run on a per-CPU pool at priority 5"; }
+set +e
+out=$(printf 6000 | timeout 20 gearman -h 127.0.0.1 -p "$port" -f tpool.sleep 2>/dev/null)
+rc=$?
+set -e
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "a job past its time limit exited $rc through gearman"
+case $out in *"timed out"*) ;; *) fail "a timed-out job's message did not come back: '$out'";; esac
+echo "ok: the gearman client runs echo and sha256 (per-CPU pool, priority 5, as configured); a failure and a time limit come back as failures ($SECONDS s)"
 
 # --- tpctl --gearman
 out=$(timeout 20 "$tpctl" --gearman "$G" submit --wait echo "through tpctl")
