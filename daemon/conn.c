@@ -63,9 +63,11 @@
  *     frame, no output waiting, and nothing it waits for (the layer above
  *     says so through ch_busy: jobs it submitted still in flight, watches,
  *     cancel waits).
- * And at accept, one user (but root) may hold at most
- * --max-connections-per-user connections (default 64), so that one user
- * cannot take every slot of --max-connections.
+ * And at accept, one user may hold at most --max-connections-per-user
+ * connections (default 64), so that one user cannot take every slot of
+ * --max-connections.  Root and the daemon's own user are not counted per
+ * user: both can stop the daemon anyway, and the daemon's Gearman slots
+ * (gearman.c) connect as its own user, one connection each.
  *
  * Closing frees nothing at once: a closed connection is marked dead,
  * unlinked from everything (ch_closed), and freed by the write event at
@@ -512,7 +514,7 @@ tpd_conn_accept(int fd)
 		    "too many connections (the daemon's limit, "
 		    "--max-connections)");
 		tpd_conn_close_after_write(conn);
-	} else if (cred.uid != 0 &&
+	} else if (cred.uid != 0 && cred.uid != geteuid() &&
 	    user_n >= tpd_opt.o_max_connections_per_user) {
 		(void)snprintf(why, sizeof(why), "too many connections of "
 		    "uid %u: %u open, the limit per user is %u "

@@ -535,6 +535,14 @@ tpd_gearman_start(void)
 			nservers++;
 	n = tpd_opt.o_gearman_jobs != 0 ? tpd_opt.o_gearman_jobs :
 	    tpd_opt.o_max_threads != 0 ? tpd_opt.o_max_threads : 2;
+	/* Each slot is one connection: leave the clients room. */
+	if (n >= tpd_opt.o_max_connections) {
+		tpd_err("--gearman-jobs: %u slots, one connection each, would "
+		    "take every connection of --max-connections (%u); set "
+		    "--gearman-jobs lower or --max-connections higher", n,
+		    tpd_opt.o_max_connections);
+		return EINVAL;
+	}
 	gm_prefix = tpd_opt.o_gearman_prefix != NULL ?
 	    tpd_opt.o_gearman_prefix : GM_DEFAULT_PREFIX;
 	if ((gm_socket = strdup(path)) == NULL ||

@@ -107,6 +107,43 @@ stat_of() {	# stat_of NAME FIELD: a field of the gearman stats (JSON)
 }
 connected() { [ "$(stat_of "$1" connected)" = "$(stat_of "$1" slots)" ]; }
 
+# Each slot is a connection to the daemon: slots that would take every
+# connection of --max-connections stop the start.
+set +e
+out=$(timeout 30 "$tpoold" -s "$tmp/x.sock" -p "$tmp/plugins" --gearman "$G" \
+    --gearman-jobs 4 --max-connections 4 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] && echo "$out" | grep -q "would take every connection of --max-connections" ||
+	fail "--gearman-jobs 4 --max-connections 4: exit $rc, '$out'"
+echo "ok: slots that would take every connection stop the start ($SECONDS s)"
+
+# A daemon that is not root: its slots connect as its own user, which
+# --max-connections-per-user does not count (3 slots, a limit of 2).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+    nobody=$(id -u nobody 2>/dev/null); then
+	mkdir "$tmp/nobody"
+	chown nobody "$tmp/nobody"
+	chmod 711 "$tmp"
+	# shellcheck disable=SC2086 # the wrapper is words
+	setpriv --reuid="$nobody" --regid="$(id -g nobody)" --clear-groups -- \
+	    ${TPOOL_TEST_WRAPPER:+"$top/libtool" --mode=execute $TPOOL_TEST_WRAPPER} \
+	    "$tpoold" -s "$tmp/nobody/n.sock" -p "$tmp/plugins" --gearman "$G" \
+	    --gearman-jobs 3 --max-connections-per-user 2 >"$tmp/n.log" 2>&1 &
+	npid=$!
+	pids+=("$npid")
+	until_ok 60 "$tpctl" -s "$tmp/nobody/n.sock" stats ||
+	    { cat "$tmp/n.log"; fail "tpoold as nobody did not start"; }
+	until_ok 20 connected nobody/n ||
+	    { cat "$tmp/n.log"; "$tpctl" -s "$tmp/nobody/n.sock" stats; fail "not every slot of tpoold as nobody connected"; }
+	grep -q "max-connections-per-user" "$tmp/n.log" &&
+	    { cat "$tmp/n.log"; fail "a slot of tpoold as nobody was refused"; }
+	kill -TERM "$npid"
+	wait "$npid" || { cat "$tmp/n.log"; fail "tpoold as nobody did not stop cleanly"; }
+	echo "ok: a daemon that is not root serves 3 slots over a limit of 2 connections per user ($SECONDS s)"
+else
+	echo "skipped: a daemon that is not root (needs root, setpriv and a user nobody)"
+fi
+
 # sha256 on a per-CPU pool at priority 5; sleep limited to 3 s.
 for n in a b c; do
 	start_tpoold "$n" "$G" --plugin sha256:gearman-pool=percpu,gearman-priority=5 \
