@@ -70,6 +70,12 @@ static uint64_t worker_max_result;		/* this job's */
 static uint64_t worker_refused_len;		/* this job's */
 static const char *worker_syscalls[512];	/* names, for SIGSYS */
 static int worker_statm = -1;			/* /proc/self/statm */
+/*
+ * A job's CPU time: one reading of the clock, at its end, less the one at
+ * the end of the previous job (the first job reads at its start too), at
+ * most the job's run time; as the pool's threads do it (run.c).
+ */
+static uint64_t worker_cpu_last;
 
 static void
 worker_die(const char *fmt, ...) __attribute__((__format__(__printf__, 1, 2),
@@ -186,11 +192,11 @@ worker_cancel_requested(struct tp_plugin_ctx *ctx)
 }
 
 static uint64_t
-worker_cpu_ns(void)
+worker_clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+	if (clock_gettime(clock, &ts) != 0)
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
@@ -227,7 +233,7 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 	struct tp_plugin_ctx ctx;
 	struct iso_done done;
 	struct iso_job job;
-	uint64_t cpu0;
+	uint64_t cpu0, cpu1, run0, run1;
 	char *buf;
 
 	if (len < sizeof(job) || !worker_read(&job, sizeof(job)))
@@ -269,12 +275,19 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 		(void)prctl(PR_SET_NAME, worker_name, 0, 0, 0);
 	}
 
-	cpu0 = worker_cpu_ns();
+	if (worker_cpu_last == 0)
+		worker_cpu_last = worker_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	memset(&done, 0, sizeof(done));
+	run0 = worker_clock_ns(CLOCK_MONOTONIC);
 	done.id_ret = desc->tpp_run(&ctx);
+	run1 = worker_clock_ns(CLOCK_MONOTONIC);
 	if (worker_permanent)
 		done.id_flags |= ISO_DONE_PERMANENT;
-	done.id_cpu_ns = worker_cpu_ns() - cpu0;
+	cpu0 = worker_cpu_last;
+	cpu1 = worker_cpu_last = worker_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	if (cpu0 != 0 && cpu1 >= cpu0)
+		done.id_cpu_ns = cpu1 - cpu0 < run1 - run0 ? cpu1 - cpu0 :
+		    run1 - run0;
 	done.id_refused_len = worker_refused_len;
 	if (job.ij_flags & ISO_JOB_RSS)
 		done.id_rss_kib = worker_rss_kib();

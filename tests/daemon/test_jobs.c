@@ -87,6 +87,55 @@ START_TEST(test_echo_result_equals_input)
 }
 END_TEST
 
+/*
+ * A job's CPU time is its own: read once at its end against the thread's
+ * reading at the end of its previous job (daemon/run.c, worker.c), so on
+ * one thread after many jobs a sleep still shows little CPU, a hash
+ * nearly all of its run time, and neither more than its run time.  In
+ * both isolations.
+ */
+START_TEST(test_cpu_time_is_the_jobs_own)
+{
+	static const char *const isolation[] = { "thread", "process" };
+	Tpool__JobInfo *j;
+	struct tpc *c;
+	unsigned int i, k;
+
+	for (k = 0; k < 2; k++) {
+		td_up(&D, ARGS("--max-threads", "1", "--isolation",
+		    isolation[k]));
+		c = td_connect(&D);
+		for (i = 0; i < 20; i++) {
+			j = td_run_job(c, "sha256", "repeat:400000:abcdefgh",
+			    UNBOUND, -1, -1);
+			ck_assert_int_eq(j->state,
+			    TPOOL__JOB_STATE__JOB_SUCCEEDED);
+			ck_assert(j->has_cpu_ns);
+			ck_assert_uint_le(j->cpu_ns, j->run_ns);
+			tpool__job_info__free_unpacked(j, NULL);
+		}
+		j = td_run_job(c, "sleep", "100", UNBOUND, -1, -1);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		ck_assert_uint_ge(j->run_ns, 100000000ull);
+		ck_assert_msg(j->cpu_ns < j->run_ns / 4, "%s: a sleep of %llu "
+		    "ns used %llu ns of CPU", isolation[k],
+		    (unsigned long long)j->run_ns,
+		    (unsigned long long)j->cpu_ns);
+		tpool__job_info__free_unpacked(j, NULL);
+		j = td_run_job(c, "sha256", "repeat:4000000:abcdefgh",
+		    UNBOUND, -1, -1);
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		ck_assert_msg(j->cpu_ns >= j->run_ns / 10 &&
+		    j->cpu_ns <= j->run_ns, "%s: a hash of %llu ns used %llu "
+		    "ns of CPU", isolation[k], (unsigned long long)j->run_ns,
+		    (unsigned long long)j->cpu_ns);
+		tpool__job_info__free_unpacked(j, NULL);
+		tpc_free(c);
+		td_down(&D);
+	}
+}
+END_TEST
+
 START_TEST(test_sha256_known_vectors)
 {
 	static const struct { const char *in, *out; } v[] = {
@@ -1608,6 +1657,7 @@ jobs_suite(void)
 	tcase_set_timeout(tc, TD_CASE_TIMEOUT);
 	tcase_add_test(tc, test_echo_result_equals_input);
 	tcase_add_test(tc, test_sha256_known_vectors);
+	tcase_add_test(tc, test_cpu_time_is_the_jobs_own);
 	tcase_add_test(tc, test_fail_message);
 	tcase_add_test(tc, test_sleep_reports_progress);
 	tcase_add_test(tc, test_list_plugins);
