@@ -210,7 +210,7 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 		job_set_thread(job, thread);
 		(void)pthread_mutex_unlock(&pool->tp_lock);
 		/* It cannot exit now that it has a job; wake it unlocked. */
-		(void)pthread_cond_signal(&thread->tpt_cv);
+		thread_wake(thread);
 		return;
 	}
 

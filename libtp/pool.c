@@ -140,7 +140,7 @@ pool_wake_all_locked(struct threadpool *pool)
 	TP_ASSERT_POOL_LOCKED(pool);
 	(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
 	TAILQ_FOREACH(thread, &pool->tp_idle_threads, tpt_entry)
-		(void)pthread_cond_signal(&thread->tpt_cv);
+		thread_wake(thread);
 }
 
 TP_EXPORT int

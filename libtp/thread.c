@@ -10,7 +10,10 @@
  * doubling up to 1 s, so a queued job waits at most about a second longer
  * than the failures last), until the pool dies.
  *
- * A worker waits for a job on its own condition variable, runs it under the
+ * A worker waits for a job on its own futex word (tpt_sleep; not a
+ * condition variable: glibc's pthread_cond_wait takes the mutex back
+ * marked contended, so every wakeup cost a futex wake system call more, at
+ * the unlock that follows, before the job could start), runs it under the
  * job's name, then takes the next queued job itself; when there is none it
  * goes to the head of the idle list and waits up to the idle timeout, after
  * which it exits and the overseer joins it.  It runs a job under the job's
@@ -30,9 +33,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +114,42 @@ thread_set_name(struct threadpool_thread *thread, const char *name)
 		thread->tpt_name[n] = '\0';
 	}
 	(void)prctl(PR_SET_NAME, thread->tpt_name, 0, 0, 0);
+}
+
+/*
+ * Wake a worker that sleeps in worker_sleep_locked(), or make its next
+ * sleep return at once.  Any lock or none; the caller has made the change
+ * the worker is to see under the pool lock, and the worker cannot exit
+ * meanwhile (it has a job, or the pool lock is held).
+ */
+void
+thread_wake(struct threadpool_thread *thread)
+{
+	if (__atomic_exchange_n(&thread->tpt_sleep, 0, __ATOMIC_RELEASE) != 0)
+		(void)syscall(SYS_futex, &thread->tpt_sleep, FUTEX_WAKE_PRIVATE,
+		    1, NULL, NULL, 0);
+}
+
+/*
+ * Sleep until thread_wake() or the deadline (CLOCK_MONOTONIC); true if the
+ * deadline passed.  Pool lock held, dropped meanwhile; it may return for
+ * nothing, so the caller looks again.  A wake between the unlock and the
+ * sleep is not lost: the futex sleeps only while the word is still 1.
+ */
+static bool
+worker_sleep_locked(struct threadpool *pool, struct threadpool_thread *thread,
+    const struct timespec *deadline)
+{
+	long r;
+
+	TP_ASSERT_POOL_LOCKED(pool);
+	__atomic_store_n(&thread->tpt_sleep, 1, __ATOMIC_RELAXED);
+	(void)pthread_mutex_unlock(&pool->tp_lock);
+	r = syscall(SYS_futex, &thread->tpt_sleep,
+	    FUTEX_WAIT_BITSET_PRIVATE, 1, deadline, NULL, FUTEX_BITSET_MATCH_ANY);
+	(void)pthread_mutex_lock(&pool->tp_lock);
+	__atomic_store_n(&thread->tpt_sleep, 0, __ATOMIC_RELAXED);
+	return r != 0 && errno == ETIMEDOUT;
 }
 
 /* Common start of both kinds of thread: wait until the creator is done. */
@@ -220,7 +262,7 @@ pool_hand_over_locked(struct threadpool *pool)
 	idle_all_leave();
 	thread->tpt_waking = true;
 	pool->tp_nwaking++;
-	(void)pthread_cond_signal(&thread->tpt_cv);
+	thread_wake(thread);
 	return true;
 }
 
@@ -283,8 +325,7 @@ worker_main(void *arg)
 		while (thread->tpt_job == NULL && !timed_out &&
 		    !(pool->tp_flags & TP_DYING) && !pool_over_cap_locked(pool)) {
 			deadline_add(&deadline, &idle_since, pool->tp_idle_usec);
-			if (pthread_cond_timedwait(&thread->tpt_cv, &pool->tp_lock,
-			    &deadline) == ETIMEDOUT)
+			if (worker_sleep_locked(pool, thread, &deadline))
 				timed_out = true;
 		}
 		if ((job = thread->tpt_job) == NULL) {

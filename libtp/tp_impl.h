@@ -97,7 +97,11 @@ struct threadpool_thread {
 	struct threadpool		*tpt_pool;	/* c */
 	struct threadpool_job		*tpt_job;	/* p: job handed to it */
 	struct threadpool_job		*tpt_running;	/* t: the job its function runs */
-	pthread_cond_t			tpt_cv;		/* p: job handed, pool dying */
+	pthread_cond_t			tpt_cv;		/* p: the creator is done (tpt_ready);
+							 * the overseer's: its wakeups */
+	unsigned int			tpt_sleep;	/* a: a worker's futex word: 1 while it
+							 * may sleep on it, 0 wakes it
+							 * (thread_wake) */
 	TAILQ_ENTRY(threadpool_thread)	tpt_entry;	/* p: idle or exited list */
 	unsigned int			tpt_pin_gen;	/* t: tp_pin_gen it applied */
 	bool				tpt_ready;	/* p: the creator is done with it */
@@ -182,6 +186,7 @@ void	job_rele(struct threadpool_job *job);
 extern __thread struct threadpool_thread *tp_curthread;
 void	*overseer_main(void *arg);
 void	thread_set_name(struct threadpool_thread *thread, const char *name);
+void	thread_wake(struct threadpool_thread *thread);
 void	thread_base_name(char *buf, const char *kind, int cpu, tp_pri_t pri);
 
 /* spawn.c */
