@@ -20,7 +20,11 @@
  * oldest job first.
  *
  * Wakeups: only FINISHED wakes the loop (one eventfd write, and only when
- * no wakeup is pending already); STARTED and PROGRESS wait for the next
+ * no wakeup is pending already).  The loop watches the eventfd
+ * edge-triggered and never reads it: each write is an edge of its own
+ * (eventfd wakes its pollers at every write), so a wakeup costs the loop
+ * no read; the counter it leaves growing by one a wakeup would take 2^64
+ * of them to fill.  STARTED and PROGRESS wait for the next
  * wakeup, or for a lazy timer that runs every TPD_CQ_LAZY_MS while jobs
  * are in flight.  So a short job costs the loop one wakeup, not three, and
  * a long job's start and progress still reach clients within a few
@@ -176,25 +180,18 @@ cq_drain(void)
 static void
 cq_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t count;
-
-	/* Reset the wakeup; cq_drain clears the flag before it looks. */
-	if (what & EV_READ)
-		(void)!read(cq.cq_fd, &count, sizeof(count));
+	/* The wakeup is taken by the edge; cq_drain clears the flag before
+	 * it looks. */
 	cq_drain();
 }
 
 void
 tpd_cq_poll(void)
 {
-	uint64_t count;
-
 	if (atomic_load_explicit(&cq.cq_head, memory_order_relaxed) == NULL)
 		return;
-	/* An end was posted: take its wakeup too, or the loop would wake
-	 * for nothing. */
-	if (atomic_load(&cq.cq_wake_pending))
-		(void)!read(cq.cq_fd, &count, sizeof(count));
+	/* An end's wakeup that is already on its way comes for nothing: as
+	 * cheap as reading it away would be. */
 	cq_drain();
 }
 
@@ -224,8 +221,8 @@ tpd_cq_init(struct event_base *base,
 		tpd_err("eventfd: %s", strerror(error));
 		return error;
 	}
-	cq.cq_ev = event_new(base, cq.cq_fd, EV_READ | EV_PERSIST, cq_drain_cb,
-	    NULL);
+	cq.cq_ev = event_new(base, cq.cq_fd, EV_READ | EV_PERSIST | EV_ET,
+	    cq_drain_cb, NULL);
 	cq.cq_lazy_ev = event_new(base, -1, EV_PERSIST, cq_drain_cb, NULL);
 	if (cq.cq_ev == NULL || cq.cq_lazy_ev == NULL ||
 	    event_add(cq.cq_ev, NULL) != 0) {
