@@ -63,7 +63,8 @@ struct iso_job {
 	uint64_t	ij_max_result;	/* bigger: ctx_set_result says EFBIG */
 	uint32_t	ij_name_len;
 	uint32_t	ij_flags;
-#define	ISO_JOB_RSS	0x1u	/* say id_rss_kib (else 0) */
+#define	ISO_JOB_RSS	0x1u	/* say id_rss_kib, at times (else 0: not
+				 * read this time; worker.c says when) */
 	uint32_t	ij_attempt;	/* ctx_attempt */
 	uint32_t	ij_pad;
 };

@@ -19,6 +19,7 @@
  *	spin		burns CPU for ever, ignoring cancel requests
  *	leak:MIB	allocates and touches MIB MiB and never frees them:
  *			result "ok"
+ *	leakk:KIB	the same in KiB (a quick leak)
  *	fdleak:N	copies descriptor 3 (in a worker, its channel: always
  *			open) N times (fcntl F_DUPFD) and never
  *			closes them: result "fds N" (the copies it got)
@@ -188,10 +189,12 @@ crash_run(struct tp_plugin_ctx *ctx)
 		for (;;)
 			crash_sink++;
 	}
-	if (crash_is(ctx, "leak:", &arg)) {
-		if ((p = malloc((size_t)arg << 20)) == NULL)
+	if (crash_is(ctx, "leak:", &arg) || crash_is(ctx, "leakk:", &arg)) {
+		if (ctx->ctx_input[4] == ':')
+			arg <<= 10;	/* leak:MIB */
+		if ((p = malloc((size_t)arg << 10)) == NULL)
 			return ENOMEM;
-		memset(p, 1, (size_t)arg << 20);
+		memset(p, 1, (size_t)arg << 10);
 		crash_sink += (unsigned long)(uintptr_t)p;	/* kept */
 		return ctx->ctx_set_result(ctx, "ok", 2);
 	}

@@ -569,6 +569,36 @@ START_TEST(test_leaks_are_contained)
 }
 END_TEST
 
+/*
+ * A leak by short jobs (128 KiB each, well under the 1 ms after which a
+ * worker reads its memory at once) is seen too: a worker reads it after
+ * every 16th job as well (daemon/worker.c), so with a growth limit of
+ * 1 MiB its worker goes after the 17th job, by its 18th at most.
+ */
+START_TEST(test_short_jobs_that_leak_are_contained)
+{
+	Tpool__JobInfo *a, *j, *b;
+	struct tpc *c;
+	int i;
+
+	up(ARGS("--worker-memory", "256M", "--worker-memory-growth", "1M",
+	    "--worker-procs", "1"));
+	c = td_connect(&D);
+	a = crash(c, "id");
+	for (i = 0; i < 17; i++) {
+		j = crash(c, "leakk:128");
+		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		tpool__job_info__free_unpacked(j, NULL);
+	}
+	b = crash(c, "id");
+	ck_assert_int_ne(id_field(a, "pid"), id_field(b, "pid"));
+	tpool__job_info__free_unpacked(a, NULL);
+	tpool__job_info__free_unpacked(b, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
 /* How often the daemon's log says needle. */
 static size_t
 log_count(const char *needle)
@@ -811,6 +841,7 @@ isolation_suite(void)
 	tcase_add_test(tc, test_worker_cpu_time_limit);
 	tcase_add_test(tc, test_worker_recycled_after_its_jobs);
 	tcase_add_test(tc, test_leaks_are_contained);
+	tcase_add_test(tc, test_short_jobs_that_leak_are_contained);
 	tcase_add_test(tc, test_plugin_that_dies_as_it_loads_is_skipped);
 	tcase_add_test(tc, test_idle_workers_past_warm_end);
 	tcase_add_test(tc, test_workers_outlive_the_threads_that_started_them);
