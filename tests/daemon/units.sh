@@ -23,8 +23,8 @@ cp "$srcdir/systemd/tpoold-metrics.socket" "$tmp/tpoold-metrics.socket"
 # What the units promise.
 grep -q '^Type=notify$' "$tmp/tpoold.service"
 grep -q '^ListenStream=/run/tpool/tpoold.sock$' "$tmp/tpoold.socket"
-grep -q "^ExecStart=$(pwd)/daemon/tpoold --plugin-dir=/.* --state-dir=/var/lib/tpoold" "$tmp/tpoold.service"
-grep -q '^StateDirectory=tpoold$' "$tmp/tpoold.service"
+grep -q "^ExecStart=$(pwd)/daemon/tpoold --plugin-dir=/.* --state-dir=/var/lib/tpool$" "$tmp/tpoold.service"
+grep -q '^StateDirectory=tpool$' "$tmp/tpoold.service"
 grep -q '^WatchdogSec=' "$tmp/tpoold.service"
 # The metrics socket: loopback, named as tpoold looks for it, and let
 # through the service's address filter.
