@@ -267,10 +267,8 @@ gm_event(const Tpool__Event *ev, void *arg)
  * that asked for exceptions: the others would never hear of the end.)
  */
 static void *
-gm_fail(struct gm_slot *s, gearman_job_st *gj, gearman_return_t *ret,
-    const char *why)
+gm_fail(gearman_job_st *gj, gearman_return_t *ret, const char *why)
 {
-	(void)s;
 	(void)gearman_job_send_data(gj, why, strlen(why));
 	*ret = GEARMAN_FAIL;
 	tpd_metrics_gearman_ended(TPD_GEARMAN_FAILED);
@@ -312,7 +310,7 @@ gm_job(gearman_job_st *gj, void *ctx, size_t *result_size,
 	if (atomic_load(&gm_stopping) || !gm_connect(s))
 		return gm_return(s, ret);
 	if (fn == NULL || strncmp(fn, gm_prefix, strlen(gm_prefix)) != 0)
-		return gm_fail(s, gj, ret, "ERROR_UNKNOWN_PLUGIN: not a "
+		return gm_fail(gj, ret, "ERROR_UNKNOWN_PLUGIN: not a "
 		    "function of this worker");
 	a.tsa_plugin = fn + strlen(gm_prefix);
 	a.tsa_input = gearman_job_workload(gj);
@@ -326,7 +324,7 @@ gm_job(gearman_job_st *gj, void *ctx, size_t *result_size,
 	a.tsa_cpu = -1;
 	if ((error = tpc_submit(s->gs_conn, &a, &id)) != 0) {
 		if (error == EMSGSIZE)
-			return gm_fail(s, gj, ret, "ERROR_FRAME_TOO_LARGE: the "
+			return gm_fail(gj, ret, "ERROR_FRAME_TOO_LARGE: the "
 			    "workload is larger than the daemon's frames");
 		if (error != TPC_EDAEMON) {
 			gm_disconnect(s);
@@ -343,7 +341,7 @@ gm_job(gearman_job_st *gj, void *ctx, size_t *result_size,
 		default:
 			(void)snprintf(why, sizeof(why), "%s: %s",
 			    tp_error_name(code), m != NULL ? m : "");
-			return gm_fail(s, gj, ret, why);
+			return gm_fail(gj, ret, why);
 		}
 	}
 	if ((error = tpc_wait_job(s->gs_conn, id, &final, gm_event, gj)) !=
@@ -357,12 +355,12 @@ gm_job(gearman_job_st *gj, void *ctx, size_t *result_size,
 		    tp_state_name(final->state), final->message != NULL ?
 		    final->message : "");
 		tpool__job_info__free_unpacked(final, NULL);
-		return gm_fail(s, gj, ret, why);
+		return gm_fail(gj, ret, why);
 	}
 	if (final->has_result && final->result.len > 0) {
 		if ((result = malloc(final->result.len)) == NULL) {
 			tpool__job_info__free_unpacked(final, NULL);
-			return gm_fail(s, gj, ret, "ERROR_INTERNAL: out of "
+			return gm_fail(gj, ret, "ERROR_INTERNAL: out of "
 			    "memory for the result");
 		}
 		memcpy(result, final->result.data, final->result.len);
