@@ -209,7 +209,11 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 		pool->tp_nwaking++;
 		job_set_thread(job, thread);
 		(void)pthread_mutex_unlock(&pool->tp_lock);
-		/* It cannot exit now that it has a job; wake it unlocked. */
+		/*
+		 * It cannot exit now that it has a job, nor end the job while
+		 * we hold the job lock that threadpool_job_done needs: wake it
+		 * unlocked.
+		 */
 		thread_wake(thread);
 		return;
 	}
