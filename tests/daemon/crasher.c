@@ -4,6 +4,8 @@
  *
  *	ok		result "ok"
  *	id		result "uid=N pid=N ppid=N nice=N cpu=N"
+ *	cpus-after:MS	sleeps MS ms, then result "cpus=N": how many
+ *			CPUs it may run on then
  *	segv		writes through a bad pointer
  *	segv-until:N	the same while its attempt is below N, then "attempt N"
  *	abort		abort()
@@ -129,6 +131,17 @@ crash_run(struct tp_plugin_ctx *ctx)
 		    "uid=%d pid=%d ppid=%d nice=%d cpu=%d", (int)getuid(),
 		    (int)getpid(), (int)getppid(),
 		    getpriority(PRIO_PROCESS, 0), sched_getcpu());
+		return ctx->ctx_set_result(ctx, buf, strlen(buf));
+	}
+	if (crash_is(ctx, "cpus-after:", &arg)) {
+		cpu_set_t set;
+		struct timespec nap = { arg / 1000, (arg % 1000) * 1000000 };
+
+		while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+			continue;
+		if (sched_getaffinity(0, sizeof(set), &set) != 0)
+			return errno;
+		(void)snprintf(buf, sizeof(buf), "cpus=%d", CPU_COUNT(&set));
 		return ctx->ctx_set_result(ctx, buf, strlen(buf));
 	}
 	if (crash_is(ctx, "segv-until:", &arg)) {

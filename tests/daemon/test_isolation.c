@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,41 @@ START_TEST(test_worker_takes_the_pools_cpu_and_priority)
 	tpool__job_info__free_unpacked(j, NULL);
 	j = td_run_job(c, "crash", "id", UNBOUND, 19, -1);
 	ck_assert_int_eq(id_field(j, "nice"), 0);
+	tpool__job_info__free_unpacked(j, NULL);
+	tpc_free(c);
+	td_down(&D);
+}
+END_TEST
+
+/*
+ * An unbound job's worker starts on the one CPU its pool's thread was on
+ * (the handoff stays on that CPU), and may run on every CPU of the pool
+ * once the job has run past the daemon's 20 ms watch.
+ */
+START_TEST(test_unbound_worker_starts_on_its_threads_cpu)
+{
+	Tpool__JobInfo *j;
+	cpu_set_t set;
+	struct tpc *c;
+	int ncpu;
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	ncpu = CPU_COUNT(&set);		/* the daemon's too */
+	up(NULL);
+	c = td_connect(&D);
+	j = crash(c, "cpus-after:0");
+	ck_assert_int_eq(id_field(j, "cpus"), 1);
+	tpool__job_info__free_unpacked(j, NULL);
+	j = crash(c, "cpus-after:300");
+	ck_assert_int_eq(id_field(j, "cpus"), ncpu);
+	tpool__job_info__free_unpacked(j, NULL);
+	/* The next job's worker starts on one CPU again. */
+	j = crash(c, "cpus-after:0");
+	ck_assert_int_eq(id_field(j, "cpus"), 1);
+	tpool__job_info__free_unpacked(j, NULL);
+	/* A per-CPU job's: its CPU, throughout. */
+	j = td_run_job(c, "crash", "cpus-after:300", PERCPU, -1, 0);
+	ck_assert_int_eq(id_field(j, "cpus"), 1);
 	tpool__job_info__free_unpacked(j, NULL);
 	tpc_free(c);
 	td_down(&D);
@@ -835,6 +871,7 @@ isolation_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_jobs_run_in_a_reused_worker_process);
 	tcase_add_test(tc, test_worker_takes_the_pools_cpu_and_priority);
+	tcase_add_test(tc, test_unbound_worker_starts_on_its_threads_cpu);
 	tcase_add_test(tc, test_crashes_fail_only_their_job);
 	tcase_add_test(tc, test_cancel_reaches_the_worker);
 	tcase_add_test(tc, test_worker_allows_threads);
