@@ -6,10 +6,11 @@
  * most recently used first; a libtp worker running a job of the plugin
  * takes one (or starts one), gives it the CPU affinity, scheduling policy
  * and nice value of its own thread (so the job runs on the pool's CPU at
- * the pool's priority, as a job of isolation "thread" would), sends it the
- * job, and reads its reports until ISO_DONE, polling the job's cancel
- * request every ISO_POLL_MS meanwhile (SIGUSR1 to the worker once it is
- * set).  Then the worker goes back on the list, unless it has run
+ * the pool's priority, as a job of isolation "thread" would; an unbound
+ * pool's job starts on the CPU the thread is on: iso_apply_sched()), sends
+ * it the job, and reads its reports until ISO_DONE, polling the job's
+ * cancel request every ISO_POLL_MS meanwhile (SIGUSR1 to the worker once
+ * it is set).  Then the worker goes back on the list, unless it has run
  * --worker-jobs jobs or its resident memory grew by more than
  * --worker-memory-growth since its first job: then it is closed (it runs
  * the plugin's tpp_fini and exits).  Idle workers past --worker-warm are
