@@ -704,6 +704,16 @@ iso_self_read(void)
 	iso_self.ok_nice = errno == 0;
 }
 
+/* Have w run on the CPUs of set (a failure is logged: w keeps its own). */
+static void
+iso_give_cpus(struct iso_worker *w, const cpu_set_t *set)
+{
+	if (sched_setaffinity(w->iw_pid, sizeof(*set), set) != 0)
+		tpd_debug("worker %d: affinity: %s", (int)w->iw_pid,
+		    strerror(errno));
+	w->iw_cpus = *set;
+}
+
 /*
  * Give w the calling thread's CPU affinity, policy and nice value.  A
  * thread that may run on several CPUs (the unbound pool's) gives w the
@@ -727,13 +737,8 @@ iso_apply_sched(struct iso_worker *w)
 			CPU_ZERO(&want);
 			CPU_SET(cpu, &want);
 		}
-		if (!w->iw_applied || !CPU_EQUAL(&want, &w->iw_cpus)) {
-			if (sched_setaffinity(w->iw_pid, sizeof(want),
-			    &want) != 0)
-				tpd_debug("worker %d: affinity: %s",
-				    (int)w->iw_pid, strerror(errno));
-			w->iw_cpus = want;
-		}
+		if (!w->iw_applied || !CPU_EQUAL(&want, &w->iw_cpus))
+			iso_give_cpus(w, &want);
 	}
 	if (iso_self.ok_sched && (!w->iw_applied ||
 	    iso_self.policy != w->iw_policy ||
@@ -756,18 +761,13 @@ iso_apply_sched(struct iso_worker *w)
 	w->iw_applied = true;
 }
 
-/* A job that runs on: w may run on every CPU its thread may (see
- * iso_apply_sched()). */
+/* A job that runs on: w may run on every CPU its thread may.  By the
+ * thread that gave w the job with iso_apply_sched() (iso_self is its). */
 static void
 iso_widen(struct iso_worker *w)
 {
-	if (!iso_self.ok_cpus || CPU_EQUAL(&iso_self.cpus, &w->iw_cpus))
-		return;
-	if (sched_setaffinity(w->iw_pid, sizeof(iso_self.cpus),
-	    &iso_self.cpus) != 0)
-		tpd_debug("worker %d: affinity: %s", (int)w->iw_pid,
-		    strerror(errno));
-	w->iw_cpus = iso_self.cpus;
+	if (iso_self.ok_cpus && !CPU_EQUAL(&iso_self.cpus, &w->iw_cpus))
+		iso_give_cpus(w, &iso_self.cpus);
 }
 
 /* ------------------------------------------------------------ the API */
