@@ -79,9 +79,11 @@ static uint64_t worker_cpu_last;
 /*
  * Its resident memory (for --worker-memory-growth) is read after the first
  * job, after every job that ran WORKER_RSS_RUN_NS or more, and after every
- * WORKER_RSS_EVERY-th job: a read of /proc/self/statm costs ~1.7 us on a
- * VM whose system calls trap, a tenth of a null job's own cost.  A
- * quick leak is seen within WORKER_RSS_EVERY jobs, a slow one at once.
+ * WORKER_RSS_EVERY-th job counted from the first (the reads after long
+ * jobs do not restart the count): a read of /proc/self/statm costs
+ * ~1.7 us on a VM whose system calls trap, a tenth of a null job's own
+ * cost.  A quick leak is seen within WORKER_RSS_EVERY jobs, whatever jobs
+ * ran between, a slow one at once.
  */
 #define	WORKER_RSS_EVERY	16
 #define	WORKER_RSS_RUN_NS	1000000u
@@ -245,6 +247,7 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 	struct iso_job job;
 	uint64_t cpu0, cpu1, run0, run1;
 	char *buf;
+	bool due;
 
 	if (len < sizeof(job) || !worker_read(&job, sizeof(job)))
 		worker_die("a job message cut short");
@@ -299,12 +302,14 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 		done.id_cpu_ns = cpu1 - cpu0 < run1 - run0 ? cpu1 - cpu0 :
 		    run1 - run0;
 	done.id_refused_len = worker_refused_len;
-	if ((job.ij_flags & ISO_JOB_RSS) && (worker_rss_wait == 0 ||
-	    run1 - run0 >= WORKER_RSS_RUN_NS)) {
-		done.id_rss_kib = worker_rss_kib();
-		worker_rss_wait = WORKER_RSS_EVERY - 1;
-	} else if (worker_rss_wait > 0)
-		worker_rss_wait--;
+	if (job.ij_flags & ISO_JOB_RSS) {
+		/* The count runs on through the reads of long jobs. */
+		due = worker_rss_wait == 0;
+		worker_rss_wait = due ? WORKER_RSS_EVERY - 1 :
+		    worker_rss_wait - 1;
+		if (due || run1 - run0 >= WORKER_RSS_RUN_NS)
+			done.id_rss_kib = worker_rss_kib();
+	}
 	free(buf);
 	if (worker_has_result) {
 		struct iso_hdr rh = { .ih_type = ISO_RESULT,

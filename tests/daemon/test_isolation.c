@@ -606,10 +606,12 @@ START_TEST(test_leaks_are_contained)
 END_TEST
 
 /*
- * A leak by short jobs (128 KiB each, well under the 1 ms after which a
- * worker reads its memory at once) is seen too: a worker reads it after
- * every 16th job as well (daemon/worker.c), so with a growth limit of
- * 1 MiB its worker goes after the 17th job, by its 18th at most.
+ * A leak by short jobs (128 KiB each, under the 1 ms after which a worker
+ * reads its memory at once) is seen too: a worker reads it after every
+ * 16th job counted from its first as well (daemon/worker.c), so with a
+ * growth limit of 1 MiB its worker goes after its 17th job (the 16th
+ * leak: 2 MiB), also when a leak took 1 ms or more (under valgrind) and
+ * was read early, at less than 1 MiB.
  */
 START_TEST(test_short_jobs_that_leak_are_contained)
 {
