@@ -5,13 +5,16 @@
  * A job's state is job_thread:
  *
  *	NULL			not scheduled (never, done, or cancelled)
- *	&pool->tp_overseer	queued on pool->tp_jobs (pool == job_pool)
+ *	&pool->tp_overseer	queued on pool->tp_jobs, or pushed on the
+ *				pool's incoming list (pool == job_pool)
  *	a worker		handed to that worker, or running on it
  *
  * Transitions, and the locks they hold:
  *
  *	NULL -> queued, NULL -> worker	schedule	job lock + pool lock
+ *	NULL -> queued (pushed)		schedule	job lock (tp_push_ok)
  *	queued -> worker		claim		pool lock (thread.c)
+ *	queued (pushed) -> worker	claim		tp_in_lock (thread.c)
  *	queued -> NULL			cancel		job lock + pool lock
  *	worker -> NULL			job_done	job lock
  *
@@ -21,7 +24,11 @@
  * the pool lock, with job_thread rechecked there, so no job can be unlinked
  * twice (the race NetBSD fixed in revision 1.23).  job_thread is read and
  * written with relaxed atomics because the claim writes it without the job
- * lock.
+ * lock.  Pushed jobs are moved to tp_jobs by whoever looks at the queue
+ * under the pool lock (pool_take_incoming_locked: the overseer, cancel,
+ * stats, a worker going idle), or popped by a busy worker; a pushed job
+ * is never unlinked from tp_jobs before it was moved there (tqe_prev is
+ * NULL until then).
  *
  * job_refcnt counts the workers' holds for a run, so that
  * threadpool_job_destroy() can wait until no thread looks at the job.
@@ -30,6 +37,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -171,6 +179,22 @@ threadpool_job_done(struct threadpool_job *job)
 	self->tpt_done = true;
 }
 
+/*
+ * Jobs were queued: wake the overseer if it waits for them, unless a
+ * worker handed a job is on its way and will pass the queue on when it
+ * starts (see below).  Pool lock held.
+ */
+static void
+pool_queued_locked(struct threadpool *pool)
+{
+	TP_ASSERT_POOL_LOCKED(pool);
+	if ((pool->tp_flags & TP_OVERSEER_WAITING) &&
+	    (TAILQ_EMPTY(&pool->tp_idle_threads) || pool->tp_nwaking == 0)) {
+		pool->tp_flags &= ~TP_OVERSEER_WAITING;
+		(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
+	}
+}
+
 TP_EXPORT void
 threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 {
@@ -192,6 +216,28 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 		return;
 	}
 
+	/*
+	 * Every worker the cap allows is busy and none is idle: nothing is
+	 * to be decided but the queue's order, so push the job on the
+	 * incoming list without the pool lock (one exchange), where a busy
+	 * worker picks it up.  If the pool changed meanwhile (a worker went
+	 * idle, say), look again under the lock: whoever turned tp_push_ok
+	 * off looks at the list after doing so (tp_impl.h), so the job is
+	 * found by one of us.
+	 */
+	if (__atomic_load_n(&pool->tp_push_ok, __ATOMIC_RELAXED)) {
+		job->job_pool = pool;
+		job_set_thread(job, &pool->tp_overseer);
+		pool_push_incoming(pool, job);
+		if (__atomic_load_n(&pool->tp_push_ok, __ATOMIC_SEQ_CST))
+			return;
+		(void)pthread_mutex_lock(&pool->tp_lock);
+		(void)pool_take_incoming_locked(pool);
+		pool_queued_locked(pool);
+		(void)pthread_mutex_unlock(&pool->tp_lock);
+		return;
+	}
+
 	(void)pthread_mutex_lock(&pool->tp_lock);
 	TP_ASSERT(!(pool->tp_flags & TP_DYING),
 	    "job '%s' scheduled on a pool being destroyed", job->job_name);
@@ -203,6 +249,7 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 		 * others can time out). */
 		TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
 		pool->tp_nidle--;
+		pool_update_push_locked(pool);
 		idle_all_leave();
 		thread->tpt_job = job;
 		thread->tpt_waking = true;
@@ -228,13 +275,8 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 	 * that finds nobody idle still gets a new worker at once.
 	 */
 	job_set_thread(job, &pool->tp_overseer);
-	TAILQ_INSERT_TAIL(&pool->tp_jobs, job, job_entry);
-	pool->tp_nqueued++;
-	if ((pool->tp_flags & TP_OVERSEER_WAITING) &&
-	    (thread == NULL || pool->tp_nwaking == 0)) {
-		pool->tp_flags &= ~TP_OVERSEER_WAITING;
-		(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
-	}
+	pool_queue_job_locked(pool, job);
+	pool_queued_locked(pool);
 	(void)pthread_mutex_unlock(&pool->tp_lock);
 }
 
@@ -258,9 +300,22 @@ threadpool_cancel_job_async(struct threadpool *pool, struct threadpool_job *job)
 
 	/* Queued, unless a worker claims it meanwhile: look under the lock. */
 	(void)pthread_mutex_lock(&jpool->tp_lock);
+	(void)pool_take_incoming_locked(jpool);
+	while (job_thread(job) == &jpool->tp_overseer &&
+	    job->job_entry.tqe_prev == NULL) {
+		/*
+		 * Pushed, and behind a push that another thread has half
+		 * done (between two instructions, unless it was preempted
+		 * there): let it finish.
+		 */
+		(void)pthread_mutex_unlock(&jpool->tp_lock);
+		(void)sched_yield();
+		(void)pthread_mutex_lock(&jpool->tp_lock);
+		(void)pool_take_incoming_locked(jpool);
+	}
 	if (job_thread(job) == &jpool->tp_overseer) {
 		TAILQ_REMOVE(&jpool->tp_jobs, job, job_entry);
-		jpool->tp_nqueued--;
+		pool_nqueued_add_locked(jpool, -1);
 		job_set_thread(job, NULL);
 		cancelled = true;
 	}

@@ -6,7 +6,9 @@
  *
  *	threadpool_schedule_job()
  *	   |  idle worker?  yes: hand the job to the most recently idle one
- *	   |                no:  queue it for the overseer
+ *	   |                no:  queue it for the overseer; when every worker
+ *	   |                     the cap allows is busy, without the pool
+ *	   |                     lock, through the incoming list (job.c)
  *	   v
  *	tp_jobs --> overseer: no idle worker -> create one (thread.c)
  *	   |                  idle worker    -> hand it the oldest job
@@ -163,6 +165,7 @@ threadpool_set_max_threads(struct threadpool *pool, unsigned int max)
 	TP_ASSERT_POOL_GEN(pool);
 	(void)pthread_mutex_lock(&pool->tp_lock);
 	pool->tp_max_threads = max;
+	pool_update_push_locked(pool);
 	/* The overseer may create more now; surplus idle workers exit. */
 	pool_wake_all_locked(pool);
 	(void)pthread_mutex_unlock(&pool->tp_lock);
@@ -176,11 +179,14 @@ threadpool_stats(struct threadpool *pool, struct threadpool_stats *ret_stats)
 	TP_ASSERT_POOL_GEN(pool);
 	(void)memset(&st, 0, sizeof(st));
 	(void)pthread_mutex_lock(&pool->tp_lock);
+	(void)pool_take_incoming_locked(pool);
 	st.tps_threads = pool->tp_nthreads;
 	st.tps_idle = pool->tp_nidle;
 	st.tps_queued = pool->tp_nqueued;
 	st.tps_max_threads = pool->tp_max_threads;
-	st.tps_jobs_run = pool->tp_jobs_run;
+	(void)pthread_mutex_lock(&pool->tp_in_lock);
+	st.tps_jobs_run = pool->tp_jobs_run + pool->tp_jobs_run_pushed;
+	(void)pthread_mutex_unlock(&pool->tp_in_lock);
 	st.tps_threads_created = pool->tp_threads_created;
 	st.tps_threads_exited = pool->tp_threads_exited;
 	st.tps_create_failures = pool->tp_create_failures;
@@ -241,11 +247,16 @@ pool_create(struct threadpool *pool, int cpu, tp_pri_t pri)
 	(void)pthread_mutexattr_destroy(&mattr);
 	if (error != 0)
 		return error;
-	if ((error = cond_init_monotonic(&pool->tp_drain_cv)) != 0)
+	if ((error = pthread_mutex_init(&pool->tp_in_lock, NULL)) != 0)
 		goto fail0;
+	if ((error = cond_init_monotonic(&pool->tp_drain_cv)) != 0)
+		goto failin;
 	if ((error = cond_init_monotonic(&pool->tp_overseer.tpt_cv)) != 0)
 		goto fail1;
 	TAILQ_INIT(&pool->tp_jobs);
+	pool->tp_in_head = &pool->tp_in_stub;
+	pool->tp_in_stub.job_entry.tqe_next = NULL;
+	pool->tp_in_tail = &pool->tp_in_stub;
 	TAILQ_INIT(&pool->tp_idle_threads);
 	TAILQ_INIT(&pool->tp_exited);
 	pool->tp_refcnt = 1;		/* the overseer's */
@@ -281,6 +292,7 @@ pool_create(struct threadpool *pool, int cpu, tp_pri_t pri)
 
 fail2:	(void)pthread_cond_destroy(&pool->tp_overseer.tpt_cv);
 fail1:	(void)pthread_cond_destroy(&pool->tp_drain_cv);
+failin:	(void)pthread_mutex_destroy(&pool->tp_in_lock);
 fail0:	(void)pthread_mutex_destroy(&pool->tp_lock);
 	return error;
 }
@@ -300,10 +312,12 @@ pool_destroy(struct threadpool *pool)
 	    "wait for itself forever", pool->tp_cpu, pool->tp_pri,
 	    tp_curthread->tpt_name);
 	(void)pthread_mutex_lock(&pool->tp_lock);
+	(void)pool_take_incoming_locked(pool);
 	TP_ASSERT(TAILQ_EMPTY(&pool->tp_jobs),
 	    "last put of pool (cpu %d, pri %d) with job '%s' still queued",
 	    pool->tp_cpu, pool->tp_pri, TAILQ_FIRST(&pool->tp_jobs)->job_name);
 	pool->tp_flags |= TP_DYING;
+	pool_update_push_locked(pool);
 	/* Wake everyone now; nobody waits out the idle timeout. */
 	pool_wake_all_locked(pool);
 	while (pool->tp_refcnt > 0)
@@ -324,7 +338,87 @@ pool_destroy(struct threadpool *pool)
 	TP_ASSERT(TAILQ_EMPTY(&pool->tp_idle_threads), "idle threads left");
 	(void)pthread_cond_destroy(&pool->tp_overseer.tpt_cv);
 	(void)pthread_cond_destroy(&pool->tp_drain_cv);
+	(void)pthread_mutex_destroy(&pool->tp_in_lock);
 	(void)pthread_mutex_destroy(&pool->tp_lock);
+}
+
+/*
+ * tp_in_lock held: take the oldest pushed job off the incoming list, or
+ * NULL if there is none, or none reachable yet (a push half done: its
+ * producer finds tp_push_ok off, or leaves it to a worker that will, see
+ * tp_impl.h).  The caller owns the job as a queued job (job_thread is
+ * still the overseer).
+ */
+struct threadpool_job *
+pool_pop_incoming_locked(struct threadpool *pool)
+{
+	struct threadpool_job *stub = &pool->tp_in_stub;
+	struct threadpool_job *head = pool->tp_in_head, *next;
+
+	TP_ASSERT_OWNED(&pool->tp_in_lock, "pool (cpu %d, pri %d) incoming "
+	    "list's lock not held", pool->tp_cpu, pool->tp_pri);
+	next = __atomic_load_n(&head->job_entry.tqe_next, __ATOMIC_SEQ_CST);
+	if (head == stub) {
+		if (next == NULL)
+			return NULL;
+		pool->tp_in_head = head = next;
+		next = __atomic_load_n(&head->job_entry.tqe_next,
+		    __ATOMIC_SEQ_CST);
+	}
+	if (next == NULL) {
+		/* head is the newest, or a push after it is half done. */
+		if (head != __atomic_load_n(&pool->tp_in_tail, __ATOMIC_SEQ_CST))
+			return NULL;
+		/* Put the stub behind it, so that it can be taken. */
+		pool_push_incoming(pool, stub);
+		next = __atomic_load_n(&head->job_entry.tqe_next,
+		    __ATOMIC_SEQ_CST);
+		if (next == NULL)
+			return NULL;
+	}
+	pool->tp_in_head = next;
+	return head;
+}
+
+/*
+ * Move every reachable pushed job to the tail of tp_jobs, oldest first.
+ * Pool lock held.  True if there were any.
+ */
+bool
+pool_take_incoming_locked(struct threadpool *pool)
+{
+	struct threadpool_job *job;
+	bool any = false;
+
+	TP_ASSERT_POOL_LOCKED(pool);
+	(void)pthread_mutex_lock(&pool->tp_in_lock);
+	while ((job = pool_pop_incoming_locked(pool)) != NULL) {
+		TAILQ_INSERT_TAIL(&pool->tp_jobs, job, job_entry);
+		pool_nqueued_add_locked(pool, 1);
+		any = true;
+	}
+	(void)pthread_mutex_unlock(&pool->tp_in_lock);
+	return any;
+}
+
+/*
+ * Queue a job on tp_jobs, behind every job pushed before it.  Pool lock
+ * held.
+ */
+void
+pool_queue_job_locked(struct threadpool *pool, struct threadpool_job *job)
+{
+	struct threadpool_job *older;
+
+	TP_ASSERT_POOL_LOCKED(pool);
+	(void)pthread_mutex_lock(&pool->tp_in_lock);
+	while ((older = pool_pop_incoming_locked(pool)) != NULL) {
+		TAILQ_INSERT_TAIL(&pool->tp_jobs, older, job_entry);
+		pool_nqueued_add_locked(pool, 1);
+	}
+	TAILQ_INSERT_TAIL(&pool->tp_jobs, job, job_entry);
+	pool_nqueued_add_locked(pool, 1);
+	(void)pthread_mutex_unlock(&pool->tp_in_lock);
 }
 
 void

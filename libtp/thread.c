@@ -214,20 +214,82 @@ static int
 pool_claim_first_job_locked(struct threadpool *pool,
     struct threadpool_thread *thread)
 {
-	struct threadpool_job *job = TAILQ_FIRST(&pool->tp_jobs);
+	struct threadpool_job *job;
 
 	TP_ASSERT_POOL_LOCKED(pool);
-	if (job == NULL)
-		return ENOENT;
-	TP_ASSERT(job_thread(job) == &pool->tp_overseer,
-	    "queued job '%s' not owned by the overseer", job->job_name);
-	if (job_hold(job) != 0)
-		return EBUSY;
-	TAILQ_REMOVE(&pool->tp_jobs, job, job_entry);
-	pool->tp_nqueued--;
+	if ((job = TAILQ_FIRST(&pool->tp_jobs)) != NULL) {
+		TP_ASSERT(job_thread(job) == &pool->tp_overseer,
+		    "queued job '%s' not owned by the overseer", job->job_name);
+		if (job_hold(job) != 0)
+			return EBUSY;
+		TAILQ_REMOVE(&pool->tp_jobs, job, job_entry);
+		pool_nqueued_add_locked(pool, -1);
+	} else {
+		/* tp_jobs is empty: the oldest pushed job, if any. */
+		(void)pthread_mutex_lock(&pool->tp_in_lock);
+		if ((job = pool_pop_incoming_locked(pool)) != NULL &&
+		    job_hold(job) != 0) {
+			TAILQ_INSERT_HEAD(&pool->tp_jobs, job, job_entry);
+			pool_nqueued_add_locked(pool, 1);
+			(void)pthread_mutex_unlock(&pool->tp_in_lock);
+			return EBUSY;
+		}
+		(void)pthread_mutex_unlock(&pool->tp_in_lock);
+		if (job == NULL)
+			return ENOENT;
+		TP_ASSERT(job_thread(job) == &pool->tp_overseer,
+		    "pushed job '%s' not owned by the overseer", job->job_name);
+	}
 	job_set_thread(job, thread);
 	thread->tpt_job = job;
 	return 0;
+}
+
+/*
+ * A worker of an unbound pool between two jobs, while every worker the
+ * cap allows is busy (tp_push_ok) and no job waits on tp_jobs: take the
+ * oldest pushed job without the pool lock, under tp_in_lock alone, with a
+ * reference for the run.  So the busy workers of a pool fed faster than
+ * they run share one short lock, and the producers none.  NULL when this
+ * does not apply or nothing is pushed: the caller takes the pool lock.
+ * Per-CPU pools take the pool lock between jobs (their pinning is looked
+ * at under it).
+ */
+static struct threadpool_job *
+worker_claim_pushed(struct threadpool *pool, struct threadpool_thread *thread)
+{
+	struct threadpool_job *job;
+
+	if (pool->tp_cpu >= 0 ||
+	    !__atomic_load_n(&pool->tp_push_ok, __ATOMIC_ACQUIRE))
+		return NULL;
+	(void)pthread_mutex_lock(&pool->tp_in_lock);
+	if (__atomic_load_n(&pool->tp_nqueued, __ATOMIC_RELAXED) != 0 ||
+	    (job = pool_pop_incoming_locked(pool)) == NULL) {
+		(void)pthread_mutex_unlock(&pool->tp_in_lock);
+		return NULL;
+	}
+	TP_ASSERT(job_thread(job) == &pool->tp_overseer,
+	    "pushed job '%s' not owned by the overseer", job->job_name);
+	if (job_hold(job) != 0) {
+		/*
+		 * Its reference count is saturated: first in line on tp_jobs,
+		 * where the overseer retries it.
+		 */
+		(void)pthread_mutex_unlock(&pool->tp_in_lock);
+		(void)pthread_mutex_lock(&pool->tp_lock);
+		(void)pthread_mutex_lock(&pool->tp_in_lock);
+		TAILQ_INSERT_HEAD(&pool->tp_jobs, job, job_entry);
+		pool_nqueued_add_locked(pool, 1);
+		(void)pthread_mutex_unlock(&pool->tp_in_lock);
+		(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
+		(void)pthread_mutex_unlock(&pool->tp_lock);
+		return NULL;
+	}
+	job_set_thread(job, thread);
+	pool->tp_jobs_run_pushed++;
+	(void)pthread_mutex_unlock(&pool->tp_in_lock);
+	return job;
 }
 
 static bool
@@ -258,6 +320,7 @@ pool_hand_over_locked(struct threadpool *pool)
 		return false;
 	TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
 	pool->tp_nidle--;
+	pool_update_push_locked(pool);
 	idle_all_leave();
 	thread->tpt_waking = true;
 	pool->tp_nwaking++;
@@ -277,6 +340,7 @@ worker_pass_on_locked(struct threadpool *pool, struct threadpool_thread *thread)
 	TP_ASSERT_POOL_LOCKED(pool);
 	thread->tpt_waking = false;
 	pool->tp_nwaking--;
+	(void)pool_take_incoming_locked(pool);
 	if (TAILQ_EMPTY(&pool->tp_jobs) || pool_hand_over_locked(pool))
 		return;
 	if (TAILQ_EMPTY(&pool->tp_idle_threads) && (pool->tp_max_threads == 0 ||
@@ -330,6 +394,7 @@ worker_main(void *arg)
 		if ((job = thread->tpt_job) == NULL) {
 			TAILQ_REMOVE(&pool->tp_idle_threads, thread, tpt_entry);
 			pool->tp_nidle--;
+			pool_update_push_locked(pool);
 			idle_all_leave();
 			break;
 		}
@@ -346,6 +411,8 @@ worker_main(void *arg)
 			}
 			(void)pthread_mutex_unlock(&pool->tp_lock);
 			worker_run(thread, job);
+			while ((job = worker_claim_pushed(pool, thread)) != NULL)
+				worker_run(thread, job);
 			(void)pthread_mutex_lock(&pool->tp_lock);
 			thread->tpt_job = job = NULL;
 			if (pool_over_cap_locked(pool))
@@ -364,6 +431,7 @@ worker_main(void *arg)
 			goto out;
 		TAILQ_INSERT_HEAD(&pool->tp_idle_threads, thread, tpt_entry);
 		pool->tp_nidle++;
+		pool_update_push_locked(pool);
 		if (strcmp(thread->tpt_name, thread->tpt_base_name) != 0) {
 			/*
 			 * Take back our own name now, not lazily: a short timer
@@ -375,12 +443,17 @@ worker_main(void *arg)
 			thread_set_name(thread, thread->tpt_base_name);
 			(void)pthread_mutex_lock(&pool->tp_lock);
 		}
-		/* The overseer may be waiting for an idle worker. */
+		/*
+		 * The overseer may be waiting for an idle worker; and jobs
+		 * pushed while tp_push_ok was still on are looked for here.
+		 */
+		(void)pool_take_incoming_locked(pool);
 		if (!TAILQ_EMPTY(&pool->tp_jobs))
 			(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
 	}
 out:
 	pool->tp_nthreads--;
+	pool_update_push_locked(pool);
 	pool->tp_threads_exited++;
 	TAILQ_INSERT_TAIL(&pool->tp_exited, thread, tpt_entry);
 	/* The overseer joins us (and may now create a thread under the cap). */
@@ -424,6 +497,7 @@ overseer_create_worker_locked(struct threadpool *pool)
 
 	TP_ASSERT_POOL_LOCKED(pool);
 	pool->tp_nthreads++;		/* counts against the cap meanwhile */
+	pool_update_push_locked(pool);
 	pool_hold_locked(pool);		/* the worker's reference */
 	(void)pthread_mutex_unlock(&pool->tp_lock);
 
@@ -449,6 +523,7 @@ overseer_create_worker_locked(struct threadpool *pool)
 				TAILQ_INSERT_HEAD(&pool->tp_idle_threads, thread,
 				    tpt_entry);
 				pool->tp_nidle++;
+				pool_update_push_locked(pool);
 				(void)idle_all_enter(true);
 				pool->tp_threads_created++;
 				thread->tpt_ready = true;
@@ -462,6 +537,7 @@ overseer_create_worker_locked(struct threadpool *pool)
 	free(thread);
 	(void)pthread_mutex_lock(&pool->tp_lock);
 	pool->tp_nthreads--;
+	pool_update_push_locked(pool);
 	pool->tp_create_failures++;
 	pool_rele_locked(pool);
 	return error;
@@ -555,6 +631,7 @@ overseer_main(void *arg)
 	for (;;) {
 		overseer_reap_locked(pool);
 		retry = overseer_pin_locked(pool, overseer, &repin);
+		(void)pool_take_incoming_locked(pool);
 
 		/*
 		 * Nothing queued, or a worker on its way that will pass the

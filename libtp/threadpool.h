@@ -132,9 +132,9 @@ struct threadpool_job {
 							 *    worker; see libtp/job.c */
 	struct threadpool		*job_pool;	/* j: the pool it was last
 							 *    scheduled on */
-	struct {					/* p: on job_pool's queue */
-		struct threadpool_job	*tqe_next;	/*    (a TAILQ_ENTRY) */
-		struct threadpool_job	**tqe_prev;
+	struct {					/* p: on job_pool's queue; */
+		struct threadpool_job	*tqe_next;	/*    a: on its incoming */
+		struct threadpool_job	**tqe_prev;	/*    list (a TAILQ_ENTRY) */
 	}				job_entry;
 	unsigned int			job_refcnt;	/* a: workers' holds for a run */
 	bool				job_destroying;	/* a: job_destroy waits */

@@ -9,6 +9,8 @@
  *				held while taking any other lock below
  *	job lock		the owner's mutex, job->job_lock
  *	pool->tp_lock		one per pool
+ *	pool->tp_in_lock	the consumers' lock of the pool's incoming
+ *				list (see struct threadpool)
  *	spawn_lock		the spawner's request queue (spawn.c)
  *
  * A thread holding a pool lock never takes a job lock: a worker or the
@@ -16,6 +18,7 @@
  *
  * Field markings:
  *	p	pool->tp_lock of the pool the object belongs to
+ *	i	pool->tp_in_lock
  *	j	the job's lock
  *	r	the registry lock of the file (threadpools_lock or percpu_lock)
  *	a	atomic
@@ -137,11 +140,40 @@ struct threadpool {
 	unsigned int			tp_nidle;	/* p: length of tp_idle_threads */
 	unsigned int			tp_nwaking;	/* p: workers handed a job that have not
 							   started it yet (0 or 1, see job.c) */
-	unsigned int			tp_nqueued;	/* p: length of tp_jobs */
+	unsigned int			tp_nqueued;	/* p, a: length of tp_jobs; goes up
+							 * only under i as well */
 	uint64_t			tp_jobs_run;	/* p */
 	uint64_t			tp_threads_created; /* p */
 	uint64_t			tp_threads_exited;  /* p */
 	uint64_t			tp_create_failures; /* p */
+
+	/*
+	 * The way in without the pool lock (job.c): while as many workers as
+	 * the cap allows are busy and none is idle (tp_push_ok), a scheduled
+	 * job is pushed on this first-in first-out list instead of tp_jobs
+	 * (an intrusive multi-producer, single-consumer queue as Dmitry
+	 * Vyukov's, linked by job_entry.tqe_next; a pushed job has tqe_prev
+	 * NULL until it is moved to tp_jobs).  Producers push with one
+	 * exchange on tp_in_tail; consumers pop under tp_in_lock, one job at
+	 * a time (pool_pop_incoming_locked): a worker of an unbound pool
+	 * between two jobs without the pool lock (thread.c), the others with
+	 * it.  Jobs queued on tp_jobs are always older than those still here:
+	 * tp_jobs grows only under tp_in_lock, and a consumer without the
+	 * pool lock pops only while tp_nqueued is 0.  Three lines: the
+	 * consumers', the producers' and the stub's.
+	 */
+	struct threadpool_job		tp_in_stub;	/* i: the list's placeholder */
+	char				tp_pad0[64];
+	pthread_mutex_t			tp_in_lock;
+	struct threadpool_job		*tp_in_head;	/* i: the oldest, or the stub */
+	uint64_t			tp_jobs_run_pushed; /* i: runs that
+							 * worker_claim_pushed started
+							 * (tp_jobs_run has the rest) */
+	char				tp_pad1[64];
+	struct threadpool_job		*tp_in_tail;	/* a: the newest, or the stub */
+	bool				tp_push_ok;	/* a: written under p
+							 * (pool_update_push_locked) */
+	char				tp_pad2[64];
 };
 
 /*
@@ -156,7 +188,54 @@ pool_busy_at_cap_locked(const struct threadpool *pool)
 	    pool->tp_nthreads - pool->tp_nidle >= pool->tp_max_threads;
 }
 
+/*
+ * Push a job on the incoming list (see struct threadpool).  Any lock or
+ * none; the caller holds the job's lock and has made it queued (or holds
+ * tp_in_lock, pushing the list's stub).  The
+ * tqe_prev of a pushed job is NULL until it is moved to tp_jobs.
+ */
+static inline void
+pool_push_incoming(struct threadpool *pool, struct threadpool_job *job)
+{
+	struct threadpool_job *prev;
+
+	job->job_entry.tqe_prev = NULL;
+	__atomic_store_n(&job->job_entry.tqe_next, NULL, __ATOMIC_RELAXED);
+	prev = __atomic_exchange_n(&pool->tp_in_tail, job, __ATOMIC_SEQ_CST);
+	/* Until this store the job is pushed but not reachable yet. */
+	__atomic_store_n(&prev->job_entry.tqe_next, job, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Recompute tp_push_ok after a change of what it depends on (the idle
+ * workers, the workers, the cap, TP_DYING).  Pool lock held.  Whoever
+ * turns it off looks at the incoming list afterwards, under the lock (the
+ * worker going idle, the overseer, the last put): a job pushed while it
+ * was on is found either there or by its producer, which looks at
+ * tp_push_ok again after the push (job.c).
+ */
+static inline void
+pool_update_push_locked(struct threadpool *pool)
+{
+	bool ok = !(pool->tp_flags & TP_DYING) && pool->tp_max_threads != 0 &&
+	    pool->tp_nidle == 0 && pool->tp_nthreads == pool->tp_max_threads;
+
+	if (ok != __atomic_load_n(&pool->tp_push_ok, __ATOMIC_RELAXED))
+		__atomic_store_n(&pool->tp_push_ok, ok, __ATOMIC_SEQ_CST);
+}
+
+/* tp_nqueued changes under the pool lock; read without it (thread.c). */
+static inline void
+pool_nqueued_add_locked(struct threadpool *pool, int n)
+{
+	__atomic_store_n(&pool->tp_nqueued, pool->tp_nqueued + n,
+	    __ATOMIC_RELAXED);
+}
+
 /* pool.c */
+struct threadpool_job *pool_pop_incoming_locked(struct threadpool *pool);
+bool	pool_take_incoming_locked(struct threadpool *pool);
+void	pool_queue_job_locked(struct threadpool *pool, struct threadpool_job *job);
 int	pool_create(struct threadpool *pool, int cpu, tp_pri_t pri);
 void	pool_destroy(struct threadpool *pool);
 void	pool_hold_locked(struct threadpool *pool);

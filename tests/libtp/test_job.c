@@ -310,6 +310,75 @@ START_TEST(test_cancel_async_queued_returns_true_and_never_runs)
 }
 END_TEST
 
+static unsigned int
+queued_of(struct threadpool *pool)
+{
+	struct threadpool_stats st;
+
+	threadpool_stats(pool, &st);
+	return st.tps_queued;
+}
+
+/*
+ * Behind a capped pool whose workers are all busy, a scheduled job is
+ * queued without the pool lock (job.c): such jobs still run in the order
+ * they were scheduled, are counted queued, and each can be cancelled.
+ */
+START_TEST(test_jobs_queued_behind_busy_capped_pool_keep_order_and_cancel)
+{
+	enum { N = 64 };
+	struct threadpool *pool = tpt_ck_get_pool(TP_PRI_NONE);
+	struct tpt_job blocker, jobs[N];
+	struct tpt_gate gate;
+	unsigned int i, prev;
+
+	tpt_gate_init(&gate);
+	tpt_job_init(&blocker, "blocker");
+	for (i = 0; i < N; i++)
+		tpt_job_init(&jobs[i], "in-line");
+	tpt_ck_occupy(pool, &blocker, &gate);
+
+	for (i = 0; i < N; i++)
+		tpt_job_schedule(&jobs[i], pool);
+	ck_assert_uint_eq(queued_of(pool), N);
+	/* The first, one in the middle and the last. */
+	ck_assert(tpt_job_cancel_async(&jobs[0], pool));
+	ck_assert(tpt_job_cancel_async(&jobs[N / 2], pool));
+	ck_assert(tpt_job_cancel_async(&jobs[N - 1], pool));
+	ck_assert_uint_eq(queued_of(pool), N - 3);
+	/* Scheduled again, the last one goes to the end of the line. */
+	tpt_job_schedule(&jobs[0], pool);
+
+	tpt_gate_open(&gate);
+	ck_assert(tpt_job_wait_finished(&blocker, 1, TPT_DEADLINE_MS));
+	for (i = 0; i < N - 1; i++)
+		if (i != N / 2)
+			ck_assert_msg(tpt_job_wait_finished(&jobs[i], 1,
+			    TPT_DEADLINE_MS), "job %u did not run", i);
+	tpt_sleep_ms(TPT_QUIET_MS);
+	ck_assert_uint_eq(tpt_job_started(&jobs[N / 2]), 0);
+	ck_assert_uint_eq(tpt_job_started(&jobs[N - 1]), 0);
+	for (prev = 0, i = 1; i < N - 1; i++) {
+		if (i == N / 2)
+			continue;
+		ck_assert_uint_eq(tpt_job_started(&jobs[i]), 1);
+		ck_assert_msg(jobs[i].tj_order > prev,
+		    "job %u started before the one scheduled before it", i);
+		prev = jobs[i].tj_order;
+	}
+	ck_assert_msg(jobs[0].tj_order > prev,
+	    "the job scheduled last did not start last");
+	ck_assert_uint_eq(queued_of(pool), 0);
+
+	threadpool_set_max_threads(pool, 0);
+	for (i = 0; i < N; i++)
+		tpt_job_fini(&jobs[i]);
+	tpt_job_fini(&blocker);
+	tpt_gate_destroy(&gate);
+	threadpool_put(pool, TP_PRI_NONE);
+}
+END_TEST
+
 START_TEST(test_cancel_async_running_returns_false_and_it_runs_to_end)
 {
 	struct threadpool *pool = tpt_ck_get_pool(TP_PRI_NONE);
@@ -654,6 +723,7 @@ job_suite(void)
 	tc = tcase_create("cancel");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_cancel_async_queued_returns_true_and_never_runs);
+	tcase_add_test(tc, test_jobs_queued_behind_busy_capped_pool_keep_order_and_cancel);
 	tcase_add_test(tc, test_cancel_async_running_returns_false_and_it_runs_to_end);
 	tcase_add_test(tc, test_cancel_returns_only_when_job_not_running);
 	tcase_add_test(tc, test_cancel_of_queued_job_returns_at_once_and_it_never_runs);
