@@ -38,6 +38,8 @@
 #define	TP_IDLE_USEC_DEFAULT	(30ull * 1000 * 1000)
 #define	TP_IDLE_USEC_MIN	1000ull
 
+static bool	pool_drain_incoming_locked(struct threadpool *pool);
+
 void
 tp_panic(const char *func, const char *fmt, ...)
 {
@@ -179,14 +181,14 @@ threadpool_stats(struct threadpool *pool, struct threadpool_stats *ret_stats)
 	TP_ASSERT_POOL_GEN(pool);
 	(void)memset(&st, 0, sizeof(st));
 	(void)pthread_mutex_lock(&pool->tp_lock);
-	(void)pool_take_incoming_locked(pool);
+	(void)pthread_mutex_lock(&pool->tp_in_lock);
+	(void)pool_drain_incoming_locked(pool);
+	st.tps_jobs_run = pool->tp_jobs_run + pool->tp_jobs_run_pushed;
+	(void)pthread_mutex_unlock(&pool->tp_in_lock);
 	st.tps_threads = pool->tp_nthreads;
 	st.tps_idle = pool->tp_nidle;
 	st.tps_queued = pool->tp_nqueued;
 	st.tps_max_threads = pool->tp_max_threads;
-	(void)pthread_mutex_lock(&pool->tp_in_lock);
-	st.tps_jobs_run = pool->tp_jobs_run + pool->tp_jobs_run_pushed;
-	(void)pthread_mutex_unlock(&pool->tp_in_lock);
 	st.tps_threads_created = pool->tp_threads_created;
 	st.tps_threads_exited = pool->tp_threads_exited;
 	st.tps_create_failures = pool->tp_create_failures;
@@ -382,21 +384,31 @@ pool_pop_incoming_locked(struct threadpool *pool)
 
 /*
  * Move every reachable pushed job to the tail of tp_jobs, oldest first.
- * Pool lock held.  True if there were any.
+ * Pool lock and tp_in_lock held.  True if there were any.
  */
-bool
-pool_take_incoming_locked(struct threadpool *pool)
+static bool
+pool_drain_incoming_locked(struct threadpool *pool)
 {
 	struct threadpool_job *job;
 	bool any = false;
 
 	TP_ASSERT_POOL_LOCKED(pool);
-	(void)pthread_mutex_lock(&pool->tp_in_lock);
 	while ((job = pool_pop_incoming_locked(pool)) != NULL) {
 		TAILQ_INSERT_TAIL(&pool->tp_jobs, job, job_entry);
 		pool_nqueued_add_locked(pool, 1);
 		any = true;
 	}
+	return any;
+}
+
+/* The same, taking tp_in_lock.  Pool lock held. */
+bool
+pool_take_incoming_locked(struct threadpool *pool)
+{
+	bool any;
+
+	(void)pthread_mutex_lock(&pool->tp_in_lock);
+	any = pool_drain_incoming_locked(pool);
 	(void)pthread_mutex_unlock(&pool->tp_in_lock);
 	return any;
 }
@@ -408,14 +420,8 @@ pool_take_incoming_locked(struct threadpool *pool)
 void
 pool_queue_job_locked(struct threadpool *pool, struct threadpool_job *job)
 {
-	struct threadpool_job *older;
-
-	TP_ASSERT_POOL_LOCKED(pool);
 	(void)pthread_mutex_lock(&pool->tp_in_lock);
-	while ((older = pool_pop_incoming_locked(pool)) != NULL) {
-		TAILQ_INSERT_TAIL(&pool->tp_jobs, older, job_entry);
-		pool_nqueued_add_locked(pool, 1);
-	}
+	(void)pool_drain_incoming_locked(pool);
 	TAILQ_INSERT_TAIL(&pool->tp_jobs, job, job_entry);
 	pool_nqueued_add_locked(pool, 1);
 	(void)pthread_mutex_unlock(&pool->tp_in_lock);

@@ -185,7 +185,10 @@ void	threadpool_job_done(struct threadpool_job *job);
 void	threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job);
 /* Job lock held.  true: the job will not run (it was queued and is now not,
  * or it was not scheduled).  false: it is running now.  The job remembers
- * its pool, so pool may be any pool (the seed's XXXJRT caveat is gone). */
+ * its pool, so pool may be any pool (the seed's XXXJRT caveat is gone).
+ * Never sleeps beyond the pool's lock, but may yield the CPU while another
+ * thread finishes queueing a job ahead of this one (a few instructions;
+ * longer only if that thread was preempted there). */
 bool	threadpool_cancel_job_async(struct threadpool *pool, struct threadpool_job *job);
 /* Job lock held.  Returns once the job is not running, waiting on the job
  * lock if needed.  A job may not cancel itself this way (abort).  May sleep. */

@@ -162,7 +162,9 @@ struct threadpool {
 	 * pool lock pops only while tp_nqueued is 0.  Three lines: the
 	 * consumers', the producers' and the stub's.
 	 */
-	struct threadpool_job		tp_in_stub;	/* i: the list's placeholder */
+	struct threadpool_job		tp_in_stub;	/* i: the list's placeholder;
+							 * its tqe_next a (a producer
+							 * links behind it) */
 	char				tp_pad0[64];
 	pthread_mutex_t			tp_in_lock;
 	struct threadpool_job		*tp_in_head;	/* i: the oldest, or the stub */
