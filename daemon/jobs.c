@@ -94,6 +94,7 @@ static struct job_list jobs_all = TAILQ_HEAD_INITIALIZER(jobs_all);
 						 *    oldest first */
 static struct job_list jobs_inflight = TAILQ_HEAD_INITIALIZER(jobs_inflight);
 static unsigned int jobs_ninflight;		/* its length */
+static uint64_t jobs_entered;			/* jobs that entered flight */
 static struct job_list jobs_finished = TAILQ_HEAD_INITIALIZER(jobs_finished);
 						/* oldest first; each also on
 						 *    its user's u_finished */
@@ -104,7 +105,10 @@ static struct job_list jobs_abandoned = TAILQ_HEAD_INITIALIZER(jobs_abandoned);
 /* Timed out and reported, their threads still running them. */
 static struct job_list jobs_written_off =
     TAILQ_HEAD_INITIALIZER(jobs_written_off);
-static struct event *jobs_reap_ev;
+static struct event *jobs_reap_ev;		/* every JOBS_REAP_PERIOD_MS */
+static struct event *jobs_keep_ev;		/* at the end of an iteration
+						 *    that went over keep */
+static uint64_t jobs_freed_since_trim;
 static LIST_HEAD(, tpd_user) jobs_users = LIST_HEAD_INITIALIZER(jobs_users);
 static struct tpd_job_counts jobs_counts;	/* but in flight: derived */
 static const struct tpd_job_hooks *jobs_hooks;
@@ -123,6 +127,7 @@ static const char jobs_abandoned_msg[] =
     "still running when the daemon stopped (shutdown grace period over)";
 
 static void jobs_reap_cb(evutil_socket_t, short, void *);
+static void jobs_keep_cb(evutil_socket_t, short, void *);
 static void finished_add(struct tpd_job *);
 static void finished_forget(struct tpd_job *);
 static bool jobs_reclaim(uid_t);
@@ -185,7 +190,9 @@ tpd_jobs_init(struct event_base *base, const struct tpd_job_hooks *hooks)
 		LIST_INIT(&jobs_hash[i]);
 	jobs_hash_mask = JOBS_HASH_MIN - 1;
 	jobs_reap_ev = event_new(base, -1, EV_PERSIST, jobs_reap_cb, NULL);
-	if (jobs_reap_ev == NULL || event_add(jobs_reap_ev, &tv) != 0)
+	jobs_keep_ev = event_new(base, -1, 0, jobs_keep_cb, NULL);
+	if (jobs_reap_ev == NULL || jobs_keep_ev == NULL ||
+	    event_add(jobs_reap_ev, &tv) != 0)
 		return ENOMEM;
 	if ((error = tpd_cq_init(base, job_notes)) != 0)
 		return error;
@@ -302,6 +309,7 @@ job_enter(struct tpd_job *job)
 	key_enter(job);
 	TAILQ_INSERT_TAIL(&jobs_inflight, job, j_listent);
 	job->j_user->u_inflight++;
+	jobs_entered++;
 	if (jobs_ninflight++ == 0)
 		tpd_cq_lazy_timer(true);
 }
@@ -1095,7 +1103,7 @@ job_finalize(struct tpd_job *job)
 	if (jobs_hooks->jh_changed != NULL)
 		jobs_hooks->jh_changed(job);
 	if (jobs_over_keep)
-		event_active(jobs_reap_ev, EV_TIMEOUT, 0);
+		event_active(jobs_keep_ev, EV_TIMEOUT, 0);
 	if (jobs_ninflight == 0)
 		jobs_hooks->jh_idle();
 }
@@ -1472,11 +1480,34 @@ jobs_reclaim(uid_t uid)
 	return true;
 }
 
+/* Users over --finished-keep forget their oldest finished jobs. */
+static void
+jobs_keep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tpd_user *user, *unext;
+
+	if (!jobs_over_keep)
+		return;
+	jobs_over_keep = false;
+	/* job_free() frees a user record with its last job. */
+	for (user = LIST_FIRST(&jobs_users); user != NULL; user = unext) {
+		unext = LIST_NEXT(user, u_entry);
+		while (user->u_nfinished > tpd_opt.o_finished_keep) {
+			bool last = TAILQ_FIRST(&user->u_jobs) ==
+			    TAILQ_LAST(&user->u_jobs, job_list);
+
+			finished_forget(TAILQ_FIRST(&user->u_finished));
+			jobs_freed_since_trim++;
+			if (last)
+				break;	/* the record is gone */
+		}
+	}
+}
+
 static void
 jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 {
-	static uint64_t freed_since_trim;
-	struct tpd_user *user, *unext;
+	static uint64_t entered_at_last;
 	struct tpd_job *job;
 	uint64_t now = tpd_now_ns();
 
@@ -1488,38 +1519,27 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 		tpd_pools_trim(tpd_opt.o_idle_timeout_ns);
 		tpd_plugins_trim_workers(tpd_opt.o_idle_timeout_ns);
 	}
-	if (jobs_over_keep) {
-		jobs_over_keep = false;
-		/* job_free() frees a user record with its last job. */
-		for (user = LIST_FIRST(&jobs_users); user != NULL;
-		    user = unext) {
-			unext = LIST_NEXT(user, u_entry);
-			while (user->u_nfinished > tpd_opt.o_finished_keep) {
-				bool last = TAILQ_FIRST(&user->u_jobs) ==
-				    TAILQ_LAST(&user->u_jobs, job_list);
-
-				finished_forget(TAILQ_FIRST(
-				    &user->u_finished));
-				freed_since_trim++;
-				if (last)
-					break;	/* the record is gone */
-			}
-		}
-	}
+	jobs_keep_cb(-1, 0, NULL);
 	while ((job = TAILQ_FIRST(&jobs_finished)) != NULL &&
 	    now - job->j_final_ns >= tpd_opt.o_finished_ttl_ns) {
 		finished_forget(job);
-		freed_since_trim++;
+		jobs_freed_since_trim++;
 	}
 	/*
 	 * Idle after a burst: give the freed memory back to the system
 	 * (malloc keeps it otherwise, in every worker's arena), so that a
-	 * long-running daemon's footprint follows its load.
+	 * long-running daemon's footprint follows its load.  Idle means no
+	 * job in flight and none entered for a whole period: a trim walks
+	 * every arena and gives back page after page (a TLB shootdown
+	 * each), milliseconds that a daemon busy with short jobs, often
+	 * with none in flight, would pay every period.
 	 */
-	if (jobs_ninflight == 0 && freed_since_trim >= 1024) {
+	if (jobs_ninflight == 0 && jobs_entered == entered_at_last &&
+	    jobs_freed_since_trim >= 1024) {
 		(void)malloc_trim(0);
-		freed_since_trim = 0;
+		jobs_freed_since_trim = 0;
 	}
+	entered_at_last = jobs_entered;
 }
 
 /* -------------------------------------------------------------- shutdown */
@@ -1644,6 +1664,10 @@ tpd_jobs_free_all(void)
 	if (jobs_reap_ev != NULL) {
 		event_free(jobs_reap_ev);
 		jobs_reap_ev = NULL;
+	}
+	if (jobs_keep_ev != NULL) {
+		event_free(jobs_keep_ev);
+		jobs_keep_ev = NULL;
 	}
 	tpd_jobid_close();
 	if (TAILQ_EMPTY(&jobs_abandoned) && TAILQ_EMPTY(&jobs_inflight) &&
