@@ -48,9 +48,16 @@
 #include "log.h"
 #include "options.h"
 
-/* Jobs libtp may hold beyond its threads: several users / one user. */
+/*
+ * Jobs libtp may hold beyond its threads: several users / one user.  Alone,
+ * enough that the workers do not run the pool dry while the loop takes in
+ * a batch of ends (each end hands the next job): with 256, pipelined null
+ * jobs went idle and woke the workers, and slept on the pool's lock, about
+ * every batch (bench_tpoold --pipeline).  A second user's arrival takes
+ * back at most this many: a bounded burst of the loop's time.
+ */
 #define	FQ_AHEAD_SHARED	1u
-#define	FQ_AHEAD_ALONE	256u
+#define	FQ_AHEAD_ALONE	1024u
 
 TAILQ_HEAD(fq_jobs, tpd_job);
 

@@ -214,6 +214,7 @@ struct mem_result {
 	double		m_bytes_per_job;
 	uint32_t	m_in_flight;	/* from Stats: queued + running */
 	uint32_t	m_pool_queued;	/* from Stats: the pool's queue */
+	uint32_t	m_waiting_turn;	/* from Stats: held for their turn */
 	double		m_submit_secs;	/* to submit them all */
 	double		m_stop_secs;	/* SIGTERM to exit, all cancelled */
 	bool		m_stop_clean;	/* exited 0 by itself */

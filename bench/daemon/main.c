@@ -673,10 +673,12 @@ print_table(const struct results *r)
 			(void)printf("  failed: %s\n", m->m_error);
 		} else {
 			(void)printf("  %llu jobs queued (daemon's stats: %u queued in "
-			    "the pool, %u in flight); VmRSS %ld KiB -> %ld KiB:\n"
+			    "the pool, %u waiting their turn, %u in flight); VmRSS "
+			    "%ld KiB -> %ld KiB:\n"
 			    "  %.0f bytes per queued job; submitted in %.2f s\n",
 			    (unsigned long long)m->m_jobs, m->m_pool_queued,
-			    m->m_in_flight, m->m_rss_before_kib, m->m_rss_after_kib,
+			    m->m_waiting_turn, m->m_in_flight, m->m_rss_before_kib,
+			    m->m_rss_after_kib,
 			    m->m_bytes_per_job, m->m_submit_secs);
 		}
 		(void)printf("  SIGTERM with them queued: %s in %.2f s\n",
@@ -870,11 +872,12 @@ print_json(const struct results *r)
 	else {
 		(void)printf("{\"valid\": %s, \"jobs\": %llu, \"rss_before_kib\": %ld, "
 		    "\"rss_after_kib\": %ld, \"bytes_per_job\": %.1f, "
-		    "\"pool_queued\": %u, \"in_flight\": %u, \"submit_s\": %.3f, "
-		    "\"stop_s\": %.3f, \"stop_clean\": %s",
+		    "\"pool_queued\": %u, \"waiting_turn\": %u, \"in_flight\": %u, "
+		    "\"submit_s\": %.3f, \"stop_s\": %.3f, \"stop_clean\": %s",
 		    m->m_valid ? "true" : "false", (unsigned long long)m->m_jobs,
 		    m->m_rss_before_kib, m->m_rss_after_kib, m->m_bytes_per_job,
-		    m->m_pool_queued, m->m_in_flight, m->m_submit_secs,
+		    m->m_pool_queued, m->m_waiting_turn, m->m_in_flight,
+		    m->m_submit_secs,
 		    m->m_stop_secs, m->m_stop_clean ? "true" : "false");
 		if (!m->m_valid) {
 			(void)printf(", \"error\": ");

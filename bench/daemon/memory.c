@@ -6,8 +6,10 @@
  * unbound pool's only worker (we wait for its JobStarted); then n null jobs
  * are submitted to the same pool, where they can only queue.  VmRSS of the
  * daemon is read before and after (both with no reply waiting to be read),
- * and the daemon's own Stats must agree that n jobs are queued in that pool,
- * else the figure is not reported.  Then SIGTERM: the daemon cancels every
+ * and the daemon's own Stats must agree that n jobs wait: those handed to
+ * the pool (its queued) and those the daemon holds for their turn
+ * (jobs_waiting_turn: it hands a pool only a few more jobs than it has
+ * threads), else the figure is not reported.  Then SIGTERM: the daemon cancels every
  * queued job and reports each; how long it takes to stop is reported too.
  */
 #include "config.h"
@@ -161,6 +163,7 @@ mem_run(uint64_t n, struct mem_result *res)
 	}
 	res->m_rss_after_kib = proc_rss_kib(pid);
 	res->m_in_flight = st->jobs_in_flight;
+	res->m_waiting_turn = st->jobs_waiting_turn;
 	for (i = 0; i < st->n_pools; i++) {
 		if (st->pools[i]->pool == TPOOL__POOL_KIND__POOL_UNBOUND &&
 		    st->pools[i]->priority == -1)
@@ -173,10 +176,11 @@ mem_run(uint64_t n, struct mem_result *res)
 		    "cannot read VmRSS of tpoold");
 		goto stop;
 	}
-	if (res->m_pool_queued < n) {
+	if ((uint64_t)res->m_pool_queued + res->m_waiting_turn < n) {
 		(void)snprintf(res->m_error, sizeof(res->m_error), "tpoold's stats "
-		    "say %u jobs queued in the unbound pool, not %llu",
-		    res->m_pool_queued, (unsigned long long)n);
+		    "say %u jobs queued in the unbound pool and %u waiting their "
+		    "turn, not %llu", res->m_pool_queued, res->m_waiting_turn,
+		    (unsigned long long)n);
 		goto stop;
 	}
 	res->m_bytes_per_job = ((double)res->m_rss_after_kib -
