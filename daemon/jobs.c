@@ -1386,8 +1386,8 @@ job_cancel_as(struct tpd_job *job, const char *why, bool running_too,
 	/*
 	 * Off its queue it never runs.  Otherwise a worker has it (or had
 	 * it, and its end is on its way to the loop): the plugin sees the
-	 * request, and a worker that has not started the plugin yet,
-	 * waiting for this lock, will not start it.
+	 * request, and a worker that has not yet looked at the flag
+	 * (tpd_job_run) will not start it.
 	 */
 	if (off_queue || running_too)
 		atomic_store(&job->j_cancel, true);

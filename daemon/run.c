@@ -402,11 +402,18 @@ tpd_job_run(struct threadpool_job *tpjob)
 
 	cpu = sched_getcpu();
 	start = tpd_now_ns();
-	(void)pthread_mutex_lock(&job->j_lock);
+	/*
+	 * Cancelled after a worker took it, before the plugin began; or taken
+	 * past its deadline.  Looked at without the job lock: the loop may
+	 * still hold it, handing libtp this job that a busy worker took at
+	 * once, and waiting for it cost a sleep and a wakeup per job of a
+	 * pipelining client.  A cancel that comes after the look finds the
+	 * plugin started (job_cancel_as() says too late), as one after the
+	 * plugin began would.
+	 */
 	if (atomic_load(&job->j_cancel) || (job->j_deadline_ns != 0 &&
 	    start > job->j_deadline_ns)) {
-		/* Cancelled after a worker took it, before the plugin began;
-		 * or taken past its deadline. */
+		(void)pthread_mutex_lock(&job->j_lock);
 		if (atomic_load(&job->j_cancel)) {
 			job->j_outcome = TPOOL__JOB_STATE__JOB_CANCELLED;
 			job->j_message = run_message("cancelled before the "
@@ -424,7 +431,6 @@ tpd_job_run(struct threadpool_job *tpjob)
 		cq_post(job, TPD_NOTE_FINISHED);
 		return;
 	}
-	(void)pthread_mutex_unlock(&job->j_lock);
 	job->j_start_ns = start;
 	job->j_ran_on_cpu = cpu;
 	cq_post(job, TPD_NOTE_STARTED);
