@@ -45,6 +45,13 @@ struct tpd_conn_hooks {
 	 */
 	void	(*ch_before_write)(void);
 	/*
+	 * Between two connections' writes of that output: take in what
+	 * became ready while the last one was written (a send that wakes a
+	 * peer may give this CPU to it for a while), so that it leaves with
+	 * the connections still to be written.  May be NULL.
+	 */
+	void	(*ch_between_writes)(void);
+	/*
 	 * Does conn wait for something (jobs it submitted, watches, cancel
 	 * waits)?  A connection that does is never closed as idle.  May be
 	 * NULL: no connection waits.

@@ -338,6 +338,19 @@ daemon_before_write(void)
 	tpd_store_flush();
 }
 
+/*
+ * The ch_between_writes hook: the jobs' ends again, unless there is a job
+ * store: an end must be recorded before it is told, and a transaction
+ * for each connection written would cost more than the send it saves;
+ * those ends wait for the next iteration's flush.
+ */
+static void
+daemon_between_writes(void)
+{
+	if (!tpd_store_is_open())
+		tpd_jobs_poll();
+}
+
 /* The jh_finished hook: a job's final state, counted, audited, told. */
 static void
 daemon_job_finished(struct tpd_job *job, const Tpool__JobInfo *info)
@@ -416,6 +429,7 @@ tpd_daemon_setup(bool listen)
 	daemon_conn_hooks.ch_refuse = tpd_msg_refuse;
 	daemon_conn_hooks.ch_closed = daemon_conn_closed;
 	daemon_conn_hooks.ch_before_write = daemon_before_write;
+	daemon_conn_hooks.ch_between_writes = daemon_between_writes;
 	daemon_conn_hooks.ch_busy = tpd_follow_conn_busy;
 	if ((error = tpd_jobs_init(tpd_base, &daemon_job_hooks)) != 0 ||
 	    (error = tpd_store_open()) != 0 ||
