@@ -46,6 +46,8 @@
 #define	TP_BACKOFF_MIN_USEC	1000
 #define	TP_BACKOFF_MAX_USEC	(1000 * 1000)
 #define	TP_REPIN_USEC		(100 * 1000)
+/* An idle worker takes its own name back after this long (see worker_main). */
+#define	TP_NAME_BACK_USEC	(100 * 1000)
 
 __thread struct threadpool_thread *tp_curthread;	/* t */
 
@@ -60,6 +62,14 @@ deadline_add(struct timespec *ts, const struct timespec *from, uint64_t usec)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+/* Is a earlier than b? */
+static bool
+timespec_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
 /* *ts = now + usec, on the monotonic clock the pools' condvars use. */
@@ -368,8 +378,8 @@ worker_main(void *arg)
 	struct threadpool_thread *const thread = arg;
 	struct threadpool *const pool = thread->tpt_pool;
 	struct threadpool_job *job;
-	struct timespec deadline, idle_since;
-	bool timed_out;
+	struct timespec deadline, idle_since, name_back;
+	bool timed_out, named;
 
 	tp_curthread = thread;
 	(void)prctl(PR_SET_NAME, thread->tpt_base_name, 0, 0, 0);
@@ -382,12 +392,33 @@ worker_main(void *arg)
 		 * Wait for a job, the pool's death, or the idle timeout
 		 * (recomputed on every wakeup: it may have been changed).
 		 * A job handed over as the timeout expires is still run.
+		 *
+		 * Still named after its last job, the worker takes its own
+		 * name back after TP_NAME_BACK_USEC idle, not at once: a
+		 * rename is a system call, and a worker that goes idle
+		 * between two jobs of one name (a stream of short jobs: two
+		 * renames a job, a tenth of a null job's cost in tpoold on a
+		 * VM) then renames itself not at all.
 		 */
 		(void)clock_gettime(CLOCK_MONOTONIC, &idle_since);
+		deadline_add(&name_back, &idle_since, TP_NAME_BACK_USEC);
 		timed_out = false;
 		while (thread->tpt_job == NULL && !timed_out &&
 		    !(pool->tp_flags & TP_DYING) && !pool_over_cap_locked(pool)) {
 			deadline_add(&deadline, &idle_since, pool->tp_idle_usec);
+			named = strcmp(thread->tpt_name,
+			    thread->tpt_base_name) == 0;
+			if (!named && timespec_before(&name_back, &deadline)) {
+				if (!worker_sleep_locked(pool, thread,
+				    &name_back))
+					continue;
+				/* A job handed to us meanwhile is seen by
+				 * the loop's test. */
+				(void)pthread_mutex_unlock(&pool->tp_lock);
+				thread_set_name(thread, thread->tpt_base_name);
+				(void)pthread_mutex_lock(&pool->tp_lock);
+				continue;
+			}
 			if (worker_sleep_locked(pool, thread, &deadline))
 				timed_out = true;
 		}
@@ -432,17 +463,6 @@ worker_main(void *arg)
 		TAILQ_INSERT_HEAD(&pool->tp_idle_threads, thread, tpt_entry);
 		pool->tp_nidle++;
 		pool_update_push_locked(pool);
-		if (strcmp(thread->tpt_name, thread->tpt_base_name) != 0) {
-			/*
-			 * Take back our own name now, not lazily: a short timer
-			 * for it made the next wakeup ~5 us slower on VMs
-			 * (bench_libtp).  A job handed to us meanwhile is seen
-			 * by the wait loop.
-			 */
-			(void)pthread_mutex_unlock(&pool->tp_lock);
-			thread_set_name(thread, thread->tpt_base_name);
-			(void)pthread_mutex_lock(&pool->tp_lock);
-		}
 		/*
 		 * The overseer may be waiting for an idle worker; and jobs
 		 * pushed while tp_push_ok was still on are looked for here.

@@ -388,6 +388,7 @@ START_TEST(test_worker_name_is_restored_after_the_job)
 	ck_assert(tpt_job_wait_finished(&first, 1, TPT_DEADLINE_MS));
 	ca.ca_tid = first.tj_tid;
 	(void)strcpy(ca.ca_comm, "first-job");
+	/* Taken back after 100 ms idle (thread.c), within the deadline. */
 	ck_assert_msg(tpt_wait_for(comm_differs, &ca, TPT_DEADLINE_MS),
 	    "the worker kept the job's name after the job");
 	ck_assert_int_eq(tpt_read_comm(first.tj_tid, idle_name, sizeof(idle_name)), 0);
