@@ -36,6 +36,7 @@
 #define	BENCH_MAX_CLIENTS	1024
 #define	BENCH_MAX_COUNTS	8	/* -c entries */
 #define	BENCH_MAX_DAEMON_ARGS	16	/* --daemon-arg entries */
+#define	BENCH_MAX_ROUNDS	9	/* --rounds */
 
 /* The options (main.c fills it; the others read it). */
 struct bench_config {
@@ -44,6 +45,7 @@ struct bench_config {
 	const char	*bc_daemon_args[BENCH_MAX_DAEMON_ARGS];	/* passed on */
 	unsigned int	bc_ndaemon_args;
 	uint64_t	bc_nops;		/* -n: round trips per row */
+	unsigned int	bc_rounds;		/* --rounds: echo, tpoold pairs */
 	unsigned int	bc_counts[BENCH_MAX_COUNTS];	/* -c */
 	unsigned int	bc_ncounts;
 	uint64_t	bc_pipeline;		/* pipelined submits */

@@ -59,8 +59,12 @@ struct row {
 	unsigned int	rw_clients;
 	int		rw_cpu;		/* client threads pinned there, or -1 */
 	int		rw_server_cpu;	/* servers pinned there, or -1 */
-	struct rt_result rw_tpoold;
+	struct rt_result rw_tpoold;	/* of the round shown */
 	struct rt_result rw_echo;
+	unsigned int	rw_nrounds;	/* measured */
+	unsigned int	rw_shown;	/* the round of rw_tpoold, rw_echo */
+	double		rw_lat_ratio[BENCH_MAX_ROUNDS];	/* tpoold/echo median */
+	double		rw_tput_ratio[BENCH_MAX_ROUNDS]; /* tpoold/echo rate */
 };
 
 /* Everything measured. */
@@ -191,16 +195,55 @@ run_row(struct row *rw, const char *echo_sock, pid_t echo_pid,
 		    "on CPU %d", rw->rw_server_cpu, rw->rw_cpu);
 	else
 		pin[0] = '\0';
-	bench_note("%u client%s%s: echo floor", rw->rw_clients,
-	    rw->rw_clients == 1 ? "" : "s", pin);
-	rt_run(RT_ECHO, echo_sock, echo_pid, rw->rw_clients,
-	    bench_config.bc_nops, rw->rw_cpu, frame_len, &rw->rw_echo);
-	bench_note("%u client%s%s: tpoold null jobs", rw->rw_clients,
-	    rw->rw_clients == 1 ? "" : "s", pin);
-	rt_run(RT_TPOOLD, tp_sock, tp_pid, rw->rw_clients,
-	    bench_config.bc_nops, rw->rw_cpu, frame_len, &rw->rw_tpoold);
-	if (!rw->rw_echo.r_valid || !rw->rw_tpoold.r_valid)
+	/*
+	 * Rounds of the two side by side, echo then tpoold, so that a
+	 * machine's drift falls on both alike; the row shows the round whose
+	 * ratio is the median of the rounds' (the round-trip time's for one
+	 * client, the throughput's for more: the targets' figures; the lower
+	 * of the middle two for an even count).
+	 */
+	static struct rt_result echo[BENCH_MAX_ROUNDS], tp[BENCH_MAX_ROUNDS];
+	unsigned int k, j, below;
+	double *key;
+
+	rw->rw_nrounds = 0;
+	for (k = 0; k < bench_config.bc_rounds; k++) {
+		bench_note("%u client%s%s: echo floor, round %u of %u",
+		    rw->rw_clients, rw->rw_clients == 1 ? "" : "s", pin, k + 1,
+		    bench_config.bc_rounds);
+		rt_run(RT_ECHO, echo_sock, echo_pid, rw->rw_clients,
+		    bench_config.bc_nops, rw->rw_cpu, frame_len, &echo[k]);
+		bench_note("%u client%s%s: tpoold null jobs, round %u of %u",
+		    rw->rw_clients, rw->rw_clients == 1 ? "" : "s", pin, k + 1,
+		    bench_config.bc_rounds);
+		rt_run(RT_TPOOLD, tp_sock, tp_pid, rw->rw_clients,
+		    bench_config.bc_nops, rw->rw_cpu, frame_len, &tp[k]);
+		rw->rw_nrounds++;
+		if (!echo[k].r_valid || !tp[k].r_valid)
+			break;
+		rw->rw_lat_ratio[k] = tp[k].r_median_us / echo[k].r_median_us;
+		rw->rw_tput_ratio[k] = tp[k].r_ops_per_s / echo[k].r_ops_per_s;
+	}
+	k = rw->rw_nrounds - 1;
+	if (!echo[k].r_valid || !tp[k].r_valid) {
+		/* A failed round is shown, with its error. */
+		rw->rw_shown = k;
+		rw->rw_echo = echo[k];
+		rw->rw_tpoold = tp[k];
 		bench_failed = true;
+		return;
+	}
+	key = rw->rw_clients == 1 ? rw->rw_lat_ratio : rw->rw_tput_ratio;
+	for (k = 0; k < rw->rw_nrounds; k++) {
+		for (below = 0, j = 0; j < rw->rw_nrounds; j++)
+			if (key[j] < key[k] || (key[j] == key[k] && j < k))
+				below++;
+		if (below == (rw->rw_nrounds - 1) / 2)
+			break;
+	}
+	rw->rw_shown = k;
+	rw->rw_echo = echo[k];
+	rw->rw_tpoold = tp[k];
 }
 
 /* Start both servers (pinned to cpu when >= 0). */
@@ -584,7 +627,7 @@ print_table(const struct results *r)
 	struct target t[8];
 	const struct row *rw;
 	char pin[16];
-	unsigned int i, n;
+	unsigned int i, j, n;
 
 	(void)printf("\nround trips (us; CPU/job, CPU/rt: the server process's "
 	    "CPU time per round trip;\npinned: the servers' CPU / the client's "
@@ -609,6 +652,22 @@ print_table(const struct results *r)
 	}
 	for (i = 0; i < r->rs_nrows; i++) {
 		rw = &r->rs_rows[i];
+		if (rw->rw_nrounds > 1 && rw->rw_tpoold.r_valid &&
+		    rw->rw_echo.r_valid) {
+			row_pinning(rw, pin, sizeof(pin));
+			(void)printf("  %u client%s%s%s: %u rounds, tpoold/echo "
+			    "median", rw->rw_clients, rw->rw_clients == 1 ? "" :
+			    "s", rw->rw_cpu >= 0 ? ", pinned " : "",
+			    rw->rw_cpu >= 0 ? pin : "", rw->rw_nrounds);
+			for (j = 0; j < rw->rw_nrounds; j++)
+				(void)printf(" %.2fx", rw->rw_lat_ratio[j]);
+			(void)printf(", tput");
+			for (j = 0; j < rw->rw_nrounds; j++)
+				(void)printf(" %.0f%%", 100 * rw->rw_tput_ratio[j]);
+			(void)printf("; shown: round %u (the median %s)\n",
+			    rw->rw_shown + 1, rw->rw_clients == 1 ? "round trip" :
+			    "throughput");
+		}
 		if (!rw->rw_tpoold.r_valid)
 			(void)printf("  %u clients, tpoold: %s\n", rw->rw_clients,
 			    rw->rw_tpoold.r_error);
@@ -767,7 +826,7 @@ print_json(const struct results *r)
 	const struct mem_result *m = &r->rs_mem;
 	const struct row *rw;
 	struct target t[8];
-	unsigned int i, n;
+	unsigned int i, j, n;
 
 	(void)printf("{\n  \"command\": ");
 	json_str(bench_cmdline);
@@ -798,7 +857,18 @@ print_json(const struct results *r)
 		json_rt("tpoold", &rw->rw_tpoold);
 		(void)printf(", ");
 		json_rt("echo", &rw->rw_echo);
-		(void)printf("}");
+		(void)printf(", \"rounds\": %u, \"shown\": %u, "
+		    "\"median_ratios\": [", rw->rw_nrounds, rw->rw_shown + 1);
+		for (j = 0; rw->rw_tpoold.r_valid && rw->rw_echo.r_valid &&
+		    j < rw->rw_nrounds; j++)
+			(void)printf("%s%.3f", j > 0 ? ", " : "",
+			    rw->rw_lat_ratio[j]);
+		(void)printf("], \"tput_ratios\": [");
+		for (j = 0; rw->rw_tpoold.r_valid && rw->rw_echo.r_valid &&
+		    j < rw->rw_nrounds; j++)
+			(void)printf("%s%.3f", j > 0 ? ", " : "",
+			    rw->rw_tput_ratio[j]);
+		(void)printf("]}");
 	}
 	(void)printf("\n  ],\n  \"pipeline\": [");
 	for (i = 0; r->rs_have_pipe && i < 2; i++) {
@@ -911,7 +981,8 @@ static void
 usage(FILE *f)
 {
 	(void)fprintf(f,
-"usage: bench_tpoold [-h] [--json] [-v] [-n N] [-c COUNTS] [--pipeline N]\n"
+"usage: bench_tpoold [-h] [--json] [-v] [-n N] [-c COUNTS] [--rounds N]\n"
+"                    [--pipeline N]\n"
 "                    [--window N] [--queued N] [--cpu N] [--no-pin] [--percpu]\n"
 "                    [--no-isolation] [--store]\n"
 "                    [--daemon PATH] [--plugins DIR] [--daemon-arg ARG]...\n"
@@ -928,6 +999,11 @@ usage(FILE *f)
 "                      (default 50000)\n"
 "  -c COUNTS           client counts, comma-separated (default 1,8,64);\n"
 "                      each client is a thread with its own connection\n"
+"  --rounds N          echo-then-tpoold rounds of each round-trip row (1 to\n"
+"                      %u, default 3); the row shows the round whose\n"
+"                      tpoold/echo ratio is the median (latency for one\n"
+"                      client, throughput for more), and every round's\n"
+"                      ratios are listed below the table\n"
 "  --pipeline N        pipelined null jobs from one client; 0 skips\n"
 "                      (default 200000)\n"
 "  --window N          most pipelined jobs outstanding (default 10000)\n"
@@ -959,7 +1035,7 @@ usage(FILE *f)
 "  -h, --help          this help\n"
 "\n"
 "How to read the results: docs/benchmarks.md (## tpoold).\n",
-	    TP_BENCH_BUILDDIR, TP_BENCH_BUILDDIR);
+	    BENCH_MAX_ROUNDS, TP_BENCH_BUILDDIR, TP_BENCH_BUILDDIR);
 }
 
 static bool
@@ -1001,7 +1077,7 @@ parse_counts(const char *s)
 enum {
 	OPT_PIPELINE = 256, OPT_WINDOW, OPT_QUEUED, OPT_CPU, OPT_NO_PIN,
 	OPT_PERCPU, OPT_DAEMON, OPT_PLUGINS, OPT_DAEMON_ARG, OPT_ROW_LIMIT,
-	OPT_TIME_LIMIT, OPT_JSON, OPT_NO_ISOLATION, OPT_STORE,
+	OPT_TIME_LIMIT, OPT_JSON, OPT_NO_ISOLATION, OPT_STORE, OPT_ROUNDS,
 };
 
 static int
@@ -1023,6 +1099,7 @@ parse_options(int argc, char **argv)
 		{ "row-limit", required_argument, NULL, OPT_ROW_LIMIT },
 		{ "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "rounds", required_argument, NULL, OPT_ROUNDS },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char daemon_path[PATH_MAX], plugin_dir[PATH_MAX];
@@ -1030,6 +1107,7 @@ parse_options(int argc, char **argv)
 	int ch;
 
 	bench_config.bc_nops = 50000;
+	bench_config.bc_rounds = 3;
 	bench_config.bc_counts[0] = 1;
 	bench_config.bc_counts[1] = 8;
 	bench_config.bc_counts[2] = 64;
@@ -1069,6 +1147,11 @@ parse_options(int argc, char **argv)
 			if (!parse_u64(optarg, 1, 1u << 24, &v))
 				goto bad;
 			bench_config.bc_window = v;
+			break;
+		case OPT_ROUNDS:
+			if (!parse_u64(optarg, 1, BENCH_MAX_ROUNDS, &v))
+				goto bad;
+			bench_config.bc_rounds = (unsigned int)v;
 			break;
 		case OPT_QUEUED:
 			if (!parse_u64(optarg, 0, 16u << 20, &v))
