@@ -30,7 +30,7 @@ daemon_libtpoold_la_SOURCES = \
 	daemon/budget.c daemon/budget.h \
 	daemon/jobid.c daemon/jobid.h \
 	daemon/store.c daemon/store.h \
-	daemon/run.c \
+	daemon/run.c daemon/cpu-charge.h \
 	daemon/pools.c daemon/pools.h \
 	daemon/plugin.c daemon/plugin.h \
 	daemon/isolate.c daemon/isolate.h daemon/isolate-wire.h \
@@ -61,7 +61,8 @@ daemon_tpoold_LDADD = $(TPOOLD_LIBADD)
 # The process a plugin of isolation "process" runs in (isolate.c starts
 # it).  It links nothing of the daemon's: only the plugin ABI.
 pkglibexec_PROGRAMS += daemon/tpoold-worker
-daemon_tpoold_worker_SOURCES = daemon/worker.c daemon/isolate-wire.h
+daemon_tpoold_worker_SOURCES = daemon/worker.c daemon/isolate-wire.h \
+	daemon/cpu-charge.h
 daemon_tpoold_worker_CPPFLAGS = $(AM_CPPFLAGS)
 daemon_tpoold_worker_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
 daemon_tpoold_worker_LDADD = $(SECCOMP_LIBS) -ldl

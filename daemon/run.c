@@ -61,6 +61,7 @@
 
 #include <event2/event.h>
 
+#include "cpu-charge.h"
 #include "isolate.h"
 #include "job_impl.h"
 #include "log.h"
@@ -339,34 +340,8 @@ run_cancel_requested(struct tp_plugin_ctx *ctx)
 	    memory_order_relaxed);
 }
 
-/*
- * A job's CPU time costs a reading of the thread's CPU clock, a system call
- * (about 1.3 us on a VM whose system calls trap: a fifth of a pipelined
- * null job's whole cost in the daemon), so it is read only for a job that
- * ran RUN_CPU_SHORT_NS or longer, once, at its end.  Such a job's time is
- * the difference from the thread's previous reading, less what was
- * charged since to the short jobs between the two, capped at the job's run
- * time (wall clock), which a thread's CPU time cannot exceed; so it
- * includes the pool's own few microseconds of handing the thread this
- * job.  A shorter job is charged its run time: at most RUN_CPU_SHORT_NS
- * more than it used, when its thread was preempted while it ran.  A
- * thread's first job, and one after a job of isolation process (whose
- * waits are the pool thread's), read the clock at their start as well.
- */
-#define	RUN_CPU_SHORT_NS	50000u
-static __thread uint64_t run_cpu_last;	/* this thread's last reading */
-static __thread uint64_t run_cpu_charged; /* to short jobs since */
-static __thread bool run_cpu_valid;	/* run_cpu_last may be used */
-
-static uint64_t
-run_thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* This pool thread's CPU time, charged to its jobs (cpu-charge.h). */
+static __thread struct cpu_charge run_cpu;
 
 static char *
 run_message(const char *fmt, ...) __attribute__((__format__(__printf__, 1, 2)));
@@ -396,7 +371,7 @@ tpd_job_run(struct threadpool_job *tpjob)
 	struct tpd_iso *iso;
 	bool killed = false;
 	size_t refused;
-	uint64_t start, end, cpu0, cpu1, run0;
+	uint64_t start, end, cpu_ns, run0;
 	char *message = NULL, errbuf[128];
 	int r, cpu;
 
@@ -453,38 +428,17 @@ tpd_job_run(struct threadpool_job *tpjob)
 	if ((iso = tpd_plugin_iso(plugin)) != NULL) {
 		/* In one of its worker processes; the CPU time is theirs. */
 		r = tpd_iso_run(iso, &rc.rc_ctx, tpd_opt.o_max_result,
-		    &job->j_kill, &killed, &refused, &cpu1);
+		    &job->j_kill, &killed, &refused, &cpu_ns);
 		if (refused != 0)
 			rc.rc_refused_len = refused;
-		cpu0 = 0;
-		run_cpu_valid = false;
+		cpu_charge_forget(&run_cpu);
 		end = tpd_now_ns();
 	} else {
-		if (!run_cpu_valid) {
-			run_cpu_last = run_thread_cpu_ns();
-			run_cpu_charged = 0;
-			run_cpu_valid = run_cpu_last != 0;
-		}
+		cpu_charge_start(&run_cpu);
 		run0 = tpd_now_ns();
 		r = desc->tpp_run(&rc.rc_ctx);
 		end = tpd_now_ns();
-		if (run_cpu_valid && end - run0 < RUN_CPU_SHORT_NS) {
-			cpu0 = 0;
-			cpu1 = end - run0;
-			run_cpu_charged += cpu1;
-		} else {
-			cpu0 = run_cpu_last + run_cpu_charged;
-			cpu1 = run_thread_cpu_ns();
-			run_cpu_last = cpu1;
-			run_cpu_charged = 0;
-			run_cpu_valid = cpu1 != 0;
-			if (cpu1 == 0 || cpu0 == 0)
-				cpu0 = cpu1 = 0;	/* unreadable: unknown */
-			else if (cpu1 < cpu0)
-				cpu0 = cpu1;	/* all charged to short ones */
-			else if (cpu1 - cpu0 > end - run0)
-				cpu0 = cpu1 - (end - run0);
-		}
+		cpu_ns = cpu_charge_end(&run_cpu, end - run0);
 	}
 
 	if (atomic_load(&job->j_timed_out)) {
@@ -522,7 +476,7 @@ tpd_job_run(struct threadpool_job *tpjob)
 	/* What happened, for the loop to record when it takes the note. */
 	job->j_outcome = state;
 	job->j_end_ns = end;
-	job->j_cpu_ns = cpu1 - cpu0;
+	job->j_cpu_ns = cpu_ns;
 	job->j_message = message;
 	job->j_permanent = rc.rc_permanent;
 	if (state == TPOOL__JOB_STATE__JOB_SUCCEEDED) {

@@ -58,6 +58,7 @@
 #include <seccomp.h>
 #include <tpool/plugin.h>
 
+#include "cpu-charge.h"
 #include "isolate-wire.h"
 
 static volatile sig_atomic_t worker_cancel;	/* the signal handler's */
@@ -70,12 +71,8 @@ static uint64_t worker_max_result;		/* this job's */
 static uint64_t worker_refused_len;		/* this job's */
 static const char *worker_syscalls[512];	/* names, for SIGSYS */
 static int worker_statm = -1;			/* /proc/self/statm */
-/*
- * A job's CPU time: one reading of the clock, at its end, less the one at
- * the end of the previous job (the first job reads at its start too), at
- * most the job's run time; as the pool's threads do it (run.c).
- */
-static uint64_t worker_cpu_last;
+/* A job's CPU time, as the pool's threads charge it (cpu-charge.h). */
+static struct cpu_charge worker_cpu;
 /*
  * Its resident memory (for --worker-memory-growth) is read after the first
  * job, after every job that ran WORKER_RSS_RUN_NS or more, and after every
@@ -245,7 +242,7 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 	struct tp_plugin_ctx ctx;
 	struct iso_done done;
 	struct iso_job job;
-	uint64_t cpu0, cpu1, run0, run1;
+	uint64_t run0, run1;
 	char *buf;
 	bool due;
 
@@ -288,19 +285,14 @@ worker_job(const struct tp_plugin *desc, void *data, uint64_t len)
 		(void)prctl(PR_SET_NAME, worker_name, 0, 0, 0);
 	}
 
-	if (worker_cpu_last == 0)
-		worker_cpu_last = worker_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	cpu_charge_start(&worker_cpu);
 	memset(&done, 0, sizeof(done));
 	run0 = worker_clock_ns(CLOCK_MONOTONIC);
 	done.id_ret = desc->tpp_run(&ctx);
 	run1 = worker_clock_ns(CLOCK_MONOTONIC);
 	if (worker_permanent)
 		done.id_flags |= ISO_DONE_PERMANENT;
-	cpu0 = worker_cpu_last;
-	cpu1 = worker_cpu_last = worker_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	if (cpu0 != 0 && cpu1 >= cpu0)
-		done.id_cpu_ns = cpu1 - cpu0 < run1 - run0 ? cpu1 - cpu0 :
-		    run1 - run0;
+	done.id_cpu_ns = cpu_charge_end(&worker_cpu, run1 - run0);
 	done.id_refused_len = worker_refused_len;
 	if (job.ij_flags & ISO_JOB_RSS) {
 		/* The count runs on through the reads of long jobs. */
