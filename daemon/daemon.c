@@ -339,16 +339,17 @@ daemon_before_write(void)
 }
 
 /*
- * The ch_between_writes hook: the jobs' ends again, unless there is a job
- * store: an end must be recorded before it is told, and a transaction
- * for each connection written would cost more than the send it saves;
- * those ends wait for the next iteration's flush.
+ * The ch_between_writes hook: the jobs' ends again, when one has come
+ * (a start alone would cost a write of its own: starts wait for the next
+ * poll, as they wait for the loop's next wakeup); not with a job store:
+ * an end must be recorded before it is told, and a transaction for each
+ * connection written would cost more than the send it saves.
  */
 static void
 daemon_between_writes(void)
 {
 	if (!tpd_store_is_open())
-		tpd_jobs_poll();
+		tpd_jobs_poll_ends();
 }
 
 /* The jh_finished hook: a job's final state, counted, audited, told. */

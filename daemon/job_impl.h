@@ -185,6 +185,12 @@ void	tpd_cq_destroy(void);
  */
 void	tpd_cq_poll(void);
 /*
+ * As tpd_cq_poll(), but only when a job has ended since the last delivery
+ * (its wakeup is pending): starts and progress alone wait, as they do for
+ * the loop's next wakeup.
+ */
+void	tpd_cq_poll_ends(void);
+/*
  * Jobs are in flight: run the lazy timer (every TPD_CQ_LAZY_MS), which
  * delivers starts and progress, which do not wake the loop (or stop it).
  */

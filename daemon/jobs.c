@@ -1352,6 +1352,12 @@ tpd_jobs_poll(void)
 	tpd_cq_poll();
 }
 
+void
+tpd_jobs_poll_ends(void)
+{
+	tpd_cq_poll_ends();
+}
+
 /* --------------------------------------------------------------- cancel */
 
 /*

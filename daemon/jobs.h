@@ -245,6 +245,9 @@ void	tpd_jobs_counts(struct tpd_job_counts *counts);
  * that a job that ends at once leaves with its reply.
  */
 void	tpd_jobs_poll(void);
+/* The same, only when a job has ended since: starts and progress alone
+ * wait for the next poll. */
+void	tpd_jobs_poll_ends(void);
 
 /*
  * Shutdown: accept no new job, cancel every queued one (each finalized

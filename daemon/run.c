@@ -44,7 +44,9 @@
  *
  * Besides its own wakeups, the loop polls the queue at the end of each
  * iteration (tpd_cq_poll(), one atomic load when nothing is there), so a
- * job that ended while the loop was busy leaves with its reply.
+ * job that ended while the loop was busy leaves with its reply; and
+ * between two connections' writes when a job has ended since
+ * (tpd_cq_poll_ends(): a start alone would cost a write of its own).
  */
 #include "config.h"
 
@@ -193,6 +195,15 @@ tpd_cq_poll(void)
 		return;
 	/* An end's wakeup that is already on its way comes for nothing: as
 	 * cheap as reading it away would be. */
+	cq_drain();
+}
+
+void
+tpd_cq_poll_ends(void)
+{
+	/* Set by the post that pushed the end, after the push. */
+	if (!atomic_load_explicit(&cq.cq_wake_pending, memory_order_acquire))
+		return;
 	cq_drain();
 }
 
