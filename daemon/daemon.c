@@ -339,9 +339,7 @@ daemon_before_write(void)
 }
 
 /*
- * The ch_between_writes hook: the jobs' ends again, when one has come
- * (a start alone would cost a write of its own: starts wait for the next
- * poll, as they wait for the loop's next wakeup); not with a job store:
+ * The ch_between_writes hook: the jobs' ends again; not with a job store:
  * an end must be recorded before it is told, and a transaction for each
  * connection written would cost more than the send it saves.
  */
@@ -349,7 +347,7 @@ static void
 daemon_between_writes(void)
 {
 	if (!tpd_store_is_open())
-		tpd_jobs_poll_ends();
+		tpd_jobs_poll();
 }
 
 /* The jh_finished hook: a job's final state, counted, audited, told. */

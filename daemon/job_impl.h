@@ -180,16 +180,12 @@ int	tpd_cq_init(struct event_base *base,
 	    void (*deliver)(struct tpd_job *job, unsigned int bits));
 void	tpd_cq_destroy(void);
 /*
- * Deliver what was posted, if anything, now (the loop's end of each
- * iteration); cheap when nothing was.
+ * Deliver what was posted now, when a job has ended since the last
+ * delivery (its wakeup is pending): before the loop writes.  Starts and
+ * progress alone wait, as they do for the loop's wakeups.  One atomic load
+ * when no job has ended.
  */
 void	tpd_cq_poll(void);
-/*
- * As tpd_cq_poll(), but only when a job has ended since the last delivery
- * (its wakeup is pending): starts and progress alone wait, as they do for
- * the loop's next wakeup.
- */
-void	tpd_cq_poll_ends(void);
 /*
  * Jobs are in flight: run the lazy timer (every TPD_CQ_LAZY_MS), which
  * delivers starts and progress, which do not wake the loop (or stop it).

@@ -1352,12 +1352,6 @@ tpd_jobs_poll(void)
 	tpd_cq_poll();
 }
 
-void
-tpd_jobs_poll_ends(void)
-{
-	tpd_cq_poll_ends();
-}
-
 /* --------------------------------------------------------------- cancel */
 
 /*

@@ -240,14 +240,12 @@ void	tpd_jobs_counts(struct tpd_job_counts *counts);
 
 /*
  * Take in what the workers posted since the last time (their jobs'
- * starts, progress and ends), calling the hooks, without waiting.  Cheap
- * when nothing was posted: the end of each loop iteration calls it so
- * that a job that ends at once leaves with its reply.
+ * starts, progress and ends), calling the hooks, without waiting, when a
+ * job has ended since: starts and progress alone wait for the loop's
+ * wakeups (run.c).  Cheap when no job has ended: the loop calls it before
+ * it writes, so that a job that ends at once leaves with its reply.
  */
 void	tpd_jobs_poll(void);
-/* The same, only when a job has ended since: starts and progress alone
- * wait for the next poll. */
-void	tpd_jobs_poll_ends(void);
 
 /*
  * Shutdown: accept no new job, cancel every queued one (each finalized
