@@ -38,9 +38,8 @@
  * ch_between_writes, which takes in the ends posted while the last send
  * ran: a send that wakes its peer often hands this CPU to it for a
  * while, and a job that ended meanwhile then leaves with its reply when
- * its connection comes later in the list (with 8 clients of null jobs,
- * 1.2 to 1.3 wakeups of a client per job instead of 1.5 to 1.6).  Nothing is held back: a reply leaves in the
- * iteration that read its request.  Output that cannot be written waits
+ * its connection comes later in the list.  Nothing is held back: a reply
+ * leaves in the iteration that read its request.  Output that cannot be written waits
  * for EV_WRITE.  When more than CONN_OUT_HIGH
  * bytes wait, the connection is not read (the client must read before it
  * may ask for more); past --max-output (events pile up even then) it is

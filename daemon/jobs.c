@@ -94,7 +94,7 @@ static struct job_list jobs_all = TAILQ_HEAD_INITIALIZER(jobs_all);
 						 *    oldest first */
 static struct job_list jobs_inflight = TAILQ_HEAD_INITIALIZER(jobs_inflight);
 static unsigned int jobs_ninflight;		/* its length */
-static uint64_t jobs_entered;			/* jobs that entered flight */
+static uint64_t jobs_entered;			/* that entered flight */
 static struct job_list jobs_finished = TAILQ_HEAD_INITIALIZER(jobs_finished);
 						/* oldest first; each also on
 						 *    its user's u_finished */
@@ -108,7 +108,7 @@ static struct job_list jobs_written_off =
 static struct event *jobs_reap_ev;		/* every JOBS_REAP_PERIOD_MS */
 static struct event *jobs_keep_ev;		/* at the end of an iteration
 						 *    that went over keep */
-static uint64_t jobs_freed_since_trim;
+static uint64_t jobs_freed_since_trim;		/* since malloc_trim */
 static LIST_HEAD(, tpd_user) jobs_users = LIST_HEAD_INITIALIZER(jobs_users);
 static struct tpd_job_counts jobs_counts;	/* but in flight: derived */
 static const struct tpd_job_hooks *jobs_hooks;
@@ -1482,7 +1482,7 @@ jobs_reclaim(uid_t uid)
 
 /* Users over --finished-keep forget their oldest finished jobs. */
 static void
-jobs_keep_cb(evutil_socket_t fd, short what, void *arg)
+jobs_forget_over_keep(void)
 {
 	struct tpd_user *user, *unext;
 
@@ -1505,6 +1505,12 @@ jobs_keep_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+jobs_keep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	jobs_forget_over_keep();
+}
+
+static void
 jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 {
 	static uint64_t entered_at_last;
@@ -1519,7 +1525,9 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 		tpd_pools_trim(tpd_opt.o_idle_timeout_ns);
 		tpd_plugins_trim_workers(tpd_opt.o_idle_timeout_ns);
 	}
-	jobs_keep_cb(-1, 0, NULL);
+	/* Jobs made finished outside job_finalize (a restored store,
+	 * a written-off job returned) count here. */
+	jobs_forget_over_keep();
 	while ((job = TAILQ_FIRST(&jobs_finished)) != NULL &&
 	    now - job->j_final_ns >= tpd_opt.o_finished_ttl_ns) {
 		finished_forget(job);

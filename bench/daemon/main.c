@@ -186,6 +186,9 @@ static void
 run_row(struct row *rw, const char *echo_sock, pid_t echo_pid,
     const char *tp_sock, pid_t tp_pid, size_t frame_len)
 {
+	static struct rt_result echo[BENCH_MAX_ROUNDS], tp[BENCH_MAX_ROUNDS];
+	unsigned int k, j, below;
+	double *key;
 	char pin[64];
 
 	if (rw->rw_cpu >= 0 && rw->rw_cpu == rw->rw_server_cpu)
@@ -202,10 +205,6 @@ run_row(struct row *rw, const char *echo_sock, pid_t echo_pid,
 	 * client, the throughput's for more: the targets' figures; the lower
 	 * of the middle two for an even count).
 	 */
-	static struct rt_result echo[BENCH_MAX_ROUNDS], tp[BENCH_MAX_ROUNDS];
-	unsigned int k, j, below;
-	double *key;
-
 	rw->rw_nrounds = 0;
 	for (k = 0; k < bench_config.bc_rounds; k++) {
 		bench_note("%u client%s%s: echo floor, round %u of %u",
