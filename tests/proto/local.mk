@@ -1,5 +1,6 @@
 # tests/proto: Check runners for the framing codec with protobuf-c
-# (test_frame), for the name rule and escape of proto/utf8.c
+# (test_frame), for the hand-written packer against protobuf-c's
+# (test_fastpack), for the name rule and escape of proto/utf8.c
 # (test_utf8), for the client library against a fake server over a
 # socketpair (test_client) and for tpctl against a fake daemon (test_tpctl).
 # None needs the daemon; the fakes speak through tests/util/fakewire.
@@ -10,6 +11,13 @@ tests_proto_test_frame_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS
 tests_proto_test_frame_LDFLAGS = $(AM_LDFLAGS) -no-install
 tests_proto_test_frame_LDADD = proto/libtpproto.la $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
 TESTS += tests/proto/test_frame
+
+check_PROGRAMS += tests/proto/test_fastpack
+tests_proto_test_fastpack_SOURCES = tests/proto/test_fastpack.c
+tests_proto_test_fastpack_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_proto_test_fastpack_LDFLAGS = $(AM_LDFLAGS) -no-install
+tests_proto_test_fastpack_LDADD = proto/libtpproto.la $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
+TESTS += tests/proto/test_fastpack
 
 check_PROGRAMS += tests/proto/test_utf8
 tests_proto_test_utf8_SOURCES = tests/proto/test_utf8.c
