@@ -693,11 +693,16 @@ job_delay_cb(evutil_socket_t fd, short what, void *arg)
 void
 tpd_job_schedule(struct tpd_job *job)
 {
-	uint64_t now = tpd_now_ns();
+	uint64_t now;
 
 	if (!job->j_pending)
 		return;
 	job->j_pending = false;
+	if (job->j_deadline_ns == 0 && job->j_not_before_ns == 0) {
+		job_queue(job);
+		return;
+	}
+	now = tpd_now_ns();
 	/*
 	 * A deadline: a timer expires the job if it has not started then.
 	 * Without one (no memory), the worker that takes it late expires it.
@@ -954,7 +959,7 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	}
 	info->has_state = true;
 	info->state = state;
-	now = tpd_now_ns();
+	now = tpd_now_ns();	/* the one clock read of a job's info */
 	/* Waiting for its next attempt: how the last one ended. */
 	if (!tp_state_is_final(state) && job->j_attempt > 1)
 		info->message = job->j_retry_msg;
@@ -964,7 +969,7 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 		    (job->j_not_before_ns - now + 999999u) / 1000000u : 0;
 	}
 	info->has_queue_ns = true;
-	off = tpd_wall_offset_ns();
+	off = tpd_wall_offset_at(now);
 	info->has_submitted_unix_ms = true;
 	info->submitted_unix_ms = jobs_wall_ms(job->j_submit_ns, off);
 	if (start != 0) {
@@ -1114,12 +1119,15 @@ job_finalize(struct tpd_job *job)
 static void
 job_timeout_arm(struct tpd_job *job, uint64_t at)
 {
-	uint64_t now = tpd_now_ns(), left = at > now ? at - now : 0;
-	struct timeval tv = { (time_t)(left / 1000000000u),
-	    (suseconds_t)(left % 1000000000u / 1000u) };
+	uint64_t now, left;
+	struct timeval tv;
 
 	if (job->j_timeout_ns == 0)
 		return;
+	now = tpd_now_ns();
+	left = at > now ? at - now : 0;
+	tv.tv_sec = (time_t)(left / 1000000000u);
+	tv.tv_usec = (suseconds_t)(left % 1000000000u / 1000u);
 	if (job->j_timeout_ev == NULL &&
 	    (job->j_timeout_ev = evtimer_new(jobs_base, job_timeout_cb,
 	    job)) == NULL) {

@@ -126,12 +126,33 @@ tpd_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int64_t
-tpd_wall_offset_ns(void)
+/* The wall clock minus the monotonic time now (already read). */
+static int64_t
+wall_offset(uint64_t now)
 {
 	struct timespec ts;
 
 	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)((uint64_t)ts.tv_sec * 1000000000u +
-	    (uint64_t)ts.tv_nsec) - (int64_t)tpd_now_ns();
+	    (uint64_t)ts.tv_nsec) - (int64_t)now;
+}
+
+int64_t
+tpd_wall_offset_ns(void)
+{
+	return wall_offset(tpd_now_ns());
+}
+
+int64_t
+tpd_wall_offset_at(uint64_t now)
+{
+	/* Each thread's own copy: no lock, no sharing. */
+	static _Thread_local int64_t off;
+	static _Thread_local uint64_t at;
+
+	if (at == 0 || now < at || now - at >= TPD_WALL_OFFSET_AGE_NS) {
+		off = wall_offset(now);
+		at = now;
+	}
+	return off;
 }
