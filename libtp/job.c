@@ -44,6 +44,32 @@
 
 #include "tp_impl.h"
 
+/*
+ * The job's name from fmt and ap.  A plain name or "%s" (the common cases:
+ * a job named after what it runs) is copied without vsnprintf(3), which
+ * costs more than the rest of threadpool_job_init together; the result is
+ * what vsnprintf writes, cut to the buffer alike.
+ */
+static void
+job_set_name(struct threadpool_job *job, const char *fmt, va_list ap)
+{
+	const char *src = NULL;
+	size_t len;
+
+	if (fmt[0] == '%' && fmt[1] == 's' && fmt[2] == '\0') {
+		if ((src = va_arg(ap, const char *)) == NULL)
+			src = "(null)";	/* as glibc's printf */
+	} else if (strchr(fmt, '%') == NULL)
+		src = fmt;
+	if (src == NULL) {
+		(void)vsnprintf(job->job_name, sizeof(job->job_name), fmt, ap);
+		return;
+	}
+	len = strnlen(src, sizeof(job->job_name) - 1);
+	memcpy(job->job_name, src, len);
+	job->job_name[len] = '\0';
+}
+
 static void
 job_dead(struct threadpool_job *job)
 {
@@ -58,7 +84,7 @@ threadpool_job_init(struct threadpool_job *job, threadpool_job_fn_t *fn,
 	int error;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(job->job_name, sizeof(job->job_name), fmt, ap);
+	job_set_name(job, fmt, ap);
 	va_end(ap);
 
 	job->job_lock = lock;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -705,6 +706,57 @@ START_TEST(test_job_destroy_of_running_job_aborts)
 }
 END_TEST
 
+static void
+name_fn(struct threadpool_job *job)
+{
+
+	(void)job;
+}
+
+/* What vsnprintf(3) makes of fmt in a job name's room (cut: on purpose). */
+static void
+printf_name(char want[TP_JOB_NAME_MAX], const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(want, TP_JOB_NAME_MAX, fmt, ap);
+	va_end(ap);
+}
+
+/* The job's name is what vsnprintf(3) makes of the format, cut alike. */
+#define	ASSERT_NAME(...) do {						\
+	struct threadpool_job j;					\
+	char want[TP_JOB_NAME_MAX];					\
+									\
+	printf_name(want, __VA_ARGS__);					\
+	threadpool_job_init(&j, name_fn, &lock, __VA_ARGS__);		\
+	ck_assert_str_eq(j.job_name, want);				\
+	threadpool_job_destroy(&j);					\
+} while (0)
+
+START_TEST(test_job_name_as_printf)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	char longname[3 * TP_JOB_NAME_MAX];
+	const char *volatile nothing = NULL;
+
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	ASSERT_NAME("%s", "echo");
+	ASSERT_NAME("%s", "");
+	ASSERT_NAME("%s", longname);
+	ASSERT_NAME("%s", nothing);
+	ASSERT_NAME("plain");
+	ASSERT_NAME("%s-%d", "hash", 42);
+	ASSERT_NAME("%%s");
+	ASSERT_NAME("%.3s", "echo");
+	ASSERT_NAME("%s%s", "ab", "cd");
+	ASSERT_NAME("a very long plain name that goes past the buffer of the "
+	    "job's name by some way, and on and on");
+}
+END_TEST
+
 static Suite *
 job_suite(void)
 {
@@ -718,6 +770,7 @@ job_suite(void)
 	tcase_add_test(tc, test_schedule_queued_job_does_nothing);
 	tcase_add_test(tc, test_schedule_running_job_does_nothing);
 	tcase_add_test(tc, test_job_never_runs_on_two_threads_at_once);
+	tcase_add_test(tc, test_job_name_as_printf);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cancel");
