@@ -59,6 +59,7 @@ struct metrics_plugin {
 };
 
 static struct metrics_plugin *metrics_plugins[METRICS_MAX_PLUGINS + 1];	/* l */
+static struct metrics_plugin *metrics_last;	/* l: the last one found */
 static size_t metrics_nplugins;						/* l */
 static uint64_t metrics_refused[METRICS_NCODES];			/* l */
 static struct metrics_hist metrics_store;				/* l */
@@ -136,6 +137,7 @@ tpd_metrics_reset(void)
 		metrics_plugins[i] = NULL;
 	}
 	metrics_nplugins = 0;
+	metrics_last = NULL;
 	memset(metrics_refused, 0, sizeof(metrics_refused));
 	memset(&metrics_store, 0, sizeof(metrics_store));
 	metrics_store_failures = 0;
@@ -218,9 +220,12 @@ metrics_plugin(const char *name)
 
 	if (name == NULL)
 		name = METRICS_OTHER;
+	/* A stream of one plugin's jobs asks for the same one each time. */
+	if (metrics_last != NULL && strcmp(metrics_last->mp_name, name) == 0)
+		return metrics_last;
 	for (i = 0; i < metrics_nplugins; i++)
 		if (strcmp(metrics_plugins[i]->mp_name, name) == 0)
-			return metrics_plugins[i];
+			return metrics_last = metrics_plugins[i];
 	/* The last slot is "_other"'s alone. */
 	if (metrics_nplugins >= METRICS_MAX_PLUGINS &&
 	    strcmp(name, METRICS_OTHER) != 0)

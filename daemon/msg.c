@@ -24,45 +24,44 @@
 #include "msg.h"
 #include "names.h"
 
+/* Room reserved for a per-job reply before its size is known. */
+#define	MSG_SMALL	128u
+
 static uint8_t *msg_event;		/* l: the last event's frame */
 static size_t msg_event_len;		/* l: 0: none */
 static size_t msg_event_cap;		/* l */
 
 /*
- * The packed size of sm: the per-job messages (fastpack.h) by hand, the
- * rest by protobuf-c.
+ * Frame sm into conn's output.  A per-job message (fastpack.h) is packed
+ * straight into the room a small one needs, sized and written in one
+ * call; a larger one, or another message, is sized first.
  */
-static size_t
-msg_size(const Tpool__ServerMessage *sm)
-{
-	size_t len = tp_fastpack(sm, NULL, 0);
-
-	return len != 0 ? len : protobuf_c_message_get_packed_size(&sm->base);
-}
-
-/* Pack sm, of msg_size() bytes, into out. */
-static void
-msg_pack(const Tpool__ServerMessage *sm, size_t len, uint8_t *out)
-{
-	if (tp_fastpack(sm, out, len) == 0)
-		(void)protobuf_c_message_pack(&sm->base, out);
-}
-
-/* Frame sm into conn's output. */
 static void
 msg_send(struct tpd_conn *conn, const Tpool__ServerMessage *sm)
 {
-	size_t len = msg_size(sm);
+	size_t len;
 	uint8_t *p;
 
-	if (len > UINT32_MAX) {
-		tpd_err("message of %zu bytes cannot be framed", len);
+	if ((p = tpd_conn_out_reserve(conn, TP_FRAME_HDR_LEN +
+	    MSG_SMALL)) == NULL)
 		return;
+	len = tp_fastpack(sm, p + TP_FRAME_HDR_LEN, MSG_SMALL);
+	if (len == 0 || len > MSG_SMALL) {
+		if (len == 0)
+			len = protobuf_c_message_get_packed_size(
+			    &sm->base);
+		if (len > UINT32_MAX) {
+			tpd_err("message of %zu bytes cannot be framed", len);
+			return;
+		}
+		if ((p = tpd_conn_out_reserve(conn, TP_FRAME_HDR_LEN +
+		    len)) == NULL)
+			return;
+		if (tp_fastpack(sm, p + TP_FRAME_HDR_LEN, len) == 0)
+			(void)protobuf_c_message_pack(&sm->base,
+			    p + TP_FRAME_HDR_LEN);
 	}
-	if ((p = tpd_conn_out_reserve(conn, TP_FRAME_HDR_LEN + len)) == NULL)
-		return;
 	tp_frame_put_header(p, (uint32_t)len);
-	msg_pack(sm, len, p + TP_FRAME_HDR_LEN);
 	tpd_conn_out_commit(conn, TP_FRAME_HDR_LEN + len);
 }
 
@@ -135,29 +134,48 @@ tpd_msg_cancel_reply(struct tpd_conn *conn, uint64_t request_id,
 
 /* --------------------------------------------------------------- events */
 
+/*
+ * Encode ev, framed, into msg_event: packed by hand into the buffer it
+ * has when it fits (fastpack.h), else sized, the buffer grown, packed.
+ */
 static bool
 msg_event_encode(Tpool__Event *ev)
 {
 	Tpool__ServerMessage sm = TPOOL__SERVER_MESSAGE__INIT;
-	size_t len;
+	size_t len = 0;
 	uint8_t *p;
 
 	sm.msg_case = TPOOL__SERVER_MESSAGE__MSG_EVENT;
 	sm.event = ev;
 	msg_event_len = 0;
-	len = TP_FRAME_HDR_LEN + msg_size(&sm);
-	if (len > msg_event_cap) {
-		if ((p = realloc(msg_event, len)) == NULL) {
-			tpd_err("out of memory sending an event of job %llu",
-			    (unsigned long long)ev->job_id);
+	if (msg_event_cap > TP_FRAME_HDR_LEN)
+		len = tp_fastpack(&sm, msg_event + TP_FRAME_HDR_LEN,
+		    msg_event_cap - TP_FRAME_HDR_LEN);
+	if (len == 0 || TP_FRAME_HDR_LEN + len > msg_event_cap) {
+		if (len == 0)
+			len = protobuf_c_message_get_packed_size(
+			    &sm.base);
+		if (len > UINT32_MAX - TP_FRAME_HDR_LEN) {
+			tpd_err("event of job %llu: %zu bytes cannot be "
+			    "framed", (unsigned long long)ev->job_id, len);
 			return false;
 		}
-		msg_event = p;
-		msg_event_cap = len;
+		if (TP_FRAME_HDR_LEN + len > msg_event_cap) {
+			if ((p = realloc(msg_event, TP_FRAME_HDR_LEN +
+			    len)) == NULL) {
+				tpd_err("out of memory sending an event of "
+				    "job %llu", (unsigned long long)ev->job_id);
+				return false;
+			}
+			msg_event = p;
+			msg_event_cap = TP_FRAME_HDR_LEN + len;
+		}
+		if (tp_fastpack(&sm, msg_event + TP_FRAME_HDR_LEN, len) == 0)
+			(void)protobuf_c_message_pack(&sm.base,
+			    msg_event + TP_FRAME_HDR_LEN);
 	}
-	tp_frame_put_header(msg_event, (uint32_t)(len - TP_FRAME_HDR_LEN));
-	msg_pack(&sm, len - TP_FRAME_HDR_LEN, msg_event + TP_FRAME_HDR_LEN);
-	msg_event_len = len;
+	tp_frame_put_header(msg_event, (uint32_t)len);
+	msg_event_len = TP_FRAME_HDR_LEN + len;
 	return true;
 }
 

@@ -22,16 +22,11 @@
 /* The key of field num (num < 2048: at most two bytes). */
 #define	KEY(num, wt)	(((uint32_t)(num) << 3) | (wt))
 
+/* Bytes of v as a varint: 7 bits a byte. */
 static size_t
 vlen(uint64_t v)
 {
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
+	return ((size_t)(64 - __builtin_clzll(v | 1)) + 6) / 7;
 }
 
 static uint8_t *
