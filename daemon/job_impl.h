@@ -138,7 +138,9 @@ struct tpd_job {
 	size_t			j_result_len;	/* w: FINISHED */
 	char			*j_message;	/* w: FINISHED; owned */
 
-	unsigned int		j_progress;	/* j: percent */
+	atomic_uint		j_progress;	/* j, a: percent, written
+						 *    under j with the message,
+						 *    read alone without it */
 	char			j_progress_msg[TP_PLUGIN_PROGRESS_MSG_MAX];
 						/* j */
 

@@ -437,7 +437,7 @@ job_make(const struct tpd_job_spec *spec, const char *pname,
 	job->j_result = NULL;
 	job->j_result_len = 0;
 	job->j_message = NULL;
-	job->j_progress = 0;
+	atomic_init(&job->j_progress, 0);
 	job->j_progress_msg[0] = '\0';
 	atomic_init(&job->j_cancel, false);
 	job->j_cqnext = NULL;
@@ -934,10 +934,10 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 		start = job->j_start_ns;
 		info->ran_on_cpu = job->j_ran_on_cpu;
 	}
-	(void)pthread_mutex_lock(&job->j_lock);
+	/* Without the job lock: its line is likely the worker's still. */
 	info->has_progress = true;
-	info->progress = job->j_progress;
-	(void)pthread_mutex_unlock(&job->j_lock);
+	info->progress = atomic_load_explicit(&job->j_progress,
+	    memory_order_relaxed);
 	if (tp_state_is_final(state) && job->j_abandoned) {
 		info->message = (char *)jobs_abandoned_msg;
 		end = job->j_final_ns;
@@ -1294,7 +1294,7 @@ job_retry(struct tpd_job *job)
 	atomic_store(&job->j_kill, false);
 	atomic_store(&job->j_cancel, false);
 	(void)pthread_mutex_lock(&job->j_lock);
-	job->j_progress = 0;
+	atomic_store_explicit(&job->j_progress, 0, memory_order_relaxed);
 	job->j_progress_msg[0] = '\0';
 	(void)pthread_mutex_unlock(&job->j_lock);
 	job->j_attempt++;
@@ -1340,7 +1340,8 @@ job_notes(struct tpd_job *job, unsigned int bits)
 	}
 	if (bits & TPD_NOTE_PROGRESS) {
 		(void)pthread_mutex_lock(&job->j_lock);
-		percent = job->j_progress;
+		percent = atomic_load_explicit(&job->j_progress,
+		    memory_order_relaxed);
 		memcpy(msg, job->j_progress_msg, sizeof(msg));
 		(void)pthread_mutex_unlock(&job->j_lock);
 		jobs_hooks->jh_progress(job, percent,

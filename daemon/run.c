@@ -331,7 +331,7 @@ run_progress(struct tp_plugin_ctx *ctx, unsigned int percent,
 	if (percent > 100)
 		percent = 100;
 	(void)pthread_mutex_lock(&job->j_lock);
-	job->j_progress = percent;
+	atomic_store_explicit(&job->j_progress, percent, memory_order_relaxed);
 	if (message != NULL)
 		(void)snprintf(job->j_progress_msg, sizeof(job->j_progress_msg),
 		    "%s", message);
