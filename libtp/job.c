@@ -115,6 +115,15 @@ threadpool_job_destroy(struct threadpool_job *job)
 	    "job '%s' destroyed while scheduled or running", job->job_name);
 
 	/*
+	 * Nobody holds it (the usual case: its last run ended long ago): a
+	 * worker's last touch was the release that brought the count to 0
+	 * (job_rele), and no new reference can come while it is not
+	 * scheduled, so there is nothing to wait for, nor a lock to take.
+	 */
+	if (__atomic_load_n(&job->job_refcnt, __ATOMIC_ACQUIRE) == 0)
+		goto dead;
+
+	/*
 	 * Wait for the last worker to let go of it.  job_rele() broadcasts
 	 * when it sees job_destroying; the short timed wait covers a release
 	 * that decided just before we set it.
@@ -136,6 +145,7 @@ threadpool_job_destroy(struct threadpool_job *job)
 	(void)pthread_mutex_unlock(job->job_lock);
 	(void)pthread_setcancelstate(ocs, NULL);
 
+dead:
 	(void)pthread_cond_destroy(&job->job_cv);
 	job->job_lock = NULL;
 	job->job_fn = job_dead;
