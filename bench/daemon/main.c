@@ -71,8 +71,10 @@ struct row {
 struct results {
 	struct row	rs_rows[BENCH_MAX_COUNTS + 2];
 	unsigned int	rs_nrows;
-	struct pipe_result rs_pipe[2];	/* library, lean */
+	struct pipe_result rs_pipe[2];	/* library, lean: the median round */
 	bool		rs_have_pipe;
+	unsigned int	rs_pipe_nrounds;	/* measured */
+	double		rs_pipe_rates[2][BENCH_MAX_ROUNDS]; /* jobs/s a round */
 	struct mem_result rs_mem;
 	bool		rs_have_mem;
 	struct iso_result rs_iso;
@@ -245,6 +247,55 @@ run_row(struct row *rw, const char *echo_sock, pid_t echo_pid,
 	rw->rw_tpoold = tp[k];
 }
 
+/*
+ * The pipelined submits: rounds of the client library then the lean
+ * client; each shows the round with its median jobs/s (the lower of the
+ * middle two for an even count), every round's rate listed below it.
+ */
+static void
+run_pipelined(struct results *r, const char *tp_sock, pid_t tp_pid)
+{
+	static struct pipe_result runs[2][BENCH_MAX_ROUNDS];
+	unsigned int k, j, i, below;
+	double *rate;
+
+	r->rs_have_pipe = true;
+	r->rs_pipe_nrounds = 0;
+	for (k = 0; k < bench_config.bc_rounds; k++) {
+		for (i = 0; i < 2; i++) {
+			bench_note("pipelined: %llu null jobs, window %llu, %s, "
+			    "round %u of %u",
+			    (unsigned long long)bench_config.bc_pipeline,
+			    (unsigned long long)bench_config.bc_window,
+			    i == 0 ? "client library" : "lean client", k + 1,
+			    bench_config.bc_rounds);
+			pipe_run(tp_sock, tp_pid, bench_config.bc_pipeline,
+			    bench_config.bc_window, i == 1, &runs[i][k]);
+			r->rs_pipe_rates[i][k] = runs[i][k].p_jobs_per_s;
+		}
+		r->rs_pipe_nrounds++;
+		if (!runs[0][k].p_valid || !runs[1][k].p_valid) {
+			/* A failed round is shown, with its error. */
+			r->rs_pipe[0] = runs[0][k];
+			r->rs_pipe[1] = runs[1][k];
+			bench_failed = true;
+			return;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		rate = r->rs_pipe_rates[i];
+		for (k = 0; k < r->rs_pipe_nrounds; k++) {
+			for (below = 0, j = 0; j < r->rs_pipe_nrounds; j++)
+				if (rate[j] < rate[k] ||
+				    (rate[j] == rate[k] && j < k))
+					below++;
+			if (below == (r->rs_pipe_nrounds - 1) / 2)
+				break;
+		}
+		r->rs_pipe[i] = runs[i][k];
+	}
+}
+
 /* Start both servers (pinned to cpu when >= 0). */
 static int
 servers_start(const char *tag, int cpu, char *echo_sock, char *tp_sock,
@@ -310,21 +361,8 @@ run_all(struct results *r)
 		    tp_pid, r->rs_frame_len);
 		r->rs_nrows++;
 	}
-	if (bench_config.bc_pipeline > 0) {
-		r->rs_have_pipe = true;
-		bench_note("pipelined: %llu null jobs, window %llu, client library",
-		    (unsigned long long)bench_config.bc_pipeline,
-		    (unsigned long long)bench_config.bc_window);
-		pipe_run(tp_sock, tp_pid, bench_config.bc_pipeline,
-		    bench_config.bc_window, false, &r->rs_pipe[0]);
-		bench_note("pipelined: %llu null jobs, window %llu, lean client",
-		    (unsigned long long)bench_config.bc_pipeline,
-		    (unsigned long long)bench_config.bc_window);
-		pipe_run(tp_sock, tp_pid, bench_config.bc_pipeline,
-		    bench_config.bc_window, true, &r->rs_pipe[1]);
-		if (!r->rs_pipe[0].p_valid || !r->rs_pipe[1].p_valid)
-			bench_failed = true;
-	}
+	if (bench_config.bc_pipeline > 0)
+		run_pipelined(r, tp_sock, tp_pid);
 	servers_stop(echo_pid, tp_pid, tp_log, &r->rs_daemon_exit[0]);
 
 	if (bench_config.bc_pin) {
@@ -721,6 +759,14 @@ print_table(const struct results *r)
 			    (unsigned long long)p->p_max_outstanding,
 			    p->p_truncated ? "  (stopped by --row-limit)" : "");
 		}
+		for (i = 0; r->rs_pipe_nrounds > 1 && i < 2; i++) {
+			(void)printf("  %s: %u rounds, jobs/s",
+			    i == 0 ? "client library" : "lean client",
+			    r->rs_pipe_nrounds);
+			for (j = 0; j < r->rs_pipe_nrounds; j++)
+				(void)printf(" %.0f", r->rs_pipe_rates[i][j]);
+			(void)printf("; shown: the median round\n");
+		}
 	}
 
 	if (r->rs_have_mem) {
@@ -885,7 +931,13 @@ print_json(const struct results *r)
 			    (unsigned long long)p->p_max_outstanding,
 			    p->p_server_cpu_us, p->p_client_cpu_us, p->p_server_sleeps,
 			    p->p_truncated ? "true" : "false");
-		else {
+		if (p->p_valid) {
+			(void)printf(", \"rounds_jobs_per_s\": [");
+			for (j = 0; j < r->rs_pipe_nrounds; j++)
+				(void)printf("%s%.1f", j > 0 ? ", " : "",
+				    r->rs_pipe_rates[i][j]);
+			(void)printf("]");
+		} else {
 			(void)printf(", \"error\": ");
 			json_str(p->p_error);
 		}
@@ -1002,7 +1054,9 @@ usage(FILE *f)
 "                      %u, default 3); the row shows the round whose\n"
 "                      tpoold/echo ratio is the median (latency for one\n"
 "                      client, throughput for more), and every round's\n"
-"                      ratios are listed below the table\n"
+"                      ratios are listed below the table; as many rounds\n"
+"                      of the pipelined submits, each client's median\n"
+"                      round shown and every round's rate listed\n"
 "  --pipeline N        pipelined null jobs from one client; 0 skips\n"
 "                      (default 200000)\n"
 "  --window N          most pipelined jobs outstanding (default 10000)\n"
