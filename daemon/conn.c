@@ -14,8 +14,7 @@
  * and the connection closed, without buffering the body.
  *
  * Turns: one wakeup handles at most CONN_TURN_FRAMES frames, or as many as
- * fit in CONN_TURN_NS (looked at every CONN_TURN_CLOCK frames), of one
- * connection; the rest of what it read waits
+ * fit in CONN_TURN_NS, of one connection; the rest of what it read waits
  * in c_in (c_backlog) and a timer of no delay (c_turn_ev) brings the
  * connection back in the next loop iteration, after the loop has polled
  * for what else is ready and every connection ready then has had its
@@ -111,7 +110,6 @@
 						 *    when nothing waits */
 #define	CONN_EXT_ALIGN		16u
 #define	CONN_TURN_FRAMES	64u		/* frames handled per turn */
-#define	CONN_TURN_CLOCK		8u		/* the clock read every 8 */
 #define	CONN_TURN_NS		1000000u	/* or this long, then the
 						 * next connection's turn */
 
@@ -822,15 +820,11 @@ conn_turn_start(struct conn_turn *t)
 	t->ct_end_ns = tpd_now_ns() + CONN_TURN_NS;
 }
 
-/*
- * Is the turn over?  (Counts the frame just handled; reads the clock
- * every CONN_TURN_CLOCK frames.)
- */
+/* Is the turn over?  (Counts the frame just handled.) */
 static bool
 conn_turn_over(struct conn_turn *t)
 {
-	return --t->ct_frames == 0 || (t->ct_frames % CONN_TURN_CLOCK == 0 &&
-	    tpd_now_ns() >= t->ct_end_ns);
+	return --t->ct_frames == 0 || tpd_now_ns() >= t->ct_end_ns;
 }
 
 /*

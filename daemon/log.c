@@ -147,8 +147,8 @@ int64_t
 tpd_wall_offset_at(uint64_t now)
 {
 	/* Each thread's own copy: no lock, no sharing. */
-	static _Thread_local int64_t off;
-	static _Thread_local uint64_t at;
+	static __thread int64_t off;	/* t */
+	static __thread uint64_t at;	/* t: 0: never read */
 
 	if (at == 0 || now < at || now - at >= TPD_WALL_OFFSET_AGE_NS) {
 		off = wall_offset(now);

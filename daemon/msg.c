@@ -24,44 +24,34 @@
 #include "msg.h"
 #include "names.h"
 
-/* Room reserved for a per-job reply before its size is known. */
-#define	MSG_SMALL	128u
-
 static uint8_t *msg_event;		/* l: the last event's frame */
 static size_t msg_event_len;		/* l: 0: none */
 static size_t msg_event_cap;		/* l */
 
 /*
- * Frame sm into conn's output.  A per-job message (fastpack.h) is packed
- * straight into the room a small one needs, sized and written in one
- * call; a larger one, or another message, is sized first.
+ * Frame sm into conn's output.  A per-job message (fastpack.h) is sized
+ * and packed by hand, the rest by protobuf-c.
  */
 static void
 msg_send(struct tpd_conn *conn, const Tpool__ServerMessage *sm)
 {
-	size_t len;
+	size_t len = tp_fastpack(sm, NULL, 0);
+	bool fast = len != 0;
 	uint8_t *p;
 
-	if ((p = tpd_conn_out_reserve(conn, TP_FRAME_HDR_LEN +
-	    MSG_SMALL)) == NULL)
+	if (!fast)
+		len = protobuf_c_message_get_packed_size(&sm->base);
+	if (len > UINT32_MAX) {
+		tpd_err("message of %zu bytes cannot be framed", len);
 		return;
-	len = tp_fastpack(sm, p + TP_FRAME_HDR_LEN, MSG_SMALL);
-	if (len == 0 || len > MSG_SMALL) {
-		if (len == 0)
-			len = protobuf_c_message_get_packed_size(
-			    &sm->base);
-		if (len > UINT32_MAX) {
-			tpd_err("message of %zu bytes cannot be framed", len);
-			return;
-		}
-		if ((p = tpd_conn_out_reserve(conn, TP_FRAME_HDR_LEN +
-		    len)) == NULL)
-			return;
-		if (tp_fastpack(sm, p + TP_FRAME_HDR_LEN, len) == 0)
-			(void)protobuf_c_message_pack(&sm->base,
-			    p + TP_FRAME_HDR_LEN);
 	}
+	if ((p = tpd_conn_out_reserve(conn, TP_FRAME_HDR_LEN + len)) == NULL)
+		return;
 	tp_frame_put_header(p, (uint32_t)len);
+	if (fast)
+		(void)tp_fastpack(sm, p + TP_FRAME_HDR_LEN, len);
+	else
+		(void)protobuf_c_message_pack(&sm->base, p + TP_FRAME_HDR_LEN);
 	tpd_conn_out_commit(conn, TP_FRAME_HDR_LEN + len);
 }
 

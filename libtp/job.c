@@ -119,6 +119,8 @@ threadpool_job_destroy(struct threadpool_job *job)
 	 * worker's last touch was the release that brought the count to 0
 	 * (job_rele), and no new reference can come while it is not
 	 * scheduled, so there is nothing to wait for, nor a lock to take.
+	 * (So a caller that schedules it from another thread meanwhile, a
+	 * contract violation, is caught by the check above or not at all.)
 	 */
 	if (__atomic_load_n(&job->job_refcnt, __ATOMIC_ACQUIRE) == 0)
 		goto dead;
