@@ -813,18 +813,29 @@ struct conn_turn {
 	uint64_t	ct_end_ns;
 };
 
+/* When the frame being handled began: the turn's clock reads. */
+static uint64_t conn_frame_ns;		/* l */
+
 static void
 conn_turn_start(struct conn_turn *t)
 {
 	t->ct_frames = CONN_TURN_FRAMES;
-	t->ct_end_ns = tpd_now_ns() + CONN_TURN_NS;
+	conn_frame_ns = tpd_now_ns();
+	t->ct_end_ns = conn_frame_ns + CONN_TURN_NS;
 }
 
 /* Is the turn over?  (Counts the frame just handled.) */
 static bool
 conn_turn_over(struct conn_turn *t)
 {
-	return --t->ct_frames == 0 || tpd_now_ns() >= t->ct_end_ns;
+	conn_frame_ns = tpd_now_ns();
+	return --t->ct_frames == 0 || conn_frame_ns >= t->ct_end_ns;
+}
+
+uint64_t
+tpd_conn_frame_ns(void)
+{
+	return conn_frame_ns;
 }
 
 /*

@@ -71,6 +71,13 @@ void	tpd_conn_accept(int fd);
 uid_t	tpd_conn_uid(const struct tpd_conn *conn);
 gid_t	tpd_conn_gid(const struct tpd_conn *conn);
 uint64_t tpd_conn_id(const struct tpd_conn *conn);
+/*
+ * When the loop began to handle the request now being handled
+ * (tpd_now_ns(), which a connection's turn reads after each frame
+ * anyway): the time it arrived, within the turn.  Loop thread, from a
+ * ch_frame hook.
+ */
+uint64_t tpd_conn_frame_ns(void);
 /* Its socket, for what else the kernel records of the peer
  * (SO_PEERGROUPS); the connection's, not to be closed or read. */
 int	tpd_conn_fd(const struct tpd_conn *conn);

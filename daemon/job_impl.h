@@ -112,7 +112,10 @@ struct tpd_job {
 	void			*j_ext;		/* c: the layer above's bytes */
 
 	Tpool__JobState		j_state;	/* l: the job's state */
-	uint64_t		j_final_ns;	/* l: when it became final */
+	uint64_t		j_final_ns;	/* l: when it became final: its
+						 *    end as its worker or a
+						 *    cancel timed it, else the
+						 *    loop's clock then */
 	bool			j_abandoned;	/* l: still running at exit */
 	bool			j_pending;	/* l: in flight, not yet given
 						 *    to tpd_job_schedule() (a

@@ -959,7 +959,9 @@ tpd_job_info(struct tpd_job *job, Tpool__JobInfo *info, bool with_result)
 	}
 	info->has_state = true;
 	info->state = state;
-	now = tpd_now_ns();	/* the one clock read of a job's info */
+	/* A final job's times are all known: no clock read for them. */
+	now = tp_state_is_final(state) && job->j_final_ns != 0 ?
+	    job->j_final_ns : tpd_now_ns();
 	/* Waiting for its next attempt: how the last one ended. */
 	if (!tp_state_is_final(state) && job->j_attempt > 1)
 		info->message = job->j_retry_msg;
@@ -1069,7 +1071,9 @@ job_finalize(struct tpd_job *job)
 	    TPOOL__JOB_STATE__JOB_INTERRUPTED : TPOOL__JOB_STATE__JOB_FAILED) :
 	    job->j_written_off ? TPOOL__JOB_STATE__JOB_TIMED_OUT :
 	    job->j_outcome;
-	job->j_final_ns = tpd_now_ns();
+	/* An end its worker (or a cancel) timed is its time: no clock read. */
+	job->j_final_ns = !job->j_abandoned && !job->j_written_off &&
+	    job->j_end_ns != 0 ? job->j_end_ns : tpd_now_ns();
 	switch (job->j_state) {
 	case TPOOL__JOB_STATE__JOB_SUCCEEDED:
 		jobs_counts.jc_succeeded++;

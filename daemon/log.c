@@ -150,9 +150,10 @@ tpd_wall_offset_at(uint64_t now)
 	static __thread int64_t off;	/* t */
 	static __thread uint64_t at;	/* t: 0: never read */
 
-	if (at == 0 || now < at || now - at >= TPD_WALL_OFFSET_AGE_NS) {
-		off = wall_offset(now);
-		at = now;
+	/* A time before the last reading (a job's end) finds it fresh. */
+	if (at == 0 || (now > at && now - at >= TPD_WALL_OFFSET_AGE_NS)) {
+		at = tpd_now_ns();
+		off = wall_offset(at);
 	}
 	return off;
 }

@@ -48,9 +48,10 @@ uint64_t tpd_now_ns(void);
 int64_t	tpd_wall_offset_ns(void);
 
 /*
- * The same, for a caller that has just read tpd_now_ns() (now) and asks
- * often: it is read again at most every TPD_WALL_OFFSET_AGE_NS per thread,
- * so a wall clock set since shows that much later.  Any thread.
+ * The same, for a caller that asks often, with a recent tpd_now_ns() time
+ * (now: just read, or a job's end): it is read again when now is
+ * TPD_WALL_OFFSET_AGE_NS past the last reading in this thread, so a wall
+ * clock set since shows about that much later.  Any thread.
  */
 #define	TPD_WALL_OFFSET_AGE_NS	1000000000u	/* 1 s */
 int64_t	tpd_wall_offset_at(uint64_t now);

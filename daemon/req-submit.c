@@ -267,7 +267,7 @@ tpd_req_submit(struct tpd_req *r)
 		return code;
 	/* One reading: the deadline and the delay count from the submit
 	 * time the job keeps (and its expiry message reports). */
-	spec.js_submit_ns = tpd_now_ns();
+	spec.js_submit_ns = tpd_conn_frame_ns();
 	if (s->has_delay_ms && s->delay_ms > 0)
 		spec.js_not_before_ns = spec.js_submit_ns +
 		    s->delay_ms * 1000000ull;
