@@ -39,10 +39,10 @@
  * ran: a send that wakes its peer often hands this CPU to it for a
  * while, and a job that ended meanwhile then leaves with its reply when
  * its connection comes later in the list.  Nothing is held back: a reply
- * leaves in the iteration that read its request.  Output that cannot be written waits
- * for EV_WRITE.  When more than CONN_OUT_HIGH
- * bytes wait, the connection is not read (the client must read before it
- * may ask for more); past --max-output (events pile up even then) it is
+ * leaves in the iteration that read its request.  Output that cannot be
+ * written waits for EV_WRITE.  When more than CONN_OUT_HIGH bytes wait,
+ * the connection is not read (the client must read before it may ask for
+ * more); past --max-output (events pile up even then) it is
  * dropped: its unread output is thrown away and it is closed, and nothing
  * else changes (its jobs go on and end as usual, reported to nobody but
  * their watchers; status still finds them; jobs.c).
@@ -105,7 +105,8 @@
 #define	CONN_OUT_HIGH		(1u << 20)	/* stop reading above this */
 #define	CONN_OUT_LOW		(256u << 10)	/* resume below this */
 #define	CONN_OUT_KEEP		(64u << 10)	/* an empty buffer kept */
-#define	CONN_ROOT_RESERVE	8u		/* root's past --max-connections */
+#define	CONN_ROOT_RESERVE	8u		/* root's past
+						 *    --max-connections */
 #define	CONN_OUT_SMALL		4096u		/* goes out over the budget
 						 *    when nothing waits */
 #define	CONN_EXT_ALIGN		16u

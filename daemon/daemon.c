@@ -382,7 +382,8 @@ daemon_check_plugin_dir(void)
 	int error, fd;
 
 	if (!tpd_safepath_proc_ok()) {
-		tpd_err("plugin directory %s: /proc is not mounted, and plugins "
+		tpd_err("plugin directory %s: "
+		    "/proc is not mounted, and plugins "
 		    "are loaded only through /proc/self/fd; not starting", dir);
 		return ENOENT;
 	}

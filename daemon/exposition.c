@@ -69,7 +69,8 @@ static void
 expo_gauge(struct tpd_mbuf *b, const char *name, const char *help,
     unsigned long long value)
 {
-	tpd_mbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help,
+	tpd_mbuf_printf(b,
+	    "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help,
 	    name, name, value);
 }
 
@@ -87,9 +88,11 @@ expo_pools(struct tpd_mbuf *b)
 		b->mb_failed = true;
 		return;
 	}
-	for (r = 0; r < sizeof(expo_pool_rows) / sizeof(expo_pool_rows[0]); r++) {
+	for (r = 0; r < sizeof(expo_pool_rows) / sizeof(expo_pool_rows[0]);
+	    r++) {
 		row = &expo_pool_rows[r];
-		tpd_mbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", row->epr_name,
+		tpd_mbuf_printf(b,
+		    "# HELP %s %s\n# TYPE %s %s\n", row->epr_name,
 		    row->epr_help, row->epr_name, row->epr_type);
 		for (i = 0; i < n; i++) {
 			if (row->epr_wide) {
@@ -164,7 +167,8 @@ expo_plugins(struct tpd_mbuf *b)
 	expo_gauge(b, "tpool_plugins", "Plugins loaded.",
 	    (unsigned long long)tpd_plugins_count());
 	expo_gauge(b, "tpool_plugins_quarantined", "Plugins refused for now "
-	    "because their workers crashed again and again.", ep.ep_quarantined);
+	    "because their workers crashed again and again.",
+	    ep.ep_quarantined);
 	for (ep.ep_pass = 1; ep.ep_pass <= 3; ep.ep_pass++) {
 		tpd_mbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n",
 		    fam[ep.ep_pass - 1][0], fam[ep.ep_pass - 1][2],

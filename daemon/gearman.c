@@ -76,7 +76,8 @@ struct gm_slot {
 	struct tpc		*gs_conn;	/* to the daemon; NULL: none */
 	gearman_worker_st	*gs_worker;
 	unsigned int		gs_gen;		/* plugins registered of */
-	char			**gs_funcs;	/* functions registered (owned) */
+	char			**gs_funcs;	/* functions registered
+						 * (owned) */
 	unsigned int		gs_nfuncs;
 	int			gs_up;		/* servers answered last: 1,
 						 * or not: 0; -1: not tried */

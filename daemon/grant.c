@@ -194,11 +194,13 @@ grant_peer_groups(const struct tpd_grants *gs, int peer_fd)
 
 	if (getsockopt(peer_fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
 		/* ERANGE: len says how much they need. */
-		if (errno != ERANGE || len > GRANT_NGROUPS_MAX * sizeof(gid_t) ||
+		if (errno != ERANGE ||
+		    len > GRANT_NGROUPS_MAX * sizeof(gid_t) ||
 		    (groups = malloc(len)) == NULL ||
 		    getsockopt(peer_fd, SOL_SOCKET, SO_PEERGROUPS, groups,
 		    &len) != 0) {
-			tpd_warn("cannot read a client's groups (SO_PEERGROUPS): "
+			tpd_warn(
+			    "cannot read a client's groups (SO_PEERGROUPS): "
 			    "%s", strerror(errno != 0 ? errno : ENOMEM));
 			if (groups != small)
 				free(groups);

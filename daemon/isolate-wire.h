@@ -193,7 +193,8 @@ iso_reader_read(struct iso_reader *r, void *buf, size_t len)
 
 	while (len > 0) {
 		if (r->ir_off < r->ir_len) {
-			k = r->ir_len - r->ir_off < len ? r->ir_len - r->ir_off :
+			k = r->ir_len - r->ir_off < len ?
+			    r->ir_len - r->ir_off :
 			    len;
 			memcpy(p, r->ir_buf + r->ir_off, k);
 			r->ir_off += k;

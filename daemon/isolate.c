@@ -93,7 +93,8 @@ iso_env_init(void)
 		return;
 	for (i = 0, k = 0; i < n; i++) {
 		len = strcspn(environ[i], "=");
-		if ((len == 12 && strncmp(environ[i], "ASAN_OPTIONS", 12) == 0) ||
+		if ((len == 12 &&
+		    strncmp(environ[i], "ASAN_OPTIONS", 12) == 0) ||
 		    (len == 12 && strncmp(environ[i], "TSAN_OPTIONS", 12) ==
 		    0) || (len == 13 && strncmp(environ[i], "UBSAN_OPTIONS",
 		    13) == 0))
@@ -958,7 +959,8 @@ iso_crashed(struct tpd_iso *iso, const char *why)
 	(void)snprintf(iso->is_last_crash, sizeof(iso->is_last_crash), "%s",
 	    why);
 	if (++iso->is_in_a_row >= iso->is_conf.wc_quarantine_crashes &&
-	    iso->is_conf.wc_quarantine_crashes != 0 && iso->is_quarantine_end == 0) {
+	    iso->is_conf.wc_quarantine_crashes != 0 &&
+	    iso->is_quarantine_end == 0) {
 		iso->is_quarantine_end = tpd_now_ns() +
 		    iso->is_conf.wc_quarantine_ns;
 		tpd_warn("plugin %s: quarantined for %llu s: its workers "
@@ -1111,7 +1113,8 @@ iso_follow(const struct tpd_iso *iso, struct iso_worker *w,
 		error = iso_reader_fill(&w->iw_in);
 		/* Also while reports keep coming. */
 		if (error == ETIMEDOUT || (now = tpd_now_ns()) >= next) {
-			iso_watch(iso, w, ctx, &cancel_sent, have_clock, clock, cpu0,
+			iso_watch(iso, w, ctx, &cancel_sent,
+			    have_clock, clock, cpu0,
 			    ret_over, killreq, ret_killed);
 			next = tpd_now_ns() + ISO_POLL_MS * 1000000ull;
 		}
@@ -1150,7 +1153,8 @@ iso_follow(const struct tpd_iso *iso, struct iso_worker *w,
 			break;
 		case ISO_FAIL:
 			iso_fail(ctx, "%s", (char *)buf);
-			(void)snprintf(last, ISO_MSG_MAX + 1, "%s", (char *)buf);
+			(void)snprintf(last, ISO_MSG_MAX + 1, "%s",
+			    (char *)buf);
 			break;
 		default:
 			error = EPROTO;

@@ -6,7 +6,8 @@
  * A plugin whose isolation is "process" runs no code of its own in
  * tpoold: its declaration is read (tpd_iso_declaration()), and its
  * constructors, tpp_init, tpp_run and tpp_fini run, in worker processes
- * (tpoold-worker) that load it from the descriptor the daemon checked.  A job still goes to the pool its client asked for: the libtp
+ * (tpoold-worker) that load it from the descriptor the daemon checked.  A
+ * job still goes to the pool its client asked for: the libtp
  * worker that runs it hands it to a worker process of the plugin, one job
  * at a time per process, after giving that process its own CPU affinity
  * and priority, and relays the plugin's reports back.  A worker that dies

@@ -74,20 +74,23 @@ struct tpd_job {
 	int			j_cpu;		/* c: the per-CPU pool's, -1 */
 	uint64_t		j_submit_ns;	/* c */
 	uint64_t		j_deadline_ns;	/* c: start by it; 0: none */
-	struct event		*j_deadline_ev;	/* l: fires at it while queued */
+	struct event		*j_deadline_ev;	/* l: fires at it while
+						 *    queued */
 	uint64_t		j_not_before_ns; /* l: queued then (a delay, a
 						 *    retry's backoff); 0: at
 						 *    once */
 	struct event		*j_delay_ev;	/* l: fires then (SCHEDULED) */
-	uint64_t		j_timeout_ns;	/* c: may run that long; 0: none */
-	struct event		*j_timeout_ev;	/* l: time up, then grace over */
+	uint64_t		j_timeout_ns;	/* c: may run that long;
+						 *    0: none */
+	struct event		*j_timeout_ev;	/* l: time up, then grace
+						 *    over */
 	bool			j_time_up;	/* l: the timer fired once */
 	bool			j_written_off;	/* l: timed out, reported, its
 						 *    thread still runs it */
 	char			*j_loop_msg;	/* l: owned: a written-off job's
 						 *    message */
-	atomic_bool		j_timed_out;	/* a: its time is up (the
-						 *    worker reports TIMED_OUT) */
+	atomic_bool		j_timed_out;	/* a: its time is up (the worker
+						 *    reports TIMED_OUT) */
 	atomic_bool		j_kill;		/* a: grace over: isolation
 						 *    process ends its worker */
 	const uint8_t		*j_input;	/* c: in this allocation */

@@ -88,7 +88,8 @@ struct tpd_user {
 static struct job_bucket *jobs_hash;
 static size_t jobs_hash_mask;			/* buckets - 1 */
 static size_t jobs_count;			/* jobs in the table */
-static uint64_t jobs_next_id;			/* tpd_jobid_open()'s, then up */
+static uint64_t jobs_next_id;			/* tpd_jobid_open()'s, then
+						 *    up */
 static struct job_list jobs_all = TAILQ_HEAD_INITIALIZER(jobs_all);
 						/* every job in the table,
 						 *    oldest first */

@@ -90,7 +90,8 @@ struct tpd_job_spec {
 	uint64_t		js_backoff_ns;	/* before the first retry */
 	uint64_t		js_submit_ns;	/* when submitted (tpd_now_ns(),
 						 *    the time the deadline and
-						 *    delay count from); 0: now */
+						 *    delay count from);
+						 *    0: now */
 };
 
 /*
@@ -158,11 +159,12 @@ void	tpd_job_record(struct tpd_job *job, struct tpd_job_record *rec);
 /*
  * Enter a job of an earlier run, as its record says, with its id (the
  * store, at start): a queued or scheduled one (jr_state QUEUED or
- * SCHEDULED, spec's plugin and pool set) is in flight and waits for tpd_job_schedule(); a final one
- * is a finished job kept for status (spec's plugin and pool unused), its
- * result kept within its user's share as any result (else it ends failed
- * saying so).  Not counted as accepted.  0, ENOMEM, or EDQUOT / ENOSPC
- * (the memory budget has no room for it).
+ * SCHEDULED, spec's plugin and pool set) is in flight and waits for
+ * tpd_job_schedule(); a final one is a finished job kept for status
+ * (spec's plugin and pool unused), its result kept within its user's share
+ * as any result (else it ends failed saying so).  Not counted as
+ * accepted.  0, ENOMEM, or EDQUOT / ENOSPC (the memory budget has no room
+ * for it).
  */
 int	tpd_job_restore(const struct tpd_job_spec *spec,
 	    const struct tpd_job_record *rec, struct tpd_job **ret_job);

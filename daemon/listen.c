@@ -60,8 +60,10 @@ static struct event *listen_pause_ev;
 static bool listen_paused;		/* the listener is off the loop */
 static unsigned int listen_pause_ms;	/* the next pause's length */
 static uint64_t listen_trouble_ns;	/* accept failing since then, or 0 */
-static int listen_metrics_fd = -1;	/* systemd's "metrics" socket, untaken */
-static char listen_activated_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+static int listen_metrics_fd = -1;	/* systemd's "metrics" socket,
+					 *    untaken */
+static char listen_activated_path[
+    sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 static unsigned int listen_retries;	/* pauses since listen_trouble_ns */
 
 bool

@@ -26,7 +26,8 @@
 #define	LOG_LINE_MAX	1024
 
 static int log_verbose;
-static int log_journal = -1;	/* stderr is the journal: 1; not: 0; -1 unknown */
+static int log_journal = -1;	/* stderr is the journal: 1; not: 0;
+				 *    -1 unknown */
 
 void
 tpd_log_init(void)

@@ -219,15 +219,18 @@ main_check_config(void)
 
 	errors += main_check_dir("plugin directory", tpd_opt.o_plugin_dir);
 	if (tpd_opt.o_state_dir != NULL)
-		errors += main_check_dir("state directory", tpd_opt.o_state_dir);
+		errors += main_check_dir("state directory",
+		    tpd_opt.o_state_dir);
 	if (access(tpd_opt.o_worker_program, X_OK) != 0) {
 		if (tpd_opt.o_isolation == TPD_ISO_PROCESS ||
 		    tpd_opt.o_plugin_confs.pcs_n > 0) {
-			tpd_err("worker program %s: %s", tpd_opt.o_worker_program,
+			tpd_err("worker program %s: %s",
+			    tpd_opt.o_worker_program,
 			    strerror(errno));
 			errors++;
 		} else {
-			tpd_warn("worker program %s: %s (needed only by plugins "
+			tpd_warn(
+			    "worker program %s: %s (needed only by plugins "
 			    "of isolation process)", tpd_opt.o_worker_program,
 			    strerror(errno));
 		}
@@ -235,7 +238,8 @@ main_check_config(void)
 	if (errors != 0) {
 		(void)printf("tpoold: %d error%s in the configuration%s%s\n",
 		    errors, errors == 1 ? "" : "s", tpd_opt.o_config != NULL ?
-		    " of " : "", tpd_opt.o_config != NULL ? tpd_opt.o_config : "");
+		    " of " : "",
+		    tpd_opt.o_config != NULL ? tpd_opt.o_config : "");
 		return 1;
 	}
 	(void)printf("tpoold: configuration OK (%s; plugins from %s%s%s)\n",

@@ -129,7 +129,8 @@ mh_request(struct bufferevent *bev, char *line)
 	version = strtok_r(NULL, " ", &save);
 	if (method == NULL || target == NULL || version == NULL ||
 	    strncmp(version, "HTTP/1.", 7) != 0) {
-		mh_text(bev, "400 Bad Request", "not an HTTP/1 request\n", false);
+		mh_text(bev, "400 Bad Request", "not an HTTP/1 request\n",
+		    false);
 		return;
 	}
 	head = strcmp(method, "HEAD") == 0;
@@ -145,7 +146,8 @@ mh_request(struct bufferevent *bev, char *line)
 		return;
 	}
 	if (tpd_exposition(&text, &len) != 0) {
-		mh_text(bev, "503 Service Unavailable", "out of memory\n", head);
+		mh_text(bev, "503 Service Unavailable", "out of memory\n",
+		    head);
 		return;
 	}
 	mh_answer(bev, "200 OK", "text/plain; version=0.0.4; charset=utf-8",
@@ -210,7 +212,8 @@ mh_accept(evutil_socket_t lfd, short what, void *arg)
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
-				/* Off the loop for a while: it stays readable. */
+				/* Off the loop for a while: it stays
+				 * readable. */
 				(void)event_del(mh_ev);
 				(void)evtimer_add(mh_pause_ev, &tv);
 			}
@@ -220,13 +223,15 @@ mh_accept(evutil_socket_t lfd, short what, void *arg)
 			(void)close(fd);
 			continue;
 		}
-		bev = bufferevent_socket_new(mh_base, fd, BEV_OPT_CLOSE_ON_FREE);
+		bev = bufferevent_socket_new(mh_base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 		if (bev == NULL) {
 			(void)close(fd);
 			continue;
 		}
 		mh_conns[mh_nconns++] = bev;
-		bufferevent_setwatermark(bev, EV_READ, 0, METRICS_MAX_REQUEST + 1);
+		bufferevent_setwatermark(bev, EV_READ, 0,
+		    METRICS_MAX_REQUEST + 1);
 		bufferevent_setcb(bev, mh_read, NULL, mh_event, NULL);
 		(void)bufferevent_set_timeouts(bev, &to, &to);
 		(void)bufferevent_enable(bev, EV_READ);
@@ -327,7 +332,8 @@ tpd_metrics_http_start(struct event_base *base)
 		mh_say_where();
 	mh_ev = event_new(base, mh_fd, EV_READ | EV_PERSIST, mh_accept, NULL);
 	mh_pause_ev = evtimer_new(base, mh_pause_over, NULL);
-	if (mh_ev == NULL || mh_pause_ev == NULL || event_add(mh_ev, NULL) != 0) {
+	if (mh_ev == NULL || mh_pause_ev == NULL ||
+	    event_add(mh_ev, NULL) != 0) {
 		tpd_metrics_http_stop();
 		return ENOMEM;
 	}

@@ -3,12 +3,14 @@
  *
  *	tpool_jobs_accepted_total{plugin}
  *	tpool_jobs_ended_total{plugin,state}
- *	tpool_job_queue_wait_seconds{plugin,pool}	histogram, jobs that started
+ *	tpool_job_queue_wait_seconds{plugin,pool}	histogram, jobs that
+ *							started
  *	tpool_job_run_seconds{plugin,pool}		histogram, jobs that ran
  *	tpool_job_cpu_seconds_total{plugin}
  *	tpool_refusals_total{reason}			error answers by code
  *	tpool_store_write_seconds			histogram, and
- *	tpool_store_write_failures_total		the job store's transactions
+ *	tpool_store_write_failures_total		the job store's
+ *							transactions
  *
  * Plugins are kept by name in a table that only grows (a counter must not
  * go back), up to METRICS_MAX_PLUGINS names; the jobs of later names are
@@ -39,7 +41,9 @@ static const double metrics_le[METRICS_NBUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 };
-static const char *const metrics_kinds[METRICS_NKINDS] = { "unbound", "percpu" };
+static const char *const metrics_kinds[METRICS_NKINDS] = {
+	"unbound", "percpu"
+};
 
 /* One histogram: counts per bucket (not cumulative), the sum, the count. */
 struct metrics_hist {
@@ -86,7 +90,8 @@ tpd_mbuf_printf(struct tpd_mbuf *b, const char *fmt, ...)
 		return;
 	for (;;) {
 		va_start(ap, fmt);
-		len = vsnprintf(b->mb_data != NULL ? b->mb_data + b->mb_len : NULL,
+		len = vsnprintf(
+		    b->mb_data != NULL ? b->mb_data + b->mb_len : NULL,
 		    b->mb_data != NULL ? b->mb_cap - b->mb_len : 0, fmt, ap);
 		va_end(ap);
 		if (len < 0) {
@@ -301,7 +306,8 @@ static void
 metrics_family(struct tpd_mbuf *b, const char *name, const char *type,
     const char *help)
 {
-	tpd_mbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	tpd_mbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
 }
 
 /* One histogram's samples: name_bucket{labels,le=...}, _sum, _count;
@@ -316,10 +322,12 @@ metrics_hist_write(struct tpd_mbuf *b, const char *name, const char *labels,
 	for (i = 0; i <= METRICS_NBUCKETS; i++) {
 		cum += h->mh_bucket[i];
 		if (i < METRICS_NBUCKETS)
-			tpd_mbuf_printf(b, "%s_bucket{%sle=\"%g\"} %llu\n", name,
+			tpd_mbuf_printf(b,
+			    "%s_bucket{%sle=\"%g\"} %llu\n", name,
 			    labels, metrics_le[i], (unsigned long long)cum);
 		else
-			tpd_mbuf_printf(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name,
+			tpd_mbuf_printf(b,
+			    "%s_bucket{%sle=\"+Inf\"} %llu\n", name,
 			    labels, (unsigned long long)cum);
 	}
 	/* The labels without their last comma, for _sum and _count. */
@@ -447,14 +455,16 @@ tpd_metrics_write(struct tpd_mbuf *b)
 	metrics_family(b, "tpool_jobs_ended_total", "counter",
 	    "Jobs that reached a final state, by plugin and state.");
 	for (i = 0; i < metrics_nplugins; i++) {
-		metrics_labels(labels, sizeof(labels), metrics_plugins[i]->mp_name,
+		metrics_labels(labels, sizeof(labels),
+		    metrics_plugins[i]->mp_name,
 		    NULL);
 		for (s = 0; s < METRICS_NSTATES; s++) {
 			if (!tp_state_is_final((Tpool__JobState)s))
 				continue;
 			metrics_lower(state, sizeof(state),
 			    tp_state_name((Tpool__JobState)s));
-			tpd_mbuf_printf(b, "tpool_jobs_ended_total{%sstate=\"%s\"} "
+			tpd_mbuf_printf(b,
+			    "tpool_jobs_ended_total{%sstate=\"%s\"} "
 			    "%llu\n", labels, state, (unsigned long long)
 			    metrics_plugins[i]->mp_ended[s]);
 		}

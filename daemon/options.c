@@ -139,7 +139,8 @@ static const struct opt_row opt_table[] = {
 	{ "memory-budget", 274, OPT_SIZE, OFF(o_memory_budget), 0,
 	    1ull << 40, "BYTES",
 	  "memory all clients together may make the daemon hold: jobs, "
-	      "results kept, unread output (default: a quarter of the machine's "
+	      "results kept, unread output "
+	      "(default: a quarter of the machine's "
 	      "or the cgroup's memory)" },
 	{ "memory-per-user", 275, OPT_SIZE, OFF(o_memory_per_user), 0,
 	    1ull << 40, "BYTES",
@@ -216,7 +217,8 @@ static const struct opt_row opt_table[] = {
 	  "how long a quarantine lasts (default 10m)" },
 	{ "job-timeout", 306, OPT_DURATION, OFF(o_job_timeout_ns), 0,
 	    86400 * NS_S * 30, "TIME",
-	  "how long a job may run unless it asks (tpctl submit --timeout): then "
+	  "how long a job may run unless it asks "
+	      "(tpctl submit --timeout): then "
 	      "it is asked to stop, and ended timed out; 0 = no limit "
 	      "(default 0)" },
 	{ "max-job-timeout", 307, OPT_DURATION, OFF(o_max_job_timeout_ns), 0,
@@ -272,7 +274,8 @@ static const struct opt_row opt_table[] = {
 	{ "gearman-pool", 319, OPT_POOLKIND, OFF(o_gearman_pool), 0, 0,
 	    "unbound|percpu",
 	  "the pool Gearman jobs run on: the unbound pool (the default) or "
-	      "the per-CPU pool of a CPU the daemon picks (per plugin: --plugin "
+	      "the per-CPU pool of a CPU the daemon picks "
+	      "(per plugin: --plugin "
 	      "NAME:gearman-pool=percpu)" },
 	{ "gearman-priority", 320, OPT_PRIORITY, OFF(o_gearman_priority), 0,
 	    138, "P",
@@ -335,8 +338,10 @@ tpd_options_apply_reload(struct tpd_options *cur,
 	for (i = 0; i < OPT_NROWS; i++) {
 		row = &opt_table[i];
 		if (row->or_kind == OPT_STRING) {
-			memcpy(&a, (const char *)cur + row->or_offset, sizeof(a));
-			memcpy(&b, (const char *)fresh + row->or_offset, sizeof(b));
+			memcpy(&a, (const char *)cur + row->or_offset,
+			    sizeof(a));
+			memcpy(&b, (const char *)fresh + row->or_offset,
+			    sizeof(b));
 			differs = (a == NULL) != (b == NULL) ||
 			    (a != NULL && strcmp(a, b) != 0);
 		} else if ((sz = opt_field_size(row)) != 0) {
@@ -805,7 +810,8 @@ opt_set(struct tpd_options *opt, const struct opt_row *row, const char *value,
 		return 0;
 	case OPT_ISOLATION:
 		if (opt_isolation(value, (int *)field) != 0) {
-			(void)snprintf(why, whylen, "--%s: '%s' is not thread or "
+			(void)snprintf(why, whylen,
+			    "--%s: '%s' is not thread or "
 			    "process", row->or_name, value);
 			return EINVAL;
 		}
@@ -1049,10 +1055,14 @@ opt_sample(FILE *out)
 	size_t i;
 
 	(void)fprintf(out,
-	    "# tpoold.conf -- settings of tpoold(8), read from " TPOOLD_CONFIG "\n"
-	    "# when it is there (or the file of -c).  One 'key = value' a line;\n"
-	    "# the keys are the long options; '#' starts a comment; the command\n"
-	    "# line wins over the file.  Sizes take K, M, G; times ms, s, m, h.\n"
+	    "# tpoold.conf -- settings of tpoold(8), read from "
+	    TPOOLD_CONFIG "\n"
+	    "# when it is there (or the file of -c).  "
+	    "One 'key = value' a line;\n"
+	    "# the keys are the long options; '#' starts a comment; "
+	    "the command\n"
+	    "# line wins over the file.  "
+	    "Sizes take K, M, G; times ms, s, m, h.\n"
 	    "# Check a file with: tpoold --check-config [-c FILE]\n"
 	    "# (printed by tpoold --config-sample).\n");
 	for (i = 0; i < OPT_NROWS; i++) {

@@ -22,13 +22,15 @@
 /* How a plugin's jobs run (--isolation, --plugin-isolation). */
 /* --sync: what the job store (store.c) survives. */
 enum tpd_sync {
-	TPD_SYNC_NORMAL,	/* a crash of the daemon (written, not synced) */
+	TPD_SYNC_NORMAL,	/* a crash of the daemon (written,
+				 * not synced) */
 	TPD_SYNC_FULL,		/* a power loss too (fsync before answers) */
 };
 
 /* --audit-log: where each job's end is recorded (audit.c). */
 enum tpd_audit {
-	TPD_AUDIT_AUTO,		/* journal when stderr is the journal, else off */
+	TPD_AUDIT_AUTO,		/* journal when stderr is the journal,
+				 * else off */
 	TPD_AUDIT_JOURNAL,	/* sd_journal_send, structured */
 	TPD_AUDIT_STDERR,	/* a log line */
 	TPD_AUDIT_OFF,
@@ -44,7 +46,8 @@ enum tpd_isolation {
  * key's name for that plugin. */
 struct tpd_plugin_conf {
 	char			pc_name[65];
-	uint64_t		pc_set;		/* bit: the option table's row */
+	uint64_t		pc_set;		/* bit: the option table's
+						 * row */
 	struct tpd_options	*pc_vals;	/* owned; only pc_set's rows */
 };
 struct tpd_plugin_confs {
@@ -65,8 +68,10 @@ struct tpd_worker_conf {
 	uint32_t	wc_warm;
 	uint32_t	wc_quarantine_crashes;
 	uint64_t	wc_quarantine_ns;
-	uint64_t	wc_timeout_ns;		/* a job's, unless it asks; 0: none */
-	uint64_t	wc_max_timeout_ns;	/* most a job may ask; 0: no cap */
+	uint64_t	wc_timeout_ns;		/* a job's, unless it asks;
+						 * 0: none */
+	uint64_t	wc_max_timeout_ns;	/* most a job may ask;
+						 * 0: no cap */
 	uint64_t	wc_grace_ns;		/* time up to ended */
 	uint32_t	wc_retries;		/* a job's, unless it asks */
 	uint32_t	wc_max_retries;		/* most a job may ask */
@@ -76,7 +81,8 @@ struct tpd_worker_conf {
 struct tpd_options {
 	char		*o_socket;		/* -s: socket path */
 	char		*o_plugin_dir;		/* -p */
-	char		*o_config;		/* -c, or the default file read */
+	char		*o_config;		/* -c, or the default file
+						 * read */
 	bool		o_check_config;		/* --check-config */
 	int		o_verbose;		/* -v: debug logs */
 	uint32_t	o_max_frame;		/* largest request frame body */
@@ -108,7 +114,8 @@ struct tpd_options {
 	char		*o_state_dir;		/* NULL: none */
 	char		*o_metrics_listen;	/* HOST:PORT; NULL: none */
 	int		o_audit_log;		/* enum tpd_audit */
-	char		*o_gearman;		/* gearmand servers; NULL: none */
+	char		*o_gearman;		/* gearmand servers;
+						 * NULL: none */
 	char		*o_gearman_prefix;	/* NULL: "tpool." */
 	char		*o_gearman_plugins;	/* NAME,...; NULL: all */
 	uint32_t	o_gearman_jobs;		/* at once; 0: o_max_threads */
@@ -116,7 +123,8 @@ struct tpd_options {
 	int		o_gearman_priority;	/* -1: the default */
 	int		o_sync;			/* enum tpd_sync */
 	struct tpd_grants o_grants;		/* --grant-priority, all */
-	int		o_isolation;		/* enum tpd_isolation: default */
+	int		o_isolation;		/* enum tpd_isolation:
+						 * default */
 	struct tpd_plugin_confs o_plugin_confs;	/* per plugin, in order */
 	char		*o_worker_program;	/* tpoold-worker */
 	char		*o_worker_user;		/* workers' user, when root */

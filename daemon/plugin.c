@@ -137,8 +137,8 @@ struct tpd_plugin {
 	ino_t			p_ino;		/* c */
 	int64_t			p_mtime_ns;	/* c */
 	unsigned int		p_refs;		/* l: registry + each job */
-	unsigned int		p_stuck;	/* l: jobs timed out whose thread
-						 *    still runs them */
+	unsigned int		p_stuck;	/* l: jobs timed out whose
+						 *    thread still runs them */
 	uint64_t		p_run_ns;	/* l: its jobs' run time, a
 						 *    moving average; 0: none
 						 *    ran yet */

@@ -65,8 +65,8 @@ pool_get_unbound(int pri, struct threadpool **ret_pool)
 		if (tpd_opt.o_max_threads != 0)
 			threadpool_set_max_threads(pool, tpd_opt.o_max_threads);
 		pool_unbound[slot] = pool;
-		pool_usage_of(TPOOL__POOL_KIND__POOL_UNBOUND, slot)->pu_idle_ns =
-		    tpd_now_ns();
+		pool_usage_of(TPOOL__POOL_KIND__POOL_UNBOUND,
+		    slot)->pu_idle_ns = tpd_now_ns();
 		tpd_debug("took the unbound pool at priority %d", pri);
 	}
 	*ret_pool = pool_unbound[slot];

@@ -299,7 +299,8 @@ store_check_schema(void)
 		tpd_err("job store %s %s, and its state directory is read-only "
 		    "(%s): make the directory writable", store_path,
 		    app == 0 && tables == 0 ? "is empty" :
-		    "needs an upgrade from an older schema", tpd_jobid_read_only());
+		    "needs an upgrade from an older schema",
+		    tpd_jobid_read_only());
 		return EROFS;
 	}
 	if (app == 0 && tables == 0) {
@@ -321,7 +322,8 @@ store_check_schema(void)
 		return EINVAL;
 	}
 	if (version > STORE_SCHEMA) {
-		tpd_err("job store %s has schema %" PRId64 ", written by a newer "
+		tpd_err(
+		    "job store %s has schema %" PRId64 ", written by a newer "
 		    "tpoold; this one knows schema %d: run the newer tpoold, "
 		    "or move the file away to start with an empty store",
 		    store_path, version, STORE_SCHEMA);

@@ -545,7 +545,8 @@ main(int argc, char **argv)
 		case 'n': nproc = worker_number(optarg, 'n'); break;
 		case 'u': uid = worker_number(optarg, 'u'); break;
 		default:
-			worker_die("usage: tpoold-worker [-u UID -g GID] [-m BYTES] "
+			worker_die(
+			    "usage: tpoold-worker [-u UID -g GID] [-m BYTES] "
 			    "[-f N] [-n N] -d | PLUGIN (started by tpoold)");
 		}
 	}
@@ -575,7 +576,8 @@ main(int argc, char **argv)
 	/* 2. Its user, its limits, no new privileges. */
 	if (gid != ULLONG_MAX && (setgroups(0, NULL) != 0 ||
 	    setgid((gid_t)gid) != 0))
-		worker_die("cannot become group %llu: %s", gid, strerror(errno));
+		worker_die("cannot become group %llu: %s", gid,
+		    strerror(errno));
 	if (uid != ULLONG_MAX) {
 		if (setuid((uid_t)uid) != 0)
 			worker_die("cannot become user %llu: %s", uid,
