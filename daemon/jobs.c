@@ -1532,6 +1532,11 @@ jobs_reap_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = tpd_now_ns();
 
 	/*
+	 * Job infos ask for the wall-clock offset with their jobs' times,
+	 * which may all be older than its last reading: renewed here.
+	 */
+	(void)tpd_wall_offset_at(now);
+	/*
 	 * Pools with no job for an idle timeout go, with their threads (not
 	 * while stopping: an abandoned job may still run in one).
 	 */

@@ -50,8 +50,10 @@ int64_t	tpd_wall_offset_ns(void);
 /*
  * The same, for a caller that asks often, with a recent tpd_now_ns() time
  * (now: just read, or a job's end): it is read again when now is
- * TPD_WALL_OFFSET_AGE_NS past the last reading in this thread, so a wall
- * clock set since shows about that much later.  Any thread.
+ * TPD_WALL_OFFSET_AGE_NS past the last reading in this thread.  A caller
+ * whose times may all be older than that reading (the loop: job infos)
+ * also calls it with a fresh time every second (the loop's reap), so
+ * that a wall clock set since shows within two seconds.  Any thread.
  */
 #define	TPD_WALL_OFFSET_AGE_NS	1000000000u	/* 1 s */
 int64_t	tpd_wall_offset_at(uint64_t now);
