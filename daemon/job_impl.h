@@ -115,10 +115,10 @@ struct tpd_job {
 	void			*j_ext;		/* c: the layer above's bytes */
 
 	Tpool__JobState		j_state;	/* l: the job's state */
-	uint64_t		j_final_ns;	/* l: when it became final: its
-						 *    end as its worker or a
-						 *    cancel timed it, else the
-						 *    loop's clock then */
+	uint64_t		j_final_ns;	/* l: when it became final (the
+						 *    loop took in its end):
+						 *    --finished-ttl counts
+						 *    from it */
 	bool			j_abandoned;	/* l: still running at exit */
 	bool			j_pending;	/* l: in flight, not yet given
 						 *    to tpd_job_schedule() (a
@@ -182,10 +182,12 @@ struct tpd_job {
 /*
  * The completion queue (a lock-free list and an eventfd).  deliver is
  * called on the loop thread for each job with notes, oldest first, with
- * the notes taken (bits).  0 or an errno (logged).
+ * the notes taken (bits) and when the loop took them in (now,
+ * tpd_now_ns(), read once for a batch).  0 or an errno (logged).
  */
 int	tpd_cq_init(struct event_base *base,
-	    void (*deliver)(struct tpd_job *job, unsigned int bits));
+	    void (*deliver)(struct tpd_job *job, unsigned int bits,
+	    uint64_t now));
 void	tpd_cq_destroy(void);
 /*
  * Deliver what was posted now, when a job has ended since the last

@@ -132,7 +132,7 @@ static void jobs_keep_cb(evutil_socket_t, short, void *);
 static void finished_add(struct tpd_job *);
 static void finished_forget(struct tpd_job *);
 static bool jobs_reclaim(uid_t);
-static void job_notes(struct tpd_job *, unsigned int);
+static void job_notes(struct tpd_job *, unsigned int, uint64_t);
 
 /* ---------------------------------------------------------------- users */
 
@@ -1029,10 +1029,14 @@ job_charge_result(struct tpd_job *job)
 
 /*
  * Record the job's final state (its outcome, or FAILED when abandoned),
- * tell the layer above once, and move it to the finished list.
+ * tell the layer above once, and move it to the finished list.  now is
+ * the loop's time (tpd_now_ns()) when it took in the end, or 0 to read
+ * it here: the job is shown final from then, and --finished-ttl counts
+ * from it (not from its worker's end, which a busy loop may take in
+ * later).
  */
 static void
-job_finalize(struct tpd_job *job)
+job_finalize(struct tpd_job *job, uint64_t now)
 {
 	Tpool__JobInfo info;
 
@@ -1072,9 +1076,7 @@ job_finalize(struct tpd_job *job)
 	    TPOOL__JOB_STATE__JOB_INTERRUPTED : TPOOL__JOB_STATE__JOB_FAILED) :
 	    job->j_written_off ? TPOOL__JOB_STATE__JOB_TIMED_OUT :
 	    job->j_outcome;
-	/* An end its worker (or a cancel) timed is its time: no clock read. */
-	job->j_final_ns = !job->j_abandoned && !job->j_written_off &&
-	    job->j_end_ns != 0 ? job->j_end_ns : tpd_now_ns();
+	job->j_final_ns = now != 0 ? now : tpd_now_ns();
 	switch (job->j_state) {
 	case TPOOL__JOB_STATE__JOB_SUCCEEDED:
 		jobs_counts.jc_succeeded++;
@@ -1185,7 +1187,7 @@ job_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	job->j_written_off = true;
 	tpd_plugin_stuck(job->j_plugin, 1);
 	tpd_pool_stuck(job->j_pool, 1);
-	job_finalize(job);
+	job_finalize(job, 0);
 }
 
 /* A written-off job's thread let go of it: its pool and plugin too. */
@@ -1319,7 +1321,7 @@ job_retry(struct tpd_job *job)
 
 /* The completion queue delivers a job's notes here (tpd_cq_init()). */
 static void
-job_notes(struct tpd_job *job, unsigned int bits)
+job_notes(struct tpd_job *job, unsigned int bits, uint64_t now)
 {
 	char msg[TP_PLUGIN_PROGRESS_MSG_MAX];
 	unsigned int percent;
@@ -1356,7 +1358,7 @@ job_notes(struct tpd_job *job, unsigned int bits)
 		if (job_may_retry(job))
 			job_retry(job);
 		else
-			job_finalize(job);
+			job_finalize(job, now);
 	}
 }
 
@@ -1412,7 +1414,7 @@ cancelled:
 	job->j_outcome = outcome;
 	job->j_end_ns = tpd_now_ns();
 	job->j_message = strdup(why);
-	job_finalize(job);
+	job_finalize(job, job->j_end_ns);
 	return TPOOL__CANCEL_RESULT__CANCEL_BEFORE_RUN;
 }
 
@@ -1654,7 +1656,7 @@ tpd_jobs_abandon_running(void)
 		tpd_warn("job %llu (%s) still running at exit; reporting it "
 		    "failed", (unsigned long long)job->j_id, job->j_name);
 		job->j_abandoned = true;
-		job_finalize(job);
+		job_finalize(job, 0);
 	}
 }
 
