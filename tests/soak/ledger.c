@@ -67,6 +67,7 @@ struct soak_job {
 	uint64_t	sj_sent_ns;	/* its submit was sent */
 	uint64_t	sj_final_ns;	/* its first final state was seen, or 0 */
 	uint64_t	sj_started_ns;	/* its first JobStarted was seen, or 0 */
+	uint64_t	sj_gone_ns;	/* first answered ERROR_NO_SUCH_JOB, or 0 */
 	int16_t		sj_client;	/* -1: the main thread */
 	uint16_t	sj_ms;
 	uint8_t		sj_flags;
@@ -611,6 +612,8 @@ soak_job_unknown(uint32_t token, uint64_t t_sent, const char *what)
 	(void)pthread_mutex_lock(&ledger_lock);
 	j = ledger_job_must_locked(token);
 	ledger_counters[SOAK_C_GONE]++;
+	if (j->sj_gone_ns == 0)
+		j->sj_gone_ns = now;
 	/*
 	 * Forgetting a job takes --finished-ttl after its end, and it ended
 	 * after its submit was sent (--finished-keep is far above what the
@@ -737,9 +740,20 @@ soak_ledger_prove(const char *run_ledger)
 				unobserved++;
 				continue;
 			}
-			ledger_violate("lost", "job %" PRIu64 " (token %u, client %d%s) was "
-			    "accepted but no final state was ever seen", j->sj_id, token,
-			    j->sj_client, (j->sj_flags & SJ_ORPHAN) ? ", orphaned" : "");
+			if (j->sj_gone_ns != 0)
+				ledger_violate("lost", "job %" PRIu64 " (token %u, client "
+				    "%d%s) was accepted but no final state was ever seen; "
+				    "ERROR_NO_SUCH_JOB %" PRIu64 " ms after its submit%s",
+				    j->sj_id, token, j->sj_client,
+				    (j->sj_flags & SJ_ORPHAN) ? ", orphaned" : "",
+				    (j->sj_gone_ns - j->sj_sent_ns) / 1000000u,
+				    j->sj_started_ns != 0 ? ", seen started" : "");
+			else
+				ledger_violate("lost", "job %" PRIu64 " (token %u, client "
+				    "%d%s) was accepted but no final state was ever seen%s",
+				    j->sj_id, token, j->sj_client,
+				    (j->sj_flags & SJ_ORPHAN) ? ", orphaned" : "",
+				    j->sj_started_ns != 0 ? "; seen started" : "");
 			continue;
 		}
 		if (j->sj_before_run != 0 && j->sj_final != TPOOL__JOB_STATE__JOB_CANCELLED)
