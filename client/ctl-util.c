@@ -6,10 +6,15 @@
  * Output rules (tpctl(1)): results go to stdout, diagnostics and the
  * progress bar to stderr; under --json every error is one JSON object on
  * stdout instead (ctl_errorv, the one place errors are printed) and
- * nothing is written to stderr but the progress bar.  A result is printed as it is when it is text
- * (valid UTF-8 without control characters other than tab and newline),
- * else as hex; --raw writes its bytes untouched.  JSON carries a result as
- * "result_base64" always and as "result" too when it is valid UTF-8.
+ * nothing is written to stderr but the progress bar.  A result is
+ * printed as it is when it is text (valid UTF-8 without control
+ * characters other than tab and newline), else as hex; --raw writes its
+ * bytes untouched.  JSON carries a result as "result_base64" always and
+ * as "result" too when it is valid UTF-8.
+ *
+ * (Over 800 lines: it is the one place the output rules above are kept,
+ * and every ctl-*.c command calls these helpers rather than printing on
+ * its own; the file holds no state, only helpers.)
  */
 #include "config.h"
 

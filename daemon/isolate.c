@@ -28,6 +28,11 @@
  * defaults, no signal blocked (libtp's threads block them all), a session
  * of its own, the channel as descriptor 3 and the plugin's file as 4;
  * when the daemon runs as root, with the uid and gid of --worker-user.
+ *
+ * (Over 800 lines: spawning, the idle list, running a job over the
+ * channel, reaping and quarantine all work on a plugin's worker set
+ * (struct tpd_iso and its workers) under its one lock, is_lock, and no
+ * other file may see them.)
  */
 #include "config.h"
 

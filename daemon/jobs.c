@@ -43,6 +43,11 @@
  * is above every earlier run's, and each job takes the next.  The table
  * is a hash of job ids (consecutive within a run, so id & mask spreads
  * them perfectly), doubled when it gets full.
+ *
+ * (Over 800 lines: every step of a job's life drawn above -- create,
+ * schedule, retry, time out, cancel, finalize, reap -- moves it between
+ * the table's lists and its user's record, which no other file may see;
+ * split, the parts would share them through a header.)
  */
 #include "config.h"
 

@@ -46,6 +46,11 @@
  * monotonic clock (tpd_now_ns()), converted at each write and at start.
  *
  * Everything here is the loop's (l).
+ *
+ * (Over 800 lines: the schema, its upgrade, the writes and the recovery
+ * all name the jobs table's columns, by name or by number, and share the
+ * one database handle and its statements, which no other file may see;
+ * split, a new column would touch several files.)
  */
 #include "config.h"
 

@@ -23,6 +23,10 @@
  * comes from /proc/PID/stat for the servers (10 ms ticks: meaningful over
  * a run, not per job) and CLOCK_THREAD_CPUTIME_ID for the clients.
  * How to read them: docs/benchmarks.md (## tpoold).
+ *
+ * (Over 800 lines: the run's order, the targets, the table and its --json
+ * form all read one struct results, private to this file; the measurements
+ * themselves are in the other files of bench/daemon.)
  */
 #include "config.h"
 

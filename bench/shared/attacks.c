@@ -27,6 +27,10 @@
  * keeps holding (or paging, or pipelining) until the bench says stop, and
  * reports again at its end.  Figures that a report carries are in its
  * rp_held and rp_value[], as each attack's comment says.
+ *
+ * (Over 800 lines: eight scenarios, each an attack and its summary,
+ * sharing the att_* helpers at the top and listed in the one table
+ * sh_scenarios[] at the bottom; a new scenario is a section and a row.)
  */
 #include "config.h"
 

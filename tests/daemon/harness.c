@@ -1,6 +1,11 @@
 /*
  * harness.c -- starting and stopping the real tpoold for the integration
  * tests, and the small tools they share.  See harness.h.
+ *
+ * (Over 800 lines: it is libtdharness, the one library that every test
+ * here running the real tpoold links: the daemon's start and stop, its
+ * log, the client calls and raw frames, each written once for all of
+ * them.)
  */
 #include "config.h"
 

@@ -3,6 +3,9 @@
  * worker process (tpoold-worker) of its plugin, and a plugin that crashes
  * fails only its own job.  The test plugin "crash" (crasher.c) does what
  * its input says.
+ *
+ * (Over 800 lines: one Check test case of twenty tests, each with a
+ * daemon of its own from harness.c and the helpers of this file.)
  */
 #include "config.h"
 

@@ -2,6 +2,10 @@
  * test_jobs.c -- tpoold's job path end to end, through the client library:
  * each example plugin, placement on CPUs and priorities, every cancel
  * answer, watch and status, many clients at once, clients that leave.
+ *
+ * (Over 800 lines: one Check suite, a test case for each part of the job
+ * path -- plugins, placement, cancel, watch and status, load, deadlines,
+ * limits -- each test with a daemon of its own from harness.c.)
  */
 #include "config.h"
 

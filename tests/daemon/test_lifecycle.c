@@ -4,6 +4,10 @@
  * grace period, SIGHUP with new, removed and replaced plugins, plugins the
  * loader must refuse, socket activation through systemd-socket-activate,
  * stale and live sockets, the config file and the command line.
+ *
+ * (Over 800 lines: one Check suite, a test case for each part of the
+ * daemon's life above -- systemd, SIGTERM, plugins, sockets, options --
+ * each test with a daemon of its own from harness.c.)
  */
 #include "config.h"
 

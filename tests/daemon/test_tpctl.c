@@ -6,6 +6,10 @@
  *
  * The JSON is checked with a small strict parser here (RFC 8259 values),
  * which also pulls out the top-level fields the tests look at.
+ *
+ * (Over 800 lines: about a third of it is the strict JSON parser and the
+ * code that runs tpctl on pipes or a pseudo-terminal, which only these
+ * tests need; the rest is one Check test case of fourteen tests.)
  */
 #include "config.h"
 

@@ -54,6 +54,11 @@
  *   - the daemon reads what it is sent, stops, drains and closes within
  *     its deadlines, and abandons no job (every plugin here honours
  *     cancellation well within the shutdown grace period).
+ *
+ * (Over 800 lines: the set-up, the client side and every promise above are
+ * checked against one record of what the clients sent and saw
+ * (conn_clients, conn_jobs), and each fuzz target here is built from one
+ * file.)
  */
 #include "config.h"
 

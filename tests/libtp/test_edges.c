@@ -9,6 +9,10 @@
  * widened under ThreadSanitizer and valgrind).  What is about placement
  * (CPUs, signals, nice) runs in a forked child, so that it may change the
  * process's settings.
+ *
+ * (Over 800 lines: one Check runner with a test case for each kind of
+ * edge above; most of its 22 tests run a job function of their own in a
+ * forked child.)
  */
 #include "config.h"
 

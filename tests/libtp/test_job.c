@@ -11,6 +11,10 @@
  *
  * A job is made to stay queued by capping its pool at one worker and
  * keeping that worker busy with a job held at a gate (tpt_ck_occupy).
+ *
+ * (Over 800 lines: libtp's runners are one per module, and this is the
+ * job's: four test cases (schedule, cancel, destroy, contract) testing
+ * each rule above.)
  */
 #include "config.h"
 

@@ -4,6 +4,9 @@
  * Reads /proc/self/task for the threads libtp creates, keeps time with
  * CLOCK_MONOTONIC, and provides the gate and the counting job that most
  * tests schedule.  It uses libtp only through threadpool.h.
+ *
+ * (Over 800 lines: it is libtptest, the one library libtp's runners
+ * link, so each helper is written once for all of them.)
  */
 #include "config.h"
 

@@ -11,10 +11,10 @@
  *
  * CK_FORK=no is honoured: every test joins its thread and frees what it made.
  *
- * This runner is long (about 1050 lines) because each test is a pair: the
- * fake server's script and the client's side of it.  The wire they share
- * is tests/util/fakewire.c; splitting the runner (connection, requests,
- * events, limits) would give four files of the same shape.
+ * This runner is over 800 lines (about 1050) because each test is a pair:
+ * the fake server's script and the client's side of it.  The wire they
+ * share is tests/util/fakewire.c; splitting the runner (connection,
+ * requests, events, limits) would give four files of the same shape.
  */
 #include "config.h"
 

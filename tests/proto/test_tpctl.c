@@ -11,9 +11,9 @@
  *
  * CK_FORK=no is honoured: every test stops its thread and removes its files.
  *
- * This runner is long (about 1050 lines) because each tpctl command has
- * its handler in the fake daemon and its expected output, text and JSON,
- * for every exit status.  The wire is tests/util/fakewire.c.
+ * This runner is over 800 lines (about 1100) because each tpctl command
+ * has its handler in the fake daemon and its expected output, text and
+ * JSON, for every exit status.  The wire is tests/util/fakewire.c.
  */
 #include "config.h"
 

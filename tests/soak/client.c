@@ -34,6 +34,10 @@
  *
  * A struct soak_client belongs to its thread (no locks); the ledger and the
  * phase flags are shared (soak.h).
+ *
+ * (Over 800 lines: every action listed above works on the client's struct
+ * soak_client and its list of followed jobs, which are private to this
+ * file; split, the actions would need a header for one struct.)
  */
 #include "config.h"
 

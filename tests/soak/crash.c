@@ -30,6 +30,10 @@
  *
  * Locking: the job table and the lives have crash_lock (k); a client's
  * struct is its thread's own; the stop flag is an atomic.
+ *
+ * (Over 800 lines: its clients, its kills, its proof and its self-test all
+ * work on the one job table and the lives under crash_lock, which no other
+ * file may see.)
  */
 #include "config.h"
 

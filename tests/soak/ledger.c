@@ -31,6 +31,10 @@
  *
  * Locking: everything here is under ledger_lock (l), taken by every
  * function and never held across a call out of this file.
+ *
+ * (Over 800 lines: the checks made as answers come, the totals, the proof
+ * and the self-test all work on the ledger under ledger_lock, which no
+ * other file may see.)
  */
 #include "config.h"
 

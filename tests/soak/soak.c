@@ -42,6 +42,11 @@
  * (each is printed as a VIOLATION line naming it), 99 when the soak could
  * not run.  The seed is printed first: --seed reruns the same choices
  * (threads interleave differently, so a rerun is close, not identical).
+ *
+ * (Over 800 lines: it is the run above, phase by phase, with its options,
+ * signals and measures, driven from main(); what the phases lean on -- the
+ * daemon, the clients, the ledger, the crash mode -- each has a file of
+ * its own.)
  */
 #include "config.h"
 
