@@ -15,7 +15,7 @@
  *	 take(predicate) <-- [queue: msg, msg, msg ...] <--unpack-----+
  *
  * The socket stays in the mode the caller gave it; sends and the reads
- * during a write use MSG_DONTWAIT, and waits with a timeout are in poll(2).
+ * during a write use MSG_DONTWAIT, and waits are in poll(2) (conn_pump).
  * A frame header is judged (tp_frame_parse) before the buffer grows for its
  * body, so an over-limit length never costs memory.  Nothing here logs.
  *
@@ -326,12 +326,11 @@ conn_rbuf_room(struct tpc *c)
 }
 
 /*
- * Read what the socket has and parse it; with block, wait in recv(2) for
- * something (when the socket is in blocking mode).  EAGAIN when nothing
- * was there to read.
+ * Read what the socket has (without waiting) and parse it.  EAGAIN when
+ * nothing was there to read.
  */
 static int
-conn_read_some(struct tpc *c, bool block)
+conn_read_some(struct tpc *c)
 {
 	ssize_t n;
 	int error;
@@ -340,13 +339,11 @@ conn_read_some(struct tpc *c, bool block)
 		return error;
 	do {
 		n = recv(c->tpc_fd, c->tpc_rbuf + c->tpc_rlen,
-		    c->tpc_rcap - c->tpc_rlen, block ? 0 : MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR && !block);
+		    c->tpc_rcap - c->tpc_rlen, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return EAGAIN;
-		if (errno == EINTR)
-			return 0;	/* the caller looks again */
 		/* ECONNRESET and friends: nothing more will come. */
 		c->tpc_eof = true;
 		return 0;
@@ -390,13 +387,19 @@ conn_write_some(struct tpc *c)
 }
 
 /*
- * One step of I/O: write what the socket takes; then, with nothing left to
- * write and no deadline, wait for input in recv(2) itself (one system call
- * instead of poll + recv: this is most of a round trip's cost); else wait
- * in poll(2) (until deadline) for the socket to be readable, or writable
- * while frames wait to go, and read and write what can be.  Returns 0 when
- * something happened (the caller looks again), ETIMEDOUT when nothing did
- * in time.
+ * One step of I/O: write what the socket takes; then wait in poll(2)
+ * (until deadline) for the socket to be readable, or writable while frames
+ * wait to go, and read and write what can be.  Returns 0 when something
+ * happened (the caller looks again), ETIMEDOUT when nothing did in time.
+ *
+ * Not a blocking recv(2), though it is one system call where poll and
+ * recv are two: a blocking recv returns with the first message that
+ * wakes it, a SubmitReply, while the job's events follow microseconds
+ * later, and the next wait sleeps again for them; a wakeup from poll
+ * reads what came meanwhile too.  bench_tpoold's null jobs, both ways
+ * on one machine: a client woke 2.0-2.1 times a round trip with recv,
+ * 1.1-1.3 with poll, which also had the shorter round trips and the
+ * higher throughput at 8 clients (docs/benchmarks.md).
  */
 static int
 conn_pump(struct tpc *c, int64_t deadline)
@@ -410,11 +413,6 @@ conn_pump(struct tpc *c, int64_t deadline)
 		conn_write_some(c);
 		if (c->tpc_werr != 0 || c->tpc_wlen - c->tpc_woff < unsent)
 			return 0;
-	}
-	if (deadline < 0 && !c->tpc_eof && c->tpc_woff == c->tpc_wlen) {
-		/* EAGAIN: the socket is non-blocking; poll below. */
-		if ((error = conn_read_some(c, true)) != EAGAIN)
-			return error;
 	}
 	pfd.fd = c->tpc_fd;
 	pfd.events = 0;
@@ -434,7 +432,7 @@ conn_pump(struct tpc *c, int64_t deadline)
 	    (pfd.revents & (POLLOUT | POLLERR | POLLHUP)))
 		conn_write_some(c);
 	if (pfd.revents & (POLLIN | POLLERR | POLLHUP)) {
-		error = conn_read_some(c, false);
+		error = conn_read_some(c);
 		return error == EAGAIN ? 0 : error;
 	}
 	if (pfd.revents & POLLNVAL)
