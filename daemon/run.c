@@ -134,6 +134,7 @@ cq_drain(void)
 	struct cq_item *batch;
 	struct tpd_job *job;
 	size_t n = 0, cap, i;
+	unsigned int ended;
 	uint64_t now;
 
 	atomic_store(&cq.cq_wake_pending, false);
@@ -172,14 +173,15 @@ cq_drain(void)
 	 * Take each job's bits only now that its link was read: a post after
 	 * this pushes it again (on the new stack) and may rewrite the link.
 	 */
-	for (i = 0; i < n; i++)
-		cq.cq_batch[i].ci_bits =
+	for (i = 0, ended = 0; i < n; i++)
+		ended |= cq.cq_batch[i].ci_bits =
 		    atomic_exchange(&cq.cq_batch[i].ci_job->j_cqbits, 0);
 	/*
 	 * A job is in a batch at most once, and freed only after FINISHED.
-	 * The batch is taken in at one time: one clock read for all of it.
+	 * The batch's ends are taken in at one time: one clock read for
+	 * all of them (none for starts and progress alone).
 	 */
-	now = n > 0 ? tpd_now_ns() : 0;
+	now = (ended & TPD_NOTE_FINISHED) != 0 ? tpd_now_ns() : 0;
 	for (i = n; i-- > 0;)
 		cq.cq_deliver(cq.cq_batch[i].ci_job, cq.cq_batch[i].ci_bits,
 		    now);
