@@ -430,8 +430,7 @@ soak_options(int argc, char **argv)
 	 * margin.  ThreadSanitizer's build, beside other tests on two
 	 * vCPUs, has stalled client threads long enough to miss 4 s.
 	 */
-	soak_cfg.sc_ttl_ms = SOAK_TTL_MS * (soak_cfg.sc_slow > 2 ?
-	    soak_cfg.sc_slow : soak_cfg.sc_slow > 1 ? 2 : 1);
+	soak_cfg.sc_ttl_ms = SOAK_TTL_MS * soak_cfg.sc_slow;
 	/* The crash mode looks every job up at its end: none is forgotten. */
 	if (soak_cfg.sc_crash_kills != 0)
 		soak_cfg.sc_ttl_ms = SOAK_CRASH_TTL_MS;
