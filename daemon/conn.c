@@ -45,7 +45,11 @@
  * more); past --max-output (events pile up even then) it is
  * dropped: its unread output is thrown away and it is closed, and nothing
  * else changes (its jobs go on and end as usual, reported to nobody but
- * their watchers; status still finds them; jobs.c).
+ * their watchers; status still finds them; jobs.c).  Output is charged to
+ * the user's memory share.  A message that would pass --max-output or the
+ * share first writes what waits ahead of it (tpd_conn_out_reserve and
+ * _commit: the one write outside the iteration's end), so that only
+ * output the socket refused is judged unread.
  *
  * Slow peers: a frame must arrive whole within --read-timeout of its first
  * byte (default 30 s), or the connection is answered ERROR_BAD_REQUEST and
@@ -200,6 +204,7 @@ static void conn_backlog_later(struct tpd_conn *);
 static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_write_later(struct tpd_conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
+static int conn_send_out(struct tpd_conn *);
 static void conn_write(struct tpd_conn *);
 static void conn_end_cb(evutil_socket_t, short, void *);
 static unsigned int conn_user_count(uid_t);
@@ -616,6 +621,11 @@ tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 		return NULL;
 	pending = conn->c_out_len - conn->c_out_off;
 	if (pending > 0 && pending + len > tpd_opt.o_max_output) {
+		/* What the socket takes now is not unread: write it first. */
+		(void)conn_send_out(conn);
+		pending = conn->c_out_len - conn->c_out_off;
+	}
+	if (pending > 0 && pending + len > tpd_opt.o_max_output) {
 		tpd_info("connection %llu (uid %u) is not reading: %zu bytes "
 		    "waiting; closing it", (unsigned long long)conn->c_id,
 		    (unsigned int)conn->c_uid, pending);
@@ -645,13 +655,35 @@ tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 	return conn->c_out + conn->c_out_len;
 }
 
+/*
+ * The user is at its share with output of conn waiting ahead of a message
+ * of len bytes just built behind it: write what waits now, as the end of
+ * the iteration would, so that only output the socket does not take
+ * counts as unread (a reading client that is sent two events in one
+ * iteration is not dropped for them).  true when all of it went; the
+ * message is then at the buffer's front, with nothing ahead of it.
+ */
+static bool
+conn_out_write_ahead(struct tpd_conn *conn, size_t len)
+{
+	if (conn_send_out(conn) != 0)
+		return false;
+	memmove(conn->c_out, conn->c_out + conn->c_out_len, len);
+	conn->c_out_off = conn->c_out_len = 0;
+	return true;
+}
+
 void
 tpd_conn_out_commit(struct tpd_conn *conn, size_t len)
 {
 	enum tpd_budget_limit lim;
 	char why[256];
 
-	if ((lim = tpd_budget_charge(conn->c_uid, len)) != TPD_BUDGET_OK) {
+	if ((lim = tpd_budget_charge(conn->c_uid, len)) != TPD_BUDGET_OK &&
+	    conn->c_out_len > conn->c_out_off &&
+	    conn_out_write_ahead(conn, len))
+		lim = tpd_budget_charge(conn->c_uid, len);
+	if (lim != TPD_BUDGET_OK) {
 		if (len <= CONN_OUT_SMALL &&
 		    conn->c_out_len == conn->c_out_off) {
 			/* Nothing waits: a small message (an error, a
@@ -689,8 +721,13 @@ tpd_conn_close_after_write(struct tpd_conn *conn)
 	conn_write_later(conn);
 }
 
-static void
-conn_write(struct tpd_conn *conn)
+/*
+ * Send [c_out_off, c_out_len) as far as the socket takes it, giving back
+ * the charge of what went.  0: all of it went; EAGAIN: the socket is full;
+ * else the send's errno (the peer is gone).
+ */
+static int
+conn_send_out(struct tpd_conn *conn)
 {
 	size_t pending;
 	ssize_t n;
@@ -707,19 +744,28 @@ conn_write(struct tpd_conn *conn)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (!conn->c_wev_on) {
-				conn->c_wev_on = true;
-				conn->c_stuck_ns = tpd_now_ns();
-				(void)event_add(conn->c_wev, NULL);
-			}
-			break;
-		}
-		conn_close(conn, n < 0 ? strerror(errno) :
-		    "write returned 0");
-		return;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return EAGAIN;
+		return n < 0 ? errno : EPIPE;	/* 0 of pending: gone */
 	}
-	if (pending == 0) {
+	return 0;
+}
+
+static void
+conn_write(struct tpd_conn *conn)
+{
+	int error;
+
+	if ((error = conn_send_out(conn)) == EAGAIN) {
+		if (!conn->c_wev_on) {
+			conn->c_wev_on = true;
+			conn->c_stuck_ns = tpd_now_ns();
+			(void)event_add(conn->c_wev, NULL);
+		}
+	} else if (error != 0) {
+		conn_close(conn, strerror(error));
+		return;
+	} else {
 		conn->c_out_off = conn->c_out_len = 0;
 		if (conn->c_out_cap > CONN_OUT_KEEP) {
 			free(conn->c_out);
@@ -757,7 +803,8 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * The end of a loop iteration: take in what is ready, write every listed
  * connection once, free the connections closed, and tell a drain that it
- * is over.  The one place output is written (but for EV_WRITE, above).
+ * is over.  The one place output is written (but for EV_WRITE, above,
+ * and output at a limit: tpd_conn_out_reserve and _commit).
  */
 void
 tpd_conn_flush_all(void)

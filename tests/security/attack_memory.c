@@ -443,12 +443,53 @@ END_TEST
 
 #define	WATCHERS	63	/* and the submitter: --max-connections-per-user */
 #define	WATCHED		400
+#define	PIPELINED	16	/* status requests sent in one write */
+
+/*
+ * On c, of a user at its share: PIPELINED status requests in one write,
+ * which the daemon reads, and answers, in one loop iteration.  Each reply
+ * passes the share; the first goes uncharged and each next one must find
+ * the socket taking what waits ahead of it, not have its reading client
+ * dropped as one that does not read.
+ */
+static int
+status_pipelined(struct tpc *c, const uint64_t *ids)
+{
+	Tpool__Request req = TPOOL__REQUEST__INIT;
+	Tpool__Status st = TPOOL__STATUS__INIT;
+	Tpool__Response *resp;
+	uint64_t rid[PIPELINED];
+	unsigned int j;
+	int error;
+
+	req.body_case = TPOOL__REQUEST__BODY_STATUS;
+	req.status = &st;
+	st.has_job_id = true;
+	for (j = 0; j < PIPELINED; j++) {
+		st.job_id = ids[j];
+		if (tpc_send_request(c, &req, &rid[j]) != 0)
+			return 69;
+	}
+	if (tpc_flush(c) != 0)
+		return 69;
+	for (j = 0; j < PIPELINED; j++) {
+		if ((error = tpc_wait_response(c, rid[j], &resp)) != 0 &&
+		    error != TPC_EDAEMON)
+			return 70;
+		tpool__response__free_unpacked(resp, NULL);
+		if (error != 0)
+			return 71;
+	}
+	return 0;
+}
 
 /*
  * As a user with the least share: WATCHED long jobs, watched from WATCHERS
  * connections each.  Every watch is charged: past the share a watch is
- * ERROR_OVER_BUDGET naming the share; closing the connections gives the
- * charges back (what the user holds is its jobs' alone again).
+ * ERROR_OVER_BUDGET naming the share; the submitter's connection, which
+ * reads, is still answered at the share (status_pipelined); closing the
+ * connections gives the charges back (what the user holds is its jobs'
+ * alone again).
  */
 static int
 watch_until_refused(void *arg)
@@ -485,10 +526,12 @@ watch_until_refused(void *arg)
 			break;	/* this connection: no room either */
 		}
 	}
-	for (i = 0; i < WATCHERS; i++)
-		tpc_free(w[i]);
 	if (refused == 0)
 		return 64;
+	if ((error = status_pipelined(c, ids)) != 0)
+		return error;
+	for (i = 0; i < WATCHERS; i++)
+		tpc_free(w[i]);
 	/*
 	 * What the user holds falls back to its jobs alone.  Until the daemon
 	 * has seen the watchers close, the user is still over its share and
@@ -519,8 +562,12 @@ watch_until_refused(void *arg)
 	if (now != jobs_only)
 		return 66;
 	for (j = 0; j < WATCHED; j++) {
-		if (tpc_cancel(c, ids[j], false, &cr) != 0)
+		if ((error = tpc_cancel(c, ids[j], false, &cr)) != 0) {
+			(void)tpc_last_error(c, &msg);
+			fprintf(stderr, "cancel of job %llu: error %d (%s)\n",
+			    (unsigned long long)ids[j], error, msg);
 			return 67;
+		}
 		tpool__cancel_reply__free_unpacked(cr, NULL);
 	}
 	tpc_free(c);
