@@ -233,7 +233,18 @@ for _ in $(seq 1 100); do
 	done
 	sleep 0.1
 done
-[ -n "$victim" ] || fail "no instance took the 2 s job"
+if [ -z "$victim" ]; then
+	# What each side saw, for a failure that names its cause.
+	kill -0 "$client" 2>/dev/null && echo "the client still runs" ||
+	    echo "the client ended: '$(cat "$tmp/killed.out")' '$(cat "$tmp/killed.err")'"
+	gearadmin -h 127.0.0.1 -p "$port" --status || true
+	for n in a b c; do
+		echo "--- tpoold $n: $("$tpctl" -s "$tmp/$n.sock" --json stats 2>&1 |
+		    grep -o '"gearman":{[^}]*}')"
+		tail -20 "$tmp/$n.log"
+	done
+	fail "no instance took the 2 s job"
+fi
 eval "kill -KILL \$pid_$victim"
 echo "   killed tpoold $victim while it ran the job"
 wait "$client" || fail "the client of the killed host's job failed: $(cat "$tmp/killed.err")"
