@@ -145,24 +145,14 @@ budget_find(uid_t uid)
 }
 
 enum tpd_budget_limit
-tpd_budget_charge(uid_t uid, size_t bytes)
+tpd_budget_try(uid_t uid, size_t bytes)
 {
-	struct budget_user *bu;
+	struct budget_user *bu = budget_find(uid);
 
-	for (;;) {
-		bu = budget_find(uid);
-		if ((bu != NULL ? bu->bu_bytes : 0) + bytes > budget_per_user) {
-			if (budget_reclaim == NULL || !budget_reclaim(uid))
-				return TPD_BUDGET_USER;
-			continue;
-		}
-		if (budget_used + bytes > budget_total) {
-			if (budget_reclaim == NULL || !budget_reclaim(uid))
-				return TPD_BUDGET_TOTAL;
-			continue;
-		}
-		break;
-	}
+	if ((bu != NULL ? bu->bu_bytes : 0) + bytes > budget_per_user)
+		return TPD_BUDGET_USER;
+	if (budget_used + bytes > budget_total)
+		return TPD_BUDGET_TOTAL;
 	if (bu == NULL) {
 		if ((bu = calloc(1, sizeof(*bu))) == NULL)
 			return TPD_BUDGET_TOTAL;	/* no memory at all */
@@ -173,6 +163,17 @@ tpd_budget_charge(uid_t uid, size_t bytes)
 	bu->bu_bytes += bytes;
 	budget_used += bytes;
 	return TPD_BUDGET_OK;
+}
+
+enum tpd_budget_limit
+tpd_budget_charge(uid_t uid, size_t bytes)
+{
+	enum tpd_budget_limit lim;
+
+	while ((lim = tpd_budget_try(uid, bytes)) != TPD_BUDGET_OK)
+		if (budget_reclaim == NULL || !budget_reclaim(uid))
+			break;
+	return lim;
 }
 
 void

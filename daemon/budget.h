@@ -40,6 +40,9 @@ void	tpd_budget_init(void);
  * whatever calls a charge must hold no pointer to what the hook frees.
  */
 enum tpd_budget_limit tpd_budget_charge(uid_t uid, size_t bytes);
+/* The same without the reclaim hook: charge bytes if they fit as things
+ * are, else nothing (the limit met). */
+enum tpd_budget_limit tpd_budget_try(uid_t uid, size_t bytes);
 /*
  * The layer above's reclaim hook: fn(uid) frees one thing of uid's that
  * is kept as a courtesy (the job table: its oldest finished job, with its

@@ -48,8 +48,9 @@
  * their watchers; status still finds them; jobs.c).  Output is charged to
  * the user's memory share.  A message that would pass --max-output or the
  * share first writes what waits ahead of it (tpd_conn_out_reserve and
- * _commit: the one write outside the iteration's end), so that only
- * output the socket refused is judged unread.
+ * _commit: the one write outside the iteration's end; not with a job
+ * store, ch_may_write_early), so that only output the socket refused is
+ * judged unread.
  *
  * Slow peers: a frame must arrive whole within --read-timeout of its first
  * byte (default 30 s), or the connection is answered ERROR_BAD_REQUEST and
@@ -611,6 +612,14 @@ conn_write_later(struct tpd_conn *conn)
 	conn_arm_end();
 }
 
+/* May output be written before the iteration's end (conn_hooks)? */
+static bool
+conn_may_write_early(void)
+{
+	return conn_hooks->ch_may_write_early == NULL ||
+	    conn_hooks->ch_may_write_early();
+}
+
 uint8_t *
 tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 {
@@ -620,7 +629,8 @@ tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 	if (conn->c_dead || conn->c_broken)
 		return NULL;
 	pending = conn->c_out_len - conn->c_out_off;
-	if (pending > 0 && pending + len > tpd_opt.o_max_output) {
+	if (pending > 0 && pending + len > tpd_opt.o_max_output &&
+	    conn_may_write_early()) {
 		/* What the socket takes now is not unread: write it first. */
 		(void)conn_send_out(conn);
 		pending = conn->c_out_len - conn->c_out_off;
@@ -656,17 +666,21 @@ tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 }
 
 /*
- * The user is at its share with output of conn waiting ahead of a message
- * of len bytes just built behind it: write what waits now, as the end of
- * the iteration would, so that only output the socket does not take
- * counts as unread (a reading client that is sent two events in one
- * iteration is not dropped for them).  true when all of it went; the
- * message is then at the buffer's front, with nothing ahead of it.
+ * A message of len bytes just built behind output of conn that waits does
+ * not fit the user's share: write what waits now, as the end of the
+ * iteration would, so that only output the socket does not take counts
+ * as unread (a reading client that is sent two events in one iteration is
+ * not dropped for them), and before the charge makes room by forgetting
+ * the user's finished jobs.  Not with a job store (ch_may_write_early),
+ * which records at the iteration's end the ends this output may tell: the
+ * message is then judged with that output still waiting.  true when all
+ * of it went; the message is then at the buffer's front, with nothing
+ * ahead of it.
  */
 static bool
 conn_out_write_ahead(struct tpd_conn *conn, size_t len)
 {
-	if (conn_send_out(conn) != 0)
+	if (!conn_may_write_early() || conn_send_out(conn) != 0)
 		return false;
 	memmove(conn->c_out, conn->c_out + conn->c_out_len, len);
 	conn->c_out_off = conn->c_out_len = 0;
@@ -679,10 +693,11 @@ tpd_conn_out_commit(struct tpd_conn *conn, size_t len)
 	enum tpd_budget_limit lim;
 	char why[256];
 
-	if ((lim = tpd_budget_charge(conn->c_uid, len)) != TPD_BUDGET_OK &&
-	    conn->c_out_len > conn->c_out_off &&
-	    conn_out_write_ahead(conn, len))
+	if ((lim = tpd_budget_try(conn->c_uid, len)) != TPD_BUDGET_OK) {
+		if (conn->c_out_len > conn->c_out_off)
+			(void)conn_out_write_ahead(conn, len);
 		lim = tpd_budget_charge(conn->c_uid, len);
+	}
 	if (lim != TPD_BUDGET_OK) {
 		if (len <= CONN_OUT_SMALL &&
 		    conn->c_out_len == conn->c_out_off) {

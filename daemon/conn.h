@@ -52,6 +52,13 @@ struct tpd_conn_hooks {
 	 */
 	void	(*ch_between_writes)(void);
 	/*
+	 * May output queued in this iteration be written before its end?
+	 * false when some of it may tell what is not yet recorded (a job
+	 * store records an end before it is told, in ch_before_write).  May
+	 * be NULL: it may.
+	 */
+	bool	(*ch_may_write_early)(void);
+	/*
 	 * Does conn wait for something (jobs it submitted, watches, cancel
 	 * waits)?  A connection that does is never closed as idle.  May be
 	 * NULL: no connection waits.

@@ -350,6 +350,17 @@ daemon_between_writes(void)
 		tpd_jobs_poll();
 }
 
+/*
+ * The ch_may_write_early hook: not with a job store, whose transaction at
+ * the iteration's end records the ends that output queued meanwhile may
+ * tell (an end is recorded before it is told).
+ */
+static bool
+daemon_may_write_early(void)
+{
+	return !tpd_store_is_open();
+}
+
 /* The jh_finished hook: a job's final state, counted, audited, told. */
 static void
 daemon_job_finished(struct tpd_job *job, const Tpool__JobInfo *info)
@@ -430,6 +441,7 @@ tpd_daemon_setup(bool listen)
 	daemon_conn_hooks.ch_closed = daemon_conn_closed;
 	daemon_conn_hooks.ch_before_write = daemon_before_write;
 	daemon_conn_hooks.ch_between_writes = daemon_between_writes;
+	daemon_conn_hooks.ch_may_write_early = daemon_may_write_early;
 	daemon_conn_hooks.ch_busy = tpd_follow_conn_busy;
 	if ((error = tpd_jobs_init(tpd_base, &daemon_job_hooks)) != 0 ||
 	    (error = tpd_store_open()) != 0 ||
