@@ -673,18 +673,23 @@ tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
  * not dropped for them), and before the charge makes room by forgetting
  * the user's finished jobs.  Not with a job store (ch_may_write_early),
  * which records at the iteration's end the ends this output may tell: the
- * message is then judged with that output still waiting.  true when all
- * of it went; the message is then at the buffer's front, with nothing
- * ahead of it.
+ * message is then judged with that output still waiting.  0 when all of
+ * it went (the message is then at the buffer's front, with nothing ahead
+ * of it); EAGAIN when some still waits (the socket is full, or a job store
+ * is open); else the send's errno (the peer is gone).
  */
-static bool
+static int
 conn_out_write_ahead(struct tpd_conn *conn, size_t len)
 {
-	if (!conn_may_write_early() || conn_send_out(conn) != 0)
-		return false;
+	int error;
+
+	if (!conn_may_write_early())
+		return EAGAIN;
+	if ((error = conn_send_out(conn)) != 0)
+		return error;
 	memmove(conn->c_out, conn->c_out + conn->c_out_len, len);
 	conn->c_out_off = conn->c_out_len = 0;
-	return true;
+	return 0;
 }
 
 void
@@ -692,10 +697,18 @@ tpd_conn_out_commit(struct tpd_conn *conn, size_t len)
 {
 	enum tpd_budget_limit lim;
 	char why[256];
+	int error;
 
 	if ((lim = tpd_budget_try(conn->c_uid, len)) != TPD_BUDGET_OK) {
-		if (conn->c_out_len > conn->c_out_off)
-			(void)conn_out_write_ahead(conn, len);
+		if (conn->c_out_len > conn->c_out_off &&
+		    (error = conn_out_write_ahead(conn, len)) != 0 &&
+		    error != EAGAIN) {
+			tpd_debug("connection %llu (uid %u) closed: %s",
+			    (unsigned long long)conn->c_id,
+			    (unsigned int)conn->c_uid, strerror(error));
+			conn_fail(conn);
+			return;
+		}
 		lim = tpd_budget_charge(conn->c_uid, len);
 	}
 	if (lim != TPD_BUDGET_OK) {
