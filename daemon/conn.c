@@ -625,6 +625,7 @@ tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 {
 	size_t pending, cap;
 	uint8_t *p;
+	int error;
 
 	if (conn->c_dead || conn->c_broken)
 		return NULL;
@@ -632,7 +633,13 @@ tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 	if (pending > 0 && pending + len > tpd_opt.o_max_output &&
 	    conn_may_write_early()) {
 		/* What the socket takes now is not unread: write it first. */
-		(void)conn_send_out(conn);
+		if ((error = conn_send_out(conn)) != 0 && error != EAGAIN) {
+			tpd_debug("connection %llu (uid %u) closed: %s",
+			    (unsigned long long)conn->c_id,
+			    (unsigned int)conn->c_uid, strerror(error));
+			conn_fail(conn);
+			return NULL;
+		}
 		pending = conn->c_out_len - conn->c_out_off;
 	}
 	if (pending > 0 && pending + len > tpd_opt.o_max_output) {
@@ -667,16 +674,17 @@ tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 
 /*
  * A message of len bytes just built behind output of conn that waits does
- * not fit the user's share: write what waits now, as the end of the
- * iteration would, so that only output the socket does not take counts
- * as unread (a reading client that is sent two events in one iteration is
- * not dropped for them), and before the charge makes room by forgetting
- * the user's finished jobs.  Not with a job store (ch_may_write_early),
- * which records at the iteration's end the ends this output may tell: the
- * message is then judged with that output still waiting.  0 when all of
- * it went (the message is then at the buffer's front, with nothing ahead
- * of it); EAGAIN when some still waits (the socket is full, or a job store
- * is open); else the send's errno (the peer is gone).
+ * not fit the user's share or the daemon's total: write what waits now,
+ * as the end of the iteration would, so that only output the socket does
+ * not take counts as unread (a reading client that is sent two events in
+ * one iteration is not dropped for them), and before the charge makes
+ * room by forgetting the user's finished jobs.  Not with a job store
+ * (ch_may_write_early), which records at the iteration's end the ends
+ * this output may tell: the message is then judged with that output still
+ * waiting.  0 when all of it went (the message is then at the buffer's
+ * front, with nothing ahead of it); EAGAIN when some still waits (the
+ * socket is full, or a job store is open); else the send's errno (the
+ * peer is gone).
  */
 static int
 conn_out_write_ahead(struct tpd_conn *conn, size_t len)
