@@ -1453,9 +1453,17 @@ END_TEST
 
 #define	NCONN	128
 
+/*
+ * NCONN connections, each with a job: the odd ones a sleep that lasts
+ * until it is cancelled (so that however slowly the submits go, under
+ * valgrind say, they are all in flight when the stats are read), the even
+ * ones a short hash.  Each job ends with its own answer on its own
+ * connection.
+ */
 START_TEST(test_many_connections_with_jobs_in_flight)
 {
 	struct tpc *c[NCONN], *admin;
+	Tpool__CancelReply *r;
 	Tpool__StatsReply *st;
 	Tpool__JobInfo *j;
 	uint64_t id[NCONN];
@@ -1465,22 +1473,30 @@ START_TEST(test_many_connections_with_jobs_in_flight)
 	td_up(&D, ARGS("--max-threads", "80"));
 	for (i = 0; i < NCONN; i++) {
 		c[i] = td_connect(&D);
-		id[i] = td_submit(c[i], i % 2 ? "sleep" : "sha256", i % 2 ? "4000" : "repeat:20000:xyz");
+		id[i] = td_submit(c[i], i % 2 ? "sleep" : "sha256",
+		    i % 2 ? "600000" : "repeat:20000:xyz");
 	}
 	admin = td_connect(&D);
 	ck_assert_int_eq(tpc_stats(admin, &st), 0);
 	ck_assert_uint_eq(st->connections, NCONN + 1);
-	ck_assert_uint_ge(st->jobs_in_flight, NCONN / 2);	/* the sleeps at least */
+	ck_assert_uint_ge(st->jobs_in_flight, NCONN / 2);	/* the sleeps */
+	ck_assert_uint_le(st->jobs_in_flight, NCONN);
 	tpool__stats_reply__free_unpacked(st, NULL);
+	for (i = 1; i < NCONN; i += 2) {
+		r = cancel(c[i], id[i], false);
+		tpool__cancel_reply__free_unpacked(r, NULL);
+	}
 	for (i = 0; i < NCONN; i++) {
 		j = NULL;
 		ck_assert_int_eq(tpc_wait_job(c[i], id[i], &j, NULL, NULL), 0);
-		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+		ck_assert_int_eq(j->state, i % 2 ? TPOOL__JOB_STATE__JOB_CANCELLED :
+		    TPOOL__JOB_STATE__JOB_SUCCEEDED);
 		tpool__job_info__free_unpacked(j, NULL);
 		tpc_free(c[i]);
 	}
 	ck_assert_int_eq(tpc_stats(admin, &st), 0);
-	ck_assert_uint_eq(st->jobs_succeeded, NCONN);
+	ck_assert_uint_eq(st->jobs_succeeded, NCONN / 2);
+	ck_assert_uint_eq(st->jobs_cancelled, NCONN / 2);
 	ck_assert_uint_eq(st->jobs_in_flight, 0);
 	tpool__stats_reply__free_unpacked(st, NULL);
 	tpc_free(admin);
