@@ -401,6 +401,7 @@ END_TEST
 
 START_TEST(test_sighup_removed_plugin_outlives_its_job)
 {
+	Tpool__CancelReply *cr;
 	Tpool__JobInfo *j = NULL;
 	Tpool__Event *ev;
 	struct tpc *c;
@@ -410,7 +411,9 @@ START_TEST(test_sighup_removed_plugin_outlives_its_job)
 	/* --finished-keep 0: a finished job lets go of its plugin at once. */
 	td_up(&D, ARGS("--finished-keep", "0"));
 	c = td_connect(&D);
-	id = td_submit(c, "sleep", "1500");
+	/* Until cancelled, so that it outlasts the reload however slowly
+	 * that goes (under valgrind, say). */
+	id = td_submit(c, "sleep", "600000");
 	ev = td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
 	tpool__event__free_unpacked(ev, NULL);
 	(void)snprintf(path, sizeof(path), "%s/sleep.so", D.td_plugins);
@@ -423,8 +426,10 @@ START_TEST(test_sighup_removed_plugin_outlives_its_job)
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
 	/* Its running job is not pulled from under it ... */
 	ck_assert(!td_log_contains(&D, "unloading plugin sleep"));
+	ck_assert_int_eq(tpc_cancel(c, id, false, &cr), 0);
+	tpool__cancel_reply__free_unpacked(cr, NULL);
 	ck_assert_int_eq(tpc_wait_job(c, id, &j, NULL, NULL), 0);
-	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
+	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_CANCELLED);
 	tpool__job_info__free_unpacked(j, NULL);
 	/* ... and it is unloaded after. */
 	ck_assert(td_log_wait(&D, "unloading plugin sleep", td_deadline_ms()));

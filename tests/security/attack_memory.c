@@ -506,7 +506,7 @@ watch_until_refused(void *arg)
 	if (connect_user(&c) != 0)
 		return 60;
 	for (j = 0; j < WATCHED; j++)
-		if (tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "30000", 5), &ids[j]) != 0)
+		if (tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "600000", 6), &ids[j]) != 0)
 			return 61;
 	if (tpc_stats(c, &st) != 0)
 		return 65;
