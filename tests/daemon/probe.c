@@ -7,6 +7,8 @@
  *	big:N		a result of N bytes ('x')
  *	spin:MS		burn CPU for MS ms (stops when cancelled -> ECANCELED)
  *	hold:MS		sleep MS ms, ignoring cancel requests
+ *	gate:PATH	wait until the file PATH exists (the test opens the
+ *			gate), ignoring cancel requests; fails after 10 min
  *	progress	report 10%, 50% ("half"), 90%, then succeed "ok"
  *	ecanceled	return ECANCELED without being asked
  *	errno		return EIO without a message
@@ -56,6 +58,22 @@ probe_is(const struct tp_plugin_ctx *ctx, const char *cmd, unsigned long *ret_ar
 	return true;
 }
 
+/* The text after cmd, as a string in buf; false if it is not cmd or too
+ * long. */
+static bool
+probe_text(const struct tp_plugin_ctx *ctx, const char *cmd, char *buf,
+    size_t size)
+{
+	size_t len = strlen(cmd);
+
+	if (ctx->ctx_input_len < len || memcmp(ctx->ctx_input, cmd, len) != 0 ||
+	    ctx->ctx_input_len - len >= size)
+		return false;
+	memcpy(buf, ctx->ctx_input + len, ctx->ctx_input_len - len);
+	buf[ctx->ctx_input_len - len] = '\0';
+	return true;
+}
+
 static atomic_int probe_running;
 
 static void __attribute__((__destructor__))
@@ -89,7 +107,7 @@ probe_run_cmd(struct tp_plugin_ctx *ctx)
 	struct timespec ts;
 	unsigned long arg;
 	uint64_t end;
-	char out[128], *big;
+	char out[128], path[256], *big;
 	pid_t tid = (pid_t)syscall(SYS_gettid);
 	int n, r;
 
@@ -136,6 +154,19 @@ probe_run_cmd(struct tp_plugin_ctx *ctx)
 		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 			continue;
 		return tp_plugin_set_result(ctx, "held", 4);
+	}
+	if (probe_text(ctx, "gate:", path, sizeof(path))) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = 10 * 1000000;
+		for (n = 0; access(path, F_OK) != 0; n++) {
+			if (n == 60000) {
+				tp_plugin_fail(ctx, "the gate %s never opened",
+				    path);
+				return ETIMEDOUT;
+			}
+			(void)nanosleep(&ts, NULL);
+		}
+		return tp_plugin_set_result(ctx, "passed", 6);
 	}
 	if (probe_is(ctx, "progress", NULL)) {
 		ts.tv_sec = 0;
