@@ -228,6 +228,27 @@ td_add_example_plugins(struct td_daemon *d)
 	td_add_plugin(d, "sha256", NULL);
 }
 
+void
+td_gate_input(const struct td_daemon *d, char *buf, size_t len)
+{
+	int n;
+
+	n = snprintf(buf, len, "gate:%s/gate", d->td_dir);
+	ck_assert_msg(n > 0 && (size_t)n < len, "no room for the gate's input");
+}
+
+void
+td_gate_open(const struct td_daemon *d)
+{
+	char path[sizeof(d->td_dir) + 8];
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "%s/gate", d->td_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ck_assert_msg(fd >= 0, "gate %s: %s", path, strerror(errno));
+	(void)close(fd);
+}
+
 static bool td_threads_at_exit;
 
 void

@@ -67,6 +67,14 @@ void	td_copy_file(const char *src, const char *dst, mode_t mode);
 /* Link the four example plugins. */
 void	td_add_example_plugins(struct td_daemon *d);
 /*
+ * The gate of the probe plugin's gate:PATH, a job that runs, deaf to
+ * cancel requests, until the test opens the gate (d's folder's "gate"):
+ * td_gate_input writes such a job's input, NUL-terminated, into buf;
+ * td_gate_open creates the file (once).
+ */
+void	td_gate_input(const struct td_daemon *d, char *buf, size_t len);
+void	td_gate_open(const struct td_daemon *d);
+/*
  * Start tpoold -s SOCK -p PLUGINS -v plus args (NULL-terminated, may be
  * NULL), with prefix (NULL-terminated, may be NULL) before it (and before
  * the wrapper), and wait for READY=1.  Fails the test if it does not come.

@@ -300,6 +300,7 @@ START_TEST(test_sigterm_waits_for_running_jobs)
 	Tpool__Event *ev;
 	struct tpc *c, *late = NULL;
 	uint64_t id, other;
+	char gate[128];
 	int error;
 
 	td_init(&D);
@@ -307,8 +308,9 @@ START_TEST(test_sigterm_waits_for_running_jobs)
 	td_add_plugin(&D, "probe", NULL);
 	td_start(&D, NULL, ARGS("--shutdown-grace", "20s"));
 	c = td_connect(&D);
-	/* hold ignores cancel requests: the daemon must wait for it. */
-	id = td_submit(c, "probe", "hold:1500");
+	/* The gate ignores cancel requests: the daemon must wait for it. */
+	td_gate_input(&D, gate, sizeof(gate));
+	id = td_submit(c, "probe", gate);
 	ev = td_wait_event(c, id, TPOOL__EVENT__KIND_STARTED);
 	tpool__event__free_unpacked(ev, NULL);
 	ck_assert_int_eq(kill(D.td_pid, SIGTERM), 0);
@@ -318,6 +320,7 @@ START_TEST(test_sigterm_waits_for_running_jobs)
 	ck_assert_int_eq(error, TPC_EDAEMON);
 	ck_assert_int_eq(tpc_last_error(c, NULL), TPOOL__ERROR_CODE__ERROR_SHUTTING_DOWN);
 	ck_assert_int_ne(tpc_connect(D.td_sock, &late), 0);
+	td_gate_open(&D);
 	/* The running job still ends, and is reported. */
 	ck_assert_int_eq(tpc_wait_job(c, id, &j, NULL, NULL), 0);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);

@@ -13,7 +13,6 @@
 #include <sys/un.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,18 +278,19 @@ END_TEST
 /* ----------------------------------------------------- unread output */
 
 struct unread {
-	int		u_pipe;		/* the held job's id goes here */
+	int		u_pipe;		/* the held job's id goes here, then
+					 * a byte once every request went */
 	unsigned int	u_wait_ms;
 };
 
 /*
- * As a user: submit a job that holds for 3 s, then 64 echo jobs of
- * 128 KiB each whose results come back as events, and read nothing.  The
- * daemon must drop the connection within the write timeout (plus slack).
- * The echo jobs wait behind the held one (one thread): the client library
- * reads while it writes (tpc_flush), and results that came while the
- * requests went out would be read, leaving the daemon too little output
- * to be stuck with.
+ * As a user: submit a job that holds until the gate opens, then 64 echo
+ * jobs of 128 KiB each whose results come back as events, and read
+ * nothing.  The daemon must drop the connection within the write timeout
+ * (plus slack).  The echo jobs wait behind the held one (one thread)
+ * until every request went out: the client library reads while it writes
+ * (tpc_flush), and results that came meanwhile would be read, leaving the
+ * daemon too little output to be stuck with.
  */
 static int
 never_read(void *arg)
@@ -300,6 +300,7 @@ never_read(void *arg)
 	Tpool__Submit sub = TPOOL__SUBMIT__INIT;
 	struct tpc_submit_args a = TPC_SUBMIT_ARGS_INIT;
 	static char input[128 << 10];
+	char gate[128];
 	uint64_t held, rid;
 	struct tpc *c;
 	unsigned int i;
@@ -307,7 +308,9 @@ never_read(void *arg)
 	if (tpc_connect(D.td_sock, &c) != 0)
 		return 60;
 	(void)tpc_set_timeout(c, 20000);
-	if (tpc_submit(c, TPC_SUBMIT_ARGS("probe", "hold:3000", 9), &held) != 0)
+	td_gate_input(&D, gate, sizeof(gate));
+	if (tpc_submit(c, TPC_SUBMIT_ARGS("probe", gate, strlen(gate)),
+	    &held) != 0)
 		return 61;
 	(void)!write(u->u_pipe, &held, sizeof(held));
 	memset(input, 'x', sizeof(input));
@@ -321,6 +324,7 @@ never_read(void *arg)
 	}
 	if (tpc_flush(c) != 0)
 		return 63;
+	(void)!write(u->u_pipe, "s", 1);	/* open the gate */
 	/* Read nothing; the daemon gives up on us. */
 	if (!closed_within(tpc_fd(c), u->u_wait_ms, false))
 		return 64;
@@ -342,7 +346,7 @@ job_kept(void *arg)
 	if (tpc_connect(D.td_sock, &c) != 0)
 		return 70;
 	(void)tpc_set_timeout(c, 20000);
-	/* It may have ended already (a slow build): ask until it has. */
+	/* It may not have ended yet: ask until it has. */
 	for (;;) {
 		if (tpc_status(c, id, &sr) != 0 || sr->n_jobs != 1)
 			return 71;
@@ -365,6 +369,7 @@ START_TEST(test_unread_output_is_dropped_jobs_kept)
 	struct ts_user a;
 	struct unread u;
 	uint64_t held = 0;
+	char sent;
 	int p[2];
 	pid_t pid;
 
@@ -380,6 +385,8 @@ START_TEST(test_unread_output_is_dropped_jobs_kept)
 	u.u_wait_ms = 1000 + td_deadline_ms();
 	pid = ts_as_user_start(&a, never_read, &u);
 	ck_assert_int_eq(read(p[0], &held, sizeof(held)), sizeof(held));
+	ck_assert_int_eq(read(p[0], &sent, 1), 1);
+	td_gate_open(&D);
 	ck_assert_int_eq(ts_wait_child(pid), 0);
 	ck_assert(td_log_wait(&D, "(--write-timeout)", td_deadline_ms()));
 	/* The user's job outlived its connection and ends as usual. */
@@ -483,9 +490,9 @@ START_TEST(test_repeated_cancel_wait_holds_nothing)
 	struct tpc *c;
 	uint64_t id;
 	unsigned int i;
-	char input[256], gate[200];
+	char input[128];
 	bool eof = false;
-	int fd, gfd, n;
+	int fd;
 
 	/* No other user needed: the bound is per connection. */
 	td_init(&D);
@@ -494,11 +501,9 @@ START_TEST(test_repeated_cancel_wait_holds_nothing)
 	td_start(&D, NULL, NULL);
 	c = td_connect(&D);
 	/* A job that runs, deaf to cancels, until the gate opens. */
-	(void)snprintf(gate, sizeof(gate), "%s/gate", D.td_dir);
-	n = snprintf(input, sizeof(input), "gate:%s", gate);
-	ck_assert_int_lt(n, (int)sizeof(input));
+	td_gate_input(&D, input, sizeof(input));
 	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("probe", input,
-	    (size_t)n), &id), 0);
+	    strlen(input)), &id), 0);
 	tpool__event__free_unpacked(td_wait_event(c, id,
 	    TPOOL__EVENT__KIND_STARTED), NULL);
 
@@ -519,11 +524,8 @@ START_TEST(test_repeated_cancel_wait_holds_nothing)
 	 * final state once the gate opens.
 	 */
 	for (i = 0; i <= REPEATS; i++) {
-		if (i == REPEATS - 1) {
-			ck_assert_int_ge(gfd = open(gate, O_WRONLY | O_CREAT |
-			    O_EXCL | O_CLOEXEC, 0644), 0);
-			(void)close(gfd);
-		}
+		if (i == REPEATS - 1)
+			td_gate_open(&D);
 		if (i == REPEATS)
 			break;
 		sm = td_raw_read(fd, td_deadline_ms(), &eof);

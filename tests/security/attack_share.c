@@ -273,7 +273,8 @@ START_TEST(test_running_jobs_bounded_in_all_pools)
 	struct tpc *c;
 	uint64_t id;
 	size_t j;
-	char cap[16], run[16];
+	char cap[16], run[16], gate[128];
+	bool opened = false;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
 		(void)fprintf(stderr, "skipped: needs 2 CPUs\n");
@@ -286,9 +287,12 @@ START_TEST(test_running_jobs_bounded_in_all_pools)
 	td_add_plugin(&D, "probe", NULL);
 	td_start(&D, NULL, ARGS("--max-threads", cap, "--max-running", run));
 	c = td_connect(&D);
+	/* Jobs that run until the gate opens: until then, as many run as
+	 * may, however slowly they are submitted. */
+	td_gate_input(&D, gate, sizeof(gate));
 	a.tsa_plugin = "probe";
-	a.tsa_input = "hold:400";
-	a.tsa_input_len = 8;
+	a.tsa_input = gate;
+	a.tsa_input_len = strlen(gate);
 	for (i = 0; i < 3 * PER_POOL; i++) {
 		a.tsa_pool = i % 3 == 0 ? TPOOL__POOL_KIND__POOL_UNBOUND :
 		    TPOOL__POOL_KIND__POOL_PERCPU;
@@ -297,8 +301,8 @@ START_TEST(test_running_jobs_bounded_in_all_pools)
 	}
 	end = tu_now_ms() + td_deadline_ms();
 	while (done < 3 * PER_POOL) {
-		ck_assert_msg(tu_now_ms() < end, "%u of %d jobs done", done,
-		    3 * PER_POOL);
+		ck_assert_msg(tu_now_ms() < end, "%u of %d jobs done, at most "
+		    "%u running at once", done, 3 * PER_POOL, peak);
 		ck_assert_int_eq(tpc_status_all(c, &sr), 0);
 		running = done = 0;
 		for (j = 0; j < sr->n_jobs; j++) {
@@ -312,6 +316,10 @@ START_TEST(test_running_jobs_bounded_in_all_pools)
 		ck_assert_uint_le(running, RUNNING_MAX);
 		if (running > peak)
 			peak = running;
+		if (running == RUNNING_MAX && !opened) {
+			td_gate_open(&D);
+			opened = true;
+		}
 		td_sleep_ms(20);
 	}
 	ck_assert_uint_eq(peak, RUNNING_MAX);
