@@ -612,6 +612,17 @@ conn_write_later(struct tpd_conn *conn)
 	conn_arm_end();
 }
 
+/* An early write found the peer gone (error, the send's errno): close it
+ * as gone, not as a client that does not read. */
+static void
+conn_fail_gone(struct tpd_conn *conn, int error)
+{
+	tpd_debug("connection %llu (uid %u) closed: %s",
+	    (unsigned long long)conn->c_id, (unsigned int)conn->c_uid,
+	    strerror(error));
+	conn_fail(conn);
+}
+
 /* May output be written before the iteration's end (conn_hooks)? */
 static bool
 conn_may_write_early(void)
@@ -634,10 +645,7 @@ tpd_conn_out_reserve(struct tpd_conn *conn, size_t len)
 	    conn_may_write_early()) {
 		/* What the socket takes now is not unread: write it first. */
 		if ((error = conn_send_out(conn)) != 0 && error != EAGAIN) {
-			tpd_debug("connection %llu (uid %u) closed: %s",
-			    (unsigned long long)conn->c_id,
-			    (unsigned int)conn->c_uid, strerror(error));
-			conn_fail(conn);
+			conn_fail_gone(conn, error);
 			return NULL;
 		}
 		pending = conn->c_out_len - conn->c_out_off;
@@ -711,10 +719,7 @@ tpd_conn_out_commit(struct tpd_conn *conn, size_t len)
 		if (conn->c_out_len > conn->c_out_off &&
 		    (error = conn_out_write_ahead(conn, len)) != 0 &&
 		    error != EAGAIN) {
-			tpd_debug("connection %llu (uid %u) closed: %s",
-			    (unsigned long long)conn->c_id,
-			    (unsigned int)conn->c_uid, strerror(error));
-			conn_fail(conn);
+			conn_fail_gone(conn, error);
 			return;
 		}
 		lim = tpd_budget_charge(conn->c_uid, len);
