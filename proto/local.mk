@@ -1,11 +1,13 @@
 # proto/: the wire format (tpool.proto, compiled by protoc-c at build time),
-# the framing codec and the hand-written packer of the per-job messages.
+# the framing codec, the hand-written packer of the per-job messages and the
+# peek that routes a received message by its bytes.
 # libtpproto is linked into tpoold, tpctl's client library, the tests and
 # the benchmarks.
 
 noinst_LTLIBRARIES += proto/libtpproto.la
 proto_libtpproto_la_SOURCES = proto/fastpack.c proto/fastpack.h \
 	proto/frame.c proto/frame.h proto/names.c proto/names.h \
+	proto/peek.c proto/peek.h \
 	proto/utf8.c proto/utf8.h
 nodist_proto_libtpproto_la_SOURCES = proto/tpool.pb-c.c proto/tpool.pb-c.h
 proto_libtpproto_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)

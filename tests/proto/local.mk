@@ -1,6 +1,7 @@
 # tests/proto: Check runners for the framing codec with protobuf-c
 # (test_frame), for the hand-written packer against protobuf-c's
-# (test_fastpack), for the name rule and escape of proto/utf8.c
+# (test_fastpack), for the peek at received messages against protobuf-c's
+# unpack (test_peek), for the name rule and escape of proto/utf8.c
 # (test_utf8), for the client library against a fake server over a
 # socketpair (test_client) and for tpctl against a fake daemon (test_tpctl).
 # None needs the daemon; the fakes speak through tests/util/fakewire.
@@ -18,6 +19,13 @@ tests_proto_test_fastpack_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFL
 tests_proto_test_fastpack_LDFLAGS = $(AM_LDFLAGS) -no-install
 tests_proto_test_fastpack_LDADD = proto/libtpproto.la $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
 TESTS += tests/proto/test_fastpack
+
+check_PROGRAMS += tests/proto/test_peek
+tests_proto_test_peek_SOURCES = tests/proto/test_peek.c
+tests_proto_test_peek_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_proto_test_peek_LDFLAGS = $(AM_LDFLAGS) -no-install
+tests_proto_test_peek_LDADD = proto/libtpproto.la $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
+TESTS += tests/proto/test_peek
 
 check_PROGRAMS += tests/proto/test_utf8
 tests_proto_test_utf8_SOURCES = tests/proto/test_utf8.c

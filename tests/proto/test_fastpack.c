@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "fastpack.h"
+#include "rng.h"
 #include "tpool.pb-c.h"
 
 #define	TEST_TIMEOUT	60	/* seconds, per test case */
@@ -26,43 +27,10 @@
 
 /* ---------------------------------------------------- random draws */
 
-static uint64_t rng_state;
-
-static uint64_t
-rng(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
-}
-
-static bool
-coin(void)
-{
-	return (rng() & 1) != 0;
-}
-
-/* A value near a varint length boundary, or any value. */
-static uint64_t
-draw_u64(void)
-{
-	static const uint64_t edges[] = { 0, 1, 127, 128, 16383, 16384,
-	    2097151, 2097152, 268435455, 268435456, UINT32_MAX,
-	    (uint64_t)UINT32_MAX + 1, (1ull << 56) - 1, 1ull << 56,
-	    (1ull << 63) - 1, 1ull << 63, UINT64_MAX };
-	uint64_t r = rng();
-
-	if (r % 3 == 0)
-		return edges[rng() % (sizeof(edges) / sizeof(edges[0]))];
-	return rng() >> (rng() % 64);
-}
-
 static uint32_t
 draw_u32(void)
 {
-	return (uint32_t)draw_u64();
+	return (uint32_t)tu_draw_u64();
 }
 
 static int32_t
@@ -71,9 +39,9 @@ draw_i32(void)
 	static const int32_t edges[] = { 0, 1, -1, 63, -64, 64, -65,
 	    INT32_MAX, INT32_MIN, -2 };
 
-	if (coin())
-		return edges[rng() % (sizeof(edges) / sizeof(edges[0]))];
-	return (int32_t)(uint32_t)draw_u64();
+	if (tu_coin())
+		return edges[tu_rng() % (sizeof(edges) / sizeof(edges[0]))];
+	return (int32_t)(uint32_t)tu_draw_u64();
 }
 
 /* Strings live in a pool freed after each message. */
@@ -86,12 +54,12 @@ draw_str(void)
 	size_t len, i;
 	char *s;
 
-	if (rng() % 4 == 0 || npool == sizeof(pool) / sizeof(pool[0]))
+	if (tu_rng() % 4 == 0 || npool == sizeof(pool) / sizeof(pool[0]))
 		return NULL;
-	len = rng() % 4 == 0 ? 0 : (size_t)(rng() % 300);
+	len = tu_rng() % 4 == 0 ? 0 : (size_t)(tu_rng() % 300);
 	ck_assert_ptr_nonnull(s = malloc(len + 1));
 	for (i = 0; i < len; i++)
-		s[i] = (char)(' ' + rng() % 95);
+		s[i] = (char)(' ' + tu_rng() % 95);
 	s[len] = '\0';
 	pool[npool++] = s;
 	return s;
@@ -130,50 +98,50 @@ static void
 fill_job_info(Tpool__JobInfo *ji, uint8_t *result, size_t result_cap)
 {
 	tpool__job_info__init(ji);
-	if ((ji->has_job_id = coin()))
-		ji->job_id = draw_u64();
+	if ((ji->has_job_id = tu_coin()))
+		ji->job_id = tu_draw_u64();
 	ji->plugin = draw_str();
 	ji->name = draw_str();
-	if ((ji->has_state = coin()))
+	if ((ji->has_state = tu_coin()))
 		ji->state = (Tpool__JobState)draw_i32();
-	if ((ji->has_pool = coin()))
+	if ((ji->has_pool = tu_coin()))
 		ji->pool = (Tpool__PoolKind)draw_i32();
-	if ((ji->has_priority = coin()))
+	if ((ji->has_priority = tu_coin()))
 		ji->priority = draw_i32();
-	if ((ji->has_cpu = coin()))
+	if ((ji->has_cpu = tu_coin()))
 		ji->cpu = draw_i32();
-	if ((ji->has_uid = coin()))
+	if ((ji->has_uid = tu_coin()))
 		ji->uid = draw_u32();
-	if ((ji->has_progress = coin()))
+	if ((ji->has_progress = tu_coin()))
 		ji->progress = draw_u32();
-	if ((ji->has_cancel_requested = coin()))
-		ji->cancel_requested = coin();
-	if ((ji->has_result = coin())) {
-		ji->result.len = (size_t)(rng() % (result_cap + 1));
+	if ((ji->has_cancel_requested = tu_coin()))
+		ji->cancel_requested = tu_coin();
+	if ((ji->has_result = tu_coin())) {
+		ji->result.len = (size_t)(tu_rng() % (result_cap + 1));
 		ji->result.data = ji->result.len > 0 ? result : NULL;
 	}
 	ji->message = draw_str();
-	if ((ji->has_queue_ns = coin()))
-		ji->queue_ns = draw_u64();
-	if ((ji->has_run_ns = coin()))
-		ji->run_ns = draw_u64();
-	if ((ji->has_cpu_ns = coin()))
-		ji->cpu_ns = draw_u64();
-	if ((ji->has_ran_on_cpu = coin()))
+	if ((ji->has_queue_ns = tu_coin()))
+		ji->queue_ns = tu_draw_u64();
+	if ((ji->has_run_ns = tu_coin()))
+		ji->run_ns = tu_draw_u64();
+	if ((ji->has_cpu_ns = tu_coin()))
+		ji->cpu_ns = tu_draw_u64();
+	if ((ji->has_ran_on_cpu = tu_coin()))
 		ji->ran_on_cpu = draw_i32();
-	if ((ji->has_delay_left_ms = coin()))
-		ji->delay_left_ms = draw_u64();
+	if ((ji->has_delay_left_ms = tu_coin()))
+		ji->delay_left_ms = tu_draw_u64();
 	ji->unique_key = draw_str();
-	if ((ji->has_attempt = coin()))
+	if ((ji->has_attempt = tu_coin()))
 		ji->attempt = draw_u32();
-	if ((ji->has_retries = coin()))
+	if ((ji->has_retries = tu_coin()))
 		ji->retries = draw_u32();
-	if ((ji->has_submitted_unix_ms = coin()))
-		ji->submitted_unix_ms = draw_u64();
-	if ((ji->has_started_unix_ms = coin()))
-		ji->started_unix_ms = draw_u64();
-	if ((ji->has_ended_unix_ms = coin()))
-		ji->ended_unix_ms = draw_u64();
+	if ((ji->has_submitted_unix_ms = tu_coin()))
+		ji->submitted_unix_ms = tu_draw_u64();
+	if ((ji->has_started_unix_ms = tu_coin()))
+		ji->started_unix_ms = tu_draw_u64();
+	if ((ji->has_ended_unix_ms = tu_coin()))
+		ji->ended_unix_ms = tu_draw_u64();
 }
 
 static void
@@ -183,8 +151,8 @@ fill_event(Tpool__ServerMessage *sm, Tpool__Event *ev)
 	tpool__event__init(ev);
 	sm->msg_case = TPOOL__SERVER_MESSAGE__MSG_EVENT;
 	sm->event = ev;
-	if ((ev->has_job_id = coin()))
-		ev->job_id = draw_u64();
+	if ((ev->has_job_id = tu_coin()))
+		ev->job_id = tu_draw_u64();
 }
 
 /* ------------------------------------------------------------ tests */
@@ -196,21 +164,21 @@ START_TEST(test_submit_reply_random)
 	Tpool__SubmitReply sr;
 	int i;
 
-	rng_state = 0x5eed0001u;
+	tu_rng_seed(0x5eed0001u);
 	for (i = 0; i < RANDOM_ROUNDS; i++) {
 		tpool__server_message__init(&sm);
 		tpool__response__init(&resp);
 		tpool__submit_reply__init(&sr);
 		sm.msg_case = TPOOL__SERVER_MESSAGE__MSG_RESPONSE;
 		sm.response = &resp;
-		if ((resp.has_request_id = coin()))
-			resp.request_id = draw_u64();
+		if ((resp.has_request_id = tu_coin()))
+			resp.request_id = tu_draw_u64();
 		resp.body_case = TPOOL__RESPONSE__BODY_SUBMIT;
 		resp.submit = &sr;
-		if ((sr.has_job_id = coin()))
-			sr.job_id = draw_u64();
-		if ((sr.has_existing = coin()))
-			sr.existing = coin();
+		if ((sr.has_job_id = tu_coin()))
+			sr.job_id = tu_draw_u64();
+		if ((sr.has_existing = tu_coin()))
+			sr.existing = tu_coin();
 		assert_same_as_protobuf_c(&sm);
 	}
 }
@@ -223,17 +191,17 @@ START_TEST(test_started_random)
 	Tpool__JobStarted st;
 	int i;
 
-	rng_state = 0x5eed0002u;
+	tu_rng_seed(0x5eed0002u);
 	for (i = 0; i < RANDOM_ROUNDS; i++) {
 		fill_event(&sm, &ev);
 		tpool__job_started__init(&st);
 		ev.kind_case = TPOOL__EVENT__KIND_STARTED;
 		ev.started = &st;
-		if ((st.has_queue_ns = coin()))
-			st.queue_ns = draw_u64();
-		if ((st.has_cpu = coin()))
+		if ((st.has_queue_ns = tu_coin()))
+			st.queue_ns = tu_draw_u64();
+		if ((st.has_cpu = tu_coin()))
 			st.cpu = draw_i32();
-		if ((st.has_attempt = coin()))
+		if ((st.has_attempt = tu_coin()))
 			st.attempt = draw_u32();
 		assert_same_as_protobuf_c(&sm);
 	}
@@ -247,13 +215,13 @@ START_TEST(test_progress_random)
 	Tpool__JobProgress pr;
 	int i;
 
-	rng_state = 0x5eed0003u;
+	tu_rng_seed(0x5eed0003u);
 	for (i = 0; i < RANDOM_ROUNDS; i++) {
 		fill_event(&sm, &ev);
 		tpool__job_progress__init(&pr);
 		ev.kind_case = TPOOL__EVENT__KIND_PROGRESS;
 		ev.progress = &pr;
-		if ((pr.has_percent = coin()))
+		if ((pr.has_percent = tu_coin()))
 			pr.percent = draw_u32();
 		pr.message = draw_str();
 		assert_same_as_protobuf_c(&sm);
@@ -271,9 +239,9 @@ START_TEST(test_finished_random)
 	Tpool__JobInfo ji;
 	size_t i;
 
-	rng_state = 0x5eed0004u;
+	tu_rng_seed(0x5eed0004u);
 	for (i = 0; i < sizeof(result); i++)
-		result[i] = (uint8_t)rng();
+		result[i] = (uint8_t)tu_rng();
 	for (i = 0; i < RANDOM_ROUNDS; i++) {
 		fill_event(&sm, &ev);
 		tpool__job_finished__init(&fin);
@@ -281,7 +249,7 @@ START_TEST(test_finished_random)
 		ev.finished = &fin;
 		/* Now and then a result past 2^14 bytes: 3-byte lengths. */
 		fill_job_info(&ji, result,
-		    rng() % 50 == 0 ? sizeof(result) : 300);
+		    tu_rng() % 50 == 0 ? sizeof(result) : 300);
 		fin.job = &ji;
 		assert_same_as_protobuf_c(&sm);
 		pool_free();
