@@ -3,7 +3,8 @@
 # and the benchmarks) and tpctl itself.
 
 lib_LTLIBRARIES += client/libtpclient.la
-client_libtpclient_la_SOURCES = client/tpclient.c client/tpclient.h
+client_libtpclient_la_SOURCES = client/tpclient.c client/tpclient.h \
+	client/tpc-io.c client/tpc-io.h
 client_libtpclient_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 client_libtpclient_la_LIBADD = proto/libtpproto.la $(PROTOBUF_C_LIBS)
 # The API of tpclient(3): tpc_*, the protocol's messages (tpool__*) and
@@ -16,7 +17,8 @@ client_libtpclient_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBTPCLIENT_LT_VER
 # clients of the daemon's socket: daemon/gearman.c), so the daemon needs
 # no libtpclient.so at run time.
 noinst_LTLIBRARIES += client/libtpclient-in.la
-client_libtpclient_in_la_SOURCES = client/tpclient.c client/tpclient.h
+client_libtpclient_in_la_SOURCES = client/tpclient.c client/tpclient.h \
+	client/tpc-io.c client/tpc-io.h
 client_libtpclient_in_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
 # Installed as <tpool/tpclient.h>: the header includes the messages'

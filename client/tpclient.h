@@ -13,17 +13,20 @@
  *	tpc_submit() ... tpc_stats()      one request, wait for its response
  *	        |                               ^
  *	        v                               |
- *	   write buffer --flush--> socket --> read buffer --unpack--> queue
+ *	   write buffer --flush--> socket --> read buffer --frames--> queue
  *	        ^                                                      |
  *	tpc_send_*() (pipelined,          tpc_read_message(), tpc_next_event(),
  *	 buffered until a flush)          tpc_wait_job(), tpc_wait_response()
  *
- * Every frame the daemon sends is unpacked into one in-order queue of
- * messages.  A blocking request takes its own response out of the queue
- * (matched by request_id) and leaves everything else there: events that
- * arrive while a request waits are not lost, and neither are responses to
- * pipelined requests.  While the library writes it also reads, so a daemon
- * that answers faster than we send can never deadlock us.
+ * Every frame the daemon sends goes into one in-order queue of messages.
+ * A blocking request takes its own response out of the queue (matched by
+ * request_id) and leaves everything else there: events that arrive while
+ * a request waits are not lost, and neither are responses to pipelined
+ * requests.  While the library writes it also reads, so a daemon that
+ * answers faster than we send can never deadlock us.  A message is
+ * unpacked when it is handed over (routing reads its ids off the bytes):
+ * tpc_submit() unpacks no reply, and tpc_wait_job() without a callback
+ * none of the job's events but its JobFinished.
  *
  * Errors: every function that can fail returns 0 or a positive errno value.
  *	TPC_EDAEMON	the daemon answered the request with an Error; its code
@@ -35,8 +38,12 @@
  *	ECONNRESET	the daemon closed the connection (EPIPE: a write
  *			found it closed).
  *	EPROTO		the daemon sent a frame that is not a ServerMessage
- *			(fatal), or answered with a response of the wrong kind
- *			(that response is dropped; the connection goes on).
+ *			(fatal: when it arrives, or, when only its insides do
+ *			not unpack, when it is handed over; one that is never
+ *			handed over, such as an event tpc_wait_job() steps
+ *			over, is dropped unread), or answered with a response
+ *			of the wrong kind (that response is dropped; the
+ *			connection goes on).
  *	EMSGSIZE	a frame from the daemon over tpc_set_max_frame()
  *			(refused from its header, before any of it is
  *			buffered: fatal), or a request bigger than the

@@ -1,6 +1,6 @@
 /*
- * test_client.c -- Check runner for the client library (client/tpclient.c)
- * without the daemon.
+ * test_client.c -- Check runner for the client library (client/tpclient.c
+ * and client/tpc-io.c) without the daemon.
  *
  * Each test gives the library one end of a socketpair (tpc_attach) and runs
  * a fake server on the other end in a thread: it reads Request frames and
@@ -11,7 +11,7 @@
  *
  * CK_FORK=no is honoured: every test joins its thread and frees what it made.
  *
- * This runner is over 800 lines (about 1050) because each test is a pair:
+ * This runner is over 800 lines (about 1200) because each test is a pair:
  * the fake server's script and the client's side of it.  The wire they
  * share is tests/util/fakewire.c; splitting the runner (connection,
  * requests, events, limits) would give four files of the same shape.
@@ -699,6 +699,151 @@ START_TEST(test_garbage_from_server_is_eproto)
 }
 END_TEST
 
+/* Sends body[0..len) as one frame. */
+static void
+srv_raw(struct fake *fk, const uint8_t *body, size_t len)
+{
+	uint8_t hdr[TP_FRAME_HDR_LEN];
+
+	tp_frame_put_header(hdr, (uint32_t)len);
+	srv_sent(fk, tu_write_all(fk->fk_fd, hdr, sizeof(hdr)) &&
+	    tu_write_all(fk->fk_fd, body, len));
+}
+
+/*
+ * Job 9's started event whose JobStarted does not unpack (a varint cut
+ * off inside it), laid out plainly around it: ServerMessage { event {
+ * job_id 9, started { 08 ff } } }.
+ */
+static const uint8_t bad_started_9[] = {
+	0x12, 0x06, 0x08, 0x09, 0x12, 0x02, 0x08, 0xff
+};
+
+/*
+ * Answers a submit with job 9, then: job 9's unreadable started event,
+ * and unless fk_arg, job 10's started event and job 9's end (with fk_arg
+ * the client ends the connection at the unreadable event: nothing more
+ * is written to it).
+ */
+static void
+srv_bad_started(struct fake *fk)
+{
+	Tpool__Request *req;
+
+	if ((req = srv_read(fk)) == NULL)
+		return;
+	srv_submit_reply(fk, req->request_id, 9);
+	tpool__request__free_unpacked(req, NULL);
+	srv_raw(fk, bad_started_9, sizeof(bad_started_9));
+	if (fk->fk_arg == 0) {
+		srv_event_started(fk, 10);
+		srv_event_finished(fk, 9, "ok", 2);
+	}
+	while ((req = srv_read(fk)) != NULL)
+		tpool__request__free_unpacked(req, NULL);
+}
+
+/*
+ * A message is unpacked only when a caller takes it whole: a wait for a
+ * job's end without a callback steps over its other events unread (the
+ * broken one too), and another job's events stay queued.
+ */
+START_TEST(test_wait_job_steps_over_unread_events)
+{
+	Tpool__JobInfo *ji = NULL;
+	Tpool__Event *ev = NULL;
+	struct fake fk;
+	struct tpc *c;
+	uint64_t job = 0;
+
+	fake_start(&fk, srv_bad_started, 0, &c);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("x", NULL, 0), &job),
+	    0);
+	ck_assert(job == 9);
+	ck_assert_int_eq(tpc_wait_job(c, 9, &ji, NULL, NULL), 0);
+	ck_assert_ptr_nonnull(ji);
+	ck_assert(ji->job_id == 9);
+	ck_assert_uint_eq(ji->result.len, 2);
+	tpool__job_info__free_unpacked(ji, NULL);
+	ck_assert_uint_eq(tpc_pending(c), 1);
+	ck_assert_int_eq(tpc_next_event(c, &ev), 0);
+	ck_assert(ev->job_id == 10);
+	ck_assert_int_eq(ev->kind_case, TPOOL__EVENT__KIND_STARTED);
+	tpool__event__free_unpacked(ev, NULL);
+	tpc_free(c);
+	fake_join(&fk);
+}
+END_TEST
+
+static void
+record_nothing(const Tpool__Event *ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+}
+
+/* The same broken event, taken whole for a callback: EPROTO, for good. */
+START_TEST(test_unreadable_message_taken_is_eproto)
+{
+	Tpool__JobInfo *ji = NULL;
+	struct fake fk;
+	struct tpc *c;
+	uint64_t job = 0;
+
+	fake_start(&fk, srv_bad_started, 1, &c);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("x", NULL, 0), &job),
+	    0);
+	ck_assert_int_eq(tpc_wait_job(c, 9, &ji, record_nothing, NULL),
+	    EPROTO);
+	ck_assert_ptr_null(ji);
+	ck_assert_int_eq(tpc_wait_job(c, 9, &ji, NULL, NULL), EPROTO);
+	tpc_free(c);
+	fake_join(&fk);
+}
+END_TEST
+
+/*
+ * Answers a submit with a SubmitReply whose request_id comes twice, a
+ * wrong one first: protobuf-c keeps the last, which the peek leaves to it.
+ */
+static void
+srv_request_id_twice(struct fake *fk)
+{
+	Tpool__Request *req;
+	uint8_t body[] = {
+		0x0a, 0x08,
+		    0x08, 0x63,		/* request_id 99 */
+		    0x08, 0x00,		/* request_id: the request's */
+		    0x22, 0x02, 0x08, 0x0b,	/* submit { job_id 11 } */
+	};
+
+	if ((req = srv_read(fk)) == NULL)
+		return;
+	if (req->request_id == 0 || req->request_id >= 0x63)
+		fk_fail(fk, "request id not in 1..98");
+	body[5] = (uint8_t)req->request_id;
+	tpool__request__free_unpacked(req, NULL);
+	srv_raw(fk, body, sizeof(body));
+	while ((req = srv_read(fk)) != NULL)
+		tpool__request__free_unpacked(req, NULL);
+}
+
+START_TEST(test_unusual_encoding_read_as_protobuf_c_reads_it)
+{
+	struct fake fk;
+	struct tpc *c;
+	uint64_t job = 0;
+
+	fake_start(&fk, srv_request_id_twice, 0, &c);
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("x", NULL, 0), &job),
+	    0);
+	ck_assert(job == 11);
+	ck_assert_uint_eq(tpc_pending(c), 0);
+	tpc_free(c);
+	fake_join(&fk);
+}
+END_TEST
+
 /* Ignores the first request, answers it late, then answers the second. */
 static void
 srv_slow(struct fake *fk)
@@ -1037,6 +1182,9 @@ client_suite(void)
 	tcase_add_test(tc, test_frame_over_client_limit_refused);
 	tcase_add_test(tc, test_frame_at_client_limit_accepted);
 	tcase_add_test(tc, test_garbage_from_server_is_eproto);
+	tcase_add_test(tc, test_wait_job_steps_over_unread_events);
+	tcase_add_test(tc, test_unreadable_message_taken_is_eproto);
+	tcase_add_test(tc, test_unusual_encoding_read_as_protobuf_c_reads_it);
 	tcase_add_test(tc, test_timeout_then_late_response_dropped);
 	tcase_add_test(tc, test_connection_error_ends_wait);
 	tcase_add_test(tc, test_large_frames_both_ways);
