@@ -127,10 +127,15 @@ START_TEST(test_cpu_time_is_the_jobs_own)
 			ck_assert_uint_le(j->cpu_ns, j->run_ns);
 			tpool__job_info__free_unpacked(j, NULL);
 		}
+		/*
+		 * Half its run time at most: a 100 ms sleep shows about 1 ms
+		 * of CPU under ThreadSanitizer, but once 25.7 ms, in a run of
+		 * the suite on two vCPUs kept busy beside it.
+		 */
 		j = td_run_job(c, "sleep", "100", UNBOUND, -1, -1);
 		ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
 		ck_assert_uint_ge(j->run_ns, 100000000ull);
-		ck_assert_msg(j->cpu_ns < j->run_ns / 4, "%s: a sleep of %llu "
+		ck_assert_msg(j->cpu_ns < j->run_ns / 2, "%s: a sleep of %llu "
 		    "ns used %llu ns of CPU", isolation[k],
 		    (unsigned long long)j->run_ns,
 		    (unsigned long long)j->cpu_ns);

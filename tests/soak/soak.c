@@ -674,14 +674,20 @@ soak_rss_limit(long before_kb)
 	 * what the daemon holds.  Over 2-vCPU runs with no leak (the plain
 	 * build's check passing in the same runs) ASan ended 5.4-9.0 MiB
 	 * above a baseline of 30-32 MiB, TSan 12-34% above its own: half
-	 * again, and at least 16 MiB, there.  The tight check is the plain
-	 * build's; under ASan, LeakSanitizer checks leaks at exit.
+	 * again, and at least 16 MiB, there.  TSan's end is the steadier
+	 * figure: 72.2-73.8 MiB in runs whose baselines were 47.5 MiB (the
+	 * warm-up while other tests ran beside it) to 69.6 MiB; so at least
+	 * 32 MiB under TSan.  The tight check is the plain build's; under
+	 * ASan, LeakSanitizer checks leaks at exit.
 	 */
 	if (soak_cfg.sc_slow > 1) {
 		if (slack < before_kb / 2)
 			slack = before_kb / 2;
 		if (slack < 16384)
 			slack = 16384;
+		if (strcmp(soak_cfg.sc_sanitizer, "TSan") == 0 &&
+		    slack < 32768)
+			slack = 32768;
 	}
 	return before_kb + slack;
 }
