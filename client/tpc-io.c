@@ -24,10 +24,9 @@
  * tpc_submit() reads the job id off the peek, and tpc_wait_job() without a
  * callback steps over the job's other events unread, so a null job's
  * submit-and-wait unpacks one message (its finished event) of the three it
- * gets.  A message the peek
- * cannot read plainly is unpacked on arrival instead; one whose bytes
- * protobuf-c refuses when it is taken ends the connection with EPROTO, as
- * it would have on arrival.
+ * gets.  A message the peek cannot read plainly is unpacked on arrival
+ * instead; one whose bytes protobuf-c refuses when it is taken ends the
+ * connection with EPROTO, as it would have on arrival.
  *
  * The socket stays in the mode the caller gave it; sends and the reads
  * during a write use MSG_DONTWAIT, and waits are in poll(2) (conn_pump).
