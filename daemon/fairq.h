@@ -34,6 +34,14 @@ bool	tpd_fq_cancel(struct tpd_job *job);
 /* A job libtp had has ended (or libtp let go of it unrun): its place goes
  * to the next in turn.  Nothing for a job that was never handed. */
 void	tpd_fq_ended(struct tpd_job *job);
+/*
+ * The loop takes in a batch of ends: from tpd_fq_hold() to
+ * tpd_fq_release() the places they give are handed on at the release,
+ * all at once, not one end at a time (so libtp's workers are woken for
+ * a burst of jobs, not for each).  Not nested.
+ */
+void	tpd_fq_hold(void);
+void	tpd_fq_release(void);
 /* How many jobs wait here, in all pools (for Stats). */
 unsigned int tpd_fq_waiting(void);
 /* In pool's turns alone (for a deadline's estimate). */

@@ -183,11 +183,12 @@ struct tpd_job {
  * The completion queue (a lock-free list and an eventfd).  deliver is
  * called on the loop thread for each job with notes, oldest first, with
  * the notes taken (bits) and when the loop took them in (now,
- * tpd_now_ns(), read once for a batch).  0 or an errno (logged).
+ * tpd_now_ns(), read once for a batch); batch(true) before a batch's
+ * first, batch(false) after its last.  0 or an errno (logged).
  */
 int	tpd_cq_init(struct event_base *base,
 	    void (*deliver)(struct tpd_job *job, unsigned int bits,
-	    uint64_t now));
+	    uint64_t now), void (*batch)(bool start));
 void	tpd_cq_destroy(void);
 /*
  * Deliver what was posted now, when a job has ended since the last

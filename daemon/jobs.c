@@ -138,6 +138,7 @@ static void finished_add(struct tpd_job *);
 static void finished_forget(struct tpd_job *);
 static bool jobs_reclaim(uid_t);
 static void job_notes(struct tpd_job *, unsigned int, uint64_t);
+static void job_notes_batch(bool);
 
 /* ---------------------------------------------------------------- users */
 
@@ -200,7 +201,7 @@ tpd_jobs_init(struct event_base *base, const struct tpd_job_hooks *hooks)
 	if (jobs_reap_ev == NULL || jobs_keep_ev == NULL ||
 	    event_add(jobs_reap_ev, &tv) != 0)
 		return ENOMEM;
-	if ((error = tpd_cq_init(base, job_notes)) != 0)
+	if ((error = tpd_cq_init(base, job_notes, job_notes_batch)) != 0)
 		return error;
 	return 0;
 }
@@ -1322,6 +1323,19 @@ job_retry(struct tpd_job *job)
 		job_queue(job);
 	if (jobs_hooks->jh_changed != NULL)
 		jobs_hooks->jh_changed(job);
+}
+
+/*
+ * The completion queue's batches (tpd_cq_init()): the places their ends
+ * give in the turns are handed on after the batch, together.
+ */
+static void
+job_notes_batch(bool start)
+{
+	if (start)
+		tpd_fq_hold();
+	else
+		tpd_fq_release();
 }
 
 /* The completion queue delivers a job's notes here (tpd_cq_init()). */

@@ -17,7 +17,7 @@
  * most once and fast progress reports coalesce into the latest one.  The
  * loop takes the whole stack at once (one atomic exchange), and for each
  * job swaps its bits for none, then delivers STARTED, PROGRESS, FINISHED,
- * oldest job first.
+ * oldest job first, telling jobs.c where the batch begins and ends.
  *
  * Wakeups: only FINISHED wakes the loop (one eventfd write, and only when
  * no wakeup is pending already).  The loop watches the eventfd
@@ -98,6 +98,7 @@ static struct {
 	void			(*cq_deliver)(struct tpd_job *, unsigned int,
 				    uint64_t);
 						/* c: jobs.c's */
+	void			(*cq_batch_fn)(bool);	/* c: jobs.c's */
 } cq = {
 	.cq_fd = -1,
 };
@@ -182,9 +183,11 @@ cq_drain(void)
 	 * all of them (none for starts and progress alone).
 	 */
 	now = (ended & TPD_NOTE_FINISHED) != 0 ? tpd_now_ns() : 0;
+	cq.cq_batch_fn(true);
 	for (i = n; i-- > 0;)
 		cq.cq_deliver(cq.cq_batch[i].ci_job, cq.cq_batch[i].ci_bits,
 		    now);
+	cq.cq_batch_fn(false);
 	if (cq.cq_batch_cap > 65536 && n < cq.cq_batch_cap / 4) {
 		free(cq.cq_batch);
 		cq.cq_batch = NULL;
@@ -229,11 +232,13 @@ tpd_cq_lazy_timer(bool on)
 
 int
 tpd_cq_init(struct event_base *base,
-    void (*deliver)(struct tpd_job *, unsigned int, uint64_t))
+    void (*deliver)(struct tpd_job *, unsigned int, uint64_t),
+    void (*batch)(bool))
 {
 	int error;
 
 	cq.cq_deliver = deliver;
+	cq.cq_batch_fn = batch;
 	if ((cq.cq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		error = errno;
 		tpd_err("eventfd: %s", strerror(error));
