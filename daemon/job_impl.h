@@ -61,27 +61,62 @@ struct tpd_job {
 	struct threadpool_job	j_tpjob;	/* j: libtp's part */
 	pthread_mutex_t		j_lock;		/* the job lock */
 
+	/*
+	 * What the worker writes (and the completion queue's link), on the
+	 * lines after the job lock, which it takes too: the loop, reading
+	 * them after the note, fetches few cache lines from the worker's
+	 * CPU.
+	 */
+	struct tpd_job		*j_cqnext;	/* q: next on the queue */
+	atomic_uint		j_cqbits;	/* a: TPD_NOTE_* not yet
+						 *    taken; not 0 while on
+						 *    the completion queue */
+	atomic_bool		j_cancel;	/* a: cancel requested */
+	bool			j_permanent;	/* w: FINISHED: the plugin
+						 *    said no retry */
+	int			j_ran_on_cpu;	/* w: STARTED; -1: never ran */
+	Tpool__JobState		j_outcome;	/* w: FINISHED: how it ended */
+	uint64_t		j_start_ns;	/* w: STARTED; 0: never ran */
+	uint64_t		j_end_ns;	/* w: FINISHED */
+	uint64_t		j_cpu_ns;	/* w: FINISHED */
+	uint8_t			*j_result;	/* w: FINISHED; owned */
+	size_t			j_result_len;	/* w: FINISHED */
+	char			*j_message;	/* w: FINISHED; owned */
+
+	/* What the worker reads, next to each other. */
 	uint64_t		j_id;		/* c */
-	uid_t			j_uid;		/* c: owner */
 	struct tpd_plugin	*j_plugin;	/* l: held until final, then
 						 *    NULL (its worker reads
 						 *    it before it posts the
 						 *    end) */
+	const uint8_t		*j_input;	/* c: in this allocation */
+	size_t			j_input_len;	/* c */
+	char			*j_name;	/* c: in this allocation */
+	unsigned int		j_attempt;	/* l: 1, 2...; set before the
+						 *    job is handed to libtp,
+						 *    which its worker reads
+						 *    after (libtp's lock) */
+	uint64_t		j_submit_ns;	/* c */
+	uint64_t		j_deadline_ns;	/* c: start by it; 0: none */
+	uint64_t		j_timeout_ns;	/* c: may run that long;
+						 *    0: none */
+	atomic_bool		j_timed_out;	/* a: its time is up (the worker
+						 *    reports TIMED_OUT) */
+	atomic_bool		j_kill;		/* a: grace over: isolation
+						 *    process ends its worker */
+
+	uid_t			j_uid;		/* c: owner */
 	const char		*j_plugin_name;	/* c: in this allocation */
 	struct threadpool	*j_pool;	/* c: where it was scheduled */
 	Tpool__PoolKind		j_pool_kind;	/* c */
 	int			j_pri;		/* c */
 	int			j_cpu;		/* c: the per-CPU pool's, -1 */
-	uint64_t		j_submit_ns;	/* c */
-	uint64_t		j_deadline_ns;	/* c: start by it; 0: none */
 	struct event		*j_deadline_ev;	/* l: fires at it while
 						 *    queued */
 	uint64_t		j_not_before_ns; /* l: queued then (a delay, a
 						 *    retry's backoff); 0: at
 						 *    once */
 	struct event		*j_delay_ev;	/* l: fires then (SCHEDULED) */
-	uint64_t		j_timeout_ns;	/* c: may run that long;
-						 *    0: none */
 	struct event		*j_timeout_ev;	/* l: time up, then grace
 						 *    over */
 	bool			j_time_up;	/* l: the timer fired once */
@@ -89,26 +124,13 @@ struct tpd_job {
 						 *    thread still runs it */
 	char			*j_loop_msg;	/* l: owned: a written-off job's
 						 *    message */
-	atomic_bool		j_timed_out;	/* a: its time is up (the worker
-						 *    reports TIMED_OUT) */
-	atomic_bool		j_kill;		/* a: grace over: isolation
-						 *    process ends its worker */
-	const uint8_t		*j_input;	/* c: in this allocation */
-	size_t			j_input_len;	/* c */
-	char			*j_name;	/* c: in this allocation */
 	char			*j_unique_key;	/* c: in this allocation; NULL:
 						 *    none */
 	LIST_ENTRY(tpd_job)	j_keyent;	/* l: on jobs_keys while in
 						 *    flight (j_keyed) */
 	bool			j_keyed;	/* l: on jobs_keys */
-	unsigned int		j_attempt;	/* l: 1, 2...; set before the
-						 *    job is handed to libtp,
-						 *    which its worker reads
-						 *    after (libtp's lock) */
 	unsigned int		j_retries;	/* c: runs after the first */
 	uint64_t		j_backoff_ns;	/* c: before the first retry */
-	bool			j_permanent;	/* w: FINISHED: the plugin
-						 *    said no retry */
 	char			*j_retry_msg;	/* l: owned: how the last
 						 *    attempt ended, while it
 						 *    waits for the next */
@@ -135,27 +157,11 @@ struct tpd_job {
 	bool			j_scheduled;	/* l: handed to libtp */
 	bool			j_started;	/* l: its STARTED was taken */
 
-	uint64_t		j_start_ns;	/* w: STARTED; 0: never ran */
-	int			j_ran_on_cpu;	/* w: STARTED; -1: never ran */
-	Tpool__JobState		j_outcome;	/* w: FINISHED: how it ended */
-	uint64_t		j_end_ns;	/* w: FINISHED */
-	uint64_t		j_cpu_ns;	/* w: FINISHED */
-	uint8_t			*j_result;	/* w: FINISHED; owned */
-	size_t			j_result_len;	/* w: FINISHED */
-	char			*j_message;	/* w: FINISHED; owned */
-
 	atomic_uint		j_progress;	/* j, a: percent, written
 						 *    under j with the message,
 						 *    read alone without it */
 	char			j_progress_msg[TP_PLUGIN_PROGRESS_MSG_MAX];
 						/* j */
-
-	atomic_bool		j_cancel;	/* a: cancel requested */
-
-	struct tpd_job		*j_cqnext;	/* q: next on the queue */
-	atomic_uint		j_cqbits;	/* a: TPD_NOTE_* not yet
-						 *    taken; not 0 while on
-						 *    the completion queue */
 
 	size_t			j_budget;	/* l: bytes charged to its uid
 						 *    (budget.h) */
