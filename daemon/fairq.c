@@ -60,7 +60,7 @@
  * once (tpd_fq_hold()): handed one end at a time, each between two ends'
  * work, a stream of jobs faster than the loop's work on their ends came to
  * libtp as single jobs, each waking an idle worker for itself (0.12 worker
- * sleeps a pipelined null job, 0.045 handed after the batch).
+ * sleeps a pipelined null job, 0.045-0.06 handed after the batch).
  */
 #define	FQ_AHEAD_SHARED	1u
 #define	FQ_AHEAD_ALONE	1024u
