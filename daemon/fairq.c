@@ -9,8 +9,9 @@
  * (--max-threads) plus FQ_AHEAD_SHARED jobs while several users have jobs
  * in the pool, plus FQ_AHEAD_ALONE while one has; a job's end (or its
  * cancellation) gives its place to the user at the head of the ring, who
- * goes to the back (the ends the loop takes in as a batch, at its end).  A user that libtp has no job of joins the ring at its
- * head: the least served goes first.
+ * goes to the back (the ends the loop takes in as a batch, at its end).
+ * A user that libtp has no job of joins the ring at its head: the least
+ * served goes first.
  *
  * Taking back: when a second user's first job comes to a pool where libtp
  * has more than the shared allowance, the newest jobs handed that have not
@@ -512,17 +513,18 @@ tpd_fq_ended(struct tpd_job *job)
 	fq_user_maybe_free(fu);
 	/* The pool may be gone with its last job; else the next in turn. */
 	LIST_FOREACH(fp, &fq_pools, fp_entry)
-		if (fp->fp_pool == job->j_pool) {
-			if (fq_holding)
-				fp->fp_owed = fq_owed = true;
-			else
-				fq_fill_or_queue(fp);
+		if (fp->fp_pool == job->j_pool)
 			break;
-		}
-	if (fq_holding)
+	if (fq_holding) {
+		/* At tpd_fq_release(), with the batch's other ends. */
+		if (fp != NULL)
+			fp->fp_owed = true;
 		fq_owed = true;
-	else
-		fq_fill_blocked();
+		return;
+	}
+	if (fp != NULL)
+		fq_fill_or_queue(fp);
+	fq_fill_blocked();
 }
 
 void
