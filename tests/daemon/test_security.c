@@ -610,15 +610,21 @@ START_TEST(test_errors_name_no_path_or_address)
 	Tpool__ErrorCode code;
 	struct tpc *c, *c2, *extra[3 + TD_ROOT_RESERVE];
 	uint8_t hdr[TP_FRAME_HDR_LEN];
-	char longname[300], buf[256];
+	char longname[300], buf[256], gate[128];
 	const char *why;
 	unsigned int logged;
 	uint64_t sleeper;
 	size_t i;
 	int fd, p[2];
 
-	td_up(&D, ARGS("--max-input", "64", "--max-jobs", "1", "--max-connections", "4",
-	    "--max-frame", "4096", "--read-timeout", "300ms"));
+	/* The probe's gated job holds the one job slot and, deaf to the
+	 * cancel a stop sends, the daemon in its grace period below. */
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "probe", NULL);
+	td_start(&D, NULL, ARGS("--max-input", "64", "--max-jobs", "1",
+	    "--max-connections", "4", "--max-frame", "4096",
+	    "--read-timeout", "300ms", "--shutdown-grace", "120s"));
 	c = td_connect(&D);
 	submit_error(c, "nosuch", "x", NULL, UNBOUND, -1, -1,
 	    TPOOL__ERROR_CODE__ERROR_UNKNOWN_PLUGIN);
@@ -638,7 +644,9 @@ START_TEST(test_errors_name_no_path_or_address)
 	buf[100] = '\0';
 	submit_error(c, "echo", buf, NULL, UNBOUND, -1, -1,
 	    TPOOL__ERROR_CODE__ERROR_INPUT_TOO_LARGE);
-	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("sleep", "30000", 5), &sleeper), 0);
+	td_gate_input(&D, gate, sizeof(gate));
+	ck_assert_int_eq(tpc_submit(c, TPC_SUBMIT_ARGS("probe", gate,
+	    strlen(gate)), &sleeper), 0);
 	submit_error(c, "echo", "x", NULL, UNBOUND, -1, -1,
 	    TPOOL__ERROR_CODE__ERROR_TOO_MANY_JOBS);
 	ck_assert_int_eq(tpc_status(c, 999999, &sr), TPC_EDAEMON);
@@ -706,12 +714,17 @@ START_TEST(test_errors_name_no_path_or_address)
 		tpc_free(extra[i]);
 	wait_connections(c, 1);
 
-	/* Shutting down: a running job holds the daemon in its grace period. */
+	/*
+	 * Shutting down: the gated job holds the daemon in its grace period
+	 * (a job that ends at the cancel would let the daemon drain and
+	 * close c2 before its request arrives).
+	 */
 	c2 = td_connect(&D);
 	ck_assert_int_eq(kill(D.td_pid, SIGTERM), 0);
 	ck_assert(td_wait_notify(&D, "STOPPING=1", td_deadline_ms()));
 	submit_error(c2, "echo", "x", NULL, UNBOUND, -1, -1,
 	    TPOOL__ERROR_CODE__ERROR_SHUTTING_DOWN);
+	td_gate_open(&D);	/* the job ends; the daemon drains and exits */
 	tpc_free(c2);
 	tpc_free(c);
 
