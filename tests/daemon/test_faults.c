@@ -532,7 +532,7 @@ START_TEST(test_read_timeout_counts_from_the_frame_start)
 	size_t len;
 	int fd, k;
 
-	td_up(&D, ARGS("--read-timeout", "1500ms"));
+	td_up(&D, ARGS("--read-timeout", "2s"));
 	h.has_version = true;
 	h.version = TPOOL__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT;
 	req.has_request_id = true;
@@ -543,10 +543,11 @@ START_TEST(test_read_timeout_counts_from_the_frame_start)
 	tp_frame_put_header(frame, (uint32_t)len);
 	(void)tpool__request__pack(&req, frame + TP_FRAME_HDR_LEN);
 	fd = td_raw_connect(&D);
-	/* Three frames, each in two halves 600 ms apart: 1.8 s in all. */
+	/* Three frames, each in two halves 800 ms apart: 2.4 s in all, and
+	 * 1.2 s to spare in each frame for a slow test. */
 	for (k = 0; k < 3; k++) {
 		td_raw_write(fd, frame, 3);
-		td_sleep_ms(600);
+		td_sleep_ms(800);
 		td_raw_write(fd, frame + 3, len + TP_FRAME_HDR_LEN - 3);
 		sm = td_raw_read(fd, td_deadline_ms(), NULL);
 		ck_assert_msg(sm != NULL, "frame %d: no reply", k);

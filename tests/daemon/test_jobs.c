@@ -808,7 +808,7 @@ START_TEST(test_watch_from_second_connection)
 	td_up(&D, NULL);
 	a = td_connect(&D);
 	b = td_connect(&D);
-	id = td_submit(a, "sleep", "600");
+	id = td_submit(a, "sleep", "1500");
 	ck_assert_int_eq(tpc_watch(b, id, &wr), 0);
 	ck_assert_uint_eq(wr->job->job_id, id);
 	ck_assert(wr->job->state == TPOOL__JOB_STATE__JOB_QUEUED ||
@@ -828,7 +828,7 @@ START_TEST(test_watch_from_second_connection)
 	ck_assert(progress);
 	/* The submitter got its events too. */
 	ck_assert_int_eq(tpc_wait_job(a, id, &j, NULL, NULL), 0);
-	expect_result(j, "slept 600 ms");
+	expect_result(j, "slept 1500 ms");
 	tpool__job_info__free_unpacked(j, NULL);
 
 	/* Watching a finished job: the reply has its end; no events follow. */
@@ -892,7 +892,7 @@ START_TEST(test_finished_jobs_are_forgotten)
 	uint64_t first = 0, last = 0, end;
 	int i, error;
 
-	td_up(&D, ARGS("--finished-keep", "2", "--finished-ttl", "700ms"));
+	td_up(&D, ARGS("--finished-keep", "2", "--finished-ttl", "2s"));
 	c = td_connect(&D);
 	for (i = 0; i < 4; i++) {
 		j = td_run_job(c, "echo", "k", UNBOUND, -1, -1);
@@ -1095,7 +1095,8 @@ START_TEST(test_unused_pools_are_released)
 	unsigned int round;
 	uint64_t end;
 
-	td_up(&D, ARGS("--idle-timeout", "200ms"));
+	/* Long enough that a slow test sees the pools before they go. */
+	td_up(&D, ARGS("--idle-timeout", "1s"));
 	c = td_connect(&D);
 	for (round = 0; round < 2; round++) {
 		j = td_run_job(c, "echo", "u", UNBOUND, 7, -1);
@@ -1315,12 +1316,6 @@ START_TEST(test_delayed_job_is_scheduled_then_runs)
 	c = td_connect(&D);
 	id = submit_delayed(c, "later", 400, 5000, &code);
 	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_UNSPECIFIED);
-	ck_assert_int_eq(tpc_status(c, id, &sr), 0);
-	ck_assert_int_eq(sr->jobs[0]->state, TPOOL__JOB_STATE__JOB_SCHEDULED);
-	ck_assert(sr->jobs[0]->has_delay_left_ms);
-	ck_assert_uint_gt(sr->jobs[0]->delay_left_ms, 0);
-	ck_assert_uint_le(sr->jobs[0]->delay_left_ms, 400);
-	tpool__status_reply__free_unpacked(sr, NULL);
 	j = td_wait_final(c, id);
 	ck_assert_int_eq(j->state, TPOOL__JOB_STATE__JOB_SUCCEEDED);
 	/* Not queued before its delay (from the daemon's receipt, a few us
@@ -1328,8 +1323,16 @@ START_TEST(test_delayed_job_is_scheduled_then_runs)
 	ck_assert_uint_ge(j->queue_ns, 399000000u);
 	tpool__job_info__free_unpacked(j, NULL);
 
+	/* Shown scheduled, with the time left (a delay that cannot run out
+	 * while a slow test looks). */
 	far = submit_delayed(c, "never", 60000, 0, &code);
 	ck_assert_int_eq(code, TPOOL__ERROR_CODE__ERROR_UNSPECIFIED);
+	ck_assert_int_eq(tpc_status(c, far, &sr), 0);
+	ck_assert_int_eq(sr->jobs[0]->state, TPOOL__JOB_STATE__JOB_SCHEDULED);
+	ck_assert(sr->jobs[0]->has_delay_left_ms);
+	ck_assert_uint_gt(sr->jobs[0]->delay_left_ms, 0);
+	ck_assert_uint_le(sr->jobs[0]->delay_left_ms, 60000);
+	tpool__status_reply__free_unpacked(sr, NULL);
 	ck_assert_int_eq(tpc_cancel(c, far, false, &cr), 0);
 	ck_assert_int_eq(cr->result, TPOOL__CANCEL_RESULT__CANCEL_BEFORE_RUN);
 	tpool__cancel_reply__free_unpacked(cr, NULL);
@@ -1380,10 +1383,16 @@ START_TEST(test_unique_key_answers_the_job_in_flight)
 	Tpool__ErrorCode code;
 	Tpool__JobInfo *j;
 	struct tpc *c;
+	char gate[128];
 
-	td_up(&D, NULL);
+	/* The first job runs, deaf to cancel, until the gate opens. */
+	td_init(&D);
+	td_add_example_plugins(&D);
+	td_add_plugin(&D, "probe", NULL);
+	td_start(&D, NULL, NULL);
 	c = td_connect(&D);
-	a = submit_keyed(c, "sleep", "400", "nightly", &code);
+	td_gate_input(&D, gate, sizeof(gate));
+	a = submit_keyed(c, "probe", gate, "nightly", &code);
 	ck_assert_ptr_nonnull(a);
 	ck_assert(!a->existing);
 	b = submit_keyed(c, "echo", "x", "nightly", &code);
@@ -1398,6 +1407,7 @@ START_TEST(test_unique_key_answers_the_job_in_flight)
 	ck_assert_str_eq(st->jobs[0]->unique_key, "nightly");
 	tpool__status_reply__free_unpacked(st, NULL);
 	/* The watch the existing answer added: its end comes as an event. */
+	td_gate_open(&D);
 	tpool__event__free_unpacked(td_wait_event(c, a->job_id,
 	    TPOOL__EVENT__KIND_FINISHED), NULL);
 	j = td_wait_final(c, a->job_id);

@@ -619,8 +619,10 @@ START_TEST(test_sighup_slow_plugin_init_stalls_nobody)
 	}
 	(void)fprintf(stderr, "slowest stats + job round trip during the "
 	    "reload: %llu ms\n", (unsigned long long)worst);
-	ck_assert_msg(worst < 1000, "a client waited %llu ms",
-	    (unsigned long long)worst);
+	/* A loop that waited for the init or the fini shows 2000 ms or more;
+	 * under valgrind a round trip alone can take a few hundred. */
+	ck_assert_msg(worst < (getenv("TPOOL_TEST_WRAPPER") != NULL ? 1600 :
+	    1000), "a client waited %llu ms", (unsigned long long)worst);
 	ck_assert(td_wait_notify(&D, "READY=1", td_deadline_ms()));
 	ck_assert(td_log_contains(&D, "plugin directory"));
 	tpc_free(c);

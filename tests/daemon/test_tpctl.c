@@ -560,6 +560,8 @@ START_TEST(test_exit_status_of_failed_and_cancelled_jobs)
 {
 	struct run r, w;
 	char *idtext;
+	uint64_t end;
+	bool running;
 	int out, err;
 	pid_t pid;
 
@@ -575,6 +577,18 @@ START_TEST(test_exit_status_of_failed_and_cancelled_jobs)
 	idtext = json_get(r.r_out, "job_id");
 	ck_assert_ptr_nonnull(idtext);
 	run_free(&r);
+	/* Running before the cancel (a slow first worker: still queued). */
+	for (end = tu_now_ms() + td_deadline_ms();; usleep(20000)) {
+		r = tpctl(ARGS("--json", "status", idtext));
+		ck_assert_msg(r.r_status == 0, "exit %d: %s", r.r_status,
+		    r.r_err);
+		running = strstr(r.r_out, "\"running\"") != NULL;
+		run_free(&r);
+		if (running)
+			break;
+		ck_assert_msg(tu_now_ms() < end, "job %s did not start",
+		    idtext);
+	}
 	pid = tpctl_spawn(ARGS("watch", idtext), true, &out, &err);
 	td_sleep_ms(200);
 	r = tpctl(ARGS("--json", "cancel", "--wait", idtext));
