@@ -413,12 +413,40 @@ soak_daemon_term(unsigned int timeout_ms)
 	return soak_daemon_wait(timeout_ms);
 }
 
+/*
+ * The resident kB of a sanitizer's shadow: its mappings of over 1 TiB of
+ * address space (TSan's shadow and meta shadow, ASan's shadow).  They
+ * mirror every address the daemon ever touched, so they follow the load's
+ * peak and never shrink; the daemon's own memory is the rest.  -1 when
+ * /proc/PID/smaps cannot be read.
+ */
+static long
+daemon_shadow_kb(void)
+{
+	char path[64], line[256];
+	unsigned long long lo = 0, hi = 0;
+	long kb, total = 0;
+	FILE *f;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/smaps", (int)daemon_pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%llx-%llx ", &lo, &hi) == 2)
+			continue;
+		if (sscanf(line, "Rss: %ld kB", &kb) == 1 && hi - lo > (1ull << 40))
+			total += kb;
+	}
+	(void)fclose(f);
+	return total;
+}
+
 int
 soak_daemon_usage(struct soak_usage *ret_u)
 {
 	char path[64], line[256], link[PATH_MAX];
 	struct dirent *de;
-	struct soak_usage u = { -1, 0, 0, -1, -1 };
+	struct soak_usage u = { -1, 0, 0, 0, -1, -1 };
 	ssize_t n;
 	FILE *f;
 	DIR *d;
@@ -448,6 +476,9 @@ soak_daemon_usage(struct soak_usage *ret_u)
 	}
 	(void)closedir(d);
 	if (u.su_rss_kb < 0 || u.su_threads < 0)
+		return EPROTO;
+	if (strcmp(soak_cfg.sc_sanitizer, "none") != 0 &&
+	    (u.su_shadow_kb = daemon_shadow_kb()) < 0)
 		return EPROTO;
 	*ret_u = u;
 	return 0;

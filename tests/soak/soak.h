@@ -234,6 +234,8 @@ void	soak_client_final_done(void);
 
 struct soak_usage {
 	long		su_rss_kb;		/* VmRSS */
+	long		su_shadow_kb;		/* of it, a sanitizer's shadow
+						 * (soak_daemon_usage) */
 	long		su_fds;			/* entries of /proc/PID/fd */
 	long		su_plugin_fds;		/* those of them on a *.so: tpoold
 						 * keeps one per loaded plugin */
