@@ -192,22 +192,31 @@ daemon_show_log(void)
 }
 
 /*
- * In the child, before exec: under ASan, a small quarantine (unless one is
- * set), so that freed memory held back to catch its use after free does
- * not swamp the daemon's own VmRSS (256 MiB by default).
+ * In the child, before exec: under ASan, a small quarantine, so that freed
+ * memory held back to catch its use after free does not swamp the
+ * daemon's own VmRSS (256 MiB by default), and freed pages given back to
+ * the kernel every second (by default never), so that VmRSS follows what
+ * the daemon holds rather than its peak: over the soak's load the daemon's
+ * VmRSS less shadow grew by 6,140-12,736 kB without it, 2,656-8,132 kB
+ * with it (four runs each).  An option already in ASAN_OPTIONS is left as
+ * it is.
  */
 static void
 daemon_sanitizer_env(void)
 {
 	static char opts[1024];
 	const char *old = getenv("ASAN_OPTIONS");
+	size_t n;
 
-	if (strcmp(soak_cfg.sc_sanitizer, "ASan") != 0 ||
-	    (old != NULL && strstr(old, "quarantine_size_mb") != NULL))
+	if (strcmp(soak_cfg.sc_sanitizer, "ASan") != 0)
 		return;
-	(void)snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=%u",
-	    old != NULL ? old : "", old != NULL && *old != '\0' ? ":" : "",
-	    SOAK_ASAN_QUARANTINE_MB);
+	n = (size_t)snprintf(opts, sizeof(opts), "%s", old != NULL ? old : "");
+	if (strstr(opts, "quarantine_size_mb") == NULL && n < sizeof(opts))
+		n += (size_t)snprintf(opts + n, sizeof(opts) - n, "%squarantine_size_mb=%u",
+		    n != 0 ? ":" : "", SOAK_ASAN_QUARANTINE_MB);
+	if (strstr(opts, "allocator_release_to_os_interval_ms") == NULL && n < sizeof(opts))
+		(void)snprintf(opts + n, sizeof(opts) - n,
+		    "%sallocator_release_to_os_interval_ms=1000", n != 0 ? ":" : "");
 	(void)setenv("ASAN_OPTIONS", opts, 1);
 }
 
