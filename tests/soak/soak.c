@@ -253,7 +253,8 @@ soak_usage(FILE *f)
 	    "many clients (all pool kinds and priorities, cancels, watches, status,\n"
 	    "disconnects, a SIGHUP), stops it with SIGTERM, and proves that every\n"
 	    "accepted job got exactly one final state, that every cancel answer was\n"
-	    "true, and that its memory and descriptors came back.\n"
+	    "true, and that its memory and descriptors came back (memory less a\n"
+	    "sanitizer's shadow; not checked under TSan).\n"
 	    "\n"
 	    "The crash mode (--crash) runs it with a job store (--state-dir) under load\n"
 	    "and kills it with SIGKILL KILLS times at random moments, starting it again\n"
@@ -684,9 +685,10 @@ soak_own_kb(const struct soak_usage *u)
  * beside the daemon's, and with no leak (the plain build's tight check
  * passing) VmRSS less shadow went from 43,304 to 80,020 kB over a load
  * that outran a short warm-up (--warmup 2), and VmRSS from 91,660 to
- * 143,308 kB in a run whose warm-up shared two vCPUs with other tests.  The check that can tell a
- * leak from that is the plain build's; under ASan, LeakSanitizer's at
- * exit as well.  Descriptors and threads are checked under every build.
+ * 143,308 kB in a run whose warm-up shared two vCPUs with other tests.
+ * The check that can tell a leak from that is the plain build's; under
+ * ASan, LeakSanitizer's at exit as well.  Descriptors and threads are
+ * checked under every build.
  */
 static bool
 soak_rss_checked(void)
