@@ -233,8 +233,14 @@ pool_queued_locked(struct threadpool *pool)
 	}
 }
 
-TP_EXPORT void
-threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
+/*
+ * threadpool_schedule_job() but for the wakeup: returns the idle worker
+ * the job was handed to, for the caller to wake, or NULL.  deferred: the
+ * caller wakes it only after releasing the job lock, so it is counted in
+ * the worker's tpt_wakers meanwhile, which keeps it from exiting.
+ */
+static struct threadpool_thread *
+job_schedule(struct threadpool *pool, struct threadpool_job *job, bool deferred)
 {
 	struct threadpool_thread *thread;
 
@@ -251,7 +257,7 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 	 */
 	if (__builtin_expect(job_thread(job) != NULL, 0)) {
 		TP_ASSERT_POOL_GEN(job->job_pool);
-		return;
+		return NULL;
 	}
 
 	/*
@@ -268,12 +274,12 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 		job_set_thread(job, &pool->tp_overseer);
 		pool_push_incoming(pool, job);
 		if (__atomic_load_n(&pool->tp_push_ok, __ATOMIC_SEQ_CST))
-			return;
+			return NULL;
 		(void)pthread_mutex_lock(&pool->tp_lock);
 		(void)pool_take_incoming_locked(pool);
 		pool_queued_locked(pool);
 		(void)pthread_mutex_unlock(&pool->tp_lock);
-		return;
+		return NULL;
 	}
 
 	(void)pthread_mutex_lock(&pool->tp_lock);
@@ -293,14 +299,11 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 		thread->tpt_waking = true;
 		pool->tp_nwaking++;
 		job_set_thread(job, thread);
+		if (deferred)
+			(void)__atomic_add_fetch(&thread->tpt_wakers, 1,
+			    __ATOMIC_RELAXED);
 		(void)pthread_mutex_unlock(&pool->tp_lock);
-		/*
-		 * It cannot exit now that it has a job, nor end the job while
-		 * we hold the job lock that threadpool_job_done needs: wake it
-		 * unlocked.
-		 */
-		thread_wake(thread);
-		return;
+		return thread;
 	}
 
 	/*
@@ -316,6 +319,45 @@ threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
 	pool_queue_job_locked(pool, job);
 	pool_queued_locked(pool);
 	(void)pthread_mutex_unlock(&pool->tp_lock);
+	return NULL;
+}
+
+TP_EXPORT void
+threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job)
+{
+	struct threadpool_thread *thread;
+
+	/*
+	 * A worker handed the job cannot exit now that it has one, nor end
+	 * the job while we hold the job lock that threadpool_job_done needs:
+	 * wake it without the pool lock.
+	 */
+	if ((thread = job_schedule(pool, job, false)) != NULL)
+		thread_wake(thread);
+}
+
+/*
+ * The worker is woken after the job lock is released, so that, woken on
+ * the caller's CPU, it does not preempt the caller while the caller still
+ * holds the lock the job's end needs: that cost two more context switches
+ * a job (the worker's sleep on the lock, and its wakeup at the unlock).
+ * It can now start, end the job and go to exit before the wakeup: its
+ * tpt_wakers count holds it until the wakeup is done (thread.c).
+ */
+TP_EXPORT void
+threadpool_schedule_job_unlock(struct threadpool *pool,
+    struct threadpool_job *job)
+{
+	struct threadpool_thread *thread;
+	pthread_mutex_t *lock = job->job_lock;
+
+	thread = job_schedule(pool, job, true);
+	(void)pthread_mutex_unlock(lock);
+	if (thread != NULL) {
+		tp_test_deferred_wake_delay();
+		thread_wake(thread);
+		thread_wakers_leave(thread);
+	}
 }
 
 TP_EXPORT bool

@@ -281,6 +281,7 @@ static unsigned int fail_workers;	/* a */
 static unsigned int fail_overseers;	/* a */
 static unsigned int skip_overseers;	/* a */
 static int unusable_cpu = -1;		/* a */
+static unsigned int wake_delay_usec;	/* a */
 
 static bool
 take_one(unsigned int *counter)
@@ -314,6 +315,12 @@ tp_test_cpu_unusable(int cpu)
 	__atomic_store_n(&unusable_cpu, cpu, __ATOMIC_SEQ_CST);
 }
 
+void
+tp_test_delay_deferred_wake(unsigned int usec)
+{
+	__atomic_store_n(&wake_delay_usec, usec, __ATOMIC_SEQ_CST);
+}
+
 bool
 tp_test_fail_worker_injected(void)
 {
@@ -332,5 +339,14 @@ bool
 tp_test_cpu_unusable_injected(int cpu)
 {
 	return cpu >= 0 && __atomic_load_n(&unusable_cpu, __ATOMIC_RELAXED) == cpu;
+}
+
+void
+tp_test_deferred_wake_delay(void)
+{
+	unsigned int usec = __atomic_load_n(&wake_delay_usec, __ATOMIC_RELAXED);
+
+	if (usec != 0)
+		(void)usleep(usec);
 }
 #endif /* TP_TESTING */

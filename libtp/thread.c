@@ -140,6 +140,51 @@ thread_wake(struct threadpool_thread *thread)
 }
 
 /*
+ * A caller of threadpool_schedule_job_unlock() that handed thread a job
+ * has woken it: it touches the thread no more.  The worker may be waiting
+ * for that to exit (thread_wait_wakers); the futex wake that tells it may
+ * come after the thread is gone, which costs nothing: a wake reads no
+ * memory, and a futex word of the same address later is told to look
+ * again, which every user of one does.
+ */
+void
+thread_wakers_leave(struct threadpool_thread *thread)
+{
+	if (__atomic_sub_fetch(&thread->tpt_wakers, 1, __ATOMIC_RELEASE) ==
+	    TP_WAKERS_AWAITED)
+		(void)syscall(SYS_futex, &thread->tpt_wakers, FUTEX_WAKE_PRIVATE,
+		    1, NULL, NULL, 0);
+}
+
+/*
+ * A worker about to exit: wait until no caller that handed it a job is
+ * still to wake it (threadpool_schedule_job_unlock wakes it after
+ * releasing the job lock, so the worker can start, end the job and come
+ * here first).  Only if a waker was preempted in those few instructions
+ * does this wait at all.  No lock held.
+ */
+static void
+thread_wait_wakers(struct threadpool_thread *thread)
+{
+	unsigned int n;
+
+	n = __atomic_load_n(&thread->tpt_wakers, __ATOMIC_ACQUIRE);
+	while (n != 0) {
+		if (!(n & TP_WAKERS_AWAITED)) {
+			(void)__atomic_compare_exchange_n(&thread->tpt_wakers,
+			    &n, n | TP_WAKERS_AWAITED, false, __ATOMIC_ACQUIRE,
+			    __ATOMIC_ACQUIRE);
+		} else if (n == TP_WAKERS_AWAITED) {
+			break;
+		} else {
+			(void)syscall(SYS_futex, &thread->tpt_wakers,
+			    FUTEX_WAIT_PRIVATE, n, NULL, NULL, 0);
+		}
+		n = __atomic_load_n(&thread->tpt_wakers, __ATOMIC_ACQUIRE);
+	}
+}
+
+/*
  * Sleep until thread_wake() or the deadline (CLOCK_MONOTONIC); true if the
  * deadline passed.  Pool lock held, dropped meanwhile; it may return for
  * nothing, so the caller looks again.  A wake between the unlock and the
@@ -472,6 +517,11 @@ worker_main(void *arg)
 			(void)pthread_cond_signal(&pool->tp_overseer.tpt_cv);
 	}
 out:
+	if (__atomic_load_n(&thread->tpt_wakers, __ATOMIC_ACQUIRE) != 0) {
+		(void)pthread_mutex_unlock(&pool->tp_lock);
+		thread_wait_wakers(thread);
+		(void)pthread_mutex_lock(&pool->tp_lock);
+	}
 	pool->tp_nthreads--;
 	pool_update_push_locked(pool);
 	pool->tp_threads_exited++;

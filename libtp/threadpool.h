@@ -183,6 +183,12 @@ void	threadpool_job_done(struct threadpool_job *job);
 /* Job lock held.  Never allocates, never sleeps beyond the pool's lock.  A job
  * already scheduled or running is left as it is. */
 void	threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job);
+/* threadpool_schedule_job(), then release the job lock; a worker the job
+ * was handed to is woken after the release, so that it cannot preempt the
+ * caller while the caller holds the lock the job needs to end (beyond the
+ * seed: the cheaper call when the caller is done with the job lock). */
+void	threadpool_schedule_job_unlock(struct threadpool *pool,
+	    struct threadpool_job *job);
 /* Job lock held.  true: the job will not run (it was queued and is now not,
  * or it was not scheduled).  false: it is running now.  The job remembers
  * its pool, so pool may be any pool (the seed's XXXJRT caveat is gone).

@@ -105,6 +105,12 @@ struct threadpool_thread {
 	unsigned int			tpt_sleep;	/* a: a worker's futex word: 1 while it
 							 * may sleep on it, 0 wakes it
 							 * (thread_wake) */
+	unsigned int			tpt_wakers;	/* a: callers of
+							 * threadpool_schedule_job_unlock that
+							 * handed it a job and have not woken it
+							 * yet, plus TP_WAKERS_AWAITED while it
+							 * waits for them to exit
+							 * (thread_wait_wakers) */
 	TAILQ_ENTRY(threadpool_thread)	tpt_entry;	/* p: idle or exited list */
 	unsigned int			tpt_pin_gen;	/* t: tp_pin_gen it applied */
 	bool				tpt_ready;	/* p: the creator is done with it */
@@ -268,6 +274,9 @@ extern __thread struct threadpool_thread *tp_curthread;
 void	*overseer_main(void *arg);
 void	thread_set_name(struct threadpool_thread *thread, const char *name);
 void	thread_wake(struct threadpool_thread *thread);
+/* tpt_wakers' flag: the worker waits on the word for the count to reach 0. */
+#define	TP_WAKERS_AWAITED	0x80000000u
+void	thread_wakers_leave(struct threadpool_thread *thread);
 void	thread_base_name(char *buf, const char *kind, int cpu, tp_pri_t pri);
 
 /* spawn.c */
@@ -292,10 +301,12 @@ int	sched_unpin(void);
 bool	tp_test_fail_worker_injected(void);
 bool	tp_test_fail_overseer_injected(void);
 bool	tp_test_cpu_unusable_injected(int cpu);
+void	tp_test_deferred_wake_delay(void);
 #else
 #define	tp_test_fail_worker_injected()		false
 #define	tp_test_fail_overseer_injected()	false
 #define	tp_test_cpu_unusable_injected(cpu)	((void)(cpu), false)
+#define	tp_test_deferred_wake_delay()		((void)0)
 #endif
 
 #endif /* TP_IMPL_H */

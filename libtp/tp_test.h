@@ -31,6 +31,11 @@ void	tp_test_fail_overseer_create(unsigned int skip, unsigned int n);
  * worker of it sees it is lost at its next job.  -1: every CPU usable. */
 void	tp_test_cpu_unusable(int cpu);
 
+/* Make threadpool_schedule_job_unlock() sleep usec between releasing the
+ * job lock and waking the worker it handed the job to, as if preempted
+ * there.  0: no sleep. */
+void	tp_test_delay_deferred_wake(unsigned int usec);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@ TP_LIBTP_TESTS = \
 	tests/libtp/test_sched \
 	tests/libtp/test_stress \
 	tests/libtp/test_edges \
+	tests/libtp/test_unlock \
 	tests/libtp/test_cpuset \
 	tests/libtp/conformance
 check_PROGRAMS += $(TP_LIBTP_TESTS)
@@ -52,6 +53,11 @@ tests_libtp_test_edges_SOURCES = tests/libtp/test_edges.c
 tests_libtp_test_edges_CFLAGS = $(TP_LIBTP_TEST_CFLAGS)
 tests_libtp_test_edges_LDADD = $(TP_LIBTP_TEST_LDADD)
 tests_libtp_test_edges_LDFLAGS = $(TP_LIBTP_TEST_LDFLAGS)
+
+tests_libtp_test_unlock_SOURCES = tests/libtp/test_unlock.c
+tests_libtp_test_unlock_CFLAGS = $(TP_LIBTP_TEST_CFLAGS)
+tests_libtp_test_unlock_LDADD = $(TP_LIBTP_TEST_LDADD)
+tests_libtp_test_unlock_LDFLAGS = $(TP_LIBTP_TEST_LDFLAGS)
 
 # A CPU really leaving the cpuset: needs root and a cpuset cgroup, else says SKIP.
 tests_libtp_test_cpuset_SOURCES = tests/libtp/test_cpuset.c
