@@ -273,13 +273,14 @@ fq_room(struct fq_pool *fp, const struct fq_user *fu)
 	return false;
 }
 
-/* Give job to libtp. */
+/* Give job to libtp.  The worker it is handed to is woken after the job
+ * lock is released: woken on the loop's CPU, it would otherwise preempt the
+ * loop in the wakeup and then sleep on the lock to end a short job. */
 static void
 fq_schedule(struct tpd_job *job)
 {
 	(void)pthread_mutex_lock(&job->j_lock);
-	threadpool_schedule_job(job->j_pool, &job->j_tpjob);
-	(void)pthread_mutex_unlock(&job->j_lock);
+	threadpool_schedule_job_unlock(job->j_pool, &job->j_tpjob);
 	job->j_scheduled = true;
 }
 
