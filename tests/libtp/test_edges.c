@@ -278,7 +278,14 @@ START_TEST(test_burst_of_short_jobs_gets_a_second_worker)
 	ck_assert_msg(st.tps_threads_created >= 2,
 	    "a burst of %u short jobs got %ju worker(s)", NBURST,
 	    (uintmax_t)st.tps_threads_created);
-	if (CPU_COUNT(&process) >= 2 && getenv("CK_TIMEOUT_MULTIPLIER") == NULL)
+	/*
+	 * Where the two ran is the kernel's choice; it spreads them when a
+	 * second CPU is free.  Only the plain build's run asks for it: under
+	 * a sanitizer or a multiplier the burst takes several times as long
+	 * beside the other slowed tests of a parallel make check, and the
+	 * kernel may keep both on one CPU (seen under TSan with make -j2).
+	 */
+	if (CPU_COUNT(&process) >= 2 && mult() == 1)
 		ck_assert_msg(CPU_COUNT(&burst.bu_cpus) >= 2,
 		    "a burst of %u short jobs ran on one CPU of %d", NBURST,
 		    CPU_COUNT(&process));
