@@ -129,7 +129,8 @@ thread_set_name(struct threadpool_thread *thread, const char *name)
  * Wake a worker that sleeps in worker_sleep_locked(), or make its next
  * sleep return at once.  Any lock or none; the caller has made the change
  * the worker is to see under the pool lock, and the worker cannot exit
- * meanwhile (it has a job, or the pool lock is held).
+ * meanwhile: the pool lock is held, or it was handed a job whose lock the
+ * caller holds, or the caller is counted in its tpt_wakers.
  */
 void
 thread_wake(struct threadpool_thread *thread)

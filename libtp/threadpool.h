@@ -183,10 +183,12 @@ void	threadpool_job_done(struct threadpool_job *job);
 /* Job lock held.  Never allocates, never sleeps beyond the pool's lock.  A job
  * already scheduled or running is left as it is. */
 void	threadpool_schedule_job(struct threadpool *pool, struct threadpool_job *job);
-/* threadpool_schedule_job(), then release the job lock; a worker the job
- * was handed to is woken after the release, so that it cannot preempt the
- * caller while the caller holds the lock the job needs to end (beyond the
- * seed: the cheaper call when the caller is done with the job lock). */
+/* Job lock held on entry, released on return: threadpool_schedule_job(),
+ * then the unlock, and a worker the job was handed to is woken after it,
+ * so that it cannot preempt the caller while the caller holds the lock the
+ * job needs to end (beyond the seed: the cheaper call when the caller is
+ * done with the job lock).  Never allocates, never sleeps beyond the
+ * pool's lock. */
 void	threadpool_schedule_job_unlock(struct threadpool *pool,
 	    struct threadpool_job *job);
 /* Job lock held.  true: the job will not run (it was queued and is now not,

@@ -95,6 +95,9 @@ TAILQ_HEAD(tp_thread_head, threadpool_thread);
 /* Linux thread names hold 15 bytes and a NUL. */
 #define	TP_THREAD_NAME_MAX	16
 
+/* tpt_wakers' flag: the worker waits on the word for the count to reach 0. */
+#define	TP_WAKERS_AWAITED	0x80000000u
+
 struct threadpool_thread {
 	pthread_t			tpt_pthread;	/* p: set by the creator */
 	struct threadpool		*tpt_pool;	/* c */
@@ -274,8 +277,6 @@ extern __thread struct threadpool_thread *tp_curthread;
 void	*overseer_main(void *arg);
 void	thread_set_name(struct threadpool_thread *thread, const char *name);
 void	thread_wake(struct threadpool_thread *thread);
-/* tpt_wakers' flag: the worker waits on the word for the count to reach 0. */
-#define	TP_WAKERS_AWAITED	0x80000000u
 void	thread_wakers_leave(struct threadpool_thread *thread);
 void	thread_base_name(char *buf, const char *kind, int cpu, tp_pri_t pri);
 
