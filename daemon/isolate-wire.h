@@ -24,8 +24,9 @@
  * plugin's declaration for the daemon (its constructors run there, not in
  * the daemon) and exits:
  *
- *	                          ◀──── ISO_DECL, or ISO_FAIL (not loadable)  Both sides are the same build: no
- * versioning, native byte order.
+ *	                          ◀──── ISO_DECL, or ISO_FAIL (not loadable)
+ *
+ * Both sides are the same build: no versioning, native byte order.
  */
 #ifndef TPD_ISOLATE_WIRE_H
 #define TPD_ISOLATE_WIRE_H
