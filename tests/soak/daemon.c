@@ -201,6 +201,20 @@ daemon_show_log(void)
  * with it (four runs each).  An option already in ASAN_OPTIONS is left as
  * it is.
  */
+/* Append ":name=value" to the n bytes of opts unless name is there. */
+static size_t
+daemon_asan_opt(char *opts, size_t cap, size_t n, const char *name,
+    unsigned int value)
+{
+	int r;
+
+	if (n >= cap || strstr(opts, name) != NULL)
+		return n;
+	r = snprintf(opts + n, cap - n, "%s%s=%u", n != 0 ? ":" : "", name,
+	    value);
+	return r < 0 ? n : n + (size_t)r;
+}
+
 static void
 daemon_sanitizer_env(void)
 {
@@ -211,12 +225,10 @@ daemon_sanitizer_env(void)
 	if (strcmp(soak_cfg.sc_sanitizer, "ASan") != 0)
 		return;
 	n = (size_t)snprintf(opts, sizeof(opts), "%s", old != NULL ? old : "");
-	if (strstr(opts, "quarantine_size_mb") == NULL && n < sizeof(opts))
-		n += (size_t)snprintf(opts + n, sizeof(opts) - n, "%squarantine_size_mb=%u",
-		    n != 0 ? ":" : "", SOAK_ASAN_QUARANTINE_MB);
-	if (strstr(opts, "allocator_release_to_os_interval_ms") == NULL && n < sizeof(opts))
-		(void)snprintf(opts + n, sizeof(opts) - n,
-		    "%sallocator_release_to_os_interval_ms=1000", n != 0 ? ":" : "");
+	n = daemon_asan_opt(opts, sizeof(opts), n, "quarantine_size_mb",
+	    SOAK_ASAN_QUARANTINE_MB);
+	(void)daemon_asan_opt(opts, sizeof(opts), n,
+	    "allocator_release_to_os_interval_ms", 1000);
 	(void)setenv("ASAN_OPTIONS", opts, 1);
 }
 
